@@ -1,0 +1,40 @@
+# Builds the native addon (Node-API, plain cc: no node-gyp, no header download) and the BPF
+# objects. `npm run build` calls this, then tsc.
+CC      ?= cc
+CLANG   ?= $(shell command -v clang-19 || command -v clang)
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+NAPI_INC := $(shell node -p "require('node-api-headers').include_dir")
+# uv.h for the uv_poll watcher when Node ships it (else native/poll.c declares the stable subset)
+NODE_INC := $(wildcard $(dir $(shell node -p process.execPath))../include/node)
+
+BPF_SRC  := $(wildcard bpf/*.bpf.c)
+BPF_OBJ  := $(patsubst bpf/%.bpf.c,build/bpf/%.bpf.o,$(BPF_SRC))
+# programs the tests feed to `afxdp check` (some are wrong on purpose)
+TEST_BPF_SRC := $(wildcard test/fixtures/bpf/*.bpf.c)
+TEST_BPF_OBJ := $(patsubst test/fixtures/bpf/%.bpf.c,build/test-bpf/%.bpf.o,$(TEST_BPF_SRC))
+NATIVE_SRC := $(wildcard native/*.c)
+NATIVE_HDR := $(wildcard native/*.h) $(wildcard bpf/include/afxdp/*.h)
+ADDON    := build/Release/afxdp.node
+
+BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__BPF__ -I$(ARCH_INC) -Ibpf/include -Ibpf
+NATIVE_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -fPIC \
+	-fvisibility=hidden -I$(NAPI_INC) $(if $(NODE_INC),-idirafter $(NODE_INC)) -Ibpf/include -DNAPI_VERSION=8
+
+all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ)
+
+$(ADDON): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(NATIVE_CFLAGS) -shared -o $@ $(NATIVE_SRC) -lbpf -lelf -lz
+
+build/bpf/%.bpf.o: bpf/%.bpf.c bpf/include/afxdp/meta.h $(wildcard bpf/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+build/test-bpf/%.bpf.o: test/fixtures/bpf/%.bpf.c bpf/include/afxdp/meta.h Makefile
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+clean:
+	rm -rf build
+
+.PHONY: all clean

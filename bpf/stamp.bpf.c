@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * afxdp's default XDP program: stamp the packet with the XDP hook time in an afxdp_meta struct
+ * in front of it, then redirect it to the AF_XDP socket of its RX queue.
+ * Configured before load through .rodata (const volatile), so one object serves every run.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/in.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <afxdp/meta.h>
+#include "stamp.h"
+
+const volatile __u32 cfg_match = AFXDP_MATCH_UDP;
+const volatile __u32 cfg_udp_port = 0; /* host byte order; 0 = any port */
+const volatile __u32 cfg_clock = AFXDP_CLOCK_MONOTONIC;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, AFXDP_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AFXDP_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, struct afxdp_counters);
+} afxdp_counters SEC(".maps");
+
+struct vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+/* Is this a frame we measure? Bounds-checked parse of Ethernet [+ one VLAN tag] + IP + UDP. */
+static __always_inline int match_frame(void *data, void *data_end)
+{
+	if (cfg_match == AFXDP_MATCH_ALL)
+		return 1;
+
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return 0;
+	__u16 proto = eth->h_proto;
+	void *l3 = eth + 1;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		struct vlan_hdr *vh = l3;
+		if ((void *)(vh + 1) > data_end)
+			return 0;
+		proto = vh->proto;
+		l3 = vh + 1;
+	}
+
+	struct udphdr *udp;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = l3;
+		if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_UDP || ip->ihl < 5)
+			return 0;
+		udp = (void *)ip + ip->ihl * 4;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = l3;
+		if ((void *)(ip6 + 1) > data_end || ip6->nexthdr != IPPROTO_UDP)
+			return 0;
+		udp = (void *)(ip6 + 1);
+	} else {
+		return 0;
+	}
+	if ((void *)(udp + 1) > data_end)
+		return 0;
+	return cfg_udp_port == 0 || udp->dest == bpf_htons((__u16)cfg_udp_port);
+}
+
+SEC("xdp")
+int afxdp_stamp(struct xdp_md *ctx)
+{
+	__u32 queue = ctx->rx_queue_index;
+	struct afxdp_counters *c = bpf_map_lookup_elem(&afxdp_counters, &queue);
+	/* queue >= AFXDP_MAX_QUEUES: no counters and no socket slot; leave the frame to the stack */
+	if (!c)
+		return XDP_PASS;
+	c->seen++;
+
+	if (!match_frame((void *)(long)ctx->data, (void *)(long)ctx->data_end))
+		return XDP_PASS;
+	c->matched++;
+
+	__u64 ts;
+	__u32 ts_flags;
+	if (cfg_clock == AFXDP_CLOCK_TAI) {
+		ts = bpf_ktime_get_tai_ns();
+		ts_flags = AFXDP_F_CLOCK_TAI;
+	} else {
+		ts = bpf_ktime_get_ns();
+		ts_flags = 0;
+	}
+
+	if (afxdp_stamp_meta(ctx, ts, ts_flags) == 0)
+		c->stamped++;
+	else
+		c->meta_failed++; /* still delivered: user space counts it as meta_invalid */
+
+	long act = bpf_redirect_map(&xsks_map, queue, XDP_PASS);
+	if (act == XDP_REDIRECT)
+		c->redirected++;
+	return act;
+}
+
+char LICENSE[] SEC("license") = "GPL";

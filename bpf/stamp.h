@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/* Shared between bpf/stamp.bpf.c and the TypeScript that reads its maps (src/xdp/counters.ts).
+ * Keep the two in sync: the TS side reads these structs by the offsets documented here. */
+#ifndef AFXDP_STAMP_H
+#define AFXDP_STAMP_H
+
+#include <linux/types.h>
+
+#define AFXDP_MAX_QUEUES 64
+
+/* value of the per-CPU array `afxdp_counters`, indexed by RX queue; user space sums the CPUs */
+struct afxdp_counters {
+	__u64 seen;        /* +0  frames that reached the program */
+	__u64 matched;     /* +8  frames that passed the filter (to be redirected) */
+	__u64 stamped;     /* +16 frames whose metadata was written */
+	__u64 meta_failed; /* +24 bpf_xdp_adjust_meta() refused (driver without metadata support) */
+	__u64 redirected;  /* +32 bpf_redirect_map() returned XDP_REDIRECT */
+};
+
+enum afxdp_match {
+	AFXDP_MATCH_UDP = 0, /* IPv4/IPv6 UDP (optionally one destination port); the rest passes */
+	AFXDP_MATCH_ALL = 1, /* every frame on the queue */
+};
+
+enum afxdp_clock {
+	AFXDP_CLOCK_MONOTONIC = 0,
+	AFXDP_CLOCK_TAI = 1,
+};
+
+#endif

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/* Small system calls the TS side needs: namespaces, clocks, interface facts (ethtool). */
+#define _GNU_SOURCE
+#include "addon.h"
+#include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* setns() switches only the calling thread: the main thread enters the lab's namespace for the
+ * synchronous moments that need it (if_nametoindex, socket creation, attach), then returns. */
+AFX_FN(setnsFn)
+{
+	napi_value argv[2];
+	int32_t fd, type;
+	if (!afx_args(env, info, 2, argv) || !afx_get_i32(env, argv[0], &fd) || !afx_get_i32(env, argv[1], &type))
+		return NULL;
+	if (setns(fd, type))
+		return afx_throw_errno(env, "setns", errno);
+	return afx_undefined(env);
+}
+
+/* Writes the ns value as two u32 words (lo, hi) into a caller-owned Uint32Array: no BigInt,
+ * no allocation, so it can run once per batch. */
+AFX_FN(clockGettime)
+{
+	napi_value argv[2];
+	int32_t id;
+	void *data;
+	size_t len;
+	if (!afx_args(env, info, 2, argv) || !afx_get_i32(env, argv[0], &id) || !afx_get_bytes(env, argv[1], &data, &len))
+		return NULL;
+	if (len < 8)
+		return afx_throw_type(env, "clockGettime: output needs 2 u32 words");
+	struct timespec ts;
+	if (clock_gettime(id, &ts))
+		return afx_throw_errno(env, "clock_gettime", errno);
+	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	uint32_t *out = data;
+	out[0] = (uint32_t)ns;
+	out[1] = (uint32_t)(ns >> 32);
+	return afx_undefined(env);
+}
+
+AFX_FN(ifNameToIndex)
+{
+	napi_value argv[1];
+	char name[IF_NAMESIZE + 8];
+	if (!afx_args(env, info, 1, argv))
+		return NULL;
+	size_t len = 0;
+	if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok)
+		return afx_throw_type(env, "expected an interface name");
+	if (len >= IF_NAMESIZE)
+		return afx_u32(env, 0); /* cannot exist */
+	napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len);
+	return afx_u32(env, if_nametoindex(name));
+}
+
+static int ethtool_ioctl(const char *ifname, void *cmd)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = cmd;
+	int r = ioctl(fd, SIOCETHTOOL, &ifr);
+	int e = errno;
+	close(fd);
+	return r ? -e : 0;
+}
+
+AFX_FN(ethtoolChannels)
+{
+	napi_value argv[1];
+	char name[IF_NAMESIZE];
+	if (!afx_args(env, info, 1, argv) || !afx_get_str(env, argv[0], name, sizeof(name)))
+		return NULL;
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	int r = ethtool_ioctl(name, &ch);
+	if (r == -EOPNOTSUPP || r == -ENOTSUP)
+		return afx_null(env); /* driver does not report channels */
+	if (r)
+		return afx_throw_errno(env, "ioctl(ETHTOOL_GCHANNELS)", -r);
+	napi_value o;
+	napi_create_object(env, &o);
+	afx_set(env, o, "rx", afx_u32(env, ch.rx_count));
+	afx_set(env, o, "tx", afx_u32(env, ch.tx_count));
+	afx_set(env, o, "other", afx_u32(env, ch.other_count));
+	afx_set(env, o, "combined", afx_u32(env, ch.combined_count));
+	afx_set(env, o, "maxRx", afx_u32(env, ch.max_rx));
+	afx_set(env, o, "maxTx", afx_u32(env, ch.max_tx));
+	afx_set(env, o, "maxOther", afx_u32(env, ch.max_other));
+	afx_set(env, o, "maxCombined", afx_u32(env, ch.max_combined));
+	return o;
+}
+
+AFX_FN(ethtoolDriver)
+{
+	napi_value argv[1];
+	char name[IF_NAMESIZE];
+	if (!afx_args(env, info, 1, argv) || !afx_get_str(env, argv[0], name, sizeof(name)))
+		return NULL;
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+	int r = ethtool_ioctl(name, &di);
+	if (r == -EOPNOTSUPP || r == -ENOTSUP)
+		return afx_null(env);
+	if (r)
+		return afx_throw_errno(env, "ioctl(ETHTOOL_GDRVINFO)", -r);
+	napi_value o;
+	napi_create_object(env, &o);
+	afx_set(env, o, "driver", afx_str(env, di.driver));
+	afx_set(env, o, "version", afx_str(env, di.version));
+	afx_set(env, o, "busInfo", afx_str(env, di.bus_info));
+	return o;
+}
+
+napi_value afx_sys_init(napi_env env, napi_value exports)
+{
+	static const afx_fn fns[] = {
+		{ "setns", setnsFn },
+		{ "clockGettime", clockGettime },
+		{ "ifNameToIndex", ifNameToIndex },
+		{ "ethtoolChannels", ethtoolChannels },
+		{ "ethtoolDriver", ethtoolDriver },
+	};
+	afx_register(env, exports, fns, AFX_COUNT(fns));
+	return exports;
+}

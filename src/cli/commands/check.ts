@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { checkObject, type CheckResult } from '../../xdp/check.js';
+import { printJson } from '../output.js';
+
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .description('load every XDP program of a BPF object through the kernel verifier, without attaching; exit 1 with the verifier log when one is rejected')
+    .argument('<object.o>', 'compiled BPF object (clang -O2 -g -target bpf -c prog.bpf.c -o prog.bpf.o)')
+    .option('--verbose', 'print the full verifier log (also for programs that load)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  afxdp check prog.bpf.o\n  afxdp check prog.bpf.o --verbose\n')
+    .action((file: string, o: { verbose?: boolean; json?: boolean }) => {
+      const r = checkObject(file, { logLevel: o.verbose ? 2 : 0 });
+      if (o.json) printJson(r);
+      else process.stdout.write(renderCheck(r, !!o.verbose));
+      if (r.programs.some((p) => !p.ok)) process.exitCode = 1;
+    });
+}
+
+function renderCheck(r: CheckResult, verbose: boolean): string {
+  const out: string[] = [];
+  for (const p of r.programs) {
+    const sec = `SEC("${p.section}")${p.assumedXdp ? ', unknown section name: checked as XDP' : ''}`;
+    if (p.ok) {
+      out.push(`ok    ${p.program} (${sec}): accepted by the verifier`);
+      if (verbose && p.log) out.push(indent(p.log));
+    } else {
+      out.push(`FAIL  ${p.program} (${sec}): ${p.message}`);
+      if (p.log) out.push('verifier log:', indent(p.log));
+    }
+  }
+  for (const s of r.skipped) out.push(`skip  ${s.program} (SEC("${s.section}")): not an XDP program`);
+  return out.join('\n') + '\n';
+}
+
+function indent(s: string): string {
+  return s
+    .trimEnd()
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}

@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { LatencyProbe } from '../../measure/probe.js';
+import { waitForEnd, probeReport } from '../../measure/session.js';
+import { renderTable } from '../../report/table.js';
+import { intArg, numArg, choiceArg, ifnameArg } from '../args.js';
+import { note, printJson } from '../output.js';
+import type { CliContext } from '../context.js';
+
+interface LatencyFlags {
+  iface: string;
+  queue: number;
+  packets?: number;
+  duration?: number;
+  mode: 'auto' | 'native' | 'generic';
+  bind: 'auto' | 'copy' | 'zerocopy';
+  clock: 'monotonic' | 'tai';
+  port: number;
+  all?: boolean;
+  json?: boolean;
+}
+
+export function registerLatency(program: Command, ctx: () => CliContext): void {
+  program
+    .command('latency')
+    .description('measure XDP → user-space latency of the traffic arriving on an interface queue of this network namespace (the traffic comes from elsewhere)')
+    .requiredOption('--iface <name>', 'interface to attach to', ifnameArg)
+    .option('--queue <q>', 'RX queue (0..queues-1)', intArg('--queue', 0, 4095), 0)
+    .option('--packets <n>', 'stop after this many packets', intArg('--packets', 1, Number.MAX_SAFE_INTEGER))
+    .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', numArg('--duration', 0.001, 31_536_000))
+    .option('--mode <mode>', 'XDP attach mode: auto, native, generic', choiceArg('--mode', ['auto', 'native', 'generic'] as const), 'auto')
+    .option('--bind <bind>', 'AF_XDP bind: auto (zero-copy, else copy), copy, zerocopy', choiceArg('--bind', ['auto', 'copy', 'zerocopy'] as const), 'auto')
+    .option('--clock <clock>', 'clock of the stamps: monotonic or tai', choiceArg('--clock', ['monotonic', 'tai'] as const), 'monotonic')
+    .option('--port <p>', 'only UDP packets to this destination port (0 = any UDP)', intArg('--port', 0, 65535), 0)
+    .option('--all', 'take every frame of the queue, not only UDP (other traffic then no longer reaches the kernel stack on that queue)')
+    .option('--json', 'print only the afxdp.report/1 JSON document on stdout')
+    .addHelpText(
+      'after',
+      '\nBy default only UDP (IPv4/IPv6) is redirected to afxdp; everything else on the queue (ssh, ARP, ...) still reaches the kernel.\n' +
+        'Stops at --packets, at --duration, or at Ctrl-C / SIGTERM, whichever comes first, and reports what it measured.\n\n' +
+        'Examples:\n  afxdp latency --iface eth0 --duration 10\n  afxdp latency --iface eth0 --queue 2 --port 9000 --packets 100000 --json\n',
+    )
+    .action(async (o: LatencyFlags) => {
+      const c = ctx();
+      const probe = LatencyProbe.open({ ifname: o.iface, queue: o.queue, mode: o.mode, bind: o.bind, clock: o.clock, udpPort: o.port, match: o.all ? 'all' : 'udp' });
+      try {
+        probe.start();
+        const until = [o.packets !== undefined ? `${o.packets} packets` : '', o.duration !== undefined ? `${o.duration} s` : '', 'Ctrl-C'].filter(Boolean).join(' or ');
+        note(`measuring on ${o.iface} queue ${o.queue} (XDP ${probe.mode}, AF_XDP ${probe.bindMode}, ${o.all ? 'all frames' : o.port ? `UDP port ${o.port}` : 'UDP'}) until ${until}`);
+        const t0 = process.hrtime.bigint();
+        await waitForEnd(probe, { packets: o.packets, durationS: o.duration, signal: c.signal });
+        probe.drain();
+        const report = probeReport(probe, { sent: null, durationS: Number(process.hrtime.bigint() - t0) / 1e9, poll: 'event' });
+        if (o.json) printJson(report);
+        else process.stdout.write(renderTable(report) + '\n');
+      } finally {
+        probe.close();
+      }
+    });
+}

@@ -1,0 +1,71 @@
+/**
+ * `afxdp` command line. Thin: parse and validate flags, call the library, print.
+ * Exit codes: 0 ok, 1 failure, 2 usage error. Errors are one line on stderr; --debug adds detail.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { PACKAGE_ROOT } from '../native.js';
+import { runCleanupNow } from '../lab/cleanup.js';
+import { exitCodeOf, printError, note } from './output.js';
+import type { CliContext } from './context.js';
+import { registerDemo } from './commands/demo.js';
+import { registerLatency } from './commands/latency.js';
+import { registerCheck } from './commands/check.js';
+
+export function version(): string {
+  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const debug = argv.includes('--debug');
+  const stop = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      note(`${sig}: stopping and reporting what was measured (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to quit at once)`);
+      stop.abort();
+      return;
+    }
+    // second signal: no report, but still nothing left behind
+    runCleanupNow();
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ctx = (): CliContext => ({ debug, signal: stop.signal });
+
+  const program = new Command('afxdp')
+    .description('AF_XDP for Node.js: measure how long packets take from the XDP hook to user space')
+    .version(version(), '-V, --version')
+    .option('--debug', 'on errors, print details and stack traces')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, outputError: () => {} });
+  program.configureHelp({ sortSubcommands: false, helpWidth: 100 });
+  registerDemo(program, ctx);
+  registerLatency(program, ctx);
+  registerCheck(program);
+  for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        process.exitCode = 0;
+      } else {
+        const sub = argv.find((a) => program.commands.some((c) => c.name() === a));
+        process.stderr.write(`afxdp: ${e.message.replace(/^error: /, '')} (see afxdp ${sub ? `${sub} ` : ''}--help)\n`);
+        process.exitCode = 2;
+      }
+    } else {
+      printError(e, debug);
+      process.exitCode = exitCodeOf(e);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

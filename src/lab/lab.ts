@@ -1,0 +1,267 @@
+/**
+ * The private test lab: two network namespaces (tx, rx) joined by a veth pair, IPv4 only, static
+ * neighbours, nothing else on the wire, so a test can demand exact packet accounting. Used by the
+ * test suite and `afxdp demo`. Everything dies with the process, even on SIGKILL (see netns.ts).
+ */
+import { randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AfxdpError } from '../errors.js';
+import { registerCleanup } from './cleanup.js';
+import { runTool } from './exec.js';
+import { HOLDER_PREFIX, NetnsHolder } from './netns.js';
+
+export interface LabSide {
+  netns: NetnsHolder;
+  ifname: string;
+  /** lower-case, colon separated: aa:bb:cc:dd:ee:ff */
+  mac: string;
+  macBytes: Uint8Array;
+  ip: string;
+  ipBytes: Uint8Array;
+}
+
+export interface LabOptions {
+  /** rx and tx queues on each veth end, 1..64; default 1 */
+  queues?: number;
+}
+
+export interface LabLeftovers {
+  /** pids of processes whose cmdline starts with `afxdp-ns-` */
+  holders: number[];
+  /** links named `afxdp-*` in the root namespace */
+  links: string[];
+  /** `ip netns list` entries named `afxdp-*` */
+  netns: string[];
+}
+
+const LINK_PREFIX = 'afxdp-';
+const MAX_QUEUES = 64;
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const ID_LENGTH = 6;
+// RFC 2544 benchmarking range: never routed, never anyone else's address.
+const TX_IP = '198.18.0.1';
+const RX_IP = '198.18.0.2';
+const PREFIX_LEN = 24;
+const UP_TIMEOUT_MS = 5_000;
+const UP_POLL_MS = 20;
+const CAP_NET_ADMIN = 12;
+const CAP_SYS_ADMIN = 21;
+
+const BUILD_HINT = 'run as root with iproute2 and util-linux installed (scripts/setup); `pgrep -af afxdp-ns-` shows holders still alive';
+
+export class Lab {
+  readonly id: string;
+  readonly queues: number;
+  /** the receiving end: afxdp-<id>r, 198.18.0.2 */
+  readonly rx: LabSide;
+  /** the sending end: afxdp-<id>t, 198.18.0.1 */
+  readonly tx: LabSide;
+
+  private readonly unregister: () => void;
+  private destroying: Promise<void> | undefined;
+
+  private constructor(id: string, queues: number, rx: LabSide, tx: LabSide) {
+    this.id = id;
+    this.queues = queues;
+    this.rx = rx;
+    this.tx = tx;
+    this.unregister = registerCleanup(`lab ${id}`, () => {
+      rx.netns.destroyNow();
+      tx.netns.destroyNow();
+    });
+  }
+
+  static async create(opts: LabOptions = {}): Promise<Lab> {
+    const queues = validateQueues(opts.queues);
+    requirePrivileges();
+    const id = randomId();
+    const holders: NetnsHolder[] = [];
+    try {
+      // allSettled, not all: a holder that did start must be collected even if its sibling failed.
+      const settled = await Promise.allSettled([NetnsHolder.create(id, 'rx'), NetnsHolder.create(id, 'tx')]);
+      for (const s of settled) if (s.status === 'fulfilled') holders.push(s.value);
+      for (const s of settled) if (s.status === 'rejected') throw s.reason;
+      const [rxNs, txNs] = holders as [NetnsHolder, NetnsHolder];
+      const rxIf = `${LINK_PREFIX}${id}r`;
+      const txIf = `${LINK_PREFIX}${id}t`;
+
+      // Before the veth exists, so its ends never get an IPv6 address, router solicitations or
+      // MLD reports: the only frames on the wire are the ones a test sends.
+      await Promise.all([disableIpv6(rxNs), disableIpv6(txNs)]);
+
+      const q = String(queues);
+      // Made from the root namespace straight into the holders' namespaces: the pair never
+      // appears in the root namespace, not even for a moment.
+      await runTool('ip', [
+        'link', 'add', txIf, 'netns', String(txNs.pid), 'numtxqueues', q, 'numrxqueues', q,
+        'type', 'veth',
+        'peer', 'name', rxIf, 'netns', String(rxNs.pid), 'numtxqueues', q, 'numrxqueues', q,
+      ]);
+
+      const [rxMac, txMac] = await Promise.all([readMac(rxNs, rxIf), readMac(txNs, txIf)]);
+      const rx = side(rxNs, rxIf, rxMac, RX_IP);
+      const tx = side(txNs, txIf, txMac, TX_IP);
+      await Promise.all([configure(rx, tx), configure(tx, rx)]);
+      await Promise.all([waitUntilUp(rx), waitUntilUp(tx)]);
+      return new Lab(id, queues, rx, tx);
+    } catch (e) {
+      await Promise.allSettled(holders.map((h) => h.destroy()));
+      const inner = e instanceof AfxdpError ? e : undefined;
+      throw new AfxdpError('ELAB', `cannot build the lab: ${(e as Error)?.message ?? String(e)}`, {
+        hint: inner?.hint ?? BUILD_HINT,
+        detail: inner?.detail,
+        errno: inner?.errno,
+        cause: e,
+      });
+    }
+  }
+
+  /** Kills both holders; the kernel then removes the namespaces and the veth pair. Idempotent. */
+  destroy(): Promise<void> {
+    this.destroying ??= (async () => {
+      this.unregister();
+      const results = await Promise.allSettled([this.rx.netns.destroy(), this.tx.netns.destroy()]);
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+    })();
+    return this.destroying;
+  }
+
+  /**
+   * What afxdp labs left on this machine: holders, root-namespace links and named namespaces
+   * (the lab makes none; older tools or manual experiments might have). Holders of labs that are
+   * still running count too. With `id`, only that run's leftovers.
+   */
+  static async leftovers(id?: string): Promise<LabLeftovers> {
+    const holderPrefix = id === undefined ? HOLDER_PREFIX : `${HOLDER_PREFIX}${id}-`;
+    const namePrefix = id === undefined ? LINK_PREFIX : `${LINK_PREFIX}${id}`;
+    const holders = findHolders(holderPrefix);
+    const [linkOut, netnsOut] = await Promise.all([runTool('ip', ['-j', 'link', 'show']), runTool('ip', ['netns', 'list'])]);
+    const links = (JSON.parse(linkOut.stdout || '[]') as { ifname: string }[])
+      .map((l) => l.ifname)
+      .filter((n) => n.startsWith(namePrefix));
+    const netns = netnsOut.stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/)[0] ?? '')
+      .filter((n) => n.startsWith(namePrefix));
+    return { holders, links, netns };
+  }
+}
+
+function validateQueues(queues: number | undefined): number {
+  if (queues === undefined) return 1;
+  if (!Number.isInteger(queues) || queues < 1 || queues > MAX_QUEUES) {
+    throw new AfxdpError('EUSAGE', `invalid lab queue count ${queues}: must be an integer from 1 to ${MAX_QUEUES}`, {
+      hint: 'pass a queue count from 1 to 64 (veth allows more; the lab caps it to keep setup fast)',
+    });
+  }
+  return queues;
+}
+
+/**
+ * The lab needs CAP_SYS_ADMIN (unshare, setns) and CAP_NET_ADMIN (links, sysctls) in this
+ * process and in the tools it runs. A non-root process loses its capabilities on exec unless
+ * they are ambient, so for non-root the ambient set must carry them too.
+ */
+function requirePrivileges(): void {
+  const status = fs.readFileSync('/proc/self/status', 'utf8');
+  const capSet = (field: string): bigint => {
+    const m = new RegExp(`^${field}:\\s*([0-9a-f]+)$`, 'm').exec(status);
+    return m ? BigInt(`0x${m[1]}`) : 0n;
+  };
+  const has = (set: bigint, cap: number): boolean => ((set >> BigInt(cap)) & 1n) === 1n;
+  const need = [CAP_SYS_ADMIN, CAP_NET_ADMIN];
+  const eff = capSet('CapEff');
+  const amb = capSet('CapAmb');
+  const root = process.getuid?.() === 0;
+  const ok = need.every((c) => has(eff, c) && (root || has(amb, c)));
+  if (!ok) {
+    throw new AfxdpError('EPERM', 'cannot build the lab: it needs CAP_SYS_ADMIN and CAP_NET_ADMIN (network namespaces, veth)', {
+      hint: root ? 'this root process lacks those capabilities (a restricted container?): run it on a host or a privileged container' : 'run as root, e.g. `sudo afxdp demo` or `sudo npm test`',
+    });
+  }
+}
+
+function randomId(): string {
+  let id = '';
+  for (let i = 0; i < ID_LENGTH; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return id;
+}
+
+async function disableIpv6(ns: NetnsHolder): Promise<void> {
+  await ns.exec('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+}
+
+interface IpLink {
+  ifname: string;
+  address?: string;
+  operstate?: string;
+}
+
+async function showLink(ns: NetnsHolder, ifname: string): Promise<IpLink> {
+  const { stdout } = await ns.exec('ip', ['-j', 'link', 'show', 'dev', ifname]);
+  const links = JSON.parse(stdout) as IpLink[];
+  const link = links[0];
+  if (!link) throw new AfxdpError('ENOIFACE', `${ifname} not found in ${ns.name}`, { hint: BUILD_HINT });
+  return link;
+}
+
+async function readMac(ns: NetnsHolder, ifname: string): Promise<string> {
+  const { address } = await showLink(ns, ifname);
+  if (!address || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(address)) {
+    throw new AfxdpError('ELAB', `${ifname} has no usable MAC address (got ${address ?? 'none'})`, { hint: BUILD_HINT });
+  }
+  return address.toLowerCase();
+}
+
+function side(netns: NetnsHolder, ifname: string, mac: string, ip: string): LabSide {
+  return {
+    netns,
+    ifname,
+    mac,
+    macBytes: Uint8Array.from(mac.split(':').map((h) => parseInt(h, 16))),
+    ip,
+    ipBytes: Uint8Array.from(ip.split('.').map((d) => Number(d))),
+  };
+}
+
+/**
+ * One `ip -batch` per namespace instead of five nsenter round trips. The neighbour goes in after
+ * `up`: taking a device down flushes even permanent entries.
+ */
+async function configure(self: LabSide, peer: LabSide): Promise<void> {
+  const batch = [
+    'link set dev lo up',
+    `addr add ${self.ip}/${PREFIX_LEN} dev ${self.ifname}`,
+    `link set dev ${self.ifname} up`,
+    `neigh replace ${peer.ip} lladdr ${peer.mac} dev ${self.ifname} nud permanent`,
+  ].join('\n');
+  await self.netns.exec('ip', ['-batch', '-'], { input: `${batch}\n` });
+}
+
+async function waitUntilUp(s: LabSide): Promise<void> {
+  const deadline = Date.now() + UP_TIMEOUT_MS;
+  for (;;) {
+    const { operstate } = await showLink(s.netns, s.ifname);
+    if (operstate === 'UP') return;
+    if (Date.now() > deadline) {
+      throw new AfxdpError('ELAB', `${s.ifname} is still ${operstate ?? 'in an unknown state'} after ${UP_TIMEOUT_MS / 1000} s`, { hint: BUILD_HINT });
+    }
+    await sleep(UP_POLL_MS);
+  }
+}
+
+function findHolders(prefix: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1');
+    } catch {
+      continue; // exited while we looked
+    }
+    if (cmdline.startsWith(prefix)) pids.push(Number(entry));
+  }
+  return pids;
+}

@@ -1,0 +1,245 @@
+/**
+ * LatencyProbe: everything needed to measure XDP → user-space latency on one interface queue.
+ * Loads the stamping program, opens an AF_XDP socket, registers it in the XSKMAP, attaches the
+ * program (in that order, so no matched packet is passed to the stack before the socket is in
+ * place) and records, per packet, (time JS first touches the batch) − (XDP stamp).
+ */
+import { native } from '../native.js';
+import { AfxdpError } from '../errors.js';
+import { withNetns } from '../lab/netns.js';
+import { XskSocket, type BindMode, type KernelStats } from '../xsk/socket.js';
+import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
+import { BpfObject, attachXdp, bundledObject, type XdpAttachment, type XdpModeOption, type XdpMode } from '../xdp/program.js';
+import { MetaReader, F_CLOCK_TAI, F_XDP_TS } from '../xdp/meta.js';
+import { CounterReader, type ProgramCounters } from '../xdp/counters.js';
+import { LatencyRecorder } from './recorder.js';
+
+export type ClockName = 'monotonic' | 'tai';
+export type MatchName = 'udp' | 'all';
+
+export interface ProbeOptions {
+  ifname: string;
+  /** default 0 */
+  queue?: number;
+  /** default 'auto' (native, else generic) */
+  mode?: XdpModeOption;
+  /** default 'auto' (zero-copy, else copy) */
+  bind?: BindMode;
+  /** fd of the network namespace the interface lives in (default: the current one) */
+  netnsFd?: number;
+  /** clock of the XDP stamp and of the user-side time; default 'monotonic' */
+  clock?: ClockName;
+  /** which frames go to the socket: 'udp' (default: IPv4/IPv6 UDP, the rest reaches the stack) or 'all' */
+  match?: MatchName;
+  /** with match 'udp': only this destination port (0 = any; default 0) */
+  udpPort?: number;
+  frameCount?: number;
+  /** RX and fill ring entries; default 2048 */
+  ringSize?: number;
+  batchSize?: number;
+}
+
+export interface ProbeStats {
+  received: number;
+  metaValid: number;
+  metaInvalid: number;
+  kernel: KernelStats;
+  program: ProgramCounters;
+}
+
+const MATCH = { udp: 0, all: 1 } as const;
+const CLOCK = { monotonic: 0, tai: 1 } as const;
+
+export class LatencyProbe {
+  readonly ifname: string;
+  readonly ifindex: number;
+  readonly queue: number;
+  readonly clock: ClockName;
+  readonly socket: XskSocket;
+  readonly recorder = new LatencyRecorder();
+  private readonly obj: BpfObject;
+  private readonly attachment: XdpAttachment;
+  private readonly meta: MetaReader;
+  private readonly counters: CounterReader;
+  private readonly clockId: number;
+  private readonly clockFlag: number;
+  private readonly now = new Uint32Array(2);
+  received = 0;
+  metaValid = 0;
+  metaInvalid = 0;
+  /** called after each drained batch (never per packet) with the running total */
+  onBatch: ((received: number) => void) | null = null;
+  private running = false;
+  private closed = false;
+  private lastKernel: KernelStats | null = null;
+  private lastProgram: ProgramCounters | null = null;
+
+  private constructor(o: Required<Omit<ProbeOptions, 'netnsFd' | 'frameCount' | 'batchSize'>> & ProbeOptions) {
+    this.ifname = o.ifname;
+    this.queue = o.queue;
+    this.clock = o.clock;
+    this.clockId = o.clock === 'tai' ? CLOCK_TAI : CLOCK_MONOTONIC;
+    this.clockFlag = o.clock === 'tai' ? F_CLOCK_TAI : 0;
+    const n = native();
+
+    this.ifindex = n.ifNameToIndex(o.ifname);
+    if (this.ifindex === 0) {
+      throw new AfxdpError('ENOIFACE', `interface ${o.ifname} not found${o.netnsFd === undefined ? '' : ' in the lab namespace'}`, {
+        hint: 'list interfaces with `ip -br link`',
+      });
+    }
+    checkQueue(o.ifname, o.queue);
+
+    const undo: Array<() => void> = [];
+    try {
+      this.obj = BpfObject.open(bundledObject('stamp'));
+      undo.push(() => this.obj.close());
+      this.obj.load({ rodata: { cfg_match: MATCH[o.match], cfg_udp_port: o.udpPort, cfg_clock: CLOCK[o.clock] } });
+
+      this.socket = XskSocket.create({
+        ifindex: this.ifindex,
+        ifname: o.ifname,
+        queue: o.queue,
+        bind: o.bind,
+        rxRingSize: o.ringSize,
+        fillRingSize: o.ringSize,
+        frameCount: o.frameCount ?? Math.max(4096, o.ringSize * 2),
+        batchSize: o.batchSize,
+      });
+      undo.push(() => this.socket.close());
+
+      const key = new Uint32Array([o.queue]);
+      const val = new Uint32Array([this.socket.fd]);
+      n.bpfMapUpdate(this.obj.mapFd('xsks_map'), new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
+      this.counters = new CounterReader(this.obj.mapFd('afxdp_counters'));
+      this.meta = new MetaReader(this.socket.umem);
+
+      this.attachment = attachXdp(this.obj.programFd('afxdp_stamp'), this.ifindex, o.ifname, o.mode);
+    } catch (e) {
+      for (const u of undo.reverse()) u();
+      throw e;
+    }
+  }
+
+  /** Opens the probe (synchronously, inside `netnsFd` when given). */
+  static open(opts: ProbeOptions): LatencyProbe {
+    const o = {
+      ...opts,
+      queue: opts.queue ?? 0,
+      mode: opts.mode ?? 'auto',
+      bind: opts.bind ?? 'auto',
+      clock: opts.clock ?? 'monotonic',
+      match: opts.match ?? 'udp',
+      udpPort: opts.udpPort ?? 0,
+      ringSize: opts.ringSize ?? 2048,
+    } as const;
+    if (!Number.isInteger(o.udpPort) || o.udpPort < 0 || o.udpPort > 65535) {
+      throw new AfxdpError('EUSAGE', `UDP port ${o.udpPort} is out of range`, { hint: 'use 0..65535 (0 = any port)' });
+    }
+    return withNetns(opts.netnsFd, () => new LatencyProbe(o));
+  }
+
+  get mode(): XdpMode {
+    return this.attachment.mode;
+  }
+
+  get bindMode(): 'copy' | 'zerocopy' {
+    return this.socket.bindMode;
+  }
+
+  /** Event mode: drain the ring whenever the socket becomes readable. */
+  start(): void {
+    if (this.closed) throw new AfxdpError('ECLOSED', 'the probe is closed');
+    if (this.running) return;
+    this.running = true;
+    this.socket.onReadable(() => this.drain());
+  }
+
+  /** Receives everything ready now; returns how many packets it took. The hot loop. */
+  drain(): number {
+    const sock = this.socket;
+    const meta = this.meta;
+    const rec = this.recorder;
+    const now = this.now;
+    const nat = native();
+    const clockFlag = this.clockFlag;
+    let total = 0;
+    for (;;) {
+      const n = sock.receive();
+      if (n === 0) break;
+      // one clock read per batch: the moment JS first touches these packets
+      nat.clockGettime(this.clockId, now);
+      const nowLo = now[0]!;
+      const nowHi = now[1]!;
+      const addrs = sock.rxAddr;
+      let valid = 0;
+      for (let i = 0; i < n; i++) {
+        if (meta.read(addrs[i]!) && (meta.flags & F_XDP_TS) !== 0 && (meta.flags & F_CLOCK_TAI) === clockFlag) {
+          rec.record((nowHi - meta.xdpTsHi) * 4294967296 + (nowLo - meta.xdpTsLo));
+          valid++;
+        }
+      }
+      this.metaValid += valid;
+      this.metaInvalid += n - valid;
+      this.received += n;
+      total += n;
+      sock.recycle(n);
+      if (this.onBatch !== null) this.onBatch(this.received);
+    }
+    return total;
+  }
+
+  stats(): ProbeStats {
+    if (!this.closed) {
+      this.lastKernel = this.socket.statistics();
+      this.lastProgram = this.counters.read(this.queue);
+    }
+    return {
+      received: this.received,
+      metaValid: this.metaValid,
+      metaInvalid: this.metaInvalid,
+      kernel: this.lastKernel ?? emptyKernel(),
+      program: this.lastProgram ?? { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0 },
+    };
+  }
+
+  /** Detaches the program and closes the socket; keeps the last stats readable. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.drain();
+      this.stats();
+    } catch {
+      // the interface may be gone; the counters taken so far stay
+    }
+    this.closed = true;
+    this.running = false;
+    this.attachment.detach();
+    this.socket.close();
+    this.obj.close();
+  }
+}
+
+function emptyKernel(): KernelStats {
+  return { rx_dropped: 0, rx_invalid_descs: 0, tx_invalid_descs: 0, rx_ring_full: 0, rx_fill_ring_empty_descs: 0, tx_ring_empty_descs: 0 };
+}
+
+/** RX queue count of an interface from ethtool (null when the driver does not say). */
+export function rxQueueCount(ifname: string): number | null {
+  const ch = native().ethtoolChannels(ifname);
+  if (!ch) return null;
+  const n = ch.rx + ch.combined;
+  return n > 0 ? n : null;
+}
+
+function checkQueue(ifname: string, queue: number): void {
+  if (!Number.isInteger(queue) || queue < 0) {
+    throw new AfxdpError('EUSAGE', `queue ${queue} is not a valid queue number`, { hint: 'use an integer ≥ 0' });
+  }
+  const count = rxQueueCount(ifname);
+  if (count !== null && queue >= count) {
+    throw new AfxdpError('ENOQUEUE', `${ifname} has ${count} RX queue${count === 1 ? '' : 's'}; queue ${queue} does not exist`, {
+      hint: `use --queue 0${count > 1 ? `..${count - 1}` : ''}`,
+    });
+  }
+}

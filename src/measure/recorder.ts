@@ -1,0 +1,312 @@
+/**
+ * Latency recorder for the per-packet path.
+ *
+ * hdr-histogram-js costs 44–120 ns per `recordValue` (DESIGN §7), more than the whole ring loop
+ * spends on a packet. So `record()` only computes HdrHistogram's own bucket index and bumps a
+ * preallocated Float64Array (≈5 ns); `flush()` later folds the touched buckets into a real
+ * hdr-histogram-js Histogram with `recordValueWithCount`, once per distinct bucket. Because the
+ * index math is HdrHistogram's, the folded histogram is indistinguishable from one that recorded
+ * every value directly: same counts per bucket, same percentiles, same mean, and (because the
+ * buckets holding the min and max are folded with the exact min and max) the same min and max.
+ *
+ * Geometry (fixed): lowest discernible 1 ns, highest trackable 10 s = 1e10 ns, 3 significant
+ * digits → unitMagnitude 0, subBucketCount 2048, subBucketHalfCountMagnitude 10, 24 buckets,
+ * 25 600 counts.
+ */
+import { build, type Histogram } from 'hdr-histogram-js';
+import { AfxdpError } from '../errors.js';
+
+/** Integers in ns; all 0 when count is 0. Also the per-segment object of the report (DESIGN §5). */
+export interface LatencySummary {
+  count: number;
+  min: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export type { Histogram };
+
+/** Highest trackable value: 10 s in ns. Larger values are clamped to it and counted in `overflow`. */
+export const HIGHEST_TRACKABLE_NS = 1e10;
+export const SIGNIFICANT_DIGITS = 3;
+
+const SUB_BUCKET_HALF_COUNT_MAGNITUDE = 10;
+const SUB_BUCKET_HALF_COUNT = 1 << SUB_BUCKET_HALF_COUNT_MAGNITUDE; // 1024
+const SUB_BUCKET_MASK = (SUB_BUCKET_HALF_COUNT << 1) - 1; // 2047
+/** 32 − (subBucketHalfCountMagnitude + 1): Java's leadingZeroCountBase for 32-bit values. */
+const LZC_BASE_32 = 32 - SUB_BUCKET_HALF_COUNT_MAGNITUDE - 1; // 21
+const TWO_POW_32 = 4294967296;
+/** 24 buckets cover 2048·2^23 > 1e10; (buckets + 1) · 1024 counts, as hdr-histogram-js allocates. */
+export const COUNTS_LENGTH = (24 + 1) * SUB_BUCKET_HALF_COUNT;
+
+// Slots of the hot state array: a typed array rather than fields, so the double values are
+// written in place and never boxed (V8 keeps double fields in HeapNumbers).
+const S_SUM = 0; // sum of all recorded (truncated, clamped) values since reset
+const S_MIN = 1; // min / max since the last flush (folded into the histogram exactly)
+const S_MAX = 2;
+const S_NEGATIVE = 3;
+const S_OVERFLOW = 4;
+const S_INVALID = 5;
+const S_LEN = 6;
+
+/** HdrHistogram's counts index of an integer value in [0, 1e10]; not for the per-packet path. */
+export function indexOfValue(v: number): number {
+  if (v < TWO_POW_32) {
+    const u = v >>> 0;
+    const b = LZC_BASE_32 - Math.clz32(u | SUB_BUCKET_MASK);
+    return (b << SUB_BUCKET_HALF_COUNT_MAGNITUDE) + (u >>> b);
+  }
+  return indexOfLarge(v);
+}
+
+/**
+ * Values ≥ 2^32: Math.clz32 sees only 32 bits, so find the bucket from the high word. Dividing
+ * by a power of two is exact in a double, so the sub-bucket is exact too.
+ */
+function indexOfLarge(v: number): number {
+  const hi = Math.floor(v / TWO_POW_32); // 1 or 2 for v ≤ 1e10
+  const b = 53 - Math.clz32(hi); // = floor(log2 v) − 10
+  const sub = Math.floor(v / POW2[b]);
+  return (b << SUB_BUCKET_HALF_COUNT_MAGNITUDE) + sub;
+}
+
+const POW2 = new Float64Array(64);
+for (let i = 0; i < 64; i++) POW2[i] = 2 ** i;
+
+/** Lowest value of the bucket at `index` (hdr-histogram-js `valueFromIndex`). */
+export function valueFromIndex(index: number): number {
+  let b = (index >> SUB_BUCKET_HALF_COUNT_MAGNITUDE) - 1;
+  let sub = (index & (SUB_BUCKET_HALF_COUNT - 1)) + SUB_BUCKET_HALF_COUNT;
+  if (b < 0) {
+    sub -= SUB_BUCKET_HALF_COUNT;
+    b = 0;
+  }
+  return sub * POW2[b];
+}
+
+/**
+ * Counts are 64-bit floats ('64' = Float64Histogram): exact up to 2^53 per bucket, and a scan for
+ * a percentile reads a plain typed array. The default 32-bit buckets are a Uint32Array that wraps
+ * silently past 4.29e9 in one bucket (about an hour at 1 Mpps); 'packed' saves memory (200 KB per
+ * histogram here) but every percentile scan and every fold goes through PackedArray's slower
+ * indirection. With recycled interval histograms there are only ever a few of them.
+ */
+export function newLatencyHistogram(): Histogram {
+  return build({
+    bitBucketSize: 64,
+    autoResize: false,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: HIGHEST_TRACKABLE_NS,
+    numberOfSignificantValueDigits: SIGNIFICANT_DIGITS,
+    useWebAssembly: false,
+  });
+}
+
+export class LatencyRecorder {
+  /** Pending counts since the last flush, indexed like HdrHistogram's counts array. */
+  private readonly counts = new Float64Array(COUNTS_LENGTH);
+  /** Indices whose pending count went 0 → 1; a flush visits only these. Never overflows: an index enters once per flush. */
+  private readonly touched = new Int32Array(COUNTS_LENGTH);
+  private nTouched = 0;
+  private readonly st = new Float64Array(S_LEN);
+  /** Exact min / max over everything flushed since reset. */
+  private allMin = Infinity;
+  private allMax = -Infinity;
+  private readonly hist: Histogram;
+  private interval: Histogram;
+
+  constructor() {
+    this.hist = newLatencyHistogram();
+    this.interval = newLatencyHistogram();
+    this.reset();
+  }
+
+  /**
+   * Count one latency in ns. Per packet: allocates nothing. Non-integers are truncated; a
+   * negative value is an anomaly (counted in `negative`, never a sample); a value above 1e10 is
+   * clamped to 1e10 and counted in `overflow`; NaN is counted in `invalid`.
+   */
+  record(ns: number): void {
+    if (ns < TWO_POW_32 && ns >= 0) {
+      const v = ns >>> 0; // truncates; exact for [0, 2^32)
+      const b = LZC_BASE_32 - Math.clz32(v | SUB_BUCKET_MASK);
+      const i = (b << SUB_BUCKET_HALF_COUNT_MAGNITUDE) + (v >>> b);
+      const c = this.counts;
+      if (c[i] === 0) this.touched[this.nTouched++] = i;
+      c[i]++;
+      const st = this.st;
+      st[S_SUM] += v;
+      if (v < st[S_MIN]) st[S_MIN] = v;
+      if (v > st[S_MAX]) st[S_MAX] = v;
+      return;
+    }
+    this.recordSlow(ns);
+  }
+
+  /** Values ≥ 2^32, negative and NaN: rare, kept out of `record` so it stays small enough to inline. */
+  private recordSlow(ns: number): void {
+    const st = this.st;
+    if (ns < 0) {
+      st[S_NEGATIVE]++;
+      return;
+    }
+    if (!(ns >= TWO_POW_32)) {
+      st[S_INVALID]++; // NaN
+      return;
+    }
+    let v: number;
+    if (ns > HIGHEST_TRACKABLE_NS) {
+      st[S_OVERFLOW]++;
+      v = HIGHEST_TRACKABLE_NS;
+    } else {
+      v = Math.floor(ns);
+    }
+    const i = indexOfLarge(v);
+    const c = this.counts;
+    if (c[i] === 0) this.touched[this.nTouched++] = i;
+    c[i]++;
+    st[S_SUM] += v;
+    if (v < st[S_MIN]) st[S_MIN] = v;
+    if (v > st[S_MAX]) st[S_MAX] = v;
+  }
+
+  /** Negative values seen (e.g. clocks from different domains, or a stale stamp); never samples. */
+  get negative(): number {
+    return this.st[S_NEGATIVE];
+  }
+
+  /** Values above 10 s, recorded as 10 s. */
+  get overflow(): number {
+    return this.st[S_OVERFLOW];
+  }
+
+  /** NaN values seen (a caller bug); never samples. */
+  get invalid(): number {
+    return this.st[S_INVALID];
+  }
+
+  /**
+   * Fold pending counts into the cumulative and the interval histogram. Cost is proportional to
+   * the number of distinct buckets touched since the last flush, not to the array size. Call it
+   * per batch or per second, or let summary() / histogram / takeInterval() do it.
+   */
+  flush(): void {
+    const n = this.nTouched;
+    if (n === 0) return;
+    const c = this.counts;
+    const t = this.touched;
+    const st = this.st;
+    const min = st[S_MIN];
+    const max = st[S_MAX];
+    // The buckets holding the min and max get the exact values (same bucket, so the counts and
+    // percentiles do not change), which makes the histogram's minNonZeroValue / maxValue exact.
+    const minIdx = indexOfValue(min);
+    const maxIdx = indexOfValue(max);
+    const hist = this.hist;
+    const interval = this.interval;
+    for (let k = 0; k < n; k++) {
+      const i = t[k];
+      const count = c[i];
+      c[i] = 0;
+      const value = i === maxIdx ? max : i === minIdx ? min : valueFromIndex(i);
+      hist.recordValueWithCount(value, count);
+      interval.recordValueWithCount(value, count);
+      // A bucket can hold both min and max (all values in one bucket): fold the min in too, at no count.
+      if (i === maxIdx && i === minIdx && min !== max) {
+        hist.recordValueWithCount(min, 0);
+        interval.recordValueWithCount(min, 0);
+      }
+    }
+    this.nTouched = 0;
+    if (min < this.allMin) this.allMin = min;
+    if (max > this.allMax) this.allMax = max;
+    st[S_MIN] = Infinity;
+    st[S_MAX] = -Infinity;
+  }
+
+  /** The cumulative hdr-histogram-js Histogram since reset (flushed). Owned by the recorder: read, do not mutate. */
+  get histogram(): Histogram {
+    this.flush();
+    return this.hist;
+  }
+
+  /**
+   * Count, exact min / max / mean, and percentiles (HdrHistogram's, i.e. the highest value
+   * equivalent to the bucket, as direct recording would report). Flushes first.
+   */
+  summary(): LatencySummary {
+    this.flush();
+    const h = this.hist;
+    const count = h.totalCount;
+    if (count === 0) return { count: 0, min: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
+    return {
+      count,
+      min: this.allMin,
+      p50: h.getValueAtPercentile(50),
+      p90: h.getValueAtPercentile(90),
+      p99: h.getValueAtPercentile(99),
+      p999: h.getValueAtPercentile(99.9),
+      max: this.allMax,
+      mean: Math.round(this.st[S_SUM] / count),
+    };
+  }
+
+  /**
+   * A histogram of what was recorded since the previous takeInterval() (or since construction /
+   * reset), for per-second logs. Costs nothing per packet: every flush folds into this interval
+   * histogram as well as the cumulative one, and taking it swaps in an empty one. The returned
+   * histogram belongs to the caller; pass it back as `recycle` next time to avoid allocating
+   * (like HdrHistogram's Recorder.getIntervalHistogram). start/endTimeStampMsec are set for log
+   * writers.
+   */
+  takeInterval(recycle?: Histogram): Histogram {
+    if (recycle !== undefined) {
+      if (recycle === this.hist || recycle === this.interval) {
+        throw new AfxdpError('ESTATE', 'takeInterval: cannot recycle a histogram the recorder still owns', {
+          hint: 'pass back only a histogram that an earlier takeInterval() returned',
+        });
+      }
+      if (recycle.highestTrackableValue < HIGHEST_TRACKABLE_NS || recycle.numberOfSignificantValueDigits !== SIGNIFICANT_DIGITS) {
+        throw new AfxdpError('EUSAGE', 'takeInterval: the histogram to recycle has a different range or precision', {
+          hint: 'recycle a histogram returned by takeInterval() or made by newLatencyHistogram()',
+        });
+      }
+    }
+    this.flush();
+    const now = Date.now();
+    const out = this.interval;
+    out.endTimeStampMsec = now;
+    let next: Histogram;
+    if (recycle !== undefined) {
+      recycle.reset();
+      next = recycle;
+    } else {
+      next = newLatencyHistogram();
+    }
+    next.startTimeStampMsec = now;
+    this.interval = next;
+    return out;
+  }
+
+  /** Forget everything: pending counts, both histograms, anomaly counters. */
+  reset(): void {
+    const c = this.counts;
+    const t = this.touched;
+    for (let k = 0; k < this.nTouched; k++) c[t[k]] = 0;
+    this.nTouched = 0;
+    this.st.fill(0);
+    this.st[S_MIN] = Infinity;
+    this.st[S_MAX] = -Infinity;
+    this.allMin = Infinity;
+    this.allMax = -Infinity;
+    const now = Date.now();
+    this.hist.reset();
+    this.hist.startTimeStampMsec = now;
+    this.interval.reset();
+    this.interval.startTimeStampMsec = now;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The native addon (native/*.c): system calls and libbpf only, never called per packet.
+ * Every function throws an Error with `errno` and `syscall` set on failure, except the hot-path
+ * `xskKick`, which returns 0 or -errno so a batch loop needs no try/catch.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { AfxdpError } from './errors.js';
+
+export interface RingOffsets {
+  producer: number;
+  consumer: number;
+  desc: number;
+  flags: number;
+}
+
+export interface MmapOffsets {
+  rx: RingOffsets;
+  tx: RingOffsets;
+  fr: RingOffsets;
+  cr: RingOffsets;
+}
+
+export interface BpfProgramInfo {
+  name: string;
+  section: string;
+  /** enum bpf_prog_type; 0 (UNSPEC) when libbpf did not recognise the section name */
+  type: number;
+}
+
+export interface BpfMapInfo {
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+}
+
+export interface RodataVar {
+  name: string;
+  offset: number;
+  size: number;
+}
+
+export interface BpfLoadResult {
+  ok: boolean;
+  /** positive errno when !ok */
+  errno: number;
+  /** what libbpf printed (warnings and the verifier log on failure) */
+  log: string;
+  /** with logLevel > 0: each loaded program's own verifier log, by program name */
+  progLogs: Record<string, string>;
+}
+
+/** Opaque handle to a libbpf `struct bpf_object`. */
+export type BpfObjectHandle = { readonly __bpfObject: unique symbol };
+/** Opaque handle to a uv_poll watcher. */
+export type PollHandle = { readonly __poll: unique symbol };
+
+export interface EthtoolChannels {
+  rx: number;
+  tx: number;
+  other: number;
+  combined: number;
+  maxRx: number;
+  maxTx: number;
+  maxOther: number;
+  maxCombined: number;
+}
+
+export interface XdpQueryResult {
+  /** id of the program attached in any mode, 0 if none */
+  progId: number;
+  /** XDP_ATTACHED_NONE(0) / DRV(1) / SKB(2) / HW(3) / MULTI(4) */
+  attachMode: number;
+  driveProgId: number;
+  skbProgId: number;
+}
+
+export interface NativeAddon {
+  // memory and AF_XDP sockets
+  mmapAnonymous(size: number): ArrayBuffer;
+  xskSocket(): number;
+  xskUmemReg(fd: number, umem: ArrayBuffer, chunkSize: number, headroom: number, flags: number, txMetadataLen: number): void;
+  xskSetRingSize(fd: number, sockopt: number, entries: number): void;
+  xskMmapOffsets(fd: number): MmapOffsets;
+  xskMmapRing(fd: number, pgoff: number, size: number): ArrayBuffer;
+  xskBind(fd: number, ifindex: number, queue: number, flags: number, sharedUmemFd: number): void;
+  /** fills out[0..5]: rx_dropped, rx_invalid_descs, tx_invalid_descs, rx_ring_full, rx_fill_ring_empty_descs, tx_ring_empty_descs; returns how many were filled */
+  xskStatistics(fd: number, out: Float64Array): number;
+  /** 0 = recvfrom(MSG_DONTWAIT), 1 = sendto(MSG_DONTWAIT), 2 = poll(POLLIN, 0); returns 0 or -errno */
+  xskKick(fd: number, kind: number): number;
+  close(fd: number): void;
+  /** Starts a uv_poll watcher (readable) on the main loop; cb(status) runs on each readiness. */
+  pollStart(fd: number, cb: (status: number) => void): PollHandle;
+  pollStop(handle: PollHandle): void;
+
+  // libbpf
+  bpfOpen(path: string): BpfObjectHandle;
+  bpfPrograms(obj: BpfObjectHandle): BpfProgramInfo[];
+  bpfMaps(obj: BpfObjectHandle): BpfMapInfo[];
+  /** null when the object has no .rodata */
+  bpfRodata(obj: BpfObjectHandle): { bytes: Buffer; vars: RodataVar[] } | null;
+  bpfSetRodata(obj: BpfObjectHandle, bytes: Uint8Array): void;
+  bpfSetAutoload(obj: BpfObjectHandle, prog: string, autoload: boolean): void;
+  bpfSetProgType(obj: BpfObjectHandle, prog: string, type: number): void;
+  bpfSetProgIfindex(obj: BpfObjectHandle, prog: string, ifindex: number, flags: number): void;
+  bpfLoad(obj: BpfObjectHandle, logLevel?: number): BpfLoadResult;
+  bpfProgFd(obj: BpfObjectHandle, prog: string): number;
+  bpfMapFd(obj: BpfObjectHandle, map: string): number;
+  bpfClose(obj: BpfObjectHandle): void;
+  /** bpf_link_create(BPF_XDP); flags: XDP_FLAGS_SKB_MODE / XDP_FLAGS_DRV_MODE; returns the link fd */
+  bpfLinkXdp(progFd: number, ifindex: number, flags: number): number;
+  bpfXdpQuery(ifindex: number): XdpQueryResult;
+  /** name of a loaded program by id, '' if it is gone */
+  bpfProgName(id: number): string;
+  bpfMapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags: number): void;
+  /** returns false when the key is absent */
+  bpfMapLookup(fd: number, key: Uint8Array, value: Uint8Array): boolean;
+  bpfMapDelete(fd: number, key: Uint8Array): boolean;
+  /** BPF_PROG_TEST_RUN: mean ns per run over `repeat` runs on `data` */
+  bpfProgTestRun(progFd: number, data: Uint8Array, repeat: number): { retval: number; durationNs: number };
+  numPossibleCpus(): number;
+
+  // system
+  /** setns(2) on the calling (main) thread */
+  setns(fd: number, nstype: number): void;
+  /** clock_gettime into out[0] = low 32 bits, out[1] = high 32 bits of the ns value */
+  clockGettime(clockId: number, out: Uint32Array): void;
+  ifNameToIndex(name: string): number;
+  ethtoolChannels(ifname: string): EthtoolChannels | null;
+  ethtoolDriver(ifname: string): { driver: string; version: string; busInfo: string } | null;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The package root: dist/src/.. /.. */
+export const PACKAGE_ROOT = path.resolve(here, '..', '..');
+export const ADDON_PATH = path.join(PACKAGE_ROOT, 'build', 'Release', 'afxdp.node');
+
+let cached: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (cached) return cached;
+  if (!existsSync(ADDON_PATH)) {
+    throw new AfxdpError('ETOOL', `native addon not built: ${ADDON_PATH} is missing`, {
+      hint: 'run scripts/setup (or `npm run build`) in the afxdp checkout',
+    });
+  }
+  const require = createRequire(import.meta.url);
+  cached = require(ADDON_PATH) as NativeAddon;
+  return cached;
+}

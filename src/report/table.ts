@@ -1,0 +1,128 @@
+/**
+ * Human output of `afxdp demo` / `afxdp latency`: a header, a packets line and a percentile
+ * table, at most 80 columns wide, no colours (the live view is a separate issue). Plain text the
+ * CLI prints as is; no trailing newline.
+ */
+import type { LatencySummary, Report } from './report.js';
+
+export const TABLE_WIDTH = 80;
+
+const COLUMNS = ['count', 'min', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean'] as const;
+const VALUE_KEYS = ['min', 'p50', 'p90', 'p99', 'p999', 'max', 'mean'] as const;
+
+/** Below 10 two decimals, else one: "1.50 µs", "12.5 µs", "123.4 µs". */
+function scaled(x: number, unit: string): string | null {
+  let s = x.toFixed(2);
+  if (Number(s) >= 10) s = x.toFixed(1);
+  return Number(s) >= 1000 ? null : `${s} ${unit}`;
+}
+
+/** 950 → "950 ns", 1500 → "1.50 µs", 2_500_000 → "2.50 ms", 1e10 → "10.0 s". */
+export function formatNs(ns: number): string {
+  if (!Number.isFinite(ns)) return '-';
+  const sign = ns < 0 ? '-' : '';
+  const v = Math.abs(ns);
+  const r = Math.round(v);
+  if (r < 1000) return `${sign}${r} ns`;
+  const out = scaled(v / 1e3, 'µs') ?? scaled(v / 1e6, 'ms') ?? `${(v / 1e9).toFixed(v < 1e10 ? 2 : v < 1e11 ? 1 : 0)} s`;
+  return sign + out;
+}
+
+/** 1234567 → "1,234,567" (fixed separator, not the locale's, so output is the same everywhere). */
+export function formatCount(n: number): string {
+  const s = String(Math.trunc(Math.abs(n)));
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    if (i > 0 && (s.length - i) % 3 === 0) out += ',';
+    out += s[i];
+  }
+  return (n < 0 ? '-' : '') + out;
+}
+
+/** 12_345_678 → "12.3M": only when the table would not fit 80 columns otherwise. */
+function compactCount(n: number): string {
+  if (n < 1e6) return formatCount(n);
+  if (n < 1e9) return `${(n / 1e6).toFixed(n < 1e7 ? 2 : 1)}M`;
+  return `${(n / 1e9).toFixed(n < 1e10 ? 2 : 1)}G`;
+}
+
+/** Join items with two spaces, wrapping before TABLE_WIDTH; continuation lines are indented. */
+function wrap(items: string[], indent: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const it of items) {
+    if (line === '') line = it;
+    else if (line.length + 2 + it.length <= TABLE_WIDTH) line += `  ${it}`;
+    else {
+      lines.push(line);
+      line = ' '.repeat(indent) + it;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
+function headerLines(r: Report): string[] {
+  const q = r.queues.length === 1 ? `queue ${r.queues[0]}` : `queues ${r.queues.join(',')}`;
+  return wrap(
+    [`iface ${r.iface}`, q, `mode ${r.mode}`, `bind ${r.bind}`, `strategy ${r.strategy}`, `clock ${r.clock}`, `poll ${r.poll}`, `duration ${r.duration_s.toFixed(2)} s`],
+    2,
+  );
+}
+
+function packetLines(r: Report): string[] {
+  const p = r.packets;
+  const k = p.kernel;
+  const items: string[] = ['packets'];
+  if (p.sent !== null) items.push(`sent ${formatCount(p.sent)}`);
+  items.push(`received ${formatCount(p.received)}`);
+  items.push(`meta valid ${formatCount(p.meta_valid)} / invalid ${formatCount(p.meta_invalid)}`);
+  // Drops are what makes `received + drops == sent` (DESIGN §7): rx_dropped and rx_ring_full.
+  const drops = k.rx_dropped + k.rx_ring_full;
+  let d = `kernel drops ${formatCount(drops)}`;
+  if (drops > 0) d += ` (rx_dropped ${formatCount(k.rx_dropped)}, rx_ring_full ${formatCount(k.rx_ring_full)})`;
+  items.push(d);
+  if (k.rx_fill_ring_empty_descs > 0) items.push(`fill ring empty ${formatCount(k.rx_fill_ring_empty_descs)}`);
+  if (k.rx_invalid_descs > 0) items.push(`invalid descs ${formatCount(k.rx_invalid_descs)}`);
+  return wrap(items, 2);
+}
+
+interface Row {
+  label: string;
+  s: LatencySummary;
+}
+
+function tableLines(r: Report): string[] {
+  const rows: Row[] = [{ label: 'xdp → user', s: r.latency_ns.xdp_to_user }];
+  if (r.latency_ns.sender_to_xdp) rows.push({ label: 'sender → xdp', s: r.latency_ns.sender_to_xdp });
+  if (r.latency_ns.hw_to_xdp) rows.push({ label: 'hw → xdp', s: r.latency_ns.hw_to_xdp });
+
+  const labelW = Math.max('latency'.length, ...rows.map((x) => x.label.length));
+  const render = (gap: number, uniform: boolean, count: (n: number) => string): string[] => {
+    // A segment with no samples shows dashes, not "0 ns" (which would read as a measurement).
+    const cells = rows.map(({ s }) => [count(s.count), ...VALUE_KEYS.map((key) => (s.count === 0 ? '-' : formatNs(s[key])))]);
+    const widths = COLUMNS.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c]!.length)));
+    if (uniform) {
+      // Equal value columns read better: "1.10 µs" cells get the padding a "123.4 µs" one needs.
+      const w = Math.max(...widths.slice(1));
+      widths.fill(w, 1);
+    }
+    const sep = ' '.repeat(gap);
+    const line = (label: string, vals: readonly string[]): string =>
+      label.padEnd(labelW) + vals.map((v, c) => sep + v.padStart(widths[c]!)).join('');
+    return [line('latency', COLUMNS), ...rows.map((x, i) => line(x.label, cells[i]!))];
+  };
+  // Values carry a space ("1.10 µs"), so two spaces between columns read best; eight columns
+  // and a 12-character label rarely leave room for that in 80 columns, so fall back step by step.
+  const fits = (ls: string[]): boolean => ls.every((l) => l.length <= TABLE_WIDTH);
+  for (const [gap, uniform] of [[2, true], [2, false], [1, true], [1, false]] as const) {
+    const ls = render(gap, uniform, formatCount);
+    if (fits(ls)) return ls;
+  }
+  return render(1, false, compactCount);
+}
+
+/** The report as text for a terminal (≤ 80 columns for any realistic values). */
+export function renderTable(report: Report): string {
+  return [...headerLines(report), ...packetLines(report), '', ...tableLines(report)].join('\n');
+}

@@ -1,0 +1,142 @@
+/**
+ * Reading the afxdp_meta struct (bpf/include/afxdp/meta.h) in front of a received packet.
+ *
+ * The struct is found from its END: the magic/version word at data-4 and the length at data-8.
+ * Fields are read at fixed negative offsets from the packet, so this reader works on any newer
+ * struct that added fields at the front. Nothing is allocated per packet: `read()` fills the
+ * reader's own fields and returns whether the metadata is valid.
+ */
+
+// keep in sync with meta.h
+export const META_MAGIC = 0xafd8a000;
+export const META_MAGIC_MASK = 0xffffff00;
+export const META_VERSION = 1;
+export const META_SIZE = 48;
+/** smallest struct this reader understands: magic, len, flags, rx_queue, xdp_ts */
+export const META_MIN_LEN = 24;
+export const META_MAX_LEN = 216;
+
+export const F_XDP_TS = 1 << 0;
+export const F_CLOCK_TAI = 1 << 1;
+export const F_HW_TS = 1 << 2;
+export const F_RX_HASH = 1 << 3;
+export const F_VLAN = 1 << 4;
+export const F_QUEUE = 1 << 5;
+export const F_VIA_PREPEND = 1 << 8;
+export const F_VIA_MAP = 1 << 9;
+
+export const OFF_MAGIC = -4;
+export const OFF_LEN = -8;
+export const OFF_FLAGS = -12;
+export const OFF_RX_QUEUE = -16;
+export const OFF_XDP_TS = -24;
+export const OFF_VLAN_PROTO = -32;
+export const OFF_VLAN_TCI = -30;
+export const OFF_RX_HASH_TYPE = -36;
+export const OFF_RX_HASH = -40;
+export const OFF_HW_RX_TS = -48;
+
+export class MetaReader {
+  private readonly words: Uint32Array;
+  private readonly bytes: Uint8Array;
+  private readonly frameShift: number;
+  // the last read() result
+  flags = 0;
+  len = 0;
+  version = 0;
+  rxQueue = 0;
+  xdpTsLo = 0;
+  xdpTsHi = 0;
+  hwTsLo = 0;
+  hwTsHi = 0;
+  rxHash = 0;
+  rxHashType = 0;
+  vlanTci = 0;
+  vlanProto = 0;
+
+  constructor(umem: { words: Uint32Array; bytes: Uint8Array; frameShift: number }) {
+    this.words = umem.words;
+    this.bytes = umem.bytes;
+    this.frameShift = umem.frameShift;
+  }
+
+  /**
+   * Validates and decodes the metadata in front of the packet at UMEM address `addr`.
+   * Returns false (and flags = 0) when there is none: wrong magic, a length that is not a
+   * multiple of 4, too small, larger than the kernel allows, or reaching outside the frame.
+   */
+  read(addr: number): boolean {
+    this.flags = 0;
+    const base = (addr >>> this.frameShift) << this.frameShift;
+    const room = addr - base;
+    if (room < META_MIN_LEN) return false;
+    if ((addr & 3) !== 0) return this.readUnaligned(addr, room);
+    const w = this.words;
+    const at = addr >>> 2;
+    const magic = w[at - 1]!;
+    if (((magic & META_MAGIC_MASK) >>> 0) !== META_MAGIC) return false;
+    const len = w[at - 2]!;
+    if (len < META_MIN_LEN || len > META_MAX_LEN || (len & 3) !== 0 || len > room) return false;
+    this.version = magic & 0xff;
+    this.len = len;
+    this.flags = w[at - 3]!;
+    this.rxQueue = w[at - 4]!;
+    this.xdpTsLo = w[at - 6]!;
+    this.xdpTsHi = w[at - 5]!;
+    if (len >= META_SIZE) {
+      const vw = w[at - 8]!; // vlan_proto (low half), vlan_tci (high half), little-endian host
+      this.vlanProto = vw & 0xffff;
+      this.vlanTci = vw >>> 16;
+      this.rxHashType = w[at - 9]!;
+      this.rxHash = w[at - 10]!;
+      this.hwTsLo = w[at - 12]!;
+      this.hwTsHi = w[at - 11]!;
+    } else {
+      this.vlanProto = this.vlanTci = this.rxHashType = this.rxHash = this.hwTsLo = this.hwTsHi = 0;
+      this.flags &= ~(F_HW_TS | F_RX_HASH | F_VLAN);
+    }
+    return true;
+  }
+
+  // Rare: only a zero-copy driver that moved data by an odd amount gets here.
+  private readUnaligned(addr: number, room: number): boolean {
+    const b = this.bytes;
+    const magic = u32le(b, addr - 4);
+    if (((magic & META_MAGIC_MASK) >>> 0) !== META_MAGIC) return false;
+    const len = u32le(b, addr - 8);
+    if (len < META_MIN_LEN || len > META_MAX_LEN || (len & 3) !== 0 || len > room) return false;
+    this.version = magic & 0xff;
+    this.len = len;
+    this.flags = u32le(b, addr - 12);
+    this.rxQueue = u32le(b, addr - 16);
+    this.xdpTsLo = u32le(b, addr - 24);
+    this.xdpTsHi = u32le(b, addr - 20);
+    if (len >= META_SIZE) {
+      const vw = u32le(b, addr - 32);
+      this.vlanProto = vw & 0xffff;
+      this.vlanTci = vw >>> 16;
+      this.rxHashType = u32le(b, addr - 36);
+      this.rxHash = u32le(b, addr - 40);
+      this.hwTsLo = u32le(b, addr - 48);
+      this.hwTsHi = u32le(b, addr - 44);
+    } else {
+      this.vlanProto = this.vlanTci = this.rxHashType = this.rxHash = this.hwTsLo = this.hwTsHi = 0;
+      this.flags &= ~(F_HW_TS | F_RX_HASH | F_VLAN);
+    }
+    return true;
+  }
+
+  /** The XDP timestamp is present in the last read() */
+  get hasXdpTs(): boolean {
+    return (this.flags & F_XDP_TS) !== 0;
+  }
+}
+
+/** b - a for two u64 values given as (lo, hi) u32 words, as a double (exact below 2^53). */
+export function diffNs(aLo: number, aHi: number, bLo: number, bHi: number): number {
+  return (bHi - aHi) * 4294967296 + (bLo - aLo);
+}
+
+function u32le(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}

@@ -1,0 +1,286 @@
+/**
+ * Loading XDP programs (libbpf through the addon) and attaching them with bpf_link.
+ *
+ * bpf_link, not netlink: the kernel detaches a link when its last fd closes, which includes the
+ * process dying of SIGKILL, so afxdp can never leave a program on someone's interface.
+ */
+import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { native, PACKAGE_ROOT, type BpfObjectHandle, type BpfMapInfo, type BpfProgramInfo } from '../native.js';
+import { AfxdpError, isNativeError } from '../errors.js';
+import { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE } from '../xsk/constants.js';
+
+export const BPF_PROG_TYPE_UNSPEC = 0;
+export const BPF_PROG_TYPE_XDP = 6;
+export const BPF_MAP_TYPE_XSKMAP = 17;
+
+export type XdpMode = 'native' | 'generic';
+export type XdpModeOption = XdpMode | 'auto';
+
+/** Path of one of afxdp's own BPF objects (built by `make` into build/bpf). */
+export function bundledObject(name: string): string {
+  return path.join(PACKAGE_ROOT, 'build', 'bpf', `${name}.bpf.o`);
+}
+
+export interface LoadOptions {
+  /** .rodata variables to set before load, by name (const volatile globals) */
+  rodata?: Record<string, number>;
+  /** load only this program of the object (others are not loaded) */
+  program?: string;
+  /** programs whose ELF section libbpf does not know get this type (afxdp is an XDP tool) */
+  defaultType?: number;
+  /** verifier log level for every program (1 or 2); 0 = only on failure (libbpf's retry) */
+  logLevel?: number;
+}
+
+export interface ProgramLoadFailure {
+  program: string;
+  errno: number;
+  log: string;
+}
+
+/** An opened (and, after load(), loaded) BPF object. */
+export class BpfObject {
+  readonly path: string;
+  private handle: BpfObjectHandle | null;
+  readonly programs: BpfProgramInfo[];
+  readonly maps: BpfMapInfo[];
+  loaded = false;
+
+  private constructor(file: string, handle: BpfObjectHandle) {
+    this.path = file;
+    this.handle = handle;
+    this.programs = native().bpfPrograms(handle);
+    this.maps = native().bpfMaps(handle);
+  }
+
+  /** Opens an ELF BPF object; a missing file, a non-ELF file or a non-BPF ELF gets a clear error. */
+  static open(file: string): BpfObject {
+    if (!existsSync(file)) {
+      throw new AfxdpError('EUSAGE', `${file}: no such file`, { hint: 'give the path of a compiled BPF object (clang -target bpf -c prog.c -o prog.o)' });
+    }
+    if (statSync(file).isDirectory()) {
+      throw new AfxdpError('EUSAGE', `${file} is a directory, not a BPF object`, { hint: 'give the path of a .o file' });
+    }
+    const kind = sniffElf(file);
+    if (kind !== 'bpf') {
+      throw new AfxdpError('EBPF', `${file} is not a BPF object: ${kind}`, {
+        hint: 'compile the program with clang -O2 -g -target bpf -c prog.bpf.c -o prog.bpf.o',
+      });
+    }
+    let handle: BpfObjectHandle;
+    try {
+      handle = native().bpfOpen(file);
+    } catch (e) {
+      const log = (e as { log?: string }).log ?? '';
+      const why = lastLibbpfLine(log) || (e as Error).message;
+      throw new AfxdpError('EBPF', `cannot open BPF object ${file}: ${why}`, {
+        errno: (e as { errno?: number }).errno,
+        hint: 'rebuild it with clang -g (BTF) and check the ELF sections',
+        detail: log,
+        cause: e,
+      });
+    }
+    return new BpfObject(file, handle);
+  }
+
+  private h(): BpfObjectHandle {
+    if (!this.handle) throw new AfxdpError('ECLOSED', `BPF object ${this.path} is closed`);
+    return this.handle;
+  }
+
+  setRodata(values: Record<string, number>): void {
+    const n = native();
+    const ro = n.bpfRodata(this.h());
+    const names = Object.keys(values);
+    if (names.length === 0) return;
+    if (!ro) throw new AfxdpError('EBPF', `${this.path} has no .rodata to configure (${names.join(', ')})`, { hint: 'declare the settings as `const volatile` globals' });
+    const view = new DataView(ro.bytes.buffer, ro.bytes.byteOffset, ro.bytes.byteLength);
+    for (const name of names) {
+      const v = ro.vars.find((x) => x.name === name);
+      if (!v) throw new AfxdpError('EBPF', `${this.path} has no .rodata variable ${name}`, { hint: `declare \`const volatile __u32 ${name}\`` });
+      const value = values[name]!;
+      if (v.size === 4) view.setUint32(v.offset, value >>> 0, true);
+      else if (v.size === 8) {
+        view.setUint32(v.offset, value >>> 0, true);
+        view.setUint32(v.offset + 4, Math.floor(value / 4294967296) >>> 0, true);
+      } else if (v.size === 2) view.setUint16(v.offset, value, true);
+      else if (v.size === 1) view.setUint8(v.offset, value);
+      else throw new AfxdpError('EBPF', `.rodata variable ${name} has unsupported size ${v.size}`);
+    }
+    n.bpfSetRodata(this.h(), ro.bytes);
+  }
+
+  /**
+   * Loads the object into the kernel. A verifier rejection becomes an AfxdpError EVERIFIER
+   * whose `detail` is the verifier's log.
+   */
+  load(opts: LoadOptions = {}): void {
+    const n = native();
+    const h = this.h();
+    if (opts.rodata) this.setRodata(opts.rodata);
+    if (opts.program !== undefined) {
+      if (!this.programs.some((p) => p.name === opts.program)) {
+        throw new AfxdpError('EUSAGE', `${this.path} has no program named ${opts.program}`, {
+          hint: `its programs: ${this.programs.map((p) => p.name).join(', ') || 'none'}`,
+        });
+      }
+      for (const p of this.programs) n.bpfSetAutoload(h, p.name, p.name === opts.program);
+    }
+    if (opts.defaultType !== undefined) {
+      for (const p of this.programs) if (p.type === BPF_PROG_TYPE_UNSPEC) n.bpfSetProgType(h, p.name, opts.defaultType);
+    }
+    const r = n.bpfLoad(h, opts.logLevel ?? 0);
+    if (!r.ok) {
+      const failing = failingProgram(r.log) ?? opts.program ?? this.programs[0]?.name ?? '?';
+      const log = r.progLogs[failing] || extractVerifierLog(r.log) || r.log;
+      const verifier = log.length > 0 && /processed \d+ insns|^\d+: \(/m.test(log);
+      if (verifier) {
+        throw new AfxdpError('EVERIFIER', `the verifier rejected program ${failing} in ${path.basename(this.path)}: ${verifierMessage(log)}`, {
+          errno: r.errno,
+          hint: 'run with --verbose for the full verifier log; fix the access it names',
+          detail: log,
+        });
+      }
+      throw new AfxdpError('EBPF', `cannot load ${path.basename(this.path)}: ${lastLibbpfLine(r.log) || `errno ${r.errno}`}`, {
+        errno: r.errno,
+        hint: r.errno === 1 ? 'loading BPF needs root or CAP_BPF + CAP_NET_ADMIN' : 'run with --verbose for libbpf\'s full output',
+        detail: r.log,
+      });
+    }
+    this.loaded = true;
+  }
+
+  programFd(name: string): number {
+    return native().bpfProgFd(this.h(), name);
+  }
+
+  mapFd(name: string): number {
+    try {
+      return native().bpfMapFd(this.h(), name);
+    } catch (e) {
+      throw new AfxdpError('EBPF', `${this.path} has no map named ${name}`, { hint: `its maps: ${this.maps.map((m) => m.name).join(', ')}`, cause: e });
+    }
+  }
+
+  close(): void {
+    if (this.handle) {
+      native().bpfClose(this.handle);
+      this.handle = null;
+    }
+  }
+}
+
+/** One XDP program attached to one interface through a bpf_link. */
+export class XdpAttachment {
+  readonly linkFd: number;
+  readonly ifindex: number;
+  readonly ifname: string;
+  readonly mode: XdpMode;
+  private closed = false;
+
+  constructor(linkFd: number, ifindex: number, ifname: string, mode: XdpMode) {
+    this.linkFd = linkFd;
+    this.ifindex = ifindex;
+    this.ifname = ifname;
+    this.mode = mode;
+  }
+
+  /** Detaches (closing the link's last fd). Idempotent. */
+  detach(): void {
+    if (this.closed) return;
+    this.closed = true;
+    native().close(this.linkFd);
+  }
+}
+
+/**
+ * Attaches `progFd` to the interface. `auto` tries native (driver) mode and falls back to generic
+ * when the driver has no native XDP. Never replaces a program someone else attached.
+ */
+export function attachXdp(progFd: number, ifindex: number, ifname: string, mode: XdpModeOption): XdpAttachment {
+  const n = native();
+  const existing = n.bpfXdpQuery(ifindex);
+  if (existing.progId !== 0) {
+    const name = n.bpfProgName(existing.progId) || '?';
+    const where = existing.attachMode === 2 ? 'generic' : existing.attachMode === 1 ? 'native' : 'some';
+    throw new AfxdpError('EBUSY', `${ifname} already has XDP program ${name} (id ${existing.progId}) attached in ${where} mode; afxdp never replaces it`, {
+      hint: `detach it first (ip link set dev ${ifname} xdp off, or stop the program that owns it)`,
+    });
+  }
+  const tryMode = (m: XdpMode): number => n.bpfLinkXdp(progFd, ifindex, m === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+  if (mode !== 'auto') {
+    try {
+      return new XdpAttachment(tryMode(mode), ifindex, ifname, mode);
+    } catch (e) {
+      throw attachError(e, ifname, mode);
+    }
+  }
+  try {
+    return new XdpAttachment(tryMode('native'), ifindex, ifname, 'native');
+  } catch (e) {
+    if (!isNativeError(e) || (e.errno !== 95 && e.errno !== 22)) throw attachError(e, ifname, 'native');
+  }
+  try {
+    return new XdpAttachment(tryMode('generic'), ifindex, ifname, 'generic');
+  } catch (e) {
+    throw attachError(e, ifname, 'generic');
+  }
+}
+
+function attachError(e: unknown, ifname: string, mode: XdpMode): AfxdpError {
+  if (!isNativeError(e)) return e as AfxdpError;
+  let hint = 'run `afxdp doctor --iface ' + ifname + '`';
+  if (e.errno === 95 && mode === 'native') hint = `the driver of ${ifname} has no native XDP: use --mode generic (or auto)`;
+  else if (e.errno === 16 || e.errno === 17) hint = `another XDP program holds ${ifname}; detach it first`;
+  else if (e.errno === 1) hint = 'attaching XDP needs root or CAP_NET_ADMIN + CAP_BPF';
+  else if (e.errno === 19) hint = `${ifname} is gone`;
+  return new AfxdpError('EBPF', `cannot attach XDP in ${mode} mode to ${ifname}: ${e.message}`, { errno: e.errno, hint, cause: e });
+}
+
+/** What a file is, from its first bytes: 'bpf', or a description of what it is instead. */
+export function sniffElf(file: string): 'bpf' | string {
+  const fd = openSync(file, 'r');
+  const b = Buffer.alloc(20);
+  let n = 0;
+  try {
+    n = readSync(fd, b, 0, 20, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n < 20 || b.readUInt32BE(0) !== 0x7f454c46) return 'not an ELF file';
+  const machine = b[5] === 2 ? b.readUInt16BE(18) : b.readUInt16LE(18);
+  if (machine !== 247) return `an ELF file for another machine (e_machine ${machine}), not EM_BPF (247)`;
+  const type = b[5] === 2 ? b.readUInt16BE(16) : b.readUInt16LE(16);
+  if (type !== 1) return 'an ELF file that is not a relocatable object (link step?)';
+  return 'bpf';
+}
+
+function lastLibbpfLine(log: string): string {
+  const lines = log.split('\n').map((l) => l.replace(/^libbpf:\s*/, '').trim()).filter(Boolean);
+  return lines[lines.length - 1] ?? '';
+}
+
+function failingProgram(log: string): string | undefined {
+  const m = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(log);
+  return m?.[1];
+}
+
+/** The verifier log out of libbpf's output (between BEGIN/END PROG LOAD LOG). */
+export function extractVerifierLog(log: string): string {
+  const m = /-- BEGIN PROG LOAD LOG --\n([\s\S]*?)(?:-- END PROG LOAD LOG --|$)/.exec(log);
+  return m ? m[1]!.replace(/^libbpf: /gm, '') : '';
+}
+
+/** The verifier's own complaint: the last line before "processed N insns" that is not state. */
+export function verifierMessage(log: string): string {
+  const lines = log.split('\n').map((l) => l.trim()).filter(Boolean);
+  const end = lines.findIndex((l) => /^processed \d+ insns/.test(l));
+  const upto = end >= 0 ? lines.slice(0, end) : lines;
+  for (let i = upto.length - 1; i >= 0; i--) {
+    const l = upto[i]!;
+    if (/^\d+: /.test(l) || /^R\d/.test(l) || /^;/.test(l) || /^(from|mark_precise|last_idx|regs=|parent didn't)/.test(l) || /^\d+:\s*R\d/.test(l)) continue;
+    return l;
+  }
+  return upto[upto.length - 1] ?? 'rejected';
+}

@@ -1,0 +1,43 @@
+/** Kernel ABI numbers for AF_XDP (include/uapi/linux/if_xdp.h, if_link.h). */
+
+// setsockopt(SOL_XDP, …)
+export const XDP_RX_RING = 2;
+export const XDP_TX_RING = 3;
+export const XDP_UMEM_FILL_RING = 5;
+export const XDP_UMEM_COMPLETION_RING = 6;
+
+// mmap page offsets of the four rings
+export const XDP_PGOFF_RX_RING = 0;
+export const XDP_PGOFF_TX_RING = 0x80000000;
+export const XDP_UMEM_PGOFF_FILL_RING = 0x100000000;
+export const XDP_UMEM_PGOFF_COMPLETION_RING = 0x180000000;
+
+// sockaddr_xdp.sxdp_flags
+export const XDP_SHARED_UMEM = 1 << 0;
+export const XDP_COPY = 1 << 1;
+export const XDP_ZEROCOPY = 1 << 2;
+export const XDP_USE_NEED_WAKEUP = 1 << 3;
+
+// ring flags word
+export const XDP_RING_NEED_WAKEUP = 1 << 0;
+
+// xdp_umem_reg.flags
+export const XDP_UMEM_UNALIGNED_CHUNK_FLAG = 1 << 0;
+export const XDP_UMEM_TX_METADATA_LEN = 1 << 2;
+
+// XDP attach flags (bpf_link_create opts.flags)
+export const XDP_FLAGS_SKB_MODE = 1 << 1;
+export const XDP_FLAGS_DRV_MODE = 1 << 2;
+
+/** struct xdp_desc { u64 addr; u32 len; u32 options; }: 4 u32 words */
+export const DESC_WORDS_SHIFT = 2;
+/** fill / completion entries are u64 addresses: 2 u32 words */
+export const ADDR_WORDS_SHIFT = 1;
+
+/** The kernel puts packet data this far into a chunk (XDP_PACKET_HEADROOM). */
+export const XDP_PACKET_HEADROOM = 256;
+
+export const CLOCK_MONOTONIC = 1;
+export const CLOCK_TAI = 11;
+
+export const CLONE_NEWNET = 0x40000000;

@@ -1,0 +1,106 @@
+/**
+ * The four AF_XDP rings as seen from user space: single-producer/single-consumer queues in memory
+ * shared with the kernel. JS reads and writes them directly through a Uint32Array over the
+ * mapping; Atomics.load/store on the producer/consumer words give the acquire/release ordering
+ * the kernel's side expects (its smp_load_acquire/smp_store_release pairs).
+ *
+ * Indices are free-running u32 counters; `(a - b) >>> 0` is the distance even across wrap.
+ * Entries are accessed by the caller through `words` and `entryWord(i)`, so the hot loop stays
+ * inline and allocation-free.
+ */
+import { native, type RingOffsets } from '../native.js';
+import { XDP_RING_NEED_WAKEUP } from './constants.js';
+
+export class Ring {
+  readonly size: number;
+  readonly mask: number;
+  /** the whole mapping as u32 words */
+  readonly words: Uint32Array;
+  /** keeps the mapping alive as long as the ring object lives */
+  readonly buffer: ArrayBuffer;
+  private readonly producerWord: number;
+  private readonly consumerWord: number;
+  private readonly flagsWord: number;
+  private readonly descWord: number;
+  private readonly entryShift: number;
+  /** our cached copy of the index we own, and of the kernel's one */
+  private cachedProd = 0;
+  private cachedCons = 0;
+
+  constructor(fd: number, pgoff: number, off: RingOffsets, size: number, entryWordsShift: number) {
+    this.size = size;
+    this.mask = size - 1;
+    this.entryShift = entryWordsShift;
+    const bytes = off.desc + size * (4 << entryWordsShift);
+    this.buffer = native().xskMmapRing(fd, pgoff, bytes);
+    this.words = new Uint32Array(this.buffer);
+    this.producerWord = off.producer >>> 2;
+    this.consumerWord = off.consumer >>> 2;
+    this.flagsWord = off.flags >>> 2;
+    this.descWord = off.desc >>> 2;
+    this.cachedProd = Atomics.load(this.words, this.producerWord);
+    this.cachedCons = Atomics.load(this.words, this.consumerWord);
+  }
+
+  /** word index of entry number `idx` (free-running; masked here) */
+  entryWord(idx: number): number {
+    return this.descWord + (((idx & this.mask) >>> 0) << this.entryShift);
+  }
+
+  needsWakeup(): boolean {
+    return (Atomics.load(this.words, this.flagsWord) & XDP_RING_NEED_WAKEUP) !== 0;
+  }
+
+  // ---- consumer side (RX, completion): the kernel produces ----
+
+  /** Entries ready to consume, at most `max`; the first one is `consumerIndex`. */
+  peek(max: number): number {
+    let avail = (this.cachedProd - this.cachedCons) >>> 0;
+    if (avail === 0) {
+      this.cachedProd = Atomics.load(this.words, this.producerWord);
+      avail = (this.cachedProd - this.cachedCons) >>> 0;
+    }
+    return avail < max ? avail : max;
+  }
+
+  get consumerIndex(): number {
+    return this.cachedCons;
+  }
+
+  /** Hand `n` consumed entries back to the kernel. */
+  release(n: number): void {
+    this.cachedCons = (this.cachedCons + n) >>> 0;
+    Atomics.store(this.words, this.consumerWord, this.cachedCons);
+  }
+
+  // ---- producer side (fill, TX): we produce ----
+
+  /** Free slots, at most `max`; the first one is `producerIndex`. */
+  free(max: number): number {
+    let free = this.size - ((this.cachedProd - this.cachedCons) >>> 0);
+    if (free < max) {
+      this.cachedCons = Atomics.load(this.words, this.consumerWord);
+      free = this.size - ((this.cachedProd - this.cachedCons) >>> 0);
+    }
+    return free < max ? free : max;
+  }
+
+  get producerIndex(): number {
+    return this.cachedProd;
+  }
+
+  /** Publish `n` written entries to the kernel. */
+  submit(n: number): void {
+    this.cachedProd = (this.cachedProd + n) >>> 0;
+    Atomics.store(this.words, this.producerWord, this.cachedProd);
+  }
+
+  /** Entries the kernel has not consumed yet (producer rings) — for accounting. */
+  pending(): number {
+    return (this.cachedProd - Atomics.load(this.words, this.consumerWord)) >>> 0;
+  }
+}
+
+export function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0 && n <= 0x40000000;
+}

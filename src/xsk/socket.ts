@@ -1,0 +1,408 @@
+/**
+ * XskSocket: one AF_XDP socket bound to one interface queue, with its own UMEM and rings.
+ *
+ * The data path is batch-oriented and allocation-free: `receive()` copies up to `batchSize`
+ * RX descriptors into the preallocated `rxAddr`/`rxLen` arrays and hands the RX slots back at
+ * once; the frames stay the application's until `recycle()` puts them back on the fill ring.
+ * Sending works the same way with `txAlloc()` / `txPush()` / `txFlush()` / `reclaim()`.
+ */
+import { native, type MmapOffsets } from '../native.js';
+import { AfxdpError, isNativeError } from '../errors.js';
+import { Ring, isPowerOfTwo } from './ring.js';
+import { Umem, type UmemOptions } from './umem.js';
+import {
+  ADDR_WORDS_SHIFT,
+  DESC_WORDS_SHIFT,
+  XDP_COPY,
+  XDP_PGOFF_RX_RING,
+  XDP_PGOFF_TX_RING,
+  XDP_RX_RING,
+  XDP_TX_RING,
+  XDP_UMEM_COMPLETION_RING,
+  XDP_UMEM_FILL_RING,
+  XDP_UMEM_PGOFF_COMPLETION_RING,
+  XDP_UMEM_PGOFF_FILL_RING,
+  XDP_USE_NEED_WAKEUP,
+  XDP_ZEROCOPY,
+} from './constants.js';
+
+export type BindMode = 'copy' | 'zerocopy' | 'auto';
+
+export interface XskSocketOptions extends UmemOptions {
+  ifindex: number;
+  /** used in error messages */
+  ifname?: string;
+  queue: number;
+  /** RX ring entries (0 = no RX); default 2048 */
+  rxRingSize?: number;
+  /** TX ring entries (0 = no TX); default 0 */
+  txRingSize?: number;
+  /** fill ring entries; default = rxRingSize or 2048 */
+  fillRingSize?: number;
+  /** completion ring entries; default = txRingSize or 2048 */
+  completionRingSize?: number;
+  /** default 'auto': zero-copy when the driver can, else copy */
+  bind?: BindMode;
+  /** default true */
+  needWakeup?: boolean;
+  /** max descriptors per receive() / tx batch; default 64 */
+  batchSize?: number;
+}
+
+export interface KernelStats {
+  rx_dropped: number;
+  rx_invalid_descs: number;
+  tx_invalid_descs: number;
+  rx_ring_full: number;
+  rx_fill_ring_empty_descs: number;
+  tx_ring_empty_descs: number;
+}
+
+const KICK_RX = 0;
+const KICK_TX = 1;
+
+export class XskSocket {
+  readonly fd: number;
+  readonly umem: Umem;
+  readonly ifindex: number;
+  readonly ifname: string;
+  readonly queue: number;
+  readonly batchSize: number;
+  /** the bind mode that took effect */
+  readonly bindMode: 'copy' | 'zerocopy';
+  readonly rx: Ring | null;
+  readonly tx: Ring | null;
+  readonly fill: Ring;
+  readonly completion: Ring;
+  /** filled by receive(): UMEM address (of the packet data) and length of each descriptor */
+  readonly rxAddr: Uint32Array;
+  readonly rxLen: Uint32Array;
+  /** frames owned by user space and free for use (RX refill or TX) */
+  private readonly freeFrames: Uint32Array;
+  private freeTop = 0;
+  private txQueued = 0;
+  private closed = false;
+  private poll: ReturnType<ReturnType<typeof native>['pollStart']> | null = null;
+  private readonly statsBuf = new Float64Array(8);
+  /** kicks issued, for diagnostics */
+  rxKicks = 0;
+  txKicks = 0;
+
+  private constructor(o: Required<Omit<XskSocketOptions, 'frameCount' | 'frameSize' | 'ifname'>> & { ifname: string }, umem: Umem) {
+    const n = native();
+    this.umem = umem;
+    this.ifindex = o.ifindex;
+    this.ifname = o.ifname;
+    this.queue = o.queue;
+    this.batchSize = o.batchSize;
+    this.rxAddr = new Uint32Array(o.batchSize);
+    this.rxLen = new Uint32Array(o.batchSize);
+    this.freeFrames = new Uint32Array(umem.frameCount);
+
+    this.fd = sys(() => n.xskSocket(), 'create an AF_XDP socket', o);
+    try {
+      sys(() => n.xskUmemReg(this.fd, umem.buffer, umem.frameSize, 0, 0, 0), 'register the UMEM', o);
+      sys(() => n.xskSetRingSize(this.fd, XDP_UMEM_FILL_RING, o.fillRingSize), 'size the fill ring', o);
+      sys(() => n.xskSetRingSize(this.fd, XDP_UMEM_COMPLETION_RING, o.completionRingSize), 'size the completion ring', o);
+      if (o.rxRingSize) sys(() => n.xskSetRingSize(this.fd, XDP_RX_RING, o.rxRingSize), 'size the RX ring', o);
+      if (o.txRingSize) sys(() => n.xskSetRingSize(this.fd, XDP_TX_RING, o.txRingSize), 'size the TX ring', o);
+      const off: MmapOffsets = sys(() => n.xskMmapOffsets(this.fd), 'read the ring offsets', o);
+      this.fill = new Ring(this.fd, XDP_UMEM_PGOFF_FILL_RING, off.fr, o.fillRingSize, ADDR_WORDS_SHIFT);
+      this.completion = new Ring(this.fd, XDP_UMEM_PGOFF_COMPLETION_RING, off.cr, o.completionRingSize, ADDR_WORDS_SHIFT);
+      this.rx = o.rxRingSize ? new Ring(this.fd, XDP_PGOFF_RX_RING, off.rx, o.rxRingSize, DESC_WORDS_SHIFT) : null;
+      this.tx = o.txRingSize ? new Ring(this.fd, XDP_PGOFF_TX_RING, off.tx, o.txRingSize, DESC_WORDS_SHIFT) : null;
+
+      for (let i = umem.frameCount - 1; i >= 0; i--) this.freeFrames[this.freeTop++] = umem.frameAddr(i);
+      // RX: give the kernel frames to write into before bind, so the first packet finds one
+      if (this.rx) this.refill(Math.min(o.fillRingSize, this.rxShare()));
+
+      this.bindMode = this.bind(o);
+    } catch (e) {
+      n.close(this.fd);
+      throw e;
+    }
+  }
+
+  static create(opts: XskSocketOptions): XskSocket {
+    const rxRingSize = opts.rxRingSize ?? 2048;
+    const txRingSize = opts.txRingSize ?? 0;
+    const o = {
+      ifindex: opts.ifindex,
+      ifname: opts.ifname ?? `ifindex ${opts.ifindex}`,
+      queue: opts.queue,
+      rxRingSize,
+      txRingSize,
+      fillRingSize: opts.fillRingSize ?? (rxRingSize || 2048),
+      completionRingSize: opts.completionRingSize ?? (txRingSize || 2048),
+      bind: opts.bind ?? 'auto',
+      needWakeup: opts.needWakeup ?? true,
+      batchSize: opts.batchSize ?? 64,
+    };
+    if (rxRingSize === 0 && txRingSize === 0) {
+      throw new AfxdpError('EUSAGE', 'an AF_XDP socket needs an RX ring, a TX ring or both', { hint: 'set rxRingSize or txRingSize' });
+    }
+    for (const [name, v] of [
+      ['RX ring size', o.rxRingSize],
+      ['TX ring size', o.txRingSize],
+      ['fill ring size', o.fillRingSize],
+      ['completion ring size', o.completionRingSize],
+    ] as const) {
+      if (v !== 0 && !isPowerOfTwo(v)) {
+        throw new AfxdpError('EUSAGE', `${name} ${v} is not a power of two`, { hint: 'the kernel only accepts ring sizes like 512, 1024, 2048, 4096' });
+      }
+    }
+    if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) {
+      throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
+    }
+    if (!Number.isInteger(o.queue) || o.queue < 0) {
+      throw new AfxdpError('EUSAGE', `queue ${o.queue} is not a valid queue number`, { hint: 'use an integer ≥ 0' });
+    }
+    const umem = new Umem({ frameCount: opts.frameCount, frameSize: opts.frameSize });
+    return new XskSocket(o, umem);
+  }
+
+  private rxShare(): number {
+    // with TX too, keep half the frames for sending
+    return this.tx ? this.umem.frameCount >>> 1 : this.umem.frameCount;
+  }
+
+  private bind(o: { ifindex: number; queue: number; bind: BindMode; needWakeup: boolean; ifname: string }): 'copy' | 'zerocopy' {
+    const n = native();
+    const wake = o.needWakeup ? XDP_USE_NEED_WAKEUP : 0;
+    const attempt = (mode: 'copy' | 'zerocopy'): void => {
+      n.xskBind(this.fd, o.ifindex, o.queue, wake | (mode === 'copy' ? XDP_COPY : XDP_ZEROCOPY), -1);
+    };
+    if (o.bind !== 'auto') {
+      try {
+        attempt(o.bind);
+      } catch (e) {
+        throw bindError(e, o, o.bind);
+      }
+      return o.bind;
+    }
+    try {
+      attempt('zerocopy');
+      return 'zerocopy';
+    } catch (e) {
+      // EOPNOTSUPP: driver has no zero-copy (veth); anything else is a real failure
+      if (!isNativeError(e) || (e.errno !== 95 && e.errno !== 22)) throw bindError(e, o, 'zerocopy');
+    }
+    try {
+      attempt('copy');
+    } catch (e) {
+      throw bindError(e, o, 'copy');
+    }
+    return 'copy';
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new AfxdpError('ECLOSED', `AF_XDP socket on ${this.ifname} queue ${this.queue} is closed`);
+  }
+
+  // ------------------------------------------------------------------ RX
+
+  /**
+   * Moves up to batchSize ready RX descriptors into rxAddr/rxLen and returns how many.
+   * The frames remain owned by the caller until recycle().
+   */
+  receive(): number {
+    const rx = this.rx;
+    if (rx === null || this.closed) {
+      this.checkOpen();
+      throw new AfxdpError('ESTATE', 'this socket has no RX ring');
+    }
+    const n = rx.peek(this.batchSize);
+    if (n === 0) return 0;
+    const w = rx.words;
+    let idx = rx.consumerIndex;
+    for (let i = 0; i < n; i++, idx++) {
+      const e = rx.entryWord(idx);
+      this.rxAddr[i] = w[e]!; // addr < 4 GiB: the high word is 0
+      this.rxLen[i] = w[e + 2]!;
+    }
+    rx.release(n);
+    return n;
+  }
+
+  /**
+   * Returns the first `n` frames of the last receive() to the fill ring. Clears the metadata
+   * magic word in front of each packet first (the stale guard, DESIGN §2): a later packet whose
+   * metadata is not written can then never be read with this packet's stamp.
+   */
+  recycle(n: number): void {
+    const words = this.umem.words;
+    const shift = this.umem.frameShift;
+    const fill = this.fill;
+    let free = fill.free(n);
+    let idx = fill.producerIndex;
+    const fw = fill.words;
+    for (let i = 0; i < n; i++) {
+      const addr = this.rxAddr[i]!;
+      const base = (addr >>> shift) << shift;
+      if (addr - 4 >= base && (addr & 3) === 0) words[(addr - 4) >>> 2] = 0;
+      if (free > 0) {
+        const e = fill.entryWord(idx++);
+        fw[e] = base;
+        fw[e + 1] = 0;
+        free--;
+      } else {
+        this.freeFrames[this.freeTop++] = base;
+      }
+    }
+    fill.submit((idx - fill.producerIndex) >>> 0);
+    if (fill.needsWakeup()) this.kickRx();
+  }
+
+  /** Puts up to n free frames on the fill ring. */
+  private refill(n: number): void {
+    const fill = this.fill;
+    const k = Math.min(fill.free(n), this.freeTop);
+    let idx = fill.producerIndex;
+    for (let i = 0; i < k; i++) {
+      const e = fill.entryWord(idx++);
+      fill.words[e] = this.freeFrames[--this.freeTop]!;
+      fill.words[e + 1] = 0;
+    }
+    fill.submit(k);
+  }
+
+  kickRx(): number {
+    this.rxKicks++;
+    return native().xskKick(this.fd, KICK_RX);
+  }
+
+  // ------------------------------------------------------------------ TX
+
+  /** A free frame's address for the caller to write a packet into, or -1 when none is free. */
+  txAlloc(): number {
+    if (this.freeTop === 0) this.reclaim();
+    return this.freeTop === 0 ? -1 : this.freeFrames[--this.freeTop]!;
+  }
+
+  /** Gives a frame obtained from txAlloc() back unused. */
+  txUnalloc(addr: number): void {
+    this.freeFrames[this.freeTop++] = addr;
+  }
+
+  /** Free TX ring slots (at most max). */
+  txFree(max: number): number {
+    const tx = this.tx;
+    if (tx === null) throw new AfxdpError('ESTATE', 'this socket has no TX ring');
+    return tx.free(max);
+  }
+
+  /** Queues one frame for sending; call txFree() first to know there is room. */
+  txPush(addr: number, len: number): void {
+    const tx = this.tx!;
+    const e = tx.entryWord((tx.producerIndex + this.txQueued) >>> 0);
+    const w = tx.words;
+    w[e] = addr;
+    w[e + 1] = 0;
+    w[e + 2] = len;
+    w[e + 3] = 0;
+    this.txQueued++;
+  }
+
+  /** Publishes the queued frames and kicks the kernel when it asks (always, in copy mode). */
+  txFlush(): number {
+    const tx = this.tx!;
+    if (this.txQueued > 0) {
+      tx.submit(this.txQueued);
+      this.txQueued = 0;
+    }
+    if (this.bindMode === 'copy' || tx.needsWakeup()) {
+      this.txKicks++;
+      return native().xskKick(this.fd, KICK_TX);
+    }
+    return 0;
+  }
+
+  /** Moves completed TX frames back to the free list; returns how many. */
+  reclaim(): number {
+    const cr = this.completion;
+    let total = 0;
+    for (;;) {
+      const n = cr.peek(256);
+      if (n === 0) break;
+      let idx = cr.consumerIndex;
+      for (let i = 0; i < n; i++) this.freeFrames[this.freeTop++] = cr.words[cr.entryWord(idx++)]!;
+      cr.release(n);
+      total += n;
+    }
+    return total;
+  }
+
+  /** Frames not in the free list (on a ring, with the kernel, or held by the caller). */
+  framesInUse(): number {
+    return this.umem.frameCount - this.freeTop;
+  }
+
+  // ------------------------------------------------------------------ events, stats, close
+
+  /** Calls cb whenever the socket is readable (uv_poll in Node's own loop). */
+  onReadable(cb: () => void): void {
+    this.checkOpen();
+    if (this.poll) throw new AfxdpError('ESTATE', 'a readable callback is already installed');
+    this.poll = native().pollStart(this.fd, () => cb());
+  }
+
+  offReadable(): void {
+    if (this.poll) {
+      native().pollStop(this.poll);
+      this.poll = null;
+    }
+  }
+
+  statistics(): KernelStats {
+    this.checkOpen();
+    const b = this.statsBuf;
+    b.fill(0);
+    native().xskStatistics(this.fd, b);
+    return {
+      rx_dropped: b[0]!,
+      rx_invalid_descs: b[1]!,
+      tx_invalid_descs: b[2]!,
+      rx_ring_full: b[3]!,
+      rx_fill_ring_empty_descs: b[4]!,
+      tx_ring_empty_descs: b[5]!,
+    };
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Closing removes the socket from any XSKMAP (the kernel does it on release). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.offReadable();
+    this.closed = true;
+    native().close(this.fd);
+  }
+}
+
+function sys<T>(fn: () => T, what: string, o: { ifname: string; queue: number }): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!isNativeError(e)) throw e;
+    const errno = e.errno;
+    let hint = 'run `afxdp doctor` to check this machine';
+    if (errno === 97) hint = 'this kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS)';
+    else if (errno === 1 || errno === 13) hint = 'run as root, or grant CAP_NET_RAW, CAP_NET_ADMIN and CAP_BPF';
+    else if (errno === 12 || errno === 105) hint = 'not enough memory for rings/UMEM: use fewer frames or smaller rings';
+    throw new AfxdpError('ESYS', `cannot ${what} for ${o.ifname} queue ${o.queue}: ${e.message}`, { errno, hint, cause: e });
+  }
+}
+
+function bindError(e: unknown, o: { ifname: string; queue: number }, mode: 'copy' | 'zerocopy'): AfxdpError {
+  if (!isNativeError(e)) return e as AfxdpError;
+  const errno = e.errno;
+  let hint = 'run `afxdp doctor` to check the interface';
+  if (errno === 95 && mode === 'zerocopy') hint = `the driver of ${o.ifname} has no AF_XDP zero-copy: use --bind copy (or auto)`;
+  else if (errno === 16) hint = `another AF_XDP socket is already bound to ${o.ifname} queue ${o.queue}; stop it first`;
+  else if (errno === 22) hint = `check that ${o.ifname} has queue ${o.queue} (ethtool -l ${o.ifname})`;
+  else if (errno === 19 || errno === 6) hint = `${o.ifname} is gone or down`;
+  else if (errno === 100) hint = `${o.ifname} is down: ip link set dev ${o.ifname} up`;
+  return new AfxdpError('ESYS', `cannot bind an AF_XDP socket (${mode}) to ${o.ifname} queue ${o.queue}: ${e.message}`, { errno, hint, cause: e });
+}
