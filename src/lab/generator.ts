@@ -21,7 +21,7 @@ export interface GeneratorOptions {
   dstIp: Uint8Array;
   srcPort?: number;
   dstPort?: number;
-  /** frame size without FCS, 60..frameSize; default 64 */
+  /** frame size without FCS, 62..frameSize (headers + the 20-byte payload); default 64 */
   size?: number;
   runId?: number;
   /** descriptors per sendto; copy mode sends at most 32 per call, so 32 is the natural batch */
