@@ -5,7 +5,7 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { runCli, assertNoLeftovers, assertOneLineError, NODE24, ROOT, type CliResult } from './lib/cli.js';
+import { runCli, assertNoLeftovers, assertOneLineError, trackLab, NODE24, ROOT, type CliResult } from './lib/cli.js';
 import { Lab } from '../src/lab/lab.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
 import type { Report } from '../src/report/report.js';
@@ -65,6 +65,7 @@ describe('afxdp latency', () => {
 
   test('measures traffic from another sender on an interface it did not create', async () => {
     const lab = await Lab.create();
+    trackLab(lab.id);
     try {
       const packets = 2000;
       let gen: TrafficGenerator | undefined;
@@ -97,6 +98,7 @@ describe('afxdp latency', () => {
 
   test('--duration ends a run without traffic: zero packets, zero samples', async () => {
     const lab = await Lab.create();
+    trackLab(lab.id);
     try {
       const doc = parseReport(await runCli(['latency', '--iface', lab.rx.ifname, '--duration', '0.3', '--json'], { wrap: ['nsenter', '-t', String(lab.rx.netns.pid), '-n', '--'] }));
       assert.equal(doc.packets.received, 0);
@@ -113,6 +115,7 @@ describe('afxdp latency', () => {
 
   test('queue beyond the device: exit 1, names the queues it has', async () => {
     const lab = await Lab.create();
+    trackLab(lab.id);
     try {
       const r = await runCli(['latency', '--iface', lab.rx.ifname, '--queue', '5', '--packets', '1'], { wrap: ['nsenter', '-t', String(lab.rx.netns.pid), '-n', '--'] });
       assertOneLineError(r, 1, /has 1 RX queue; queue 5 does not exist \(use --queue 0\)/);

@@ -1,5 +1,6 @@
 /** Test helpers: run the real CLI as a child process, and check that nothing was left behind. */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,21 @@ export interface CliOptions {
   onStderr?: (chunk: string, child: import('node:child_process').ChildProcess) => void;
 }
 
+/**
+ * Lab ids this test process has seen (from CLI output or registered by the test). Leftover checks
+ * look only at these: other afxdp runs may be going on at the same time on this machine, and
+ * parallel runs must not collide.
+ */
+const seenLabs = new Set<string>();
+
+export function trackLab(id: string): void {
+  seenLabs.add(id);
+}
+
+function trackFromOutput(text: string): void {
+  for (const m of text.matchAll(/afxdp-([a-z0-9]{6})[rt]\b/g)) seenLabs.add(m[1]!);
+}
+
 export function runCli(args: string[], o: CliOptions = {}): Promise<CliResult> {
   const node = o.node ?? process.execPath;
   const argv = [...(o.wrap ?? []), node, BIN, ...args];
@@ -43,23 +59,57 @@ export function runCli(args: string[], o: CliOptions = {}): Promise<CliResult> {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      trackFromOutput(stdout);
+      trackFromOutput(stderr);
       resolve({ code, signal, stdout, stderr });
     });
   });
 }
 
-/** No afxdp holder, namespace or link anywhere, and no XDP program on any root-namespace link. */
+/**
+ * Nothing left of the labs this test process saw (holders, namespaces, links), and no XDP
+ * program on any root-namespace link.
+ */
 export async function assertNoLeftovers(): Promise<void> {
+  const ids = [...seenLabs];
+  seenLabs.clear();
+  const collect = async (): Promise<{ holders: number[]; links: string[]; netns: string[] }> => {
+    // plus any orphaned holder on the machine: a live run's holders always have a live parent
+    const all = { holders: orphanHolders(), links: [] as string[], netns: [] as string[] };
+    for (const id of ids) {
+      const l = await Lab.leftovers(id);
+      all.holders.push(...l.holders);
+      all.links.push(...l.links);
+      all.netns.push(...l.netns);
+    }
+    return all;
+  };
   // holders reparented to PID 1 can take a moment to be reaped: poll briefly
-  let left = await Lab.leftovers();
+  let left = await collect();
   for (let i = 0; i < 50 && (left.holders.length || left.links.length || left.netns.length); i++) {
     await new Promise((r) => setTimeout(r, 100));
-    left = await Lab.leftovers();
+    left = await collect();
   }
-  assert.deepEqual(left, { holders: [], links: [], netns: [] }, 'afxdp leftovers after the test');
+  assert.deepEqual(left, { holders: [], links: [], netns: [] }, `afxdp leftovers after the test (labs ${ids.join(', ') || 'none'})`);
   const { stdout } = await runTool('ip', ['-j', 'link', 'show']);
   const withXdp = (JSON.parse(stdout) as Array<{ ifname: string; xdp?: unknown }>).filter((l) => l.xdp !== undefined).map((l) => l.ifname);
   assert.deepEqual(withXdp, [], 'XDP programs left attached in the root namespace');
+}
+
+/** afxdp namespace holders whose parent is gone (reparented to PID 1): leaked by someone. */
+export function orphanHolders(): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.startsWith('afxdp-ns-')) continue;
+      const ppid = /^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (ppid === '1') out.push(Number(pid));
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return out;
 }
 
 /** The one-line error contract: a single line on stderr starting with "afxdp: ", no stack trace. */
