@@ -12,6 +12,9 @@ BPF_OBJ  := $(patsubst bpf/%.bpf.c,build/bpf/%.bpf.o,$(BPF_SRC))
 # programs the tests feed to `afxdp check` (some are wrong on purpose)
 TEST_BPF_SRC := $(wildcard test/fixtures/bpf/*.bpf.c)
 TEST_BPF_OBJ := $(patsubst test/fixtures/bpf/%.bpf.c,build/test-bpf/%.bpf.o,$(TEST_BPF_SRC))
+# one program per verifier-rejection class the explainer knows (all wrong on purpose)
+VERIFIER_SRC := $(wildcard test/fixtures/verifier/*.bpf.c)
+VERIFIER_OBJ := $(patsubst test/fixtures/verifier/%.bpf.c,build/test-verifier/%.bpf.o,$(VERIFIER_SRC))
 NATIVE_SRC := $(wildcard native/*.c)
 NATIVE_HDR := $(wildcard native/*.h) $(wildcard bpf/include/afxdp/*.h)
 ADDON    := build/Release/afxdp.node
@@ -20,7 +23,7 @@ BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__BPF__ -I$(ARCH_INC) -Ibpf/inc
 NATIVE_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -fPIC \
 	-fvisibility=hidden -I$(NAPI_INC) $(if $(NODE_INC),-idirafter $(NODE_INC)) -Ibpf/include -DNAPI_VERSION=8
 
-all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ)
+all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ) $(VERIFIER_OBJ)
 
 $(ADDON): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
 	@mkdir -p $(dir $@)
@@ -31,6 +34,10 @@ build/bpf/%.bpf.o: bpf/%.bpf.c bpf/include/afxdp/meta.h $(wildcard bpf/*.h) Make
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 build/test-bpf/%.bpf.o: test/fixtures/bpf/%.bpf.c bpf/include/afxdp/meta.h Makefile
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+build/test-verifier/%.bpf.o: test/fixtures/verifier/%.bpf.c test/fixtures/verifier/common.h Makefile
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

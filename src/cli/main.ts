@@ -12,6 +12,7 @@ import type { CliContext } from './context.js';
 import { registerDemo } from './commands/demo.js';
 import { registerLatency } from './commands/latency.js';
 import { registerCheck } from './commands/check.js';
+import { registerExplain } from './commands/explain.js';
 
 export function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<void> {
   registerDemo(program, ctx);
   registerLatency(program, ctx);
   registerCheck(program);
+  registerExplain(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
 
   try {

@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { AfxdpError } from '../errors.js';
-import { BpfObject, BPF_PROG_TYPE_UNSPEC, BPF_PROG_TYPE_XDP, verifierMessage } from './program.js';
+import { BpfObject, BPF_PROG_TYPE_UNSPEC, BPF_PROG_TYPE_XDP, VerifierError, verifierMessage } from './program.js';
+import type { Explanation } from '../explain/explain.js';
 
 export interface ProgramVerdict {
   program: string;
@@ -17,6 +18,8 @@ export interface ProgramVerdict {
   errno: number | null;
   /** verifier log (always on rejection; with logLevel > 0 also on success) */
   log: string;
+  /** why the verifier rejected it and the fix (null when accepted or not a verifier rejection) */
+  explanation: Explanation | null;
 }
 
 export interface CheckResult {
@@ -42,7 +45,7 @@ export function checkObject(file: string, opts: { logLevel?: number } = {}): Che
     const obj = BpfObject.open(file);
     try {
       obj.load({ program: p.name, defaultType: BPF_PROG_TYPE_XDP, logLevel: opts.logLevel });
-      programs.push({ program: p.name, section: p.section, ok: true, assumedXdp: p.type === BPF_PROG_TYPE_UNSPEC, message: null, errno: null, log: '' });
+      programs.push({ program: p.name, section: p.section, ok: true, assumedXdp: p.type === BPF_PROG_TYPE_UNSPEC, message: null, errno: null, log: '', explanation: null });
     } catch (e) {
       if (!(e instanceof AfxdpError) || (e.code !== 'EVERIFIER' && e.code !== 'EBPF')) throw e;
       const log = e.detail ?? '';
@@ -54,6 +57,7 @@ export function checkObject(file: string, opts: { logLevel?: number } = {}): Che
         message: e.code === 'EVERIFIER' ? verifierMessage(log) : e.message,
         errno: e.errno ?? null,
         log,
+        explanation: e instanceof VerifierError ? e.explanation : null,
       });
     } finally {
       obj.close();

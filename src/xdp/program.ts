@@ -9,6 +9,8 @@ import path from 'node:path';
 import { native, PACKAGE_ROOT, type BpfObjectHandle, type BpfMapInfo, type BpfProgramInfo } from '../native.js';
 import { AfxdpError, isNativeError } from '../errors.js';
 import { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE } from '../xsk/constants.js';
+import { explainLog, oneLineExplanation, type Explanation } from '../explain/explain.js';
+import type { ProgType } from '../explain/ctx.js';
 
 export const BPF_PROG_TYPE_UNSPEC = 0;
 export const BPF_PROG_TYPE_XDP = 6;
@@ -31,6 +33,29 @@ export interface LoadOptions {
   defaultType?: number;
   /** verifier log level for every program (1 or 2); 0 = only on failure (libbpf's retry) */
   logLevel?: number;
+}
+
+/**
+ * The verifier rejected a program. `detail` is the raw log; `explanation` says which class of
+ * mistake it is, why, and the fix (see docs/VERIFIER.md). The one-line message carries the brief fix.
+ */
+export class VerifierError extends AfxdpError {
+  readonly explanation: Explanation;
+  readonly program: string;
+
+  constructor(message: string, opts: { errno?: number; hint?: string; detail: string; explanation: Explanation; program: string }) {
+    super('EVERIFIER', message, opts);
+    this.explanation = opts.explanation;
+    this.program = opts.program;
+  }
+}
+
+/** enum bpf_prog_type → the ctx layout the explainer decodes offsets with */
+export function explainProgType(type: number | undefined): ProgType {
+  if (type === 3 || type === 4) return 'tc';
+  if (type === 1) return 'socket_filter';
+  if (type === 8) return 'cgroup_skb';
+  return 'xdp';
 }
 
 export interface ProgramLoadFailure {
@@ -136,10 +161,15 @@ export class BpfObject {
       const log = r.progLogs[failing] || extractVerifierLog(r.log) || r.log;
       const verifier = log.length > 0 && /processed \d+ insns|^\d+: \(/m.test(log);
       if (verifier) {
-        throw new AfxdpError('EVERIFIER', `the verifier rejected program ${failing} in ${path.basename(this.path)}: ${verifierMessage(log)}`, {
+        const info = this.programs.find((p) => p.name === failing);
+        const type = info?.type === BPF_PROG_TYPE_UNSPEC ? opts.defaultType : info?.type;
+        const explanation = explainLog(log, { progType: explainProgType(type) });
+        throw new VerifierError(`the verifier rejected program ${failing} in ${path.basename(this.path)}: ${verifierMessage(log)}`, {
           errno: r.errno,
-          hint: 'run with --verbose for the full verifier log; fix the access it names',
+          hint: `${oneLineExplanation(explanation)}; \`afxdp check ${path.basename(this.path)}\` explains it, --verbose prints the verifier log`,
           detail: log,
+          explanation,
+          program: failing,
         });
       }
       throw new AfxdpError('EBPF', `cannot load ${path.basename(this.path)}: ${lastLibbpfLine(r.log) || `errno ${r.errno}`}`, {

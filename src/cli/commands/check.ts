@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { checkObject, type CheckResult } from '../../xdp/check.js';
 import { printJson } from '../output.js';
+import { renderExplanation } from '../../explain/explain.js';
 
 export function registerCheck(program: Command): void {
   program
     .command('check')
-    .description('load every XDP program of a BPF object through the kernel verifier, without attaching; exit 1 with the verifier log when one is rejected')
+    .description('load every XDP program of a BPF object through the kernel verifier, without attaching; exit 1 and explain the rejection (why, and the fix) when one is rejected')
     .argument('<object.o>', 'compiled BPF object (clang -O2 -g -target bpf -c prog.bpf.c -o prog.bpf.o)')
-    .option('--verbose', 'print the full verifier log (also for programs that load)')
+    .option('--verbose', 'also print the full verifier log (log level 2)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  afxdp check prog.bpf.o\n  afxdp check prog.bpf.o --verbose\n')
     .action((file: string, o: { verbose?: boolean; json?: boolean }) => {
@@ -27,7 +28,9 @@ function renderCheck(r: CheckResult, verbose: boolean): string {
       if (verbose && p.log) out.push(indent(p.log));
     } else {
       out.push(`FAIL  ${p.program} (${sec}): ${p.message}`);
-      if (p.log) out.push('verifier log:', indent(p.log));
+      if (p.explanation) out.push(indent(renderExplanation(p.explanation)));
+      if (p.log && (verbose || !p.explanation)) out.push('verifier log:', indent(p.log));
+      else if (p.log) out.push('  (the verifier log: afxdp check --verbose)');
     }
   }
   for (const s of r.skipped) out.push(`skip  ${s.program} (SEC("${s.section}")): not an XDP program`);

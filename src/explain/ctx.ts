@@ -1,0 +1,116 @@
+/**
+ * Context layouts: what `off=N` in "invalid bpf_context access off=N size=M" means for the
+ * program types afxdp users write. Offsets are the uapi ones (linux/bpf.h); the writable sets
+ * are what the kernel's is_valid_access callbacks allow.
+ */
+
+export type ProgType = 'xdp' | 'tc' | 'socket_filter' | 'cgroup_skb';
+
+export const PROG_TYPES: readonly ProgType[] = ['xdp', 'tc', 'socket_filter', 'cgroup_skb'];
+
+export interface CtxField {
+  name: string;
+  offset: number;
+  size: number;
+  /** the program may store to it */
+  writable: boolean;
+  /** a pointer the kernel converts (data, data_end, data_meta): read with a u32 load only */
+  pointer?: boolean;
+  note?: string;
+}
+
+export interface CtxLayout {
+  struct: string;
+  size: number;
+  fields: CtxField[];
+}
+
+const XDP_MD: CtxLayout = {
+  struct: 'struct xdp_md',
+  size: 24,
+  fields: [
+    { name: 'data', offset: 0, size: 4, writable: false, pointer: true, note: 'start of the packet' },
+    { name: 'data_end', offset: 4, size: 4, writable: false, pointer: true, note: 'end of the packet' },
+    { name: 'data_meta', offset: 8, size: 4, writable: false, pointer: true, note: 'start of the metadata area; move it with bpf_xdp_adjust_meta' },
+    { name: 'ingress_ifindex', offset: 12, size: 4, writable: false },
+    { name: 'rx_queue_index', offset: 16, size: 4, writable: false },
+    { name: 'egress_ifindex', offset: 20, size: 4, writable: false, note: 'only for programs attached to a devmap entry' },
+  ],
+};
+
+/** struct __sk_buff; writable set is tc's (socket filters and cgroup_skb may write only cb[] and mark/priority where noted). */
+function skBuff(writable: Set<string>): CtxLayout {
+  const f = (name: string, offset: number, size: number, extra: Partial<CtxField> = {}): CtxField => ({
+    name,
+    offset,
+    size,
+    writable: writable.has(name),
+    ...extra,
+  });
+  return {
+    struct: 'struct __sk_buff',
+    size: 192,
+    fields: [
+      f('len', 0, 4), f('pkt_type', 4, 4), f('mark', 8, 4), f('queue_mapping', 12, 4), f('protocol', 16, 4),
+      f('vlan_present', 20, 4), f('vlan_tci', 24, 4), f('vlan_proto', 28, 4), f('priority', 32, 4),
+      f('ingress_ifindex', 36, 4), f('ifindex', 40, 4), f('tc_index', 44, 4), f('cb', 48, 20),
+      f('hash', 68, 4), f('tc_classid', 72, 4),
+      f('data', 76, 4, { pointer: true }), f('data_end', 80, 4, { pointer: true }), f('napi_id', 84, 4),
+      f('family', 88, 4), f('remote_ip4', 92, 4), f('local_ip4', 96, 4), f('remote_ip6', 100, 16), f('local_ip6', 116, 16),
+      f('remote_port', 132, 4), f('local_port', 136, 4), f('data_meta', 140, 4, { pointer: true }),
+      f('flow_keys', 144, 8), f('tstamp', 152, 8), f('wire_len', 160, 4), f('gso_segs', 164, 4), f('sk', 168, 8),
+      f('gso_size', 176, 4), f('tstamp_type', 180, 1), f('hwtstamp', 184, 8),
+    ],
+  };
+}
+
+const LAYOUTS: Record<ProgType, CtxLayout> = {
+  xdp: XDP_MD,
+  tc: skBuff(new Set(['mark', 'priority', 'tc_index', 'cb', 'tc_classid', 'queue_mapping', 'tstamp'])),
+  socket_filter: skBuff(new Set(['cb'])),
+  cgroup_skb: skBuff(new Set(['mark', 'priority', 'cb'])),
+};
+
+export function ctxLayout(t: ProgType): CtxLayout {
+  return LAYOUTS[t];
+}
+
+export interface CtxAccess {
+  layout: CtxLayout;
+  field: CtxField | null;
+  /** e.g. "ctx->data_meta" or "ctx->cb[1]" or "byte 32 of struct xdp_md (past its end)" */
+  name: string;
+  /** one sentence: what this access is and why it is refused */
+  reason: string;
+}
+
+/** Decodes a context access the verifier refused. */
+export function decodeCtxAccess(t: ProgType, off: number, size: number, write: boolean): CtxAccess {
+  const layout = LAYOUTS[t];
+  const field = layout.fields.find((f) => off >= f.offset && off < f.offset + f.size) ?? null;
+  if (!field) {
+    const where = off >= layout.size ? 'past its end' : 'padding';
+    return {
+      layout,
+      field,
+      name: `byte ${off} of ${layout.struct} (${where})`,
+      reason: `${layout.struct} is ${layout.size} bytes on this kernel's uapi; offset ${off} is no field of it (a header newer than the kernel, or a cast of ctx to another struct)`,
+    };
+  }
+  let name = `ctx->${field.name}`;
+  if (field.name === 'cb') name = `ctx->cb[${Math.floor((off - field.offset) / 4)}]`;
+  else if (off !== field.offset) name = `${name} (byte ${off - field.offset} of it)`;
+  let reason: string;
+  if (write && !field.writable) {
+    reason = `${name} is read-only for ${t} programs: programs may read it but not write it`;
+    if (field.name === 'data_meta') reason += '; the metadata area is moved with bpf_xdp_adjust_meta() and written through the pointer you read from ctx->data_meta';
+    else if (field.pointer) reason += '; packet pointers are moved with bpf_xdp_adjust_head()/bpf_xdp_adjust_tail() (tc: bpf_skb_change_head/tail)';
+  } else if (field.pointer && size !== 4) {
+    reason = `${name} must be read with one 32-bit load (the verifier rewrites it into a real pointer); this access is ${size} bytes`;
+  } else if (off !== field.offset || size > field.size) {
+    reason = `${name} is read with a ${size}-byte access at a wrong offset or size (the field is ${field.size} bytes at offset ${field.offset})`;
+  } else {
+    reason = `${name} is not accessible this way for ${t} programs`;
+  }
+  return { layout, field, name, reason };
+}

@@ -1,0 +1,116 @@
+/**
+ * Verifier log → explanation: which instruction failed (and its C line), why, and what to change.
+ */
+import { CLASSES, UNKNOWN_CLASS } from './classes.js';
+import type { ProgType } from './ctx.js';
+import { parseVerifierLog, type SourceLine } from './log.js';
+
+export const EXPLAIN_SCHEMA = 'afxdp.explain/1';
+
+export interface Explanation {
+  schema: typeof EXPLAIN_SCHEMA;
+  /** a verifier complaint (or at least a failing instruction) was found */
+  found: boolean;
+  /** class id (see docs/VERIFIER.md), "unknown" when the message is not yet explained */
+  class: string;
+  title: string;
+  error: {
+    /** the verifier's own words */
+    message: string | null;
+    details: string[];
+    insn: number | null;
+    insn_text: string | null;
+    program: string | null;
+    truncated: boolean;
+    processed: string | null;
+  };
+  source_line: SourceLine | null;
+  explanation: string;
+  fix: string;
+  /** one short clause, for one-line CLI errors */
+  brief: string;
+  snippet: string | null;
+  facts: Record<string, unknown>;
+}
+
+export interface ExplainOptions {
+  /** program type, for decoding ctx offsets; afxdp is an XDP tool, so XDP by default */
+  progType?: ProgType;
+}
+
+export function explainLog(text: string, opts: ExplainOptions = {}): Explanation {
+  const log = parseVerifierLog(text);
+  const progType = opts.progType ?? 'xdp';
+  const error: Explanation['error'] = {
+    message: log.message,
+    details: log.details,
+    insn: log.insn?.idx ?? null,
+    insn_text: log.insn?.text ?? null,
+    program: log.program,
+    truncated: log.truncatedEnd || log.truncatedStart,
+    processed: log.processed,
+  };
+  const base = { schema: EXPLAIN_SCHEMA, error, source_line: log.source } as const;
+  if (!log.isVerifierLog || (!log.message && !log.insn)) {
+    return {
+      ...base,
+      found: false,
+      class: 'none',
+      title: 'no verifier error found',
+      explanation: 'the input has no verifier complaint and no instruction listing',
+      fix: 'pass the whole output of the failed load (libbpf prints it between BEGIN and END PROG LOAD LOG), or run afxdp check OBJ.o',
+      brief: 'no verifier error found',
+      snippet: null,
+      facts: {},
+    };
+  }
+  const textAll = [log.message ?? '', ...log.details].join('\n');
+  if (log.message) {
+    for (const c of CLASSES) {
+      const m = c.detect({ log, progType, text: textAll });
+      if (m) {
+        return { ...base, found: true, class: c.id, title: c.title, explanation: m.why, fix: m.fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} };
+      }
+    }
+  }
+  const at = log.insn ? `instruction ${log.insn.idx} (${log.insn.text})` : 'the end of the log';
+  const explanation = log.message
+    ? `the verifier stopped at ${at} with "${log.message}"; afxdp does not explain this message yet`
+    : `the log ends at ${at} without the verifier's message: it was cut (copy the whole log, or raise the log buffer); the failing instruction is most likely ${at}`;
+  return {
+    ...base,
+    found: true,
+    class: UNKNOWN_CLASS.id,
+    title: log.message ? UNKNOWN_CLASS.title : 'truncated log: the verifier message is missing',
+    explanation,
+    fix: log.message ? 'look at the instruction and the register state just before it (afxdp check --verbose shows the full log); please report the message so afxdp learns it' : 'get the complete log: afxdp check OBJ.o --verbose',
+    brief: log.message ? 'not yet explained' : 'log truncated',
+    snippet: null,
+    facts: {},
+  };
+}
+
+/** Human-readable rendering: what failed, why, the fix, the corrected snippet. */
+export function renderExplanation(e: Explanation): string {
+  const out: string[] = [];
+  const where = e.source_line ? `${e.source_line.file ?? '?'}:${e.source_line.line ?? '?'}` : null;
+  out.push(`what:  ${e.error.message ?? '(no message: log truncated)'}${e.error.program ? ` [program ${e.error.program}]` : ''}`);
+  if (e.error.insn !== null) out.push(`at:    insn ${e.error.insn}: ${e.error.insn_text}`);
+  if (e.source_line) out.push(`code:  ${e.source_line.text}${where ? `   (${where})` : ''}`);
+  for (const d of e.error.details) out.push(`       ${d}`);
+  out.push(`class: ${e.class} (${e.title})`);
+  out.push(`why:   ${e.explanation}`);
+  out.push(`fix:   ${e.fix}`);
+  if (e.snippet) {
+    out.push('like this:');
+    for (const l of e.snippet.split('\n')) out.push(`    ${l}`);
+  }
+  if (e.error.truncated) out.push('note:  the log is truncated; the explanation uses what is there');
+  return out.join('\n') + '\n';
+}
+
+/** One clause for the CLI's one-line error: "class: brief fix". */
+export function oneLineExplanation(e: Explanation): string {
+  const where = e.source_line?.file ? ` at ${e.source_line.file}:${e.source_line.line}` : '';
+  return `${e.title}${where}: ${e.brief}`;
+}
