@@ -420,7 +420,7 @@ export const CLASSES: VerifierClass[] = [
       const m = /At program exit the register R0 (?:has|is) ([^\n]*?) should have been in \[?([^\]\n]*)\]?/.exec(text);
       if (!m) return null;
       return {
-        why: `the program can return ${m[1]!.trim()}, but this program type only accepts ${m[2]}; the kernel acts on the return value, so anything else is refused`,
+        why: `the program can return ${m[1]!.trim()}, but this program type only accepts values in [${m[2]}]; the kernel acts on the return value, so anything else is refused`,
         fix: `return only the values the type allows (${m[2]}); clamp or map your result before returning`,
         brief: `return only values in [${m[2]}]`,
         snippet: `return verdict ? 1 : 0;`,
