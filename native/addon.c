@@ -156,5 +156,6 @@ NAPI_MODULE_INIT()
 	afx_poll_init(env, exports);
 	afx_bpf_init(env, exports);
 	afx_sys_init(env, exports);
+	afx_netdev_init(env, exports);
 	return exports;
 }

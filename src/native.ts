@@ -132,6 +132,18 @@ export interface NativeAddon {
   ifNameToIndex(name: string): number;
   ethtoolChannels(ifname: string): EthtoolChannels | null;
   ethtoolDriver(ifname: string): { driver: string; version: string; busInfo: string } | null;
+  /** netdev genetlink DEV_GET: feature bitmasks (-1 = not reported); null when the kernel has no netdev family */
+  netdevDevGet(ifindex: number): NetdevFeatures | null;
+}
+
+export interface NetdevFeatures {
+  /** NETDEV_XDP_ACT_* bits */
+  xdpFeatures: number;
+  xdpZcMaxSegs: number;
+  /** NETDEV_XDP_RX_METADATA_* bits (timestamp 1, hash 2, vlan-tag 4) */
+  xdpRxMetadataFeatures: number;
+  /** NETDEV_XSK_FLAGS_* bits (tx-timestamp 1, tx-checksum 2, tx-launch-time-fifo 4) */
+  xskFeatures: number;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -13,6 +13,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerLatency } from './commands/latency.js';
 import { registerCheck } from './commands/check.js';
 import { registerExplain } from './commands/explain.js';
+import { registerDoctor } from './commands/doctor.js';
 
 export function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<void> {
   registerLatency(program, ctx);
   registerCheck(program);
   registerExplain(program);
+  registerDoctor(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
 
   try {
