@@ -19,7 +19,7 @@ const SEED = path.join(ROOT, 'build', 'test-bpf', 'seed.bpf.o');
 
 /** fixture → class it must be explained as (and, where it matters, words the explanation must say) */
 const CASES: Array<{ fixture: string; cls: string; says?: RegExp; type?: 'xdp' | 'cgroup_skb' }> = [
-  { fixture: 'ctx_write', cls: 'ctx-write', says: /ctx->data_meta.*read-only.*programs may read it but not write it/ },
+  { fixture: 'ctx_write', cls: 'ctx-write', says: /ctx->data_meta \(offset 8 of struct xdp_md\), which xdp programs may read but not write/ },
   { fixture: 'ctx_bad_offset', cls: 'ctx-bad-read', says: /byte 32 of struct xdp_md \(past its end\)/ },
   { fixture: 'pkt_no_bounds', cls: 'pkt-bounds', says: /data_end/ },
   { fixture: 'var_offset', cls: 'pkt-var-offset' },

@@ -120,7 +120,7 @@ export function ifaceFindings(ifname: string, opts: { probe?: boolean } = {}): F
     const meta = bitNames(Math.max(0, nd.xdpRxMetadataFeatures), RX_META);
     out.push(
       meta.length
-        ? finding(`${p}.rx_metadata`, 'ok', `${ifname} RX-metadata kfuncs`, `implemented: ${meta.map((m) => `bpf_xdp_metadata_rx_${m.replace('-', '_')}`).join(', ')} (native mode, device-bound program)`, meta)
+        ? finding(`${p}.rx_metadata`, 'ok', `${ifname} RX-metadata kfuncs`, `implemented: ${meta.map((m) => `bpf_xdp_metadata_rx_${m.replace('-', '_')}`).join(', ')} (native mode, device-bound program)${drv?.driver === 'veth' ? '; veth has no hardware clock, so rx_timestamp yields no stamp' : ''}`, meta)
         : finding(`${p}.rx_metadata`, 'warn', `${ifname} RX-metadata kfuncs`, 'none: no HW timestamp / hash / VLAN from the driver; afxdp stamps in XDP with bpf_ktime_get_ns (strategy meta/prepend/map still works)', [], 'use a driver with xdp_metadata_ops (mlx5, ice, igc, veth, stmmac) for HW RX timestamps'),
     );
     const xskf = bitNames(Math.max(0, nd.xskFeatures), XSK_FEAT);

@@ -69,7 +69,12 @@ export const CLASSES: VerifierClass[] = [
       const d = decodeCtxAccess(progType, Number(m[1]), Number(m[2]), true);
       const meta = d.field?.name === 'data_meta';
       return {
-        why: `the program stores to ${d.name}. ${d.reason}.` + (meta ? ' The context is the kernel\'s description of the packet, not memory you own: room for metadata must be reserved first.' : ''),
+        why: d.field
+          ? `the program writes ${m[2]} bytes to ${d.name} (offset ${m[1]} of ${d.layout.struct}), which ${progType} programs may read but not write` +
+            (meta
+              ? '. The context is the kernel\'s description of the packet, not memory you own: ctx->data_meta only says where the metadata area starts (at data while none is reserved); room is reserved with bpf_xdp_adjust_meta(), and the metadata is written through the pointer read from ctx->data_meta'
+              : '')
+          : `the program writes to ${d.name}: ${d.reason}`,
         fix: meta
           ? 'reserve room with bpf_xdp_adjust_meta(ctx, -len) (len a multiple of 4), re-read ctx->data and ctx->data_meta, check meta + 1 <= data, then write through the meta pointer'
           : `do not write ${d.name}: keep the value in a local variable, or use the helper that changes it`,
@@ -341,7 +346,7 @@ export const CLASSES: VerifierClass[] = [
       if (!/metadata kfuncs require device-bound program|bpf_xdp_metadata_\w+.*(not allowed|device)/.test(text)) return null;
       return {
         why: 'bpf_xdp_metadata_rx_timestamp / rx_hash / rx_vlan_tag are implemented by each driver, so the kernel must know the device at load time: the program has to be loaded device-bound (prog_ifindex + BPF_F_XDP_DEV_BOUND_ONLY), and then attached in native mode to that device',
-        fix: 'load it bound to the interface: with afxdp, pass the interface (afxdp latency --iface IF uses device-bound loading for kfuncs); with libbpf, bpf_program__set_ifindex(prog, ifindex) and bpf_program__set_flags(prog, BPF_F_XDP_DEV_BOUND_ONLY) before bpf_object__load',
+        fix: 'load it bound to the interface: with libbpf, bpf_program__set_ifindex(prog, ifindex) and bpf_program__set_flags(prog, BPF_F_XDP_DEV_BOUND_ONLY) before bpf_object__load (the afxdp addon: bpfSetProgIfindex(obj, prog, ifindex, 1 << 6)); afxdp doctor --iface IF lists the kfuncs the driver implements',
         brief: 'load the program device-bound (ifindex + BPF_F_XDP_DEV_BOUND_ONLY) and attach it in native mode',
         snippet: `/* user space, before bpf_object__load(): */\nbpf_program__set_ifindex(prog, if_nametoindex("eth0"));\nbpf_program__set_flags(prog, BPF_F_XDP_DEV_BOUND_ONLY);`,
       };

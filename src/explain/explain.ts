@@ -50,26 +50,31 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
     truncated: log.truncatedEnd || log.truncatedStart,
     processed: log.processed,
   };
-  const base = { schema: EXPLAIN_SCHEMA, error, source_line: log.source } as const;
+  // key order is the JSON's: verdict first, then the evidence, then the advice
+  const make = (found: boolean, cls: string, title: string, rest: Pick<Explanation, 'explanation' | 'fix' | 'brief' | 'snippet' | 'facts'>): Explanation => ({
+    schema: EXPLAIN_SCHEMA,
+    found,
+    class: cls,
+    title,
+    error,
+    source_line: log.source,
+    ...rest,
+  });
   if (!log.isVerifierLog || (!log.message && !log.insn)) {
-    return {
-      ...base,
-      found: false,
-      class: 'none',
-      title: 'no verifier error found',
+    return make(false, 'none', 'no verifier error found', {
       explanation: 'the input has no verifier complaint and no instruction listing',
       fix: 'pass the whole output of the failed load (libbpf prints it between BEGIN and END PROG LOAD LOG), or run afxdp check OBJ.o',
       brief: 'no verifier error found',
       snippet: null,
       facts: {},
-    };
+    });
   }
   const textAll = [log.message ?? '', ...log.details].join('\n');
   if (log.message) {
     for (const c of CLASSES) {
       const m = c.detect({ log, progType, text: textAll });
       if (m) {
-        return { ...base, found: true, class: c.id, title: c.title, explanation: m.why, fix: m.fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} };
+        return make(true, c.id, c.title, { explanation: m.why, fix: m.fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} });
       }
     }
   }
@@ -77,17 +82,13 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
   const explanation = log.message
     ? `the verifier stopped at ${at} with "${log.message}"; afxdp does not explain this message yet`
     : `the log ends at ${at} without the verifier's message: it was cut (copy the whole log, or raise the log buffer); the failing instruction is most likely ${at}`;
-  return {
-    ...base,
-    found: true,
-    class: UNKNOWN_CLASS.id,
-    title: log.message ? UNKNOWN_CLASS.title : 'truncated log: the verifier message is missing',
+  return make(true, UNKNOWN_CLASS.id, log.message ? UNKNOWN_CLASS.title : 'truncated log: the verifier message is missing', {
     explanation,
     fix: log.message ? 'look at the instruction and the register state just before it (afxdp check --verbose shows the full log); please report the message so afxdp learns it' : 'get the complete log: afxdp check OBJ.o --verbose',
     brief: log.message ? 'not yet explained' : 'log truncated',
     snippet: null,
     facts: {},
-  };
+  });
 }
 
 /** Human-readable rendering: what failed, why, the fix, the corrected snippet. */
