@@ -2,8 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { release } from 'node:os';
+import path from 'node:path';
 import { Lab } from '../src/lab/lab.js';
-import { runCli, assertNoLeftovers, assertOneLineError } from './lib/cli.js';
+import { withNetns } from '../src/lab/netns.js';
+import { native } from '../src/native.js';
+import { BpfObject, VerifierError } from '../src/xdp/program.js';
+import { runCli, assertNoLeftovers, assertOneLineError, ROOT } from './lib/cli.js';
 
 interface Finding {
   id: string;
@@ -109,6 +113,26 @@ test("doctor on the lab's veth inside its namespace: native XDP, copy only, RX-m
     // the probe detached: nothing attached on the veth afterwards
     const after = await lab.rx.netns.exec('ip', ['-j', 'link', 'show', 'dev', lab.rx.ifname]);
     assert.equal((JSON.parse(after.stdout) as Array<{ xdp?: unknown }>)[0]!.xdp, undefined);
+    // the doctor's answer and the explainer's fix agree: the kfunc program rejected as
+    // kfunc-dev-bound loads once bound to this veth (BPF_F_XDP_DEV_BOUND_ONLY = 1 << 6)
+    const kfunc = path.join(ROOT, 'build', 'test-verifier', 'kfunc_not_bound.bpf.o');
+    const unbound = BpfObject.open(kfunc);
+    try {
+      assert.throws(() => unbound.load(), (e: unknown) => e instanceof VerifierError && e.explanation.class === 'kfunc-dev-bound');
+    } finally {
+      unbound.close();
+    }
+    withNetns(lab.rx.netns.fd, () => {
+      const n = native();
+      const h = n.bpfOpen(kfunc);
+      try {
+        n.bpfSetProgIfindex(h, 'kfunc_not_bound', n.ifNameToIndex(lab.rx.ifname), 1 << 6);
+        const r = n.bpfLoad(h, 0);
+        assert.equal(r.ok, true, r.log);
+      } finally {
+        n.bpfClose(h);
+      }
+    });
     // human output: one line per finding
     const t = await runCli(['doctor', '--iface', lab.rx.ifname], { wrap });
     assert.equal(t.code, 0);
