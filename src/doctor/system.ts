@@ -85,7 +85,14 @@ export function systemFindings(): Finding[] {
   );
   const jit = read('/proc/sys/net/core/bpf_jit_enable')?.trim();
   if (jit === undefined) {
-    out.push(finding('kernel.jit', cfg?.get('CONFIG_BPF_JIT_ALWAYS_ON') === 'y' ? 'ok' : 'warn', 'BPF JIT', 'net.core.bpf_jit_enable not readable', null, 'check CONFIG_BPF_JIT=y'));
+    // net.core.bpf_jit_* exist only in the initial network namespace: fall back to the config
+    const always = cfg?.get('CONFIG_BPF_JIT_ALWAYS_ON') === 'y';
+    const built = cfg?.get('CONFIG_BPF_JIT') === 'y';
+    out.push(
+      always || built
+        ? finding('kernel.jit', 'ok', 'BPF JIT', `${always ? 'always on (CONFIG_BPF_JIT_ALWAYS_ON=y)' : 'built in (CONFIG_BPF_JIT=y)'}; net.core.bpf_jit_enable is not visible from this network namespace`, always ? 1 : null)
+        : finding('kernel.jit', 'warn', 'BPF JIT', 'unknown: net.core.bpf_jit_enable is not visible here (another network namespace) and the kernel config is unreadable', null, 'run afxdp doctor in the initial network namespace'),
+    );
   } else {
     out.push(
       jit !== '0'
@@ -142,7 +149,7 @@ export function systemFindings(): Finding[] {
   const busyPoll = read('/proc/sys/net/core/busy_poll')?.trim() ?? null;
   const busyRead = read('/proc/sys/net/core/busy_read')?.trim() ?? null;
   out.push(
-    finding('system.busy_poll', 'ok', 'busy-poll sysctls', `net.core.busy_poll=${busyPoll ?? '?'} net.core.busy_read=${busyRead ?? '?'} (afxdp --poll busy sets SO_BUSY_POLL per socket; these are the system-wide defaults)`, {
+    finding('system.busy_poll', 'ok', 'busy-poll sysctls', busyPoll === null ? 'net.core.busy_poll / busy_read not visible from this network namespace (they live in the initial one); busy polling an AF_XDP socket is a per-socket option (SO_BUSY_POLL)' : `net.core.busy_poll=${busyPoll} net.core.busy_read=${busyRead ?? '?'} (system-wide defaults for sockets that do not set SO_BUSY_POLL themselves; busy polling an AF_XDP socket is a per-socket option)`, {
       busy_poll: busyPoll === null ? null : Number(busyPoll),
       busy_read: busyRead === null ? null : Number(busyRead),
     }),
