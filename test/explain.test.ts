@@ -92,6 +92,7 @@ test('the seed program: ctx->data_meta write, C line 30, fix with bpf_xdp_adjust
   assert.equal(e.facts.ctx_field, 'data_meta');
   assert.equal(e.error.message, 'invalid bpf_context access off=8 size=4');
   assert.equal(e.error.insn_text, '*(u32 *)(r6 +8) = r0');
+  assert.deepEqual(e.error.registers, { R0: 'scalar()', R6: 'ctx()' }, 'the state of the registers the store uses');
   assert.deepEqual(e.source_line && { file: e.source_line.file, line: e.source_line.line }, { file: 'seed.bpf.c', line: 30 });
   assert.match(e.snippet!, /bpf_xdp_adjust_meta/);
   assert.match(e.snippet!, /meta \+ 1\) > data/);
@@ -102,6 +103,7 @@ test('the seed question as pasted (libbpf-prefixed, 5.x state format)', () => {
   assert.equal(e.class, 'ctx-write');
   assert.equal(e.error.insn, 9);
   assert.equal(e.facts.ctx_access, 'ctx->data_meta');
+  assert.equal(e.error.registers.R6, 'ctx(id=0,off=0,imm=0)', '5.x state lines are read too');
 });
 
 test('libbpf-prefixed output (what libbpf prints at log level 0) and the program name', () => {

@@ -3,7 +3,7 @@
  */
 import { CLASSES, UNKNOWN_CLASS } from './classes.js';
 import type { ProgType } from './ctx.js';
-import { parseVerifierLog, type SourceLine } from './log.js';
+import { parseVerifierLog, registerState, type ParsedLog, type SourceLine } from './log.js';
 
 export const EXPLAIN_SCHEMA = 'afxdp.explain/1';
 
@@ -23,6 +23,8 @@ export interface Explanation {
     program: string | null;
     truncated: boolean;
     processed: string | null;
+    /** state of the registers the failing instruction uses, as the log last showed them */
+    registers: Record<string, string>;
   };
   source_line: SourceLine | null;
   explanation: string;
@@ -49,6 +51,7 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
     program: log.program,
     truncated: log.truncatedEnd || log.truncatedStart,
     processed: log.processed,
+    registers: insnRegisters(log),
   };
   // key order is the JSON's: verdict first, then the evidence, then the advice
   const make = (found: boolean, cls: string, title: string, rest: Pick<Explanation, 'explanation' | 'fix' | 'brief' | 'snippet' | 'facts'>): Explanation => ({
@@ -91,12 +94,31 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
   });
 }
 
+function insnRegisters(log: ParsedLog): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!log.insn) return out;
+  // the destination of a plain assignment (r1 = *(u8 *)(r7 +12)) is not an input
+  const dest = /^r(\d+) = /.exec(log.insn.text)?.[1];
+  const uses = [...log.insn.text.matchAll(/\br(\d+)\b/g)].map((m) => m[1]!);
+  if (dest !== undefined) uses.shift(); // drop the assigned register's first (destination) mention
+  for (const r of [...new Set(uses)].map(Number).sort((a, b) => a - b)) {
+    const st = registerState(log, r, log.insn.line);
+    if (st) out[`R${r}`] = st;
+  }
+  // a helper call can turn a register into a scalar without the log printing it: trust the message
+  const said = /R(\d+) invalid mem access '(\w+)'/.exec(log.message ?? '');
+  if (said) out[`R${said[1]}`] = `${said[2]} (per the message)`;
+  return out;
+}
+
 /** Human-readable rendering: what failed, why, the fix, the corrected snippet. */
 export function renderExplanation(e: Explanation): string {
   const out: string[] = [];
   const where = e.source_line ? `${e.source_line.file ?? '?'}:${e.source_line.line ?? '?'}` : null;
   out.push(`what:  ${e.error.message ?? '(no message: log truncated)'}${e.error.program ? ` [program ${e.error.program}]` : ''}`);
   if (e.error.insn !== null) out.push(`at:    insn ${e.error.insn}: ${e.error.insn_text}`);
+  const regs = Object.entries(e.error.registers);
+  if (regs.length) out.push(`state: ${regs.map(([r, s]) => `${r}=${s}`).join(' ')}`);
   if (e.source_line) out.push(`code:  ${e.source_line.text}${where ? `   (${where})` : ''}`);
   for (const d of e.error.details) out.push(`       ${d}`);
   out.push(`class: ${e.class} (${e.title})`);

@@ -204,10 +204,23 @@ export function registerType(p: ParsedLog, reg: number, before: number): string 
 
 /** The full state text of register `reg` before line `before`, e.g. "pkt(id=1,off=14,r=0,umax=65535)". */
 export function registerState(p: ParsedLog, reg: number, before: number): string | null {
-  const re = new RegExp(`(?:^|[\\s;])R${reg}(?:_[rwD]+)?=(\\S+?\\([^)]*(?:\\([^)]*\\)[^)]*)*\\)|\\S+)`);
+  const re = new RegExp(`(?:^|[\\s;])R${reg}(?:_[rwD]+)?=`, 'g');
   for (let i = Math.min(before, p.lines.length) - 1; i >= 0; i--) {
-    const m = re.exec(p.lines[i]!);
-    if (m) return m[1]!;
+    const l = p.lines[i]!;
+    re.lastIndex = 0;
+    const m = re.exec(l);
+    if (!m) continue;
+    // the value runs to the first space outside parentheses: pkt(id=1,var_off=(0x0; 0xffff))
+    let j = m.index + m[0].length;
+    let depth = 0;
+    const start = j;
+    for (; j < l.length; j++) {
+      const c = l[j];
+      if (c === '(') depth++;
+      else if (c === ')') depth--;
+      else if (c === ' ' && depth <= 0) break;
+    }
+    return l.slice(start, j);
   }
   return null;
 }
