@@ -142,3 +142,13 @@ test("doctor on the lab's veth inside its namespace: native XDP, copy only, RX-m
   }
   await assertNoLeftovers();
 });
+
+test('doctor and explain: --help exits 0; unknown flags exit 2 with one line', async () => {
+  for (const cmd of ['doctor', 'explain']) {
+    const h = await runCli([cmd, '--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, new RegExp(`Usage: afxdp ${cmd}`));
+    assertOneLineError(await runCli([cmd, '--bogus']), 2, /unknown option '--bogus'/);
+  }
+  assertOneLineError(await runCli(['doctor', '--iface']), 2, /argument missing/);
+});
