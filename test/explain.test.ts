@@ -36,6 +36,8 @@ const CASES: Array<{ fixture: string; cls: string; says?: RegExp; type?: 'xdp' |
   { fixture: 'no_return', cls: 'no-return-value' },
   { fixture: 'gpl_helper', cls: 'gpl-only', says: /bpf_trace_printk/ },
   { fixture: 'helper_wrong_type', cls: 'helper-not-allowed', says: /bpf_skb_load_bytes/ },
+  { fixture: 'kfunc_wrong_type', cls: 'helper-not-allowed', says: /kfunc\) bpf_session_is_return/ },
+  { fixture: 'ctx_modified', cls: 'ctx-modified', says: /ctx plus 16/ },
   { fixture: 'kfunc_not_bound', cls: 'kfunc-dev-bound', says: /device-bound/ },
   { fixture: 'helper_bad_arg', cls: 'helper-arg', says: /scalar/ },
   { fixture: 'unreleased_ref', cls: 'reference-leak', says: /instruction 13/ },

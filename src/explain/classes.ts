@@ -102,6 +102,22 @@ export const CLASSES: VerifierClass[] = [
     },
   },
   {
+    id: 'ctx-modified',
+    title: 'context read through a computed pointer',
+    before: 'const volatile __u32 *q = &ctx->rx_queue_index;   /* ctx + 16, kept as a pointer */\nreturn *q;',
+    detect({ text }) {
+      const m = /dereference of modified ctx ptr R(\d+) off=(-?\d+) disallowed/.exec(text);
+      if (!m) return null;
+      return {
+        why: `R${m[1]} is ctx plus ${m[2]}: the program took the address of a context field (or did arithmetic on ctx) and loads through it. The verifier rewrites only loads of the form *(ctx + constant) into the kernel's real field access, so it refuses a load through a moved ctx pointer`,
+        fix: 'read context fields directly as ctx->field, in the function that received ctx; pass the values (not &ctx->field) to helpers and subprograms',
+        brief: 'read ctx->field directly; do not keep &ctx->field or ctx + n as a pointer',
+        snippet: `__u32 queue = ctx->rx_queue_index;      /* one load at ctx + 16 */\nreturn queue ? XDP_PASS : XDP_DROP;`,
+        facts: { register: Number(m[1]), off: Number(m[2]) },
+      };
+    },
+  },
+  {
     id: 'meta-bounds',
     title: 'metadata access without a `meta + 1 <= data` check',
     before: 'bpf_xdp_adjust_meta(ctx, -8);\n__u64 *meta = (void *)(long)ctx->data_meta;\n*meta = bpf_ktime_get_ns();',
@@ -315,12 +331,13 @@ export const CLASSES: VerifierClass[] = [
   },
   {
     id: 'helper-not-allowed',
-    title: 'helper not available to this program type',
-    before: 'bpf_skb_load_bytes(ctx, 0, buf, 4);   /* a tc helper, in XDP */',
+    title: 'helper or kfunc not available to this program type',
+    before: 'bpf_skb_load_bytes(ctx, 0, buf, 4);   /* a tc helper, in XDP */\nbpf_session_is_return();              /* a kprobe-session kfunc, in XDP */',
     detect({ progType, text }) {
-      const m = /program of this type cannot use helper ([a-z_0-9]+)#(\d+)|unknown func ([a-z_0-9]+)#(\d+)/.exec(text);
+      const m = /program of this type cannot use helper ([a-z_0-9]+)#(\d+)|unknown func ([a-z_0-9]+)#(\d+)|calling kernel function (\w+) is not allowed/.exec(text);
       if (!m) return null;
-      const name = m[1] ?? m[3]!;
+      const name = m[1] ?? m[3] ?? m[5]!;
+      const kfunc = m[5] !== undefined;
       const xdpAlt: Record<string, string> = {
         bpf_skb_load_bytes: 'bpf_xdp_load_bytes (or direct packet access)',
         bpf_skb_store_bytes: 'bpf_xdp_store_bytes (or direct packet access)',
@@ -330,8 +347,14 @@ export const CLASSES: VerifierClass[] = [
       };
       const alt = progType === 'xdp' ? xdpAlt[name] : undefined;
       return {
-        why: `${name} is not in the helper set of ${progType} programs${m[3] ? ' (or this kernel does not have it at all)' : ''}; each program type gets only the helpers that make sense for its context`,
-        fix: alt ? `use ${alt}` : `use a helper of the ${progType} program type (bpftool feature probe lists them), or move this logic to a program type that has ${name}`,
+        why: kfunc
+          ? `the kernel function (kfunc) ${name} is registered for other program types, not ${progType}; each kfunc set is opened to specific program types`
+          : `${name} is not in the helper set of ${progType} programs${m[3] ? ' (or this kernel does not have it at all)' : ''}; each program type gets only the helpers that make sense for its context`,
+        fix: alt
+          ? `use ${alt}`
+          : kfunc
+            ? `call only kfuncs registered for ${progType} programs${progType === 'xdp' ? ' (e.g. bpf_xdp_metadata_rx_timestamp/hash/vlan_tag, bpf_dynptr_from_xdp, the generic ones like bpf_obj_new)' : ''}, or move this logic to a program type that has ${name}`
+            : `use a helper of the ${progType} program type (bpftool feature probe lists them), or move this logic to a program type that has ${name}`,
         brief: alt ? `use ${alt} instead` : `${name} is not available to ${progType} programs`,
         snippet: progType === 'xdp' ? `__u8 buf[4];\nif (bpf_xdp_load_bytes(ctx, 0, buf, sizeof(buf)))\n        return XDP_PASS;` : `/* bpftool feature probe | grep ${progType} */`,
         facts: { helper: name },
