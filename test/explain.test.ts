@@ -18,8 +18,9 @@ const OBJ = (name: string): string => path.join(ROOT, 'build', 'test-verifier', 
 const SEED = path.join(ROOT, 'build', 'test-bpf', 'seed.bpf.o');
 
 /** fixture → class it must be explained as (and, where it matters, words the explanation must say) */
-const CASES: Array<{ fixture: string; cls: string; says?: RegExp; type?: 'xdp' | 'cgroup_skb' }> = [
+const CASES: Array<{ fixture: string; cls: string; says?: RegExp; type?: 'xdp' | 'cgroup_skb' | 'tc' }> = [
   { fixture: 'ctx_write', cls: 'ctx-write', says: /ctx->data_meta \(offset 8 of struct xdp_md\), which xdp programs may read but not write/ },
+  { fixture: 'tc_ctx_write', cls: 'ctx-write', says: /ctx->len \(offset 0 of struct __sk_buff\), which tc programs may read but not write/, type: 'tc' },
   { fixture: 'ctx_bad_offset', cls: 'ctx-bad-read', says: /byte 32 of struct xdp_md \(past its end\)/ },
   { fixture: 'pkt_no_bounds', cls: 'pkt-bounds', says: /data_end/ },
   { fixture: 'var_offset', cls: 'pkt-var-offset' },
@@ -75,7 +76,9 @@ for (const level of [1, 2]) {
       // the explanation BpfObject attached, and a fresh one from the raw log alone
       const fresh = explainLog(e.detail!, { progType: c.type ?? 'xdp' });
       assert.equal(fresh.class, c.cls, `${c.fixture} at level ${level}: ${fresh.error.message}`);
-      if (!c.type) assert.equal(e.explanation.class, c.cls, `${c.fixture}: explanation on the error`);
+      // BpfObject picks the ctx layout from the program's type (tc, cgroup_skb, xdp)
+      assert.equal(e.explanation.class, c.cls, `${c.fixture}: explanation on the error`);
+      assert.equal(e.explanation.explanation, fresh.explanation, `${c.fixture}: same words with the type BpfObject knows`);
       assert.ok(fresh.fix.length > 10 && fresh.snippet, `${c.fixture}: a fix and a snippet`);
       if (c.says) assert.match(fresh.explanation, c.says, `${c.fixture}: ${fresh.explanation}`);
       // the one-line error carries the class and the brief fix
