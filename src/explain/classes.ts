@@ -172,7 +172,7 @@ export const CLASSES: VerifierClass[] = [
       const st = r !== null ? registerState(log, r, log.insn?.line ?? log.messageLine) : null;
       const range = st ? /r=(\d+)/.exec(st)?.[1] : undefined;
       return {
-        why: `the program reads or writes packet bytes ${off !== null ? `${off}..${off + (size ?? 1) - 1} past R${r}` : ''} without first proving they exist: the verifier only allows packet access after a comparison with ctx->data_end covers it (proven range r=${range ?? '0'} bytes). A short packet would make this read past the end of the buffer`,
+        why: `the program reads or writes packet ${off !== null && size !== null ? (size === 1 ? `byte ${off}` : `bytes ${off}..${off + size - 1}`) + ` past R${r}` : 'bytes'} without first proving the packet is that long: the verifier only allows packet access after a comparison with ctx->data_end covers it (proven range r=${range ?? '0'} bytes). A short packet would make this read past the end of the buffer`,
         fix: `before the access, compare the end of what you touch with data_end and bail out when it is beyond: if ((void *)(hdr + 1) > data_end) return XDP_PASS;${off !== null && size !== null ? ` (here: at least ${off + size} bytes from the pointer)` : ''}`,
         brief: `check pointer + ${off !== null && size !== null ? off + size : 'len'} <= data_end before the access`,
         snippet: CHECK_DATA_END,
