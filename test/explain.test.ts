@@ -151,8 +151,8 @@ test('bpftool -d prog load output, through `afxdp explain -` and --json', async 
     assert.equal(doc.error.insn, 1);
     assert.match(String(doc.error.message), /invalid access to packet/);
     assert.equal(doc.source_line.line, 10);
-    // the same log on stdin, human output
-    const r2 = await runCli(['explain', f]);
+    // the same log on stdin (`afxdp explain -`), human output
+    const r2 = await runCli(['explain', '-'], { wrap: ['sh', '-c', `exec "$0" "$@" < '${f}'`] });
     assert.equal(r2.code, 0);
     assert.match(r2.stdout, /^what: .*invalid access to packet/m);
     assert.match(r2.stdout, /^fix: /m);

@@ -17,6 +17,9 @@ export function registerExplain(program: Command): void {
       if (!PROG_TYPES.includes(o.type as ProgType)) {
         throw new AfxdpError('EUSAGE', `unknown program type ${o.type}`, { hint: `use one of ${PROG_TYPES.join(', ')}` });
       }
+      if (file === '-' && process.stdin.isTTY) {
+        throw new AfxdpError('EUSAGE', 'no verifier log given', { hint: 'afxdp explain FILE, or pipe the log in: … 2>&1 | afxdp explain' });
+      }
       const text = readInput(file);
       const e = explainLog(text, { progType: o.type as ProgType });
       if (!e.found) {
