@@ -151,4 +151,5 @@ test('doctor and explain: --help exits 0; unknown flags exit 2 with one line', a
     assertOneLineError(await runCli([cmd, '--bogus']), 2, /unknown option '--bogus'/);
   }
   assertOneLineError(await runCli(['doctor', '--iface']), 2, /argument missing/);
+  assertOneLineError(await runCli(['doctor', '--probe']), 2, /--probe needs --iface/);
 });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { AfxdpError } from '../../errors.js';
 import { runDoctor, renderDoctor } from '../../doctor/doctor.js';
 import { printJson } from '../output.js';
 
@@ -11,6 +12,7 @@ export function registerDoctor(program: Command): void {
     .option('--json', 'print the findings as JSON (afxdp.doctor/1), including the kernel release')
     .addHelpText('after', '\nExamples:\n  afxdp doctor\n  afxdp doctor --iface eth0\n  afxdp doctor --iface eth0 --json\n  nsenter -t PID -n afxdp doctor --iface veth0   (an interface in another netns)\n')
     .action((o: { iface?: string; probe?: boolean; json?: boolean }) => {
+      if (o.probe && !o.iface) throw new AfxdpError('EUSAGE', '--probe needs --iface', { hint: 'afxdp doctor --iface IF --probe' });
       const r = runDoctor({ iface: o.iface, probe: o.probe });
       if (o.json) printJson(r);
       else process.stdout.write(renderDoctor(r));
