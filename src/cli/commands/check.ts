@@ -29,7 +29,8 @@ function renderCheck(r: CheckResult, verbose: boolean): string {
     } else {
       out.push(`FAIL  ${p.program} (${sec}): ${p.message}`);
       if (p.explanation) out.push(indent(renderExplanation(p.explanation)));
-      if (p.log && (verbose || !p.explanation)) out.push('verifier log:', indent(p.log));
+      // the raw log when asked for, or when afxdp cannot explain the rejection yet
+      if (p.log && (verbose || !p.explanation || p.explanation.class === 'unknown')) out.push('verifier log:', indent(p.log));
       else if (p.log) out.push('  (the verifier log: afxdp check --verbose)');
     }
   }
