@@ -128,13 +128,21 @@ describe('afxdp latency', () => {
 describe('afxdp check', () => {
   const fixtures = path.join(ROOT, 'build', 'test-bpf');
 
-  test("the seed question's program is rejected with the verifier's message", async () => {
+  test("the seed question's program is rejected with the verifier's message, explained", async () => {
     const r = await runCli(['check', path.join(fixtures, 'seed.bpf.o')]);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /FAIL\s+xdp_sock_prog .*invalid bpf_context access off=8 size=4/);
-    assert.match(r.stdout, /verifier log:/);
-    assert.match(r.stdout, /\*\(u32 \*\)\(r6 \+8\) = r0/, 'the failing store is in the log');
     assert.match(r.stdout, /unknown section name: checked as XDP/);
+    assert.match(r.stdout, /class: ctx-write/);
+    assert.match(r.stdout, /ctx->data_meta \(offset 8 of struct xdp_md\)/);
+    assert.match(r.stdout, /bpf_xdp_adjust_meta/);
+  });
+
+  test('--verbose adds the raw verifier log with the failing store', async () => {
+    const r = await runCli(['check', '--verbose', path.join(fixtures, 'seed.bpf.o')]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /8: \(63\) \*\(u32 \*\)\(r6 \+8\) = r0/, 'the failing store is in the log');
+    assert.match(r.stdout, /processed \d+ insns/);
   });
 
   test('the corrected program loads', async () => {
