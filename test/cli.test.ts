@@ -151,6 +151,13 @@ describe('afxdp check', () => {
     assert.match(r.stdout, /ok\s+xdp_sock_prog .*accepted by the verifier/);
   });
 
+  test('--verbose shows the verifier log of an accepted program too', async () => {
+    const r = await runCli(['check', '--verbose', path.join(fixtures, 'seed_fixed.bpf.o')]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /call bpf_xdp_adjust_meta#54/);
+    assert.match(r.stdout, /processed \d+ insns/);
+  });
+
   test('--json gives the verdicts and the log', async () => {
     const r = await runCli(['check', '--json', path.join(fixtures, 'seed.bpf.o')]);
     assert.equal(r.code, 1);

@@ -45,7 +45,7 @@ export function checkObject(file: string, opts: { logLevel?: number } = {}): Che
     const obj = BpfObject.open(file);
     try {
       obj.load({ program: p.name, defaultType: BPF_PROG_TYPE_XDP, logLevel: opts.logLevel });
-      programs.push({ program: p.name, section: p.section, ok: true, assumedXdp: p.type === BPF_PROG_TYPE_UNSPEC, message: null, errno: null, log: '', explanation: null });
+      programs.push({ program: p.name, section: p.section, ok: true, assumedXdp: p.type === BPF_PROG_TYPE_UNSPEC, message: null, errno: null, log: obj.verifierLogs[p.name] ?? '', explanation: null });
     } catch (e) {
       if (!(e instanceof AfxdpError) || (e.code !== 'EVERIFIER' && e.code !== 'EBPF')) throw e;
       const log = e.detail ?? '';

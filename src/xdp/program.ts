@@ -71,6 +71,8 @@ export class BpfObject {
   readonly programs: BpfProgramInfo[];
   readonly maps: BpfMapInfo[];
   loaded = false;
+  /** with LoadOptions.logLevel > 0: each loaded program's verifier log, by name */
+  verifierLogs: Record<string, string> = {};
 
   private constructor(file: string, handle: BpfObjectHandle) {
     this.path = file;
@@ -179,6 +181,7 @@ export class BpfObject {
       });
     }
     this.loaded = true;
+    this.verifierLogs = r.progLogs;
   }
 
   programFd(name: string): number {
