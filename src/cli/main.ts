@@ -14,6 +14,7 @@ import { registerLatency } from './commands/latency.js';
 import { registerCheck } from './commands/check.js';
 import { registerExplain } from './commands/explain.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerReport } from './commands/report.js';
 
 export function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -51,6 +52,7 @@ export async function main(argv: string[]): Promise<void> {
   registerCheck(program);
   registerExplain(program);
   registerDoctor(program);
+  registerReport(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
 
   try {

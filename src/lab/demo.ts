@@ -6,7 +6,9 @@
 import { Lab } from './lab.js';
 import { TrafficGenerator } from './generator.js';
 import { LatencyProbe, type ClockName } from '../measure/probe.js';
-import { waitForEnd, probeReport } from '../measure/session.js';
+import { waitForEnd, probeReport, runEnvironment, packageVersion } from '../measure/session.js';
+import { RunMonitor } from '../measure/monitor.js';
+import { RunOutputs, type OutputOptions } from '../report/outputs.js';
 import type { XdpModeOption } from '../xdp/program.js';
 import type { Report } from '../report/report.js';
 
@@ -19,20 +21,37 @@ export interface DemoOptions {
   signal?: AbortSignal;
   /** progress notes for a human (stderr in the CLI) */
   log?: (line: string) => void;
+  /** files / endpoint / live view; all checked before the lab is built */
+  outputs?: OutputOptions;
 }
 
 export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
   const packets = opts.packets ?? 10000;
   const rate = opts.rate ?? 10000;
   const log = opts.log ?? (() => {});
-  const lab = await Lab.create();
+  const outs = await RunOutputs.open({ target: packets, application: `afxdp ${packageVersion()}`, ...opts.outputs });
+  if (outs.metrics) log(`metrics on ${outs.metrics.url}`);
+  let lab: Lab;
+  try {
+    lab = await Lab.create();
+  } catch (e) {
+    await outs.close();
+    throw e;
+  }
   let probe: LatencyProbe | undefined;
+  let monitor: RunMonitor | undefined;
+  const runId = (Math.random() * 0xffffffff) >>> 0;
   let gen: TrafficGenerator | undefined;
   // ends the wait below when sending fails, so no timer outlives the run
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   try {
-    probe = LatencyProbe.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, mode: opts.mode ?? 'auto', clock: opts.clock ?? 'monotonic' });
+    const clock = opts.clock ?? 'monotonic';
+    probe = LatencyProbe.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, mode: opts.mode ?? 'auto', clock, senderRunId: runId });
+    const env = runEnvironment(packageVersion(), lab.rx.ifname, lab.rx.netns.fd);
+    monitor = new RunMonitor([probe]);
+    outs.attach([probe], monitor, { iface: lab.rx.ifname, queues: [probe.queue], mode: probe.mode, bind: probe.bindMode, strategy: 'meta', clock, poll: 'event', env }, clock);
+    monitor.start();
     probe.start();
     log(`lab ${lab.id}: ${lab.tx.ifname} → ${lab.rx.ifname}, XDP ${probe.mode} mode, AF_XDP ${probe.bindMode} bind`);
     gen = TrafficGenerator.open({
@@ -42,6 +61,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
       dstMac: lab.rx.macBytes,
       srcIp: lab.tx.ipBytes,
       dstIp: lab.rx.ipBytes,
+      runId,
     });
     log(`sending ${packets} packets at ${rate === 0 ? 'full speed' : `${rate} pps`}`);
     const t0 = process.hrtime.bigint();
@@ -55,11 +75,16 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
     ]);
     const durationS = Number(process.hrtime.bigint() - t0) / 1e9;
     probe.drain();
-    return probeReport(probe, { sent: g.sent, durationS, poll: 'event' });
+    monitor.stop();
+    const report = probeReport(probe, { sent: g.sent, durationS, poll: 'event', env, monitor });
+    await outs.finish(report);
+    return report;
   } finally {
     stop.abort();
+    monitor?.stop();
     gen?.close();
     probe?.close();
+    await outs.close();
     await lab.destroy();
   }
 }

@@ -10,7 +10,9 @@ import { withNetns } from '../lab/netns.js';
 import { XskSocket, type BindMode, type KernelStats } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
 import { BpfObject, attachXdp, bundledObject, type XdpAttachment, type XdpModeOption, type XdpMode } from '../xdp/program.js';
-import { MetaReader, F_CLOCK_TAI, F_XDP_TS } from '../xdp/meta.js';
+import { MetaReader, F_CLOCK_TAI, F_XDP_TS, F_HW_TS } from '../xdp/meta.js';
+import { readPayload } from '../lab/frame.js';
+import { PacketBatch, type PacketSink } from './batch.js';
 import { CounterReader, type ProgramCounters } from '../xdp/counters.js';
 import { LatencyRecorder } from './recorder.js';
 
@@ -37,6 +39,12 @@ export interface ProbeOptions {
   /** RX and fill ring entries; default 2048 */
   ringSize?: number;
   batchSize?: number;
+  /**
+   * Measure sender → XDP from the TX time the afxdp generator writes into each payload: the run
+   * id to accept, or 'any'. Only meaningful when the sender runs on this host with the same clock
+   * (CLOCK_MONOTONIC; with clock 'tai' the segment is not measured). Default: off.
+   */
+  senderRunId?: number | 'any';
 }
 
 export interface ProbeStats {
@@ -56,7 +64,17 @@ export class LatencyProbe {
   readonly queue: number;
   readonly clock: ClockName;
   readonly socket: XskSocket;
+  /** xdp_to_user: XDP stamp → first JS touch of the batch */
   readonly recorder = new LatencyRecorder();
+  /** sender_to_xdp: the generator's TX time (payload) → XDP stamp; null when not measured */
+  readonly senderRecorder: LatencyRecorder | null;
+  /** hw_to_xdp: NIC RX stamp → XDP stamp; only with clock 'tai' (the PHC domain is comparable with TAI at best) */
+  readonly hwRecorder: LatencyRecorder | null;
+  /** per-batch columns handed to the sinks (CSV, pcapng); filled only when a sink is added */
+  readonly batch: PacketBatch;
+  private readonly sinks: PacketSink[] = [];
+  private readonly senderRunId: number;
+  private readonly payload = new Uint32Array(4);
   private readonly obj: BpfObject;
   private readonly attachment: XdpAttachment;
   private readonly meta: MetaReader;
@@ -74,12 +92,16 @@ export class LatencyProbe {
   private lastKernel: KernelStats | null = null;
   private lastProgram: ProgramCounters | null = null;
 
-  private constructor(o: Required<Omit<ProbeOptions, 'netnsFd' | 'frameCount' | 'batchSize'>> & ProbeOptions) {
+  private constructor(o: Required<Omit<ProbeOptions, 'netnsFd' | 'frameCount' | 'batchSize' | 'senderRunId'>> & ProbeOptions) {
     this.ifname = o.ifname;
     this.queue = o.queue;
     this.clock = o.clock;
     this.clockId = o.clock === 'tai' ? CLOCK_TAI : CLOCK_MONOTONIC;
     this.clockFlag = o.clock === 'tai' ? F_CLOCK_TAI : 0;
+    const sender = o.senderRunId !== undefined && o.clock === 'monotonic';
+    this.senderRecorder = sender ? new LatencyRecorder() : null;
+    this.senderRunId = !sender ? -2 : o.senderRunId === 'any' ? -1 : o.senderRunId! >>> 0;
+    this.hwRecorder = o.clock === 'tai' ? new LatencyRecorder() : null;
     const n = native();
 
     this.ifindex = n.ifNameToIndex(o.ifname);
@@ -113,6 +135,7 @@ export class LatencyProbe {
       n.bpfMapUpdate(this.obj.mapFd('xsks_map'), new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
       this.counters = new CounterReader(this.obj.mapFd('afxdp_counters'));
       this.meta = new MetaReader(this.socket.umem);
+      this.batch = new PacketBatch(o.queue, this.socket.umem.bytes, this.socket.rxAddr, this.socket.rxLen);
 
       this.attachment = attachXdp(this.obj.programFd('afxdp_stamp'), this.ifindex, o.ifname, o.mode);
     } catch (e) {
@@ -155,14 +178,26 @@ export class LatencyProbe {
     this.socket.onReadable(() => this.drain());
   }
 
+  /** Receives every batch; called after the per-packet loop, before the frames are recycled. */
+  addSink(sink: PacketSink): void {
+    this.sinks.push(sink);
+  }
+
   /** Receives everything ready now; returns how many packets it took. The hot loop. */
   drain(): number {
     const sock = this.socket;
     const meta = this.meta;
     const rec = this.recorder;
+    const sRec = this.senderRecorder;
+    const hRec = this.hwRecorder;
+    const runId = this.senderRunId;
+    const pl = this.payload;
+    const bytes = sock.umem.bytes;
     const now = this.now;
     const nat = native();
     const clockFlag = this.clockFlag;
+    const b = this.batch;
+    const withSinks = this.sinks.length > 0;
     let total = 0;
     for (;;) {
       const n = sock.receive();
@@ -172,17 +207,58 @@ export class LatencyProbe {
       const nowLo = now[0]!;
       const nowHi = now[1]!;
       const addrs = sock.rxAddr;
+      const lens = sock.rxLen;
       let valid = 0;
       for (let i = 0; i < n; i++) {
-        if (meta.read(addrs[i]!) && (meta.flags & F_XDP_TS) !== 0 && (meta.flags & F_CLOCK_TAI) === clockFlag) {
-          rec.record((nowHi - meta.xdpTsHi) * 4294967296 + (nowLo - meta.xdpTsLo));
+        const addr = addrs[i]!;
+        let xu = NaN;
+        let sx = NaN;
+        let hx = NaN;
+        let flags = 0;
+        if (meta.read(addr) && (meta.flags & F_XDP_TS) !== 0 && (meta.flags & F_CLOCK_TAI) === clockFlag) {
+          flags = meta.flags;
+          xu = (nowHi - meta.xdpTsHi) * 4294967296 + (nowLo - meta.xdpTsLo);
+          rec.record(xu);
           valid++;
+          if (hRec !== null && (flags & F_HW_TS) !== 0) {
+            hx = (meta.xdpTsHi - meta.hwTsHi) * 4294967296 + (meta.xdpTsLo - meta.hwTsLo);
+            hRec.record(hx); // negative = "HW before XDP" anomaly, counted, never a sample
+          }
+        }
+        let seq = -1;
+        let txLo = 0;
+        let txHi = 0;
+        if (runId !== -2 && readPayload(bytes, addr, lens[i]!, pl, 0) && (runId === -1 || pl[0] === runId)) {
+          seq = pl[1]!;
+          txLo = pl[2]!;
+          txHi = pl[3]!;
+          if (flags !== 0) {
+            sx = (meta.xdpTsHi - txHi) * 4294967296 + (meta.xdpTsLo - txLo);
+            sRec!.record(sx);
+          }
+        }
+        if (withSinks) {
+          b.seq[i] = seq;
+          b.flags[i] = flags;
+          b.xdpLo[i] = flags !== 0 ? meta.xdpTsLo : 0;
+          b.xdpHi[i] = flags !== 0 ? meta.xdpTsHi : 0;
+          b.txLo[i] = txLo;
+          b.txHi[i] = txHi;
+          b.xdpToUser[i] = xu;
+          b.senderToXdp[i] = sx;
+          b.hwToXdp[i] = hx;
         }
       }
       this.metaValid += valid;
       this.metaInvalid += n - valid;
       this.received += n;
       total += n;
+      if (withSinks) {
+        b.n = n;
+        b.userLo = nowLo;
+        b.userHi = nowHi;
+        for (let k = 0; k < this.sinks.length; k++) this.sinks[k]!.onBatch(b);
+      }
       sock.recycle(n);
       if (this.onBatch !== null) this.onBatch(this.received);
     }

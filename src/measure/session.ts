@@ -2,8 +2,14 @@
  * Running a measurement to its end and turning a probe's numbers into the afxdp.report/1 JSON.
  * Shared by `afxdp demo` (which also sends) and `afxdp latency` (which only listens).
  */
-import { buildReport, type Report } from '../report/report.js';
+import os from 'node:os';
+import { buildReport, type Report, type RunEnvironment, type QueueReport } from '../report/report.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { native, PACKAGE_ROOT } from '../native.js';
+import { withNetns } from '../lab/netns.js';
 import type { LatencyProbe } from './probe.js';
+import type { RunMonitor } from './monitor.js';
 
 export interface WaitOptions {
   /** stop once this many packets were received */
@@ -73,11 +79,14 @@ export interface ReportExtras {
   sent: number | null;
   durationS: number;
   poll: 'event' | 'busy';
+  env?: RunEnvironment;
+  /** adds the per-second timeline and the encoded histograms */
+  monitor?: RunMonitor;
 }
 
 export function probeReport(probe: LatencyProbe, x: ReportExtras): Report {
   const s = probe.stats();
-  return buildReport({
+  const report = buildReport({
     iface: probe.ifname,
     queues: [probe.queue],
     mode: probe.mode,
@@ -98,6 +107,47 @@ export function probeReport(probe: LatencyProbe, x: ReportExtras): Report {
         rx_fill_ring_empty_descs: s.kernel.rx_fill_ring_empty_descs,
       },
     },
-    summaries: { xdp_to_user: probe.recorder.summary() },
+    summaries: {
+      xdp_to_user: probe.recorder.summary(),
+      sender_to_xdp: probe.senderRecorder?.summary() ?? null,
+      hw_to_xdp: probe.hwRecorder?.summary() ?? null,
+    },
   });
+  const q: QueueReport = {
+    queue: probe.queue,
+    received: report.packets.received,
+    meta_valid: report.packets.meta_valid,
+    meta_invalid: report.packets.meta_invalid,
+    kernel: report.packets.kernel,
+    latency_ns: report.latency_ns,
+  };
+  report.per_queue = [q];
+  report.anomalies = {
+    sender_to_xdp_negative: probe.senderRecorder?.negative ?? 0,
+    hw_before_xdp: probe.hwRecorder?.negative ?? 0,
+  };
+  if (x.env) report.env = x.env;
+  if (x.monitor) {
+    report.timeline = x.monitor.timeline;
+    report.histograms = x.monitor.encodedTotals();
+  }
+  return report;
+}
+
+let cachedVersion: string | undefined;
+/** afxdp's own version (package.json). */
+export function packageVersion(): string {
+  cachedVersion ??= (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  return cachedVersion;
+}
+
+/** What the HTML report and the hlog header say about the run. */
+export function runEnvironment(version: string, ifname: string, netnsFd?: number): RunEnvironment {
+  let driver: string | null = null;
+  try {
+    driver = withNetns(netnsFd, () => native().ethtoolDriver(ifname))?.driver ?? null;
+  } catch {
+    driver = null; // not every interface answers ETHTOOL_GDRVINFO
+  }
+  return { afxdp: version, node: process.version, kernel: os.release(), host: os.hostname(), driver, started: new Date().toISOString() };
 }

@@ -49,6 +49,48 @@ export interface LatencySegments {
   hw_to_xdp: LatencySummary | null;
 }
 
+/** One queue's own numbers (issue 5); `latency_ns` like the top-level one. */
+export interface QueueReport {
+  queue: number;
+  received: number;
+  meta_valid: number;
+  meta_invalid: number;
+  kernel: KernelCounters;
+  latency_ns: LatencySegments;
+}
+
+/** Where and how the run was made: what the HTML report shows next to the plots. */
+export interface RunEnvironment {
+  afxdp: string;
+  node: string;
+  kernel: string;
+  host: string;
+  driver: string | null;
+  started: string;
+}
+
+/** Values that cannot be latencies (negative differences), per segment: never samples. */
+export interface LatencyAnomalies {
+  sender_to_xdp_negative: number;
+  hw_before_xdp: number;
+}
+
+/** One row per second (see RunMonitor). */
+export interface TimelineEntry {
+  t: number;
+  dt: number;
+  received: number;
+  dropped: number;
+  latency_ns: Partial<Record<'xdp_to_user' | 'sender_to_xdp' | 'hw_to_xdp', { count: number; p50: number; p99: number; max: number }>>;
+}
+
+/** A file or endpoint the run wrote: size in bytes, and the number of records in it. */
+export interface OutputInfo {
+  path: string;
+  bytes: number;
+  records: number;
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   iface: string;
@@ -61,6 +103,16 @@ export interface Report {
   duration_s: number;
   packets: PacketCounts;
   latency_ns: LatencySegments;
+  // ---- added by issue 5 (optional: present when the CLI measured, absent from buildReport alone)
+  per_queue?: QueueReport[];
+  anomalies?: LatencyAnomalies;
+  env?: RunEnvironment;
+  /** one row per second of the run */
+  timeline?: TimelineEntry[];
+  /** the cumulative histogram of each measured segment, HdrHistogram compressed base64 (V2), for `afxdp report` */
+  histograms?: Partial<Record<'xdp_to_user' | 'sender_to_xdp' | 'hw_to_xdp', string>>;
+  /** the files / endpoint written by --csv, --hlog, --pcap, --html, --prometheus */
+  outputs?: Partial<Record<'csv' | 'hlog' | 'pcap' | 'html' | 'prometheus', OutputInfo>>;
 }
 
 /**

@@ -1,12 +1,16 @@
 import type { Command } from 'commander';
 import { LatencyProbe } from '../../measure/probe.js';
-import { waitForEnd, probeReport } from '../../measure/session.js';
+import { waitForEnd, probeReport, runEnvironment, packageVersion } from '../../measure/session.js';
+import { RunMonitor } from '../../measure/monitor.js';
+import { RunOutputs } from '../../report/outputs.js';
+import { addOutputOptions, outputOptions, type OutputFlags } from '../outputs.js';
 import { renderTable } from '../../report/table.js';
 import { intArg, numArg, choiceArg, ifnameArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
 
-interface LatencyFlags {
+interface LatencyFlags extends OutputFlags {
+  senderTs?: boolean;
   iface: string;
   queue: number;
   packets?: number;
@@ -20,7 +24,7 @@ interface LatencyFlags {
 }
 
 export function registerLatency(program: Command, ctx: () => CliContext): void {
-  program
+  const cmd = program
     .command('latency')
     .description('measure XDP → user-space latency of the traffic arriving on an interface queue of this network namespace (the traffic comes from elsewhere)')
     .requiredOption('--iface <name>', 'interface to attach to', ifnameArg)
@@ -32,7 +36,9 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
     .option('--clock <clock>', 'clock of the stamps: monotonic or tai', choiceArg('--clock', ['monotonic', 'tai'] as const), 'monotonic')
     .option('--port <p>', 'only UDP packets to this destination port (0 = any UDP)', intArg('--port', 0, 65535), 0)
     .option('--all', 'take every frame of the queue, not only UDP (other traffic then no longer reaches the kernel stack on that queue)')
-    .option('--json', 'print only the afxdp.report/1 JSON document on stdout')
+    .option('--sender-ts', 'the traffic comes from an afxdp generator on this host: also measure sender → XDP from the TX time in its payload (same clock)')
+    .option('--json', 'print only the afxdp.report/1 JSON document on stdout');
+  addOutputOptions(cmd)
     .addHelpText(
       'after',
       '\nBy default only UDP (IPv4/IPv6) is redirected to afxdp; everything else on the queue (ssh, ARP, ...) still reaches the kernel.\n' +
@@ -41,19 +47,36 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
     )
     .action(async (o: LatencyFlags) => {
       const c = ctx();
-      const probe = LatencyProbe.open({ ifname: o.iface, queue: o.queue, mode: o.mode, bind: o.bind, clock: o.clock, udpPort: o.port, match: o.all ? 'all' : 'udp' });
+      // outputs first: an unwritable path or a busy port fails before anything is attached
+      const outs = await RunOutputs.open({ ...outputOptions(o), target: o.packets, application: `afxdp ${packageVersion()}` });
+      let probe: LatencyProbe;
       try {
+        probe = LatencyProbe.open({ ifname: o.iface, queue: o.queue, mode: o.mode, bind: o.bind, clock: o.clock, udpPort: o.port, match: o.all ? 'all' : 'udp', senderRunId: o.senderTs ? 'any' : undefined });
+      } catch (e) {
+        await outs.close();
+        throw e;
+      }
+      const monitor = new RunMonitor([probe]);
+      try {
+        const env = runEnvironment(packageVersion(), o.iface);
+        outs.attach([probe], monitor, { iface: o.iface, queues: [o.queue], mode: probe.mode, bind: probe.bindMode, strategy: 'meta', clock: o.clock, poll: 'event', env }, o.clock);
+        if (outs.metrics) note(`metrics on ${outs.metrics.url}`);
+        monitor.start();
         probe.start();
         const until = [o.packets !== undefined ? `${o.packets} packets` : '', o.duration !== undefined ? `${o.duration} s` : '', 'Ctrl-C'].filter(Boolean).join(' or ');
         note(`measuring on ${o.iface} queue ${o.queue} (XDP ${probe.mode}, AF_XDP ${probe.bindMode}, ${o.all ? 'all frames' : o.port ? `UDP port ${o.port}` : 'UDP'}) until ${until}`);
         const t0 = process.hrtime.bigint();
         await waitForEnd(probe, { packets: o.packets, durationS: o.duration, signal: c.signal });
         probe.drain();
-        const report = probeReport(probe, { sent: null, durationS: Number(process.hrtime.bigint() - t0) / 1e9, poll: 'event' });
+        monitor.stop();
+        const report = probeReport(probe, { sent: null, durationS: Number(process.hrtime.bigint() - t0) / 1e9, poll: 'event', env, monitor });
+        await outs.finish(report);
         if (o.json) printJson(report);
         else process.stdout.write(renderTable(report) + '\n');
       } finally {
+        monitor.stop();
         probe.close();
+        await outs.close();
       }
     });
 }

@@ -1,0 +1,192 @@
+/**
+ * RunMonitor: the once-a-second side of a measurement. It takes each segment's interval
+ * histogram from the probes' recorders (nothing per packet), turns it into a timeline row
+ * (rate, p50/p99/max per segment, drops) and hands rows and interval histograms to listeners:
+ * the live view, the HdrHistogram log, Prometheus. At the end it gives the cumulative histograms
+ * and the whole timeline for the report.
+ */
+import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
+import { newLatencyHistogram, type Histogram, type LatencyRecorder, type LatencySummary } from './recorder.js';
+import type { LatencyProbe } from './probe.js';
+
+export const SEGMENTS = ['xdp_to_user', 'sender_to_xdp', 'hw_to_xdp'] as const;
+export type Segment = (typeof SEGMENTS)[number];
+
+/** p50 / p99 / max of one segment in one interval (ns); count 0 = nothing measured. */
+export interface IntervalStats {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** One row per interval (about a second), also the report's `timeline` entries. */
+export interface TimelineRow {
+  /** seconds since the run started, at the end of the interval */
+  t: number;
+  /** length of the interval in seconds */
+  dt: number;
+  received: number;
+  /** kernel drops (rx_dropped + rx_ring_full) in the interval */
+  dropped: number;
+  /** only the segments that are measured in this run */
+  latency_ns: Partial<Record<Segment, IntervalStats>>;
+}
+
+export interface TickListener {
+  /** `intervals` holds the interval histogram of each measured segment (summed over queues); do not keep them */
+  onInterval(row: TimelineRow, intervals: Partial<Record<Segment, Histogram>>, startMs: number, endMs: number): void;
+}
+
+function recorderOf(p: LatencyProbe, s: Segment): LatencyRecorder | null {
+  return s === 'xdp_to_user' ? p.recorder : s === 'sender_to_xdp' ? p.senderRecorder : p.hwRecorder;
+}
+
+export function intervalStats(h: Histogram): IntervalStats {
+  if (h.totalCount === 0) return { count: 0, p50: 0, p99: 0, max: 0 };
+  return { count: h.totalCount, p50: h.getValueAtPercentile(50), p99: h.getValueAtPercentile(99), max: h.maxValue };
+}
+
+export class RunMonitor {
+  readonly timeline: TimelineRow[] = [];
+  readonly segments: Segment[];
+  private readonly listeners: TickListener[] = [];
+  private readonly recycled = new Map<string, Histogram>();
+  private readonly sums = new Map<Segment, Histogram>();
+  private startMs: number;
+  private lastMs: number;
+  private lastReceived = 0;
+  private lastDropped = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly probes: readonly LatencyProbe[]) {
+    this.segments = SEGMENTS.filter((s) => probes.some((p) => recorderOf(p, s) !== null));
+    this.startMs = this.lastMs = Date.now();
+  }
+
+  addListener(l: TickListener): void {
+    this.listeners.push(l);
+  }
+
+  /** Starts the 1 s ticks; the intervals begin now (earlier samples are dropped from the intervals, not from the totals). */
+  start(): void {
+    this.startMs = this.lastMs = Date.now();
+    for (const p of this.probes) for (const s of this.segments) recorderOf(p, s)?.takeInterval();
+    this.lastReceived = this.received();
+    this.lastDropped = this.dropped();
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+  }
+
+  /** Ends the ticks with a last (partial) interval; idempotent. */
+  stop(): void {
+    if (this.timer === undefined) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (Date.now() - this.lastMs > 0 || this.received() !== this.lastReceived) this.tick();
+  }
+
+  received(): number {
+    let n = 0;
+    for (const p of this.probes) n += p.received;
+    return n;
+  }
+
+  dropped(): number {
+    let n = 0;
+    for (const p of this.probes) {
+      const k = p.stats().kernel;
+      n += k.rx_dropped + k.rx_ring_full;
+    }
+    return n;
+  }
+
+  /** Takes one interval now. Public so a caller can drive the clock (tests, `stop`). */
+  tick(): TimelineRow {
+    const now = Date.now();
+    const intervals: Partial<Record<Segment, Histogram>> = {};
+    const latency: Partial<Record<Segment, IntervalStats>> = {};
+    for (const s of this.segments) {
+      let sum: Histogram | null = null;
+      for (let i = 0; i < this.probes.length; i++) {
+        const rec = recorderOf(this.probes[i]!, s);
+        if (rec === null) continue;
+        const key = `${i}/${s}`;
+        const h = rec.takeInterval(this.recycled.get(key));
+        this.recycled.set(key, h);
+        if (this.probes.length === 1) sum = h;
+        else {
+          if (sum === null) {
+            sum = this.sums.get(s) ?? newLatencyHistogram();
+            this.sums.set(s, sum);
+            sum.reset();
+          }
+          sum.add(h);
+        }
+      }
+      if (sum === null) continue;
+      sum.startTimeStampMsec = this.lastMs;
+      sum.endTimeStampMsec = now;
+      sum.tag = s;
+      intervals[s] = sum;
+      latency[s] = intervalStats(sum);
+    }
+    const received = this.received();
+    const dropped = this.dropped();
+    const row: TimelineRow = {
+      t: Math.round(now - this.startMs) / 1000,
+      dt: Math.round(now - this.lastMs) / 1000,
+      received: received - this.lastReceived,
+      dropped: dropped - this.lastDropped,
+      latency_ns: latency,
+    };
+    this.timeline.push(row);
+    for (const l of this.listeners) l.onInterval(row, intervals, this.lastMs, now);
+    this.lastMs = now;
+    this.lastReceived = received;
+    this.lastDropped = dropped;
+    return row;
+  }
+
+  get startTimeMs(): number {
+    return this.startMs;
+  }
+
+  /** Cumulative histogram of a segment over all probes (a new histogram). */
+  total(s: Segment): Histogram | null {
+    let out: Histogram | null = null;
+    for (const p of this.probes) {
+      const rec = recorderOf(p, s);
+      if (rec === null) continue;
+      out ??= newLatencyHistogram();
+      out.add(rec.histogram);
+    }
+    return out;
+  }
+
+  /** Cumulative histograms of the measured segments as HdrHistogram compressed base64 (for saved reports). */
+  encodedTotals(): Partial<Record<Segment, string>> {
+    const out: Partial<Record<Segment, string>> = {};
+    for (const s of this.segments) {
+      const h = this.total(s);
+      if (h !== null) out[s] = encodeIntoCompressedBase64(h);
+    }
+    return out;
+  }
+}
+
+/** Summary of a (cumulative) histogram, for totals over several queues; min/max are the histogram's. */
+export function summaryOf(h: Histogram, sum?: number): LatencySummary {
+  const count = h.totalCount;
+  if (count === 0) return { count: 0, min: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
+  return {
+    count,
+    min: h.minNonZeroValue,
+    p50: h.getValueAtPercentile(50),
+    p90: h.getValueAtPercentile(90),
+    p99: h.getValueAtPercentile(99),
+    p999: h.getValueAtPercentile(99.9),
+    max: h.maxValue,
+    mean: Math.round(sum !== undefined ? sum / count : h.mean),
+  };
+}

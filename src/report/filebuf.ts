@@ -1,0 +1,120 @@
+/**
+ * A file written through one preallocated buffer: the per-packet writers (CSV, pcapng) put bytes
+ * and decimal digits straight into it, and it goes to the file with one writeSync when it fills
+ * up (and at close). Nothing is allocated per packet: no strings, no Buffers, no promises.
+ */
+import fs from 'node:fs';
+import { AfxdpError } from '../errors.js';
+
+const TWO_POW_32 = 4294967296;
+
+/**
+ * Opens (creates / truncates) `file` for writing, or throws one clear AfxdpError. Used before a run
+ * starts, so an unwritable path fails before anything is attached.
+ */
+export function openOutput(flag: string, file: string): number {
+  try {
+    return fs.openSync(file, 'w', 0o644);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'its directory does not exist' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'it is a directory' : (err.code ?? err.message);
+    throw new AfxdpError('ESYS', `cannot write ${flag} ${file}: ${why}`, { hint: 'choose a writable file path', cause: e });
+  }
+}
+
+export class FileBuffer {
+  readonly buf: Buffer;
+  readonly view: DataView;
+  pos = 0;
+  /** bytes written to the file so far (not counting what is still buffered) */
+  written = 0;
+  private fd: number;
+
+  /** `fd` from openOutput(); `size` bytes of buffer (the largest single record must fit). */
+  constructor(fd: number, size = 1 << 20) {
+    this.fd = fd;
+    this.buf = Buffer.allocUnsafe(size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  /** Makes room for `n` more bytes (flushing if needed). */
+  reserve(n: number): void {
+    if (this.pos + n > this.buf.length) this.flush();
+    if (n > this.buf.length) throw new AfxdpError('ESTATE', `a record of ${n} bytes does not fit the ${this.buf.length}-byte buffer`);
+  }
+
+  flush(): void {
+    let off = 0;
+    while (off < this.pos) off += fs.writeSync(this.fd, this.buf, off, this.pos - off);
+    this.written += this.pos;
+    this.pos = 0;
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    try {
+      this.flush();
+    } finally {
+      fs.closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+
+  byte(b: number): void {
+    this.buf[this.pos++] = b;
+  }
+
+  /** ASCII text; setup / rare paths only (encodes into the buffer, but the string is the caller's). */
+  ascii(s: string): void {
+    this.reserve(s.length * 3);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** A non-negative integer < 2^53 in decimal. */
+  uint(v: number): void {
+    const b = this.buf;
+    if (v < 10) {
+      b[this.pos++] = 48 + v;
+      return;
+    }
+    let digits = 1;
+    for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
+    let p = this.pos + digits;
+    this.pos = p;
+    let x = v;
+    while (x >= 1) {
+      const q = Math.floor(x / 10);
+      b[--p] = 48 + (x - q * 10);
+      x = q;
+    }
+  }
+
+  /** An integer (may be negative) in decimal. */
+  int(v: number): void {
+    if (v < 0) {
+      this.buf[this.pos++] = 45; // '-'
+      this.uint(-v);
+    } else this.uint(v);
+  }
+
+  /** A u64 given as two u32 words, in decimal (exact below 2^53, i.e. any clock value for 285 years). */
+  u64(lo: number, hi: number): void {
+    this.uint(hi * TWO_POW_32 + lo);
+  }
+
+  u16le(v: number): void {
+    this.view.setUint16(this.pos, v, true);
+    this.pos += 2;
+  }
+
+  u32le(v: number): void {
+    this.view.setUint32(this.pos, v, true);
+    this.pos += 4;
+  }
+
+  /** Copies src[start, end) in; `src` is a Buffer (Buffer.copy takes offsets, so no view is made per call). */
+  copy(src: Buffer, start: number, end: number): void {
+    src.copy(this.buf, this.pos, start, end);
+    this.pos += end - start;
+  }
+}
