@@ -23,6 +23,8 @@ export interface DemoOptions {
   log?: (line: string) => void;
   /** files / endpoint / live view; all checked before the lab is built */
   outputs?: OutputOptions;
+  /** called with the /metrics URL once --prometheus listens (also with --json: it goes to stderr) */
+  onMetrics?: (url: string) => void;
 }
 
 export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
@@ -30,7 +32,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
   const rate = opts.rate ?? 10000;
   const log = opts.log ?? (() => {});
   const outs = await RunOutputs.open({ target: packets, application: `afxdp ${packageVersion()}`, ...opts.outputs });
-  if (outs.metrics) log(`metrics on ${outs.metrics.url}`);
+  if (outs.metrics) opts.onMetrics?.(outs.metrics.url);
   let lab: Lab;
   try {
     lab = await Lab.create();

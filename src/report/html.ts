@@ -257,6 +257,7 @@ const PAGE_SCRIPT = `
     return (v / 1e9).toPrecision(3) + ' s';
   }
   function pct(x) {
+    if (!(x >= 1) || !isFinite(x)) return '';
     var q = 100 * (1 - 1 / x);
     if (q === 0) return '0%';
     return (q >= 99.99 ? q.toPrecision(7).replace(/0+$/, '') : q.toPrecision(3)) + '%';
@@ -275,13 +276,15 @@ const PAGE_SCRIPT = `
     var m = {};
     s.dist.x.forEach(function (x, i) { m[x] = s.dist.y[i]; });
     distData.push(xs.map(function (x) { return m[x] == null ? null : pos(m[x]); }));
-    distSeries.push({ label: s.label, stroke: colors[s.name], width: 2, spanGaps: true, value: function (u, v) { return fmtNs(v); } });
+    distSeries.push({ label: s.label, stroke: colors[s.name], width: 2, spanGaps: true, points: { show: false }, value: function (u, v) { return fmtNs(v); } });
   });
   if (xs.length > 0) {
     charts.push(new uPlot({
       width: width(), height: 320, series: distSeries,
       scales: { x: { time: false, distr: 3 }, y: { distr: 3 } },
-      axes: [{ label: 'percentile', values: function (u, vals) { return vals.map(pct); } },
+      axes: [{ label: 'percentile', space: 40,
+               splits: function (u, i, min, max) { var out = [1, 2]; for (var v = 10; v <= max * 1.0001; v *= 10) out.push(v); return out.filter(function (v) { return v >= min && v <= max * 1.0001; }); },
+               values: function (u, vals) { return vals.map(pct); } },
              { label: 'latency', size: 70, values: function (u, vals) { return vals.map(fmtNs); } }]
     }, distData, document.getElementById('dist')));
   } else document.getElementById('dist').textContent = 'no latency samples';

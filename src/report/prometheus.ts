@@ -113,7 +113,7 @@ export function buildRegistry(probes: readonly LatencyProbe[]): Registry {
   registry.registerMetric(new LatencyHistogramMetric(probes) as never);
   for (const [name, help, read] of COUNTERS) {
     new Counter({
-      name: name.replace(/_total$/, ''),
+      name,
       help,
       labelNames: ['queue'],
       registers: [registry],

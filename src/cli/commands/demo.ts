@@ -19,7 +19,7 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
     .addHelpText('after', '\nExamples:\n  afxdp demo\n  afxdp demo --packets 100000 --rate 50000 --mode generic --json\n  afxdp demo --html run.html --pcap run.pcapng --csv run.csv --hlog run.hlog\n')
     .action(async (o: OutputFlags & { packets: number; rate: number; mode: 'auto' | 'native' | 'generic'; clock: 'monotonic' | 'tai'; json?: boolean }) => {
       const c = ctx();
-      const report = await runDemo({ packets: o.packets, rate: o.rate, mode: o.mode, clock: o.clock, signal: c.signal, log: o.json ? undefined : note, outputs: outputOptions(o) });
+      const report = await runDemo({ packets: o.packets, rate: o.rate, mode: o.mode, clock: o.clock, signal: c.signal, log: o.json ? undefined : note, outputs: outputOptions(o), onMetrics: (url) => note(`metrics on ${url}`) });
       if (o.json) printJson(report);
       else process.stdout.write(renderTable(report) + '\n');
     });
