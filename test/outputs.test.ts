@@ -12,7 +12,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { HistogramLogReader, listTags, type Histogram } from 'hdr-histogram-js';
-import { runCli, assertNoLeftovers, assertOneLineError, BIN } from './lib/cli.js';
+import { runCli, assertNoLeftovers, assertOneLineError, trackLab, BIN } from './lib/cli.js';
+import { TrafficGenerator } from '../src/lab/generator.js';
 import { Lab } from '../src/lab/lab.js';
 import { CSV_HEADER } from '../src/report/csv.js';
 import type { Report } from '../src/report/report.js';
@@ -311,4 +312,41 @@ test('live view: a redrawn block with a progress bar in a pseudo-terminal, plain
   assert.doesNotThrow(() => JSON.parse(json.stdout));
   assert.doesNotMatch(json.stderr, /pps {2}received/);
   await assertRunsLeftNothing([...labIdsInLog(tty.stdout), ...labIdsInLog(piped.stderr), labIdOfIface((JSON.parse(json.stdout) as Report).iface)]);
+});
+
+test('latency --sender-ts on a foreign interface: sender → xdp from the payload, CSV and hlog counts equal received', async () => {
+  const lab = await Lab.create();
+  trackLab(lab.id);
+  const dir = tmpdir();
+  try {
+    const packets = 3000;
+    let gen: TrafficGenerator | undefined;
+    let sending: Promise<number> | undefined;
+    const r = await runCli(['latency', '--iface', lab.rx.ifname, '--packets', String(packets), '--sender-ts', '--json', '--csv', path.join(dir, 'l.csv'), '--hlog', path.join(dir, 'l.hlog')], {
+      wrap: ['nsenter', '-t', String(lab.rx.netns.pid), '-n', '--'],
+      onStderr: (chunk) => {
+        if (!sending && /measuring on/.test(chunk)) {
+          gen = TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
+          sending = gen.send({ count: packets, rate: 10000 });
+        }
+      },
+    });
+    assert.ok(sending, r.stderr);
+    assert.equal(await sending, packets);
+    gen!.close();
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as Report;
+    assert.equal(doc.packets.received, packets);
+    assert.equal(doc.latency_ns.sender_to_xdp?.count, packets);
+    assert.equal(doc.anomalies?.sender_to_xdp_negative, 0, 'same host, same clock: never negative');
+    assert.equal(fs.readFileSync(path.join(dir, 'l.csv'), 'utf8').trimEnd().split('\n').length - 1, packets);
+    const reader = new HistogramLogReader(fs.readFileSync(path.join(dir, 'l.hlog'), 'utf8'), 64);
+    let n = 0;
+    for (let h = reader.nextIntervalHistogram(); h !== null; h = reader.nextIntervalHistogram()) if (h.tag === 'sender_to_xdp') n += h.totalCount;
+    assert.equal(n, packets);
+  } finally {
+    await lab.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  await assertNoLeftovers();
 });
