@@ -8,7 +8,7 @@
  * An empty cell means "not measured for this packet" (no afxdp payload, no valid metadata, no HW
  * stamp), never zero.
  */
-import { FileBuffer, openOutput } from './filebuf.js';
+import { DigitMemo, FileBuffer, openOutput } from './filebuf.js';
 import { strategyOf, type PacketBatch, type PacketSink } from '../measure/batch.js';
 
 export const CSV_HEADER = 'seq,queue,tx_ts_ns,xdp_ts_ns,user_ts_ns,sender_to_xdp_ns,xdp_to_user_ns,hw_to_xdp_ns,strategy';
@@ -20,6 +20,8 @@ const MAX_ROW = 160;
 export class CsvWriter implements PacketSink {
   rows = 0;
   private readonly out: FileBuffer;
+  private readonly txMemo = new DigitMemo();
+  private readonly userMemo = new DigitMemo();
 
   /** Opens the file now (throws a one-line AfxdpError when it cannot be written). */
   constructor(file: string) {
@@ -36,12 +38,12 @@ export class CsvWriter implements PacketSink {
       o.byte(44);
       o.uint(b.queue);
       o.byte(44);
-      if (seq >= 0) o.u64(b.txLo[i]!, b.txHi[i]!);
+      if (seq >= 0) o.u64Memo(b.txLo[i]!, b.txHi[i]!, this.txMemo);
       o.byte(44);
       const flags = b.flags[i]!;
       if (flags !== 0) o.u64(b.xdpLo[i]!, b.xdpHi[i]!);
       o.byte(44);
-      o.u64(b.userLo, b.userHi);
+      o.u64Memo(b.userLo, b.userHi, this.userMemo);
       o.byte(44);
       num(o, b.senderToXdp[i]!);
       o.byte(44);

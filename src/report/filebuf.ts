@@ -22,6 +22,14 @@ export function openOutput(flag: string, file: string): number {
   }
 }
 
+/** The decimal digits of the last value written through u64Memo(). */
+export class DigitMemo {
+  lo = -1;
+  hi = -1;
+  len = 0;
+  readonly digits = new Uint8Array(20);
+}
+
 export class FileBuffer {
   readonly buf: Buffer;
   readonly view: DataView;
@@ -72,20 +80,38 @@ export class FileBuffer {
 
   /** A non-negative integer < 2^53 in decimal. */
   uint(v: number): void {
-    const b = this.buf;
-    if (v < 10) {
-      b[this.pos++] = 48 + v;
+    if (v < 2147483648) {
+      this.small(v | 0);
       return;
     }
-    let digits = 1;
-    for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
+    // split so both halves are small integers: int32 division is far cheaper than double division
+    const hi = Math.floor(v / 1e9);
+    this.small(hi);
+    this.nine(v - hi * 1e9);
+  }
+
+  /** 0 ≤ v < 2^31. */
+  private small(v: number): void {
+    const b = this.buf;
+    const digits = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 1e4 ? 4 : v < 1e5 ? 5 : v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : v < 1e9 ? 9 : 10;
     let p = this.pos + digits;
     this.pos = p;
-    let x = v;
-    while (x >= 1) {
-      const q = Math.floor(x / 10);
-      b[--p] = 48 + (x - q * 10);
-      x = q;
+    do {
+      const q = (v / 10) | 0;
+      b[--p] = 48 + v - q * 10;
+      v = q;
+    } while (v !== 0);
+  }
+
+  /** 0 ≤ v < 1e9 as exactly nine digits (leading zeros). */
+  private nine(v: number): void {
+    const b = this.buf;
+    let p = this.pos + 9;
+    this.pos = p;
+    for (let k = 0; k < 9; k++) {
+      const q = (v / 10) | 0;
+      b[--p] = 48 + v - q * 10;
+      v = q;
     }
   }
 
@@ -102,6 +128,28 @@ export class FileBuffer {
     this.uint(hi * TWO_POW_32 + lo);
   }
 
+  /**
+   * Like u64(), but remembers the digits of the last value in `memo` and copies them when the
+   * same value comes again (the user time is one per batch, the sender's TX time one per send
+   * batch): a copy of ~13 bytes instead of ~13 divisions.
+   */
+  u64Memo(lo: number, hi: number, memo: DigitMemo): void {
+    if (lo !== memo.lo || hi !== memo.hi || memo.len === 0) {
+      const start = this.pos;
+      this.u64(lo, hi);
+      memo.len = this.pos - start;
+      for (let k = 0; k < memo.len; k++) memo.digits[k] = this.buf[start + k]!;
+      memo.lo = lo;
+      memo.hi = hi;
+      return;
+    }
+    const b = this.buf;
+    const d = memo.digits;
+    let p = this.pos;
+    for (let k = 0; k < memo.len; k++) b[p++] = d[k]!;
+    this.pos = p;
+  }
+
   u16le(v: number): void {
     this.view.setUint16(this.pos, v, true);
     this.pos += 2;
@@ -114,7 +162,24 @@ export class FileBuffer {
 
   /** Copies src[start, end) in; `src` is a Buffer (Buffer.copy takes offsets, so no view is made per call). */
   copy(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (n <= 256) {
+      // a JS loop beats Buffer.copy's call into C++ (~110 ns) for frames this small
+      const b = this.buf;
+      let p = this.pos;
+      for (let i = start; i < end; i++) b[p++] = src[i]!;
+      this.pos = p;
+      return;
+    }
     src.copy(this.buf, this.pos, start, end);
-    this.pos += end - start;
+    this.pos += n;
+  }
+
+  /** Appends the bytes of a preallocated Uint8Array (constant text). */
+  bytes(a: Uint8Array): void {
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < a.length; i++) b[p++] = a[i]!;
+    this.pos = p;
   }
 }

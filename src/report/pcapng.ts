@@ -21,15 +21,15 @@ const TWO_POW_32 = 4294967296;
 const LINKTYPE_ETHERNET = 1;
 const SNAPLEN = 262144;
 
-const ascii = (s: string): number[] => Array.from(Buffer.from(s, 'latin1'));
+const ascii = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const SEQ = ascii('seq=');
 const XU = ascii(' xdp_to_user_ns=');
 const SX = ascii(' sender_to_xdp_ns=');
 const HX = ascii(' hw_to_xdp_ns=');
 const NO_STAMP = ascii(' no_xdp_stamp');
 // the same without the leading space, for a comment that does not start with seq=
-const XU0 = XU.slice(1);
-const NO_STAMP0 = NO_STAMP.slice(1);
+const XU0 = XU.subarray(1);
+const NO_STAMP0 = NO_STAMP.subarray(1);
 
 export interface PcapngOptions {
   /** the clock of the XDP stamps (the probe's) */
@@ -129,24 +129,24 @@ export class PcapngWriter implements PacketSink {
       const textStart = w.pos;
       const seq = b.seq[i]!;
       if (seq >= 0) {
-        bytes(w, SEQ);
+        w.bytes(SEQ);
         w.uint(seq);
       }
       const xu = b.xdpToUser[i]!;
       if (xu === xu) {
-        bytes(w, seq >= 0 ? XU : XU0);
+        w.bytes(seq >= 0 ? XU : XU0);
         w.int(xu);
         const sx = b.senderToXdp[i]!;
         if (sx === sx) {
-          bytes(w, SX);
+          w.bytes(SX);
           w.int(sx);
         }
         const hx = b.hwToXdp[i]!;
         if (hx === hx) {
-          bytes(w, HX);
+          w.bytes(HX);
           w.int(hx);
         }
-      } else bytes(w, seq >= 0 ? NO_STAMP : NO_STAMP0);
+      } else w.bytes(seq >= 0 ? NO_STAMP : NO_STAMP0);
       const textLen = w.pos - textStart;
       w.view.setUint16(optStart, 1, true);
       w.view.setUint16(optStart + 2, textLen, true);
@@ -181,8 +181,4 @@ function writeOpt(w: FileBuffer, code: number, value: Buffer): void {
 
 function pad(w: FileBuffer): void {
   while ((w.pos & 3) !== 0) w.byte(0);
-}
-
-function bytes(w: FileBuffer, a: readonly number[]): void {
-  for (let k = 0; k < a.length; k++) w.byte(a[k]!);
 }
