@@ -132,3 +132,39 @@ test('Prometheus bucket counts equal a direct count of the values', () => {
   });
   assert.equal(cumulativeCounts(rec.histogram, [1e10])[0], 20_000);
 });
+
+test('HlogWriter on its own: recorder intervals in, hdr-histogram-js reader out; the HTML page from the log', async () => {
+  const { LatencyRecorder, HlogWriter, pageFromHlog, renderHtml } = await import('../src/report/index.js');
+  const { HistogramLogReader } = await import('hdr-histogram-js');
+  const dir = tmp();
+  const file = path.join(dir, 'x.hlog');
+  const rec = new LatencyRecorder();
+  const w = new HlogWriter(file);
+  const start = Date.now() - 3000;
+  w.begin(start, { iface: 'eth9', queues: [0] });
+  for (let s = 0; s < 3; s++) {
+    for (let i = 1; i <= 1000 * (s + 1); i++) rec.record(i * 100);
+    const h = rec.takeInterval();
+    h.tag = 'xdp_to_user';
+    h.startTimeStampMsec = start + s * 1000;
+    h.endTimeStampMsec = start + (s + 1) * 1000;
+    w.onInterval({ t: s + 1, dt: 1, received: 0, dropped: 0, latency_ns: {} }, { xdp_to_user: h });
+  }
+  w.close();
+  const text = fs.readFileSync(file, 'utf8');
+  const reader = new HistogramLogReader(text, 64);
+  const counts: number[] = [];
+  for (let h = reader.nextIntervalHistogram(); h !== null; h = reader.nextIntervalHistogram()) {
+    assert.equal(h.tag, 'xdp_to_user');
+    counts.push(h.totalCount);
+  }
+  assert.deepEqual(counts, [1000, 2000, 3000]);
+  const page = pageFromHlog(text, file);
+  assert.equal(page.segments.length, 1);
+  assert.equal(page.segments[0]!.summary.count, 6000);
+  assert.equal(page.timeline.length, 3);
+  assert.deepEqual(page.timeline.map((r) => r.received), [1000, 2000, 3000]);
+  assert.ok(page.env.some(([k, v]) => k === 'iface' && v === 'eth9'), 'the afxdp comment labels the page');
+  assert.match(renderHtml(page), /<title>afxdp latency report: eth9<\/title>/);
+  fs.rmSync(dir, { recursive: true });
+});

@@ -110,7 +110,8 @@ export function probeReport(probe: LatencyProbe, x: ReportExtras): Report {
     summaries: {
       xdp_to_user: probe.recorder.summary(),
       sender_to_xdp: probe.senderRecorder?.summary() ?? null,
-      hw_to_xdp: probe.hwRecorder?.summary() ?? null,
+      // null unless a HW stamp was seen: most drivers (veth too) give none
+      hw_to_xdp: probe.hwRecorder !== null && (probe.hwRecorder.histogram.totalCount > 0 || probe.hwRecorder.negative > 0) ? probe.hwRecorder.summary() : null,
     },
   });
   const q: QueueReport = {

@@ -60,7 +60,8 @@ function segmentsFrom(hists: Partial<Record<Segment, Histogram>>, summaries: Par
   const out: PageSegment[] = [];
   for (const s of SEGMENTS) {
     const h = hists[s];
-    const sum = summaries[s] ?? (h ? summaryOf(h) : null);
+    // a report says null for a segment it did not measure; a log has only histograms
+    const sum = s in summaries ? (summaries[s] ?? null) : h ? summaryOf(h) : null;
     if (!sum) continue;
     out.push({ name: s, label: SEGMENT_LABEL[s], summary: sum, dist: h ? percentilePoints(h) : { x: [], y: [] } });
   }

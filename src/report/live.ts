@@ -42,7 +42,7 @@ export class LiveView implements TickListener {
       const parts = [`${row.t.toFixed(1)} s`, `${formatCount(rate)} pps`, `received ${formatCount(this.received)}`];
       for (const s of ORDER) {
         const st = row.latency_ns[s];
-        if (st === undefined) continue;
+        if (st === undefined || (s === 'hw_to_xdp' && st.count === 0)) continue;
         parts.push(st.count === 0 ? `${SEGMENT_LABEL[s]} -` : `${SEGMENT_LABEL[s]} p50 ${formatNs(st.p50)} p99 ${formatNs(st.p99)} max ${formatNs(st.max)}`);
       }
       parts.push(`drops ${formatCount(row.dropped)}`);
@@ -60,7 +60,8 @@ export class LiveView implements TickListener {
     lines.push(`${'segment'.padEnd(14)}${'p50'.padStart(10)}${'p99'.padStart(10)}${'max'.padStart(10)}   (last second)`);
     for (const s of ORDER) {
       const st = row.latency_ns[s];
-      if (st === undefined) continue;
+      // no HW stamps this second (most drivers never give one): no row rather than a row of dashes
+      if (st === undefined || (s === 'hw_to_xdp' && st.count === 0)) continue;
       const cell = (v: number): string => (st.count === 0 ? '-' : formatNs(v)).padStart(10);
       lines.push(`${SEGMENT_LABEL[s].padEnd(14)}${cell(st.p50)}${cell(st.p99)}${cell(st.max)}`);
     }

@@ -1,0 +1,18 @@
+/**
+ * The measurement and report API on its own (no CLI): recorders, the per-second monitor, and the
+ * writers. E.g. a program with its own AF_XDP receive loop can count latencies with
+ * LatencyRecorder, log them with HlogWriter, serve them with MetricsServer, or capture frames
+ * with PcapngWriter / CsvWriter through a PacketBatch.
+ */
+export { LatencyRecorder, newLatencyHistogram, type LatencySummary, type Histogram } from '../measure/recorder.js';
+export { RunMonitor, SEGMENTS, intervalStats, summaryOf, type Segment, type TimelineRow, type TickListener, type IntervalStats } from '../measure/monitor.js';
+export { PacketBatch, strategyOf, type PacketSink } from '../measure/batch.js';
+export { CsvWriter, CSV_HEADER } from './csv.js';
+export { PcapngWriter, type PcapngOptions } from './pcapng.js';
+export { HlogWriter, HLOG_AFXDP_COMMENT } from './hlog.js';
+export { MetricsServer, buildRegistry, parseEndpoint, cumulativeCounts, PROM_BUCKETS_S, type Endpoint } from './prometheus.js';
+export { LiveView, SEGMENT_LABEL, type LiveViewOptions } from './live.js';
+export { renderHtml, writeHtml, pageFromReport, pageFromHlog, parseReportJson, percentilePoints, type ReportPage } from './html.js';
+export { RunOutputs, type OutputOptions } from './outputs.js';
+export { buildReport, REPORT_SCHEMA, type Report } from './report.js';
+export { renderTable, formatNs, formatCount } from './table.js';
