@@ -350,3 +350,27 @@ test('latency --sender-ts on a foreign interface: sender → xdp from the payloa
   }
   await assertNoLeftovers();
 });
+
+test('Ctrl-C mid-run: the outputs are complete and still equal received', async () => {
+  const dir = tmpdir();
+  let timer: NodeJS.Timeout | undefined;
+  const r = await runCli(['demo', '--packets', '1000000', '--rate', '5000', '--no-live', '--csv', path.join(dir, 'i.csv'), '--pcap', path.join(dir, 'i.pcapng'), '--hlog', path.join(dir, 'i.hlog')], {
+    onStderr: (chunk, child) => {
+      if (timer === undefined && /sending \d+ packets/.test(chunk)) timer = setTimeout(() => child.kill('SIGINT'), 1500);
+    },
+  });
+  clearTimeout(timer);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /SIGINT: stopping and reporting/);
+  const received = Number(/received ([\d,]+)/.exec(r.stdout)![1]!.replace(/,/g, ''));
+  assert.ok(received > 0 && received < 1_000_000, `stopped early (${received})`);
+  assert.equal(fs.readFileSync(path.join(dir, 'i.csv'), 'utf8').trimEnd().split('\n').length - 1, received);
+  const info = spawnSync('capinfos', ['-M', '-c', path.join(dir, 'i.pcapng')], { encoding: 'utf8' });
+  assert.match(info.stdout, new RegExp(`Number of packets:\\s+${received}\\b`));
+  const reader = new HistogramLogReader(fs.readFileSync(path.join(dir, 'i.hlog'), 'utf8'), 64);
+  let n = 0;
+  for (let h = reader.nextIntervalHistogram(); h !== null; h = reader.nextIntervalHistogram()) if (h.tag === 'xdp_to_user') n += h.totalCount;
+  assert.equal(n, received);
+  fs.rmSync(dir, { recursive: true, force: true });
+  await assertNoLeftovers();
+});
