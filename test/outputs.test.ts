@@ -141,6 +141,7 @@ test('a demo run writes csv, hlog, pcapng, html and serves /metrics; every count
   assert.equal(report.latency_ns.hw_to_xdp, null, 'veth has no HW stamps; monotonic clock');
   assert.equal(report.per_queue?.length, 1);
   assert.equal(report.per_queue![0]!.received, received);
+  assert.equal(report.per_queue![0]!.program.redirected, received, 'the XDP program redirected every packet');
   assert.equal(report.timeline!.reduce((a, row) => a + row.received, 0), received, 'timeline rows add up to received');
   assert.equal(report.env?.kernel, os.release());
   assert.equal(report.env?.driver, 'veth');

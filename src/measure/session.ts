@@ -120,6 +120,7 @@ export function probeReport(probe: LatencyProbe, x: ReportExtras): Report {
     meta_valid: report.packets.meta_valid,
     meta_invalid: report.packets.meta_invalid,
     kernel: report.packets.kernel,
+    program: { ...s.program },
     latency_ns: report.latency_ns,
   };
   report.per_queue = [q];

@@ -56,6 +56,8 @@ export interface QueueReport {
   meta_valid: number;
   meta_invalid: number;
   kernel: KernelCounters;
+  /** the XDP program's own per-queue counters (frames seen, matched, stamped, meta_failed, redirected) */
+  program: { seen: number; matched: number; stamped: number; meta_failed: number; redirected: number };
   latency_ns: LatencySegments;
 }
 
