@@ -45,6 +45,8 @@ export interface ProbeOptions {
    * (CLOCK_MONOTONIC; with clock 'tai' the segment is not measured). Default: off.
    */
   senderRunId?: number | 'any';
+  /** TX ring entries (0 = receive only, the default); the public API's send() needs one */
+  txRingSize?: number;
 }
 
 export interface ProbeStats {
@@ -92,7 +94,7 @@ export class LatencyProbe {
   private lastKernel: KernelStats | null = null;
   private lastProgram: ProgramCounters | null = null;
 
-  private constructor(o: Required<Omit<ProbeOptions, 'netnsFd' | 'frameCount' | 'batchSize' | 'senderRunId'>> & ProbeOptions) {
+  private constructor(o: Required<Omit<ProbeOptions, 'netnsFd' | 'frameCount' | 'batchSize' | 'senderRunId' | 'txRingSize'>> & ProbeOptions) {
     this.ifname = o.ifname;
     this.queue = o.queue;
     this.clock = o.clock;
@@ -125,6 +127,7 @@ export class LatencyProbe {
         bind: o.bind,
         rxRingSize: o.ringSize,
         fillRingSize: o.ringSize,
+        txRingSize: o.txRingSize ?? 0,
         frameCount: o.frameCount ?? Math.max(4096, o.ringSize * 2),
         batchSize: o.batchSize,
       });

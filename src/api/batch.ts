@@ -1,0 +1,220 @@
+/**
+ * Batch and Packet: the receive side of the public API. Both are allocated once per socket and
+ * reused for every batch, so receiving allocates nothing per packet (DESIGN: data path).
+ *
+ * A batch owns its frames until release(); after that the kernel may overwrite them, so every
+ * accessor checks that the batch is still live and throws ESTATE otherwise, rather than handing
+ * out bytes of some later packet.
+ */
+import { AfxdpError } from '../errors.js';
+import { MetaReader, F_HW_TS, F_RX_HASH, F_VLAN, F_QUEUE } from '../xdp/meta.js';
+
+const TWO32 = 4294967296;
+
+/** What a Batch needs from its socket (kept narrow so Batch stays testable and small). */
+export interface BatchOwner {
+  /** @internal returns the batch's frames to the kernel */
+  releaseBatch(batch: Batch): void;
+}
+
+/**
+ * One received packet, as a reused view: `batch.packet(i)` refills the same object, so keep the
+ * numbers you need, not the object. Valid until the batch is released.
+ */
+export class Packet {
+  /** the whole UMEM; this packet is `buffer[offset .. offset + length)` (no copy, no allocation) */
+  readonly buffer: Uint8Array;
+  /** index in the batch */
+  index = -1;
+  offset = 0;
+  length = 0;
+  /** afxdp_meta flags (AFXDP_F_*); 0 when the packet carries no valid metadata */
+  flags = 0;
+  /** RX queue: from the metadata when present, else the socket's queue */
+  queue = 0;
+  /** XDP hook → the moment JS took the batch, in ns; NaN without a timestamp (or in another clock) */
+  latencyNs = NaN;
+  /** XDP hook time as two u32 words (ns, the socket's clock); 0/0 when absent */
+  xdpTsLo = 0;
+  xdpTsHi = 0;
+  /** NIC RX timestamp (PHC domain) as two u32 words; 0/0 when absent */
+  hwTsLo = 0;
+  hwTsHi = 0;
+  /** RSS hash and enum xdp_rss_hash_type (valid when `flags & AFXDP_F_RX_HASH`) */
+  rxHash = 0;
+  rxHashType = 0;
+  /** VLAN tag (valid when `flags & AFXDP_F_VLAN`); vlanProto in network byte order */
+  vlanTci = 0;
+  vlanProto = 0;
+  /** @internal */
+  generation = -1;
+  private readonly batch: Batch;
+
+  /** @internal */
+  constructor(batch: Batch, buffer: Uint8Array) {
+    this.batch = batch;
+    this.buffer = buffer;
+  }
+
+  /** metadata present and valid */
+  get hasMeta(): boolean {
+    return this.flags !== 0;
+  }
+
+  /** XDP timestamp in ns as a double (exact below 2^53 ns: MONOTONIC yes, TAI to ~256 ns) */
+  get xdpTimestampNs(): number {
+    return this.xdpTsHi * TWO32 + this.xdpTsLo;
+  }
+
+  /** NIC RX timestamp in ns, NaN when absent */
+  get hwTimestampNs(): number {
+    return (this.flags & F_HW_TS) !== 0 ? this.hwTsHi * TWO32 + this.hwTsLo : NaN;
+  }
+
+  get hasRxHash(): boolean {
+    return (this.flags & F_RX_HASH) !== 0;
+  }
+
+  get hasVlan(): boolean {
+    return (this.flags & F_VLAN) !== 0;
+  }
+
+  /**
+   * The packet's bytes as a Uint8Array view over the UMEM (no copy). Allocates one small view
+   * object: on a hot path read `buffer` at `offset` instead.
+   */
+  bytes(): Uint8Array {
+    this.batch.checkLive(this.generation);
+    return this.buffer.subarray(this.offset, this.offset + this.length);
+  }
+}
+
+/** The packets of one receive, reused for every batch of a socket. */
+export class Batch {
+  /** number of packets in this batch */
+  length = 0;
+  /** when JS took this batch (the socket's clock, ns) as two u32 words */
+  receivedAtLo = 0;
+  receivedAtHi = 0;
+  /** @internal per packet: UMEM address and length (the socket's own arrays) */
+  readonly addrs: Uint32Array;
+  readonly lens: Uint32Array;
+  /** @internal per packet latency in ns, NaN when the packet had no usable stamp */
+  readonly latencies: Float64Array;
+  private readonly view: Packet;
+  private readonly meta: MetaReader;
+  private readonly owner: BatchOwner;
+  private readonly defaultQueue: number;
+  private live = false;
+  private generation = 0;
+
+  /** @internal */
+  constructor(owner: BatchOwner, umem: { bytes: Uint8Array; words: Uint32Array; frameShift: number }, addrs: Uint32Array, lens: Uint32Array, queue: number) {
+    this.owner = owner;
+    this.addrs = addrs;
+    this.lens = lens;
+    this.latencies = new Float64Array(addrs.length);
+    this.meta = new MetaReader(umem);
+    this.view = new Packet(this, umem.bytes);
+    this.defaultQueue = queue;
+  }
+
+  /** @internal */
+  begin(n: number, nowLo: number, nowHi: number): void {
+    this.length = n;
+    this.receivedAtLo = nowLo;
+    this.receivedAtHi = nowHi;
+    this.live = true;
+  }
+
+  /** false once released (then every accessor throws ESTATE) */
+  get released(): boolean {
+    return !this.live;
+  }
+
+  get receivedAtNs(): number {
+    return this.receivedAtHi * TWO32 + this.receivedAtLo;
+  }
+
+  /** Offset of packet i in `packet(i).buffer` (the UMEM). No allocation. */
+  offsetOf(i: number): number {
+    this.check(i);
+    return this.addrs[i]!;
+  }
+
+  /** Length of packet i in bytes. */
+  lengthOf(i: number): number {
+    this.check(i);
+    return this.lens[i]!;
+  }
+
+  /** XDP → user latency of packet i in ns (NaN when it had no timestamp). */
+  latencyOf(i: number): number {
+    this.check(i);
+    return this.latencies[i]!;
+  }
+
+  /** The reused Packet view filled for packet i (the same object on every call). */
+  packet(i: number): Packet {
+    this.check(i);
+    const p = this.view;
+    const m = this.meta;
+    const addr = this.addrs[i]!;
+    p.index = i;
+    p.offset = addr;
+    p.length = this.lens[i]!;
+    p.latencyNs = this.latencies[i]!;
+    p.generation = this.generation;
+    if (m.read(addr)) {
+      p.flags = m.flags;
+      p.queue = (m.flags & F_QUEUE) !== 0 ? m.rxQueue : this.defaultQueue;
+      p.xdpTsLo = m.xdpTsLo;
+      p.xdpTsHi = m.xdpTsHi;
+      p.hwTsLo = m.hwTsLo;
+      p.hwTsHi = m.hwTsHi;
+      p.rxHash = m.rxHash;
+      p.rxHashType = m.rxHashType;
+      p.vlanTci = m.vlanTci;
+      p.vlanProto = m.vlanProto;
+    } else {
+      p.flags = 0;
+      p.queue = this.defaultQueue;
+      p.xdpTsLo = p.xdpTsHi = p.hwTsLo = p.hwTsHi = p.rxHash = p.rxHashType = p.vlanTci = p.vlanProto = 0;
+    }
+    return p;
+  }
+
+  /**
+   * Gives the frames back to the kernel. Required before the next receive; the async iterator and
+   * onBatch() do it for you. Releasing twice throws ESTATE.
+   */
+  release(): void {
+    if (!this.live) {
+      throw new AfxdpError('ESTATE', 'this batch was already released', { hint: 'release each batch once; the async iterator and onBatch() release for you' });
+    }
+    this.live = false;
+    this.generation++;
+    this.owner.releaseBatch(this);
+  }
+
+  /** @internal release without the double-release check (iterator / close paths) */
+  releaseIfLive(): void {
+    if (this.live) this.release();
+  }
+
+  /** @internal */
+  checkLive(generation: number): void {
+    if (!this.live || generation !== this.generation) {
+      throw new AfxdpError('ESTATE', 'this packet belongs to a batch that was released', { hint: 'copy what you need before releasing the batch (or before the next loop iteration)' });
+    }
+  }
+
+  private check(i: number): void {
+    if (!this.live) {
+      throw new AfxdpError('ESTATE', 'this batch was released: its packets may already be overwritten', { hint: 'read packets before release() (or before the next loop iteration)' });
+    }
+    if (!(i >= 0 && i < this.length) || (i | 0) !== i) {
+      throw new AfxdpError('EUSAGE', `packet index ${String(i)} is out of range (batch of ${this.length})`, { hint: 'use 0 .. batch.length - 1' });
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * afxdp — AF_XDP sockets for Node.js. The public API; everything users (and the `afxdp` CLI)
+ * build on. See docs/API.md for every export with an example.
+ *
+ *   import { open } from 'afxdp';
+ *   await using sock = open({ iface: 'eth0' });
+ *   for await (const batch of sock) for (let i = 0; i < batch.length; i++) console.log(batch.latencyOf(i));
+ */
+import path from 'node:path';
+import { PACKAGE_ROOT } from './native.js';
+
+// sockets, batches, packets
+export { open, AfxdpSocket, type OpenOptions, type SocketStats, type BatchesOptions } from './api/socket.js';
+export { Batch, Packet } from './api/batch.js';
+export type { NetnsOption } from './api/netns.js';
+
+// your own XDP programs
+export { loadProgram, XdpProgram, type LoadProgramOptions, type AttachOptions, type Attachment, type MapInfo } from './api/program.js';
+export { checkObject as checkProgram, type CheckResult, type ProgramVerdict } from './xdp/check.js';
+
+// errors
+export { AfxdpError, type AfxdpErrorCode } from './errors.js';
+
+// measuring without touching packets, and reports
+export { LatencyProbe, type ProbeOptions, type ProbeStats, type ClockName, type MatchName } from './measure/probe.js';
+export { waitForEnd, probeReport, type WaitOptions, type ReportExtras } from './measure/session.js';
+export { LatencyRecorder, type LatencySummary } from './measure/recorder.js';
+export { buildReport, REPORT_SCHEMA, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments } from './report/report.js';
+export { renderTable } from './report/table.js';
+export type { KernelStats, BindMode } from './xsk/socket.js';
+export type { XdpMode, XdpModeOption } from './xdp/program.js';
+export type { ProgramCounters } from './xdp/counters.js';
+
+// the test lab (private namespaces + veth) and its traffic generator, for your own tests
+export { Lab, type LabOptions, type LabSide, type LabLeftovers } from './lab/lab.js';
+export { TrafficGenerator, type GeneratorOptions, type SendOptions } from './lab/generator.js';
+export { runDemo, type DemoOptions } from './lab/demo.js';
+
+// the metadata ABI (bpf/include/afxdp/meta.h), for reading it yourself
+export {
+  MetaReader,
+  META_MAGIC,
+  META_MAGIC_MASK,
+  META_VERSION,
+  META_SIZE,
+  META_MAX_LEN,
+  F_XDP_TS as AFXDP_F_XDP_TS,
+  F_CLOCK_TAI as AFXDP_F_CLOCK_TAI,
+  F_HW_TS as AFXDP_F_HW_TS,
+  F_RX_HASH as AFXDP_F_RX_HASH,
+  F_VLAN as AFXDP_F_VLAN,
+  F_QUEUE as AFXDP_F_QUEUE,
+  F_VIA_PREPEND as AFXDP_F_VIA_PREPEND,
+  F_VIA_MAP as AFXDP_F_VIA_MAP,
+} from './xdp/meta.js';
+
+/** `clang -I<INCLUDE_DIR>` finds <afxdp/meta.h> for your own XDP programs. */
+export const INCLUDE_DIR: string = path.join(PACKAGE_ROOT, 'bpf', 'include');
