@@ -15,6 +15,9 @@ TEST_BPF_OBJ := $(patsubst test/fixtures/bpf/%.bpf.c,build/test-bpf/%.bpf.o,$(TE
 # one program per verifier-rejection class the explainer knows (all wrong on purpose)
 VERIFIER_SRC := $(wildcard test/fixtures/verifier/*.bpf.c)
 VERIFIER_OBJ := $(patsubst test/fixtures/verifier/%.bpf.c,build/test-verifier/%.bpf.o,$(VERIFIER_SRC))
+# examples/*.bpf.c: user-style programs built against <afxdp/meta.h> (docs and tests run them)
+EXAMPLE_BPF_SRC := $(wildcard examples/*.bpf.c)
+EXAMPLE_BPF_OBJ := $(patsubst examples/%.bpf.c,build/examples/%.bpf.o,$(EXAMPLE_BPF_SRC))
 NATIVE_SRC := $(wildcard native/*.c)
 NATIVE_HDR := $(wildcard native/*.h) $(wildcard bpf/include/afxdp/*.h)
 ADDON    := build/Release/afxdp.node
@@ -23,7 +26,7 @@ BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__BPF__ -I$(ARCH_INC) -Ibpf/inc
 NATIVE_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -fPIC \
 	-fvisibility=hidden -I$(NAPI_INC) $(if $(NODE_INC),-idirafter $(NODE_INC)) -Ibpf/include -DNAPI_VERSION=8
 
-all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ) $(VERIFIER_OBJ)
+all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ) $(VERIFIER_OBJ) $(EXAMPLE_BPF_OBJ)
 
 $(ADDON): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
 	@mkdir -p $(dir $@)
@@ -38,6 +41,10 @@ build/test-bpf/%.bpf.o: test/fixtures/bpf/%.bpf.c bpf/include/afxdp/meta.h Makef
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 build/test-verifier/%.bpf.o: test/fixtures/verifier/%.bpf.c test/fixtures/verifier/common.h Makefile
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+build/examples/%.bpf.o: examples/%.bpf.c bpf/include/afxdp/meta.h Makefile
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -4,6 +4,7 @@
  * safe order); with your own program it composes the same pieces (XskSocket, XdpProgram,
  * attachXdp). Receiving is batch based and allocation-free; see batch.ts.
  */
+import './dispose.js';
 import { AfxdpError } from '../errors.js';
 import { native } from '../native.js';
 import { LatencyProbe, rxQueueCount, type ClockName, type MatchName } from '../measure/probe.js';
@@ -75,8 +76,6 @@ interface Backend {
   close(): void;
 }
 
-const asyncDisposeSymbol: symbol = Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose');
-const disposeSymbol: symbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 const MAX_TX_KICKS = 64;
 
 export class AfxdpSocket implements BatchOwner {
@@ -433,11 +432,11 @@ export class AfxdpSocket implements BatchOwner {
     this.backend.close();
   }
 
-  async [asyncDisposeSymbol](): Promise<void> {
+  async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }
 
-  [disposeSymbol](): void {
+  [Symbol.dispose](): void {
     this.close();
   }
 
