@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <linux/if_xdp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -30,8 +32,33 @@ struct afx_umem_reg {
 	__u32 tx_metadata_len;
 };
 
+/* Ring mappings handed out by xskMmapRing, so xskReleaseRing only ever touches one of them
+ * (never an arbitrary ArrayBuffer a caller passes). Worker threads share the list: a mutex. */
+struct ring_map {
+	void *p;
+	size_t size;
+	struct ring_map *next;
+};
+static struct ring_map *ring_maps;
+static pthread_mutex_t ring_maps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void ring_map_forget(void *p)
+{
+	pthread_mutex_lock(&ring_maps_lock);
+	for (struct ring_map **m = &ring_maps; *m; m = &(*m)->next) {
+		if ((*m)->p == p) {
+			struct ring_map *dead = *m;
+			*m = dead->next;
+			free(dead);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ring_maps_lock);
+}
+
 static void unmap_finalize(napi_env env, void *data, void *hint)
 {
+	ring_map_forget(data);
 	munmap(data, (size_t)(uintptr_t)hint);
 }
 
@@ -163,7 +190,50 @@ AFX_FN(xskMmapRing)
 	void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, (off_t)pgoff);
 	if (p == MAP_FAILED)
 		return afx_throw_errno(env, "mmap(XDP ring)", errno);
+	struct ring_map *m = malloc(sizeof(*m));
+	if (!m) {
+		munmap(p, (size_t)size);
+		return afx_throw_errno(env, "malloc", ENOMEM);
+	}
+	m->p = p;
+	m->size = (size_t)size;
+	pthread_mutex_lock(&ring_maps_lock);
+	m->next = ring_maps;
+	ring_maps = m;
+	pthread_mutex_unlock(&ring_maps_lock);
 	return wrap_mapping(env, p, (size_t)size);
+}
+
+/* Closing an AF_XDP fd does not release the socket while its rings are mapped (each mapping
+ * holds a file reference), so the queue stays bound (EBUSY for the next bind) until the GC runs
+ * the finalizers. This swaps a ring mapping for zeroed anonymous memory in place (MAP_FIXED):
+ * views over it stay valid (they read an empty ring), the socket's last reference goes now,
+ * and the finalizer later unmaps the anonymous pages as before. Returns false for a buffer
+ * that is not a live ring mapping (nothing is touched then). */
+AFX_FN(xskReleaseRing)
+{
+	napi_value argv[1];
+	void *data;
+	size_t len;
+	if (!afx_args(env, info, 1, argv) || !afx_get_arraybuffer(env, argv[0], &data, &len))
+		return NULL;
+	bool found = false;
+	pthread_mutex_lock(&ring_maps_lock);
+	for (struct ring_map *m = ring_maps; m; m = m->next) {
+		if (m->p == data && m->size == len) {
+			found = true;
+			break;
+		}
+	}
+	if (found) {
+		void *q = mmap(data, len, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (q == MAP_FAILED)
+			found = false;
+	}
+	pthread_mutex_unlock(&ring_maps_lock);
+	napi_value r;
+	napi_get_boolean(env, found, &r);
+	return r;
 }
 
 AFX_FN(xskBind)
@@ -256,6 +326,7 @@ napi_value afx_xsk_init(napi_env env, napi_value exports)
 		{ "xskSetRingSize", xskSetRingSize },
 		{ "xskMmapOffsets", xskMmapOffsets },
 		{ "xskMmapRing", xskMmapRing },
+		{ "xskReleaseRing", xskReleaseRing },
 		{ "xskBind", xskBind },
 		{ "xskStatistics", xskStatistics },
 		{ "xskKick", xskKick },

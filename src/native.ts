@@ -87,6 +87,8 @@ export interface NativeAddon {
   xskSetRingSize(fd: number, sockopt: number, entries: number): void;
   xskMmapOffsets(fd: number): MmapOffsets;
   xskMmapRing(fd: number, pgoff: number, size: number): ArrayBuffer;
+  /** Swaps a ring mapping (from xskMmapRing) for anonymous memory so a closed socket is released now; false if `ring` is not one */
+  xskReleaseRing(ring: ArrayBuffer): boolean;
   xskBind(fd: number, ifindex: number, queue: number, flags: number, sharedUmemFd: number): void;
   /** fills out[0..5]: rx_dropped, rx_invalid_descs, tx_invalid_descs, rx_ring_full, rx_fill_ring_empty_descs, tx_ring_empty_descs; returns how many were filled */
   xskStatistics(fd: number, out: Float64Array): number;

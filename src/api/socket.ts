@@ -228,19 +228,23 @@ export class AfxdpSocket implements BatchOwner {
     const signal = opts.signal;
     this.checkOpen();
     this.claim('iterator');
+    // only a batch this loop handed out is released here, never one the caller got from receive()
+    let mine = false;
     try {
       for (;;) {
         if (this.isClosed || signal?.aborted) return;
         const b = this.receive();
         if (b !== null) {
+          mine = true;
           yield b;
           b.releaseIfLive();
+          mine = false;
           continue;
         }
         await this.readable(signal);
       }
     } finally {
-      this.batch.releaseIfLive();
+      if (mine) this.batch.releaseIfLive();
       this.consumer = null;
     }
   }

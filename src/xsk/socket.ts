@@ -377,7 +377,10 @@ export class XskSocket {
     if (this.closed) return;
     this.offReadable();
     this.closed = true;
-    native().close(this.fd);
+    const n = native();
+    n.close(this.fd);
+    // the ring mappings hold the socket: release them so the queue is free for the next bind now
+    for (const r of [this.rx, this.tx, this.fill, this.completion]) if (r !== null) n.xskReleaseRing(r.buffer);
   }
 }
 
