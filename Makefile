@@ -48,7 +48,10 @@ build/examples/%.bpf.o: examples/%.bpf.c bpf/include/afxdp/meta.h Makefile
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# what `npm install afxdp` builds (scripts/install.mjs): no test or bench objects
+package: $(ADDON) $(BPF_OBJ) $(EXAMPLE_BPF_OBJ)
+
 clean:
 	rm -rf build
 
-.PHONY: all clean
+.PHONY: all clean package

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // How long do packets take from the XDP hook to this JavaScript? Usage: latency-probe IFACE [PACKETS]
 import { open } from 'afxdp';
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * A long-running service: measures XDP → user latency on IFACE and serves it to Prometheus
  * (prom-client) at http://HOST:PORT/metrics. Usage: prometheus-exporter IFACE [PORT] [HOST].

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * UDP echo over AF_XDP: every UDP/IPv4 datagram to PORT on IFACE comes back to its sender,
  * without the kernel's network stack. Usage: udp-echo IFACE [PORT]. Runs until SIGINT/SIGTERM.

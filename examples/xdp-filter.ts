@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * Your own XDP program with the afxdp header: xdp-filter.bpf.c delivers UDP to allowed ports
  * (stamped) to this socket and drops other UDP in the kernel. Usage:

@@ -159,7 +159,9 @@ export function native(): NativeAddon {
   if (cached) return cached;
   if (!existsSync(ADDON_PATH)) {
     throw new AfxdpError('ETOOL', `native addon not built: ${ADDON_PATH} is missing`, {
-      hint: 'run scripts/setup (or `npm run build`) in the afxdp checkout',
+      hint: PACKAGE_ROOT.includes(`${path.sep}node_modules${path.sep}`)
+        ? 'the install step did not build it: run `npm rebuild afxdp` (it needs: sudo apt-get install -y clang-19 libbpf-dev libelf-dev zlib1g-dev make gcc)'
+        : 'run scripts/setup (or `npm run build`) in the afxdp checkout',
     });
   }
   const require = createRequire(import.meta.url);

@@ -99,6 +99,7 @@ export class AfxdpSocket implements BatchOwner {
   private isClosed = false;
   private consumer: 'iterator' | 'callback' | null = null;
   private wake: (() => void) | null = null;
+  private iterPoll = false;
   private lastStats: SocketStats | null = null;
 
   private constructor(o: { iface: string; queue: number; clock: ClockName }, backend: Backend) {
@@ -245,6 +246,7 @@ export class AfxdpSocket implements BatchOwner {
       }
     } finally {
       if (mine) this.batch.releaseIfLive();
+      if (!this.isClosed) this.stopIterPoll();
       this.consumer = null;
     }
   }
@@ -300,20 +302,38 @@ export class AfxdpSocket implements BatchOwner {
     this.consumer = kind;
   }
 
+  /**
+   * Waits until the socket is readable. The watcher stays installed across waits (no epoll_ctl
+   * per batch); if it fires while nobody waits, it is removed, so a slow consumer with packets
+   * pending never makes the loop spin on a level-triggered poll.
+   */
   private readable(signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         if (this.wake !== done) return;
         this.wake = null;
-        this.sock.offReadable();
         signal?.removeEventListener('abort', done);
         resolve();
       };
       this.wake = done;
       signal?.addEventListener('abort', done, { once: true });
       // level-triggered: fires at once if packets arrived since the last receive()
-      this.sock.onReadable(done);
+      if (!this.iterPoll) {
+        this.iterPoll = true;
+        this.sock.onReadable(this.onIterPoll);
+      }
     });
+  }
+
+  private readonly onIterPoll = (): void => {
+    if (this.wake !== null) this.wake();
+    else this.stopIterPoll();
+  };
+
+  private stopIterPoll(): void {
+    if (!this.iterPoll) return;
+    this.iterPoll = false;
+    this.sock.offReadable();
   }
 
   // ------------------------------------------------------------------ send
@@ -431,6 +451,7 @@ export class AfxdpSocket implements BatchOwner {
     }
     this.batch.releaseIfLive();
     this.offBatch();
+    this.stopIterPoll();
     this.isClosed = true;
     this.wake?.();
     this.backend.close();

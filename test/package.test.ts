@@ -1,0 +1,169 @@
+/**
+ * The install story, as a user meets it: `npm pack`, install the tarball into a fresh project
+ * (the install script builds the addon and the BPF objects there), type-check a TypeScript file
+ * against the published declarations, run the bin and an example from that project.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Lab, TrafficGenerator } from '../src/index.js';
+import { ROOT, NODE24 } from './lib/cli.js';
+
+let tmp = '';
+let tarball = '';
+let proj = '';
+
+interface Out {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Out {
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', timeout: opts.timeoutMs ?? 180_000 });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** npm without the machine's unrelated config warnings in the way */
+function npm(args: string[], cwd: string): Out {
+  return run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd });
+}
+
+before(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-pack-'));
+  // the suite runs after `npm run build`, so dist/ is fresh: skip prepack's tsc to stay fast
+  const packed = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], ROOT);
+  assert.equal(packed.code, 0, packed.stderr);
+  const info = JSON.parse(packed.stdout) as Array<{ filename: string }>;
+  tarball = path.join(tmp, info[0]!.filename);
+  proj = path.join(tmp, 'app');
+  fs.mkdirSync(proj);
+  fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  // the registry is reachable, but the cache (filled by setup's npm ci) usually answers
+  const inst = npm(['install', '--prefer-offline', tarball, 'typescript@~5.9', '@types/node@^20'], proj);
+  assert.equal(inst.code, 0, `npm install of the tarball failed:\n${inst.stderr}`);
+});
+
+after(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('the tarball holds what users need and nothing else', () => {
+  const list = run('tar', ['tzf', tarball]).stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+  for (const f of [
+    'package.json', 'README.md', 'LICENSE', 'LICENSES/GPL-2.0-only.txt', 'CHANGELOG.md', 'Makefile', 'scripts/install.mjs', 'bin/afxdp',
+    'dist/src/index.js', 'dist/src/index.d.ts', 'bpf/include/afxdp/meta.h', 'bpf/stamp.bpf.c', 'native/xsk.c',
+    'examples/latency-probe.ts', 'examples/xdp-filter.bpf.c', 'docs/API.md', 'docs/CLI.md', 'docs/METADATA-ABI.md', 'docs/TROUBLESHOOTING.md',
+  ]) {
+    assert.ok(list.includes(f), `${f} is in the package`);
+  }
+  for (const f of list) {
+    assert.doesNotMatch(f, /^(test|dist\/test|dist\/bench|bench|build|node_modules|src|tools)\//, `${f} does not belong in the package`);
+    assert.doesNotMatch(f, /\.map$/, `${f}: no source maps without sources`);
+  }
+});
+
+test('npm install built the addon and the BPF objects in the fresh project', () => {
+  const pkg = path.join(proj, 'node_modules', 'afxdp');
+  for (const f of ['build/Release/afxdp.node', 'build/bpf/stamp.bpf.o', 'build/examples/xdp-filter.bpf.o']) {
+    assert.ok(fs.existsSync(path.join(pkg, f)), `${f} was built at install time`);
+  }
+});
+
+test('TypeScript users get the types: a correct file compiles, a wrong one is rejected', () => {
+  const good = `
+    import { open, loadProgram, AfxdpError, type Batch, type Packet, type OpenOptions, type SocketStats, type Report } from 'afxdp';
+    const o: OpenOptions = { iface: 'eth0', queue: 0, mode: 'auto', tx: true };
+    export async function probe(): Promise<Report> {
+      await using sock = open(o);
+      for await (const batch of sock) {
+        const b: Batch = batch;
+        for (let i = 0; i < b.length; i++) {
+          const p: Packet = b.packet(i);
+          const n: number = p.latencyNs + p.length + p.buffer[p.offset]!;
+          void n;
+        }
+        break;
+      }
+      const s: SocketStats = sock.stats();
+      void s.kernel.rx_dropped;
+      return sock.report();
+    }
+    export function check(e: unknown): string | undefined {
+      void loadProgram;
+      return e instanceof AfxdpError ? e.code + (e.hint ?? '') : undefined;
+    }`;
+  const bad = `import { open } from 'afxdp';\nopen({ iface: 42, mode: 'turbo' });\n`;
+  fs.writeFileSync(path.join(proj, 'good.ts'), good);
+  fs.writeFileSync(path.join(proj, 'bad.ts'), bad);
+  const cfg = (file: string) => ({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'] }, files: [file] });
+  fs.writeFileSync(path.join(proj, 'tsconfig.good.json'), JSON.stringify(cfg('good.ts')));
+  fs.writeFileSync(path.join(proj, 'tsconfig.bad.json'), JSON.stringify(cfg('bad.ts')));
+  const tsc = path.join(proj, 'node_modules', 'typescript', 'bin', 'tsc');
+  const g = run(process.execPath, [tsc, '-p', 'tsconfig.good.json'], { cwd: proj });
+  assert.equal(g.code, 0, `tsc --noEmit on good.ts:\n${g.stdout}${g.stderr}`);
+  const b = run(process.execPath, [tsc, '-p', 'tsconfig.bad.json'], { cwd: proj });
+  assert.notEqual(b.code, 0);
+  assert.match(b.stdout, /bad\.ts\(2,\d+\): error TS2322: Type 'number' is not assignable to type 'string'/);
+});
+
+test('the installed bin: --help, and a short demo with the JSON report', () => {
+  const bin = path.join(proj, 'node_modules', '.bin', 'afxdp');
+  const h = run(bin, ['--help'], { cwd: proj });
+  assert.equal(h.code, 0, h.stderr);
+  assert.match(h.stdout, /^Usage: afxdp /m);
+  assert.match(h.stdout, /\bdemo\b/);
+  assert.match(h.stdout, /\blatency\b/);
+  const d = run(bin, ['demo', '--packets', '200', '--json'], { cwd: proj, timeoutMs: 60_000 });
+  assert.equal(d.code, 0, d.stderr);
+  const rep = JSON.parse(d.stdout) as { schema: string; packets: { sent: number; received: number; meta_valid: number } };
+  assert.equal(rep.schema, 'afxdp.report/1');
+  assert.equal(rep.packets.sent, 200);
+  assert.equal(rep.packets.received, 200);
+  assert.equal(rep.packets.meta_valid, 200);
+});
+
+test('an example copied into the project runs against a lab (Node 24 runs the .ts as is)', { skip: fs.existsSync(NODE24) ? false : 'Node 24 not installed (scripts/setup)' }, async () => {
+  fs.copyFileSync(path.join(proj, 'node_modules', 'afxdp', 'examples', 'latency-probe.ts'), path.join(proj, 'latency-probe.ts'));
+  const lab = await Lab.create();
+  try {
+    const child = spawn('nsenter', ['-t', String(lab.rx.netns.pid), '-n', '--', NODE24, 'latency-probe.ts', lab.rx.ifname, '100'], { cwd: proj, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/listening on/.test(stderr)) resolve();
+      });
+      void closed.then(() => resolve());
+    });
+    const gen = TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
+    try {
+      assert.equal(await gen.send({ count: 100, rate: 20_000 }), 100);
+    } finally {
+      gen.close();
+    }
+    const code = await closed;
+    clearTimeout(killer);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^100 packets: p50 [1-9]\d* ns/m);
+  } finally {
+    await lab.destroy();
+  }
+  assert.deepEqual(await Lab.leftovers(lab.id), { holders: [], links: [], netns: [] });
+});
+
+test('a machine without the build tools gets one line naming the Debian packages and the command', () => {
+  const script = path.join(proj, 'node_modules', 'afxdp', 'scripts', 'install.mjs');
+  const r = run(process.execPath, [script], { env: { ...process.env, PATH: '/nonexistent-afxdp-bin' } });
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^afxdp: cannot build the native addon and BPF programs: missing make, a C compiler \(cc\), clang \(BPF target\) \(install them with: sudo apt-get install -y make gcc clang-19; then run npm install again\)$/);
+});
