@@ -290,3 +290,22 @@ test('misuse: use after close, double release, stale views, wrong argument types
   });
   assert.ok(INCLUDE_DIR.endsWith(path.join('bpf', 'include')));
 });
+
+test('docs/API.md documents every export of src/index.ts', async () => {
+  const fs = await import('node:fs');
+  const index = fs.readFileSync(path.join(ROOT, 'src', 'index.ts'), 'utf8');
+  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'API.md'), 'utf8');
+  const names = new Set<string>();
+  for (const m of index.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)) {
+    for (const part of m[1]!.split(',')) {
+      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()!.trim();
+      if (name) names.add(name);
+    }
+  }
+  for (const m of index.matchAll(/export\s+(?:const|function|class)\s+(\w+)/g)) names.add(m[1]!);
+  assert.ok(names.size > 40, `found the exports (${names.size})`);
+  const runtime = await import('../src/index.js');
+  for (const k of Object.keys(runtime)) assert.ok(names.has(k), `runtime export ${k} is listed in src/index.ts`);
+  const missing = [...names].filter((n) => !new RegExp(`\\b${n}\\b`).test(doc));
+  assert.deepEqual(missing, [], 'exports missing from docs/API.md');
+});

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { checkObject, type CheckResult } from '../../xdp/check.js';
+// the CLI uses only the public API (src/index.ts)
+import { checkProgram as checkObject, type CheckResult } from '../../index.js';
 import { printJson } from '../output.js';
 import { renderExplanation } from '../../explain/explain.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../lab/demo.js';
-import { renderTable } from '../../report/table.js';
+// the CLI uses only the public API (src/index.ts)
+import { runDemo, renderTable } from '../../index.js';
 import { intArg, choiceArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';

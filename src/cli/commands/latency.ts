@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { LatencyProbe } from '../../measure/probe.js';
-import { waitForEnd, probeReport, runEnvironment, packageVersion } from '../../measure/session.js';
+// the CLI uses the public API (src/index.ts); the run outputs are the CLI's own
+import { LatencyProbe, waitForEnd, probeReport, renderTable } from '../../index.js';
+import { runEnvironment, packageVersion } from '../../measure/session.js';
 import { RunMonitor } from '../../measure/monitor.js';
 import { RunOutputs } from '../../report/outputs.js';
 import { addOutputOptions, outputOptions, type OutputFlags } from '../outputs.js';
-import { renderTable } from '../../report/table.js';
 import { intArg, numArg, choiceArg, ifnameArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
