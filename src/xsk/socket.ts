@@ -59,6 +59,10 @@ export interface KernelStats {
 }
 
 const KICK_RX = 0;
+const BIND_BUSY_STEP_MS = 5;
+const BIND_BUSY_MAX_MS = 1000; // a queue really held by another socket reports EBUSY after this long
+/** Atomics.wait needs a shared Int32Array; used only as a synchronous sleep in bind() */
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 const KICK_TX = 1;
 
 export class XskSocket {
@@ -170,7 +174,18 @@ export class XskSocket {
     const n = native();
     const wake = o.needWakeup ? XDP_USE_NEED_WAKEUP : 0;
     const attempt = (mode: 'copy' | 'zerocopy'): void => {
-      n.xskBind(this.fd, o.ifindex, o.queue, wake | (mode === 'copy' ? XDP_COPY : XDP_ZEROCOPY), -1);
+      // EBUSY right after the previous socket of this queue was closed: the kernel frees the
+      // queue's buffer pool from a workqueue once that socket's last in-flight TX skb is gone,
+      // so the slot can stay taken for a few ms. Wait a little (bounded) instead of failing.
+      for (let waited = 0; ; waited += BIND_BUSY_STEP_MS) {
+        try {
+          n.xskBind(this.fd, o.ifindex, o.queue, wake | (mode === 'copy' ? XDP_COPY : XDP_ZEROCOPY), -1);
+          return;
+        } catch (e) {
+          if (!isNativeError(e) || e.errno !== 16 || waited >= BIND_BUSY_MAX_MS) throw e;
+          Atomics.wait(sleepCell, 0, 0, BIND_BUSY_STEP_MS);
+        }
+      }
     };
     if (o.bind !== 'auto') {
       try {
