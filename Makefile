@@ -22,8 +22,11 @@ NATIVE_SRC := $(wildcard native/*.c)
 NATIVE_HDR := $(wildcard native/*.h) $(wildcard bpf/include/afxdp/*.h)
 ADDON    := build/Release/afxdp.node
 
-BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__BPF__ -I$(ARCH_INC) -Ibpf/include -Ibpf
-NATIVE_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -fPIC \
+# -Werror for our own builds and CI; `make package` (npm install on a user's machine) drops it so a
+# newer compiler's new warnings cannot break an install
+WERROR ?= -Werror
+BPF_CFLAGS := -O2 -g -Wall $(WERROR) -target bpf -D__BPF__ -I$(ARCH_INC) -Ibpf/include -Ibpf
+NATIVE_CFLAGS := -O2 -g -Wall -Wextra $(WERROR) -Wno-unused-parameter -std=gnu11 -fPIC \
 	-fvisibility=hidden -I$(NAPI_INC) $(if $(NODE_INC),-idirafter $(NODE_INC)) -Ibpf/include -DNAPI_VERSION=8
 
 all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ) $(VERIFIER_OBJ) $(EXAMPLE_BPF_OBJ)
