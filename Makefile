@@ -18,6 +18,9 @@ VERIFIER_OBJ := $(patsubst test/fixtures/verifier/%.bpf.c,build/test-verifier/%.
 # examples/*.bpf.c: user-style programs built against <afxdp/meta.h> (docs and tests run them)
 EXAMPLE_BPF_SRC := $(wildcard examples/*.bpf.c)
 EXAMPLE_BPF_OBJ := $(patsubst examples/%.bpf.c,build/examples/%.bpf.o,$(EXAMPLE_BPF_SRC))
+# programs `npm run bench:strategies` measures
+BENCH_BPF_SRC := $(wildcard bench/bpf/*.bpf.c)
+BENCH_BPF_OBJ := $(patsubst bench/bpf/%.bpf.c,build/bench-bpf/%.bpf.o,$(BENCH_BPF_SRC))
 NATIVE_SRC := $(wildcard native/*.c)
 NATIVE_HDR := $(wildcard native/*.h) $(wildcard bpf/include/afxdp/*.h)
 ADDON    := build/Release/afxdp.node
@@ -29,7 +32,7 @@ BPF_CFLAGS := -O2 -g -Wall $(WERROR) -target bpf -D__BPF__ -I$(ARCH_INC) -Ibpf/i
 NATIVE_CFLAGS := -O2 -g -Wall -Wextra $(WERROR) -Wno-unused-parameter -std=gnu11 -fPIC \
 	-fvisibility=hidden -I$(NAPI_INC) $(if $(NODE_INC),-idirafter $(NODE_INC)) -Ibpf/include -DNAPI_VERSION=8
 
-all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ) $(VERIFIER_OBJ) $(EXAMPLE_BPF_OBJ)
+all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ) $(VERIFIER_OBJ) $(EXAMPLE_BPF_OBJ) $(BENCH_BPF_OBJ)
 
 $(ADDON): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
 	@mkdir -p $(dir $@)
@@ -53,6 +56,10 @@ build/examples/%.bpf.o: examples/%.bpf.c bpf/include/afxdp/meta.h Makefile
 
 # what `npm install afxdp` builds (scripts/install.mjs): no test or bench objects
 package: $(ADDON) $(BPF_OBJ) $(EXAMPLE_BPF_OBJ)
+
+build/bench-bpf/%.bpf.o: bench/bpf/%.bpf.c bpf/include/afxdp/meta.h Makefile
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 clean:
 	rm -rf build

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * afxdp's default XDP program: stamp the packet with the XDP hook time in an afxdp_meta struct
- * in front of it, then redirect it to the AF_XDP socket of its RX queue.
+ * afxdp's default XDP program: stamp the packet with the XDP hook time (afxdp_stamp_via() of
+ * afxdp/meta.h: metadata, prepended header or map, per .rodata), then redirect it to the AF_XDP
+ * socket of its RX queue.
  * Configured before load through .rodata (const volatile), so one object serves every run.
  */
 #include <linux/bpf.h>
@@ -17,7 +18,6 @@
 
 const volatile __u32 cfg_match = AFXDP_MATCH_UDP;
 const volatile __u32 cfg_udp_port = 0; /* host byte order; 0 = any port */
-const volatile __u32 cfg_clock = AFXDP_CLOCK_MONOTONIC;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -77,7 +77,7 @@ static __always_inline int match_frame(void *data, void *data_end)
 }
 
 SEC("xdp")
-int afxdp_stamp(struct xdp_md *ctx)
+int afxdp_stamp_prog(struct xdp_md *ctx)
 {
 	__u32 queue = ctx->rx_queue_index;
 	struct afxdp_counters *c = bpf_map_lookup_elem(&afxdp_counters, &queue);
@@ -90,20 +90,22 @@ int afxdp_stamp(struct xdp_md *ctx)
 		return XDP_PASS;
 	c->matched++;
 
-	__u64 ts;
-	__u32 ts_flags;
-	if (cfg_clock == AFXDP_CLOCK_TAI) {
-		ts = bpf_ktime_get_tai_ns();
-		ts_flags = AFXDP_F_CLOCK_TAI;
-	} else {
-		ts = bpf_ktime_get_ns();
-		ts_flags = 0;
-	}
-
-	if (afxdp_stamp_meta(ctx, ts, ts_flags) == 0)
+	/* strategy, clock and the no-metadata simulation come from .rodata (afxdp/meta.h) */
+	__u32 via = 0;
+	int err = afxdp_stamp_via(ctx, &via);
+	if (err == 0) {
 		c->stamped++;
-	else
+		if (via == AFXDP_VIA_META)
+			c->via_meta++;
+		else if (via == AFXDP_VIA_PREPEND)
+			c->via_prepend++;
+		else
+			c->via_map++;
+	} else {
 		c->meta_failed++; /* still delivered: user space counts it as meta_invalid */
+		if (err == -17)
+			c->map_collisions++;
+	}
 
 	long act = bpf_redirect_map(&xsks_map, queue, XDP_PASS);
 	if (act == XDP_REDIRECT)

@@ -429,6 +429,27 @@ AFX_FN(bpfLinkXdp)
 	return afx_i32(env, fd);
 }
 
+/* Debian's 6.1 uapi headers predate tcx (kernel 6.6) */
+#define AFX_BPF_TCX_INGRESS 46
+#define AFX_BPF_TCX_EGRESS 47
+
+/* bpf_link_create(BPF_TCX_INGRESS / BPF_TCX_EGRESS): a tc BPF program on an interface without a
+ * qdisc, detached when the link's last fd closes. Used by the lab (VLAN tagging on egress). */
+AFX_FN(bpfLinkTcx)
+{
+	napi_value argv[3];
+	int32_t pfd;
+	uint32_t ifindex;
+	bool egress;
+	if (!afx_args(env, info, 3, argv) || !afx_get_i32(env, argv[0], &pfd) ||
+	    !afx_get_u32(env, argv[1], &ifindex) || !afx_get_bool(env, argv[2], &egress))
+		return NULL;
+	int fd = bpf_link_create(pfd, (int)ifindex, (enum bpf_attach_type)(egress ? AFX_BPF_TCX_EGRESS : AFX_BPF_TCX_INGRESS), NULL);
+	if (fd < 0)
+		return afx_throw_errno(env, "bpf_link_create(BPF_TCX)", errno);
+	return afx_i32(env, fd);
+}
+
 AFX_FN(bpfXdpQuery)
 {
 	napi_value argv[1];
@@ -541,19 +562,66 @@ AFX_FN(bpfMapDelete)
 	return afx_bool(env, true);
 }
 
+/* For the map strategy: BPF_MAP_LOOKUP_AND_DELETE_ELEM for `count` keys laid out back to back in
+ * `keys`; the values land at the same index in `values`, found[i] = 1 when key i was there.
+ * One N-API call per received batch (the syscalls are per key: the kernel has no keyed batch
+ * lookup-and-delete for hash maps). Returns how many were found. */
+AFX_FN(bpfMapTakeBatch)
+{
+	napi_value argv[5];
+	int32_t fd;
+	uint32_t count;
+	void *k, *v, *f;
+	size_t kl, vl, fl;
+	if (!afx_args(env, info, 5, argv) || !afx_get_i32(env, argv[0], &fd) ||
+	    !afx_get_bytes(env, argv[1], &k, &kl) || !afx_get_bytes(env, argv[2], &v, &vl) ||
+	    !afx_get_u32(env, argv[3], &count) || !afx_get_bytes(env, argv[4], &f, &fl))
+		return NULL;
+	struct bpf_map_info mi;
+	memset(&mi, 0, sizeof(mi));
+	__u32 len = sizeof(mi);
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len))
+		return afx_throw_errno(env, "bpf_obj_get_info_by_fd(map)", errno);
+	if (mi.key_size == 0 || mi.value_size == 0 || (size_t)count * mi.key_size > kl ||
+	    (size_t)count * mi.value_size > vl || count > fl)
+		return afx_throw_type(env, "bpfMapTakeBatch: buffers too small for count keys/values");
+	uint8_t *found = f;
+	uint32_t hits = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		if (bpf_map_lookup_and_delete_elem(fd, (uint8_t *)k + (size_t)i * mi.key_size,
+						   (uint8_t *)v + (size_t)i * mi.value_size) == 0) {
+			found[i] = 1;
+			hits++;
+		} else if (errno == ENOENT) {
+			found[i] = 0;
+		} else {
+			return afx_throw_errno(env, "bpf_map_lookup_and_delete_elem", errno);
+		}
+	}
+	return afx_u32(env, hits);
+}
+
 /* BPF_PROG_TEST_RUN: the kernel runs the program `repeat` times on `data` and reports the mean
- * duration per run: how the cost of a stamping strategy is measured without any NIC. */
+ * duration per run: how the cost of a stamping strategy is measured without any NIC.
+ * Optional flags (e.g. BPF_F_TEST_XDP_LIVE_FRAMES, which gives every run a fresh copy of the
+ * packet, so helpers that move data/data_meta do not accumulate) and batch size. */
 AFX_FN(bpfProgTestRun)
 {
-	napi_value argv[3];
+	napi_value argv[5];
+	size_t argc = 5;
 	int32_t fd;
-	uint32_t repeat;
+	uint32_t repeat, flags = 0, batch = 0;
 	void *data;
 	size_t len;
-	if (!afx_args(env, info, 3, argv) || !afx_get_i32(env, argv[0], &fd) ||
-	    !afx_get_bytes(env, argv[1], &data, &len) || !afx_get_u32(env, argv[2], &repeat))
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 3)
+		return afx_throw_type(env, "bpfProgTestRun: expected (progFd, data, repeat[, flags[, batchSize]])");
+	if (!afx_get_i32(env, argv[0], &fd) || !afx_get_bytes(env, argv[1], &data, &len) ||
+	    !afx_get_u32(env, argv[2], &repeat) || (argc > 3 && !afx_get_u32(env, argv[3], &flags)) ||
+	    (argc > 4 && !afx_get_u32(env, argv[4], &batch)))
 		return NULL;
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = data, .data_size_in = (__u32)len, .repeat = repeat);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = data, .data_size_in = (__u32)len, .repeat = repeat,
+		    .flags = flags, .batch_size = batch);
 	if (bpf_prog_test_run_opts(fd, &o))
 		return afx_throw_errno(env, "bpf_prog_test_run_opts", errno);
 	napi_value r;
@@ -588,11 +656,13 @@ napi_value afx_bpf_init(napi_env env, napi_value exports)
 		{ "bpfProgFd", bpfProgFd },
 		{ "bpfMapFd", bpfMapFd },
 		{ "bpfLinkXdp", bpfLinkXdp },
+		{ "bpfLinkTcx", bpfLinkTcx },
 		{ "bpfXdpQuery", bpfXdpQuery },
 		{ "bpfProgName", bpfProgName },
 		{ "bpfMapUpdate", bpfMapUpdate },
 		{ "bpfMapLookup", bpfMapLookup },
 		{ "bpfMapDelete", bpfMapDelete },
+		{ "bpfMapTakeBatch", bpfMapTakeBatch },
 		{ "bpfProgTestRun", bpfProgTestRun },
 		{ "numPossibleCpus", numPossibleCpus },
 	};

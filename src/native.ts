@@ -115,6 +115,8 @@ export interface NativeAddon {
   bpfClose(obj: BpfObjectHandle): void;
   /** bpf_link_create(BPF_XDP); flags: XDP_FLAGS_SKB_MODE / XDP_FLAGS_DRV_MODE; returns the link fd */
   bpfLinkXdp(progFd: number, ifindex: number, flags: number): number;
+  /** bpf_link_create(BPF_TCX_EGRESS or _INGRESS) for a tc (SCHED_CLS) program; returns the link fd */
+  bpfLinkTcx(progFd: number, ifindex: number, egress: boolean): number;
   bpfXdpQuery(ifindex: number): XdpQueryResult;
   /** name of a loaded program by id, '' if it is gone */
   bpfProgName(id: number): string;
@@ -122,8 +124,10 @@ export interface NativeAddon {
   /** returns false when the key is absent */
   bpfMapLookup(fd: number, key: Uint8Array, value: Uint8Array): boolean;
   bpfMapDelete(fd: number, key: Uint8Array): boolean;
-  /** BPF_PROG_TEST_RUN: mean ns per run over `repeat` runs on `data` */
-  bpfProgTestRun(progFd: number, data: Uint8Array, repeat: number): { retval: number; durationNs: number };
+  /** lookup-and-delete of `count` keys (back to back in keys); values at the same index; found[i] = 1 when present; returns the hits */
+  bpfMapTakeBatch(fd: number, keys: Uint8Array, values: Uint8Array, count: number, found: Uint8Array): number;
+  /** BPF_PROG_TEST_RUN: mean ns per run over `repeat` runs on `data`; flags e.g. BPF_F_TEST_XDP_LIVE_FRAMES (1 << 1) */
+  bpfProgTestRun(progFd: number, data: Uint8Array, repeat: number, flags?: number, batchSize?: number): { retval: number; durationNs: number };
   numPossibleCpus(): number;
 
   // system

@@ -33,9 +33,11 @@ const SUMMARY_KEYS = ['count', 'min', 'p50', 'p90', 'p99', 'p999', 'max', 'mean'
 test('a built report has exactly the keys of DESIGN §5, in order', () => {
   const r = buildReport(input());
   assert.equal(REPORT_SCHEMA, 'afxdp.report/1');
-  assert.deepEqual(Object.keys(r), ['schema', 'iface', 'queues', 'mode', 'bind', 'strategy', 'clock', 'poll', 'duration_s', 'packets', 'latency_ns']);
+  // hints, hints_off and strategy_requested were added after DESIGN §5, at the end
+  assert.deepEqual(Object.keys(r), ['schema', 'iface', 'queues', 'mode', 'bind', 'strategy', 'clock', 'poll', 'duration_s', 'packets', 'latency_ns', 'hints', 'hints_off', 'strategy_requested']);
   assert.equal(r.schema, 'afxdp.report/1');
-  assert.deepEqual(Object.keys(r.packets), ['sent', 'received', 'meta_valid', 'meta_invalid', 'kernel']);
+  // by_strategy and map were added after DESIGN §5 (fields are only ever added, at the end)
+  assert.deepEqual(Object.keys(r.packets), ['sent', 'received', 'meta_valid', 'meta_invalid', 'kernel', 'by_strategy', 'map']);
   assert.deepEqual(Object.keys(r.packets.kernel), ['rx_dropped', 'rx_invalid_descs', 'rx_ring_full', 'rx_fill_ring_empty_descs']);
   assert.deepEqual(Object.keys(r.latency_ns), ['xdp_to_user', 'sender_to_xdp', 'hw_to_xdp']);
   assert.deepEqual(Object.keys(r.latency_ns.xdp_to_user), SUMMARY_KEYS);
@@ -68,14 +70,34 @@ test('JSON round trip; sent and optional segments become null; extra summary key
     counts: doc.packets,
     summaries: doc.latency_ns,
   });
-  assert.deepEqual(fromDoc, doc);
+  // a fixed strategy carried every valid stamp; no map in use
+  assert.deepEqual(fromDoc, { ...doc, packets: { ...doc.packets, by_strategy: { meta: 100000, prepend: 0, map: 0 }, map: null }, hints: null, hints_off: null, strategy_requested: 'meta' });
+});
+
+test('by_strategy: derived for a fixed strategy, required and validated for auto; map counters validated', () => {
+  const usage = { name: 'AfxdpError', code: 'EUSAGE' };
+  assert.deepEqual(buildReport(input({ strategy: 'prepend' })).packets.by_strategy, { meta: 0, prepend: 100_000, map: 0 });
+  assert.throws(() => buildReport(input({ strategy: 'auto' })), { ...usage, message: /by_strategy is missing for strategy auto/ });
+  const by = { meta: 10, prepend: 99_980, map: 10 };
+  const map = { stored: 10, matched: 10, packets_without_stamp: 0, stamps_without_packet: 0, collisions: null };
+  const r = buildReport(input({ strategy: 'auto', counts: { ...input().counts, by_strategy: by, map } }));
+  // `strategy` keeps its three values: the carrier of most stamps; what was asked for is beside it
+  assert.equal(r.strategy, 'prepend');
+  assert.equal(r.strategy_requested, 'auto');
+  const none = buildReport(input({ strategy: 'auto', counts: { ...input().counts, meta_valid: 0, by_strategy: { meta: 0, prepend: 0, map: 0 } } }));
+  assert.equal(none.strategy, 'meta');
+  assert.deepEqual(r.packets.by_strategy, by);
+  assert.deepEqual(r.packets.map, map);
+  assert.deepEqual(Object.keys(r.packets.map!), ['stored', 'matched', 'packets_without_stamp', 'stamps_without_packet', 'collisions']);
+  assert.throws(() => buildReport(input({ strategy: 'auto', counts: { ...input().counts, by_strategy: { ...by, map: -1 } } })), usage);
+  assert.throws(() => buildReport(input({ counts: { ...input().counts, map: { ...map, matched: 0.5 } } })), usage);
 });
 
 test('bad enums and numbers are rejected with EUSAGE', () => {
   const usage = { name: 'AfxdpError', code: 'EUSAGE' };
   assert.throws(() => buildReport(input({ mode: 'skb' })), { ...usage, message: /mode "skb" is not one of native, generic/ });
   assert.throws(() => buildReport(input({ bind: 'zero-copy' })), usage);
-  assert.throws(() => buildReport(input({ strategy: 'auto' })), usage);
+  assert.throws(() => buildReport(input({ strategy: 'tail' })), { ...usage, message: /strategy "tail" is not one of auto, meta, prepend, map/ });
   assert.throws(() => buildReport(input({ clock: 'realtime' })), usage);
   assert.throws(() => buildReport(input({ poll: 'spin' })), usage);
   assert.throws(() => buildReport(input({ iface: '' })), usage);

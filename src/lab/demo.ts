@@ -5,12 +5,13 @@
  */
 import { Lab } from './lab.js';
 import { TrafficGenerator } from './generator.js';
-import { LatencyProbe, type ClockName } from '../measure/probe.js';
+import { LatencyProbe, type ClockName, type StrategyName } from '../measure/probe.js';
 import { waitForEnd, probeReport, runEnvironment, packageVersion } from '../measure/session.js';
 import { RunMonitor } from '../measure/monitor.js';
 import { RunOutputs, type OutputOptions } from '../report/outputs.js';
 import type { XdpModeOption } from '../xdp/program.js';
 import type { Report } from '../report/report.js';
+import { checkStampObject } from '../xdp/stamp-program.js';
 
 export interface DemoOptions {
   packets?: number;
@@ -18,6 +19,14 @@ export interface DemoOptions {
   rate?: number;
   mode?: XdpModeOption;
   clock?: ClockName;
+  /** default 'auto' */
+  strategy?: StrategyName;
+  simulateNoMeta?: boolean;
+  /** the user's own BPF object instead of afxdp's (see LatencyProbe) */
+  program?: string;
+  xskmap?: string;
+  /** hardware hints: 'auto' (default), true (required), false */
+  hints?: boolean | 'auto';
   signal?: AbortSignal;
   /** progress notes for a human (stderr in the CLI) */
   log?: (line: string) => void;
@@ -31,6 +40,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
   const packets = opts.packets ?? 10000;
   const rate = opts.rate ?? 10000;
   const log = opts.log ?? (() => {});
+  // a user object afxdp cannot use is refused before anything is built
+  if (opts.program !== undefined) checkStampObject(opts.program, opts.xskmap);
   const outs = await RunOutputs.open({ target: packets, application: `afxdp ${packageVersion()}`, ...opts.outputs });
   if (outs.metrics) opts.onMetrics?.(outs.metrics.url);
   let lab: Lab;
@@ -49,13 +60,24 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   try {
     const clock = opts.clock ?? 'monotonic';
-    probe = LatencyProbe.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, mode: opts.mode ?? 'auto', clock, senderRunId: runId });
+    probe = LatencyProbe.open({
+      ifname: lab.rx.ifname,
+      netnsFd: lab.rx.netns.fd,
+      mode: opts.mode ?? 'auto',
+      clock,
+      senderRunId: runId,
+      strategy: opts.strategy,
+      simulateNoMeta: opts.simulateNoMeta,
+      program: opts.program,
+      xskmap: opts.xskmap,
+      hints: opts.hints,
+    });
     const env = runEnvironment(packageVersion(), lab.rx.ifname, lab.rx.netns.fd);
     monitor = new RunMonitor([probe]);
-    outs.attach([probe], monitor, { iface: lab.rx.ifname, queues: [probe.queue], mode: probe.mode, bind: probe.bindMode, strategy: 'meta', clock, poll: 'event', env }, clock);
+    outs.attach([probe], monitor, { iface: lab.rx.ifname, queues: [probe.queue], mode: probe.mode, bind: probe.bindMode, strategy: probe.strategy, clock, poll: 'event', env }, clock);
     monitor.start();
     probe.start();
-    log(`lab ${lab.id}: ${lab.tx.ifname} → ${lab.rx.ifname}, XDP ${probe.mode} mode, AF_XDP ${probe.bindMode} bind`);
+    log(`lab ${lab.id}: ${lab.tx.ifname} → ${lab.rx.ifname}, XDP ${probe.mode} mode, AF_XDP ${probe.bindMode} bind, strategy ${probe.strategy}${opts.simulateNoMeta ? ' (simulating a driver without metadata)' : ''}, hints ${probe.hints ? 'on' : `off: ${probe.hintsOff}`}`);
     gen = TrafficGenerator.open({
       ifname: lab.tx.ifname,
       netnsFd: lab.tx.netns.fd,

@@ -24,6 +24,13 @@ export interface LabSide {
 export interface LabOptions {
   /** rx and tx queues on each veth end, 1..64; default 1 */
   queues?: number;
+  /**
+   * tag what the tx end's kernel stack sends with this 802.1Q VLAN id (1..4094), out of band
+   * like a VLAN device over a NIC with VLAN offload, so the rx end's driver reports it as the XDP
+   * VLAN hint. Done with a tc egress BPF program (bpf/vlan_tag.bpf.c): this kernel has no 8021q.
+   * AF_XDP transmits bypass tc, so send such traffic with sendUdpViaStack().
+   */
+  vlan?: number;
 }
 
 export interface LabLeftovers {
@@ -57,15 +64,19 @@ export class Lab {
   readonly rx: LabSide;
   /** the sending end: afxdp-<id>t, 198.18.0.1 */
   readonly tx: LabSide;
+  /** the `vlan` option: the tag on everything the tx end's stack sends */
+  readonly vlanId: number | null;
+  private vlanTagger: { close(): void } | null = null;
 
   private readonly unregister: () => void;
   private destroying: Promise<void> | undefined;
 
-  private constructor(id: string, queues: number, rx: LabSide, tx: LabSide) {
+  private constructor(id: string, queues: number, rx: LabSide, tx: LabSide, vlan: number | null) {
     this.id = id;
     this.queues = queues;
     this.rx = rx;
     this.tx = tx;
+    this.vlanId = vlan;
     this.unregister = registerCleanup(`lab ${id}`, () => {
       rx.netns.destroyNow();
       tx.netns.destroyNow();
@@ -74,6 +85,7 @@ export class Lab {
 
   static async create(opts: LabOptions = {}): Promise<Lab> {
     const queues = validateQueues(opts.queues);
+    const vlan = validateVlan(opts.vlan);
     requirePrivileges();
     const id = randomId();
     const holders: NetnsHolder[] = [];
@@ -104,7 +116,16 @@ export class Lab {
       const tx = side(txNs, txIf, txMac, TX_IP);
       await Promise.all([configure(rx, tx), configure(tx, rx)]);
       await Promise.all([waitUntilUp(rx), waitUntilUp(tx)]);
-      return new Lab(id, queues, rx, tx);
+      const lab = new Lab(id, queues, rx, tx, vlan);
+      if (vlan !== null) {
+        try {
+          lab.vlanTagger = await attachVlanTagger(tx, vlan);
+        } catch (e) {
+          await lab.destroy();
+          throw e;
+        }
+      }
+      return lab;
     } catch (e) {
       await Promise.allSettled(holders.map((h) => h.destroy()));
       const inner = e instanceof AfxdpError ? e : undefined;
@@ -117,9 +138,23 @@ export class Lab {
     }
   }
 
+  /**
+   * Sends `count` UDP datagrams (20 zero bytes) from tx to rx port `port` through the tx
+   * namespace's kernel stack (a child process in that namespace), so tc egress — the VLAN tagger —
+   * sees them. Resolves when all were handed to the kernel.
+   */
+  async sendUdpViaStack(count: number, port = 9): Promise<number> {
+    const script = `const s=require('dgram').createSocket('udp4');const b=Buffer.alloc(20);let n=0;` +
+      `const next=()=>{if(n===${count})return s.close();s.send(b,${port},'${this.rx.ip}',(e)=>{if(e){console.error(e.message);process.exit(1)}n++;next()})};next();`;
+    await this.tx.netns.exec(process.execPath, ['-e', script]);
+    return count;
+  }
+
   /** Kills both holders; the kernel then removes the namespaces and the veth pair. Idempotent. */
   destroy(): Promise<void> {
     this.destroying ??= (async () => {
+      this.vlanTagger?.close();
+      this.vlanTagger = null;
       this.unregister();
       const results = await Promise.allSettled([this.rx.netns.destroy(), this.tx.netns.destroy()]);
       for (const r of results) if (r.status === 'rejected') throw r.reason;
@@ -156,6 +191,37 @@ function validateQueues(queues: number | undefined): number {
     });
   }
   return queues;
+}
+
+/** Loads bpf/vlan_tag.bpf.o and links it to the tx end's tc egress (tcx, from inside its namespace). */
+async function attachVlanTagger(tx: LabSide, vlan: number): Promise<{ close(): void }> {
+  const [{ native }, { BpfObject, bundledObject }, { withNetns }] = await Promise.all([
+    import('../native.js'),
+    import('../xdp/program.js'),
+    import('./netns.js'),
+  ]);
+  const obj = BpfObject.open(bundledObject('vlan_tag'));
+  try {
+    obj.load({ rodata: { cfg_vlan_id: vlan } });
+    const link = withNetns(tx.netns.fd, () => native().bpfLinkTcx(obj.programFd('vlan_tag'), native().ifNameToIndex(tx.ifname), true));
+    return {
+      close: () => {
+        native().close(link);
+        obj.close();
+      },
+    };
+  } catch (e) {
+    obj.close();
+    throw e;
+  }
+}
+
+function validateVlan(vlan: number | undefined): number | null {
+  if (vlan === undefined) return null;
+  if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) {
+    throw new AfxdpError('EUSAGE', `invalid VLAN id ${vlan}: must be an integer from 1 to 4094`, { hint: 'pass a VLAN id from 1 to 4094' });
+  }
+  return vlan;
 }
 
 /**

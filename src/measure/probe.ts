@@ -10,11 +10,15 @@ import { withNetns } from '../lab/netns.js';
 import { XskSocket, type BindMode, type KernelStats } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
 import { BpfObject, attachXdp, bundledObject, type XdpAttachment, type XdpModeOption, type XdpMode } from '../xdp/program.js';
-import { MetaReader, F_CLOCK_TAI, F_XDP_TS, F_HW_TS } from '../xdp/meta.js';
+import { F_CLOCK_TAI, F_HW_TS, STRATEGY_CODES, type StrategyName, type MetaReader } from '../xdp/meta.js';
 import { readPayload } from '../lab/frame.js';
 import { PacketBatch, type PacketSink } from './batch.js';
 import { CounterReader, type ProgramCounters } from '../xdp/counters.js';
 import { LatencyRecorder } from './recorder.js';
+import { StampDecoder, type StrategyCounts, type HintCounts } from './stamps.js';
+import { loadStampProgram, type LoadedStampProgram } from '../xdp/stamp-program.js';
+
+export type { StrategyName };
 
 export type ClockName = 'monotonic' | 'tai';
 export type MatchName = 'udp' | 'all';
@@ -35,10 +39,6 @@ export interface ProbeOptions {
   match?: MatchName;
   /** with match 'udp': only this destination port (0 = any; default 0) */
   udpPort?: number;
-  frameCount?: number;
-  /** RX and fill ring entries; default 2048 */
-  ringSize?: number;
-  batchSize?: number;
   /**
    * Measure sender → XDP from the TX time the afxdp generator writes into each payload: the run
    * id to accept, or 'any'. Only meaningful when the sender runs on this host with the same clock
@@ -47,6 +47,24 @@ export interface ProbeOptions {
   senderRunId?: number | 'any';
   /** TX ring entries (0 = receive only, the default); the public API's send() needs one */
   txRingSize?: number;
+  /** how the stamp travels (DESIGN §3): 'auto' (default: meta, per-packet fallback), 'meta', 'prepend', 'map' */
+  strategy?: StrategyName;
+  /** diagnostic: the program behaves as on a driver without metadata support (every veth has it) */
+  simulateNoMeta?: boolean;
+  /**
+   * device-bound hardware hints (RX timestamp, RX hash, VLAN tag via kfuncs; native mode only):
+   * 'auto' (default) where possible, falling back to a program without them; true = required
+   * (an error when impossible); false = off. A `program` reads hints when built with AFXDP_HINTS.
+   */
+  hints?: boolean | 'auto';
+  /** the user's own BPF object (it includes afxdp/meta.h and calls afxdp_stamp()) instead of afxdp's */
+  program?: string;
+  /** with `program`: its XSKMAP, when it has more than one */
+  xskmap?: string;
+  frameCount?: number;
+  /** RX and fill ring entries; default 2048 */
+  ringSize?: number;
+  batchSize?: number;
 }
 
 export interface ProbeStats {
@@ -55,10 +73,30 @@ export interface ProbeStats {
   metaInvalid: number;
   kernel: KernelStats;
   program: ProgramCounters;
+  /** valid stamps by the strategy that carried them */
+  byStrategy: StrategyCounts;
+  /** valid packets that carried each hardware hint; null when the program reads none */
+  hints: HintCounts | null;
+  /** map strategy bookkeeping; null when the map is not in use */
+  map: MapStats | null;
+}
+
+export interface MapStats {
+  /** stamps the program stored (null: a user program without afxdp's counters) */
+  stored: number | null;
+  /** stamps user space took from the map */
+  matched: number;
+  /** packets whose key had no stamp in the map */
+  packets_without_stamp: number;
+  /** stored − matched: evicted, or their packet never reached the socket (null with stored) */
+  stamps_without_packet: number | null;
+  /** stamps refused because one with the same key was still waiting (null with stored) */
+  collisions: number | null;
 }
 
 const MATCH = { udp: 0, all: 1 } as const;
 const CLOCK = { monotonic: 0, tai: 1 } as const;
+const NO_COUNTERS: ProgramCounters = { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0 };
 
 export class LatencyProbe {
   readonly ifname: string;
@@ -77,16 +115,28 @@ export class LatencyProbe {
   private readonly sinks: PacketSink[] = [];
   private readonly senderRunId: number;
   private readonly payload = new Uint32Array(4);
+  readonly strategy: StrategyName;
+  /** the program reads hardware hints */
+  readonly hints: boolean;
+  /** why hints are off (null when on) */
+  readonly hintsOff: string | null;
+  /** the BPF object in use (afxdp's stamp.bpf.o or the user's) */
+  readonly programPath: string;
   private readonly obj: BpfObject;
   private readonly attachment: XdpAttachment;
-  private readonly meta: MetaReader;
-  private readonly counters: CounterReader;
+  private readonly stamps: StampDecoder;
+  private readonly counters: CounterReader | null;
   private readonly clockId: number;
   private readonly clockFlag: number;
   private readonly now = new Uint32Array(2);
   received = 0;
   metaValid = 0;
   metaInvalid = 0;
+  /**
+   * called once per batch, before the frames go back to the kernel, with the packets as the
+   * sender sent them (prepended stamps stripped): UMEM addresses and lengths of packets 0..n-1
+   */
+  onFrames: ((addrs: Uint32Array, lens: Uint32Array, n: number, bytes: Uint8Array) => void) | null = null;
   /** called after each drained batch (never per packet) with the running total */
   onBatch: ((received: number) => void) | null = null;
   private running = false;
@@ -94,10 +144,11 @@ export class LatencyProbe {
   private lastKernel: KernelStats | null = null;
   private lastProgram: ProgramCounters | null = null;
 
-  private constructor(o: Required<Omit<ProbeOptions, 'netnsFd' | 'frameCount' | 'batchSize' | 'senderRunId' | 'txRingSize'>> & ProbeOptions) {
+  private constructor(o: Required<Omit<ProbeOptions, 'netnsFd' | 'frameCount' | 'batchSize' | 'program' | 'xskmap' | 'senderRunId' | 'txRingSize'>> & ProbeOptions) {
     this.ifname = o.ifname;
     this.queue = o.queue;
     this.clock = o.clock;
+    this.strategy = o.strategy;
     this.clockId = o.clock === 'tai' ? CLOCK_TAI : CLOCK_MONOTONIC;
     this.clockFlag = o.clock === 'tai' ? F_CLOCK_TAI : 0;
     const sender = o.senderRunId !== undefined && o.clock === 'monotonic';
@@ -116,10 +167,6 @@ export class LatencyProbe {
 
     const undo: Array<() => void> = [];
     try {
-      this.obj = BpfObject.open(bundledObject('stamp'));
-      undo.push(() => this.obj.close());
-      this.obj.load({ rodata: { cfg_match: MATCH[o.match], cfg_udp_port: o.udpPort, cfg_clock: CLOCK[o.clock] } });
-
       this.socket = XskSocket.create({
         ifindex: this.ifindex,
         ifname: o.ifname,
@@ -132,15 +179,83 @@ export class LatencyProbe {
         batchSize: o.batchSize,
       });
       undo.push(() => this.socket.close());
-
-      const key = new Uint32Array([o.queue]);
-      const val = new Uint32Array([this.socket.fd]);
-      n.bpfMapUpdate(this.obj.mapFd('xsks_map'), new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
-      this.counters = new CounterReader(this.obj.mapFd('afxdp_counters'));
-      this.meta = new MetaReader(this.socket.umem);
       this.batch = new PacketBatch(o.queue, this.socket.umem.bytes, this.socket.rxAddr, this.socket.rxLen);
 
-      this.attachment = attachXdp(this.obj.programFd('afxdp_stamp'), this.ifindex, o.ifname, o.mode);
+      // a random run cookie lets the reader tell a prepended struct from payload bytes
+      const cookie = ((Math.random() * 0xfffffffe) >>> 0) + 1;
+      const own = o.program === undefined;
+      // afxdp's own program: with hints first where they can work, else (or when refused) without
+      let hintsOff: string | null = null;
+      const plans: boolean[] = [];
+      if (!own) {
+        plans.push(false);
+        hintsOff = 'your --program decides (build it with AFXDP_HINTS for hints)';
+      } else if (o.hints === false) {
+        plans.push(false);
+        hintsOff = 'turned off (--no-hints)';
+      } else if (o.mode === 'generic') {
+        if (o.hints === true) throw hintsInGeneric();
+        plans.push(false);
+        hintsOff = GENERIC_HINTS;
+      } else {
+        plans.push(true);
+        if (o.hints === 'auto') plans.push(false);
+      }
+      let loaded: { prog: LoadedStampProgram; attachment: XdpAttachment } | null = null;
+      for (const withHints of plans) {
+        let prog: LoadedStampProgram | null = null;
+        try {
+          prog = loadStampProgram({
+            path: own ? bundledObject(withHints ? 'stamp_hints' : 'stamp') : o.program!,
+            own,
+            xskmap: o.xskmap,
+            ifindex: this.ifindex,
+            rodata: {
+              afxdp_cfg_strategy: STRATEGY_CODES[o.strategy],
+              afxdp_cfg_clock: CLOCK[o.clock],
+              afxdp_cfg_simulate_no_meta: o.simulateNoMeta ? 1 : 0,
+              afxdp_cfg_cookie: cookie,
+            },
+            ownRodata: { cfg_match: MATCH[o.match], cfg_udp_port: o.udpPort },
+          });
+          if (prog.hints && o.mode === 'generic') throw hintsInGeneric();
+          const key = new Uint32Array([o.queue]);
+          const val = new Uint32Array([this.socket.fd]);
+          n.bpfMapUpdate(prog.obj.mapFd(prog.xskmap), new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
+          // a device-bound program attaches in native mode only
+          const attachment = attachXdp(prog.obj.programFd(prog.program), this.ifindex, o.ifname, prog.hints ? 'native' : o.mode);
+          loaded = { prog, attachment };
+          break;
+        } catch (e) {
+          prog?.obj.close();
+          if (!withHints || !own) throw e;
+          const why = e instanceof AfxdpError ? e.message : String(e);
+          if (o.hints === true) {
+            throw new AfxdpError('EBPF', `hardware hints are not available on ${o.ifname}: ${why}`, {
+              hint: 'drop --hints (afxdp then measures without them), or check the driver: the kfuncs need kernel ≥ 6.3 and a driver that implements them, in native XDP mode',
+              cause: e,
+            });
+          }
+          hintsOff = `the kernel or driver refused them: ${why}`;
+        }
+      }
+      const { prog, attachment } = loaded!;
+      this.obj = prog.obj;
+      this.programPath = prog.obj.path;
+      this.hints = prog.hints;
+      this.hintsOff = prog.hints ? null : hintsOff;
+      undo.push(() => this.obj.close());
+      this.attachment = attachment;
+      undo.push(() => this.attachment.detach());
+
+      this.counters = prog.hasCounters ? new CounterReader(this.obj.mapFd('afxdp_counters')) : null;
+      this.stamps = new StampDecoder(this.socket.umem, {
+        strategy: o.strategy,
+        clockFlag: this.clockFlag,
+        cookie,
+        mapFd: prog.hasStampMap ? this.obj.mapFd('afxdp_stamps') : -1,
+        batchSize: this.socket.batchSize,
+      });
     } catch (e) {
       for (const u of undo.reverse()) u();
       throw e;
@@ -158,11 +273,27 @@ export class LatencyProbe {
       match: opts.match ?? 'udp',
       udpPort: opts.udpPort ?? 0,
       ringSize: opts.ringSize ?? 2048,
+      strategy: opts.strategy ?? 'auto',
+      simulateNoMeta: opts.simulateNoMeta ?? false,
+      hints: opts.hints ?? 'auto',
     } as const;
+    if (!Object.hasOwn(STRATEGY_CODES, o.strategy)) {
+      throw new AfxdpError('EUSAGE', `unknown strategy ${JSON.stringify(o.strategy)}`, { hint: `use one of ${Object.keys(STRATEGY_CODES).join(', ')}` });
+    }
     if (!Number.isInteger(o.udpPort) || o.udpPort < 0 || o.udpPort > 65535) {
       throw new AfxdpError('EUSAGE', `UDP port ${o.udpPort} is out of range`, { hint: 'use 0..65535 (0 = any port)' });
     }
     return withNetns(opts.netnsFd, () => new LatencyProbe(o));
+  }
+
+  /** Receives every batch; called after the per-packet loop, before the frames are recycled. */
+  addSink(sink: PacketSink): void {
+    this.sinks.push(sink);
+  }
+
+  /** The stamp of the last packet decoded (its fields: flags, hints, ...); for tests and tools, not per packet. */
+  get lastStamp(): MetaReader {
+    return this.stamps.meta;
   }
 
   get mode(): XdpMode {
@@ -181,15 +312,13 @@ export class LatencyProbe {
     this.socket.onReadable(() => this.drain());
   }
 
-  /** Receives every batch; called after the per-packet loop, before the frames are recycled. */
-  addSink(sink: PacketSink): void {
-    this.sinks.push(sink);
-  }
-
   /** Receives everything ready now; returns how many packets it took. The hot loop. */
   drain(): number {
     const sock = this.socket;
-    const meta = this.meta;
+    const stamps = this.stamps;
+    const F = stamps.flags;
+    const XL = stamps.xdpLo;
+    const XH = stamps.xdpHi;
     const rec = this.recorder;
     const sRec = this.senderRecorder;
     const hRec = this.hwRecorder;
@@ -198,7 +327,6 @@ export class LatencyProbe {
     const bytes = sock.umem.bytes;
     const now = this.now;
     const nat = native();
-    const clockFlag = this.clockFlag;
     const b = this.batch;
     const withSinks = this.sinks.length > 0;
     let total = 0;
@@ -211,40 +339,38 @@ export class LatencyProbe {
       const nowHi = now[1]!;
       const addrs = sock.rxAddr;
       const lens = sock.rxLen;
-      let valid = 0;
+      // finds each stamp (meta / prepend / map) and strips prepended ones: flags/xdp columns
+      const valid = stamps.decode(addrs, lens, n);
       for (let i = 0; i < n; i++) {
-        const addr = addrs[i]!;
+        const flags = F[i]!;
         let xu = NaN;
         let sx = NaN;
         let hx = NaN;
-        let flags = 0;
-        if (meta.read(addr) && (meta.flags & F_XDP_TS) !== 0 && (meta.flags & F_CLOCK_TAI) === clockFlag) {
-          flags = meta.flags;
-          xu = (nowHi - meta.xdpTsHi) * 4294967296 + (nowLo - meta.xdpTsLo);
+        if (flags !== 0) {
+          xu = (nowHi - XH[i]!) * 4294967296 + (nowLo - XL[i]!);
           rec.record(xu);
-          valid++;
           if (hRec !== null && (flags & F_HW_TS) !== 0) {
-            hx = (meta.xdpTsHi - meta.hwTsHi) * 4294967296 + (meta.xdpTsLo - meta.hwTsLo);
+            hx = (XH[i]! - stamps.hwHi[i]!) * 4294967296 + (XL[i]! - stamps.hwLo[i]!);
             hRec.record(hx); // negative = "HW before XDP" anomaly, counted, never a sample
           }
         }
         let seq = -1;
         let txLo = 0;
         let txHi = 0;
-        if (runId !== -2 && readPayload(bytes, addr, lens[i]!, pl, 0) && (runId === -1 || pl[0] === runId)) {
+        if (runId !== -2 && readPayload(bytes, addrs[i]!, lens[i]!, pl, 0) && (runId === -1 || pl[0] === runId)) {
           seq = pl[1]!;
           txLo = pl[2]!;
           txHi = pl[3]!;
           if (flags !== 0) {
-            sx = (meta.xdpTsHi - txHi) * 4294967296 + (meta.xdpTsLo - txLo);
+            sx = (XH[i]! - txHi) * 4294967296 + (XL[i]! - txLo);
             sRec!.record(sx);
           }
         }
         if (withSinks) {
           b.seq[i] = seq;
           b.flags[i] = flags;
-          b.xdpLo[i] = flags !== 0 ? meta.xdpTsLo : 0;
-          b.xdpHi[i] = flags !== 0 ? meta.xdpTsHi : 0;
+          b.xdpLo[i] = flags !== 0 ? XL[i]! : 0;
+          b.xdpHi[i] = flags !== 0 ? XH[i]! : 0;
           b.txLo[i] = txLo;
           b.txHi[i] = txHi;
           b.xdpToUser[i] = xu;
@@ -262,6 +388,7 @@ export class LatencyProbe {
         b.userHi = nowHi;
         for (let k = 0; k < this.sinks.length; k++) this.sinks[k]!.onBatch(b);
       }
+      if (this.onFrames !== null) this.onFrames(addrs, lens, n, bytes);
       sock.recycle(n);
       if (this.onBatch !== null) this.onBatch(this.received);
     }
@@ -271,14 +398,27 @@ export class LatencyProbe {
   stats(): ProbeStats {
     if (!this.closed) {
       this.lastKernel = this.socket.statistics();
-      this.lastProgram = this.counters.read(this.queue);
+      this.lastProgram = this.counters?.read(this.queue) ?? null;
     }
+    const prog = this.lastProgram;
+    const m = this.stamps.map;
     return {
       received: this.received,
       metaValid: this.metaValid,
       metaInvalid: this.metaInvalid,
       kernel: this.lastKernel ?? emptyKernel(),
-      program: this.lastProgram ?? { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0 },
+      program: prog ?? { ...NO_COUNTERS },
+      byStrategy: { ...this.stamps.byStrategy },
+      hints: this.hints ? { ...this.stamps.hints } : null,
+      map: !this.stamps.mapInUse
+        ? null
+        : {
+            stored: prog ? prog.via_map : null,
+            matched: m.matched,
+            packets_without_stamp: m.packetsWithoutStamp,
+            stamps_without_packet: prog ? Math.max(0, prog.via_map - m.matched) : null,
+            collisions: prog ? prog.map_collisions : null,
+          },
     };
   }
 
@@ -297,6 +437,14 @@ export class LatencyProbe {
     this.socket.close();
     this.obj.close();
   }
+}
+
+const GENERIC_HINTS = 'generic XDP mode: hints are read by device-bound kfuncs, which the kernel attaches in native mode only';
+
+function hintsInGeneric(): AfxdpError {
+  return new AfxdpError('EUSAGE', `--hints needs native XDP mode: ${GENERIC_HINTS.replace('generic XDP mode: ', '')} ("Can't attach device-bound programs in generic mode")`, {
+    hint: 'use --mode native (or auto), or drop --hints',
+  });
 }
 
 function emptyKernel(): KernelStats {

@@ -91,7 +91,7 @@ export function probeReport(probe: LatencyProbe, x: ReportExtras): Report {
     queues: [probe.queue],
     mode: probe.mode,
     bind: probe.bindMode,
-    strategy: 'meta',
+    strategy: probe.strategy,
     clock: probe.clock,
     poll: x.poll,
     duration_s: x.durationS,
@@ -106,6 +106,8 @@ export function probeReport(probe: LatencyProbe, x: ReportExtras): Report {
         rx_ring_full: s.kernel.rx_ring_full,
         rx_fill_ring_empty_descs: s.kernel.rx_fill_ring_empty_descs,
       },
+      by_strategy: s.byStrategy,
+      map: s.map,
     },
     summaries: {
       xdp_to_user: probe.recorder.summary(),
@@ -113,6 +115,8 @@ export function probeReport(probe: LatencyProbe, x: ReportExtras): Report {
       // null unless a HW stamp was seen: most drivers (veth too) give none
       hw_to_xdp: probe.hwRecorder !== null && (probe.hwRecorder.histogram.totalCount > 0 || probe.hwRecorder.negative > 0) ? probe.hwRecorder.summary() : null,
     },
+    hints: s.hints,
+    hints_off: probe.hintsOff,
   });
   const q: QueueReport = {
     queue: probe.queue,

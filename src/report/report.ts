@@ -15,13 +15,17 @@ export const REPORT_SCHEMA = 'afxdp.report/1';
 
 export const MODES = ['native', 'generic'] as const;
 export const BINDS = ['copy', 'zerocopy'] as const;
+/** the strategies that carry a stamp: `strategy` is one of them (DESIGN §5) */
 export const STRATEGIES = ['meta', 'prepend', 'map'] as const;
+/** what a run can ask for (`strategy_requested`); 'auto' picks per packet, see packets.by_strategy */
+export const REQUESTED_STRATEGIES = ['auto', 'meta', 'prepend', 'map'] as const;
 export const CLOCKS = ['monotonic', 'tai'] as const;
 export const POLLS = ['busy', 'event'] as const;
 
 export type XdpMode = (typeof MODES)[number];
 export type BindMode = (typeof BINDS)[number];
 export type Strategy = (typeof STRATEGIES)[number];
+export type RequestedStrategy = (typeof REQUESTED_STRATEGIES)[number];
 export type ClockDomain = (typeof CLOCKS)[number];
 export type PollMode = (typeof POLLS)[number];
 
@@ -40,6 +44,30 @@ export interface PacketCounts {
   meta_valid: number;
   meta_invalid: number;
   kernel: KernelCounters;
+  /** valid stamps by the strategy that carried them (sums to meta_valid) */
+  by_strategy: ByStrategy;
+  /** the map strategy's bookkeeping; null when the run did not use the map */
+  map: MapCounters | null;
+}
+
+export interface ByStrategy {
+  meta: number;
+  prepend: number;
+  map: number;
+}
+
+/** Map strategy: stamps and packets that did not find each other are counted, never lost. */
+export interface MapCounters {
+  /** stamps the XDP program stored (null: a user program without afxdp's counters) */
+  stored: number | null;
+  /** stamps user space took from the map */
+  matched: number;
+  /** packets whose key had no stamp in the map */
+  packets_without_stamp: number;
+  /** stored − matched: evicted from the LRU map, or their packet never reached the socket */
+  stamps_without_packet: number | null;
+  /** stamps refused because a stamp with the same key (same first 64 bytes) was still waiting */
+  collisions: number | null;
 }
 
 /** One summary per segment (DESIGN §4); null where the segment was not measured. */
@@ -105,6 +133,15 @@ export interface Report {
   duration_s: number;
   packets: PacketCounts;
   latency_ns: LatencySegments;
+  /** valid packets that carried each hardware hint (added field); null when no hints were read */
+  hints: HintCounts | null;
+  /** why hints were not read (added field); null when they were */
+  hints_off: string | null;
+  /**
+   * the strategy asked for (added field). With 'auto', `strategy` is the one that carried most
+   * valid stamps (meta when none did), and packets.by_strategy has the split.
+   */
+  strategy_requested: RequestedStrategy;
   // ---- added by issue 5 (optional: present when the CLI measured, absent from buildReport alone)
   per_queue?: QueueReport[];
   anomalies?: LatencyAnomalies;
@@ -115,6 +152,12 @@ export interface Report {
   histograms?: Partial<Record<'xdp_to_user' | 'sender_to_xdp' | 'hw_to_xdp', string>>;
   /** the files / endpoint written by --csv, --hlog, --pcap, --html, --prometheus */
   outputs?: Partial<Record<'csv' | 'hlog' | 'pcap' | 'html' | 'prometheus', OutputInfo>>;
+}
+
+export interface HintCounts {
+  rx_timestamp: number;
+  rx_hash: number;
+  vlan: number;
 }
 
 /**
@@ -136,12 +179,17 @@ export interface ReportInput {
     meta_valid: number;
     meta_invalid: number;
     kernel: KernelCounters;
+    /** required with strategy 'auto'; with a fixed strategy every valid stamp came that way */
+    by_strategy?: ByStrategy;
+    map?: MapCounters | null;
   };
   summaries: {
     xdp_to_user: LatencySummary;
     sender_to_xdp?: LatencySummary | null;
     hw_to_xdp?: LatencySummary | null;
   };
+  hints?: HintCounts | null;
+  hints_off?: string | null;
 }
 
 function bad(what: string, hint: string): AfxdpError {
@@ -192,6 +240,29 @@ function optSummary(name: string, s: LatencySummary | null | undefined): Latency
   return s === null || s === undefined ? null : summary(name, s);
 }
 
+function byStrategy(strategy: RequestedStrategy, valid: number, b: ByStrategy | undefined): ByStrategy {
+  if (b === undefined || b === null) {
+    if (strategy === 'auto') throw bad('packets.by_strategy is missing for strategy auto', 'pass the per-strategy counts');
+    return { meta: 0, prepend: 0, map: 0, [strategy]: valid };
+  }
+  return { meta: uint('by_strategy.meta', b.meta), prepend: uint('by_strategy.prepend', b.prepend), map: uint('by_strategy.map', b.map) };
+}
+
+function optUint(name: string, v: number | null): number | null {
+  return v === null || v === undefined ? null : uint(name, v);
+}
+
+function mapCounters(m: MapCounters | null | undefined): MapCounters | null {
+  if (m === null || m === undefined) return null;
+  return {
+    stored: optUint('map.stored', m.stored),
+    matched: uint('map.matched', m.matched),
+    packets_without_stamp: uint('map.packets_without_stamp', m.packets_without_stamp),
+    stamps_without_packet: optUint('map.stamps_without_packet', m.stamps_without_packet),
+    collisions: optUint('map.collisions', m.collisions),
+  };
+}
+
 /** Assemble and validate a report; throws AfxdpError EUSAGE on a bad enum or number. */
 export function buildReport(input: ReportInput): Report {
   if (typeof input.iface !== 'string' || input.iface.length === 0) throw bad('iface is empty', 'pass the interface name');
@@ -205,13 +276,17 @@ export function buildReport(input: ReportInput): Report {
   if (c === null || typeof c !== 'object') throw bad('packets are missing', 'pass the packet counts');
   const s = input.summaries;
   if (s === null || typeof s !== 'object') throw bad('latency_ns is missing', 'pass the segment summaries');
+  const requested = oneOf('strategy', input.strategy, REQUESTED_STRATEGIES);
+  const split = byStrategy(requested, uint('packets.meta_valid', c.meta_valid), c.by_strategy);
+  // `strategy` keeps DESIGN §5's values: for auto, the carrier of most stamps (ties: meta first)
+  const strategy: Strategy = requested !== 'auto' ? requested : STRATEGIES.reduce((best, k) => (split[k] > split[best] ? k : best), 'meta' as Strategy);
   return {
     schema: REPORT_SCHEMA,
     iface: input.iface,
     queues,
     mode: oneOf('mode', input.mode, MODES),
     bind: oneOf('bind', input.bind, BINDS),
-    strategy: oneOf('strategy', input.strategy, STRATEGIES),
+    strategy,
     clock: oneOf('clock', input.clock, CLOCKS),
     poll: oneOf('poll', input.poll, POLLS),
     // Milliseconds are plenty for a run's length and keep the JSON free of float noise.
@@ -222,11 +297,19 @@ export function buildReport(input: ReportInput): Report {
       meta_valid: uint('packets.meta_valid', c.meta_valid),
       meta_invalid: uint('packets.meta_invalid', c.meta_invalid),
       kernel: kernel(c.kernel),
+      by_strategy: split,
+      map: mapCounters(c.map),
     },
     latency_ns: {
       xdp_to_user: summary('xdp_to_user', s.xdp_to_user),
       sender_to_xdp: optSummary('sender_to_xdp', s.sender_to_xdp),
       hw_to_xdp: optSummary('hw_to_xdp', s.hw_to_xdp),
     },
+    hints:
+      input.hints === null || input.hints === undefined
+        ? null
+        : { rx_timestamp: uint('hints.rx_timestamp', input.hints.rx_timestamp), rx_hash: uint('hints.rx_hash', input.hints.rx_hash), vlan: uint('hints.vlan', input.hints.vlan) },
+    hints_off: typeof input.hints_off === 'string' ? input.hints_off : null,
+    strategy_requested: requested,
   };
 }

@@ -65,7 +65,7 @@ function wrap(items: string[], indent: number): string[] {
 function headerLines(r: Report): string[] {
   const q = r.queues.length === 1 ? `queue ${r.queues[0]}` : `queues ${r.queues.join(',')}`;
   return wrap(
-    [`iface ${r.iface}`, q, `mode ${r.mode}`, `bind ${r.bind}`, `strategy ${r.strategy}`, `clock ${r.clock}`, `poll ${r.poll}`, `duration ${r.duration_s.toFixed(2)} s`],
+    [`iface ${r.iface}`, q, `mode ${r.mode}`, `bind ${r.bind}`, `strategy ${r.strategy_requested === 'auto' ? `auto (${r.strategy})` : r.strategy}`, `clock ${r.clock}`, `poll ${r.poll}`, `duration ${r.duration_s.toFixed(2)} s`],
     2,
   );
 }
@@ -82,6 +82,13 @@ function packetLines(r: Report): string[] {
   let d = `kernel drops ${formatCount(drops)}`;
   if (drops > 0) d += ` (rx_dropped ${formatCount(k.rx_dropped)}, rx_ring_full ${formatCount(k.rx_ring_full)})`;
   items.push(d);
+  // which strategy carried the stamps, when more than one did (or a fallback did)
+  const b = p.by_strategy;
+  if (b && (b.prepend > 0 || b.map > 0)) items.push(`via meta ${formatCount(b.meta)} / prepend ${formatCount(b.prepend)} / map ${formatCount(b.map)}`);
+  if (p.map && (p.map.packets_without_stamp > 0 || (p.map.stamps_without_packet ?? 0) > 0 || (p.map.collisions ?? 0) > 0)) {
+    items.push(`map unmatched: packets ${formatCount(p.map.packets_without_stamp)}, stamps ${p.map.stamps_without_packet ?? '?'}, collisions ${p.map.collisions ?? '?'}`);
+  }
+  if (r.hints) items.push(`hints: rx hash ${formatCount(r.hints.rx_hash)}, vlan ${formatCount(r.hints.vlan)}, hw timestamp ${formatCount(r.hints.rx_timestamp)}`);
   if (k.rx_fill_ring_empty_descs > 0) items.push(`fill ring empty ${formatCount(k.rx_fill_ring_empty_descs)}`);
   if (k.rx_invalid_descs > 0) items.push(`invalid descs ${formatCount(k.rx_invalid_descs)}`);
   return wrap(items, 2);

@@ -10,9 +10,13 @@ export interface ProgramCounters {
   stamped: number;
   meta_failed: number;
   redirected: number;
+  via_meta: number;
+  via_prepend: number;
+  via_map: number;
+  map_collisions: number;
 }
 
-const FIELDS = ['seen', 'matched', 'stamped', 'meta_failed', 'redirected'] as const;
+const FIELDS = ['seen', 'matched', 'stamped', 'meta_failed', 'redirected', 'via_meta', 'via_prepend', 'via_map', 'map_collisions'] as const;
 const VALUE_SIZE = FIELDS.length * 8;
 
 export class CounterReader {
@@ -30,7 +34,7 @@ export class CounterReader {
 
   read(queue: number): ProgramCounters {
     this.key[0] = queue;
-    const out: ProgramCounters = { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0 };
+    const out = zero();
     if (!native().bpfMapLookup(this.fd, new Uint8Array(this.key.buffer), new Uint8Array(this.value.buffer))) return out;
     for (let cpu = 0; cpu < this.cpus; cpu++) {
       const base = (cpu * VALUE_SIZE) / 4;
@@ -42,11 +46,15 @@ export class CounterReader {
   }
 
   sum(queues: readonly number[]): ProgramCounters {
-    const total: ProgramCounters = { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0 };
+    const total = zero();
     for (const q of queues) {
       const c = this.read(q);
       for (const f of FIELDS) total[f] += c[f];
     }
     return total;
   }
+}
+
+function zero(): ProgramCounters {
+  return { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0 };
 }

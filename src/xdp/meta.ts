@@ -25,11 +25,21 @@ export const F_QUEUE = 1 << 5;
 export const F_VIA_PREPEND = 1 << 8;
 export const F_VIA_MAP = 1 << 9;
 
+/** afxdp_cfg_strategy values (meta.h AFXDP_STRATEGY_*) */
+export const STRATEGY_CODES = { auto: 0, meta: 1, prepend: 2, map: 3 } as const;
+export type StrategyName = keyof typeof STRATEGY_CODES;
+export const STRATEGY_NAMES = Object.keys(STRATEGY_CODES) as StrategyName[];
+
+/** struct afxdp_map_key: hash over the first AFXDP_MAP_KEY_WORDS u32 words + frame length */
+export const MAP_KEY_WORDS = 16;
+export const MAP_KEY_SIZE = 8;
+
 export const OFF_MAGIC = -4;
 export const OFF_LEN = -8;
 export const OFF_FLAGS = -12;
 export const OFF_RX_QUEUE = -16;
 export const OFF_XDP_TS = -24;
+export const OFF_COOKIE = -28;
 export const OFF_VLAN_PROTO = -32;
 export const OFF_VLAN_TCI = -30;
 export const OFF_RX_HASH_TYPE = -36;
@@ -45,6 +55,7 @@ export class MetaReader {
   len = 0;
   version = 0;
   rxQueue = 0;
+  cookie = 0;
   xdpTsLo = 0;
   xdpTsHi = 0;
   hwTsLo = 0;
@@ -83,6 +94,7 @@ export class MetaReader {
     this.rxQueue = w[at - 4]!;
     this.xdpTsLo = w[at - 6]!;
     this.xdpTsHi = w[at - 5]!;
+    this.cookie = len >= 28 ? w[at - 7]! : 0;
     if (len >= META_SIZE) {
       const vw = w[at - 8]!; // vlan_proto (low half), vlan_tci (high half), little-endian host
       this.vlanProto = vw & 0xffff;
@@ -111,6 +123,7 @@ export class MetaReader {
     this.rxQueue = u32le(b, addr - 16);
     this.xdpTsLo = u32le(b, addr - 24);
     this.xdpTsHi = u32le(b, addr - 20);
+    this.cookie = len >= 28 ? u32le(b, addr - 28) : 0;
     if (len >= META_SIZE) {
       const vw = u32le(b, addr - 32);
       this.vlanProto = vw & 0xffff;
@@ -126,6 +139,47 @@ export class MetaReader {
     return true;
   }
 
+  /**
+   * The `prepend` strategy: is there a struct of this ABI at the START of the packet at `addr`
+   * (`len` bytes), written by a program whose run cookie is `cookie`? Payload bytes cannot pass
+   * for one by chance: magic, length, the VIA_PREPEND flag and the 32-bit run cookie must match.
+   * The struct ends at addr + META_SIZE, so the usual from-the-end reader applies there.
+   */
+  readPrepended(addr: number, len: number, cookie: number): boolean {
+    if (len < META_SIZE) {
+      this.flags = 0;
+      return false;
+    }
+    if (!this.read(addr + META_SIZE) || this.len !== META_SIZE || (this.flags & F_VIA_PREPEND) === 0 || this.cookie !== cookie) {
+      this.flags = 0;
+      return false;
+    }
+    return true;
+  }
+
+  /** Decodes a whole struct afxdp_meta held in `w` at words [at, at + META_SIZE/4) (a map value). */
+  readWords(w: Uint32Array, at: number): boolean {
+    const end = at + (META_SIZE >>> 2);
+    const magic = w[end - 1]!;
+    this.flags = 0;
+    if (((magic & META_MAGIC_MASK) >>> 0) !== META_MAGIC || w[end - 2]! !== META_SIZE) return false;
+    this.version = magic & 0xff;
+    this.len = META_SIZE;
+    this.flags = w[end - 3]!;
+    this.rxQueue = w[end - 4]!;
+    this.xdpTsHi = w[end - 5]!;
+    this.xdpTsLo = w[end - 6]!;
+    this.cookie = w[end - 7]!;
+    const vw = w[end - 8]!;
+    this.vlanProto = vw & 0xffff;
+    this.vlanTci = vw >>> 16;
+    this.rxHashType = w[end - 9]!;
+    this.rxHash = w[end - 10]!;
+    this.hwTsHi = w[end - 11]!;
+    this.hwTsLo = w[end - 12]!;
+    return true;
+  }
+
   /** The XDP timestamp is present in the last read() */
   get hasXdpTs(): boolean {
     return (this.flags & F_XDP_TS) !== 0;
@@ -135,6 +189,35 @@ export class MetaReader {
 /** b - a for two u64 values given as (lo, hi) u32 words, as a double (exact below 2^53). */
 export function diffNs(aLo: number, aHi: number, bLo: number, bHi: number): number {
   return (bHi - aHi) * 4294967296 + (bLo - aLo);
+}
+
+/**
+ * The map strategy's key of the frame at `addr` (`len` bytes), exactly as afxdp_frame_key() in
+ * meta.h computes it: FNV-1a over the first ≤16 little-endian u32 words, murmur3 fmix32, and the
+ * length. Written to out[at], out[at + 1]; allocates nothing.
+ */
+export function frameKey(umem: { words: Uint32Array; bytes: Uint8Array }, addr: number, len: number, out: Uint32Array, at: number): void {
+  const nw = Math.min(MAP_KEY_WORDS, len >>> 2);
+  let h = 2166136261;
+  if ((addr & 3) === 0) {
+    const w = umem.words;
+    const base = addr >>> 2;
+    for (let i = 0; i < nw; i++) h = Math.imul(h ^ w[base + i]!, 16777619);
+  } else {
+    const b = umem.bytes;
+    for (let i = 0; i < nw; i++) h = Math.imul(h ^ u32le(b, addr + i * 4), 16777619);
+  }
+  out[at] = fmix32(h);
+  out[at + 1] = len;
+}
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 function u32le(b: Uint8Array, o: number): number {

@@ -116,6 +116,20 @@ export class BpfObject {
     return this.handle;
   }
 
+  /** Names of the object's .rodata variables (the settings it can take before load). */
+  rodataNames(): string[] {
+    return native().bpfRodata(this.h())?.vars.map((v) => v.name) ?? [];
+  }
+
+  /** The value a (≤ 4-byte, unsigned) .rodata variable has in the object, before any setRodata; null when absent. */
+  rodataValue(name: string): number | null {
+    const ro = native().bpfRodata(this.h());
+    const v = ro?.vars.find((x) => x.name === name);
+    if (!ro || !v || v.size > 4) return null;
+    const view = new DataView(ro.bytes.buffer, ro.bytes.byteOffset, ro.bytes.byteLength);
+    return v.size === 4 ? view.getUint32(v.offset, true) : v.size === 2 ? view.getUint16(v.offset, true) : view.getUint8(v.offset);
+  }
+
   setRodata(values: Record<string, number>): void {
     const n = native();
     const ro = n.bpfRodata(this.h());
@@ -174,7 +188,9 @@ export class BpfObject {
           program: failing,
         });
       }
-      throw new AfxdpError('EBPF', `cannot load ${path.basename(this.path)}: ${lastLibbpfLine(r.log) || `errno ${r.errno}`}`, {
+      // libbpf's last line only says "failed to load object"; the program's own line says why
+      const why = /prog '([^']+)': BPF program load failed: (.*)/.exec(r.log);
+      throw new AfxdpError('EBPF', `cannot load ${path.basename(this.path)}: ${why ? `program ${why[1]}: ${why[2]}` : lastLibbpfLine(r.log) || `errno ${r.errno}`}`, {
         errno: r.errno,
         hint: r.errno === 1 ? 'loading BPF needs root or CAP_BPF + CAP_NET_ADMIN' : 'run with --verbose for libbpf\'s full output',
         detail: r.log,
@@ -182,6 +198,11 @@ export class BpfObject {
     }
     this.loaded = true;
     this.verifierLogs = r.progLogs;
+  }
+
+  /** Binds a program to one device before load (flags e.g. BPF_F_XDP_DEV_BOUND_ONLY). */
+  setProgIfindex(program: string, ifindex: number, flags: number): void {
+    native().bpfSetProgIfindex(this.h(), program, ifindex, flags);
   }
 
   programFd(name: string): number {

@@ -5,6 +5,8 @@ import { intArg, choiceArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
 import { addOutputOptions, outputOptions, type OutputFlags } from '../outputs.js';
+import { STRATEGY_NAMES, type StrategyName } from '../../xdp/meta.js';
+import { STRATEGY_HELP, SIMULATE_HELP, PROGRAM_HELP, XSKMAP_HELP, HINTS_HELP, NO_HINTS_HELP, checkProgramFlags, hintsOption } from './stamp-flags.js';
 
 export function registerDemo(program: Command, ctx: () => CliContext): void {
   const cmd = program
@@ -14,12 +16,33 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
     .option('--rate <pps>', 'packets per second, 0 = as fast as possible', intArg('--rate', 0, 100_000_000), 10000)
     .option('--mode <mode>', 'XDP attach mode: auto (native, else generic), native, generic', choiceArg('--mode', ['auto', 'native', 'generic'] as const), 'auto')
     .option('--clock <clock>', 'clock of the stamps: monotonic or tai', choiceArg('--clock', ['monotonic', 'tai'] as const), 'monotonic')
+    .option('--strategy <s>', STRATEGY_HELP, choiceArg('--strategy', STRATEGY_NAMES), 'auto')
+    .option('--simulate-no-meta', SIMULATE_HELP)
+    .option('--hints', HINTS_HELP)
+    .option('--no-hints', NO_HINTS_HELP)
+    .option('--program <obj.o>', PROGRAM_HELP)
+    .option('--xskmap <name>', XSKMAP_HELP)
     .option('--json', 'print only the afxdp.report/1 JSON document on stdout');
   addOutputOptions(cmd)
-    .addHelpText('after', '\nExamples:\n  afxdp demo\n  afxdp demo --packets 100000 --rate 50000 --mode generic --json\n  afxdp demo --html run.html --pcap run.pcapng --csv run.csv --hlog run.hlog\n')
-    .action(async (o: OutputFlags & { packets: number; rate: number; mode: 'auto' | 'native' | 'generic'; clock: 'monotonic' | 'tai'; json?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  afxdp demo\n  afxdp demo --packets 100000 --rate 50000 --mode generic --json\n  afxdp demo --html run.html --pcap run.pcapng --csv run.csv --hlog run.hlog\n  afxdp demo --strategy auto --simulate-no-meta\n  afxdp demo --program examples/own-program/udp_filter.bpf.o\n')
+    .action(async (o: OutputFlags & { packets: number; rate: number; mode: 'auto' | 'native' | 'generic'; clock: 'monotonic' | 'tai'; strategy: StrategyName; simulateNoMeta?: boolean; program?: string; xskmap?: string; hints?: boolean; json?: boolean }) => {
       const c = ctx();
-      const report = await runDemo({ packets: o.packets, rate: o.rate, mode: o.mode, clock: o.clock, signal: c.signal, log: o.json ? undefined : note, outputs: outputOptions(o), onMetrics: (url) => note(`metrics on ${url}`) });
+      checkProgramFlags(o);
+      const report = await runDemo({
+        packets: o.packets,
+        rate: o.rate,
+        mode: o.mode,
+        clock: o.clock,
+        strategy: o.strategy,
+        simulateNoMeta: !!o.simulateNoMeta,
+        program: o.program,
+        xskmap: o.xskmap,
+        hints: hintsOption(o.hints),
+        signal: c.signal,
+        log: o.json ? undefined : note,
+        outputs: outputOptions(o),
+        onMetrics: (url) => note(`metrics on ${url}`),
+      });
       if (o.json) printJson(report);
       else process.stdout.write(renderTable(report) + '\n');
     });

@@ -8,6 +8,8 @@ import { addOutputOptions, outputOptions, type OutputFlags } from '../outputs.js
 import { intArg, numArg, choiceArg, ifnameArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
+import { STRATEGY_NAMES, type StrategyName } from '../../xdp/meta.js';
+import { STRATEGY_HELP, SIMULATE_HELP, PROGRAM_HELP, XSKMAP_HELP, HINTS_HELP, NO_HINTS_HELP, checkProgramFlags, hintsOption } from './stamp-flags.js';
 
 interface LatencyFlags extends OutputFlags {
   senderTs?: boolean;
@@ -20,6 +22,11 @@ interface LatencyFlags extends OutputFlags {
   clock: 'monotonic' | 'tai';
   port: number;
   all?: boolean;
+  strategy: StrategyName;
+  simulateNoMeta?: boolean;
+  program?: string;
+  xskmap?: string;
+  hints?: boolean;
   json?: boolean;
 }
 
@@ -37,6 +44,12 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
     .option('--port <p>', 'only UDP packets to this destination port (0 = any UDP)', intArg('--port', 0, 65535), 0)
     .option('--all', 'take every frame of the queue, not only UDP (other traffic then no longer reaches the kernel stack on that queue)')
     .option('--sender-ts', 'the traffic comes from an afxdp generator on this host: also measure sender → XDP from the TX time in its payload (same clock)')
+    .option('--strategy <s>', STRATEGY_HELP, choiceArg('--strategy', STRATEGY_NAMES), 'auto')
+    .option('--simulate-no-meta', SIMULATE_HELP)
+    .option('--hints', HINTS_HELP)
+    .option('--no-hints', NO_HINTS_HELP)
+    .option('--program <obj.o>', PROGRAM_HELP)
+    .option('--xskmap <name>', XSKMAP_HELP)
     .option('--json', 'print only the afxdp.report/1 JSON document on stdout');
   addOutputOptions(cmd)
     .addHelpText(
@@ -47,11 +60,18 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
     )
     .action(async (o: LatencyFlags) => {
       const c = ctx();
+      checkProgramFlags(o);
       // outputs first: an unwritable path or a busy port fails before anything is attached
       const outs = await RunOutputs.open({ ...outputOptions(o), target: o.packets, application: `afxdp ${packageVersion()}` });
       let probe: LatencyProbe;
       try {
-        probe = LatencyProbe.open({ ifname: o.iface, queue: o.queue, mode: o.mode, bind: o.bind, clock: o.clock, udpPort: o.port, match: o.all ? 'all' : 'udp', senderRunId: o.senderTs ? 'any' : undefined });
+        probe = LatencyProbe.open({ ifname: o.iface, queue: o.queue, mode: o.mode, bind: o.bind, clock: o.clock, udpPort: o.port, match: o.all ? 'all' : 'udp', senderRunId: o.senderTs ? 'any' : undefined,
+          strategy: o.strategy,
+          simulateNoMeta: !!o.simulateNoMeta,
+          program: o.program,
+          xskmap: o.xskmap,
+          hints: hintsOption(o.hints),
+        });
       } catch (e) {
         await outs.close();
         throw e;
@@ -59,12 +79,12 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
       const monitor = new RunMonitor([probe]);
       try {
         const env = runEnvironment(packageVersion(), o.iface);
-        outs.attach([probe], monitor, { iface: o.iface, queues: [o.queue], mode: probe.mode, bind: probe.bindMode, strategy: 'meta', clock: o.clock, poll: 'event', env }, o.clock);
+        outs.attach([probe], monitor, { iface: o.iface, queues: [o.queue], mode: probe.mode, bind: probe.bindMode, strategy: probe.strategy, clock: o.clock, poll: 'event', env }, o.clock);
         if (outs.metrics) note(`metrics on ${outs.metrics.url}`);
         monitor.start();
         probe.start();
         const until = [o.packets !== undefined ? `${o.packets} packets` : '', o.duration !== undefined ? `${o.duration} s` : '', 'Ctrl-C'].filter(Boolean).join(' or ');
-        note(`measuring on ${o.iface} queue ${o.queue} (XDP ${probe.mode}, AF_XDP ${probe.bindMode}, ${o.all ? 'all frames' : o.port ? `UDP port ${o.port}` : 'UDP'}) until ${until}`);
+        note(`measuring on ${o.iface} queue ${o.queue} (XDP ${probe.mode}, AF_XDP ${probe.bindMode}, strategy ${probe.strategy}, hints ${probe.hints ? 'on' : `off: ${probe.hintsOff}`}, ${o.all ? 'all frames' : o.port ? `UDP port ${o.port}` : 'UDP'}) until ${until}`);
         const t0 = process.hrtime.bigint();
         await waitForEnd(probe, { packets: o.packets, durationS: o.duration, signal: c.signal });
         probe.drain();

@@ -1,0 +1,135 @@
+/**
+ * StampDecoder and the map key on synthetic UMEM (no kernel): which packets count as stamped,
+ * how prepended structs are recognised and stripped, and that the JS key matches meta.h's.
+ * The kernel side of the same paths is tested end to end in strategies.test.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { StampDecoder } from '../src/measure/stamps.js';
+import { LatencyRecorder } from '../src/measure/recorder.js';
+import { META_SIZE, F_XDP_TS, F_QUEUE, F_CLOCK_TAI, F_VIA_PREPEND, frameKey } from '../src/xdp/meta.js';
+
+const FRAME = 4096;
+const COOKIE = 0xc0ffee01;
+
+function umem(frames = 8) {
+  const bytes = new Uint8Array(frames * FRAME);
+  return { bytes, words: new Uint32Array(bytes.buffer), frameShift: 12 };
+}
+
+/** writes an afxdp_meta ending at byte `end`: ts = (hi, lo) */
+function writeMeta(u: ReturnType<typeof umem>, end: number, o: { flags?: number; lo?: number; hi?: number; cookie?: number; len?: number; magic?: number } = {}): void {
+  const w = u.words;
+  const at = end >>> 2;
+  w[at - 1] = o.magic ?? 0xafd8a001;
+  w[at - 2] = o.len ?? META_SIZE;
+  w[at - 3] = o.flags ?? F_XDP_TS | F_QUEUE;
+  w[at - 4] = 0;
+  w[at - 5] = o.hi ?? 0;
+  w[at - 6] = o.lo ?? 1000;
+  w[at - 7] = o.cookie ?? COOKIE;
+}
+
+function decode(strategy: 'auto' | 'meta' | 'prepend', u: ReturnType<typeof umem>, addrs: number[], lens: number[], clockFlag = 0) {
+  const dec = new StampDecoder(u, { strategy, clockFlag, cookie: COOKIE, mapFd: -1, batchSize: 64 });
+  const rec = new LatencyRecorder();
+  const a = Uint32Array.from(addrs);
+  const l = Uint32Array.from(lens);
+  const valid = dec.decode(a, l, addrs.length);
+  // as the probe does: a sample of now (5000) − stamp for each packet with flags
+  for (let i = 0; i < addrs.length; i++) if (dec.flags[i] !== 0) rec.record(5000 - dec.xdpLo[i]! - dec.xdpHi[i]! * 4294967296);
+  return { valid, addrs: [...a], lens: [...l], by: dec.byStrategy, summary: rec.summary(), flags: [...dec.flags.subarray(0, addrs.length)] };
+}
+
+test('meta: a valid struct in front of the packet is one sample of now − stamp', () => {
+  const u = umem();
+  writeMeta(u, 256, { lo: 1000 });
+  const r = decode('meta', u, [256], [64]);
+  assert.equal(r.valid, 1);
+  assert.deepEqual(r.by, { meta: 1, prepend: 0, map: 0 });
+  assert.equal(r.summary.count, 1);
+  assert.equal(r.summary.min, 4000);
+});
+
+test('meta: bad magic, bad length, no XDP_TS flag, or the other clock are invalid and never samples', () => {
+  const u = umem();
+  writeMeta(u, 256, { magic: 0 });
+  writeMeta(u, FRAME + 256, { len: 50 });
+  writeMeta(u, 2 * FRAME + 256, { flags: F_QUEUE });
+  writeMeta(u, 3 * FRAME + 256, { flags: F_XDP_TS | F_CLOCK_TAI });
+  writeMeta(u, 4 * FRAME + 256, { len: 220 });
+  const r = decode('meta', u, [256, FRAME + 256, 2 * FRAME + 256, 3 * FRAME + 256, 4 * FRAME + 256], [64, 64, 64, 64, 64]);
+  assert.equal(r.valid, 0);
+  assert.equal(r.summary.count, 0);
+  assert.deepEqual(r.flags, [0, 0, 0, 0, 0], 'no columns for invalid stamps');
+  // the TAI-stamped one is valid for a TAI run
+  assert.equal(decode('meta', u, [3 * FRAME + 256], [64], F_CLOCK_TAI).valid, 1);
+});
+
+test('prepend: recognised by magic, length, flag and run cookie; stripped so the frame is the original', () => {
+  const u = umem();
+  writeMeta(u, 256 + META_SIZE, { flags: F_XDP_TS | F_VIA_PREPEND });
+  const r = decode('prepend', u, [256], [64 + META_SIZE]);
+  assert.equal(r.valid, 1);
+  assert.deepEqual(r.addrs, [256 + META_SIZE]);
+  assert.deepEqual(r.lens, [64]);
+  assert.deepEqual(r.by, { meta: 0, prepend: 1, map: 0 });
+});
+
+test('prepend: payload that looks like a struct but lacks the cookie or the flag is left alone', () => {
+  const u = umem();
+  writeMeta(u, 256 + META_SIZE, { flags: F_XDP_TS | F_VIA_PREPEND, cookie: 7 });
+  writeMeta(u, FRAME + 256 + META_SIZE, { flags: F_XDP_TS });
+  const r = decode('prepend', u, [256, FRAME + 256], [100, 100]);
+  assert.equal(r.valid, 0);
+  assert.deepEqual(r.addrs, [256, FRAME + 256], 'not stripped');
+  assert.deepEqual(r.lens, [100, 100]);
+  // too short to hold a struct at all
+  assert.equal(decode('prepend', u, [256], [40]).valid, 0);
+});
+
+test('auto: meta first, then prepend, per packet; a meta-only run ignores prepended structs', () => {
+  const u = umem();
+  writeMeta(u, 256);
+  writeMeta(u, FRAME + 256 + META_SIZE, { flags: F_XDP_TS | F_VIA_PREPEND });
+  const r = decode('auto', u, [256, FRAME + 256], [64, 64 + META_SIZE]);
+  assert.equal(r.valid, 2);
+  assert.deepEqual(r.by, { meta: 1, prepend: 1, map: 0 });
+  assert.deepEqual(r.lens, [64, 64]);
+  const m = decode('meta', u, [FRAME + 256], [64 + META_SIZE]);
+  assert.equal(m.valid, 0);
+  assert.deepEqual(m.lens, [64 + META_SIZE]);
+});
+
+test('frameKey: FNV-1a over ≤16 LE words + fmix32, aligned and unaligned alike, length in the second word', () => {
+  const u = umem();
+  for (let i = 0; i < 80; i++) u.bytes[256 + i] = (i * 37 + 11) & 0xff;
+  u.bytes.copyWithin(FRAME + 257, 256, 256 + 80);
+  const a = new Uint32Array(4);
+  frameKey(u, 256, 80, a, 0);
+  frameKey(u, FRAME + 257, 80, a, 2);
+  assert.equal(a[0], a[2]);
+  assert.equal(a[1], 80);
+  // reference: the same algorithm written out plainly
+  let h = 2166136261;
+  const dv = new DataView(u.bytes.buffer);
+  for (let i = 0; i < 16; i++) h = Math.imul(h ^ dv.getUint32(256 + i * 4, true), 16777619);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  assert.equal(a[0], h >>> 0);
+  // bytes after the first 64 do not matter; the length does; a short frame hashes only whole words
+  u.bytes[256 + 70] ^= 0xff;
+  frameKey(u, 256, 80, a, 0);
+  assert.equal(a[0], a[2]);
+  frameKey(u, 256, 81, a, 0);
+  assert.equal(a[0], a[2]);
+  assert.equal(a[1], 81);
+  const b = new Uint32Array(4);
+  frameKey(u, 256, 9, b, 0);
+  u.bytes[256 + 8] ^= 0xff; // the 9th byte is a tail byte: not hashed
+  frameKey(u, 256, 9, b, 2);
+  assert.equal(b[0], b[2]);
+});
