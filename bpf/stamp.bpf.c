@@ -93,6 +93,8 @@ int afxdp_stamp_prog(struct xdp_md *ctx)
 	/* strategy, clock and the no-metadata simulation come from .rodata (afxdp/meta.h) */
 	__u32 via = 0;
 	int err = afxdp_stamp_via(ctx, &via);
+	if ((afxdp_cfg_strategy == AFXDP_STRATEGY_AUTO || afxdp_cfg_strategy == AFXDP_STRATEGY_META) && via != AFXDP_VIA_META)
+		c->meta_failed++;
 	if (err == 0) {
 		c->stamped++;
 		if (via == AFXDP_VIA_META)
@@ -102,7 +104,7 @@ int afxdp_stamp_prog(struct xdp_md *ctx)
 		else
 			c->via_map++;
 	} else {
-		c->meta_failed++; /* still delivered: user space counts it as meta_invalid */
+		c->unstamped++; /* still delivered: user space counts it as meta_invalid */
 		if (err == -17)
 			c->map_collisions++;
 	}

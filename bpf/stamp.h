@@ -13,12 +13,13 @@ struct afxdp_counters {
 	__u64 seen;        /* +0  frames that reached the program */
 	__u64 matched;     /* +8  frames that passed the filter (to be redirected) */
 	__u64 stamped;     /* +16 frames whose stamp was written (by any strategy) */
-	__u64 meta_failed; /* +24 frames left without a stamp (every configured strategy refused) */
+	__u64 meta_failed; /* +24 bpf_xdp_adjust_meta() refused (or was simulated to): auto then falls back */
 	__u64 redirected;  /* +32 bpf_redirect_map() returned XDP_REDIRECT */
 	__u64 via_meta;    /* +40 stamps carried as metadata */
 	__u64 via_prepend; /* +48 stamps prepended to the packet */
 	__u64 via_map;     /* +56 stamps stored in afxdp_stamps */
 	__u64 map_collisions; /* +64 map stamps refused: a stamp with the same key was waiting */
+	__u64 unstamped;   /* +72 frames left without a stamp (every configured strategy refused) */
 };
 
 enum afxdp_match {

@@ -95,3 +95,9 @@ test('an interface that refuses the hint kfuncs: auto falls back to the program 
   assert.match(rep.hints_off!, /^the kernel or driver refused them: cannot load stamp_hints\.bpf\.o: program afxdp_stamp_prog: Operation not supported/);
   assertOneLineError(bad, 1, /hardware hints are not available on lo/);
 });
+
+test('the lab refuses a VLAN id outside 1..4094 before building anything', async () => {
+  for (const vlan of [0, 4095, 1.5]) {
+    await assert.rejects(Lab.create({ vlan }), (e: unknown) => (e as { code?: string }).code === 'EUSAGE' && /invalid VLAN id/.test((e as Error).message));
+  }
+});

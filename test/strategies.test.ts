@@ -76,6 +76,9 @@ const CASES: Case[] = [
     check: (r) => {
       assert.equal(r.strategy, 'prepend', 'the strategy that carried the stamps');
       assertAllStampedBy(r, N, 'prepend');
+      // the program's own view: adjust_meta refused every time, prepend carried every stamp
+      const p = r.per_queue![0]!.program as unknown as Record<string, number>;
+      assert.deepEqual([p.meta_failed, p.via_prepend, p.stamped, p.unstamped], [N, N, N, 0]);
     },
   },
   { name: 'auto --simulate-no-meta (generic)', strategy: 'auto', mode: 'generic', simulateNoMeta: true, check: allBy('prepend') },
@@ -89,6 +92,8 @@ const CASES: Case[] = [
       assert.equal(r.packets.meta_invalid, N);
       assert.deepEqual(r.packets.by_strategy, { meta: 0, prepend: 0, map: 0 });
       assert.equal(r.latency_ns.xdp_to_user.count, 0);
+      const p = r.per_queue![0]!.program as unknown as Record<string, number>;
+      assert.deepEqual([p.meta_failed, p.stamped, p.unstamped, p.redirected], [N, 0, N, N]);
     },
   },
   // A stamp counts only when its TAI flag matches the run's clock, and a difference across clock

@@ -96,7 +96,7 @@ export interface MapStats {
 
 const MATCH = { udp: 0, all: 1 } as const;
 const CLOCK = { monotonic: 0, tai: 1 } as const;
-const NO_COUNTERS: ProgramCounters = { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0 };
+const NO_COUNTERS: ProgramCounters = { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0, unstamped: 0 };
 
 export class LatencyProbe {
   readonly ifname: string;

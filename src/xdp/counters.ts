@@ -14,9 +14,10 @@ export interface ProgramCounters {
   via_prepend: number;
   via_map: number;
   map_collisions: number;
+  unstamped: number;
 }
 
-const FIELDS = ['seen', 'matched', 'stamped', 'meta_failed', 'redirected', 'via_meta', 'via_prepend', 'via_map', 'map_collisions'] as const;
+const FIELDS = ['seen', 'matched', 'stamped', 'meta_failed', 'redirected', 'via_meta', 'via_prepend', 'via_map', 'map_collisions', 'unstamped'] as const;
 const VALUE_SIZE = FIELDS.length * 8;
 
 export class CounterReader {
@@ -56,5 +57,5 @@ export class CounterReader {
 }
 
 function zero(): ProgramCounters {
-  return { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0 };
+  return { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0, unstamped: 0 };
 }
