@@ -34,3 +34,15 @@ export function ifnameArg(v: string): string {
   }
   return v;
 }
+
+/** Ring sizes: the kernel takes only powers of two; the cap keeps the UMEM (2 frames per entry, 4 KiB each) ≤ 64 MiB. */
+export const RING_SIZE_MIN = 8;
+export const RING_SIZE_MAX = 8192;
+
+export function ringSizeArg(v: string): number {
+  const n = intArg('--ring-size', RING_SIZE_MIN, RING_SIZE_MAX)(v);
+  if ((n & (n - 1)) !== 0) {
+    throw new InvalidArgumentError(`--ring-size must be a power of two from ${RING_SIZE_MIN} to ${RING_SIZE_MAX} (e.g. 64, 512, 2048), got ${n}`);
+  }
+  return n;
+}

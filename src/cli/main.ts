@@ -38,7 +38,30 @@ export async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const ctx = (): CliContext => ({ debug, signal: stop.signal });
+  const program = createProgram(ctx);
 
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        process.exitCode = 0;
+      } else {
+        const sub = argv.find((a) => program.commands.some((c) => c.name() === a));
+        process.stderr.write(`${usageErrorLine(e.message, sub)}\n`);
+        process.exitCode = 2;
+      }
+    } else {
+      printError(e, debug);
+      process.exitCode = exitCodeOf(e);
+    }
+  }
+  // The handlers stay until the process exits (they do not keep it alive): a second signal
+  // that arrives while the process winds down still means "quit now" (130), not a default death.
+}
+
+/** The commander program with every command registered (exported for the argument fuzz test). */
+export function createProgram(ctx: () => CliContext): Command {
   const program = new Command('afxdp')
     .description('AF_XDP for Node.js: measure how long packets take from the XDP hook to user space')
     .version(version(), '-V, --version')
@@ -54,24 +77,14 @@ export async function main(argv: string[]): Promise<void> {
   registerDoctor(program);
   registerReport(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
+  return program;
+}
 
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
-        process.exitCode = 0;
-      } else {
-        const sub = argv.find((a) => program.commands.some((c) => c.name() === a));
-        process.stderr.write(`afxdp: ${e.message.replace(/^error: /, '')} (see afxdp ${sub ? `${sub} ` : ''}--help)\n`);
-        process.exitCode = 2;
-      }
-    } else {
-      printError(e, debug);
-      process.exitCode = exitCodeOf(e);
-    }
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+/**
+ * commander's message as our one line: without its "error: " prefix, with its suggestion
+ * ("(Did you mean --mode?)", on a line of its own) joined in, the help pointer at the end.
+ */
+export function usageErrorLine(message: string, sub?: string): string {
+  const what = message.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ');
+  return `afxdp: ${what} (see afxdp ${sub ? `${sub} ` : ''}--help)`;
 }

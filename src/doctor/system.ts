@@ -46,6 +46,8 @@ const CAPS: Array<{ name: string; bit: number; need: 'fail' | 'warn'; why: strin
   { name: 'CAP_BPF', bit: 39, need: 'fail', why: 'load BPF programs and create maps' },
   { name: 'CAP_NET_ADMIN', bit: 12, need: 'fail', why: 'attach XDP, configure interfaces' },
   { name: 'CAP_NET_RAW', bit: 13, need: 'fail', why: 'create AF_XDP sockets' },
+  // measured (docs/RELIABILITY.md): without it the verifier refuses packet pointer arithmetic "for !root"
+  { name: 'CAP_PERFMON', bit: 38, need: 'fail', why: 'let the verifier accept packet pointer arithmetic' },
   { name: 'CAP_SYS_RESOURCE', bit: 24, need: 'warn', why: 'raise RLIMIT_MEMLOCK (only matters before kernel 5.11)' },
   { name: 'CAP_IPC_LOCK', bit: 14, need: 'warn', why: 'lock UMEM pages beyond RLIMIT_MEMLOCK' },
 ];
@@ -124,14 +126,14 @@ export function systemFindings(): Finding[] {
   const has = (bit: number): boolean => ((eff >> BigInt(bit)) & 1n) === 1n;
   const sysAdmin = has(21);
   for (const c of CAPS) {
-    const ok = has(c.bit) || (sysAdmin && c.name === 'CAP_BPF');
+    const ok = has(c.bit) || (sysAdmin && (c.name === 'CAP_BPF' || c.name === 'CAP_PERFMON'));
     const legacyOnly = c.name === 'CAP_SYS_RESOURCE' && atLeast(ver, 5, 11);
     out.push(
       ok
         ? finding(`caps.${c.name.toLowerCase()}`, 'ok', c.name, `present (${c.why})`, true)
         : legacyOnly
           ? finding(`caps.${c.name.toLowerCase()}`, 'ok', c.name, `absent; not needed on ${rel} (BPF memory is charged to the memory cgroup since 5.11)`, false)
-          : finding(`caps.${c.name.toLowerCase()}`, c.need, c.name, `missing: needed to ${c.why}`, false, `run as root, or: setcap cap_bpf,cap_net_admin,cap_net_raw,cap_ipc_lock+ep $(readlink -f $(which node))`),
+          : finding(`caps.${c.name.toLowerCase()}`, c.need, c.name, `missing: needed to ${c.why}`, false, `run as root, or: setcap cap_bpf,cap_perfmon,cap_net_admin,cap_net_raw,cap_ipc_lock+ep $(readlink -f $(which node))`),
     );
   }
 

@@ -27,6 +27,10 @@ export interface DemoOptions {
   xskmap?: string;
   /** hardware hints: 'auto' (default), true (required), false */
   hints?: boolean | 'auto';
+  /** RX and fill ring entries of the probe; default 2048 */
+  ringSize?: number;
+  /** debug: assert the UMEM frame invariant at every batch */
+  trackFrames?: boolean;
   signal?: AbortSignal;
   /** progress notes for a human (stderr in the CLI) */
   log?: (line: string) => void;
@@ -71,6 +75,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
       program: opts.program,
       xskmap: opts.xskmap,
       hints: opts.hints,
+      ringSize: opts.ringSize,
+      trackFrames: opts.trackFrames,
     });
     const env = runEnvironment(packageVersion(), lab.rx.ifname, lab.rx.netns.fd);
     monitor = new RunMonitor([probe]);

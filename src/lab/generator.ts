@@ -26,6 +26,8 @@ export interface GeneratorOptions {
   runId?: number;
   /** descriptors per sendto; copy mode sends at most 32 per call, so 32 is the natural batch */
   batchSize?: number;
+  /** debug: assert the UMEM frame invariant at every batch (src/xsk/frames.ts) */
+  trackFrames?: boolean;
 }
 
 export interface SendOptions {
@@ -53,7 +55,7 @@ export class TrafficGenerator {
     this.runId = o.runId ?? ((Math.random() * 0xffffffff) >>> 0);
     const batch = o.batchSize ?? 32;
     this.batch = new Uint32Array(batch);
-    this.socket = XskSocket.create({ ifindex, ifname: o.ifname, queue: o.queue ?? 0, rxRingSize: 0, txRingSize: 2048, fillRingSize: 64, completionRingSize: 2048, frameCount: 4096, bind: 'auto', batchSize: batch });
+    this.socket = XskSocket.create({ ifindex, ifname: o.ifname, queue: o.queue ?? 0, rxRingSize: 0, txRingSize: 2048, fillRingSize: 64, completionRingSize: 2048, frameCount: 4096, bind: 'auto', batchSize: batch, trackFrames: o.trackFrames });
     if (this.size > this.socket.umem.frameSize) {
       this.socket.close();
       throw new AfxdpError('EUSAGE', `frame size ${this.size} exceeds the UMEM frame size ${this.socket.umem.frameSize}`);

@@ -22,8 +22,19 @@ const POLL_MS = 10;
 /**
  * `exec -a "$0"` renames the sleep to its first argument. The name arrives as an argument, never
  * interpolated into the script, so no name can inject shell code.
+ *
+ * The PPID check closes the PDEATHSIG race: if Node died between fork and setpriv's
+ * prctl(PR_SET_PDEATHSIG), no signal would ever come and the holder would live on as an orphan.
+ * The death signal survives the execs (setpriv → unshare → bash, one pid, no fork), so by the time
+ * bash reads its parent either the signal is armed or the parent is already someone else (init
+ * or a subreaper): then the holder exits at once instead of holding a namespace forever.
  */
-const HOLDER_SCRIPT = 'exec -a "$0" sleep infinity';
+const HOLDER_SCRIPT = '[ "$PPID" = "$1" ] || exit 97; exec -a "$0" sleep infinity';
+
+/** argv of a namespace holder (exported for the test of the PPID check). */
+export function holderArgs(name: string, parentPid: number): string[] {
+  return ['--pdeathsig', 'KILL', 'unshare', '--net', '--', 'bash', '-c', HOLDER_SCRIPT, name, String(parentPid)];
+}
 
 export class NetnsHolder {
   readonly name: string;
@@ -53,7 +64,7 @@ export class NetnsHolder {
    */
   static async create(runId: string, role: string): Promise<NetnsHolder> {
     const name = `${HOLDER_PREFIX}${runId}-${role}`;
-    const child = spawn('setpriv', ['--pdeathsig', 'KILL', 'unshare', '--net', '--', 'bash', '-c', HOLDER_SCRIPT, name], {
+    const child = spawn('setpriv', holderArgs(name, process.pid), {
       stdio: 'ignore',
       detached: false,
     });

@@ -65,6 +65,10 @@ export interface ProbeOptions {
   /** RX and fill ring entries; default 2048 */
   ringSize?: number;
   batchSize?: number;
+  /** debug: assert the UMEM frame ownership invariant at every batch (src/xsk/frames.ts) */
+  trackFrames?: boolean;
+  /** detach an XDP program someone attached before (netlink only); default: refuse */
+  force?: boolean;
 }
 
 export interface ProbeStats {
@@ -95,6 +99,7 @@ export interface MapStats {
 }
 
 const MATCH = { udp: 0, all: 1 } as const;
+const ENXIO = 6;
 const CLOCK = { monotonic: 0, tai: 1 } as const;
 const NO_COUNTERS: ProgramCounters = { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0, unstamped: 0 };
 
@@ -139,12 +144,16 @@ export class LatencyProbe {
   onFrames: ((addrs: Uint32Array, lens: Uint32Array, n: number, bytes: Uint8Array) => void) | null = null;
   /** called after each drained batch (never per packet) with the running total */
   onBatch: ((received: number) => void) | null = null;
+  /** set when the socket failed while running (e.g. the interface was deleted); the counts so far stay */
+  error: AfxdpError | null = null;
+  /** called once when `error` is set */
+  onError: ((e: AfxdpError) => void) | null = null;
   private running = false;
   private closed = false;
   private lastKernel: KernelStats | null = null;
   private lastProgram: ProgramCounters | null = null;
 
-  private constructor(o: Required<Omit<ProbeOptions, 'netnsFd' | 'frameCount' | 'batchSize' | 'program' | 'xskmap' | 'senderRunId' | 'txRingSize'>> & ProbeOptions) {
+  private constructor(o: Required<Omit<ProbeOptions, 'netnsFd' | 'frameCount' | 'batchSize' | 'program' | 'xskmap' | 'senderRunId' | 'txRingSize' | 'trackFrames' | 'force'>> & ProbeOptions) {
     this.ifname = o.ifname;
     this.queue = o.queue;
     this.clock = o.clock;
@@ -177,6 +186,7 @@ export class LatencyProbe {
         txRingSize: o.txRingSize ?? 0,
         frameCount: o.frameCount ?? Math.max(4096, o.ringSize * 2),
         batchSize: o.batchSize,
+        trackFrames: o.trackFrames,
       });
       undo.push(() => this.socket.close());
       this.batch = new PacketBatch(o.queue, this.socket.umem.bytes, this.socket.rxAddr, this.socket.rxLen);
@@ -223,7 +233,7 @@ export class LatencyProbe {
           const val = new Uint32Array([this.socket.fd]);
           n.bpfMapUpdate(prog.obj.mapFd(prog.xskmap), new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
           // a device-bound program attaches in native mode only
-          const attachment = attachXdp(prog.obj.programFd(prog.program), this.ifindex, o.ifname, prog.hints ? 'native' : o.mode);
+          const attachment = attachXdp(prog.obj.programFd(prog.program), this.ifindex, o.ifname, prog.hints ? 'native' : o.mode, { force: o.force });
           loaded = { prog, attachment };
           break;
         } catch (e) {
@@ -300,6 +310,11 @@ export class LatencyProbe {
     return this.attachment.mode;
   }
 
+  /** with `force`: the foreign program that was detached to make room, else null */
+  get replaced(): { name: string; id: number } | null {
+    return this.attachment.replaced;
+  }
+
   get bindMode(): 'copy' | 'zerocopy' {
     return this.socket.bindMode;
   }
@@ -309,7 +324,42 @@ export class LatencyProbe {
     if (this.closed) throw new AfxdpError('ECLOSED', 'the probe is closed');
     if (this.running) return;
     this.running = true;
-    this.socket.onReadable(() => this.drain());
+    this.socket.onReadable((status) => {
+      if (status < 0) this.fail(status);
+      else this.drain();
+    });
+  }
+
+  /**
+   * Is the socket still bound? The kernel unbinds an AF_XDP socket when its interface is
+   * unregistered, without a poll event (xsk_poll never reports sk_err), so the wait loop asks a
+   * few times per second: a non-blocking recvfrom() answers ENXIO once unbound. Not per packet.
+   */
+  checkAlive(): boolean {
+    if (this.closed || this.error) return this.error === null;
+    const r = native().xskKick(this.socket.fd, 0);
+    // ENETDOWN (interface down) is not fatal: a link flap must not end a long measurement
+    if (r === -ENXIO) this.fail(r);
+    return this.error === null;
+  }
+
+  /** The socket failed (unbound, or POLLERR): keep what was counted, say what happened, stop. */
+  private fail(status: number): void {
+    try {
+      this.drain();
+    } catch {
+      // the rings may be unusable now; the counts so far stay
+    }
+    this.socket.offReadable();
+    this.running = false;
+    const gone = status === -ENXIO;
+    this.error = gone
+      ? new AfxdpError('ENOIFACE', `interface ${this.ifname} disappeared while measuring`, { hint: 'the report covers the packets received until then; check who deletes the interface' })
+      : new AfxdpError('ESYS', `the AF_XDP socket on ${this.ifname} queue ${this.queue} failed (poll status ${status})`, {
+          errno: -status,
+          hint: 'the report covers the packets received until then; `ip link show` the interface, it may be down or reconfigured',
+        });
+    this.onError?.(this.error);
   }
 
   /** Receives everything ready now; returns how many packets it took. The hot loop. */
@@ -397,8 +447,17 @@ export class LatencyProbe {
 
   stats(): ProbeStats {
     if (!this.closed) {
-      this.lastKernel = this.socket.statistics();
-      this.lastProgram = this.counters?.read(this.queue) ?? null;
+      // after an error (interface gone) keep the last counters instead of failing the report
+      try {
+        this.lastKernel = this.socket.statistics();
+      } catch (e) {
+        if (this.error === null) throw e;
+      }
+      try {
+        this.lastProgram = this.counters?.read(this.queue) ?? null;
+      } catch (e) {
+        if (this.error === null) throw e;
+      }
     }
     const prog = this.lastProgram;
     const m = this.stamps.map;

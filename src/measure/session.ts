@@ -27,21 +27,28 @@ export interface WaitOptions {
 }
 
 /** Resolves when the first stop condition holds. The probe keeps receiving in event mode meanwhile. */
-export function waitForEnd(probe: LatencyProbe, o: WaitOptions): Promise<'packets' | 'duration' | 'signal' | 'idle' | 'expected'> {
+export function waitForEnd(probe: LatencyProbe, o: WaitOptions): Promise<'packets' | 'duration' | 'signal' | 'idle' | 'expected' | 'error'> {
   const started = Date.now();
   return new Promise((resolve) => {
     let lastCount = probe.received;
     let lastChange = Date.now();
     let lastTick = Date.now();
     let timer: NodeJS.Timeout | undefined;
-    const done = (why: 'packets' | 'duration' | 'signal' | 'idle' | 'expected'): void => {
+    const done = (why: 'packets' | 'duration' | 'signal' | 'idle' | 'expected' | 'error'): void => {
       if (timer) clearInterval(timer);
       probe.onBatch = null;
+      probe.onError = null;
       o.signal?.removeEventListener('abort', onAbort);
       resolve(why);
     };
+    let lastAlive = Date.now();
     const check = (): void => {
       const now = Date.now();
+      // the interface can vanish without a poll event: ask the socket a few times per second
+      if (now - lastAlive >= 200) {
+        lastAlive = now;
+        if (!probe.checkAlive()) return done('error');
+      }
       if (probe.received !== lastCount) {
         lastCount = probe.received;
         lastChange = now;
@@ -61,6 +68,8 @@ export function waitForEnd(probe: LatencyProbe, o: WaitOptions): Promise<'packet
       }
     };
     const onAbort = (): void => done('signal');
+    if (probe.error) return done('error');
+    probe.onError = () => done('error');
     if (o.signal?.aborted) return done('signal');
     o.signal?.addEventListener('abort', onAbort, { once: true });
     // a packet-count stop is checked per batch (cheap comparison), the rest on a timer

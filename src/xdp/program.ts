@@ -11,6 +11,7 @@ import { AfxdpError, isNativeError } from '../errors.js';
 import { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE } from '../xsk/constants.js';
 import { explainLog, oneLineExplanation, type Explanation } from '../explain/explain.js';
 import type { ProgType } from '../explain/ctx.js';
+import { runToolSync } from '../lab/exec.js';
 
 export const BPF_PROG_TYPE_UNSPEC = 0;
 export const BPF_PROG_TYPE_XDP = 6;
@@ -231,6 +232,8 @@ export class XdpAttachment {
   readonly ifindex: number;
   readonly ifname: string;
   readonly mode: XdpMode;
+  /** with `force`: the program that was attached before and was detached to make room */
+  replaced: { name: string; id: number } | null = null;
   private closed = false;
 
   constructor(linkFd: number, ifindex: number, ifname: string, mode: XdpMode) {
@@ -252,16 +255,47 @@ export class XdpAttachment {
  * Attaches `progFd` to the interface. `auto` tries native (driver) mode and falls back to generic
  * when the driver has no native XDP. Never replaces a program someone else attached.
  */
-export function attachXdp(progFd: number, ifindex: number, ifname: string, mode: XdpModeOption): XdpAttachment {
+export function attachXdp(progFd: number, ifindex: number, ifname: string, mode: XdpModeOption, opts: { force?: boolean } = {}): XdpAttachment {
   const n = native();
   const existing = n.bpfXdpQuery(ifindex);
+  let replaced: { name: string; id: number } | null = null;
   if (existing.progId !== 0) {
     const name = n.bpfProgName(existing.progId) || '?';
-    const where = existing.attachMode === 2 ? 'generic' : existing.attachMode === 1 ? 'native' : 'some';
-    throw new AfxdpError('EBUSY', `${ifname} already has XDP program ${name} (id ${existing.progId}) attached in ${where} mode; afxdp never replaces it`, {
-      hint: `detach it first (ip link set dev ${ifname} xdp off, or stop the program that owns it)`,
+    const where = existing.attachMode === 2 ? 'generic' : existing.attachMode === 1 ? 'native' : existing.attachMode === 3 ? 'offload' : 'some';
+    if (!opts.force) {
+      throw new AfxdpError('EBUSY', `${ifname} already has XDP program ${name} (id ${existing.progId}) attached in ${where} mode; afxdp never replaces it`, {
+        hint: `detach it first (ip link set dev ${ifname} xdp off, or stop the program that owns it), or pass --force to detach it`,
+      });
+    }
+    detachForeign(ifname, existing.attachMode, name, existing.progId);
+    if (n.bpfXdpQuery(ifindex).progId !== 0) {
+      // a bpf_link attachment cannot be removed by anyone but its owner
+      throw new AfxdpError('EBUSY', `${ifname}: XDP program ${name} (id ${existing.progId}) is held by another process's bpf_link; --force cannot detach it`, {
+        hint: 'stop the process that owns it (bpftool link show)',
+      });
+    }
+    replaced = { name, id: existing.progId };
+  }
+  const a = attachNew(progFd, ifindex, ifname, mode);
+  a.replaced = replaced;
+  return a;
+}
+
+/** --force: detach a netlink-attached program with iproute2 (argument array, no shell). */
+function detachForeign(ifname: string, attachMode: number, name: string, id: number): void {
+  const keyword = attachMode === 2 ? 'xdpgeneric' : attachMode === 3 ? 'xdpoffload' : 'xdpdrv';
+  try {
+    runToolSync('ip', ['link', 'set', 'dev', ifname, keyword, 'off']);
+  } catch (e) {
+    throw new AfxdpError('EBUSY', `--force could not detach XDP program ${name} (id ${id}) from ${ifname}: ${(e as Error).message}`, {
+      hint: 'stop the program that owns it, or detach it by hand (ip link set dev IFACE xdp off)',
+      cause: e,
     });
   }
+}
+
+function attachNew(progFd: number, ifindex: number, ifname: string, mode: XdpModeOption): XdpAttachment {
+  const n = native();
   const tryMode = (m: XdpMode): number => n.bpfLinkXdp(progFd, ifindex, m === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
   if (mode !== 'auto') {
     try {
@@ -273,7 +307,8 @@ export function attachXdp(progFd: number, ifindex: number, ifname: string, mode:
   try {
     return new XdpAttachment(tryMode('native'), ifindex, ifname, 'native');
   } catch (e) {
-    if (!isNativeError(e) || (e.errno !== 95 && e.errno !== 22)) throw attachError(e, ifname, 'native');
+    // EOPNOTSUPP / EINVAL: no native XDP; ERANGE: the MTU is too large for native XDP (veth: > ~3.5 KB)
+    if (!isNativeError(e) || (e.errno !== 95 && e.errno !== 22 && e.errno !== 34)) throw attachError(e, ifname, 'native');
   }
   try {
     return new XdpAttachment(tryMode('generic'), ifindex, ifname, 'generic');
@@ -289,6 +324,7 @@ function attachError(e: unknown, ifname: string, mode: XdpMode): AfxdpError {
   else if (e.errno === 16 || e.errno === 17) hint = `another XDP program holds ${ifname}; detach it first`;
   else if (e.errno === 1) hint = 'attaching XDP needs root or CAP_NET_ADMIN + CAP_BPF';
   else if (e.errno === 19) hint = `${ifname} is gone`;
+  else if (e.errno === 34) hint = `the MTU of ${ifname} is too large for native XDP on this driver: lower it (ip link set dev ${ifname} mtu 1500) or use --mode generic`;
   return new AfxdpError('EBPF', `cannot attach XDP in ${mode} mode to ${ifname}: ${e.message}`, { errno: e.errno, hint, cause: e });
 }
 

@@ -95,6 +95,11 @@ export class Ring {
     Atomics.store(this.words, this.producerWord, this.cachedProd);
   }
 
+  /** Entries the kernel produced that we have not consumed yet (consumer rings) — for accounting. */
+  ready(): number {
+    return (Atomics.load(this.words, this.producerWord) - this.cachedCons) >>> 0;
+  }
+
   /** Entries the kernel has not consumed yet (producer rings) — for accounting. */
   pending(): number {
     return (this.cachedProd - Atomics.load(this.words, this.consumerWord)) >>> 0;

@@ -10,6 +10,7 @@ import { native, type MmapOffsets } from '../native.js';
 import { AfxdpError, isNativeError } from '../errors.js';
 import { Ring, isPowerOfTwo } from './ring.js';
 import { Umem, type UmemOptions } from './umem.js';
+import { FrameTracker, FRAME_APP, FRAME_FREE, FRAME_KERNEL, FRAME_TX } from './frames.js';
 import {
   ADDR_WORDS_SHIFT,
   DESC_WORDS_SHIFT,
@@ -47,6 +48,8 @@ export interface XskSocketOptions extends UmemOptions {
   needWakeup?: boolean;
   /** max descriptors per receive() / tx batch; default 64 */
   batchSize?: number;
+  /** debug: track every UMEM frame and assert the ownership invariant at every batch (src/xsk/frames.ts) */
+  trackFrames?: boolean;
 }
 
 export interface KernelStats {
@@ -88,6 +91,8 @@ export class XskSocket {
   private closed = false;
   private poll: ReturnType<ReturnType<typeof native>['pollStart']> | null = null;
   private readonly statsBuf = new Float64Array(8);
+  /** set with `trackFrames`: ownership of every UMEM frame, checked at every batch */
+  readonly tracker: FrameTracker | null;
   /** kicks issued, for diagnostics */
   rxKicks = 0;
   txKicks = 0;
@@ -102,6 +107,7 @@ export class XskSocket {
     this.rxAddr = new Uint32Array(o.batchSize);
     this.rxLen = new Uint32Array(o.batchSize);
     this.freeFrames = new Uint32Array(umem.frameCount);
+    this.tracker = o.trackFrames ? new FrameTracker(umem.frameCount, umem.frameShift) : null;
 
     this.fd = sys(() => n.xskSocket(), 'create an AF_XDP socket', o);
     try {
@@ -141,6 +147,7 @@ export class XskSocket {
       bind: opts.bind ?? 'auto',
       needWakeup: opts.needWakeup ?? true,
       batchSize: opts.batchSize ?? 64,
+      trackFrames: opts.trackFrames ?? false,
     };
     if (rxRingSize === 0 && txRingSize === 0) {
       throw new AfxdpError('EUSAGE', 'an AF_XDP socket needs an RX ring, a TX ring or both', { hint: 'set rxRingSize or txRingSize' });
@@ -236,6 +243,7 @@ export class XskSocket {
       this.rxLen[i] = w[e + 2]!;
     }
     rx.release(n);
+    if (this.tracker !== null) this.trackReceived(n);
     return n;
   }
 
@@ -264,7 +272,9 @@ export class XskSocket {
         this.freeFrames[this.freeTop++] = base;
       }
     }
-    fill.submit((idx - fill.producerIndex) >>> 0);
+    const toFill = (idx - fill.producerIndex) >>> 0;
+    if (this.tracker !== null) this.trackRecycled(n, toFill);
+    fill.submit(toFill);
     if (fill.needsWakeup()) this.kickRx();
   }
 
@@ -277,8 +287,10 @@ export class XskSocket {
       const e = fill.entryWord(idx++);
       fill.words[e] = this.freeFrames[--this.freeTop]!;
       fill.words[e + 1] = 0;
+      if (this.tracker !== null) this.tracker.move(fill.words[e]!, FRAME_FREE, FRAME_KERNEL, 'refill');
     }
     fill.submit(k);
+    if (this.tracker !== null) this.checkFrames();
   }
 
   kickRx(): number {
@@ -291,11 +303,15 @@ export class XskSocket {
   /** A free frame's address for the caller to write a packet into, or -1 when none is free. */
   txAlloc(): number {
     if (this.freeTop === 0) this.reclaim();
-    return this.freeTop === 0 ? -1 : this.freeFrames[--this.freeTop]!;
+    if (this.freeTop === 0) return -1;
+    const addr = this.freeFrames[--this.freeTop]!;
+    if (this.tracker !== null) this.tracker.move(addr, FRAME_FREE, FRAME_APP, 'txAlloc');
+    return addr;
   }
 
   /** Gives a frame obtained from txAlloc() back unused. */
   txUnalloc(addr: number): void {
+    if (this.tracker !== null) this.tracker.move(addr, FRAME_APP, FRAME_FREE, 'txUnalloc');
     this.freeFrames[this.freeTop++] = addr;
   }
 
@@ -316,6 +332,7 @@ export class XskSocket {
     w[e + 2] = len;
     w[e + 3] = 0;
     this.txQueued++;
+    if (this.tracker !== null) this.tracker.move(addr, FRAME_APP, FRAME_TX, 'txPush');
   }
 
   /** Publishes the queued frames and kicks the kernel when it asks (always, in copy mode). */
@@ -340,11 +357,47 @@ export class XskSocket {
       const n = cr.peek(256);
       if (n === 0) break;
       let idx = cr.consumerIndex;
-      for (let i = 0; i < n; i++) this.freeFrames[this.freeTop++] = cr.words[cr.entryWord(idx++)]!;
+      const t = this.tracker;
+      for (let i = 0; i < n; i++) {
+        const addr = cr.words[cr.entryWord(idx++)]!;
+        if (t !== null) t.move(addr, FRAME_TX, FRAME_FREE, 'completion');
+        this.freeFrames[this.freeTop++] = addr;
+      }
       cr.release(n);
       total += n;
     }
+    if (this.tracker !== null) this.checkFrames();
     return total;
+  }
+
+  // ------------------------------------------------------------------ frame tracking (debug)
+
+  private trackReceived(n: number): void {
+    const t = this.tracker!;
+    for (let i = 0; i < n; i++) t.move(this.rxAddr[i]!, FRAME_KERNEL, FRAME_APP, 'RX ring');
+    this.checkFrames();
+  }
+
+  private trackRecycled(n: number, toFill: number): void {
+    // recycle() sends the first `toFill` frames to the fill ring and the rest to the free list
+    const t = this.tracker!;
+    for (let i = 0; i < n; i++) t.move(this.rxAddr[i]!, FRAME_APP, i < toFill ? FRAME_KERNEL : FRAME_FREE, 'recycle');
+    this.checkFrames();
+  }
+
+  /**
+   * Asserts the invariant of src/xsk/frames.ts. Reads the kernel-produced indices (RX,
+   * completion) before the kernel-consumed ones (fill, TX): a frame moving meanwhile is then
+   * counted at most once, never twice.
+   */
+  checkFrames(): void {
+    const t = this.tracker;
+    if (t === null) return;
+    const rxReady = this.rx ? this.rx.ready() : 0;
+    const completionReady = this.completion.ready();
+    const fillPending = this.fill.pending();
+    const txPending = this.tx ? this.tx.pending() + this.txQueued : 0;
+    t.check({ freeTop: this.freeTop, fillPending, rxReady, txPending, completionReady });
   }
 
   /** Frames not in the free list (on a ring, with the kernel, or held by the caller). */
@@ -354,11 +407,14 @@ export class XskSocket {
 
   // ------------------------------------------------------------------ events, stats, close
 
-  /** Calls cb whenever the socket is readable (uv_poll in Node's own loop). */
-  onReadable(cb: () => void): void {
+  /**
+   * Calls cb whenever the socket is readable (uv_poll in Node's own loop). `status` < 0 is a
+   * libuv error (e.g. POLLERR when the interface went away): the watcher has stopped then.
+   */
+  onReadable(cb: (status: number) => void): void {
     this.checkOpen();
     if (this.poll) throw new AfxdpError('ESTATE', 'a readable callback is already installed');
-    this.poll = native().pollStart(this.fd, () => cb());
+    this.poll = native().pollStart(this.fd, (status) => cb(status));
   }
 
   offReadable(): void {
@@ -408,6 +464,7 @@ function sys<T>(fn: () => T, what: string, o: { ifname: string; queue: number })
     let hint = 'run `afxdp doctor` to check this machine';
     if (errno === 97) hint = 'this kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS)';
     else if (errno === 1 || errno === 13) hint = 'run as root, or grant CAP_NET_RAW, CAP_NET_ADMIN and CAP_BPF';
+    else if (errno === 105 && what === 'register the UMEM') hint = 'the UMEM is charged to the locked-memory limit: grant CAP_IPC_LOCK or raise `ulimit -l` to the UMEM size, or use fewer frames';
     else if (errno === 12 || errno === 105) hint = 'not enough memory for rings/UMEM: use fewer frames or smaller rings';
     throw new AfxdpError('ESYS', `cannot ${what} for ${o.ifname} queue ${o.queue}: ${e.message}`, { errno, hint, cause: e });
   }

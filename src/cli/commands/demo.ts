@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 // the CLI uses only the public API (src/index.ts)
 import { runDemo, renderTable } from '../../index.js';
-import { intArg, choiceArg } from '../args.js';
+import { intArg, choiceArg, ringSizeArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
 import { addOutputOptions, outputOptions, type OutputFlags } from '../outputs.js';
 import { STRATEGY_NAMES, type StrategyName } from '../../xdp/meta.js';
 import { STRATEGY_HELP, SIMULATE_HELP, PROGRAM_HELP, XSKMAP_HELP, HINTS_HELP, NO_HINTS_HELP, checkProgramFlags, hintsOption } from './stamp-flags.js';
+import { requireCaps, LAB_NEEDS } from '../../caps.js';
 
 export function registerDemo(program: Command, ctx: () => CliContext): void {
   const cmd = program
@@ -22,12 +23,16 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
     .option('--no-hints', NO_HINTS_HELP)
     .option('--program <obj.o>', PROGRAM_HELP)
     .option('--xskmap <name>', XSKMAP_HELP)
+    .option('--ring-size <n>', 'RX and fill ring entries, a power of two (8..8192); small rings plus --rate 0 force drops', ringSizeArg, 2048)
+    .option('--debug-frames', 'assert at every batch that each UMEM frame is in exactly one place (slower; for debugging)')
     .option('--json', 'print only the afxdp.report/1 JSON document on stdout');
   addOutputOptions(cmd)
     .addHelpText('after', '\nExamples:\n  afxdp demo\n  afxdp demo --packets 100000 --rate 50000 --mode generic --json\n  afxdp demo --html run.html --pcap run.pcapng --csv run.csv --hlog run.hlog\n  afxdp demo --strategy auto --simulate-no-meta\n  afxdp demo --program examples/own-program/udp_filter.bpf.o\n')
-    .action(async (o: OutputFlags & { packets: number; rate: number; mode: 'auto' | 'native' | 'generic'; clock: 'monotonic' | 'tai'; strategy: StrategyName; simulateNoMeta?: boolean; program?: string; xskmap?: string; hints?: boolean; json?: boolean }) => {
+    .action(async (o: OutputFlags & { packets: number; rate: number; mode: 'auto' | 'native' | 'generic'; clock: 'monotonic' | 'tai'; strategy: StrategyName; simulateNoMeta?: boolean; program?: string; xskmap?: string; hints?: boolean; ringSize: number; debugFrames?: boolean; json?: boolean }) => {
       const c = ctx();
       checkProgramFlags(o);
+      // before any output file, namespace or program: the probe's UMEM plus the generator's (4096 frames of 4 KiB)
+      requireCaps('afxdp demo', LAB_NEEDS, { umemBytes: (Math.max(4096, o.ringSize * 2) + 4096) * 4096 });
       const report = await runDemo({
         packets: o.packets,
         rate: o.rate,
@@ -38,6 +43,8 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
         program: o.program,
         xskmap: o.xskmap,
         hints: hintsOption(o.hints),
+        ringSize: o.ringSize,
+        trackFrames: !!o.debugFrames,
         signal: c.signal,
         log: o.json ? undefined : note,
         outputs: outputOptions(o),

@@ -5,11 +5,12 @@ import { runEnvironment, packageVersion } from '../../measure/session.js';
 import { RunMonitor } from '../../measure/monitor.js';
 import { RunOutputs } from '../../report/outputs.js';
 import { addOutputOptions, outputOptions, type OutputFlags } from '../outputs.js';
-import { intArg, numArg, choiceArg, ifnameArg } from '../args.js';
+import { intArg, numArg, choiceArg, ifnameArg, ringSizeArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
 import { STRATEGY_NAMES, type StrategyName } from '../../xdp/meta.js';
 import { STRATEGY_HELP, SIMULATE_HELP, PROGRAM_HELP, XSKMAP_HELP, HINTS_HELP, NO_HINTS_HELP, checkProgramFlags, hintsOption } from './stamp-flags.js';
+import { requireCaps, PROBE_NEEDS } from '../../caps.js';
 
 interface LatencyFlags extends OutputFlags {
   senderTs?: boolean;
@@ -27,6 +28,9 @@ interface LatencyFlags extends OutputFlags {
   program?: string;
   xskmap?: string;
   hints?: boolean;
+  ringSize: number;
+  debugFrames?: boolean;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -50,6 +54,9 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
     .option('--no-hints', NO_HINTS_HELP)
     .option('--program <obj.o>', PROGRAM_HELP)
     .option('--xskmap <name>', XSKMAP_HELP)
+    .option('--ring-size <n>', 'RX and fill ring entries, a power of two (8..8192)', ringSizeArg, 2048)
+    .option('--debug-frames', 'assert at every batch that each UMEM frame is in exactly one place (slower; for debugging)')
+    .option('--force', 'detach an XDP program that is already attached to the interface (netlink-attached only; it is not restored afterwards)')
     .option('--json', 'print only the afxdp.report/1 JSON document on stdout');
   addOutputOptions(cmd)
     .addHelpText(
@@ -61,6 +68,8 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
     .action(async (o: LatencyFlags) => {
       const c = ctx();
       checkProgramFlags(o);
+      // before anything is opened, loaded or attached: name every missing capability at once
+      requireCaps('afxdp latency', PROBE_NEEDS, { umemBytes: Math.max(4096, o.ringSize * 2) * 4096 });
       // outputs first: an unwritable path or a busy port fails before anything is attached
       const outs = await RunOutputs.open({ ...outputOptions(o), target: o.packets, application: `afxdp ${packageVersion()}` });
       let probe: LatencyProbe;
@@ -71,11 +80,15 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
           program: o.program,
           xskmap: o.xskmap,
           hints: hintsOption(o.hints),
+          ringSize: o.ringSize,
+          trackFrames: !!o.debugFrames,
+          force: !!o.force,
         });
       } catch (e) {
         await outs.close();
         throw e;
       }
+      if (probe.replaced) note(`--force: detached XDP program ${probe.replaced.name} (id ${probe.replaced.id}) from ${o.iface}; it is not restored afterwards`);
       const monitor = new RunMonitor([probe]);
       try {
         const env = runEnvironment(packageVersion(), o.iface);
@@ -93,6 +106,8 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
         await outs.finish(report);
         if (o.json) printJson(report);
         else process.stdout.write(renderTable(report) + '\n');
+        // the report so far is out; the failure is the exit status and the one error line
+        if (probe.error) throw probe.error;
       } finally {
         monitor.stop();
         probe.close();

@@ -1,0 +1,30 @@
+/** The namespace holder's PDEATHSIG race guard: a holder whose parent is not the expected one exits at once. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { holderArgs } from '../src/lab/netns.js';
+
+function exitOf(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    const c = spawn('setpriv', args, { stdio: 'ignore' });
+    const t = setTimeout(() => c.kill('SIGKILL'), 5000);
+    c.on('exit', (code, signal) => {
+      clearTimeout(t);
+      resolve({ code, signal });
+    });
+  });
+}
+
+test('a holder started for another parent (as after the parent died before prctl) exits at once instead of holding a namespace', async () => {
+  // pid 1 is never our parent: exactly what the holder sees when Node died before PDEATHSIG was armed
+  assert.deepEqual(await exitOf(holderArgs('afxdp-ns-racetest-rx', 1)), { code: 97, signal: null });
+});
+
+test('a holder for the right parent stays until killed', async () => {
+  const c = spawn('setpriv', holderArgs('afxdp-ns-racetest-ok', process.pid), { stdio: 'ignore' });
+  const exited = new Promise<NodeJS.Signals | null>((r) => c.on('exit', (_code, sig) => r(sig)));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(c.exitCode, null, 'still holding');
+  c.kill('SIGKILL');
+  assert.equal(await exited, 'SIGKILL');
+});
