@@ -219,3 +219,8 @@ test('docs/VERIFIER.md lists every class', () => {
   const doc = readFileSync(path.join(ROOT, 'docs', 'VERIFIER.md'), 'utf8');
   for (const c of CLASSES) assert.ok(doc.includes(`\`${c.id}\``), `docs/VERIFIER.md mentions ${c.id}`);
 });
+
+test('the one-line form of "no verifier error" says it once', async () => {
+  const { explainLog, oneLineExplanation } = await import('../src/explain/index.js');
+  assert.equal(oneLineExplanation(explainLog('')), 'no verifier error found');
+});

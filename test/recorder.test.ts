@@ -219,3 +219,15 @@ test('empty summary is all zeros; reset forgets everything; NaN is not a sample'
   rec.record(1.9);
   assert.deepEqual(rec.summary(), { count: 1, min: 1, p50: 1, p90: 1, p99: 1, p999: 1, max: 1, mean: 1 });
 });
+
+test('percentiles stay between the exact min and max (a bucket may reach 0.1% past the largest sample)', () => {
+  const r = new LatencyRecorder();
+  r.record(123457);
+  r.record(123457);
+  const s = r.summary();
+  assert.equal(s.max, 123457);
+  for (const k of ['p50', 'p90', 'p99', 'p999'] as const) assert.equal(s[k], 123457, k);
+  const h = newLatencyHistogram();
+  h.recordValue(123457);
+  assert.ok(h.getValueAtPercentile(99) > 123457, 'HdrHistogram alone would report past the max');
+});

@@ -135,5 +135,6 @@ export function renderExplanation(e: Explanation): string {
 /** One clause for the CLI's one-line error: "class: brief fix". */
 export function oneLineExplanation(e: Explanation): string {
   const where = e.source_line?.file ? ` at ${e.source_line.file}:${e.source_line.line}` : '';
-  return `${e.title}${where}: ${e.brief}`;
+  // for 'none' the title and the brief are the same words: say them once
+  return e.brief === e.title ? `${e.title}${where}` : `${e.title}${where}: ${e.brief}`;
 }

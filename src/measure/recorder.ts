@@ -243,14 +243,19 @@ export class LatencyRecorder {
     const h = this.hist;
     const count = h.totalCount;
     if (count === 0) return { count: 0, min: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
+    // HdrHistogram reports a bucket's highest equivalent value, up to 0.1% above the largest
+    // sample in it; min and max are exact, so keep the percentiles between them
+    const lo = this.allMin;
+    const hi = this.allMax;
+    const at = (p: number): number => Math.min(hi, Math.max(lo, h.getValueAtPercentile(p)));
     return {
       count,
-      min: this.allMin,
-      p50: h.getValueAtPercentile(50),
-      p90: h.getValueAtPercentile(90),
-      p99: h.getValueAtPercentile(99),
-      p999: h.getValueAtPercentile(99.9),
-      max: this.allMax,
+      min: lo,
+      p50: at(50),
+      p90: at(90),
+      p99: at(99),
+      p999: at(99.9),
+      max: hi,
       mean: Math.round(this.st[S_SUM] / count),
     };
   }
