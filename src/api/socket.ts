@@ -139,7 +139,7 @@ export class AfxdpSocket implements BatchOwner {
 
     return withNetnsFd(opts.netns, (netnsFd) => {
       if (opts.program === undefined) {
-        const probe = LatencyProbe.open({ ifname: opts.iface, queue, mode, bind, clock, match, udpPort, ringSize, frameCount, batchSize, txRingSize, netnsFd });
+        const probe = LatencyProbe.open({ ifname: opts.iface, queue, mode, bind, clock, match, udpPort, ringSize, frameCount, batchSize, txRingSize, netnsFd, strategy: 'meta' });
         return new AfxdpSocket(common, {
           socket: probe.socket,
           mode: probe.mode,
