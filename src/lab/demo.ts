@@ -12,6 +12,7 @@ import { RunOutputs, type OutputOptions } from '../report/outputs.js';
 import type { XdpModeOption } from '../xdp/program.js';
 import type { Report } from '../report/report.js';
 import { checkStampObject } from '../xdp/stamp-program.js';
+import { runPingDemo, checkPingOptions } from './ping-demo.js';
 
 export interface DemoOptions {
   packets?: number;
@@ -38,6 +39,11 @@ export interface DemoOptions {
   outputs?: OutputOptions;
   /** called with the /metrics URL once --prometheus listens (also with --json: it goes to stderr) */
   onMetrics?: (url: string) => void;
+  /**
+   * round trip instead of one way: the tx namespace sends with TX metadata (completion stamps),
+   * the rx namespace reflects with XDP_TX, afxdp receives the replies (latency_ns.rtt, tx_completion)
+   */
+  ping?: boolean;
 }
 
 export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
@@ -45,6 +51,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
   const rate = opts.rate ?? 10000;
   const log = opts.log ?? (() => {});
   // a user object afxdp cannot use is refused before anything is built
+  if (opts.ping) checkPingOptions(opts);
   if (opts.program !== undefined) checkStampObject(opts.program, opts.xskmap);
   const outs = await RunOutputs.open({ target: packets, application: `afxdp ${packageVersion()}`, ...opts.outputs });
   if (outs.metrics) opts.onMetrics?.(outs.metrics.url);
@@ -54,6 +61,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
   } catch (e) {
     await outs.close();
     throw e;
+  }
+  if (opts.ping) {
+    try {
+      return await runPingDemo(lab, outs, opts, packets, rate, log);
+    } finally {
+      await outs.close();
+      await lab.destroy();
+    }
   }
   let probe: LatencyProbe | undefined;
   let monitor: RunMonitor | undefined;

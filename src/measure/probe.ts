@@ -47,6 +47,8 @@ export interface ProbeOptions {
   senderRunId?: number | 'any';
   /** TX ring entries (0 = receive only, the default); the public API's send() needs one */
   txRingSize?: number;
+  /** TX metadata bytes in front of each TX packet (see XskSocketOptions.txMetadataLen); default 0 */
+  txMetadataLen?: number;
   /** how the stamp travels (DESIGN §3): 'auto' (default: meta, per-packet fallback), 'meta', 'prepend', 'map' */
   strategy?: StrategyName;
   /** diagnostic: the program behaves as on a driver without metadata support (every veth has it) */
@@ -153,7 +155,7 @@ export class LatencyProbe {
   private lastKernel: KernelStats | null = null;
   private lastProgram: ProgramCounters | null = null;
 
-  private constructor(o: Required<Omit<ProbeOptions, 'netnsFd' | 'frameCount' | 'batchSize' | 'program' | 'xskmap' | 'senderRunId' | 'txRingSize' | 'trackFrames' | 'force'>> & ProbeOptions) {
+  private constructor(o: Required<Omit<ProbeOptions, 'netnsFd' | 'frameCount' | 'batchSize' | 'program' | 'xskmap' | 'senderRunId' | 'txRingSize' | 'txMetadataLen' | 'trackFrames' | 'force'>> & ProbeOptions) {
     this.ifname = o.ifname;
     this.queue = o.queue;
     this.clock = o.clock;
@@ -184,6 +186,7 @@ export class LatencyProbe {
         rxRingSize: o.ringSize,
         fillRingSize: o.ringSize,
         txRingSize: o.txRingSize ?? 0,
+        txMetadataLen: o.txMetadataLen ?? 0,
         frameCount: o.frameCount ?? Math.max(4096, o.ringSize * 2),
         batchSize: o.batchSize,
         trackFrames: o.trackFrames,

@@ -75,6 +75,27 @@ export interface LatencySegments {
   xdp_to_user: LatencySummary;
   sender_to_xdp: LatencySummary | null;
   hw_to_xdp: LatencySummary | null;
+  /**
+   * added by `demo --ping` (present only in ping runs): user send → user receive of the reflected
+   * reply (one clock), and user send → the kernel's TX completion stamp (both CLOCK_TAI); null
+   * when no sample was taken
+   */
+  rtt?: LatencySummary | null;
+  tx_completion?: LatencySummary | null;
+}
+
+/** `demo --ping` accounting (added field, present only in ping runs). */
+export interface PingReport {
+  /** requests the kernel accepted */
+  sent: number;
+  /** distinct requests whose reply came back (matched by sequence number) */
+  replies: number;
+  /** TX completions seen */
+  completions: number;
+  /** completions that carried a kernel TX timestamp */
+  completions_with_timestamp: number;
+  /** where the completion stamps come from: software (copy mode, e.g. veth) or the driver */
+  tx_timestamp_source: string;
 }
 
 /** One queue's own numbers (issue 5); `latency_ns` like the top-level one. */
@@ -152,6 +173,8 @@ export interface Report {
   histograms?: Partial<Record<'xdp_to_user' | 'sender_to_xdp' | 'hw_to_xdp', string>>;
   /** the files / endpoint written by --csv, --hlog, --pcap, --html, --prometheus */
   outputs?: Partial<Record<'csv' | 'hlog' | 'pcap' | 'html' | 'prometheus', OutputInfo>>;
+  /** `demo --ping` counts and the TX timestamp source (added field) */
+  ping?: PingReport;
 }
 
 export interface HintCounts {

@@ -62,6 +62,22 @@ function wrap(items: string[], indent: number): string[] {
   return lines;
 }
 
+/** Plain text wrapped at word boundaries before TABLE_WIDTH; continuation lines indented. */
+function wrapWords(text: string, indent: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const w of text.split(' ')) {
+    if (line === '') line = w;
+    else if (line.length + 1 + w.length <= TABLE_WIDTH) line += ` ${w}`;
+    else {
+      lines.push(line);
+      line = ' '.repeat(indent) + w;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
 function headerLines(r: Report): string[] {
   const q = r.queues.length === 1 ? `queue ${r.queues[0]}` : `queues ${r.queues.join(',')}`;
   return wrap(
@@ -91,6 +107,7 @@ function packetLines(r: Report): string[] {
   if (r.hints) items.push(`hints: rx hash ${formatCount(r.hints.rx_hash)}, vlan ${formatCount(r.hints.vlan)}, hw timestamp ${formatCount(r.hints.rx_timestamp)}`);
   if (k.rx_fill_ring_empty_descs > 0) items.push(`fill ring empty ${formatCount(k.rx_fill_ring_empty_descs)}`);
   if (k.rx_invalid_descs > 0) items.push(`invalid descs ${formatCount(k.rx_invalid_descs)}`);
+  if (r.ping) items.push(`ping: requests ${formatCount(r.ping.sent)}, replies ${formatCount(r.ping.replies)}, completions ${formatCount(r.ping.completions)} (${formatCount(r.ping.completions_with_timestamp)} stamped)`);
   return wrap(items, 2);
 }
 
@@ -103,6 +120,8 @@ function tableLines(r: Report): string[] {
   const rows: Row[] = [{ label: 'xdp → user', s: r.latency_ns.xdp_to_user }];
   if (r.latency_ns.sender_to_xdp) rows.push({ label: 'sender → xdp', s: r.latency_ns.sender_to_xdp });
   if (r.latency_ns.hw_to_xdp) rows.push({ label: 'hw → xdp', s: r.latency_ns.hw_to_xdp });
+  if (r.latency_ns.rtt) rows.push({ label: 'round trip', s: r.latency_ns.rtt });
+  if (r.latency_ns.tx_completion) rows.push({ label: 'tx complete', s: r.latency_ns.tx_completion });
 
   const labelW = Math.max('latency'.length, ...rows.map((x) => x.label.length));
   const render = (gap: number, uniform: boolean, count: (n: number) => string): string[] => {
@@ -131,5 +150,6 @@ function tableLines(r: Report): string[] {
 
 /** The report as text for a terminal (≤ 80 columns for any realistic values). */
 export function renderTable(report: Report): string {
-  return [...headerLines(report), ...packetLines(report), '', ...tableLines(report)].join('\n');
+  const notes = report.ping ? ['', ...wrapWords(`tx stamps: ${report.ping.tx_timestamp_source}`, 2)] : [];
+  return [...headerLines(report), ...packetLines(report), '', ...tableLines(report), ...notes].join('\n');
 }

@@ -25,6 +25,12 @@ export const XDP_RING_NEED_WAKEUP = 1 << 0;
 export const XDP_UMEM_UNALIGNED_CHUNK_FLAG = 1 << 0;
 export const XDP_UMEM_TX_METADATA_LEN = 1 << 2;
 
+// xdp_desc.options and struct xsk_tx_metadata (kernel ≥ 6.8)
+export const XDP_TX_METADATA = 1 << 1;
+export const XDP_TXMD_FLAGS_TIMESTAMP = 1 << 0;
+/** sizeof(struct xsk_tx_metadata): u64 flags + a 8-byte union (request csum / completion tx_timestamp) */
+export const XSK_TX_METADATA_LEN = 16;
+
 // XDP attach flags (bpf_link_create opts.flags)
 export const XDP_FLAGS_SKB_MODE = 1 << 1;
 export const XDP_FLAGS_DRV_MODE = 1 << 2;

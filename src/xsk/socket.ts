@@ -23,6 +23,7 @@ import {
   XDP_UMEM_FILL_RING,
   XDP_UMEM_PGOFF_COMPLETION_RING,
   XDP_UMEM_PGOFF_FILL_RING,
+  XDP_UMEM_TX_METADATA_LEN,
   XDP_USE_NEED_WAKEUP,
   XDP_ZEROCOPY,
 } from './constants.js';
@@ -50,6 +51,11 @@ export interface XskSocketOptions extends UmemOptions {
   batchSize?: number;
   /** debug: track every UMEM frame and assert the ownership invariant at every batch (src/xsk/frames.ts) */
   trackFrames?: boolean;
+  /**
+   * bytes of TX metadata (struct xsk_tx_metadata, 16) in front of each TX packet (kernel ≥ 6.8);
+   * default 0. With it, send packets at an offset ≥ this inside the frame and set XDP_TX_METADATA.
+   */
+  txMetadataLen?: number;
 }
 
 export interface KernelStats {
@@ -111,7 +117,8 @@ export class XskSocket {
 
     this.fd = sys(() => n.xskSocket(), 'create an AF_XDP socket', o);
     try {
-      sys(() => n.xskUmemReg(this.fd, umem.buffer, umem.frameSize, 0, 0, 0), 'register the UMEM', o);
+      const md = o.txMetadataLen;
+      sys(() => n.xskUmemReg(this.fd, umem.buffer, umem.frameSize, 0, md ? XDP_UMEM_TX_METADATA_LEN : 0, md), md ? `register the UMEM with ${md} bytes of TX metadata (kernel ≥ 6.8)` : 'register the UMEM', o);
       sys(() => n.xskSetRingSize(this.fd, XDP_UMEM_FILL_RING, o.fillRingSize), 'size the fill ring', o);
       sys(() => n.xskSetRingSize(this.fd, XDP_UMEM_COMPLETION_RING, o.completionRingSize), 'size the completion ring', o);
       if (o.rxRingSize) sys(() => n.xskSetRingSize(this.fd, XDP_RX_RING, o.rxRingSize), 'size the RX ring', o);
@@ -148,6 +155,7 @@ export class XskSocket {
       needWakeup: opts.needWakeup ?? true,
       batchSize: opts.batchSize ?? 64,
       trackFrames: opts.trackFrames ?? false,
+      txMetadataLen: opts.txMetadataLen ?? 0,
     };
     if (rxRingSize === 0 && txRingSize === 0) {
       throw new AfxdpError('EUSAGE', 'an AF_XDP socket needs an RX ring, a TX ring or both', { hint: 'set rxRingSize or txRingSize' });
@@ -164,6 +172,9 @@ export class XskSocket {
     }
     if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) {
       throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
+    }
+    if (!Number.isInteger(o.txMetadataLen) || o.txMetadataLen < 0 || o.txMetadataLen >= 256 || o.txMetadataLen % 8 !== 0) {
+      throw new AfxdpError('EUSAGE', `TX metadata length ${o.txMetadataLen} is not accepted by the kernel`, { hint: 'use a multiple of 8 below 256 (struct xsk_tx_metadata is 16)' });
     }
     if (!Number.isInteger(o.queue) || o.queue < 0) {
       throw new AfxdpError('EUSAGE', `queue ${o.queue} is not a valid queue number`, { hint: 'use an integer ≥ 0' });
@@ -322,15 +333,18 @@ export class XskSocket {
     return tx.free(max);
   }
 
-  /** Queues one frame for sending; call txFree() first to know there is room. */
-  txPush(addr: number, len: number): void {
+  /**
+   * Queues one frame for sending; call txFree() first to know there is room. `options` is the
+   * descriptor's options word (XDP_TX_METADATA: the kernel reads the TX metadata in front of addr).
+   */
+  txPush(addr: number, len: number, options = 0): void {
     const tx = this.tx!;
     const e = tx.entryWord((tx.producerIndex + this.txQueued) >>> 0);
     const w = tx.words;
     w[e] = addr;
     w[e + 1] = 0;
     w[e + 2] = len;
-    w[e + 3] = 0;
+    w[e + 3] = options;
     this.txQueued++;
     if (this.tracker !== null) this.tracker.move(addr, FRAME_APP, FRAME_TX, 'txPush');
   }
@@ -357,17 +371,41 @@ export class XskSocket {
       const n = cr.peek(256);
       if (n === 0) break;
       let idx = cr.consumerIndex;
+      // masked to the frame base: a packet may have been sent at an offset (TX metadata in front)
+      const shift = this.umem.frameShift;
       const t = this.tracker;
       for (let i = 0; i < n; i++) {
         const addr = cr.words[cr.entryWord(idx++)]!;
         if (t !== null) t.move(addr, FRAME_TX, FRAME_FREE, 'completion');
-        this.freeFrames[this.freeTop++] = addr;
+        this.freeFrames[this.freeTop++] = (addr >>> shift) << shift;
       }
       cr.release(n);
       total += n;
     }
     if (this.tracker !== null) this.checkFrames();
     return total;
+  }
+
+  /**
+   * Like reclaim(), but also copies the completed descriptors' addresses (as sent: a frame base
+   * plus any offset) into `out`, up to out.length of them, so the caller can read each frame's
+   * TX metadata (completion timestamp) right away, before the frame is reused. The frames go back
+   * to the free list as frame bases.
+   */
+  reclaimInto(out: Uint32Array): number {
+    const cr = this.completion;
+    const n = cr.peek(out.length);
+    if (n === 0) return 0;
+    const shift = this.umem.frameShift;
+    let idx = cr.consumerIndex;
+    for (let i = 0; i < n; i++) {
+      const a = cr.words[cr.entryWord(idx++)]!;
+      out[i] = a;
+      if (this.tracker !== null) this.tracker.move(a, FRAME_TX, FRAME_FREE, 'completion');
+      this.freeFrames[this.freeTop++] = (a >>> shift) << shift;
+    }
+    cr.release(n);
+    return n;
   }
 
   // ------------------------------------------------------------------ frame tracking (debug)
