@@ -231,7 +231,7 @@ function measureUser(a: Args): UserResult[] {
       for (let it = 0; it < iterations; it++) for (let i = 0; i < FRAMES; i++) frameKey(umem, i * frameSize + 256, 64, out, 0);
       if (r > 0) kr.push(Number(process.hrtime.bigint() - t0) / (iterations * FRAMES));
     }
-    results.push({ name: 'map: key', ns_per_packet: median(kr), note: 'frameKey(): FNV-1a over 64 bytes + fmix32' });
+    results.push({ name: 'map: key', ns_per_packet: median(kr), note: 'frameKey(): murmur3 blocks over 64 bytes + fmix32' });
     results.push({ name: 'map: take', ns_per_packet: median(rounds), note: 'BPF_MAP_LOOKUP_AND_DELETE_ELEM per key, 64 keys per addon call' });
   } finally {
     obj.close();

@@ -193,22 +193,31 @@ export function diffNs(aLo: number, aHi: number, bLo: number, bHi: number): numb
 
 /**
  * The map strategy's key of the frame at `addr` (`len` bytes), exactly as afxdp_frame_key() in
- * meta.h computes it: FNV-1a over the first ≤16 little-endian u32 words, murmur3 fmix32, and the
- * length. Written to out[at], out[at + 1]; allocates nothing.
+ * meta.h computes it: murmur3_32 block mixing over the first ≤16 little-endian u32 words, fmix32,
+ * and the length. Written to out[at], out[at + 1]; allocates nothing.
  */
 export function frameKey(umem: { words: Uint32Array; bytes: Uint8Array }, addr: number, len: number, out: Uint32Array, at: number): void {
   const nw = Math.min(MAP_KEY_WORDS, len >>> 2);
-  let h = 2166136261;
+  let h = 0;
   if ((addr & 3) === 0) {
     const w = umem.words;
     const base = addr >>> 2;
-    for (let i = 0; i < nw; i++) h = Math.imul(h ^ w[base + i]!, 16777619);
+    for (let i = 0; i < nw; i++) h = mixWord(h, w[base + i]!);
   } else {
     const b = umem.bytes;
-    for (let i = 0; i < nw; i++) h = Math.imul(h ^ u32le(b, addr + i * 4), 16777619);
+    for (let i = 0; i < nw; i++) h = mixWord(h, u32le(b, addr + i * 4));
   }
   out[at] = fmix32(h);
   out[at + 1] = len;
+}
+
+/** one murmur3_32 block step (the same as the loop body of afxdp_frame_key in meta.h) */
+function mixWord(h: number, word: number): number {
+  let k = Math.imul(word, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  h ^= Math.imul(k, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
 function fmix32(h: number): number {
