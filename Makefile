@@ -32,7 +32,10 @@ BPF_CFLAGS := -O2 -g -Wall $(WERROR) -target bpf -D__BPF__ -I$(ARCH_INC) -Ibpf/i
 NATIVE_CFLAGS := -O2 -g -Wall -Wextra $(WERROR) -Wno-unused-parameter -std=gnu11 -fPIC \
 	-fvisibility=hidden -I$(NAPI_INC) $(if $(NODE_INC),-idirafter $(NODE_INC)) -Ibpf/include -DNAPI_VERSION=8
 
-all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ) $(VERIFIER_OBJ) $(EXAMPLE_BPF_OBJ) $(BENCH_BPF_OBJ)
+# the C reference receiver / generator of `npm run bench` (its XDP programs are in BENCH_BPF_OBJ)
+BENCH_BIN := build/bench/rx_ref build/bench/tx_ref
+
+all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ) $(VERIFIER_OBJ) $(EXAMPLE_BPF_OBJ) $(BENCH_BPF_OBJ) $(BENCH_BIN)
 
 $(ADDON): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
 	@mkdir -p $(dir $@)
@@ -56,6 +59,10 @@ build/examples/%.bpf.o: examples/%.bpf.c bpf/include/afxdp/meta.h Makefile
 
 # what `npm install afxdp` builds (scripts/install.mjs): no test or bench objects
 package: $(ADDON) $(BPF_OBJ) $(EXAMPLE_BPF_OBJ)
+
+build/bench/%: bench/c/%.c bench/c/xsk_ref.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra $(WERROR) -std=gnu11 -o $@ $< -lbpf -lelf -lz
 
 build/bench-bpf/%.bpf.o: bench/bpf/%.bpf.c bpf/include/afxdp/meta.h Makefile
 	@mkdir -p $(dir $@)

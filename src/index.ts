@@ -23,7 +23,8 @@ export { AfxdpError, type AfxdpErrorCode } from './errors.js';
 
 // measuring without touching packets, and reports
 export { LatencyProbe, type ProbeOptions, type ProbeStats, type ClockName, type MatchName } from './measure/probe.js';
-export { waitForEnd, probeReport, type WaitOptions, type ReportExtras } from './measure/session.js';
+export { waitForEnd, probeReport, type WaitOptions, type ReportExtras, type Receiving } from './measure/session.js';
+export { LatencyReceiver, type ReceiverOptions, type PollMode } from './measure/receiver.js';
 export { LatencyRecorder, type LatencySummary } from './measure/recorder.js';
 export { buildReport, REPORT_SCHEMA, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments } from './report/report.js';
 export { renderTable } from './report/table.js';

@@ -46,3 +46,9 @@ export function ringSizeArg(v: string): number {
   }
   return n;
 }
+
+/** --queues: a count 1..64 or 'all' */
+export function queuesArg(v: string): number | 'all' {
+  if (v.trim() === 'all') return 'all';
+  return intArg('--queues', 1, 64)(v);
+}

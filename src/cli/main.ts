@@ -15,6 +15,7 @@ import { registerCheck } from './commands/check.js';
 import { registerExplain } from './commands/explain.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerReport } from './commands/report.js';
+import { registerGen } from './commands/gen.js';
 
 export function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -76,6 +77,7 @@ export function createProgram(ctx: () => CliContext): Command {
   registerExplain(program);
   registerDoctor(program);
   registerReport(program);
+  registerGen(program, ctx);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
   return program;
 }

@@ -174,6 +174,34 @@ export class LatencyRecorder {
     if (v > st[S_MAX]) st[S_MAX] = v;
   }
 
+  /**
+   * Adds counts recorded elsewhere with the same bucket geometry (indexOfValue), e.g. by a busy-poll
+   * worker into a SharedArrayBuffer: `counts[i]` values in bucket i, their exact sum, min and max.
+   * Costs one pass over `counts`; meant for the end of a run or a report interval, not per packet.
+   */
+  addBuckets(counts: Float64Array, sum: number, min: number, max: number, anomalies?: { negative?: number; overflow?: number }): void {
+    if (counts.length !== COUNTS_LENGTH) {
+      throw new AfxdpError('EUSAGE', `addBuckets: expected ${COUNTS_LENGTH} buckets, got ${counts.length}`, { hint: 'record with indexOfValue() into a COUNTS_LENGTH array' });
+    }
+    const c = this.counts;
+    let any = false;
+    for (let i = 0; i < COUNTS_LENGTH; i++) {
+      const k = counts[i]!;
+      if (k === 0) continue;
+      if (c[i] === 0) this.touched[this.nTouched++] = i;
+      c[i] += k;
+      any = true;
+    }
+    const st = this.st;
+    if (any) {
+      st[S_SUM] += sum;
+      if (min < st[S_MIN]) st[S_MIN] = min;
+      if (max > st[S_MAX]) st[S_MAX] = max;
+    }
+    st[S_NEGATIVE] += anomalies?.negative ?? 0;
+    st[S_OVERFLOW] += anomalies?.overflow ?? 0;
+  }
+
   /** Negative values seen (e.g. clocks from different domains, or a stale stamp); never samples. */
   get negative(): number {
     return this.st[S_NEGATIVE];

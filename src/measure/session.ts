@@ -10,6 +10,20 @@ import { native, PACKAGE_ROOT } from '../native.js';
 import { withNetns } from '../lab/netns.js';
 import type { LatencyProbe } from './probe.js';
 import type { RunMonitor } from './monitor.js';
+import type { KernelStats } from '../xsk/socket.js';
+import type { AfxdpError } from '../errors.js';
+
+/** What waitForEnd needs: a LatencyProbe or a LatencyReceiver (receiver.ts). */
+export interface Receiving {
+  readonly received: number;
+  onBatch: ((received: number) => void) | null;
+  /** a failure that ended the receiving (e.g. the interface went away), else null */
+  readonly error: AfxdpError | null;
+  onError: ((e: AfxdpError) => void) | null;
+  /** false once the receiving has failed (sets error) */
+  checkAlive(): boolean;
+  stats(): { kernel: KernelStats };
+}
 
 export interface WaitOptions {
   /** stop once this many packets were received */
@@ -27,7 +41,7 @@ export interface WaitOptions {
 }
 
 /** Resolves when the first stop condition holds. The probe keeps receiving in event mode meanwhile. */
-export function waitForEnd(probe: LatencyProbe, o: WaitOptions): Promise<'packets' | 'duration' | 'signal' | 'idle' | 'expected' | 'error'> {
+export function waitForEnd(probe: Receiving, o: WaitOptions): Promise<'packets' | 'duration' | 'signal' | 'idle' | 'expected' | 'error'> {
   const started = Date.now();
   return new Promise((resolve) => {
     let lastCount = probe.received;

@@ -26,10 +26,13 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
     .option('--ring-size <n>', 'RX and fill ring entries, a power of two (8..8192); small rings plus --rate 0 force drops', ringSizeArg, 2048)
     .option('--debug-frames', 'assert at every batch that each UMEM frame is in exactly one place (slower; for debugging)')
     .option('--ping', 'round trip: send with TX completion timestamps, reflect with XDP_TX in the other namespace, report rtt and tx_completion')
+    .option('--poll <mode>', 'receive mode: event (uv_poll on the main thread) or busy (a worker thread spins per queue)', choiceArg('--poll', ['event', 'busy'] as const), 'event')
+    .option('--queues <n>', 'veth queues: one AF_XDP socket per queue, traffic spread over all of them (1..64)', intArg('--queues', 1, 64), 1)
+    .option('--batch <n>', 'descriptors per receive batch', intArg('--batch', 1, 4096), 64)
     .option('--json', 'print only the afxdp.report/1 JSON document on stdout');
   addOutputOptions(cmd)
     .addHelpText('after', '\nExamples:\n  afxdp demo\n  afxdp demo --packets 100000 --rate 50000 --mode generic --json\n  afxdp demo --html run.html --pcap run.pcapng --csv run.csv --hlog run.hlog\n  afxdp demo --strategy auto --simulate-no-meta\n  afxdp demo --program examples/own-program/udp_filter.bpf.o\n  afxdp demo --ping --packets 1000 --rate 1000\n')
-    .action(async (o: OutputFlags & { packets: number; rate: number; mode: 'auto' | 'native' | 'generic'; clock: 'monotonic' | 'tai'; strategy: StrategyName; simulateNoMeta?: boolean; program?: string; xskmap?: string; hints?: boolean; ringSize: number; debugFrames?: boolean; ping?: boolean; json?: boolean }) => {
+    .action(async (o: OutputFlags & { packets: number; rate: number; mode: 'auto' | 'native' | 'generic'; clock: 'monotonic' | 'tai'; strategy: StrategyName; simulateNoMeta?: boolean; program?: string; xskmap?: string; hints?: boolean; ringSize: number; debugFrames?: boolean; ping?: boolean; json?: boolean; poll: 'event' | 'busy'; queues: number; batch: number }) => {
       const c = ctx();
       checkProgramFlags(o);
       // before any output file, namespace or program: the probe's UMEM plus the generator's (4096 frames of 4 KiB)
@@ -47,6 +50,9 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
         ringSize: o.ringSize,
         trackFrames: !!o.debugFrames,
         ping: !!o.ping,
+        poll: o.poll,
+        queues: o.queues,
+        batchSize: o.batch,
         signal: c.signal,
         log: o.json ? undefined : note,
         outputs: outputOptions(o),

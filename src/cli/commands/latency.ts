@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 // the CLI uses the public API (src/index.ts); the run outputs are the CLI's own
-import { LatencyProbe, waitForEnd, probeReport, renderTable } from '../../index.js';
+import { LatencyProbe, LatencyReceiver, AfxdpError, waitForEnd, probeReport, renderTable } from '../../index.js';
 import { runEnvironment, packageVersion } from '../../measure/session.js';
 import { RunMonitor } from '../../measure/monitor.js';
 import { RunOutputs } from '../../report/outputs.js';
 import { addOutputOptions, outputOptions, type OutputFlags } from '../outputs.js';
-import { intArg, numArg, choiceArg, ifnameArg, ringSizeArg } from '../args.js';
+import { intArg, numArg, choiceArg, ifnameArg, ringSizeArg, queuesArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
 import { STRATEGY_NAMES, type StrategyName } from '../../xdp/meta.js';
@@ -32,6 +32,9 @@ interface LatencyFlags extends OutputFlags {
   debugFrames?: boolean;
   force?: boolean;
   json?: boolean;
+  poll: 'event' | 'busy';
+  queues?: number | 'all';
+  batch: number;
 }
 
 export function registerLatency(program: Command, ctx: () => CliContext): void {
@@ -47,6 +50,9 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
     .option('--clock <clock>', 'clock of the stamps: monotonic or tai', choiceArg('--clock', ['monotonic', 'tai'] as const), 'monotonic')
     .option('--port <p>', 'only UDP packets to this destination port (0 = any UDP)', intArg('--port', 0, 65535), 0)
     .option('--all', 'take every frame of the queue, not only UDP (other traffic then no longer reaches the kernel stack on that queue)')
+    .option('--poll <mode>', 'receive mode: event (uv_poll on the main thread) or busy (a worker thread spins per queue)', choiceArg('--poll', ['event', 'busy'] as const), 'event')
+    .option('--queues <n|all>', 'measure queues 0..n-1 (or every RX queue) at once, one socket per queue', queuesArg)
+    .option('--batch <n>', 'descriptors per receive batch', intArg('--batch', 1, 4096), 64)
     .option('--sender-ts', 'the traffic comes from an afxdp generator on this host: also measure sender → XDP from the TX time in its payload (same clock)')
     .option('--strategy <s>', STRATEGY_HELP, choiceArg('--strategy', STRATEGY_NAMES), 'auto')
     .option('--simulate-no-meta', SIMULATE_HELP)
@@ -70,6 +76,7 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
       checkProgramFlags(o);
       // before anything is opened, loaded or attached: name every missing capability at once
       requireCaps('afxdp latency', PROBE_NEEDS, { umemBytes: Math.max(4096, o.ringSize * 2) * 4096 });
+      if (o.poll === 'busy' || o.queues !== undefined) return runReceiver(o, c);
       // outputs first: an unwritable path or a busy port fails before anything is attached
       const outs = await RunOutputs.open({ ...outputOptions(o), target: o.packets, application: `afxdp ${packageVersion()}` });
       let probe: LatencyProbe;
@@ -83,6 +90,7 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
           ringSize: o.ringSize,
           trackFrames: !!o.debugFrames,
           force: !!o.force,
+          batchSize: o.batch,
         });
       } catch (e) {
         await outs.close();
@@ -114,4 +122,42 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
         await outs.close();
       }
     });
+}
+
+/**
+ * --poll busy or --queues: the multi-queue receiver (src/measure/receiver.ts). The output files,
+ * /metrics and --sender-ts follow the single-queue event-mode probe for now: refused here, not
+ * silently lost (the live view is just not drawn).
+ */
+async function runReceiver(o: LatencyFlags, c: CliContext): Promise<void> {
+  if (o.queues !== undefined && o.queue !== 0) {
+    throw new AfxdpError('EUSAGE', '--queue and --queues cannot be combined', { hint: 'use --queue Q for one queue or --queues N|all for several' });
+  }
+  if (o.csv || o.hlog || o.pcap || o.html || o.prometheus || o.senderTs) {
+    throw new AfxdpError('EUSAGE', 'output files, --prometheus and --sender-ts are not available with --poll busy or --queues yet', {
+      hint: 'use the JSON report (--json), or --poll event on one queue for the outputs',
+    });
+  }
+  // the receiver reads metadata stamps from afxdp's program only
+  if ((o.strategy !== 'auto' && o.strategy !== 'meta') || o.simulateNoMeta || o.program !== undefined || o.hints === true || o.debugFrames || o.force) {
+    throw new AfxdpError('EUSAGE', '--strategy prepend|map, --simulate-no-meta, --program, --hints, --debug-frames and --force are not available with --poll busy or --queues yet', {
+      hint: 'drop them, or use --poll event on one queue',
+    });
+  }
+  const queues = o.queues === undefined ? [o.queue] : o.queues === 'all' ? 'all' : Array.from({ length: o.queues }, (_, i) => i);
+  const rx = await LatencyReceiver.open({ ifname: o.iface, queues, poll: o.poll, mode: o.mode, bind: o.bind, clock: o.clock, udpPort: o.port, match: o.all ? 'all' : 'udp', batchSize: o.batch, ringSize: o.ringSize });
+  try {
+    rx.start();
+    const until = [o.packets !== undefined ? `${o.packets} packets` : '', o.duration !== undefined ? `${o.duration} s` : '', 'Ctrl-C'].filter(Boolean).join(' or ');
+    note(`measuring on ${o.iface} queue${rx.queues.length > 1 ? 's' : ''} ${rx.queues.join(',')} (XDP ${rx.mode}, AF_XDP ${rx.bindMode}, ${o.poll} poll, ${o.all ? 'all frames' : o.port ? `UDP port ${o.port}` : 'UDP'}) until ${until}`);
+    const t0 = process.hrtime.bigint();
+    await waitForEnd(rx, { packets: o.packets, durationS: o.duration, signal: c.signal });
+    await rx.close();
+    const report = rx.report({ sent: null, durationS: Number(process.hrtime.bigint() - t0) / 1e9 });
+    report.env = runEnvironment(packageVersion(), o.iface);
+    if (o.json) printJson(report);
+    else process.stdout.write(renderTable(report) + '\n');
+  } finally {
+    await rx.close();
+  }
 }

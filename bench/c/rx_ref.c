@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rx_ref: the C yardstick for afxdp's TypeScript receiver. It does the same job, the same way:
+ * loads build/bpf/stamp.bpf.o (libbpf), one AF_XDP socket in its XSKMAP, bpf_link attach, then
+ * per batch: one clock read; per packet: decode the afxdp_meta struct from its end, count the
+ * latency into HdrHistogram's log-linear bucket (same index math as src/measure/recorder.ts),
+ * clear the magic word (stale guard) and put the frame back on the fill ring.
+ *
+ *   rx_ref --iface IF [--netns /proc/PID/ns/net] [--queue Q] [--mode spin|poll]
+ *          [--xdp native|generic] [--batch 64] [--ring 2048] [--count N] [--duration S]
+ *
+ * Prints "ready" on stderr once attached; stops at --count packets, --duration seconds, or
+ * SIGINT/SIGTERM; prints one JSON object on stdout.
+ */
+#include "xsk_ref.h"
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+/* keep in sync with bpf/include/afxdp/meta.h */
+#define META_MAGIC 0xAFD8A000u
+#define META_MAGIC_MASK 0xFFFFFF00u
+#define META_MIN_LEN 24u
+#define META_MAX_LEN 216u
+#define F_XDP_TS (1u << 0)
+#define F_CLOCK_TAI (1u << 1)
+
+/* HdrHistogram geometry of src/measure/recorder.ts: 1 ns .. 10 s, 3 significant digits */
+#define SUB_BUCKET_HALF_MAG 10
+#define SUB_BUCKET_HALF (1u << SUB_BUCKET_HALF_MAG)
+#define SUB_BUCKET_MASK ((SUB_BUCKET_HALF << 1) - 1)
+#define LZC_BASE_64 (64 - SUB_BUCKET_HALF_MAG - 1)
+#define COUNTS_LEN ((34 + 1) * SUB_BUCKET_HALF)
+#define HIGHEST_NS 10000000000ull
+
+static uint64_t tv_ns(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull; }
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+struct hist {
+	uint64_t counts[COUNTS_LEN];
+	uint64_t total, sum, min, max, negative;
+};
+
+static inline void hist_record(struct hist *h, uint64_t v)
+{
+	if (v > HIGHEST_NS)
+		v = HIGHEST_NS;
+	unsigned b = LZC_BASE_64 - __builtin_clzll(v | SUB_BUCKET_MASK);
+	unsigned i = (b << SUB_BUCKET_HALF_MAG) + (unsigned)(v >> b);
+	h->counts[i]++;
+	h->total++;
+	h->sum += v;
+	if (v < h->min)
+		h->min = v;
+	if (v > h->max)
+		h->max = v;
+}
+
+/* HdrHistogram's getValueAtPercentile: the highest value equivalent to the bucket reached */
+static uint64_t hist_percentile(const struct hist *h, double p)
+{
+	if (h->total == 0)
+		return 0;
+	uint64_t want = (uint64_t)(p / 100.0 * (double)h->total + 0.5);
+	if (want < 1)
+		want = 1;
+	uint64_t acc = 0;
+	for (unsigned i = 0; i < COUNTS_LEN; i++) {
+		acc += h->counts[i];
+		if (acc >= want) {
+			int b = (int)(i >> SUB_BUCKET_HALF_MAG) - 1;
+			uint64_t sub = (i & (SUB_BUCKET_HALF - 1)) + SUB_BUCKET_HALF;
+			if (b < 0) {
+				sub -= SUB_BUCKET_HALF;
+				b = 0;
+			}
+			uint64_t v = (sub << b) + (1ull << b) - 1;
+			return v < h->max ? v : h->max;
+		}
+	}
+	return h->max;
+}
+
+static struct hist hist = { .min = UINT64_MAX };
+
+struct opts {
+	const char *iface, *netns;
+	unsigned queue, batch, ring;
+	int spin, generic;
+	uint64_t count;
+	double duration;
+};
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: rx_ref --iface IF [--netns PATH] [--queue Q] [--mode spin|poll] [--xdp native|generic]\n"
+			"              [--batch N] [--ring N] [--count N] [--duration S]\n");
+	exit(2);
+}
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+	*o = (struct opts){ .batch = 64, .ring = 2048, .spin = 1 };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!v)
+			usage();
+		if (!strcmp(a, "--iface")) o->iface = v;
+		else if (!strcmp(a, "--netns")) o->netns = v;
+		else if (!strcmp(a, "--queue")) o->queue = (unsigned)atoi(v);
+		else if (!strcmp(a, "--mode")) o->spin = !strcmp(v, "spin");
+		else if (!strcmp(a, "--xdp")) o->generic = !strcmp(v, "generic");
+		else if (!strcmp(a, "--batch")) o->batch = (unsigned)atoi(v);
+		else if (!strcmp(a, "--ring")) o->ring = (unsigned)atoi(v);
+		else if (!strcmp(a, "--count")) o->count = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--duration")) o->duration = atof(v);
+		else usage();
+		i++;
+	}
+	if (!o->iface || o->batch < 1 || o->batch > 4096 || (o->ring & (o->ring - 1)))
+		usage();
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	parse(argc, argv, &o);
+	if (o.netns)
+		enter_netns(o.netns);
+	unsigned ifindex = iface_index(o.iface);
+	libbpf_set_print(libbpf_quiet);
+
+	/* the object path is relative to this binary: build/bench/rx_ref → build/bpf/stamp.bpf.o */
+	char obj_path[4096];
+	ssize_t n = readlink("/proc/self/exe", obj_path, sizeof(obj_path) - 64);
+	if (n < 0)
+		die("readlink(/proc/self/exe)", errno);
+	obj_path[n] = 0;
+	char *slash = strrchr(obj_path, '/');
+	strcpy(slash, "/../bpf/stamp.bpf.o");
+
+	struct bpf_object *obj = bpf_object__open_file(obj_path, NULL);
+	if (!obj)
+		die(obj_path, errno);
+	if (bpf_object__load(obj))
+		die("bpf_object__load", errno);
+	int prog_fd = bpf_program__fd(bpf_object__find_program_by_name(obj, "afxdp_stamp_prog"));
+	int map_fd = bpf_object__find_map_fd_by_name(obj, "xsks_map");
+
+	uint32_t frames = o.ring * 2 < 4096 ? 4096 : o.ring * 2;
+	struct xsk x;
+	xsk_open(&x, ifindex, o.queue, frames, 4096, o.ring, 0);
+	if (bpf_map_update_elem(map_fd, &o.queue, &x.fd, 0))
+		die("bpf_map_update_elem(xsks_map)", errno);
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = o.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+	int link = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &lo);
+	if (link < 0)
+		die("bpf_link_create(XDP)", errno);
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	/* CPU and time are counted from here: setup (BPF load, UMEM) is not the receive path */
+	struct rusage ru0;
+	getrusage(RUSAGE_SELF, &ru0);
+	fprintf(stderr, "ready\n");
+
+	const uint32_t batch = o.batch;
+	const uint32_t shift = 12; /* log2(4096) */
+	uint8_t *umem = x.umem;
+	uint64_t received = 0, valid = 0, wakeups = 0, first_ns = 0, last_ns = 0;
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+	uint64_t deadline = o.duration > 0 ? t0 + (uint64_t)(o.duration * 1e9) : UINT64_MAX;
+	struct pollfd pfd = { .fd = x.fd, .events = POLLIN };
+	uint32_t idle = 0;
+
+	while (!stop) {
+		uint32_t got = ring_peek(&x.rx, batch);
+		if (got == 0) {
+			if (ring_needs_wakeup(&x.fill))
+				recvfrom(x.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+			if (!o.spin) {
+				wakeups++;
+				poll(&pfd, 1, 100);
+			}
+			/* check the clock rarely while idle, so the spin loop stays tight */
+			if (++idle >= 4096 || !o.spin) {
+				idle = 0;
+				if (now_ns(CLOCK_MONOTONIC) >= deadline)
+					break;
+			}
+			continue;
+		}
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		if (!first_ns)
+			first_ns = now;
+		last_ns = now;
+		uint32_t rx_idx = x.rx.cached_cons;
+		uint32_t fill_free = ring_free(&x.fill, got);
+		uint32_t fill_idx = x.fill.cached_prod;
+		for (uint32_t i = 0; i < got; i++) {
+			const struct xdp_desc *d = ring_desc(&x.rx, rx_idx + i);
+			uint64_t addr = d->addr;
+			uint64_t base = (addr >> shift) << shift;
+			uint8_t *pkt = umem + addr;
+			if (addr - base >= META_MIN_LEN) {
+				uint32_t magic, len, flags;
+				memcpy(&magic, pkt - 4, 4);
+				memcpy(&len, pkt - 8, 4);
+				memcpy(&flags, pkt - 12, 4);
+				if ((magic & META_MAGIC_MASK) == META_MAGIC && len >= META_MIN_LEN && len <= META_MAX_LEN &&
+				    !(len & 3) && len <= addr - base && (flags & F_XDP_TS) && !(flags & F_CLOCK_TAI)) {
+					uint64_t ts;
+					memcpy(&ts, pkt - 24, 8);
+					if (now >= ts)
+						hist_record(&hist, now - ts);
+					else
+						hist.negative++;
+					valid++;
+				}
+				memset(pkt - 4, 0, 4); /* stale guard, like XskSocket.recycle() */
+			}
+			/* the fill ring is as large as the RX ring and holds every frame we do not: never full */
+			if (i < fill_free)
+				*ring_addr(&x.fill, fill_idx + i) = base;
+		}
+		ring_release(&x.rx, got);
+		ring_submit(&x.fill, got < fill_free ? got : fill_free);
+		received += got;
+		if (o.count && received >= o.count)
+			break;
+	}
+	uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+
+	uint64_t ks[6];
+	xsk_stats(x.fd, ks);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	close(link);
+	close(x.fd);
+	bpf_object__close(obj);
+
+	double mean = hist.total ? (double)hist.sum / (double)hist.total : 0;
+	printf("{\"received\":%llu,\"meta_valid\":%llu,\"meta_invalid\":%llu,\"mode\":\"%s\",\"bind\":\"%s\",\"batch\":%u,"
+	       "\"elapsed_ns\":%llu,\"first_to_last_ns\":%llu,\"cpu_ns\":%llu,\"cpu_user_ns\":%llu,\"cpu_sys_ns\":%llu,\"poll_wakeups\":%llu,"
+	       "\"kernel\":{\"rx_dropped\":%llu,\"rx_invalid_descs\":%llu,\"rx_ring_full\":%llu,\"rx_fill_ring_empty_descs\":%llu},"
+	       "\"latency_ns\":{\"count\":%llu,\"min\":%llu,\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu,\"mean\":%.0f,\"negative\":%llu}}\n",
+	       (unsigned long long)received, (unsigned long long)valid, (unsigned long long)(received - valid),
+	       o.spin ? "spin" : "poll", x.copy ? "copy" : "zerocopy", batch, (unsigned long long)(t1 - t0),
+	       (unsigned long long)(last_ns - first_ns),
+	       (unsigned long long)(tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime) - tv_ns(ru0.ru_utime) - tv_ns(ru0.ru_stime)),
+	       (unsigned long long)(tv_ns(ru.ru_utime) - tv_ns(ru0.ru_utime)),
+	       (unsigned long long)(tv_ns(ru.ru_stime) - tv_ns(ru0.ru_stime)),
+	       (unsigned long long)wakeups, (unsigned long long)ks[0], (unsigned long long)ks[1],
+	       (unsigned long long)ks[3], (unsigned long long)ks[4], (unsigned long long)hist.total,
+	       (unsigned long long)(hist.total ? hist.min : 0), (unsigned long long)hist_percentile(&hist, 50),
+	       (unsigned long long)hist_percentile(&hist, 90), (unsigned long long)hist_percentile(&hist, 99),
+	       (unsigned long long)hist_percentile(&hist, 99.9), (unsigned long long)hist.max, mean,
+	       (unsigned long long)hist.negative);
+	return 0;
+}

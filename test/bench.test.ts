@@ -1,0 +1,53 @@
+/**
+ * `npm run bench -- --quick`: the whole benchmark pipeline at small counts — C and TS receivers,
+ * both generators, XDP_DROP, BPF_PROG_TEST_RUN — must produce a valid afxdp.bench/1 file and
+ * leave nothing behind. Functional only: the figures themselves are not judged here.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, trackLab, assertNoLeftovers } from './lib/cli.js';
+
+test('bench --quick writes a complete afxdp.bench/1 results file', { timeout: 120_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-bench-'));
+  const out = path.join(dir, 'results.json');
+  try {
+    let err = '';
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'bench', 'run.js'), '--quick', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', reject);
+      child.on('close', (c) => {
+        if (c !== 0) process.stderr.write(err);
+        resolve(c);
+      });
+    });
+    assert.equal(code, 0);
+    const r = JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, Record<string, unknown>>;
+    assert.equal(r.schema as unknown, 'afxdp.bench/1');
+    const numbers: Record<string, string[]> = {
+      rx_cpu_ns_per_packet: ['rate_pps', 'c', 'ts_event', 'ts_busy'],
+      xdp_to_user_p50_ns: ['c_spin', 'ts_busy', 'c_poll', 'ts_event'],
+      rx_max_mpps: ['xdp_drop', 'c', 'ts_busy', 'ts_event'],
+      stamp_ns_per_packet: ['redirect', 'meta'],
+      tx_mpps: ['c', 'ts'],
+      heap_growth_bytes: ['packets', 'ts_event', 'ts_busy'],
+    };
+    for (const [section, keys] of Object.entries(numbers)) {
+      assert.ok(r[section] && typeof r[section] === 'object', `${section} missing`);
+      for (const k of keys) assert.equal(typeof r[section]![k], 'number', `${section}.${k} = ${String(r[section]![k])}`);
+    }
+    // strategies that do not exist yet are null, never a made-up number
+    for (const k of ['prepend', 'map']) assert.ok(k in r.stamp_ns_per_packet!);
+    assert.equal(r.meta!.quick, true);
+    const id = /^bench: lab ([a-z0-9]{6});/m.exec(err)?.[1];
+    assert.ok(id, err);
+    trackLab(id!);
+    await assertNoLeftovers();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,123 @@
+/**
+ * Receive modes and multi-queue against the real kernel: a lab veth with N queues, the stamp
+ * program, AF_XDP sockets per queue (event mode on the main thread, busy mode in workers), and
+ * traffic spread over the queues by sending on each TX queue. Functional only: no timing asserts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Lab } from '../src/lab/lab.js';
+import { TrafficGenerator } from '../src/lab/generator.js';
+import { LatencyReceiver, type PollMode } from '../src/measure/receiver.js';
+import { waitForEnd } from '../src/measure/session.js';
+import { AfxdpError } from '../src/errors.js';
+import { trackLab, assertNoLeftovers } from './lib/cli.js';
+
+async function withLab(queues: number, fn: (lab: Lab) => Promise<void>): Promise<void> {
+  const lab = await Lab.create({ queues });
+  trackLab(lab.id);
+  try {
+    await fn(lab);
+  } finally {
+    await lab.destroy();
+  }
+  await assertNoLeftovers();
+}
+
+function generator(lab: Lab, queue: number): TrafficGenerator {
+  return TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, queue, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
+}
+
+/** Sends `perQueue` packets on each of the lab's queues and waits until all are accounted for. */
+async function sendAll(lab: Lab, rx: LatencyReceiver, perQueue: number, rate: number): Promise<number> {
+  const gens = rx.queues.map((q) => generator(lab, q));
+  try {
+    const sent = (await Promise.all(gens.map((g) => g.send({ count: perQueue, rate })))).reduce((a, b) => a + b, 0);
+    await waitForEnd(rx, { expected: () => sent, idleMs: 2000 });
+    return sent;
+  } finally {
+    for (const g of gens) g.close();
+  }
+}
+
+for (const poll of ['event', 'busy'] as PollMode[]) {
+  test(`${poll} mode receives every packet, each with a valid stamp`, async () => {
+    await withLab(1, async (lab) => {
+      const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, ringSize: 4096, batchSize: 32 });
+      try {
+        rx.start();
+        assert.equal(rx.poll, poll);
+        assert.deepEqual(rx.queues, [0]);
+        assert.equal(rx.bindMode, 'copy');
+        const sent = await sendAll(lab, rx, 20_000, 10_000);
+        assert.equal(sent, 20_000);
+        await rx.close();
+        const s = rx.stats();
+        assert.equal(s.received, sent, `received (kernel: ${JSON.stringify(s.kernel)})`);
+        assert.equal(s.metaValid, sent);
+        assert.equal(s.metaInvalid, 0);
+        assert.equal(s.kernel.rx_dropped, 0);
+        assert.equal(s.program.redirected, sent);
+        const sum = rx.recorder.summary();
+        assert.equal(sum.count, sent);
+        assert.ok(sum.min > 0 && sum.min <= sum.p50 && sum.p50 <= sum.max, JSON.stringify(sum));
+        const report = rx.report({ sent, durationS: 2 });
+        assert.equal(report.poll, poll);
+        assert.deepEqual(report.queues, [0]);
+        assert.equal(report.packets.received, sent);
+        assert.equal(report.latency_ns.xdp_to_user.count, sent);
+      } finally {
+        await rx.close();
+      }
+    });
+  });
+}
+
+for (const [poll, queues] of [['event', 3], ['busy', 2]] as Array<[PollMode, number]>) {
+  test(`${poll} mode on ${queues} queues receives each queue's traffic on that queue's socket`, async () => {
+    await withLab(queues, async (lab) => {
+      const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, queues: 'all', ringSize: 4096 });
+      try {
+        rx.start();
+        assert.deepEqual(rx.queues, Array.from({ length: queues }, (_, i) => i));
+        const perQueue = 3000;
+        const sent = await sendAll(lab, rx, perQueue, 5000);
+        await rx.close();
+        assert.deepEqual(rx.receivedPerQueue(), rx.queues.map(() => perQueue));
+        const s = rx.stats();
+        assert.equal(s.received, sent);
+        assert.equal(s.metaValid, sent);
+        assert.equal(rx.recorder.summary().count, sent);
+        assert.equal(rx.report({ sent, durationS: 1 }).queues.length, queues);
+      } finally {
+        await rx.close();
+      }
+    });
+  });
+}
+
+test('a queue the interface does not have is refused, and nothing is left attached', async () => {
+  await withLab(2, async (lab) => {
+    for (const poll of ['event', 'busy'] as PollMode[]) {
+      await assert.rejects(
+        LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, queues: [0, 2] }),
+        (e: unknown) => e instanceof AfxdpError && e.code === 'ENOQUEUE' && /has 2 RX queues; queue 2/.test(e.message),
+      );
+    }
+    await assert.rejects(LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, queues: [1, 1] }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE');
+    await assert.rejects(LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, batchSize: 0 }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE');
+    // still free: a new receiver can attach
+    const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'busy', queues: [1] });
+    await rx.close();
+    await rx.close(); // idempotent
+  });
+});
+
+test('a busy-mode socket that cannot be created is reported from the worker as one error', async () => {
+  await withLab(1, async (lab) => {
+    // ring size 3 is not a power of two: the worker's XskSocket.create() refuses it
+    await assert.rejects(
+      LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'busy', ringSize: 3 }),
+      (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /not a power of two/.test(e.message),
+    );
+  });
+});
