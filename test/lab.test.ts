@@ -204,9 +204,19 @@ test('SIGKILL of the owning process takes the whole lab with it', async () => {
     assert.ok(info.pids.every(processGone), `holders ${info.pids} outlived their owner`);
     await assertNoLeftovers(info.id);
     // No process is left in either namespace: nothing holds them, so the kernel frees them and the veth.
-    const { stdout } = await runTool('lsns', ['-t', 'net', '-n', '-o', 'NS']);
-    const live = new Set(stdout.split('\n').map((l) => l.trim()));
-    for (const net of nets) assert.ok(!live.has(net.replace(/^net:\[(\d+)\]$/, '$1')), `${net} still held`);
+    // (polled: teardown is asynchronous; a namespace inode number can also be reused at once by
+    // another afxdp run on the same machine, which is why this waits instead of asserting once)
+    const held = async (): Promise<string[]> => {
+      const { stdout } = await runTool('lsns', ['-t', 'net', '-n', '-o', 'NS']);
+      const live = new Set(stdout.split('\n').map((l) => l.trim()));
+      return nets.filter((net) => live.has(net.replace(/^net:\[(\d+)\]$/, '$1')));
+    };
+    let still = await held();
+    for (let i = 0; i < 30 && still.length > 0; i++) {
+      await sleep(100);
+      still = await held();
+    }
+    assert.deepEqual(still, [], `${still.join(', ')} still held`);
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });

@@ -424,9 +424,8 @@ export class XskSocket {
   }
 
   /**
-   * Asserts the invariant of src/xsk/frames.ts. Reads the kernel-produced indices (RX,
-   * completion) before the kernel-consumed ones (fill, TX): a frame moving meanwhile is then
-   * counted at most once, never twice.
+   * Asserts the invariant of src/xsk/frames.ts. The kernel publishes its ring indices in no
+   * order we can rely on, so the tracker compares each ring with the frames it may hold.
    */
   checkFrames(): void {
     const t = this.tracker;
