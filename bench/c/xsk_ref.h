@@ -199,7 +199,12 @@ static void xsk_open(struct xsk *x, unsigned ifindex, unsigned queue, uint32_t f
 	sxdp.sxdp_ifindex = ifindex;
 	sxdp.sxdp_queue_id = queue;
 	sxdp.sxdp_flags = XDP_USE_NEED_WAKEUP | XDP_ZEROCOPY;
-	if (bind(x->fd, (struct sockaddr *)&sxdp, sizeof(sxdp))) {
+	/* EBUSY right after a previous socket on this queue closed: the kernel releases the queue
+	 * from a workqueue. Retry for up to 1 s, as src/xsk/socket.ts does. */
+	int rc;
+	for (int tries = 0; (rc = bind(x->fd, (struct sockaddr *)&sxdp, sizeof(sxdp))) && errno == EBUSY && tries < 100; tries++)
+		usleep(10000);
+	if (rc) {
 		if (errno != EOPNOTSUPP && errno != EINVAL)
 			die("bind(AF_XDP, zero-copy)", errno);
 		sxdp.sxdp_flags = XDP_USE_NEED_WAKEUP | XDP_COPY;
