@@ -428,12 +428,7 @@ export class AfxdpSocket implements BatchOwner {
         received: s.received,
         meta_valid: s.metaValid,
         meta_invalid: s.metaInvalid,
-        kernel: {
-          rx_dropped: s.kernel.rx_dropped,
-          rx_invalid_descs: s.kernel.rx_invalid_descs,
-          rx_ring_full: s.kernel.rx_ring_full,
-          rx_fill_ring_empty_descs: s.kernel.rx_fill_ring_empty_descs,
-        },
+        kernel: s.kernel, // buildReport copies exactly the contract's four counters
       },
       summaries: { xdp_to_user: this.recorder.summary() },
     });

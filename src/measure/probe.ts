@@ -509,7 +509,8 @@ function hintsInGeneric(): AfxdpError {
   });
 }
 
-function emptyKernel(): KernelStats {
+/** All-zero XDP_STATISTICS, for a socket that is gone or never opened. */
+export function emptyKernel(): KernelStats {
   return { rx_dropped: 0, rx_invalid_descs: 0, tx_invalid_descs: 0, rx_ring_full: 0, rx_fill_ring_empty_descs: 0, tx_ring_empty_descs: 0 };
 }
 

@@ -21,7 +21,7 @@ import { MetaReader, F_CLOCK_TAI, F_XDP_TS, STRATEGY_CODES } from '../xdp/meta.j
 import { CounterReader, type ProgramCounters } from '../xdp/counters.js';
 import { buildReport, type Report } from '../report/report.js';
 import { COUNTS_LENGTH, LatencyRecorder } from './recorder.js';
-import { rxQueueCount, type ClockName, type MatchName, type ProbeStats } from './probe.js';
+import { rxQueueCount, emptyKernel, type ClockName, type MatchName, type ProbeStats } from './probe.js';
 import * as W from './busy-worker.js';
 
 export type PollMode = 'event' | 'busy';
@@ -372,7 +372,7 @@ export class LatencyReceiver {
         received: s.received,
         meta_valid: s.metaValid,
         meta_invalid: s.metaInvalid,
-        kernel: { rx_dropped: s.kernel.rx_dropped, rx_invalid_descs: s.kernel.rx_invalid_descs, rx_ring_full: s.kernel.rx_ring_full, rx_fill_ring_empty_descs: s.kernel.rx_fill_ring_empty_descs },
+        kernel: s.kernel, // buildReport copies exactly the contract's four counters
       },
       summaries: { xdp_to_user: this.recorder.summary() },
     });
@@ -436,9 +436,6 @@ function emptyProgram(): ProgramCounters {
   return { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0, unstamped: 0 };
 }
 
-function emptyKernel(): KernelStats {
-  return { rx_dropped: 0, rx_invalid_descs: 0, tx_invalid_descs: 0, rx_ring_full: 0, rx_fill_ring_empty_descs: 0, tx_ring_empty_descs: 0 };
-}
 
 function addKernel(a: KernelStats, b: KernelStats): void {
   a.rx_dropped += b.rx_dropped;

@@ -123,12 +123,7 @@ export function probeReport(probe: LatencyProbe, x: ReportExtras): Report {
       received: s.received,
       meta_valid: s.metaValid,
       meta_invalid: s.metaInvalid,
-      kernel: {
-        rx_dropped: s.kernel.rx_dropped,
-        rx_invalid_descs: s.kernel.rx_invalid_descs,
-        rx_ring_full: s.kernel.rx_ring_full,
-        rx_fill_ring_empty_descs: s.kernel.rx_fill_ring_empty_descs,
-      },
+      kernel: s.kernel, // buildReport copies exactly the contract's four counters
       by_strategy: s.byStrategy,
       map: s.map,
     },
