@@ -20,9 +20,9 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../src/lab/lab.js';
 import { native, PACKAGE_ROOT } from '../src/native.js';
-import { withNetns } from '../src/lab/netns.js';
+import { withNetns } from '../src/sys/netns.js';
 import { BpfObject, attachXdp } from '../src/xdp/program.js';
-import { writeUdpFrame } from '../src/lab/frame.js';
+import { writeUdpFrame } from '../src/wire/frame.js';
 import { STRATEGY_CODES } from '../src/xdp/meta.js';
 
 export const BENCH_SCHEMA = 'afxdp.bench/1';

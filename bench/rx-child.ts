@@ -9,8 +9,8 @@
  */
 import v8 from 'node:v8';
 import { parseArgs } from 'node:util';
-import { LatencyReceiver } from '../src/measure/receiver.js';
-import { waitForEnd } from '../src/measure/session.js';
+import { LatencyReceiver } from '../src/rx/receiver.js';
+import { waitForEnd } from '../src/run/session.js';
 
 const { values } = parseArgs({
   options: {

@@ -10,8 +10,8 @@
  */
 import { Lab } from '../src/lab/lab.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
-import { LatencyProbe } from '../src/measure/probe.js';
-import { waitForEnd } from '../src/measure/session.js';
+import { LatencyProbe } from '../src/rx/probe.js';
+import { waitForEnd } from '../src/run/session.js';
 import { AfxdpError } from '../src/errors.js';
 
 interface Sample {

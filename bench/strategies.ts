@@ -17,10 +17,10 @@ import path from 'node:path';
 import { native, PACKAGE_ROOT } from '../src/native.js';
 import { BpfObject } from '../src/xdp/program.js';
 import { STRATEGY_CODES, META_SIZE, frameKey, MAP_KEY_SIZE, type StrategyName } from '../src/xdp/meta.js';
-import { writeUdpFrame, DEFAULT_FRAME_SIZE } from '../src/lab/frame.js';
-import { StampDecoder } from '../src/measure/stamps.js';
+import { writeUdpFrame, DEFAULT_FRAME_SIZE } from '../src/wire/frame.js';
+import { StampDecoder } from '../src/rx/stamps.js';
 import { LatencyRecorder } from '../src/measure/recorder.js';
-import { runDemo } from '../src/lab/demo.js';
+import { runDemo } from '../src/run/demo.js';
 
 const BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1;
 const XDP_DROP = 1;

@@ -8,8 +8,8 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { CsvWriter } from '../src/report/csv.js';
 import { PcapngWriter } from '../src/report/pcapng.js';
-import { PacketBatch, type PacketSink } from '../src/measure/batch.js';
-import { writeUdpFrame, setSeq, macFromString, ipv4FromString } from '../src/lab/frame.js';
+import { PacketBatch, type PacketSink } from '../src/rx/batch.js';
+import { writeUdpFrame, setSeq, macFromString, ipv4FromString } from '../src/wire/frame.js';
 
 const N = 2_000_000;
 const RUNS = 5;

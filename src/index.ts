@@ -22,9 +22,9 @@ export { checkObject as checkProgram, type CheckResult, type ProgramVerdict } fr
 export { AfxdpError, type AfxdpErrorCode } from './errors.js';
 
 // measuring without touching packets, and reports
-export { LatencyProbe, type ProbeOptions, type ProbeStats, type ClockName, type MatchName } from './measure/probe.js';
-export { waitForEnd, probeReport, type WaitOptions, type ReportExtras, type Receiving } from './measure/session.js';
-export { LatencyReceiver, type ReceiverOptions, type PollMode } from './measure/receiver.js';
+export { LatencyProbe, type ProbeOptions, type ProbeStats, type ClockName, type MatchName } from './rx/probe.js';
+export { waitForEnd, probeReport, type WaitOptions, type ReportExtras, type Receiving } from './run/session.js';
+export { LatencyReceiver, type ReceiverOptions, type PollMode } from './rx/receiver.js';
 export { LatencyRecorder, type LatencySummary } from './measure/recorder.js';
 export { buildReport, REPORT_SCHEMA, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments } from './report/report.js';
 export { renderTable } from './report/table.js';
@@ -35,7 +35,7 @@ export type { ProgramCounters } from './xdp/counters.js';
 // the test lab (private namespaces + veth) and its traffic generator, for your own tests
 export { Lab, type LabOptions, type LabSide, type LabLeftovers } from './lab/lab.js';
 export { TrafficGenerator, type GeneratorOptions, type SendOptions } from './lab/generator.js';
-export { runDemo, type DemoOptions } from './lab/demo.js';
+export { runDemo, type DemoOptions } from './run/demo.js';
 
 // the metadata ABI (bpf/include/afxdp/meta.h), for reading it yourself
 export {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli, assertOneLineError, ROOT } from './lib/cli.js';
-import { runTool } from '../src/lab/exec.js';
+import { runTool } from '../src/sys/exec.js';
 
 test('check: missing file, directory, not ELF, another machine, a corrupt BPF ELF: one line each', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-bad-'));

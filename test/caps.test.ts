@@ -1,7 +1,7 @@
 /** The capability check's logic on synthetic /proc values (the real-process cases are in reliability.test.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { effectiveCaps, memlockLimit, missingCaps, PROBE_NEEDS, LAB_NEEDS, CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF, CAP_PERFMON, CAP_IPC_LOCK, CAP_SYS_ADMIN } from '../src/caps.js';
+import { effectiveCaps, memlockLimit, missingCaps, PROBE_NEEDS, LAB_NEEDS, CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF, CAP_PERFMON, CAP_IPC_LOCK, CAP_SYS_ADMIN } from '../src/sys/caps.js';
 
 const set = (...caps: number[]): bigint => caps.reduce((s, c) => s | (1n << BigInt(c)), 0n);
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { release } from 'node:os';
 import path from 'node:path';
 import { Lab } from '../src/lab/lab.js';
-import { withNetns } from '../src/lab/netns.js';
+import { withNetns } from '../src/sys/netns.js';
 import { native } from '../src/native.js';
 import { BpfObject, VerifierError } from '../src/xdp/program.js';
 import { runCli, assertNoLeftovers, assertOneLineError, ROOT } from './lib/cli.js';

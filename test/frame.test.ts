@@ -20,7 +20,7 @@ import {
   setSeq,
   setTxTimestamp,
   writeUdpFrame,
-} from '../src/lab/frame.js';
+} from '../src/wire/frame.js';
 
 const params = {
   srcMac: macFromString('02:00:00:00:00:01'),

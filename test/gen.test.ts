@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../src/lab/lab.js';
-import { LatencyReceiver } from '../src/measure/receiver.js';
-import { waitForEnd } from '../src/measure/session.js';
+import { LatencyReceiver } from '../src/rx/receiver.js';
+import { waitForEnd } from '../src/run/session.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
 import { runCli, assertOneLineError, trackLab, assertNoLeftovers } from './lib/cli.js';
 

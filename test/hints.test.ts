@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, assertNoLeftovers, assertOneLineError, trackLab } from './lib/cli.js';
 import { Lab } from '../src/lab/lab.js';
-import { LatencyProbe } from '../src/measure/probe.js';
-import { waitForEnd } from '../src/measure/session.js';
+import { LatencyProbe } from '../src/rx/probe.js';
+import { waitForEnd } from '../src/run/session.js';
 import { F_VLAN, F_RX_HASH, F_HW_TS } from '../src/xdp/meta.js';
 import type { Report } from '../src/report/report.js';
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { holderArgs } from '../src/lab/netns.js';
+import { holderArgs } from '../src/sys/netns.js';
 
 function exitOf(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {

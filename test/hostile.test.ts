@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, assertOneLineError } from './lib/cli.js';
-import { writeUdpFrame } from '../src/lab/frame.js';
+import { writeUdpFrame } from '../src/wire/frame.js';
 import { ForeignPair, macBytes, leakedBy, xdp } from './lib/foreign.js';
 import { hostileFrames, udpMatch } from './lib/hostile.js';
 import type { Report } from '../src/report/report.js';

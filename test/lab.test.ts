@@ -13,9 +13,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AfxdpError } from '../src/errors.js';
 import { ADDON_PATH, native } from '../src/native.js';
-import { runTool } from '../src/lab/exec.js';
+import { runTool } from '../src/sys/exec.js';
 import { Lab } from '../src/lab/lab.js';
-import { withNetns } from '../src/lab/netns.js';
+import { withNetns } from '../src/sys/netns.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const LAB_MODULE = path.resolve(here, '..', 'src', 'lab', 'lab.js');

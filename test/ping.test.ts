@@ -8,7 +8,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { runCli, assertNoLeftovers, assertOneLineError, trackLab, ROOT } from './lib/cli.js';
-import { runDemo } from '../src/lab/demo.js';
+import { runDemo } from '../src/run/demo.js';
 import { XskSocket } from '../src/xsk/socket.js';
 import { AfxdpError } from '../src/errors.js';
 import type { Report } from '../src/report/report.js';

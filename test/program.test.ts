@@ -13,9 +13,9 @@ import path from 'node:path';
 import { runCli, assertNoLeftovers, assertOneLineError, trackLab, ROOT } from './lib/cli.js';
 import { Lab } from '../src/lab/lab.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
-import { LatencyProbe } from '../src/measure/probe.js';
-import { waitForEnd } from '../src/measure/session.js';
-import { runDemo } from '../src/lab/demo.js';
+import { LatencyProbe } from '../src/rx/probe.js';
+import { waitForEnd } from '../src/run/session.js';
+import { runDemo } from '../src/run/demo.js';
 import { META_SIZE } from '../src/xdp/meta.js';
 import type { Report } from '../src/report/report.js';
 

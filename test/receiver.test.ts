@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../src/lab/lab.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
-import { LatencyReceiver, type PollMode } from '../src/measure/receiver.js';
-import { waitForEnd } from '../src/measure/session.js';
+import { LatencyReceiver, type PollMode } from '../src/rx/receiver.js';
+import { waitForEnd } from '../src/run/session.js';
 import { AfxdpError } from '../src/errors.js';
 import { trackLab, assertNoLeftovers } from './lib/cli.js';
 

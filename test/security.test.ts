@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './lib/cli.js';
-import { writeFileSafe } from '../src/util/safe-file.js';
+import { writeFileSafe } from '../src/sys/safe-file.js';
 
 function sources(dir: string): string[] {
   const out: string[] = [];

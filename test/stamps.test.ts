@@ -5,10 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StampDecoder } from '../src/measure/stamps.js';
+import { StampDecoder } from '../src/rx/stamps.js';
 import { LatencyRecorder } from '../src/measure/recorder.js';
 import { META_SIZE, F_XDP_TS, F_QUEUE, F_CLOCK_TAI, F_VIA_PREPEND, frameKey } from '../src/xdp/meta.js';
-import { writeUdpFrame, setSeq, setTxTimestamp, setRunId } from '../src/lab/frame.js';
+import { writeUdpFrame, setSeq, setTxTimestamp, setRunId } from '../src/wire/frame.js';
 
 const FRAME = 4096;
 const COOKIE = 0xc0ffee01;

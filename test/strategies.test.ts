@@ -9,10 +9,10 @@ import path from 'node:path';
 import { runCli, assertNoLeftovers, assertOneLineError, trackLab, ROOT } from './lib/cli.js';
 import { Lab } from '../src/lab/lab.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
-import { LatencyProbe, type ProbeOptions } from '../src/measure/probe.js';
-import { waitForEnd } from '../src/measure/session.js';
-import { runDemo } from '../src/lab/demo.js';
-import { readPayload, DEFAULT_FRAME_SIZE } from '../src/lab/frame.js';
+import { LatencyProbe, type ProbeOptions } from '../src/rx/probe.js';
+import { waitForEnd } from '../src/run/session.js';
+import { runDemo } from '../src/run/demo.js';
+import { readPayload, DEFAULT_FRAME_SIZE } from '../src/wire/frame.js';
 import type { Report } from '../src/report/report.js';
 
 const HALF_STAMP = path.join(ROOT, 'build', 'test-bpf', 'half_stamp.bpf.o');

@@ -9,9 +9,9 @@ import { FileBuffer, openOutput } from '../src/report/filebuf.js';
 import { CsvWriter, CSV_HEADER } from '../src/report/csv.js';
 import { PcapngWriter } from '../src/report/pcapng.js';
 import { parseEndpoint, cumulativeCounts } from '../src/report/prometheus.js';
-import { PacketBatch } from '../src/measure/batch.js';
+import { PacketBatch } from '../src/rx/batch.js';
 import { LatencyRecorder } from '../src/measure/recorder.js';
-import { writeUdpFrame, setSeq, ipv4FromString, macFromString } from '../src/lab/frame.js';
+import { writeUdpFrame, setSeq, ipv4FromString, macFromString } from '../src/wire/frame.js';
 import { AfxdpError } from '../src/errors.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-writers-'));

@@ -2,7 +2,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { AfxdpError } from '../errors.js';
 import { native } from '../native.js';
-import { withNetns } from '../lab/netns.js';
+import { withNetns } from '../sys/netns.js';
 
 /** A path such as /proc/PID/ns/net or /run/netns/NAME, or an already open fd of one. */
 export type NetnsOption = string | number;

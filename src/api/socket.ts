@@ -7,7 +7,7 @@
 import './dispose.js';
 import { AfxdpError } from '../errors.js';
 import { native } from '../native.js';
-import { LatencyProbe, rxQueueCount, type ClockName, type MatchName } from '../measure/probe.js';
+import { LatencyProbe, rxQueueCount, type ClockName, type MatchName } from '../rx/probe.js';
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import { buildReport, type Report } from '../report/report.js';
 import { XskSocket, type BindMode, type KernelStats } from '../xsk/socket.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_ROOT } from '../native.js';
-import { runCleanupNow } from '../lab/cleanup.js';
+import { runCleanupNow } from '../sys/cleanup.js';
 import { exitCodeOf, printError, note } from './output.js';
 import type { CliContext } from './context.js';
 import { registerDemo } from './commands/demo.js';

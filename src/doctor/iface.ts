@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { native, type NetdevFeatures } from '../native.js';
 import { AfxdpError } from '../errors.js';
-import { runToolSync } from '../lab/exec.js';
+import { runToolSync } from '../sys/exec.js';
 import { BpfObject, bundledObject, attachXdp } from '../xdp/program.js';
 import { finding, type Finding } from './finding.js';
 

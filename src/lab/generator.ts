@@ -1,15 +1,15 @@
 /**
  * TrafficGenerator: sends N UDP/IPv4 test frames at a given rate through an AF_XDP TX socket
  * (copy mode on veth). Every frame carries a run id, a sequence number and its TX time in the
- * payload (src/lab/frame.ts). Frames are written once into every UMEM slot as templates; per
+ * payload (src/wire/frame.ts). Frames are written once into every UMEM slot as templates; per
  * packet only the sequence number and, per batch, the timestamp are patched — no allocation.
  */
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
-import { withNetns } from './netns.js';
+import { withNetns } from '../sys/netns.js';
 import { XskSocket } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC } from '../xsk/constants.js';
-import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT } from './frame.js';
+import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT } from '../wire/frame.js';
 
 export interface GeneratorOptions {
   ifname: string;

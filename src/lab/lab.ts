@@ -7,9 +7,9 @@ import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AfxdpError } from '../errors.js';
-import { registerCleanup } from './cleanup.js';
-import { runTool } from './exec.js';
-import { HOLDER_PREFIX, NetnsHolder } from './netns.js';
+import { registerCleanup } from '../sys/cleanup.js';
+import { runTool } from '../sys/exec.js';
+import { HOLDER_PREFIX, NetnsHolder } from '../sys/netns.js';
 
 export interface LabSide {
   netns: NetnsHolder;
@@ -198,7 +198,7 @@ async function attachVlanTagger(tx: LabSide, vlan: number): Promise<{ close(): v
   const [{ native }, { BpfObject, bundledObject }, { withNetns }] = await Promise.all([
     import('../native.js'),
     import('../xdp/program.js'),
-    import('./netns.js'),
+    import('../sys/netns.js'),
   ]);
   const obj = BpfObject.open(bundledObject('vlan_tag'));
   try {

@@ -7,7 +7,7 @@
  */
 import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { newLatencyHistogram, type Histogram, type LatencyRecorder, type LatencySummary } from './recorder.js';
-import type { LatencyProbe } from './probe.js';
+import type { LatencyProbe } from '../rx/probe.js';
 
 export const SEGMENTS = ['xdp_to_user', 'sender_to_xdp', 'hw_to_xdp'] as const;
 export type Segment = (typeof SEGMENTS)[number];

@@ -9,7 +9,7 @@
  * stamp), never zero.
  */
 import { DigitMemo, FileBuffer, openOutput } from './filebuf.js';
-import { strategyOf, type PacketBatch, type PacketSink } from '../measure/batch.js';
+import { strategyOf, type PacketBatch, type PacketSink } from '../rx/batch.js';
 
 export const CSV_HEADER = 'seq,queue,tx_ts_ns,xdp_ts_ns,user_ts_ns,sender_to_xdp_ns,xdp_to_user_ns,hw_to_xdp_ns,strategy';
 

@@ -6,7 +6,7 @@
  */
 export { LatencyRecorder, newLatencyHistogram, type LatencySummary, type Histogram } from '../measure/recorder.js';
 export { RunMonitor, SEGMENTS, intervalStats, summaryOf, type Segment, type TimelineRow, type TickListener, type IntervalStats } from '../measure/monitor.js';
-export { PacketBatch, strategyOf, type PacketSink } from '../measure/batch.js';
+export { PacketBatch, strategyOf, type PacketSink } from '../rx/batch.js';
 export { CsvWriter, CSV_HEADER } from './csv.js';
 export { PcapngWriter, type PcapngOptions } from './pcapng.js';
 export { HlogWriter, HLOG_AFXDP_COMMENT } from './hlog.js';

@@ -12,7 +12,7 @@ import { LiveView } from './live.js';
 import { openOutput } from './filebuf.js';
 import { pageFromReport, writeHtml } from './html.js';
 import type { Report, OutputInfo } from './report.js';
-import type { LatencyProbe } from '../measure/probe.js';
+import type { LatencyProbe } from '../rx/probe.js';
 import type { RunMonitor } from '../measure/monitor.js';
 
 export interface OutputOptions {

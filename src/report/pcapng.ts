@@ -14,7 +14,7 @@
 import { native } from '../native.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
 import { FileBuffer, openOutput } from './filebuf.js';
-import type { PacketBatch, PacketSink } from '../measure/batch.js';
+import type { PacketBatch, PacketSink } from '../rx/batch.js';
 
 const CLOCK_REALTIME = 0;
 const TWO_POW_32 = 4294967296;

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Registry, type MetricValueWithName } from 'prom-client';
 import { AfxdpError } from '../errors.js';
 import { valueFromIndex, COUNTS_LENGTH, type Histogram, type LatencyRecorder } from '../measure/recorder.js';
-import type { LatencyProbe } from '../measure/probe.js';
+import type { LatencyProbe } from '../rx/probe.js';
 import { SEGMENTS, type Segment } from '../measure/monitor.js';
 
 /** Bucket bounds in seconds: 1 µs … 10 s, 1-2-5 steps. */

@@ -11,7 +11,7 @@ import { AfxdpError, isNativeError } from '../errors.js';
 import { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE } from '../xsk/constants.js';
 import { explainLog, oneLineExplanation, type Explanation } from '../explain/explain.js';
 import type { ProgType } from '../explain/ctx.js';
-import { runToolSync } from '../lab/exec.js';
+import { runToolSync } from '../sys/exec.js';
 
 export const BPF_PROG_TYPE_UNSPEC = 0;
 export const BPF_PROG_TYPE_XDP = 6;

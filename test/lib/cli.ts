@@ -5,7 +5,7 @@ import path from 'node:path';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../../src/lab/lab.js';
-import { runTool } from '../../src/lab/exec.js';
+import { runTool } from '../../src/sys/exec.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'afxdp');

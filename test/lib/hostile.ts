@@ -4,7 +4,7 @@
  * `udpMatch()` mirrors match_frame() in bpf/stamp.bpf.c, so a test can predict exactly which
  * frames the default (UDP) filter redirects.
  */
-import { writeUdpFrame, PAYLOAD_MAGIC } from '../../src/lab/frame.js';
+import { writeUdpFrame, PAYLOAD_MAGIC } from '../../src/wire/frame.js';
 
 export interface HostileFrame {
   name: string;

@@ -7,7 +7,7 @@ import type { CliContext } from '../context.js';
 import { addOutputOptions, outputOptions, type OutputFlags } from '../outputs.js';
 import { STRATEGY_NAMES, type StrategyName } from '../../xdp/meta.js';
 import { STRATEGY_HELP, SIMULATE_HELP, PROGRAM_HELP, XSKMAP_HELP, HINTS_HELP, NO_HINTS_HELP, checkProgramFlags, hintsOption } from './stamp-flags.js';
-import { requireCaps, LAB_NEEDS } from '../../caps.js';
+import { requireCaps, LAB_NEEDS } from '../../sys/caps.js';
 
 export function registerDemo(program: Command, ctx: () => CliContext): void {
   const cmd = program

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TrafficGenerator } from '../../lab/generator.js';
-import { macFromString, ipv4FromString, FRAME_MIN, DEFAULT_UDP_PORT } from '../../lab/frame.js';
-import { runTool } from '../../lab/exec.js';
+import { macFromString, ipv4FromString, FRAME_MIN, DEFAULT_UDP_PORT } from '../../wire/frame.js';
+import { runTool } from '../../sys/exec.js';
 import { AfxdpError } from '../../errors.js';
 import { intArg, ifnameArg } from '../args.js';
 import { note, printJson } from '../output.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 // the CLI uses the public API (src/index.ts); the run outputs are the CLI's own
 import { LatencyProbe, LatencyReceiver, AfxdpError, waitForEnd, probeReport, renderTable } from '../../index.js';
-import { runEnvironment, packageVersion } from '../../measure/session.js';
+import { runEnvironment, packageVersion } from '../../run/session.js';
 import { RunMonitor } from '../../measure/monitor.js';
 import { RunOutputs } from '../../report/outputs.js';
 import { addOutputOptions, outputOptions, type OutputFlags } from '../outputs.js';
@@ -10,7 +10,7 @@ import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
 import { STRATEGY_NAMES, type StrategyName } from '../../xdp/meta.js';
 import { STRATEGY_HELP, SIMULATE_HELP, PROGRAM_HELP, XSKMAP_HELP, HINTS_HELP, NO_HINTS_HELP, checkProgramFlags, hintsOption } from './stamp-flags.js';
-import { requireCaps, PROBE_NEEDS } from '../../caps.js';
+import { requireCaps, PROBE_NEEDS } from '../../sys/caps.js';
 
 interface LatencyFlags extends OutputFlags {
   senderTs?: boolean;

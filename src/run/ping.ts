@@ -18,10 +18,10 @@
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI, XDP_PACKET_HEADROOM, XDP_TX_METADATA, XDP_TXMD_FLAGS_TIMESTAMP, XSK_TX_METADATA_LEN } from '../xsk/constants.js';
-import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT } from './frame.js';
+import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT } from '../wire/frame.js';
 import { LatencyRecorder } from '../measure/recorder.js';
-import type { LatencyProbe } from '../measure/probe.js';
-import type { PacketBatch, PacketSink } from '../measure/batch.js';
+import type { LatencyProbe } from '../rx/probe.js';
+import type { PacketBatch, PacketSink } from '../rx/batch.js';
 
 export interface PingOptions {
   srcMac: Uint8Array;

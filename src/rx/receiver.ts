@@ -13,14 +13,14 @@ import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
-import { withNetns } from '../lab/netns.js';
+import { withNetns } from '../sys/netns.js';
 import { XskSocket, type BindMode, type KernelStats } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
 import { BpfObject, attachXdp, bundledObject, type XdpAttachment, type XdpModeOption, type XdpMode } from '../xdp/program.js';
 import { MetaReader, F_CLOCK_TAI, F_XDP_TS, STRATEGY_CODES } from '../xdp/meta.js';
 import { CounterReader, type ProgramCounters } from '../xdp/counters.js';
 import { buildReport, type Report } from '../report/report.js';
-import { COUNTS_LENGTH, LatencyRecorder } from './recorder.js';
+import { COUNTS_LENGTH, LatencyRecorder } from '../measure/recorder.js';
 import { rxQueueCount, emptyKernel, type ClockName, type MatchName, type ProbeStats } from './probe.js';
 import * as W from './busy-worker.js';
 

@@ -10,7 +10,7 @@
  * (network namespaces).
  */
 import fs from 'node:fs';
-import { AfxdpError } from './errors.js';
+import { AfxdpError } from '../errors.js';
 
 export const CAP_NET_ADMIN = 12;
 export const CAP_NET_RAW = 13;

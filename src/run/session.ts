@@ -7,9 +7,9 @@ import { buildReport, type Report, type RunEnvironment, type QueueReport } from 
 import fs from 'node:fs';
 import path from 'node:path';
 import { native, PACKAGE_ROOT } from '../native.js';
-import { withNetns } from '../lab/netns.js';
-import type { LatencyProbe } from './probe.js';
-import type { RunMonitor } from './monitor.js';
+import { withNetns } from '../sys/netns.js';
+import type { LatencyProbe } from '../rx/probe.js';
+import type { RunMonitor } from '../measure/monitor.js';
 import type { KernelStats } from '../xsk/socket.js';
 import type { AfxdpError } from '../errors.js';
 

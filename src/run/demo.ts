@@ -3,12 +3,12 @@
  * on the receiving end, send test traffic from the other end, report, and tear everything down —
  * on success, on error and on abort.
  */
-import { Lab } from './lab.js';
-import { TrafficGenerator } from './generator.js';
-import { LatencyProbe, type ClockName, type StrategyName } from '../measure/probe.js';
-import { LatencyReceiver, type PollMode } from '../measure/receiver.js';
+import { Lab } from '../lab/lab.js';
+import { TrafficGenerator } from '../lab/generator.js';
+import { LatencyProbe, type ClockName, type StrategyName } from '../rx/probe.js';
+import { LatencyReceiver, type PollMode } from '../rx/receiver.js';
 import { AfxdpError } from '../errors.js';
-import { waitForEnd, probeReport, runEnvironment, packageVersion } from '../measure/session.js';
+import { waitForEnd, probeReport, runEnvironment, packageVersion } from './session.js';
 import { RunMonitor } from '../measure/monitor.js';
 import { RunOutputs, type OutputOptions } from '../report/outputs.js';
 import type { XdpModeOption } from '../xdp/program.js';

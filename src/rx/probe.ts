@@ -6,15 +6,15 @@
  */
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
-import { withNetns } from '../lab/netns.js';
+import { withNetns } from '../sys/netns.js';
 import { XskSocket, type BindMode, type KernelStats } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
 import { BpfObject, attachXdp, bundledObject, type XdpAttachment, type XdpModeOption, type XdpMode } from '../xdp/program.js';
 import { F_CLOCK_TAI, F_HW_TS, STRATEGY_CODES, type StrategyName, type MetaReader } from '../xdp/meta.js';
-import { readPayload } from '../lab/frame.js';
+import { readPayload } from '../wire/frame.js';
 import { PacketBatch, type PacketSink } from './batch.js';
 import { CounterReader, type ProgramCounters } from '../xdp/counters.js';
-import { LatencyRecorder } from './recorder.js';
+import { LatencyRecorder } from '../measure/recorder.js';
 import { StampDecoder, type StrategyCounts, type HintCounts } from './stamps.js';
 import { loadStampProgram, type LoadedStampProgram } from '../xdp/stamp-program.js';
 

@@ -4,11 +4,11 @@
  * leave through its TX ring asking for a completion timestamp; the rx namespace's veth runs
  * bpf/reflect.bpf.c (swap addresses, XDP_TX); the replies come back into the same socket.
  */
-import type { Lab } from './lab.js';
-import { withNetns } from './netns.js';
+import type { Lab } from '../lab/lab.js';
+import { withNetns } from '../sys/netns.js';
 import { PingSender } from './ping.js';
-import { LatencyProbe } from '../measure/probe.js';
-import { probeReport, runEnvironment, packageVersion } from '../measure/session.js';
+import { LatencyProbe } from '../rx/probe.js';
+import { probeReport, runEnvironment, packageVersion } from './session.js';
 import { RunMonitor } from '../measure/monitor.js';
 import type { RunOutputs } from '../report/outputs.js';
 import type { Report } from '../report/report.js';

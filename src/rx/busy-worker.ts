@@ -12,10 +12,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import v8 from 'node:v8';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
-import { withNetns } from '../lab/netns.js';
+import { withNetns } from '../sys/netns.js';
 import { XskSocket, type BindMode } from '../xsk/socket.js';
 import { MetaReader, F_CLOCK_TAI, F_XDP_TS } from '../xdp/meta.js';
-import { HIGHEST_TRACKABLE_NS, indexOfValue } from './recorder.js';
+import { HIGHEST_TRACKABLE_NS, indexOfValue } from '../measure/recorder.js';
 
 export interface BusyWorkerData {
   ifname: string;
