@@ -17,8 +17,8 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Registry, type MetricValueWithName } from 'prom-client';
 import { AfxdpError } from '../errors.js';
 import { valueFromIndex, COUNTS_LENGTH, type Histogram, type LatencyRecorder } from '../measure/recorder.js';
-import type { LatencyProbe } from '../rx/probe.js';
-import { SEGMENTS, type Segment } from '../measure/monitor.js';
+import type { ReceiveQueue } from '../rx/receiver.js';
+import { SEGMENTS } from '../measure/monitor.js';
 
 /** Bucket bounds in seconds: 1 µs … 10 s, 1-2-5 steps. */
 export const PROM_BUCKETS_S = [1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1, 2, 5, 10];
@@ -37,10 +37,6 @@ export function parseEndpoint(s: string): Endpoint {
   }
   const host = m[1] === undefined || m[1] === '' ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, '');
   return { host, port };
-}
-
-function recorderOf(p: LatencyProbe, s: Segment): LatencyRecorder | null {
-  return s === 'xdp_to_user' ? p.recorder : s === 'sender_to_xdp' ? p.senderRecorder : p.hwRecorder;
 }
 
 /** Cumulative counts of `h` at each bound (ns), by walking HdrHistogram's counts once. */
@@ -68,13 +64,13 @@ class LatencyHistogramMetric {
   readonly aggregator = 'sum';
   private readonly boundsNs = PROM_BUCKETS_S.map((s) => Math.round(s * 1e9));
 
-  constructor(private readonly probes: readonly LatencyProbe[]) {}
+  constructor(private readonly queues: readonly ReceiveQueue[]) {}
 
   get(): { name: string; help: string; type: string; aggregator: string; values: MetricValueWithName<string>[] } {
     const values: MetricValueWithName<string>[] = [];
-    for (const p of this.probes) {
+    for (const p of this.queues) {
       for (const s of SEGMENTS) {
-        const rec = recorderOf(p, s);
+        const rec: LatencyRecorder | null = p.recorder(s);
         if (rec === null) continue;
         const h = rec.histogram;
         const labels = { segment: s, queue: p.queue };
@@ -91,26 +87,26 @@ class LatencyHistogramMetric {
   reset(): void {}
 }
 
-type CounterSource = (p: LatencyProbe) => number;
+type CounterSource = (p: ReceiveQueue) => number;
 
 const COUNTERS: Array<[string, string, CounterSource]> = [
   ['afxdp_packets_received_total', 'Packets received by the AF_XDP socket', (p) => p.received],
   ['afxdp_meta_valid_total', 'Packets with a valid XDP stamp', (p) => p.metaValid],
   ['afxdp_meta_invalid_total', 'Packets without a valid XDP stamp', (p) => p.metaInvalid],
-  ['afxdp_kernel_rx_dropped_total', 'XDP_STATISTICS rx_dropped', (p) => p.stats().kernel.rx_dropped],
-  ['afxdp_kernel_rx_ring_full_total', 'XDP_STATISTICS rx_ring_full', (p) => p.stats().kernel.rx_ring_full],
-  ['afxdp_kernel_rx_invalid_descs_total', 'XDP_STATISTICS rx_invalid_descs', (p) => p.stats().kernel.rx_invalid_descs],
-  ['afxdp_kernel_rx_fill_ring_empty_descs_total', 'XDP_STATISTICS rx_fill_ring_empty_descs', (p) => p.stats().kernel.rx_fill_ring_empty_descs],
-  ['afxdp_program_seen_total', 'Frames the XDP program saw', (p) => p.stats().program.seen],
-  ['afxdp_program_matched_total', 'Frames the XDP program matched', (p) => p.stats().program.matched],
-  ['afxdp_program_stamped_total', 'Frames the XDP program stamped', (p) => p.stats().program.stamped],
-  ['afxdp_program_meta_failed_total', 'Frames where bpf_xdp_adjust_meta failed', (p) => p.stats().program.meta_failed],
-  ['afxdp_program_redirected_total', 'Frames redirected to the XSKMAP', (p) => p.stats().program.redirected],
+  ['afxdp_kernel_rx_dropped_total', 'XDP_STATISTICS rx_dropped', (p) => p.kernel().rx_dropped],
+  ['afxdp_kernel_rx_ring_full_total', 'XDP_STATISTICS rx_ring_full', (p) => p.kernel().rx_ring_full],
+  ['afxdp_kernel_rx_invalid_descs_total', 'XDP_STATISTICS rx_invalid_descs', (p) => p.kernel().rx_invalid_descs],
+  ['afxdp_kernel_rx_fill_ring_empty_descs_total', 'XDP_STATISTICS rx_fill_ring_empty_descs', (p) => p.kernel().rx_fill_ring_empty_descs],
+  ['afxdp_program_seen_total', 'Frames the XDP program saw', (p) => p.program().seen],
+  ['afxdp_program_matched_total', 'Frames the XDP program matched', (p) => p.program().matched],
+  ['afxdp_program_stamped_total', 'Frames the XDP program stamped', (p) => p.program().stamped],
+  ['afxdp_program_meta_failed_total', 'Frames where bpf_xdp_adjust_meta failed', (p) => p.program().meta_failed],
+  ['afxdp_program_redirected_total', 'Frames redirected to the XSKMAP', (p) => p.program().redirected],
 ];
 
-export function buildRegistry(probes: readonly LatencyProbe[]): Registry {
+export function buildRegistry(queues: readonly ReceiveQueue[]): Registry {
   const registry = new Registry();
-  registry.registerMetric(new LatencyHistogramMetric(probes) as never);
+  registry.registerMetric(new LatencyHistogramMetric(queues) as never);
   for (const [name, help, read] of COUNTERS) {
     new Counter({
       name,
@@ -119,7 +115,7 @@ export function buildRegistry(probes: readonly LatencyProbe[]): Registry {
       registers: [registry],
       collect(this: Counter<'queue'>) {
         this.reset();
-        for (const p of probes) this.inc({ queue: p.queue }, read(p));
+        for (const p of queues) this.inc({ queue: p.queue }, read(p));
       },
     });
   }
@@ -147,9 +143,9 @@ export class MetricsServer {
     return ms;
   }
 
-  /** The probes to expose; before this, /metrics answers with no afxdp metrics yet. */
-  expose(probes: readonly LatencyProbe[]): void {
-    this.registry = buildRegistry(probes);
+  /** The queues to expose; before this, /metrics answers with no afxdp metrics yet. */
+  expose(queues: readonly ReceiveQueue[]): void {
+    this.registry = buildRegistry(queues);
   }
 
   get url(): string {
