@@ -14,86 +14,27 @@ import { Worker } from 'node:worker_threads';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
-import { XskSocket, type BindMode, type KernelStats } from '../xsk/socket.js';
+import { XskSocket, type KernelStats } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
-import { attachXdp, bundledObject, type XdpAttachment, type XdpModeOption, type XdpMode, type BpfObject } from '../xdp/program.js';
-import { F_CLOCK_TAI, STRATEGY_CODES, type StrategyName, type MetaReader } from '../xdp/meta.js';
+import { attachXdp, bundledObject, type XdpAttachment, type XdpMode, type BpfObject } from '../xdp/program.js';
+import { F_CLOCK_TAI, STRATEGY_CODES, type MetaReader } from '../xdp/meta.js';
 import { CounterReader, type ProgramCounters } from '../xdp/counters.js';
 import { loadStampProgram, type LoadedStampProgram } from '../xdp/stamp-program.js';
-import { LatencyRecorder, RECORDER_BYTES, type LatencySummary } from '../measure/recorder.js';
-import type { Segment, MeasuredQueue } from '../measure/monitor.js';
+import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
+import type { Segment } from '../measure/monitor.js';
 import { RxEngine, type EngineConfig } from './engine.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import type { PacketBatch, PacketSink } from './batch.js';
-import { newCounts, C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END } from './counts.js';
+import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END } from './counts.js';
 import * as W from './worker.js';
 import type { StrategyCounts, HintCounts } from './stamps.js';
+import { resolve, lookup, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
+import { ReceiveQueue, emptyKernel, NO_COUNTERS } from './queue.js';
 
-export type { StrategyName, StrategyCounts, HintCounts };
-export type ClockName = 'monotonic' | 'tai';
-export type MatchName = 'udp' | 'all';
-export type PollMode = 'event' | 'busy';
-
-/** An XDP program loaded elsewhere (the public API's XdpProgram): the receiver only uses it. */
-export interface LoadedProgram {
-  name: string;
-  path: string;
-  programFd(): number;
-  /** fd of the XSKMAP to register the sockets in */
-  xskmapFd(): number;
-}
-
-export interface ReceiverOptions {
-  ifname: string;
-  /** queue ids, or 'all' (every RX queue ethtool reports); default [0] */
-  queues?: readonly number[] | 'all';
-  /** 'event' (default: the main thread, woken by uv_poll) or 'busy' (a worker thread spins per queue) */
-  poll?: PollMode;
-  /** default 'auto' (native, else generic) */
-  mode?: XdpModeOption;
-  /** default 'auto' (zero-copy, else copy) */
-  bind?: BindMode;
-  /** fd of the network namespace the interface lives in (default: the current one) */
-  netnsFd?: number;
-  /** clock of the XDP stamp and of the user-side time; default 'monotonic' */
-  clock?: ClockName;
-  /** which frames go to the sockets: 'udp' (default: IPv4/IPv6 UDP, the rest reaches the stack) or 'all' */
-  match?: MatchName;
-  /** with match 'udp': only this destination port (0 = any; default 0) */
-  udpPort?: number;
-  /**
-   * Measure sender → XDP from the TX time the afxdp generator writes into each payload: the run
-   * id to accept, or 'any'. Only with the sender on this host and clock 'monotonic'. Default: off.
-   */
-  senderRunId?: number | 'any';
-  /** TX ring entries (0 = receive only, the default; event mode only) */
-  txRingSize?: number;
-  /** TX metadata bytes in front of each TX packet (see XskSocketOptions.txMetadataLen); default 0 */
-  txMetadataLen?: number;
-  /** how the stamp travels: 'auto' (default: meta, per-packet fallback), 'meta', 'prepend', 'map' */
-  strategy?: StrategyName;
-  /** diagnostic: the program behaves as on a driver without metadata support */
-  simulateNoMeta?: boolean;
-  /** hardware hints: 'auto' (default) where possible, true = required, false = off */
-  hints?: boolean | 'auto';
-  /** the user's own BPF object (it includes afxdp/meta.h and calls afxdp_stamp()) instead of afxdp's */
-  program?: string | LoadedProgram;
-  /** with a `program` path: its XSKMAP, when it has more than one */
-  xskmap?: string;
-  /** UMEM frames per socket; default max(4096, 2 × ringSize) */
-  frameCount?: number;
-  /** RX and fill ring entries per socket; default 2048 */
-  ringSize?: number;
-  /** descriptors per receive batch; default 64 */
-  batchSize?: number;
-  /** debug: assert the UMEM frame ownership invariant at every batch */
-  trackFrames?: boolean;
-  /** detach an XDP program someone attached before (netlink only); default: refuse */
-  force?: boolean;
-  /** busy mode: hand every batch to the main thread too (addSink, the public API); default false */
-  deliver?: boolean;
-}
-
+export type { StrategyCounts, HintCounts };
+export type { ReceiverOptions, ClockName, MatchName, PollMode, StrategyName, LoadedProgram } from './options.js';
+export { rxQueueCount } from './options.js';
+export { ReceiveQueue, emptyKernel } from './queue.js';
 export interface MapStats {
   /** stamps the program stored (null: a user program without afxdp's counters) */
   stored: number | null;
@@ -125,88 +66,9 @@ export interface ReceiverStats {
 const MATCH = { udp: 0, all: 1 } as const;
 const CLOCK = { monotonic: 0, tai: 1 } as const;
 const ENXIO = 6;
-const MAX_QUEUES = 64; // AFXDP_MAX_QUEUES in bpf/stamp.h
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 const CHANNEL_SLOTS = 32;
-const NO_COUNTERS: ProgramCounters = { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0, unstamped: 0 };
 const GENERIC_HINTS = 'generic XDP mode: hints are read by device-bound kfuncs, which the kernel attaches in native mode only';
-
-/** One queue: its numbers (shared with its engine, wherever that runs) and its engine or worker. */
-export class ReceiveQueue implements MeasuredQueue {
-  readonly counts: Float64Array;
-  readonly xdpToUser: LatencyRecorder;
-  readonly senderToXdp: LatencyRecorder | null;
-  readonly hwToXdp: LatencyRecorder | null;
-  /** event mode: the engine on the main thread */
-  engine: RxEngine | null = null;
-  /** busy mode: the worker, its control words, the kernel counters it leaves at stop */
-  worker: { thread: Worker; ctl: Int32Array; kernel: Float64Array } | null = null;
-  /** busy mode with `deliver`: the batches the worker hands over */
-  channel: BatchChannel | null = null;
-  fd = -1;
-  bindMode: 'copy' | 'zerocopy' = 'copy';
-  private lastKernel: KernelStats | null = null;
-  private readonly statsBuf = new Float64Array(8);
-
-  constructor(
-    readonly queue: number,
-    shared: boolean,
-    segments: { sender: boolean; hw: boolean },
-    private readonly programCounters: CounterReader | null,
-  ) {
-    this.counts = newCounts(shared);
-    const rec = (): LatencyRecorder => new LatencyRecorder(shared ? new SharedArrayBuffer(RECORDER_BYTES) : undefined);
-    this.xdpToUser = rec();
-    this.senderToXdp = segments.sender ? rec() : null;
-    this.hwToXdp = segments.hw ? rec() : null;
-  }
-
-  get received(): number {
-    return this.counts[C_RECEIVED]!;
-  }
-
-  get metaValid(): number {
-    return this.counts[C_META_VALID]!;
-  }
-
-  get metaInvalid(): number {
-    return this.counts[C_META_INVALID]!;
-  }
-
-  recorder(s: Segment): LatencyRecorder | null {
-    return s === 'xdp_to_user' ? this.xdpToUser : s === 'sender_to_xdp' ? this.senderToXdp : this.hwToXdp;
-  }
-
-  /** XDP_STATISTICS of the socket: live while it is open, else the last reading (zeros if none). */
-  kernel(): KernelStats {
-    const w = this.worker;
-    if (w !== null && Atomics.load(w.ctl, W.CTL_STATE) === W.STATE_STOPPED) {
-      const k = w.kernel;
-      this.lastKernel = { rx_dropped: k[0]!, rx_invalid_descs: k[1]!, tx_invalid_descs: k[2]!, rx_ring_full: k[3]!, rx_fill_ring_empty_descs: k[4]!, tx_ring_empty_descs: k[5]! };
-    } else if (this.fd >= 0 && (this.engine === null || !this.engine.socket.isClosed)) {
-      try {
-        // the fd is process-wide: also a worker's socket can be asked from here
-        const st = this.statsBuf;
-        st.fill(0);
-        native().xskStatistics(this.fd, st);
-        this.lastKernel = { rx_dropped: st[0]!, rx_invalid_descs: st[1]!, tx_invalid_descs: st[2]!, rx_ring_full: st[3]!, rx_fill_ring_empty_descs: st[4]!, tx_ring_empty_descs: st[5]! };
-      } catch {
-        // the interface is gone: keep the last reading
-      }
-    }
-    return this.lastKernel ? { ...this.lastKernel } : emptyKernel();
-  }
-
-  kernelDrops(): number {
-    const k = this.kernel();
-    return k.rx_dropped + k.rx_ring_full;
-  }
-
-  /** The program's counters for this queue (zeros with a program that has none). */
-  program(): ProgramCounters {
-    return this.programCounters?.read(this.queue) ?? { ...NO_COUNTERS };
-  }
-}
 
 export class LatencyReceiver {
   readonly ifname: string;
@@ -265,17 +127,27 @@ export class LatencyReceiver {
   static open(opts: ReceiverOptions): LatencyReceiver {
     const o = resolve(opts);
     const { ifindex, queues } = withNetns(o.netnsFd, () => lookup(o));
-    const r = new this(o, ifindex, queues);
+    let r = new this(o, ifindex, queues);
     try {
       withNetns(o.netnsFd, () => r.setUp());
     } catch (e) {
       r.close();
-      throw e;
+      if (!(e instanceof HintsRefused)) throw e;
+      // the hint program loaded but the interface refused it in native mode (e.g. an MTU too
+      // large for native XDP): start over without hints, which may then attach in generic mode
+      r = new this({ ...o, hints: false }, ifindex, queues);
+      try {
+        withNetns(o.netnsFd, () => r.setUp(`the kernel or driver refused them: ${e.cause.message}`));
+      } catch (e2) {
+        r.close();
+        throw e2;
+      }
     }
     return r;
   }
 
-  private setUp(): void {
+  /** @param hintsOff why hints are off, when a first try with them was refused */
+  private setUp(hintsOff?: string): void {
     const o = this.o;
     const self = this as unknown as { hints: boolean; hintsOff: string | null; programPath: string; programName: string };
     const cookie = ((Math.random() * 0xfffffffe) >>> 0) + 1;
@@ -289,7 +161,7 @@ export class LatencyReceiver {
     } else {
       const loaded = this.loadProgram(cookie);
       self.hints = loaded.prog.hints;
-      self.hintsOff = loaded.hintsOff;
+      self.hintsOff = hintsOff ?? loaded.hintsOff;
       self.programPath = loaded.prog.obj.path;
       // afxdp's own program is called by what it is; a user's by its section's function name
       self.programName = o.program === undefined ? 'afxdp_stamp' : loaded.prog.program;
@@ -326,7 +198,18 @@ export class LatencyReceiver {
     }
     // 3. attach, last (a device-bound program attaches in native mode only)
     const progFd = typeof o.program === 'object' ? o.program.programFd() : this.obj!.programFd(this.progSection);
-    this.attachment = attachXdp(progFd, this.ifindex, o.ifname, hintsWanted ? 'native' : o.mode, { force: o.force });
+    try {
+      this.attachment = attachXdp(progFd, this.ifindex, o.ifname, hintsWanted ? 'native' : o.mode, { force: o.force });
+    } catch (e) {
+      if (hintsWanted && o.hints === 'auto' && e instanceof AfxdpError) throw new HintsRefused(e);
+      if (hintsWanted && o.hints === true && e instanceof AfxdpError) {
+        throw new AfxdpError('EBPF', `hardware hints are not available on ${o.ifname}: ${e.message}`, {
+          hint: 'drop --hints (afxdp then measures without them), or check the driver: the kfuncs need kernel ≥ 6.3 and a driver that implements them, in native XDP mode',
+          cause: e,
+        });
+      }
+      throw e;
+    }
   }
 
   /** afxdp's program with hints first where they can work, else (or when refused) without; or the user's object. */
@@ -713,98 +596,16 @@ export class LatencyReceiver {
   }
 }
 
-type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId'>> &
-  Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId'> & { queues: readonly number[] | 'all' };
-
-const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver']);
-
-function resolve(opts: ReceiverOptions): Resolved {
-  for (const k of Object.keys(opts)) {
-    if (!KNOWN.has(k)) throw new AfxdpError('EUSAGE', `unknown receiver option ${JSON.stringify(k)}`, { hint: `known options: ${[...KNOWN].join(', ')}` });
-  }
-  const ringSize = opts.ringSize ?? 2048;
-  const o: Resolved = {
-    ifname: opts.ifname,
-    queues: opts.queues ?? [0],
-    poll: opts.poll ?? 'event',
-    mode: opts.mode ?? 'auto',
-    bind: opts.bind ?? 'auto',
-    netnsFd: opts.netnsFd,
-    clock: opts.clock ?? 'monotonic',
-    match: opts.match ?? 'udp',
-    udpPort: opts.udpPort ?? 0,
-    senderRunId: opts.senderRunId,
-    txRingSize: opts.txRingSize ?? 0,
-    txMetadataLen: opts.txMetadataLen ?? 0,
-    strategy: opts.strategy ?? 'auto',
-    simulateNoMeta: opts.simulateNoMeta ?? false,
-    hints: opts.hints ?? 'auto',
-    program: opts.program,
-    xskmap: opts.xskmap,
-    frameCount: opts.frameCount ?? Math.max(4096, ringSize * 2),
-    ringSize,
-    batchSize: opts.batchSize ?? 64,
-    trackFrames: opts.trackFrames ?? false,
-    force: opts.force ?? false,
-    deliver: opts.deliver ?? false,
-  };
-  if (o.poll !== 'event' && o.poll !== 'busy') throw new AfxdpError('EUSAGE', `poll mode ${JSON.stringify(o.poll)} is not event or busy`, { hint: 'use --poll event or --poll busy' });
-  if (!Object.hasOwn(STRATEGY_CODES, o.strategy)) {
-    throw new AfxdpError('EUSAGE', `unknown strategy ${JSON.stringify(o.strategy)}`, { hint: `use one of ${Object.keys(STRATEGY_CODES).join(', ')}` });
-  }
-  if (!Number.isInteger(o.udpPort) || o.udpPort < 0 || o.udpPort > 65535) throw new AfxdpError('EUSAGE', `UDP port ${o.udpPort} is out of range`, { hint: 'use 0..65535 (0 = any port)' });
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
-  if (o.poll === 'busy' && (o.txRingSize > 0 || o.txMetadataLen > 0)) {
-    throw new AfxdpError('EUSAGE', 'sending needs poll mode event: in busy mode the worker owns the socket', { hint: 'open with poll: "event" to send, or receive only' });
-  }
-  if (o.queues !== 'all') {
-    if (o.queues.length === 0) throw new AfxdpError('EUSAGE', 'no queues given', { hint: 'use --queues N or --queues all' });
-    for (const q of o.queues) {
-      if (!Number.isInteger(q) || q < 0 || q >= MAX_QUEUES) throw new AfxdpError('EUSAGE', `queue ${q} is not a valid queue number`, { hint: `afxdp handles queues 0..${MAX_QUEUES - 1}` });
-    }
-    if (new Set(o.queues).size !== o.queues.length) throw new AfxdpError('EUSAGE', `queues ${o.queues.join(',')} has duplicates`, { hint: 'list each queue once' });
-  }
-  return o;
-}
-
-/** ifindex and the queue list (resolving 'all'), checked against what the driver reports. */
-function lookup(o: Resolved): { ifindex: number; queues: number[] } {
-  const ifindex = native().ifNameToIndex(o.ifname);
-  if (ifindex === 0) {
-    throw new AfxdpError('ENOIFACE', `interface ${o.ifname} not found${o.netnsFd === undefined ? '' : ' in the given network namespace'}`, { hint: 'list interfaces with `ip -br link`' });
-  }
-  const count = rxQueueCount(o.ifname);
-  let queues: number[];
-  if (o.queues === 'all') {
-    queues = Array.from({ length: Math.min(count ?? 1, MAX_QUEUES) }, (_, i) => i);
-  } else {
-    queues = [...o.queues];
-    const bad = count === null ? undefined : queues.find((q) => q >= count);
-    if (bad !== undefined) {
-      throw new AfxdpError('ENOQUEUE', `${o.ifname} has ${count} RX queue${count === 1 ? '' : 's'}; queue ${bad} does not exist`, {
-        hint: `use --queue 0${count! > 1 ? `..${count! - 1}` : ''} (or --queues ${count} / --queues all)`,
-      });
-    }
-  }
-  return { ifindex, queues };
-}
-
-/** RX queue count of an interface from ethtool (null when the driver does not say). */
-export function rxQueueCount(ifname: string): number | null {
-  const ch = native().ethtoolChannels(ifname);
-  if (!ch) return null;
-  const n = ch.rx + ch.combined;
-  return n > 0 ? n : null;
-}
-
-/** All-zero XDP_STATISTICS, for a socket that is gone or never opened. */
-export function emptyKernel(): KernelStats {
-  return { rx_dropped: 0, rx_invalid_descs: 0, tx_invalid_descs: 0, rx_ring_full: 0, rx_fill_ring_empty_descs: 0, tx_ring_empty_descs: 0 };
-}
-
 function addInto<T extends object>(a: T, b: T): void {
   const x = a as Record<string, number>;
   for (const [k, v] of Object.entries(b as Record<string, number>)) x[k] = (x[k] ?? 0) + v;
+}
+
+/** Internal: the hint program was refused at attach; open() starts over without hints. */
+class HintsRefused extends Error {
+  constructor(override readonly cause: AfxdpError) {
+    super(cause.message);
+  }
 }
 
 function socketError(ifname: string, queue: number, status: number): AfxdpError {
