@@ -38,6 +38,13 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // a reader that went away (`afxdp demo --help | head -1`) ends the run quietly, as for any
+  // command-line tool: nothing is left behind, no stack trace
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    runCleanupNow();
+    process.exit(0);
+  });
   const ctx = (): CliContext => ({ debug, signal: stop.signal });
   const program = createProgram(ctx);
 
