@@ -10,6 +10,7 @@
  * this class is what `--poll busy` and `--queues N|all` use.
  */
 import { Worker } from 'node:worker_threads';
+import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { once } from 'node:events';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
@@ -358,7 +359,7 @@ export class LatencyReceiver {
   /** The afxdp.report/1 document of this run. */
   report(x: { sent: number | null; durationS: number }): Report {
     const s = this.stats();
-    return buildReport({
+    const report = buildReport({
       iface: this.ifname,
       queues: this.queues,
       mode: this.mode,
@@ -376,6 +377,9 @@ export class LatencyReceiver {
       },
       summaries: { xdp_to_user: this.recorder.summary() },
     });
+    // the whole distribution, as the probe's reports carry it, for `afxdp report` (plots, comparisons)
+    if (this.recorder.histogram.totalCount > 0) report.histograms = { xdp_to_user: encodeIntoCompressedBase64(this.recorder.histogram) };
+    return report;
   }
 }
 
