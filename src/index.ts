@@ -26,8 +26,11 @@ export { LatencyProbe, type ProbeOptions, type ProbeStats, type ClockName, type 
 export { waitForEnd, probeReport, type WaitOptions, type ReportExtras, type Receiving } from './run/session.js';
 export { LatencyReceiver, type ReceiverOptions, type PollMode } from './rx/receiver.js';
 export { LatencyRecorder, type LatencySummary } from './measure/recorder.js';
-export { buildReport, REPORT_SCHEMA, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments } from './report/report.js';
+export { buildReport, REPORT_SCHEMA, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments, type RunEnvironment } from './report/report.js';
 export { renderTable } from './report/table.js';
+// saved runs: one run's page, several compared (`afxdp report`)
+export { readRunFile, renderRunHtml, type RunSource } from './report/runfile.js';
+export { compareRuns, renderComparisonHtml, COMPARE_SCHEMA, type Comparison, type ComparedRun, type ComparedEnv, type ComparedPackets, type Distribution, type EnvField } from './report/compare.js';
 export type { KernelStats, BindMode } from './xsk/socket.js';
 export type { XdpMode, XdpModeOption } from './xdp/program.js';
 export type { ProgramCounters } from './xdp/counters.js';

@@ -19,8 +19,8 @@ import { CSV_HEADER } from '../src/report/csv.js';
 import type { Report } from '../src/report/report.js';
 import { parseReportJson, pageFromHlog } from '../src/report/html.js';
 import { AfxdpError } from '../src/errors.js';
+import { CHROMIUM, inChromium } from './lib/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 // scripts/setup installs both (Debian's tshark and chromium); missing tools fail the test, never skip it
 const hasTshark = spawnSync('tshark', ['-v'], { stdio: 'ignore' }).status === 0;
 const hasChromium = fs.existsSync(CHROMIUM);
@@ -36,45 +36,18 @@ interface BrowserCheck {
   title: string;
 }
 
-/** Opens each page in headless Debian Chromium (never a downloaded browser) and checks what rendered. */
-async function openInChromium(pages: Array<{ file: string; screenshot: string }>): Promise<BrowserCheck[]> {
-  const { chromium } = await import('playwright-core');
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-chromium-'));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1200, height: 900 },
+/** Opens each page in headless Debian Chromium and checks what rendered. */
+function openInChromium(pages: Array<{ file: string; screenshot: string }>): Promise<BrowserCheck[]> {
+  return inChromium(pages.map((p) => p.file), 'body[data-charts="3"]', async (page, file, errors) => {
+    const check = {
+      canvases: await page.locator('#dist .uplot canvas, #time .uplot canvas, #rate .uplot canvas').count(),
+      errors,
+      summaryRows: await page.locator('#summary tbody tr').count(),
+      title: await page.title(),
+    };
+    await page.screenshot({ path: pages.find((p) => p.file === file)!.screenshot, fullPage: true });
+    return check;
   });
-  try {
-    const out: BrowserCheck[] = [];
-    for (const p of pages) {
-      const page = await ctx.newPage();
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(String(e)));
-      // the page must not try the network: every request other than the file itself is an error
-      page.on('request', (r) => {
-        if (!r.url().startsWith('file://')) errors.push(`network request ${r.url()}`);
-      });
-      await page.goto(`file://${p.file}`);
-      await page.waitForSelector('body[data-charts="3"]', { timeout: 15_000 });
-      out.push({
-        canvases: await page.locator('#dist .uplot canvas, #time .uplot canvas, #rate .uplot canvas').count(),
-        errors,
-        summaryRows: await page.locator('#summary tbody tr').count(),
-        title: await page.title(),
-      });
-      await page.screenshot({ path: p.screenshot, fullPage: true });
-      await page.close();
-    }
-    return out;
-  } finally {
-    await ctx.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
 }
 
 /** Nothing left by the labs of these runs (also those not started through runCli), then the shared check. */
