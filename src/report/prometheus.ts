@@ -6,6 +6,8 @@
  *   afxdp_packets_received_total{queue}, afxdp_meta_invalid_total{queue},
  *   afxdp_kernel_rx_dropped_total{queue}, afxdp_kernel_rx_ring_full_total{queue}, ... counters
  *   afxdp_program_*_total{queue}           the XDP program's own counters
+ *   afxdp_stamps_by_strategy_total{queue,strategy}  valid stamps by carrier (meta, prepend, map)
+ *   afxdp_map_*{queue}                     the map strategy's bookkeeping (only while the map is in use)
  *
  * Counters are prom-client Counters filled at scrape time (collect()). The latency histogram is
  * read from the recorders' HdrHistograms at scrape time too: prom-client's Histogram can only
@@ -14,7 +16,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Registry, type MetricValueWithName } from 'prom-client';
+import { Counter, Gauge, Registry, type MetricValueWithName } from 'prom-client';
 import { AfxdpError } from '../errors.js';
 import { valueFromIndex, COUNTS_LENGTH, type Histogram, type LatencyRecorder } from '../measure/recorder.js';
 import type { LatencyProbe } from '../rx/probe.js';
@@ -91,7 +93,8 @@ class LatencyHistogramMetric {
   reset(): void {}
 }
 
-type CounterSource = (p: LatencyProbe) => number;
+/** null: the probe has no such number (e.g. map counters while the map is not in use); no sample then */
+type CounterSource = (p: LatencyProbe) => number | null;
 
 const COUNTERS: Array<[string, string, CounterSource]> = [
   ['afxdp_packets_received_total', 'Packets received by the AF_XDP socket', (p) => p.received],
@@ -106,7 +109,19 @@ const COUNTERS: Array<[string, string, CounterSource]> = [
   ['afxdp_program_stamped_total', 'Frames the XDP program stamped', (p) => p.stats().program.stamped],
   ['afxdp_program_meta_failed_total', 'Frames where bpf_xdp_adjust_meta failed', (p) => p.stats().program.meta_failed],
   ['afxdp_program_redirected_total', 'Frames redirected to the XSKMAP', (p) => p.stats().program.redirected],
+  ['afxdp_map_stamps_stored_total', 'Map strategy: stamps the XDP program stored in the map', (p) => p.stats().map?.stored ?? null],
+  ['afxdp_map_matched_total', 'Map strategy: stamps user space took from the map for their packet', (p) => p.stats().map?.matched ?? null],
+  ['afxdp_map_packets_without_stamp_total', 'Map strategy: packets whose key had no stamp in the map', (p) => p.stats().map?.packets_without_stamp ?? null],
+  ['afxdp_map_collisions_total', 'Map strategy: stamps refused because one with the same key was still waiting', (p) => p.stats().map?.collisions ?? null],
 ];
+
+/** Gauges: numbers that go down as well as up. */
+const GAUGES: Array<[string, string, CounterSource]> = [
+  // stored − matched: waiting for their packet, or evicted from the LRU map without one
+  ['afxdp_map_unmatched_stamps', 'Map strategy: stamps stored and not (yet) matched by a packet (waiting, or evicted)', (p) => p.stats().map?.stamps_without_packet ?? null],
+];
+
+const STRATEGY_NAMES = ['meta', 'prepend', 'map'] as const;
 
 export function buildRegistry(probes: readonly LatencyProbe[]): Registry {
   const registry = new Registry();
@@ -119,10 +134,41 @@ export function buildRegistry(probes: readonly LatencyProbe[]): Registry {
       registers: [registry],
       collect(this: Counter<'queue'>) {
         this.reset();
-        for (const p of probes) this.inc({ queue: p.queue }, read(p));
+        for (const p of probes) {
+          const v = read(p);
+          if (v !== null) this.inc({ queue: p.queue }, v);
+        }
       },
     });
   }
+  for (const [name, help, read] of GAUGES) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['queue'],
+      registers: [registry],
+      collect(this: Gauge<'queue'>) {
+        this.reset();
+        for (const p of probes) {
+          const v = read(p);
+          if (v !== null) this.set({ queue: p.queue }, v);
+        }
+      },
+    });
+  }
+  new Counter({
+    name: 'afxdp_stamps_by_strategy_total',
+    help: 'Valid stamps by the strategy that carried them (meta, prepend, map); sums to afxdp_meta_valid_total',
+    labelNames: ['queue', 'strategy'],
+    registers: [registry],
+    collect(this: Counter<'queue' | 'strategy'>) {
+      this.reset();
+      for (const p of probes) {
+        const by = p.stats().byStrategy;
+        for (const strategy of STRATEGY_NAMES) this.inc({ queue: p.queue, strategy }, by[strategy]);
+      }
+    },
+  });
   return registry;
 }
 
