@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { runCli, assertNoLeftovers, ROOT } from './lib/cli.js';
+import { runCli, assertNoLeftovers, ROOT, scrapeWhileReceiving } from './lib/cli.js';
 
 const DASHBOARD = path.join(ROOT, 'docs', 'grafana', 'afxdp.json');
 
@@ -73,15 +73,7 @@ test('the Grafana dashboard queries only metrics a live /metrics exposes; promto
     onStderr: (chunk) => {
       const m = /metrics on (http:\/\/\S+)/.exec(chunk);
       if (m && scraped === null) {
-        const url = m[1]!;
-        scraped = (async () => {
-          for (let i = 0; i < 200; i++) {
-            const text = await (await fetch(url)).text();
-            if (/^afxdp_packets_received_total\{queue="0"\} [1-9]/m.test(text)) return text;
-            await new Promise((res) => setTimeout(res, 50));
-          }
-          throw new Error('/metrics never showed received packets');
-        })();
+        scraped = scrapeWhileReceiving(m[1]!);
       }
     },
   });

@@ -126,36 +126,26 @@ const STRATEGY_NAMES = ['meta', 'prepend', 'map'] as const;
 export function buildRegistry(probes: readonly LatencyProbe[]): Registry {
   const registry = new Registry();
   registry.registerMetric(new LatencyHistogramMetric(probes) as never);
-  for (const [name, help, read] of COUNTERS) {
-    new Counter({
+  const perQueue = (kind: typeof Counter | typeof Gauge, [name, help, read]: [string, string, CounterSource]): void => {
+    new kind({
       name,
       help,
       labelNames: ['queue'],
       registers: [registry],
-      collect(this: Counter<'queue'>) {
+      // filled at scrape time from the probes: after reset(), inc(v) and set(v) both leave v
+      collect(this: Counter<'queue'> | Gauge<'queue'>) {
         this.reset();
         for (const p of probes) {
           const v = read(p);
-          if (v !== null) this.inc({ queue: p.queue }, v);
+          if (v === null) continue;
+          if (this instanceof Gauge) this.set({ queue: p.queue }, v);
+          else this.inc({ queue: p.queue }, v);
         }
       },
     });
-  }
-  for (const [name, help, read] of GAUGES) {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['queue'],
-      registers: [registry],
-      collect(this: Gauge<'queue'>) {
-        this.reset();
-        for (const p of probes) {
-          const v = read(p);
-          if (v !== null) this.set({ queue: p.queue }, v);
-        }
-      },
-    });
-  }
+  };
+  for (const c of COUNTERS) perQueue(Counter, c);
+  for (const g of GAUGES) perQueue(Gauge, g);
   new Counter({
     name: 'afxdp_stamps_by_strategy_total',
     help: 'Valid stamps by the strategy that carried them (meta, prepend, map); sums to afxdp_meta_valid_total',
