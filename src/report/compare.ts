@@ -225,10 +225,11 @@ const ENV_LABEL: Record<keyof ComparedEnv, string> = {
 };
 const KEY_LABEL: Record<SummaryKey, string> = { count: 'count', min: 'min', p50: 'p50', p90: 'p90', p99: 'p99', p999: 'p99.9', max: 'max', mean: 'mean' };
 
-function ratioCell(x: number | null, higherIsWorse: boolean): string {
+/** `lowerIsBetter`: latencies, drops; other figures (counts, duration, rate) are shown without a verdict */
+function ratioCell(x: number | null, lowerIsBetter: boolean): string {
   if (x === null) return '<td class="r">–</td>';
   // 5 % either way is within the noise of a short run on a shared machine
-  const cls = x > 1.05 ? (higherIsWorse ? 'worse' : 'better') : x < 0.95 ? (higherIsWorse ? 'better' : 'worse') : 'same';
+  const cls = !lowerIsBetter ? 'same' : x > 1.05 ? 'worse' : x < 0.95 ? 'better' : 'same';
   return `<td class="r ${cls}">×${x < 10 ? x.toFixed(2) : x.toFixed(1)}</td>`;
 }
 
@@ -253,8 +254,8 @@ export function renderComparisonHtml(c: Comparison): string {
     })
     .join('');
   const num = (v: number | null, f: (n: number) => string): string => (v === null ? '–' : f(v));
-  const row = (name: string, vals: Array<[string, number | null]>, higherIsWorse: boolean): string =>
-    `<tr><th>${esc(name)}</th>${vals.map(([v, r], i) => `<td>${esc(v)}</td>${i === 0 ? '' : ratioCell(r, higherIsWorse)}`).join('')}</tr>`;
+  const row = (name: string, vals: Array<[string, number | null]>, lowerIsBetter: boolean): string =>
+    `<tr><th>${esc(name)}</th>${vals.map(([v, r], i) => `<td>${esc(v)}</td>${i === 0 ? '' : ratioCell(r, lowerIsBetter)}`).join('')}</tr>`;
   const packetKeys: Array<[keyof ComparedPackets, string, boolean]> = [['sent', 'sent', false], ['received', 'received', false], ['rate_pps', 'rate (pps)', false], ['kernel_drops', 'kernel drops', true], ['meta_invalid', 'meta invalid', true]];
   const packets = [
     row('duration', runs.map((r) => [num(r.duration_s, (d) => `${d.toFixed(2)} s`), r.ratio_to_first.duration_s]), false),
@@ -282,7 +283,7 @@ export function renderComparisonHtml(c: Comparison): string {
 <div class="note">${esc(differs)}</div>
 <table class="seg cmp" id="env"><thead>${head}</thead><tbody>${envRows}</tbody></table>
 <h2>Figures</h2>
-<div class="note">Each run's value, and ×ratio to the first run (green: better, red: worse, by more than 5 %).</div>
+<div class="note">Each run's value, and ×ratio to the first run (latencies, drops and invalid stamps: green lower, red higher, by more than 5 %).</div>
 <table class="seg cmp" id="figures"><thead>${head}</thead><tbody data-segment="packets">${packets}</tbody>${segTables}</table>
 <h2>Latency distribution per segment</h2>
 <div class="note">Percentile plots (log–log), every run on each. A run that did not measure a segment is listed as "not measured"; a run saved without its histogram is drawn from its six summary points (dashed).</div>
