@@ -4,7 +4,8 @@ import { AfxdpError, compareRuns, readRunFile, renderComparisonHtml, renderRunHt
 import { openOutput } from '../../report/filebuf.js';
 import { note, printJson } from '../output.js';
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+// no commander default: it would print "(default: [])" in the help
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 export function registerReport(program: Command): void {
   program
@@ -13,12 +14,13 @@ export function registerReport(program: Command): void {
     .argument('<inputs...>', 'RUN.json (afxdp.report/1) or FILE.hlog (HdrHistogram log), mixed; the first is the baseline of a comparison')
     .option('--html <file>', "the HTML file to write (one input: the run's report; several: the comparison)")
     .option('--json', 'print the comparison as one afxdp.compare/1 JSON document on stdout')
-    .option('--label <name>', 'the name of a run on the page and in the JSON, once per input in order (default: the file names)', collect, [] as string[])
+    .option('--label <name>', 'the name of a run on the page and in the JSON, once per input in order (default: the file names)', collect)
     .addHelpText(
       'after',
       '\nExamples:\n  afxdp demo --json > run.json && afxdp report run.json --html run.html\n  afxdp report run.hlog --html run.html\n  afxdp report event.json busy.json --html cmp.html\n  afxdp report before.json after.hlog --label before --label after --json\n',
     )
-    .action((inputs: string[], o: { html?: string; json?: boolean; label: string[] }) => {
+    .action((inputs: string[], opts: { html?: string; json?: boolean; label?: string[] }) => {
+      const o = { ...opts, label: opts.label ?? [] };
       if (o.html === undefined && !o.json) {
         throw new AfxdpError('EUSAGE', 'report: nothing to write', { hint: 'pass --html OUT (the page) and/or --json (the comparison on stdout)' });
       }
