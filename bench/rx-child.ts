@@ -47,7 +47,7 @@ const cpu = process.cpuUsage(cpu0);
 await rx.close();
 const heapEnd = heapUsed();
 const s = rx.stats();
-const summary = rx.recorder.summary();
+const summary = rx.summary();
 process.stdout.write(
   JSON.stringify({
     received: s.received,

@@ -19,6 +19,8 @@ import { BpfObject } from '../src/xdp/program.js';
 import { STRATEGY_CODES, META_SIZE, frameKey, MAP_KEY_SIZE, type StrategyName } from '../src/xdp/meta.js';
 import { writeUdpFrame, DEFAULT_FRAME_SIZE } from '../src/wire/frame.js';
 import { StampDecoder } from '../src/rx/stamps.js';
+import { PacketBatch } from '../src/rx/batch.js';
+import { newCounts } from '../src/rx/counts.js';
 import { LatencyRecorder } from '../src/measure/recorder.js';
 import { runDemo } from '../src/run/demo.js';
 
@@ -173,12 +175,13 @@ function measureUser(a: Args): UserResult[] {
         }
       }
     };
-    const dec = new StampDecoder(umem, { strategy, clockFlag: 0, cookie, mapFd: -1, batchSize: FRAMES });
+    const dec = new StampDecoder(umem, { strategy, clockFlag: 0, cookie, mapFd: -1, batchSize: FRAMES }, newCounts(false));
+    const cols = new PacketBatch(0, umem.bytes, FRAMES, undefined, { addr: addrs, len: lens });
     const rec = new LatencyRecorder();
-    // what the probe's loop does with the decoder's columns: one latency per valid stamp
+    // what the engine's loop does with the decoded columns: one latency per valid stamp
     const decodeAndRecord = (): number => {
-      const valid = dec.decode(addrs, lens, FRAMES);
-      for (let i = 0; i < FRAMES; i++) if (dec.flags[i] !== 0) rec.record((0 - dec.xdpHi[i]!) * 4294967296 + (5000 - dec.xdpLo[i]!));
+      const valid = dec.decode(cols, FRAMES);
+      for (let i = 0; i < FRAMES; i++) if (cols.flags[i] !== 0) rec.record((0 - cols.xdpHi[i]!) * 4294967296 + (5000 - cols.xdpLo[i]!));
       return valid;
     };
     const rounds: number[] = [];

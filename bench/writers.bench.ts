@@ -19,7 +19,7 @@ function batch(): PacketBatch {
   const umem = new Uint8Array(B * 2048);
   const addr = new Uint32Array(B);
   const len = new Uint32Array(B);
-  const b = new PacketBatch(0, umem, addr, len);
+  const b = new PacketBatch(0, umem, addr.length, undefined, { addr, len });
   const p = { srcMac: macFromString('02:00:00:00:00:01'), dstMac: macFromString('02:00:00:00:00:02'), srcIp: ipv4FromString('198.18.0.1'), dstIp: ipv4FromString('198.18.0.2'), srcPort: 40000, dstPort: 9 };
   for (let i = 0; i < B; i++) {
     addr[i] = i * 2048 + 256;

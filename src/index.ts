@@ -22,9 +22,14 @@ export { checkObject as checkProgram, type CheckResult, type ProgramVerdict } fr
 export { AfxdpError, type AfxdpErrorCode } from './errors.js';
 
 // measuring without touching packets, and reports
-export { LatencyProbe, type ProbeOptions, type ProbeStats, type ClockName, type MatchName } from './rx/probe.js';
-export { waitForEnd, probeReport, type WaitOptions, type ReportExtras, type Receiving } from './run/session.js';
-export { LatencyReceiver, type ReceiverOptions, type PollMode } from './rx/receiver.js';
+export { LatencyReceiver, ReceiveQueue, type ReceiverOptions, type ReceiverStats, type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram } from './rx/receiver.js';
+export { LatencyProbe, type ProbeOptions, type ProbeStats } from './rx/probe.js';
+export { PacketBatch, type PacketSink } from './rx/batch.js';
+export { waitForEnd, type WaitOptions, type Receiving } from './run/session.js';
+export { runLatency, type LatencyRunOptions, type LatencyRunResult } from './run/latency.js';
+export { receiverReport, type ReportExtras } from './report/receiver-report.js';
+export type { OutputOptions } from './report/outputs.js';
+export { requireCaps, PROBE_NEEDS, LAB_NEEDS } from './sys/caps.js';
 export { LatencyRecorder, type LatencySummary } from './measure/recorder.js';
 export { buildReport, REPORT_SCHEMA, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments, type RunEnvironment } from './report/report.js';
 export { renderTable } from './report/table.js';
@@ -43,6 +48,7 @@ export { runDemo, type DemoOptions } from './run/demo.js';
 // the metadata ABI (bpf/include/afxdp/meta.h), for reading it yourself
 export {
   MetaReader,
+  STRATEGY_NAMES,
   META_MAGIC,
   META_MAGIC_MASK,
   META_VERSION,

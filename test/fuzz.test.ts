@@ -530,7 +530,7 @@ test(`pcapng writer: random batches (frames, lengths, stamps, latencies, missing
   const umem = new Uint8Array(64 * 2048);
   const addr = new Uint32Array(16);
   const len = new Uint32Array(16);
-  const b = new PacketBatch(0, umem, addr, len);
+  const b = new PacketBatch(0, umem, addr.length, undefined, { addr, len });
   const nan = (x: number | null): number => (x === null ? NaN : x);
   // one writer for all cases (its 4 MiB buffer per case would dominate): after each batch the
   // buffer is flushed and only the new blocks are read back

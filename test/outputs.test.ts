@@ -19,35 +19,14 @@ import { CSV_HEADER } from '../src/report/csv.js';
 import type { Report } from '../src/report/report.js';
 import { parseReportJson, pageFromHlog } from '../src/report/html.js';
 import { AfxdpError } from '../src/errors.js';
-import { CHROMIUM, inChromium } from './lib/chromium.js';
+import { CHROMIUM, hasChromium, openInChromium } from './lib/chromium.js';
 
 // scripts/setup installs both (Debian's tshark and chromium); missing tools fail the test, never skip it
 const hasTshark = spawnSync('tshark', ['-v'], { stdio: 'ignore' }).status === 0;
-const hasChromium = fs.existsSync(CHROMIUM);
+
 
 function tmpdir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-out-'));
-}
-
-interface BrowserCheck {
-  canvases: number;
-  errors: string[];
-  summaryRows: number;
-  title: string;
-}
-
-/** Opens each page in headless Debian Chromium and checks what rendered. */
-function openInChromium(pages: Array<{ file: string; screenshot: string }>): Promise<BrowserCheck[]> {
-  return inChromium(pages.map((p) => p.file), 'body[data-charts="3"]', async (page, file, errors) => {
-    const check = {
-      canvases: await page.locator('#dist .uplot canvas, #time .uplot canvas, #rate .uplot canvas').count(),
-      errors,
-      summaryRows: await page.locator('#summary tbody tr').count(),
-      title: await page.title(),
-    };
-    await page.screenshot({ path: pages.find((p) => p.file === file)!.screenshot, fullPage: true });
-    return check;
-  });
 }
 
 /** Nothing left by the labs of these runs (also those not started through runCli), then the shared check. */

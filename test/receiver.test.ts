@@ -9,6 +9,7 @@ import { Lab } from '../src/lab/lab.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
 import { LatencyReceiver, type PollMode } from '../src/rx/receiver.js';
 import { waitForEnd } from '../src/run/session.js';
+import { receiverReport } from '../src/report/receiver-report.js';
 import { AfxdpError } from '../src/errors.js';
 import { trackLab, assertNoLeftovers } from './lib/cli.js';
 
@@ -57,10 +58,10 @@ for (const poll of ['event', 'busy'] as PollMode[]) {
         assert.equal(s.metaInvalid, 0);
         assert.equal(s.kernel.rx_dropped, 0);
         assert.equal(s.program.redirected, sent);
-        const sum = rx.recorder.summary();
+        const sum = rx.summary();
         assert.equal(sum.count, sent);
         assert.ok(sum.min > 0 && sum.min <= sum.p50 && sum.p50 <= sum.max, JSON.stringify(sum));
-        const report = rx.report({ sent, durationS: 2 });
+        const report = receiverReport(rx, { sent, durationS: 2 });
         assert.equal(report.poll, poll);
         assert.deepEqual(report.queues, [0]);
         assert.equal(report.packets.received, sent);
@@ -86,8 +87,8 @@ for (const [poll, queues] of [['event', 3], ['busy', 2]] as Array<[PollMode, num
         const s = rx.stats();
         assert.equal(s.received, sent);
         assert.equal(s.metaValid, sent);
-        assert.equal(rx.recorder.summary().count, sent);
-        assert.equal(rx.report({ sent, durationS: 1 }).queues.length, queues);
+        assert.equal(rx.summary().count, sent);
+        assert.equal(receiverReport(rx, { sent, durationS: 1 }).queues.length, queues);
       } finally {
         await rx.close();
       }
@@ -98,13 +99,12 @@ for (const [poll, queues] of [['event', 3], ['busy', 2]] as Array<[PollMode, num
 test('a queue the interface does not have is refused, and nothing is left attached', async () => {
   await withLab(2, async (lab) => {
     for (const poll of ['event', 'busy'] as PollMode[]) {
-      await assert.rejects(
-        LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, queues: [0, 2] }),
+      assert.throws(() => LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, queues: [0, 2] }),
         (e: unknown) => e instanceof AfxdpError && e.code === 'ENOQUEUE' && /has 2 RX queues; queue 2/.test(e.message),
       );
     }
-    await assert.rejects(LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, queues: [1, 1] }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE');
-    await assert.rejects(LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, batchSize: 0 }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE');
+    assert.throws(() => LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, queues: [1, 1] }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE');
+    assert.throws(() => LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, batchSize: 0 }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE');
     // still free: a new receiver can attach
     const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'busy', queues: [1] });
     await rx.close();
@@ -115,8 +115,7 @@ test('a queue the interface does not have is refused, and nothing is left attach
 test('a busy-mode socket that cannot be created is reported from the worker as one error', async () => {
   await withLab(1, async (lab) => {
     // ring size 3 is not a power of two: the worker's XskSocket.create() refuses it
-    await assert.rejects(
-      LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'busy', ringSize: 3 }),
+    assert.throws(() => LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'busy', ringSize: 3 }),
       (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /not a power of two/.test(e.message),
     );
   });

@@ -176,11 +176,12 @@ test('latency: SIGINT and SIGTERM report what was measured and exit 0; SIGKILL l
   }
 });
 
-test('the interface deleted mid-run: exit 1, one error line, the report so far on stdout', async () => {
+for (const mode of [[], ['--poll', 'busy']]) {
+test(`the interface deleted mid-run${mode.length ? ` (${mode.join(' ')})` : ''}: exit 1, one error line, the report so far on stdout`, async () => {
   const pair = await ForeignPair.create();
   try {
     const frame = GOOD_UDP(pair);
-    const r = await runAndAct(['latency', '--iface', pair.rxIf, '--json'], /measuring on/, async () => {
+    const r = await runAndAct(['latency', '--iface', pair.rxIf, '--json', ...mode], /measuring on/, async () => {
       await pair.send([frame, frame, frame]);
       await pair.exec('tx', 'ip', ['link', 'del', pair.txIf]);
     }, pair.wrap('rx'));
@@ -195,6 +196,7 @@ test('the interface deleted mid-run: exit 1, one error line, the report so far o
     await pair.destroy();
   }
 });
+}
 
 test('another XDP program already attached: exit 1 naming it, it stays attached; --force detaches it', async () => {
   const pair = await ForeignPair.create();

@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StampDecoder } from '../src/rx/stamps.js';
+import { PacketBatch } from '../src/rx/batch.js';
+import { newCounts, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP } from '../src/rx/counts.js';
 import { LatencyRecorder } from '../src/measure/recorder.js';
 import { META_SIZE, F_XDP_TS, F_QUEUE, F_CLOCK_TAI, F_VIA_PREPEND, frameKey } from '../src/xdp/meta.js';
 import { writeUdpFrame, setSeq, setTxTimestamp, setRunId } from '../src/wire/frame.js';
@@ -32,14 +34,17 @@ function writeMeta(u: ReturnType<typeof umem>, end: number, o: { flags?: number;
 }
 
 function decode(strategy: 'auto' | 'meta' | 'prepend', u: ReturnType<typeof umem>, addrs: number[], lens: number[], clockFlag = 0) {
-  const dec = new StampDecoder(u, { strategy, clockFlag, cookie: COOKIE, mapFd: -1, batchSize: 64 });
+  const counts = newCounts(false);
+  const dec = new StampDecoder(u, { strategy, clockFlag, cookie: COOKIE, mapFd: -1, batchSize: 64 }, counts);
   const rec = new LatencyRecorder();
   const a = Uint32Array.from(addrs);
   const l = Uint32Array.from(lens);
-  const valid = dec.decode(a, l, addrs.length);
-  // as the probe does: a sample of now (5000) − stamp for each packet with flags
-  for (let i = 0; i < addrs.length; i++) if (dec.flags[i] !== 0) rec.record(5000 - dec.xdpLo[i]! - dec.xdpHi[i]! * 4294967296);
-  return { valid, addrs: [...a], lens: [...l], by: dec.byStrategy, summary: rec.summary(), flags: [...dec.flags.subarray(0, addrs.length)] };
+  const b = new PacketBatch(0, u.bytes, a.length, undefined, { addr: a, len: l });
+  const valid = dec.decode(b, addrs.length);
+  // as the engine does: a sample of now (5000) − stamp for each packet with flags
+  for (let i = 0; i < addrs.length; i++) if (b.flags[i] !== 0) rec.record(5000 - b.xdpLo[i]! - b.xdpHi[i]! * 4294967296);
+  const by = { meta: counts[C_VIA_META]!, prepend: counts[C_VIA_PREPEND]!, map: counts[C_VIA_MAP]! };
+  return { valid, addrs: [...a], lens: [...l], by, summary: rec.summary(), flags: [...b.flags.subarray(0, addrs.length)] };
 }
 
 test('meta: a valid struct in front of the packet is one sample of now − stamp', () => {

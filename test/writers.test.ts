@@ -39,7 +39,7 @@ function syntheticBatch(n: number): { b: PacketBatch; umem: Uint8Array } {
   const umem = new Uint8Array(n * 2048);
   const addr = new Uint32Array(n);
   const len = new Uint32Array(n);
-  const b = new PacketBatch(3, umem, addr, len);
+  const b = new PacketBatch(3, umem, addr.length, undefined, { addr, len });
   const p = { srcMac: macFromString('02:00:00:00:00:01'), dstMac: macFromString('02:00:00:00:00:02'), srcIp: ipv4FromString('198.18.0.1'), dstIp: ipv4FromString('198.18.0.2'), srcPort: 40000, dstPort: 9 };
   for (let i = 0; i < n; i++) {
     addr[i] = i * 2048 + 256;

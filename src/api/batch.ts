@@ -1,13 +1,15 @@
 /**
- * Batch and Packet: the receive side of the public API. Both are allocated once per socket and
- * reused for every batch, so receiving allocates nothing per packet (DESIGN: data path).
+ * Batch and Packet: the receive side of the public API — views over the receive engine's batch
+ * columns (rx/batch.ts), which the engine filled once (nothing is decoded a second time). Both are
+ * allocated once per socket and reused for every batch, so receiving allocates nothing per packet.
  *
  * A batch owns its frames until release(); after that the kernel may overwrite them, so every
  * accessor checks that the batch is still live and throws ESTATE otherwise, rather than handing
  * out bytes of some later packet.
  */
 import { AfxdpError } from '../errors.js';
-import { MetaReader, F_HW_TS, F_RX_HASH, F_VLAN, F_QUEUE } from '../xdp/meta.js';
+import { F_HW_TS, F_RX_HASH, F_VLAN } from '../xdp/meta.js';
+import { strategyOf, type PacketBatch } from '../rx/batch.js';
 
 const TWO32 = 4294967296;
 
@@ -22,15 +24,15 @@ export interface BatchOwner {
  * numbers you need, not the object. Valid until the batch is released.
  */
 export class Packet {
-  /** the whole UMEM; this packet is `buffer[offset .. offset + length)` (no copy, no allocation) */
-  readonly buffer: Uint8Array;
+  /** the memory the packet is in (the UMEM, or a worker's batch slot); the packet is `buffer[offset .. offset + length)` (no copy, no allocation) */
+  buffer: Uint8Array;
   /** index in the batch */
   index = -1;
   offset = 0;
   length = 0;
   /** afxdp_meta flags (AFXDP_F_*); 0 when the packet carries no valid metadata */
   flags = 0;
-  /** RX queue: from the metadata when present, else the socket's queue */
+  /** RX queue: from the metadata when present, else the receiving socket's queue */
   queue = 0;
   /** XDP hook → the moment JS took the batch, in ns; NaN without a timestamp (or in another clock) */
   latencyNs = NaN;
@@ -59,6 +61,11 @@ export class Packet {
   /** metadata present and valid */
   get hasMeta(): boolean {
     return this.flags !== 0;
+  }
+
+  /** how the stamp reached user space: 'meta', 'prepend', 'map', or '' without a valid stamp */
+  get strategy(): '' | 'meta' | 'prepend' | 'map' {
+    return strategyOf(this.flags);
   }
 
   /** XDP timestamp in ns as a double (exact below 2^53 ns: MONOTONIC yes, TAI to ~256 ns) */
@@ -96,35 +103,30 @@ export class Batch {
   /** when JS took this batch (the socket's clock, ns) as two u32 words */
   receivedAtLo = 0;
   receivedAtHi = 0;
-  /** @internal per packet: UMEM address and length (the socket's own arrays) */
-  readonly addrs: Uint32Array;
-  readonly lens: Uint32Array;
-  /** @internal per packet latency in ns, NaN when the packet had no usable stamp */
-  readonly latencies: Float64Array;
+  private cols: PacketBatch | null = null;
   private readonly view: Packet;
-  private readonly meta: MetaReader;
   private readonly owner: BatchOwner;
-  private readonly defaultQueue: number;
   private live = false;
   private generation = 0;
 
   /** @internal */
-  constructor(owner: BatchOwner, umem: { bytes: Uint8Array; words: Uint32Array; frameShift: number }, addrs: Uint32Array, lens: Uint32Array, queue: number) {
+  constructor(owner: BatchOwner) {
     this.owner = owner;
-    this.addrs = addrs;
-    this.lens = lens;
-    this.latencies = new Float64Array(addrs.length);
-    this.meta = new MetaReader(umem);
-    this.view = new Packet(this, umem.bytes);
-    this.defaultQueue = queue;
+    this.view = new Packet(this, new Uint8Array(0));
   }
 
-  /** @internal */
-  begin(n: number, nowLo: number, nowHi: number): void {
-    this.length = n;
-    this.receivedAtLo = nowLo;
-    this.receivedAtHi = nowHi;
+  /** @internal the engine's columns of the batch just taken */
+  begin(cols: PacketBatch): void {
+    this.cols = cols;
+    this.length = cols.n;
+    this.receivedAtLo = cols.userLo;
+    this.receivedAtHi = cols.userHi;
     this.live = true;
+  }
+
+  /** @internal the columns (for the owner's release) */
+  get columns(): PacketBatch {
+    return this.cols!;
   }
 
   /** false once released (then every accessor throws ESTATE) */
@@ -136,51 +138,49 @@ export class Batch {
     return this.receivedAtHi * TWO32 + this.receivedAtLo;
   }
 
-  /** Offset of packet i in `packet(i).buffer` (the UMEM). No allocation. */
+  /** Offset of packet i in `packet(i).buffer`. No allocation. */
   offsetOf(i: number): number {
     this.check(i);
-    return this.addrs[i]!;
+    return this.cols!.addr[i]!;
   }
 
   /** Length of packet i in bytes. */
   lengthOf(i: number): number {
     this.check(i);
-    return this.lens[i]!;
+    return this.cols!.len[i]!;
   }
 
   /** XDP → user latency of packet i in ns (NaN when it had no timestamp). */
   latencyOf(i: number): number {
     this.check(i);
-    return this.latencies[i]!;
+    return this.cols!.xdpToUser[i]!;
   }
 
   /** The reused Packet view filled for packet i (the same object on every call). */
   packet(i: number): Packet {
     this.check(i);
     const p = this.view;
-    const m = this.meta;
-    const addr = this.addrs[i]!;
+    const c = this.cols!;
+    const f = c.flags[i]!;
+    p.buffer = c.bytes;
     p.index = i;
-    p.offset = addr;
-    p.length = this.lens[i]!;
-    p.latencyNs = this.latencies[i]!;
+    p.offset = c.addr[i]!;
+    p.length = c.len[i]!;
+    p.latencyNs = c.xdpToUser[i]!;
     p.generation = this.generation;
-    if (m.read(addr)) {
-      p.flags = m.flags;
-      p.queue = (m.flags & F_QUEUE) !== 0 ? m.rxQueue : this.defaultQueue;
-      p.xdpTsLo = m.xdpTsLo;
-      p.xdpTsHi = m.xdpTsHi;
-      p.hwTsLo = m.hwTsLo;
-      p.hwTsHi = m.hwTsHi;
-      p.rxHash = m.rxHash;
-      p.rxHashType = m.rxHashType;
-      p.vlanTci = m.vlanTci;
-      p.vlanProto = m.vlanProto;
-    } else {
-      p.flags = 0;
-      p.queue = this.defaultQueue;
-      p.xdpTsLo = p.xdpTsHi = p.hwTsLo = p.hwTsHi = p.rxHash = p.rxHashType = p.vlanTci = p.vlanProto = 0;
-    }
+    p.flags = f;
+    p.queue = c.rxQueue[i]!;
+    p.xdpTsLo = c.xdpLo[i]!;
+    p.xdpTsHi = c.xdpHi[i]!;
+    const hw = (f & F_HW_TS) !== 0;
+    p.hwTsLo = hw ? c.hwLo[i]! : 0;
+    p.hwTsHi = hw ? c.hwHi[i]! : 0;
+    const hash = (f & F_RX_HASH) !== 0;
+    p.rxHash = hash ? c.rxHash[i]! : 0;
+    p.rxHashType = hash ? c.rxHashType[i]! : 0;
+    const vlan = (f & F_VLAN) !== 0;
+    p.vlanTci = vlan ? c.vlanTci[i]! : 0;
+    p.vlanProto = vlan ? c.vlanProto[i]! : 0;
     return p;
   }
 

@@ -1,30 +1,39 @@
 /**
- * AfxdpSocket: the public face of "an AF_XDP socket on an interface queue with an XDP program in
- * front of it". With the default program it wraps LatencyProbe (program + socket + attach, in the
- * safe order); with your own program it composes the same pieces (XskSocket, XdpProgram,
- * attachXdp). Receiving is batch based and allocation-free; see batch.ts.
+ * AfxdpSocket: the public face of "AF_XDP sockets on interface queues with an XDP program in
+ * front of them". A thin face over the receive engine (rx/receiver.ts): the same setup path, the
+ * same receive loop and decoding for every strategy, poll mode and queue count; this class adds
+ * the consumer side — batches through `for await`, a callback or receive(), and send().
  */
 import './dispose.js';
 import { AfxdpError } from '../errors.js';
-import { native } from '../native.js';
-import { LatencyProbe, rxQueueCount, type ClockName, type MatchName } from '../rx/probe.js';
+import { LatencyReceiver, type ClockName, type MatchName, type PollMode, type StrategyName, type LoadedProgram } from '../rx/receiver.js';
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
-import { buildReport, type Report } from '../report/report.js';
-import { XskSocket, type BindMode, type KernelStats } from '../xsk/socket.js';
-import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
-import { attachXdp, type XdpAttachment, type XdpMode, type XdpModeOption } from '../xdp/program.js';
-import { MetaReader, F_CLOCK_TAI, F_XDP_TS } from '../xdp/meta.js';
+import type { Report } from '../report/report.js';
+import { receiverReport } from '../report/receiver-report.js';
+import type { XskSocket, BindMode, KernelStats } from '../xsk/socket.js';
+import type { XdpMode, XdpModeOption } from '../xdp/program.js';
 import type { ProgramCounters } from '../xdp/counters.js';
+import type { PacketBatch } from '../rx/batch.js';
 import { Batch, type BatchOwner } from './batch.js';
 import { XdpProgram } from './program.js';
-import { withNetnsFd, withNetns, resolveIfindex, type NetnsOption } from './netns.js';
-import { expectChoice, expectInt, expectObject, expectOptional, expectString, describe } from './validate.js';
+import { withNetnsFd, type NetnsOption } from './netns.js';
+import { expectChoice, expectInt, expectObject, expectString, describe } from './validate.js';
 
 export interface OpenOptions {
   /** interface name, e.g. 'eth0' */
   iface: string;
-  /** RX queue; default 0 */
+  /** RX queue; default 0 (give `queues` for several) */
   queue?: number;
+  /** several RX queues, or 'all' (every RX queue the driver reports); one AF_XDP socket each */
+  queues?: readonly number[] | 'all';
+  /** 'event' (default: Node's own loop wakes the receive) or 'busy' (a worker thread spins per queue; lowest latency, a core per queue, receive only) */
+  poll?: PollMode;
+  /** how the XDP stamp reaches user space: 'auto' (default: metadata, per-packet fallback to prepend, then map), 'meta', 'prepend', 'map' */
+  strategy?: StrategyName;
+  /** diagnostic: the default program behaves as on a driver without metadata support */
+  simulateNoMeta?: boolean;
+  /** hardware hints (RX hash, VLAN, RX timestamp; native mode): 'auto' (default), true (required), false */
+  hints?: boolean | 'auto';
   /** XDP attach mode; default 'auto' (native, else generic) */
   mode?: XdpModeOption;
   /** AF_XDP bind; default 'auto' (zero-copy, else copy) */
@@ -41,13 +50,15 @@ export interface OpenOptions {
   netns?: NetnsOption;
   /** RX and fill ring entries (power of two); default 2048 */
   ringSize?: number;
-  /** TX ring: true = 2048 entries, or a power of two; default false (receive only) */
+  /** TX ring (event mode, sent from the first queue's socket): true = 2048 entries, or a power of two; default false (receive only) */
   tx?: boolean | number;
-  /** UMEM frames; default max(4096, 2 × ringSize) */
+  /** UMEM frames per socket; default max(4096, 2 × ringSize) */
   frameCount?: number;
   /** at most this many packets per batch; default 64 */
   batchSize?: number;
 }
+
+const OPEN_OPTIONS = ['iface', 'queue', 'queues', 'poll', 'strategy', 'simulateNoMeta', 'hints', 'mode', 'bind', 'clock', 'match', 'udpPort', 'program', 'netns', 'ringSize', 'tx', 'frameCount', 'batchSize'];
 
 export interface SocketStats {
   /** packets received through this API */
@@ -55,11 +66,13 @@ export interface SocketStats {
   /** of those, with a usable XDP timestamp */
   metaValid: number;
   metaInvalid: number;
+  /** valid stamps by the strategy that carried them */
+  byStrategy: { meta: number; prepend: number; map: number };
   /** frames accepted by send() */
   sent: number;
   /** XDP_STATISTICS of the socket */
   kernel: KernelStats;
-  /** the default program's per-queue counters; null with your own program */
+  /** the default program's counters, summed over the queues; null with your own program */
   program: ProgramCounters | null;
 }
 
@@ -68,32 +81,24 @@ export interface BatchesOptions {
   signal?: AbortSignal;
 }
 
-interface Backend {
-  socket: XskSocket;
-  mode: XdpMode;
-  programName: string;
-  programCounters(): ProgramCounters | null;
-  close(): void;
-}
-
 const MAX_TX_KICKS = 64;
 
 export class AfxdpSocket implements BatchOwner {
   readonly iface: string;
+  /** the first (or only) queue */
   readonly queue: number;
+  readonly queues: readonly number[];
+  readonly poll: PollMode;
   readonly clock: ClockName;
-  private readonly backend: Backend;
-  private readonly sock: XskSocket;
+  private readonly rx: LatencyReceiver;
+  /** the TX socket (the first queue's, event mode) or null */
+  private readonly sock: XskSocket | null;
   private readonly batch: Batch;
-  private readonly recorder = new LatencyRecorder();
-  private readonly meta: MetaReader;
-  private readonly now = new Uint32Array(2);
-  private readonly clockId: number;
-  private readonly clockFlag: number;
   private readonly openedAt = process.hrtime.bigint();
-  private received = 0;
-  private metaValid = 0;
-  private metaInvalid = 0;
+  /** the queue the next receive() looks at first (round robin over queues) */
+  private next = 0;
+  /** the queue index whose batch is out (to release it there) */
+  private outQueue = -1;
   private sent = 0;
   private txQueued = 0;
   private isClosed = false;
@@ -102,23 +107,34 @@ export class AfxdpSocket implements BatchOwner {
   private iterPoll = false;
   private lastStats: SocketStats | null = null;
 
-  private constructor(o: { iface: string; queue: number; clock: ClockName }, backend: Backend) {
-    this.iface = o.iface;
-    this.queue = o.queue;
-    this.clock = o.clock;
-    this.backend = backend;
-    this.sock = backend.socket;
-    this.clockId = o.clock === 'tai' ? CLOCK_TAI : CLOCK_MONOTONIC;
-    this.clockFlag = o.clock === 'tai' ? F_CLOCK_TAI : 0;
-    this.meta = new MetaReader(this.sock.umem);
-    this.batch = new Batch(this, this.sock.umem, this.sock.rxAddr, this.sock.rxLen, o.queue);
+  private constructor(rx: LatencyReceiver) {
+    this.rx = rx;
+    this.iface = rx.ifname;
+    this.queue = rx.queues[0]!;
+    this.queues = rx.queues;
+    this.poll = rx.poll;
+    this.clock = rx.clock;
+    this.sock = rx.poll === 'event' && rx.socketOf(0).tx !== null ? rx.socketOf(0) : null;
+    this.batch = new Batch(this);
   }
 
-  /** Opens an AF_XDP socket on `iface` queue `queue` with the XDP program in front of it. */
+  /** Opens AF_XDP sockets on `iface` (queue 0, or `queues`) with the XDP program in front of them. */
   static open(opts: OpenOptions): AfxdpSocket {
     expectObject('open: options', opts);
+    for (const k of Object.keys(opts)) {
+      if (!OPEN_OPTIONS.includes(k)) throw new AfxdpError('EUSAGE', `open: unknown option ${JSON.stringify(k)}`, { hint: `the options are ${OPEN_OPTIONS.join(', ')} (docs/API.md)` });
+    }
     expectString('open: options.iface', opts.iface);
+    if (opts.queue !== undefined && opts.queues !== undefined) throw new AfxdpError('EUSAGE', 'open: give options.queue or options.queues, not both');
     const queue = opts.queue === undefined ? 0 : expectInt('open: options.queue', opts.queue, 0, 4095);
+    let queues: readonly number[] | 'all' = [queue];
+    if (opts.queues === 'all') queues = 'all';
+    else if (opts.queues !== undefined) {
+      if (!Array.isArray(opts.queues) || opts.queues.length === 0) throw new AfxdpError('EUSAGE', `open: options.queues must be 'all' or a non-empty array of queue ids, got ${describe(opts.queues)}`);
+      queues = opts.queues.map((q, i) => expectInt(`open: options.queues[${i}]`, q, 0, 63));
+    }
+    const poll = expectChoice('open: options.poll', opts.poll, ['event', 'busy'] as const) ?? 'event';
+    const strategy = expectChoice('open: options.strategy', opts.strategy, ['auto', 'meta', 'prepend', 'map'] as const) ?? 'auto';
     const mode = expectChoice('open: options.mode', opts.mode, ['auto', 'native', 'generic'] as const) ?? 'auto';
     const bind = expectChoice('open: options.bind', opts.bind, ['auto', 'copy', 'zerocopy'] as const) ?? 'auto';
     const clock = expectChoice('open: options.clock', opts.clock, ['monotonic', 'tai'] as const) ?? 'monotonic';
@@ -127,45 +143,71 @@ export class AfxdpSocket implements BatchOwner {
     const ringSize = opts.ringSize === undefined ? 2048 : expectInt('open: options.ringSize', opts.ringSize, 1, 1 << 20);
     const frameCount = opts.frameCount === undefined ? undefined : expectInt('open: options.frameCount', opts.frameCount, 64, 1 << 20);
     const batchSize = opts.batchSize === undefined ? undefined : expectInt('open: options.batchSize', opts.batchSize, 1, 4096);
+    if (opts.simulateNoMeta !== undefined && typeof opts.simulateNoMeta !== 'boolean') throw new AfxdpError('EUSAGE', `open: options.simulateNoMeta must be a boolean, got ${describe(opts.simulateNoMeta)}`);
+    if (opts.hints !== undefined && opts.hints !== 'auto' && typeof opts.hints !== 'boolean') throw new AfxdpError('EUSAGE', `open: options.hints must be true, false or 'auto', got ${describe(opts.hints)}`);
     let txRingSize = 0;
     if (opts.tx === true) txRingSize = 2048;
     else if (typeof opts.tx === 'number') txRingSize = expectInt('open: options.tx', opts.tx, 1, 1 << 20);
     else if (opts.tx !== undefined && opts.tx !== false) throw new AfxdpError('EUSAGE', `open: options.tx must be a boolean or a ring size, got ${describe(opts.tx)}`);
-    if (opts.program !== undefined && !(opts.program instanceof XdpProgram) && typeof opts.program !== 'string') {
-      throw new AfxdpError('EUSAGE', `open: options.program must be an XdpProgram (from loadProgram) or a path, got ${describe(opts.program)}`);
-    }
-    expectOptional('open: options.udpPort', opts.udpPort, 'number');
-    const common = { iface: opts.iface, queue, clock };
-
-    return withNetnsFd(opts.netns, (netnsFd) => {
-      if (opts.program === undefined) {
-        const probe = LatencyProbe.open({ ifname: opts.iface, queue, mode, bind, clock, match, udpPort, ringSize, frameCount, batchSize, txRingSize, netnsFd, strategy: 'meta' });
-        return new AfxdpSocket(common, {
-          socket: probe.socket,
-          mode: probe.mode,
-          programName: 'afxdp_stamp',
-          programCounters: () => probe.stats().program,
-          close: () => probe.close(),
+    if (txRingSize > 0 && poll === 'busy') throw new AfxdpError('EUSAGE', 'open: sending (options.tx) needs poll "event": in busy mode a worker owns each socket', { hint: 'open a second socket with poll "event" and tx to send' });
+    let program: string | LoadedProgram | undefined;
+    if (opts.program instanceof XdpProgram) {
+      const prog = opts.program;
+      if (prog.xskMap === null) {
+        throw new AfxdpError('EUSAGE', `${prog.path} has no XSKMAP (or several: name one with loadProgram(file, { xskMap }))`, {
+          hint: 'a socket receives only what the program redirects into an XSKMAP; for a filter without a socket use program.attach()',
         });
       }
-      const backend = withNetns(netnsFd, () => customBackend(opts, { queue, mode, bind, ringSize, frameCount, batchSize, txRingSize, inOtherNetns: netnsFd !== undefined }));
-      return new AfxdpSocket(common, backend);
+      program = { name: prog.name, path: prog.path, programFd: () => prog.programFd(), xskmapFd: () => prog.mapFd(prog.xskMap!) };
+    } else if (typeof opts.program === 'string') {
+      program = opts.program;
+    } else if (opts.program !== undefined) {
+      throw new AfxdpError('EUSAGE', `open: options.program must be an XdpProgram (from loadProgram) or a path, got ${describe(opts.program)}`);
+    }
+    return withNetnsFd(opts.netns, (netnsFd) => {
+      const rx = LatencyReceiver.open({
+        ifname: opts.iface,
+        netnsFd,
+        queues,
+        poll,
+        strategy,
+        simulateNoMeta: opts.simulateNoMeta,
+        hints: opts.hints,
+        mode,
+        bind,
+        clock,
+        match,
+        udpPort,
+        program,
+        ringSize,
+        frameCount,
+        batchSize,
+        txRingSize,
+        // the consumer is this class: in busy mode the workers hand their batches over
+        deliver: poll === 'busy',
+      });
+      return new AfxdpSocket(rx);
     });
   }
 
   /** XDP attach mode that took effect */
   get mode(): XdpMode {
-    return this.backend.mode;
+    return this.rx.mode;
   }
 
   /** AF_XDP bind mode that took effect */
   get bind(): 'copy' | 'zerocopy' {
-    return this.sock.bindMode;
+    return this.rx.bindMode;
+  }
+
+  /** the strategy asked for ('auto' falls back per packet; each Packet says which one carried it) */
+  get strategy(): StrategyName {
+    return this.rx.strategy;
   }
 
   /** name of the XDP program in front of the socket */
   get programName(): string {
-    return this.backend.programName;
+    return this.rx.programName;
   }
 
   get closed(): boolean {
@@ -175,8 +217,9 @@ export class AfxdpSocket implements BatchOwner {
   // ------------------------------------------------------------------ receive
 
   /**
-   * Takes the packets ready now (at most batchSize) without waiting: the socket's one Batch
-   * object, or null when the ring is empty. Release the batch before the next receive().
+   * Takes the packets ready now (at most batchSize, from one queue; the queues take turns)
+   * without waiting: the socket's one Batch object, or null when nothing is ready. Release the
+   * batch before the next receive().
    */
   receive(): Batch | null {
     this.checkOpen();
@@ -184,45 +227,40 @@ export class AfxdpSocket implements BatchOwner {
     if (!b.released) {
       throw new AfxdpError('ESTATE', 'the previous batch is not released yet', { hint: 'call batch.release() before receiving again' });
     }
-    const n = this.sock.receive();
-    if (n === 0) return null;
-    // one clock read per batch: the moment JS first touches these packets
-    native().clockGettime(this.clockId, this.now);
-    const nowLo = this.now[0]!;
-    const nowHi = this.now[1]!;
-    const addrs = this.sock.rxAddr;
-    const lat = b.latencies;
-    const meta = this.meta;
-    const rec = this.recorder;
-    const clockFlag = this.clockFlag;
-    let valid = 0;
-    for (let i = 0; i < n; i++) {
-      if (meta.read(addrs[i]!) && (meta.flags & F_XDP_TS) !== 0 && (meta.flags & F_CLOCK_TAI) === clockFlag) {
-        const ns = (nowHi - meta.xdpTsHi) * 4294967296 + (nowLo - meta.xdpTsLo);
-        lat[i] = ns;
-        rec.record(ns);
-        valid++;
-      } else {
-        lat[i] = NaN;
+    const qs = this.rx.perQueue;
+    for (let k = 0; k < qs.length; k++) {
+      const i = (this.next + k) % qs.length;
+      const rq = qs[i]!;
+      let cols: PacketBatch | null = null;
+      if (rq.engine !== null) {
+        // event mode: the engine takes a batch (decoded, latencies recorded); frames held until release
+        if (!rq.engine.socket.isClosed && rq.engine.take() > 0) cols = rq.engine.batch;
+      } else if (rq.channel !== null) {
+        cols = rq.channel.peek();
+      }
+      if (cols !== null) {
+        this.next = (i + 1) % qs.length;
+        this.outQueue = i;
+        b.begin(cols);
+        return b;
       }
     }
-    this.received += n;
-    this.metaValid += valid;
-    this.metaInvalid += n - valid;
-    b.begin(n, nowLo, nowHi);
-    return b;
+    return null;
   }
 
   /** @internal Batch.release() lands here */
   releaseBatch(batch: Batch): void {
     if (this.isClosed) return;
-    this.sock.recycle(batch.length);
+    const rq = this.rx.perQueue[this.outQueue]!;
+    if (rq.engine !== null) rq.engine.release(batch.length);
+    else rq.channel?.done();
     if (this.txQueued > 0) this.flush();
   }
 
   /**
-   * Async iteration over batches, waiting (uv_poll, no spinning) when the ring is empty. Each
-   * batch is released when the loop moves on (or on break / return / throw / abort / close).
+   * Async iteration over batches, waiting (uv_poll or the workers' channel, no spinning on the
+   * main thread) when nothing is ready. Each batch is released when the loop moves on (or on
+   * break / return / throw / abort / close).
    */
   async *batches(opts: BatchesOptions = {}): AsyncGenerator<Batch, void, undefined> {
     expectObject('batches: options', opts);
@@ -256,10 +294,10 @@ export class AfxdpSocket implements BatchOwner {
   }
 
   /**
-   * Callback form: cb(batch) runs for every batch as packets arrive (event mode, in Node's own
-   * loop). The batch is released when cb returns; keep nothing of it. If cb throws, the batch is
-   * released and the error propagates (an uncaught exception, like an 'error' event without a
-   * listener), unless onError is given. Stop with offBatch() or close().
+   * Callback form: cb(batch) runs for every batch as packets arrive, on the main thread. The batch
+   * is released when cb returns; keep nothing of it. If cb throws, the batch is released and the
+   * error propagates (an uncaught exception, like an 'error' event without a listener), unless
+   * onError is given. Stop with offBatch() or close().
    */
   onBatch(cb: (batch: Batch) => void, onError?: (err: unknown) => void): void {
     this.checkOpen();
@@ -281,15 +319,31 @@ export class AfxdpSocket implements BatchOwner {
         }
       }
     };
-    this.sock.onReadable(dispatch);
-    // packets that arrived before the watcher was installed
-    setImmediate(dispatch);
+    if (this.poll === 'event') {
+      for (const rq of this.rx.perQueue) rq.engine!.socket.onReadable(dispatch);
+      // packets that arrived before the watchers were installed
+      setImmediate(dispatch);
+    } else {
+      void this.pumpCallback(dispatch);
+    }
+  }
+
+  /** Busy mode: the callback runs whenever a worker hands over batches. */
+  private async pumpCallback(dispatch: () => void): Promise<void> {
+    while (!this.isClosed && this.consumer === 'callback') {
+      dispatch();
+      await this.channelsReady(100);
+    }
+  }
+
+  private channelsReady(timeoutMs: number): Promise<unknown> {
+    return Promise.race(this.rx.perQueue.map((rq) => rq.channel!.wait(timeoutMs)));
   }
 
   /** Stops the onBatch() callback. */
   offBatch(): void {
     if (this.consumer !== 'callback') return;
-    this.sock.offReadable();
+    if (this.poll === 'event') for (const rq of this.rx.perQueue) rq.engine!.socket.offReadable();
     this.consumer = null;
   }
 
@@ -303,9 +357,10 @@ export class AfxdpSocket implements BatchOwner {
   }
 
   /**
-   * Waits until the socket is readable. The watcher stays installed across waits (no epoll_ctl
-   * per batch); if it fires while nobody waits, it is removed, so a slow consumer with packets
-   * pending never makes the loop spin on a level-triggered poll.
+   * Waits until a queue is readable. Event mode: the watchers stay installed across waits (no
+   * epoll_ctl per batch); if one fires while nobody waits, they are removed, so a slow consumer
+   * with packets pending never makes the loop spin on a level-triggered poll. Busy mode: waits on
+   * the workers' channels.
    */
   private readable(signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve) => {
@@ -317,10 +372,14 @@ export class AfxdpSocket implements BatchOwner {
       };
       this.wake = done;
       signal?.addEventListener('abort', done, { once: true });
+      if (this.poll === 'busy') {
+        void this.channelsReady(50).then(done);
+        return;
+      }
       // level-triggered: fires at once if packets arrived since the last receive()
       if (!this.iterPoll) {
         this.iterPoll = true;
-        this.sock.onReadable(this.onIterPoll);
+        for (const rq of this.rx.perQueue) rq.engine!.socket.onReadable(this.onIterPoll);
       }
     });
   }
@@ -333,22 +392,26 @@ export class AfxdpSocket implements BatchOwner {
   private stopIterPoll(): void {
     if (!this.iterPoll) return;
     this.iterPoll = false;
-    this.sock.offReadable();
+    for (const rq of this.rx.perQueue) rq.engine?.socket.offReadable();
   }
 
   // ------------------------------------------------------------------ send
 
+  private txSocket(): XskSocket {
+    if (this.sock === null) throw new AfxdpError('ESTATE', 'this socket has no TX ring', { hint: 'open it with { tx: true } to send' });
+    return this.sock;
+  }
+
   /**
-   * Copies `length` bytes of `data` from `offset` into a TX frame and queues it. Returns false
-   * (and queues nothing) when the TX ring or the frames are all in use: retry after a while.
-   * Outside a batch the frame is sent at once; inside one (e.g. an echo loop) all frames queued
-   * are sent together when the batch is released, or at flush().
+   * Copies `length` bytes of `data` from `offset` into a TX frame and queues it (on the first
+   * queue's socket). Returns false (and queues nothing) when the TX ring or the frames are all in
+   * use: retry after a while. Outside a batch the frame is sent at once; inside one (e.g. an echo
+   * loop) all frames queued are sent together when the batch is released, or at flush().
    */
   send(data: Uint8Array, offset = 0, length: number = data?.length - offset): boolean {
     this.checkOpen();
     if (!(data instanceof Uint8Array)) throw new AfxdpError('EUSAGE', `send: data must be a Uint8Array (or Buffer), got ${describe(data)}`);
-    const sock = this.sock;
-    if (sock.tx === null) throw new AfxdpError('ESTATE', 'this socket has no TX ring', { hint: 'open it with { tx: true } to send' });
+    const sock = this.txSocket();
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 1 || offset + length > data.length) {
       throw new AfxdpError('EUSAGE', `send: offset ${String(offset)} / length ${String(length)} do not fit in ${data.length} bytes`);
     }
@@ -373,7 +436,7 @@ export class AfxdpSocket implements BatchOwner {
   flush(): void {
     this.checkOpen();
     const sock = this.sock;
-    if (sock.tx === null) return;
+    if (sock === null || sock.tx === null) return;
     this.txQueued = 0;
     sock.txFlush();
     // copy mode transmits at most 32 frames per kick
@@ -383,60 +446,49 @@ export class AfxdpSocket implements BatchOwner {
 
   // ------------------------------------------------------------------ numbers
 
-  /** Counters of this socket: packets, metadata validity, kernel XDP_STATISTICS, program counters. */
+  /** Counters over all queues: packets, metadata validity, per strategy, kernel XDP_STATISTICS, program counters. */
   stats(): SocketStats {
     if (this.isClosed) {
       if (this.lastStats) return { ...this.lastStats, kernel: { ...this.lastStats.kernel } };
       throw new AfxdpError('ECLOSED', `socket on ${this.iface} queue ${this.queue} is closed`);
     }
+    const r = this.rx.stats();
     const s: SocketStats = {
-      received: this.received,
-      metaValid: this.metaValid,
-      metaInvalid: this.metaInvalid,
+      received: r.received,
+      metaValid: r.metaValid,
+      metaInvalid: r.metaInvalid,
+      byStrategy: r.byStrategy,
       sent: this.sent,
-      kernel: this.sock.statistics(),
-      program: this.backend.programCounters(),
+      kernel: r.kernel,
+      program: this.rx.programHasCounters ? r.program : null,
     };
     this.lastStats = s;
     return s;
   }
 
-  /** XDP → user latency summary (ns) of everything received so far. */
+  /** XDP → user latency summary (ns) of everything received so far, over all queues. */
   latency(): LatencySummary {
-    return this.recorder.summary();
+    return LatencyRecorder.summaryOf(this.rx.perQueue.map((q) => q.xdpToUser));
   }
 
   /** Starts a new measurement interval: forgets the latencies recorded so far. */
   resetLatency(): void {
-    this.recorder.reset();
+    for (const q of this.rx.perQueue) {
+      q.xdpToUser.reset();
+      q.senderToXdp?.reset();
+      q.hwToXdp?.reset();
+    }
   }
 
-  /** The afxdp.report/1 document (the same JSON as `afxdp latency --json`). */
+  /** The afxdp.report/1 document (the same JSON as `afxdp latency --json`, with per_queue). */
   report(o: { sent?: number | null; durationS?: number } = {}): Report {
-    const s = this.stats();
-    return buildReport({
-      iface: this.iface,
-      queues: [this.queue],
-      mode: this.mode,
-      bind: this.bind,
-      strategy: 'meta',
-      clock: this.clock,
-      poll: 'event',
-      duration_s: o.durationS ?? Number(process.hrtime.bigint() - this.openedAt) / 1e9,
-      counts: {
-        sent: o.sent ?? null,
-        received: s.received,
-        meta_valid: s.metaValid,
-        meta_invalid: s.metaInvalid,
-        kernel: s.kernel, // buildReport copies exactly the contract's four counters
-      },
-      summaries: { xdp_to_user: this.recorder.summary() },
-    });
+    this.stats();
+    return receiverReport(this.rx, { sent: o.sent ?? null, durationS: o.durationS ?? Number(process.hrtime.bigint() - this.openedAt) / 1e9 });
   }
 
   // ------------------------------------------------------------------ close
 
-  /** Detaches the program, closes the socket and frees the rings. Idempotent. */
+  /** Detaches the program, stops the workers, closes the sockets and frees the rings. Idempotent. */
   close(): void {
     if (this.isClosed) return;
     try {
@@ -449,7 +501,7 @@ export class AfxdpSocket implements BatchOwner {
     this.stopIterPoll();
     this.isClosed = true;
     this.wake?.();
-    this.backend.close();
+    this.rx.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -465,59 +517,7 @@ export class AfxdpSocket implements BatchOwner {
   }
 }
 
-/** Opens an AF_XDP socket with an XDP program in front of it; see AfxdpSocket.open. */
+/** Opens AF_XDP sockets with an XDP program in front of them; see AfxdpSocket.open. */
 export function open(opts: OpenOptions): AfxdpSocket {
   return AfxdpSocket.open(opts);
-}
-
-/** Socket + your own program, composed like LatencyProbe does for the default one. */
-function customBackend(
-  opts: OpenOptions,
-  o: { queue: number; mode: XdpModeOption; bind: BindMode; ringSize: number; frameCount?: number; batchSize?: number; txRingSize: number; inOtherNetns: boolean },
-): Backend {
-  const ifindex = resolveIfindex(opts.iface, o.inOtherNetns);
-  const count = rxQueueCount(opts.iface);
-  if (count !== null && o.queue >= count) {
-    throw new AfxdpError('ENOQUEUE', `${opts.iface} has ${count} RX queue${count === 1 ? '' : 's'}; queue ${o.queue} does not exist`, { hint: `use queue 0${count > 1 ? `..${count - 1}` : ''}` });
-  }
-  const owned = typeof opts.program === 'string';
-  const prog = typeof opts.program === 'string' ? XdpProgram.load(opts.program) : opts.program!;
-  const undo: Array<() => void> = [];
-  if (owned) undo.push(() => prog.close());
-  try {
-    if (prog.xskMap === null) {
-      throw new AfxdpError('EUSAGE', `${prog.path} has no XSKMAP (or several: name one with loadProgram(file, { xskMap }))`, {
-        hint: 'a socket receives only what the program redirects into an XSKMAP; for a filter without a socket use program.attach()',
-      });
-    }
-    const progFd = prog.programFd();
-    const socket = XskSocket.create({
-      ifindex,
-      ifname: opts.iface,
-      queue: o.queue,
-      bind: o.bind,
-      rxRingSize: o.ringSize,
-      fillRingSize: o.ringSize,
-      txRingSize: o.txRingSize,
-      frameCount: o.frameCount ?? Math.max(4096, o.ringSize * 2),
-      batchSize: o.batchSize,
-    });
-    undo.push(() => socket.close());
-    prog.update(prog.xskMap, new Uint8Array(new Uint32Array([o.queue]).buffer), new Uint8Array(new Uint32Array([socket.fd]).buffer));
-    const link: XdpAttachment = attachXdp(progFd, ifindex, opts.iface, o.mode);
-    return {
-      socket,
-      mode: link.mode,
-      programName: prog.name,
-      programCounters: () => null,
-      close: () => {
-        link.detach();
-        socket.close();
-        if (owned) prog.close();
-      },
-    };
-  } catch (e) {
-    for (const u of undo.reverse()) u();
-    throw e;
-  }
 }

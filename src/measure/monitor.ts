@@ -1,13 +1,12 @@
 /**
  * RunMonitor: the once-a-second side of a measurement. It takes each segment's interval
- * histogram from the probes' recorders (nothing per packet), turns it into a timeline row
+ * histogram from the queues' recorders (nothing per packet), turns it into a timeline row
  * (rate, p50/p99/max per segment, drops) and hands rows and interval histograms to listeners:
  * the live view, the HdrHistogram log, Prometheus. At the end it gives the cumulative histograms
  * and the whole timeline for the report.
  */
 import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { newLatencyHistogram, type Histogram, type LatencyRecorder, type LatencySummary } from './recorder.js';
-import type { LatencyProbe } from '../rx/probe.js';
 
 export const SEGMENTS = ['xdp_to_user', 'sender_to_xdp', 'hw_to_xdp'] as const;
 export type Segment = (typeof SEGMENTS)[number];
@@ -38,8 +37,14 @@ export interface TickListener {
   onInterval(row: TimelineRow, intervals: Partial<Record<Segment, Histogram>>, startMs: number, endMs: number): void;
 }
 
-function recorderOf(p: LatencyProbe, s: Segment): LatencyRecorder | null {
-  return s === 'xdp_to_user' ? p.recorder : s === 'sender_to_xdp' ? p.senderRecorder : p.hwRecorder;
+/** What the monitor reads of one receiving queue (the receive engine's queues implement it). */
+export interface MeasuredQueue {
+  readonly queue: number;
+  readonly received: number;
+  /** the recorder of a segment, null when the segment is not measured */
+  recorder(s: Segment): LatencyRecorder | null;
+  /** kernel drops so far: rx_dropped + rx_ring_full */
+  kernelDrops(): number;
 }
 
 export function intervalStats(h: Histogram): IntervalStats {
@@ -59,8 +64,8 @@ export class RunMonitor {
   private lastDropped = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly probes: readonly LatencyProbe[]) {
-    this.segments = SEGMENTS.filter((s) => probes.some((p) => recorderOf(p, s) !== null));
+  constructor(readonly queues: readonly MeasuredQueue[]) {
+    this.segments = SEGMENTS.filter((s) => queues.some((p) => p.recorder(s) !== null));
     this.startMs = this.lastMs = Date.now();
   }
 
@@ -71,7 +76,7 @@ export class RunMonitor {
   /** Starts the 1 s ticks; the intervals begin now (earlier samples are dropped from the intervals, not from the totals). */
   start(): void {
     this.startMs = this.lastMs = Date.now();
-    for (const p of this.probes) for (const s of this.segments) recorderOf(p, s)?.takeInterval();
+    for (const p of this.queues) for (const s of this.segments) p.recorder(s)?.takeInterval();
     this.lastReceived = this.received();
     this.lastDropped = this.dropped();
     this.timer = setInterval(() => this.tick(), 1000);
@@ -88,16 +93,13 @@ export class RunMonitor {
 
   received(): number {
     let n = 0;
-    for (const p of this.probes) n += p.received;
+    for (const p of this.queues) n += p.received;
     return n;
   }
 
   dropped(): number {
     let n = 0;
-    for (const p of this.probes) {
-      const k = p.stats().kernel;
-      n += k.rx_dropped + k.rx_ring_full;
-    }
+    for (const p of this.queues) n += p.kernelDrops();
     return n;
   }
 
@@ -108,13 +110,13 @@ export class RunMonitor {
     const latency: Partial<Record<Segment, IntervalStats>> = {};
     for (const s of this.segments) {
       let sum: Histogram | null = null;
-      for (let i = 0; i < this.probes.length; i++) {
-        const rec = recorderOf(this.probes[i]!, s);
+      for (let i = 0; i < this.queues.length; i++) {
+        const rec = this.queues[i]!.recorder(s);
         if (rec === null) continue;
         const key = `${i}/${s}`;
         const h = rec.takeInterval(this.recycled.get(key));
         this.recycled.set(key, h);
-        if (this.probes.length === 1) sum = h;
+        if (this.queues.length === 1) sum = h;
         else {
           if (sum === null) {
             sum = this.sums.get(s) ?? newLatencyHistogram();
@@ -152,11 +154,11 @@ export class RunMonitor {
     return this.startMs;
   }
 
-  /** Cumulative histogram of a segment over all probes (a new histogram). */
+  /** Cumulative histogram of a segment over all queues (a new histogram). */
   total(s: Segment): Histogram | null {
     let out: Histogram | null = null;
-    for (const p of this.probes) {
-      const rec = recorderOf(p, s);
+    for (const p of this.queues) {
+      const rec = p.recorder(s);
       if (rec === null) continue;
       out ??= newLatencyHistogram();
       out.add(rec.histogram);

@@ -1,10 +1,11 @@
 /**
  * Latency recorder for the per-packet path.
  *
- * hdr-histogram-js costs 44–120 ns per `recordValue` (DESIGN §7), more than the whole ring loop
- * spends on a packet. So `record()` only computes HdrHistogram's own bucket index and bumps a
- * preallocated Float64Array (≈5 ns); `flush()` later folds the touched buckets into a real
- * hdr-histogram-js Histogram with `recordValueWithCount`, once per distinct bucket. Because the
+ * hdr-histogram-js costs 44–120 ns per `recordValue` (docs/BENCHMARKS.md), more than the whole ring
+ * loop spends on a packet. So `record()` only computes HdrHistogram's own bucket index and bumps a
+ * preallocated Float64Array (≈5 ns; BucketWriter); `flush()` later folds the new counts into a real
+ * hdr-histogram-js Histogram with `recordValueWithCount`, once per bucket that changed. The counts
+ * may live in a SharedArrayBuffer written by a receive worker (rx/worker.ts) and folded here. Because the
  * index math is HdrHistogram's, the folded histogram is indistinguishable from one that recorded
  * every value directly: same counts per bucket, same percentiles, same mean, and (because the
  * buckets holding the min and max are folded with the exact min and max) the same min and max.
@@ -106,23 +107,40 @@ export function newLatencyHistogram(): Histogram {
   });
 }
 
-export class LatencyRecorder {
-  /** Pending counts since the last flush, indexed like HdrHistogram's counts array. */
-  private readonly counts = new Float64Array(COUNTS_LENGTH);
-  /** Indices whose pending count went 0 → 1; a flush visits only these. Never overflows: an index enters once per flush. */
-  private readonly touched = new Int32Array(COUNTS_LENGTH);
-  private nTouched = 0;
-  private readonly st = new Float64Array(S_LEN);
-  /** Exact min / max over everything flushed since reset. */
-  private allMin = Infinity;
-  private allMax = -Infinity;
-  private readonly hist: Histogram;
-  private interval: Histogram;
+/** Bytes of the shared state of one recorder: the counts, then the state slots. */
+export const RECORDER_BYTES = 8 * (COUNTS_LENGTH + S_LEN);
 
-  constructor() {
-    this.hist = newLatencyHistogram();
-    this.interval = newLatencyHistogram();
-    this.reset();
+/**
+ * The writing half of a recorder: HdrHistogram bucket counts (cumulative since reset) and a few
+ * state slots, in one buffer that may be a SharedArrayBuffer. A receive worker records into it;
+ * the LatencyRecorder over the same buffer (main thread) folds the counts into histograms.
+ */
+export class BucketWriter {
+  /** Counts since reset, indexed like HdrHistogram's counts array. */
+  protected readonly counts: Float64Array;
+  protected readonly st: Float64Array;
+
+  constructor(buffer?: ArrayBufferLike) {
+    const buf = buffer ?? new ArrayBuffer(RECORDER_BYTES);
+    if (buf.byteLength < RECORDER_BYTES) {
+      throw new AfxdpError('EUSAGE', `a recorder needs ${RECORDER_BYTES} bytes of state, got ${buf.byteLength}`, { hint: 'allocate RECORDER_BYTES' });
+    }
+    this.counts = new Float64Array(buf, 0, COUNTS_LENGTH);
+    this.st = new Float64Array(buf, 8 * COUNTS_LENGTH, S_LEN);
+    if (buffer === undefined) this.clearState();
+  }
+
+  /** The memory of the counts and state: a SharedArrayBuffer hands it to another thread. */
+  get stateBuffer(): ArrayBufferLike {
+    return this.counts.buffer;
+  }
+
+  /** Zero counts and state (min/max to ±Infinity). */
+  protected clearState(): void {
+    this.counts.fill(0);
+    this.st.fill(0);
+    this.st[S_MIN] = Infinity;
+    this.st[S_MAX] = -Infinity;
   }
 
   /**
@@ -134,10 +152,7 @@ export class LatencyRecorder {
     if (ns < TWO_POW_32 && ns >= 0) {
       const v = ns >>> 0; // truncates; exact for [0, 2^32)
       const b = LZC_BASE_32 - Math.clz32(v | SUB_BUCKET_MASK);
-      const i = (b << SUB_BUCKET_HALF_COUNT_MAGNITUDE) + (v >>> b);
-      const c = this.counts;
-      if (c[i] === 0) this.touched[this.nTouched++] = i;
-      c[i]++;
+      this.counts[(b << SUB_BUCKET_HALF_COUNT_MAGNITUDE) + (v >>> b)]++;
       const st = this.st;
       st[S_SUM] += v;
       if (v < st[S_MIN]) st[S_MIN] = v;
@@ -165,13 +180,39 @@ export class LatencyRecorder {
     } else {
       v = Math.floor(ns);
     }
-    const i = indexOfLarge(v);
-    const c = this.counts;
-    if (c[i] === 0) this.touched[this.nTouched++] = i;
-    c[i]++;
+    this.counts[indexOfLarge(v)]++;
     st[S_SUM] += v;
     if (v < st[S_MIN]) st[S_MIN] = v;
     if (v > st[S_MAX]) st[S_MAX] = v;
+  }
+}
+
+/**
+ * A BucketWriter plus the reading half: the counts are folded into real hdr-histogram-js
+ * histograms (cumulative and per interval) by difference with what was folded before, so the
+ * writer never has to be told about a flush — it may be another thread (a receive worker writing
+ * into a SharedArrayBuffer). Folding scans the 25 600 counts once: per second or per summary,
+ * never per packet.
+ */
+export class LatencyRecorder extends BucketWriter {
+  /** The counts already folded into the histograms. */
+  private readonly folded = new Float64Array(COUNTS_LENGTH);
+  /** Exact min / max over everything flushed since reset. */
+  private allMin = Infinity;
+  private allMax = -Infinity;
+  private readonly hist: Histogram;
+  private interval: Histogram;
+
+  /** @param shared the state buffer of a BucketWriter in another thread (RECORDER_BYTES); default: own memory */
+  constructor(shared?: ArrayBufferLike) {
+    super(shared);
+    // the reader owns the state: it starts it (a worker's writer only ever adds to it)
+    this.clearState();
+    this.hist = newLatencyHistogram();
+    this.interval = newLatencyHistogram();
+    const now = Date.now();
+    this.hist.startTimeStampMsec = now;
+    this.interval.startTimeStampMsec = now;
   }
 
   /**
@@ -188,7 +229,6 @@ export class LatencyRecorder {
     for (let i = 0; i < COUNTS_LENGTH; i++) {
       const k = counts[i]!;
       if (k === 0) continue;
-      if (c[i] === 0) this.touched[this.nTouched++] = i;
       c[i] += k;
       any = true;
     }
@@ -218,28 +258,30 @@ export class LatencyRecorder {
   }
 
   /**
-   * Fold pending counts into the cumulative and the interval histogram. Cost is proportional to
-   * the number of distinct buckets touched since the last flush, not to the array size. Call it
-   * per batch or per second, or let summary() / histogram / takeInterval() do it.
+   * Fold the counts recorded since the last flush into the cumulative and the interval histogram.
+   * Scans the counts once (≈25 µs); call it per second, or let summary() / histogram /
+   * takeInterval() do it.
    */
   flush(): void {
-    const n = this.nTouched;
-    if (n === 0) return;
     const c = this.counts;
-    const t = this.touched;
+    const f = this.folded;
     const st = this.st;
+    // min / max of what is new; the writer keeps lowering / raising them until we reset them here
     const min = st[S_MIN];
     const max = st[S_MAX];
+    if (!(min <= max)) return;
+    st[S_MIN] = Infinity;
+    st[S_MAX] = -Infinity;
     // The buckets holding the min and max get the exact values (same bucket, so the counts and
     // percentiles do not change), which makes the histogram's minNonZeroValue / maxValue exact.
     const minIdx = indexOfValue(min);
     const maxIdx = indexOfValue(max);
     const hist = this.hist;
     const interval = this.interval;
-    for (let k = 0; k < n; k++) {
-      const i = t[k];
-      const count = c[i];
-      c[i] = 0;
+    for (let i = 0; i < COUNTS_LENGTH; i++) {
+      const count = c[i] - f[i];
+      if (count === 0) continue;
+      f[i] += count;
       const value = i === maxIdx ? max : i === minIdx ? min : valueFromIndex(i);
       hist.recordValueWithCount(value, count);
       interval.recordValueWithCount(value, count);
@@ -249,11 +291,8 @@ export class LatencyRecorder {
         interval.recordValueWithCount(min, 0);
       }
     }
-    this.nTouched = 0;
     if (min < this.allMin) this.allMin = min;
     if (max > this.allMax) this.allMax = max;
-    st[S_MIN] = Infinity;
-    st[S_MAX] = -Infinity;
   }
 
   /** The cumulative hdr-histogram-js Histogram since reset (flushed). Owned by the recorder: read, do not mutate. */
@@ -286,6 +325,28 @@ export class LatencyRecorder {
       max: hi,
       mean: Math.round(this.st[S_SUM] / count),
     };
+  }
+
+  /**
+   * One summary over several recorders (the queues of a receiver): percentiles of the merged
+   * histograms, exact count, min, max and mean. One recorder: its own summary().
+   */
+  static summaryOf(recorders: readonly LatencyRecorder[]): LatencySummary {
+    if (recorders.length === 1) return recorders[0]!.summary();
+    const merged = newLatencyHistogram();
+    let lo = Infinity;
+    let hi = -Infinity;
+    let sum = 0;
+    for (const r of recorders) {
+      merged.add(r.histogram);
+      if (r.allMin < lo) lo = r.allMin;
+      if (r.allMax > hi) hi = r.allMax;
+      sum += r.st[S_SUM];
+    }
+    const count = merged.totalCount;
+    if (count === 0) return { count: 0, min: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
+    const at = (p: number): number => Math.min(hi, Math.max(lo, merged.getValueAtPercentile(p)));
+    return { count, min: lo, p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), max: hi, mean: Math.round(sum / count) };
   }
 
   /**
@@ -325,15 +386,10 @@ export class LatencyRecorder {
     return out;
   }
 
-  /** Forget everything: pending counts, both histograms, anomaly counters. */
+  /** Forget everything: counts, both histograms, anomaly counters. (With a writer in another thread, a value it records at this very moment may be lost.) */
   reset(): void {
-    const c = this.counts;
-    const t = this.touched;
-    for (let k = 0; k < this.nTouched; k++) c[t[k]] = 0;
-    this.nTouched = 0;
-    this.st.fill(0);
-    this.st[S_MIN] = Infinity;
-    this.st[S_MAX] = -Infinity;
+    this.clearState();
+    this.folded.fill(0);
     this.allMin = Infinity;
     this.allMax = -Infinity;
     const now = Date.now();

@@ -1,7 +1,7 @@
 /**
  * The outputs of one run (--csv, --hlog, --pcap, --prometheus, --html, the live view), opened
  * BEFORE the run starts so an unwritable path or a busy port fails with one line and nothing
- * attached, wired to the probes and the monitor during the run, and closed at the end.
+ * attached, wired to the receiver and the monitor during the run, and closed at the end.
  */
 import fs from 'node:fs';
 import { CsvWriter } from './csv.js';
@@ -12,7 +12,7 @@ import { LiveView } from './live.js';
 import { openOutput } from './filebuf.js';
 import { pageFromReport, writeHtml } from './html.js';
 import type { Report, OutputInfo } from './report.js';
-import type { LatencyProbe } from '../rx/probe.js';
+import type { LatencyReceiver } from '../rx/receiver.js';
 import type { RunMonitor } from '../measure/monitor.js';
 
 export interface OutputOptions {
@@ -63,21 +63,24 @@ export class RunOutputs {
     return out;
   }
 
+  /** Whether a sink needs every packet (CSV, pcapng): a busy-mode receiver must then deliver its batches. */
+  get needsPackets(): boolean {
+    return this.o.csv !== undefined || this.o.pcap !== undefined;
+  }
+
   /** Connects the outputs to a running measurement (before the monitor starts). */
-  attach(probes: readonly LatencyProbe[], monitor: RunMonitor, info: Record<string, unknown>, clock: 'monotonic' | 'tai'): void {
+  attach(rx: LatencyReceiver, monitor: RunMonitor, info: Record<string, unknown>, clock: 'monotonic' | 'tai'): void {
     if (this.o.pcap !== undefined) {
       this.pcap = new PcapngWriter(this.o.pcap, { clock, ifname: String(info.iface ?? ''), application: this.o.application ?? 'afxdp' });
     }
-    for (const p of probes) {
-      if (this.csv) p.addSink(this.csv);
-      if (this.pcap) p.addSink(this.pcap);
-    }
+    if (this.csv) rx.addSink(this.csv);
+    if (this.pcap) rx.addSink(this.pcap);
     if (this.hlog) {
       this.hlog.begin(Date.now(), info);
       monitor.addListener(this.hlog);
     }
     if (this.live) monitor.addListener(this.live);
-    this.metrics?.expose(probes);
+    this.metrics?.expose(rx);
   }
 
   /** After the run: writes the HTML page, closes files and the server, and notes sizes in the report. */

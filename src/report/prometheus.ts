@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, type MetricValueWithName } from 'prom-client';
 import { AfxdpError } from '../errors.js';
 import { valueFromIndex, COUNTS_LENGTH, type Histogram, type LatencyRecorder } from '../measure/recorder.js';
-import type { LatencyProbe } from '../rx/probe.js';
+import type { LatencyReceiver, ReceiverStats } from '../rx/receiver.js';
 import { SEGMENTS, type Segment } from '../measure/monitor.js';
 
 /** Bucket bounds in seconds: 1 µs … 10 s, 1-2-5 steps. */
@@ -41,8 +41,16 @@ export function parseEndpoint(s: string): Endpoint {
   return { host, port };
 }
 
-function recorderOf(p: LatencyProbe, s: Segment): LatencyRecorder | null {
-  return s === 'xdp_to_user' ? p.recorder : s === 'sender_to_xdp' ? p.senderRecorder : p.hwRecorder;
+/** What /metrics reads of one queue, at scrape time. */
+export interface MetricsQueue {
+  readonly queue: number;
+  recorder(s: Segment): LatencyRecorder | null;
+  stats(): ReceiverStats;
+}
+
+/** The receiver's queues as /metrics sees them. */
+export function metricsQueues(rx: LatencyReceiver): MetricsQueue[] {
+  return rx.perQueue.map((q, i) => ({ queue: q.queue, recorder: (s: Segment) => q.recorder(s), stats: () => rx.stats(i) }));
 }
 
 /** Cumulative counts of `h` at each bound (ns), by walking HdrHistogram's counts once. */
@@ -70,13 +78,13 @@ class LatencyHistogramMetric {
   readonly aggregator = 'sum';
   private readonly boundsNs = PROM_BUCKETS_S.map((s) => Math.round(s * 1e9));
 
-  constructor(private readonly probes: readonly LatencyProbe[]) {}
+  constructor(private readonly queues: readonly MetricsQueue[]) {}
 
   get(): { name: string; help: string; type: string; aggregator: string; values: MetricValueWithName<string>[] } {
     const values: MetricValueWithName<string>[] = [];
-    for (const p of this.probes) {
+    for (const p of this.queues) {
       for (const s of SEGMENTS) {
-        const rec = recorderOf(p, s);
+        const rec = p.recorder(s);
         if (rec === null) continue;
         const h = rec.histogram;
         const labels = { segment: s, queue: p.queue };
@@ -93,13 +101,13 @@ class LatencyHistogramMetric {
   reset(): void {}
 }
 
-/** null: the probe has no such number (e.g. map counters while the map is not in use); no sample then */
-type CounterSource = (p: LatencyProbe) => number | null;
+/** null: the queue has no such number (e.g. map counters while the map is not in use); no sample then */
+type CounterSource = (p: MetricsQueue) => number | null;
 
 const COUNTERS: Array<[string, string, CounterSource]> = [
-  ['afxdp_packets_received_total', 'Packets received by the AF_XDP socket', (p) => p.received],
-  ['afxdp_meta_valid_total', 'Packets with a valid XDP stamp', (p) => p.metaValid],
-  ['afxdp_meta_invalid_total', 'Packets without a valid XDP stamp', (p) => p.metaInvalid],
+  ['afxdp_packets_received_total', 'Packets received by the AF_XDP socket', (p) => p.stats().received],
+  ['afxdp_meta_valid_total', 'Packets with a valid XDP stamp', (p) => p.stats().metaValid],
+  ['afxdp_meta_invalid_total', 'Packets without a valid XDP stamp', (p) => p.stats().metaInvalid],
   ['afxdp_kernel_rx_dropped_total', 'XDP_STATISTICS rx_dropped', (p) => p.stats().kernel.rx_dropped],
   ['afxdp_kernel_rx_ring_full_total', 'XDP_STATISTICS rx_ring_full', (p) => p.stats().kernel.rx_ring_full],
   ['afxdp_kernel_rx_invalid_descs_total', 'XDP_STATISTICS rx_invalid_descs', (p) => p.stats().kernel.rx_invalid_descs],
@@ -123,19 +131,19 @@ const GAUGES: Array<[string, string, CounterSource]> = [
 
 const STRATEGY_NAMES = ['meta', 'prepend', 'map'] as const;
 
-export function buildRegistry(probes: readonly LatencyProbe[]): Registry {
+export function buildRegistry(queues: readonly MetricsQueue[]): Registry {
   const registry = new Registry();
-  registry.registerMetric(new LatencyHistogramMetric(probes) as never);
+  registry.registerMetric(new LatencyHistogramMetric(queues) as never);
   const perQueue = (kind: typeof Counter | typeof Gauge, [name, help, read]: [string, string, CounterSource]): void => {
     new kind({
       name,
       help,
       labelNames: ['queue'],
       registers: [registry],
-      // filled at scrape time from the probes: after reset(), inc(v) and set(v) both leave v
+      // filled at scrape time from the queues: after reset(), inc(v) and set(v) both leave v
       collect(this: Counter<'queue'> | Gauge<'queue'>) {
         this.reset();
-        for (const p of probes) {
+        for (const p of queues) {
           const v = read(p);
           if (v === null) continue;
           if (this instanceof Gauge) this.set({ queue: p.queue }, v);
@@ -153,7 +161,7 @@ export function buildRegistry(probes: readonly LatencyProbe[]): Registry {
     registers: [registry],
     collect(this: Counter<'queue' | 'strategy'>) {
       this.reset();
-      for (const p of probes) {
+      for (const p of queues) {
         const by = p.stats().byStrategy;
         for (const strategy of STRATEGY_NAMES) this.inc({ queue: p.queue, strategy }, by[strategy]);
       }
@@ -183,9 +191,9 @@ export class MetricsServer {
     return ms;
   }
 
-  /** The probes to expose; before this, /metrics answers with no afxdp metrics yet. */
-  expose(probes: readonly LatencyProbe[]): void {
-    this.registry = buildRegistry(probes);
+  /** The receiver to expose; before this, /metrics answers with no afxdp metrics yet. */
+  expose(rx: LatencyReceiver): void {
+    this.registry = buildRegistry(metricsQueues(rx));
   }
 
   get url(): string {

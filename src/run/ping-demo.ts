@@ -7,16 +7,13 @@
 import type { Lab } from '../lab/lab.js';
 import { withNetns } from '../sys/netns.js';
 import { PingSender } from './ping.js';
-import { LatencyProbe } from '../rx/probe.js';
-import { probeReport, runEnvironment, packageVersion } from './session.js';
-import { RunMonitor } from '../measure/monitor.js';
-import type { RunOutputs } from '../report/outputs.js';
+import { runPipeline } from './pipeline.js';
 import type { Report } from '../report/report.js';
 import { BpfObject, attachXdp, bundledObject, type XdpAttachment } from '../xdp/program.js';
 import { AfxdpError } from '../errors.js';
 import { XSK_TX_METADATA_LEN } from '../xsk/constants.js';
 import { native } from '../native.js';
-import type { DemoOptions } from './demo.js';
+import type { DemoOptions } from './demo-options.js';
 
 /** What the report says about where the completion stamps come from (veth has no TX hardware). */
 export const TX_TIMESTAMP_SOURCE_COPY = 'software (copy mode): the kernel stamps CLOCK_TAI when the sent skb is freed, not a NIC TX time';
@@ -27,59 +24,61 @@ export function checkPingOptions(o: DemoOptions): void {
   if (o.program !== undefined) {
     throw new AfxdpError('EUSAGE', '--ping cannot use --program: the round trip runs afxdp\'s own stamping and reflecting programs on both ends of the lab', { hint: 'drop --program (or drop --ping to measure your program one way)' });
   }
+  if ((o.poll ?? 'event') === 'busy' || (o.queues ?? 1) > 1) {
+    throw new AfxdpError('EUSAGE', '--ping sends its requests from the receiving socket, which lives on the main thread: it needs --poll event and one queue', { hint: 'drop --poll busy / --queues (or drop --ping to measure one way in those modes)' });
+  }
   if (o.clock === 'tai') {
     throw new AfxdpError('EUSAGE', '--ping measures the round trip in CLOCK_MONOTONIC and converts nothing across clocks', { hint: 'drop --clock tai (TX completion stamps are compared with a TAI send time anyway)' });
   }
 }
 
-export async function runPingDemo(lab: Lab, outs: RunOutputs, opts: DemoOptions, packets: number, rate: number, log: (line: string) => void): Promise<Report> {
+export async function runPingDemo(lab: Lab, opts: DemoOptions, packets: number, rate: number, log: (line: string) => void): Promise<Report> {
   const runId = (Math.random() * 0xffffffff) >>> 0;
-  let probe: LatencyProbe | undefined;
-  let monitor: RunMonitor | undefined;
   let reflector: { obj: BpfObject; link: XdpAttachment } | undefined;
   try {
-    probe = LatencyProbe.open({
-      ifname: lab.tx.ifname,
-      netnsFd: lab.tx.netns.fd,
-      mode: opts.mode ?? 'auto',
-      clock: 'monotonic',
-      senderRunId: runId,
-      strategy: opts.strategy,
-      simulateNoMeta: opts.simulateNoMeta,
-      hints: opts.hints,
-      txRingSize: 2048,
-      txMetadataLen: XSK_TX_METADATA_LEN,
-      ringSize: opts.ringSize,
-      trackFrames: opts.trackFrames,
+    let ping: PingSender | undefined;
+    const { report, error } = await runPipeline({
+      receiver: {
+        ifname: lab.tx.ifname,
+        netnsFd: lab.tx.netns.fd,
+        mode: opts.mode ?? 'auto',
+        clock: 'monotonic',
+        senderRunId: runId,
+        strategy: opts.strategy,
+        simulateNoMeta: opts.simulateNoMeta,
+        hints: opts.hints,
+        txRingSize: 2048,
+        txMetadataLen: XSK_TX_METADATA_LEN,
+        ringSize: opts.ringSize,
+        batchSize: opts.batchSize,
+        trackFrames: opts.trackFrames,
+      },
+      outputs: { target: packets, ...opts.outputs },
+      signal: opts.signal,
+      onMetrics: opts.onMetrics,
+      onOpen: (rx) => {
+        reflector = withNetns(lab.rx.netns.fd, () => attachReflector(lab.rx.ifname, rx.mode));
+        ping = new PingSender(rx, { srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes, runId, maxRequests: packets });
+        log(`lab ${lab.id}: ping ${lab.tx.ifname} → ${lab.rx.ifname} (reflected with XDP_TX) → ${lab.tx.ifname}, XDP ${rx.mode} mode, AF_XDP ${rx.bindMode} bind, strategy ${rx.strategy}, TX completion timestamps requested`);
+      },
+      traffic: () => {
+        const p = ping!;
+        log(`sending ${packets} requests at ${rate === 0 ? 'full speed' : `${rate} pps`}`);
+        return { done: p.send(packets, rate, opts.signal), sent: () => p.sent, expected: () => 0, settle: () => p.settle(1000, opts.signal) };
+      },
+      amend: (report, rx) => {
+        const p = ping!;
+        report.latency_ns = {
+          ...report.latency_ns,
+          rtt: p.rtt.histogram.totalCount > 0 ? p.rtt.summary() : null,
+          tx_completion: p.txCompletion.histogram.totalCount > 0 ? p.txCompletion.summary() : null,
+        };
+        report.ping = { ...p.counts(), tx_timestamp_source: rx.bindMode === 'copy' ? TX_TIMESTAMP_SOURCE_COPY : TX_TIMESTAMP_SOURCE_ZC };
+      },
     });
-    const p = probe;
-    reflector = withNetns(lab.rx.netns.fd, () => attachReflector(lab.rx.ifname, p.mode));
-    const ping = new PingSender(probe, { srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes, runId, maxRequests: packets });
-    const env = runEnvironment(packageVersion(), lab.tx.ifname, lab.tx.netns.fd);
-    monitor = new RunMonitor([probe]);
-    outs.attach([probe], monitor, { iface: lab.tx.ifname, queues: [probe.queue], mode: probe.mode, bind: probe.bindMode, strategy: probe.strategy, clock: 'monotonic', poll: 'event', env }, 'monotonic');
-    monitor.start();
-    probe.start();
-    log(`lab ${lab.id}: ping ${lab.tx.ifname} → ${lab.rx.ifname} (reflected with XDP_TX) → ${lab.tx.ifname}, XDP ${probe.mode} mode, AF_XDP ${probe.bindMode} bind, strategy ${probe.strategy}, TX completion timestamps requested`);
-    log(`sending ${packets} requests at ${rate === 0 ? 'full speed' : `${rate} pps`}`);
-    const t0 = process.hrtime.bigint();
-    await ping.send(packets, rate, opts.signal);
-    await ping.settle(1000, opts.signal);
-    const durationS = Number(process.hrtime.bigint() - t0) / 1e9;
-    probe.drain();
-    monitor.stop();
-    const report = probeReport(probe, { sent: ping.sent, durationS, poll: 'event', env, monitor });
-    report.latency_ns = {
-      ...report.latency_ns,
-      rtt: ping.rtt.histogram.totalCount > 0 ? ping.rtt.summary() : null,
-      tx_completion: ping.txCompletion.histogram.totalCount > 0 ? ping.txCompletion.summary() : null,
-    };
-    report.ping = { ...ping.counts(), tx_timestamp_source: probe.bindMode === 'copy' ? TX_TIMESTAMP_SOURCE_COPY : TX_TIMESTAMP_SOURCE_ZC };
-    await outs.finish(report);
+    if (error) throw error;
     return report;
   } finally {
-    monitor?.stop();
-    probe?.close();
     reflector?.link.detach();
     reflector?.obj.close();
   }

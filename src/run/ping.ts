@@ -20,7 +20,7 @@ import { AfxdpError } from '../errors.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI, XDP_PACKET_HEADROOM, XDP_TX_METADATA, XDP_TXMD_FLAGS_TIMESTAMP, XSK_TX_METADATA_LEN } from '../xsk/constants.js';
 import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT } from '../wire/frame.js';
 import { LatencyRecorder } from '../measure/recorder.js';
-import type { LatencyProbe } from '../rx/probe.js';
+import type { LatencyReceiver } from '../rx/receiver.js';
 import type { PacketBatch, PacketSink } from '../rx/batch.js';
 
 export interface PingOptions {
@@ -65,18 +65,18 @@ export class PingSender implements PacketSink {
   private readonly tai = new Uint32Array(2);
 
   constructor(
-    private readonly probe: LatencyProbe,
+    private readonly probe: LatencyReceiver,
     o: PingOptions,
   ) {
     if (probe.clock !== 'monotonic') throw new AfxdpError('EUSAGE', '--ping measures the round trip in CLOCK_MONOTONIC', { hint: 'drop --clock tai (the TX completion stamps are compared in TAI anyway)' });
-    if (probe.socket.tx === null) throw new AfxdpError('ESTATE', 'the probe has no TX ring for --ping');
+    if (probe.socketOf(0).tx === null) throw new AfxdpError('ESTATE', 'the probe has no TX ring for --ping');
     this.size = o.size ?? DEFAULT_FRAME_SIZE;
     this.template = new Uint8Array(this.size);
     writeUdpFrame(this.template, 0, this.size, { srcMac: o.srcMac, dstMac: o.dstMac, srcIp: o.srcIp, dstIp: o.dstIp, srcPort: 40000, dstPort: DEFAULT_UDP_PORT });
     setRunId(this.template, 0, o.runId);
     this.replied = new Uint8Array(o.maxRequests);
-    this.taiLo = new Uint32Array(probe.socket.umem.frameCount);
-    this.taiHi = new Uint32Array(probe.socket.umem.frameCount);
+    this.taiLo = new Uint32Array(probe.socketOf(0).umem.frameCount);
+    this.taiHi = new Uint32Array(probe.socketOf(0).umem.frameCount);
     probe.addSink(this);
   }
 
@@ -95,7 +95,7 @@ export class PingSender implements PacketSink {
 
   /** Takes TX completions and their kernel timestamps. */
   reclaim(): void {
-    const sock = this.probe.socket;
+    const sock = this.probe.socketOf(0);
     const words = sock.umem.words;
     const shift = sock.umem.frameShift;
     for (;;) {
@@ -119,7 +119,7 @@ export class PingSender implements PacketSink {
   /** Sends `count` requests at `rate` per second (0 = as fast as the ring takes them). */
   send(count: number, rate: number, signal?: AbortSignal): Promise<number> {
     if (this.sent + count > this.replied.length) throw new AfxdpError('EUSAGE', `at most ${this.replied.length} ping requests per run`);
-    const sock = this.probe.socket;
+    const sock = this.probe.socketOf(0);
     const bytes = sock.umem.bytes;
     const words = sock.umem.words;
     const shift = sock.umem.frameShift;

@@ -1,19 +1,17 @@
 /**
- * Running a measurement to its end and turning a probe's numbers into the afxdp.report/1 JSON.
- * Shared by `afxdp demo` (which also sends) and `afxdp latency` (which only listens).
+ * Waiting for a measurement's end (packets, duration, signal, the sender's count, a failure), and
+ * what a run's report says about its environment. Used by the run pipeline (run/pipeline.ts).
  */
 import os from 'node:os';
-import { buildReport, type Report, type RunEnvironment, type QueueReport } from '../report/report.js';
+import type { RunEnvironment } from '../report/report.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { native, PACKAGE_ROOT } from '../native.js';
 import { withNetns } from '../sys/netns.js';
-import type { LatencyProbe } from '../rx/probe.js';
-import type { RunMonitor } from '../measure/monitor.js';
 import type { KernelStats } from '../xsk/socket.js';
 import type { AfxdpError } from '../errors.js';
 
-/** What waitForEnd needs: a LatencyProbe or a LatencyReceiver (receiver.ts). */
+/** What waitForEnd needs of a receiver (rx/receiver.ts). */
 export interface Receiving {
   readonly received: number;
   onBatch: ((received: number) => void) | null;
@@ -96,66 +94,6 @@ export function waitForEnd(probe: Receiving, o: WaitOptions): Promise<'packets' 
     timer = setInterval(check, 20);
     check();
   });
-}
-
-export interface ReportExtras {
-  sent: number | null;
-  durationS: number;
-  poll: 'event' | 'busy';
-  env?: RunEnvironment;
-  /** adds the per-second timeline and the encoded histograms */
-  monitor?: RunMonitor;
-}
-
-export function probeReport(probe: LatencyProbe, x: ReportExtras): Report {
-  const s = probe.stats();
-  const report = buildReport({
-    iface: probe.ifname,
-    queues: [probe.queue],
-    mode: probe.mode,
-    bind: probe.bindMode,
-    strategy: probe.strategy,
-    clock: probe.clock,
-    poll: x.poll,
-    duration_s: x.durationS,
-    counts: {
-      sent: x.sent,
-      received: s.received,
-      meta_valid: s.metaValid,
-      meta_invalid: s.metaInvalid,
-      kernel: s.kernel, // buildReport copies exactly the contract's four counters
-      by_strategy: s.byStrategy,
-      map: s.map,
-    },
-    summaries: {
-      xdp_to_user: probe.recorder.summary(),
-      sender_to_xdp: probe.senderRecorder?.summary() ?? null,
-      // null unless a HW stamp was seen: most drivers (veth too) give none
-      hw_to_xdp: probe.hwRecorder !== null && (probe.hwRecorder.histogram.totalCount > 0 || probe.hwRecorder.negative > 0) ? probe.hwRecorder.summary() : null,
-    },
-    hints: s.hints,
-    hints_off: probe.hintsOff,
-  });
-  const q: QueueReport = {
-    queue: probe.queue,
-    received: report.packets.received,
-    meta_valid: report.packets.meta_valid,
-    meta_invalid: report.packets.meta_invalid,
-    kernel: report.packets.kernel,
-    program: { ...s.program },
-    latency_ns: report.latency_ns,
-  };
-  report.per_queue = [q];
-  report.anomalies = {
-    sender_to_xdp_negative: probe.senderRecorder?.negative ?? 0,
-    hw_before_xdp: probe.hwRecorder?.negative ?? 0,
-  };
-  if (x.env) report.env = x.env;
-  if (x.monitor) {
-    report.timeline = x.monitor.timeline;
-    report.histograms = x.monitor.encodedTotals();
-  }
-  return report;
 }
 
 let cachedVersion: string | undefined;

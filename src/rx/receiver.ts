@@ -1,65 +1,74 @@
 /**
- * LatencyReceiver: XDP → user-space latency on one or more queues of an interface, in either
- * receive mode:
- *   - event: one AF_XDP socket per queue on the main thread; uv_poll wakes a drain per socket
- *     (fits an ordinary Node program; latency includes the wake-up);
- *   - busy:  one worker_thread per queue spins on its RX ring (lowest latency; burns a core per
- *     queue). Workers create their own sockets and report through SharedArrayBuffers.
- * One stamp program serves all queues (one XSKMAP slot per queue), attached once, after every
- * socket is in the map. LatencyProbe (probe.ts) stays the single-queue event-mode building block;
- * this class is what `--poll busy` and `--queues N|all` use.
+ * LatencyReceiver: the one setup path and the owner of the receive engines. For a set of queues
+ * of one interface it checks the interface and the queues, loads the stamping program (afxdp's,
+ * with hardware hints where they work, or the user's), opens one AF_XDP socket per queue — on the
+ * main thread (poll 'event': uv_poll wakes RxEngine.drain) or in a worker per queue (poll 'busy':
+ * the worker spins on RxEngine.pollOnce) — puts every socket in the XSKMAP and only then attaches
+ * the program, so no matched packet reaches the stack before its socket is in place.
+ *
+ * Every strategy, poll mode, queue count and sink works in every combination: the engines are the
+ * same code everywhere, and in the worker mode the main thread reads their numbers from shared
+ * memory and, when it needs the packets (sinks, the public API), their batches from a BatchChannel.
  */
 import { Worker } from 'node:worker_threads';
-import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
-import { once } from 'node:events';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
-import { XskSocket, type BindMode, type KernelStats } from '../xsk/socket.js';
+import { XskSocket, type KernelStats } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
-import { BpfObject, attachXdp, bundledObject, type XdpAttachment, type XdpModeOption, type XdpMode } from '../xdp/program.js';
-import { MetaReader, F_CLOCK_TAI, F_XDP_TS, STRATEGY_CODES } from '../xdp/meta.js';
+import { attachXdp, bundledObject, type XdpAttachment, type XdpMode, type BpfObject } from '../xdp/program.js';
+import { F_CLOCK_TAI, STRATEGY_CODES, type MetaReader } from '../xdp/meta.js';
 import { CounterReader, type ProgramCounters } from '../xdp/counters.js';
-import { buildReport, type Report } from '../report/report.js';
-import { COUNTS_LENGTH, LatencyRecorder } from '../measure/recorder.js';
-import { rxQueueCount, emptyKernel, type ClockName, type MatchName, type ProbeStats } from './probe.js';
-import * as W from './busy-worker.js';
+import { loadStampProgram, type LoadedStampProgram } from '../xdp/stamp-program.js';
+import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
+import type { Segment } from '../measure/monitor.js';
+import { RxEngine, type EngineConfig } from './engine.js';
+import { BatchChannel, type ChannelShape } from './channel.js';
+import type { PacketBatch, PacketSink } from './batch.js';
+import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END } from './counts.js';
+import * as W from './worker.js';
+import type { StrategyCounts, HintCounts } from './stamps.js';
+import { resolve, lookup, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
+import { ReceiveQueue, emptyKernel, NO_COUNTERS } from './queue.js';
 
-export type PollMode = 'event' | 'busy';
+export type { StrategyCounts, HintCounts };
+export type { ReceiverOptions, ClockName, MatchName, PollMode, StrategyName, LoadedProgram } from './options.js';
+export { rxQueueCount } from './options.js';
+export { ReceiveQueue, emptyKernel } from './queue.js';
+export interface MapStats {
+  /** stamps the program stored (null: a user program without afxdp's counters) */
+  stored: number | null;
+  /** stamps user space took from the map */
+  matched: number;
+  /** packets whose key had no stamp in the map */
+  packets_without_stamp: number;
+  /** stored − matched: evicted, or their packet never reached the socket (null with stored) */
+  stamps_without_packet: number | null;
+  /** stamps refused because one with the same key was still waiting (null with stored) */
+  collisions: number | null;
+}
 
-export interface ReceiverOptions {
-  ifname: string;
-  /** queue ids, or 'all' (every RX queue ethtool reports); default [0] */
-  queues?: readonly number[] | 'all';
-  /** default 'event' */
-  poll?: PollMode;
-  mode?: XdpModeOption;
-  bind?: BindMode;
-  netnsFd?: number;
-  clock?: ClockName;
-  match?: MatchName;
-  udpPort?: number;
-  /** RX and fill ring entries per socket; default 2048 */
-  ringSize?: number;
-  /** descriptors per receive batch; default 64 */
-  batchSize?: number;
+/** The counts of one queue, or summed over queues. */
+export interface ReceiverStats {
+  received: number;
+  metaValid: number;
+  metaInvalid: number;
+  kernel: KernelStats;
+  program: ProgramCounters;
+  /** valid stamps by the strategy that carried them */
+  byStrategy: StrategyCounts;
+  /** valid packets that carried each hardware hint; null when the program reads none */
+  hints: HintCounts | null;
+  /** map strategy bookkeeping; null when the map is not in use */
+  map: MapStats | null;
 }
 
 const MATCH = { udp: 0, all: 1 } as const;
 const CLOCK = { monotonic: 0, tai: 1 } as const;
-const MAX_QUEUES = 64; // AFXDP_MAX_QUEUES in bpf/stamp.h
-const WORKER_URL = new URL('./busy-worker.js', import.meta.url);
-
-/** One queue in busy mode: its worker and the shared memory it reports through. */
-interface BusyQueue {
-  queue: number;
-  worker: Worker;
-  fd: number;
-  ctl: Int32Array;
-  st: Float64Array;
-  counts: Float64Array;
-  stopped: boolean;
-}
+const ENXIO = 6;
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+const CHANNEL_SLOTS = 32;
+const GENERIC_HINTS = 'generic XDP mode: hints are read by device-bound kfuncs, which the kernel attaches in native mode only';
 
 export class LatencyReceiver {
   readonly ifname: string;
@@ -67,128 +76,268 @@ export class LatencyReceiver {
   readonly queues: number[];
   readonly poll: PollMode;
   readonly clock: ClockName;
+  readonly strategy: StrategyName;
   readonly batchSize: number;
-  readonly recorder = new LatencyRecorder();
-  /** event mode: called after each drained batch with the running total (never per packet) */
+  /** the program reads hardware hints */
+  readonly hints: boolean;
+  /** why hints are off (null when on) */
+  readonly hintsOff: string | null;
+  /** the BPF object in use (afxdp's stamp.bpf.o or the user's) */
+  readonly programPath: string;
+  /** name of the XDP program in front of the sockets */
+  readonly programName: string;
+  /** one per queue, in the order of `queues` */
+  readonly perQueue: ReceiveQueue[] = [];
+  /** called after each drained batch on the main thread (event mode) with the running total; never per packet */
   onBatch: ((received: number) => void) | null = null;
-  /** waitForEnd's failure hooks (session.ts Receiving); the receiver reports failures by throwing */
+  /** set when a socket failed while running (e.g. the interface was deleted); the counts so far stay */
   error: AfxdpError | null = null;
+  /** called once when `error` is set */
   onError: ((e: AfxdpError) => void) | null = null;
-  private obj!: BpfObject;
+  private readonly o: Resolved;
+  private obj: BpfObject | null = null;
+  private ownsObject = false;
+  private progSection = '';
+  private xskmapFd = -1;
+  private counters: CounterReader | null = null;
   private attachment: XdpAttachment | null = null;
-  private counters!: CounterReader;
-  private sockets: XskSocket[] = [];
-  private metas: MetaReader[] = [];
-  private busy: BusyQueue[] = [];
-  private bindModeValue: 'copy' | 'zerocopy' = 'copy';
-  private readonly clockId: number;
-  private readonly clockFlag: number;
-  private readonly now = new Uint32Array(2);
-  private ev = { received: 0, metaValid: 0, metaInvalid: 0 };
-  /** event mode: packets per socket, in the order of `queues` */
-  private evPerQueue = new Float64Array(0);
-  private final: ProbeStats | null = null;
+  private readonly sinks: PacketSink[] = [];
+  private mapInUse = false;
   private started = false;
-  private closing: Promise<void> | null = null;
+  private closed = false;
+  /** after close(): the final counts, summed [0] and per queue [1 + index] */
+  private finalStats: Array<ReceiverStats | null> | null = null;
 
-  private constructor(o: ResolvedOptions, ifindex: number, queues: number[]) {
+  protected constructor(o: Resolved, ifindex: number, queues: number[]) {
+    this.o = o;
     this.ifname = o.ifname;
     this.ifindex = ifindex;
     this.queues = queues;
     this.poll = o.poll;
     this.clock = o.clock;
+    this.strategy = o.strategy;
     this.batchSize = o.batchSize;
-    this.clockId = o.clock === 'tai' ? CLOCK_TAI : CLOCK_MONOTONIC;
-    this.clockFlag = o.clock === 'tai' ? F_CLOCK_TAI : 0;
+    this.hints = false;
+    this.hintsOff = null;
+    this.programPath = '';
+    this.programName = '';
   }
 
-  /** Opens sockets (or workers) for every queue, fills the XSKMAP, then attaches the program. */
-  static async open(opts: ReceiverOptions): Promise<LatencyReceiver> {
+  /** Opens everything for the queues, synchronously (a worker's socket is waited for), and attaches. */
+  static open(opts: ReceiverOptions): LatencyReceiver {
     const o = resolve(opts);
     const { ifindex, queues } = withNetns(o.netnsFd, () => lookup(o));
-    const r = new LatencyReceiver(o, ifindex, queues);
+    let r = new this(o, ifindex, queues);
     try {
-      r.obj = BpfObject.open(bundledObject('stamp'));
-      // the receiver reads the metadata strategy only (prepend/map: LatencyProbe)
-      r.obj.load({ rodata: { cfg_match: MATCH[o.match], cfg_udp_port: o.udpPort, afxdp_cfg_clock: CLOCK[o.clock], afxdp_cfg_strategy: STRATEGY_CODES.meta } });
-      r.counters = new CounterReader(r.obj.mapFd('afxdp_counters'));
-      const fds = o.poll === 'busy' ? await r.startWorkers(o) : r.openSockets(o);
-      const mapFd = r.obj.mapFd('xsks_map');
-      const key = new Uint32Array(1);
-      const val = new Uint32Array(1);
-      for (let i = 0; i < queues.length; i++) {
-        key[0] = queues[i]!;
-        val[0] = fds[i]!;
-        native().bpfMapUpdate(mapFd, new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
-      }
-      r.attachment = withNetns(o.netnsFd, () => attachXdp(r.obj.programFd('afxdp_stamp_prog'), ifindex, o.ifname, o.mode));
+      withNetns(o.netnsFd, () => r.setUp());
     } catch (e) {
-      await r.close().catch(() => undefined);
-      throw e;
+      r.close();
+      if (!(e instanceof HintsRefused)) throw e;
+      // the hint program loaded but the interface refused it in native mode (e.g. an MTU too
+      // large for native XDP): start over without hints, which may then attach in generic mode
+      r = new this({ ...o, hints: false }, ifindex, queues);
+      try {
+        withNetns(o.netnsFd, () => r.setUp(`the kernel or driver refused them: ${e.cause.message}`));
+      } catch (e2) {
+        r.close();
+        throw e2;
+      }
     }
     return r;
   }
 
-  private openSockets(o: ResolvedOptions): number[] {
-    withNetns(o.netnsFd, () => {
-      for (const q of this.queues) {
-        const s = XskSocket.create({
-          ifindex: this.ifindex,
-          ifname: o.ifname,
-          queue: q,
-          bind: o.bind,
-          rxRingSize: o.ringSize,
-          fillRingSize: o.ringSize,
-          frameCount: frameCount(o.ringSize),
-          batchSize: o.batchSize,
-        });
-        this.sockets.push(s);
-        this.metas.push(new MetaReader(s.umem));
-      }
-    });
-    this.bindModeValue = this.sockets[0]!.bindMode;
-    this.evPerQueue = new Float64Array(this.sockets.length);
-    return this.sockets.map((s) => s.fd);
-  }
-
-  private async startWorkers(o: ResolvedOptions): Promise<number[]> {
-    const ready = this.queues.map(async (queue) => {
-      const ctl = new SharedArrayBuffer(4 * 4);
-      const stats = new SharedArrayBuffer(8 * W.S_LEN);
-      const counts = new SharedArrayBuffer(8 * COUNTS_LENGTH);
-      const data: W.BusyWorkerData = {
-        ifname: o.ifname,
-        netnsFd: o.netnsFd,
-        queue,
-        bind: o.bind,
-        ringSize: o.ringSize,
-        frameCount: frameCount(o.ringSize),
-        batchSize: o.batchSize,
-        clockId: this.clockId,
-        clockFlag: this.clockFlag,
-        ctl,
-        stats,
-        counts,
+  /** @param hintsOff why hints are off, when a first try with them was refused */
+  private setUp(hintsOff?: string): void {
+    const o = this.o;
+    const self = this as unknown as { hints: boolean; hintsOff: string | null; programPath: string; programName: string };
+    const cookie = ((Math.random() * 0xfffffffe) >>> 0) + 1;
+    // 1. the program (loaded, not attached)
+    let hintsWanted = false;
+    if (typeof o.program === 'object') {
+      self.hintsOff = 'your program decides (build it with AFXDP_HINTS for hints)';
+      self.programPath = o.program.path;
+      self.programName = o.program.name;
+      this.xskmapFd = o.program.xskmapFd();
+    } else {
+      const loaded = this.loadProgram(cookie);
+      self.hints = loaded.prog.hints;
+      self.hintsOff = hintsOff ?? loaded.hintsOff;
+      self.programPath = loaded.prog.obj.path;
+      // afxdp's own program is called by what it is; a user's by its section's function name
+      self.programName = o.program === undefined ? 'afxdp_stamp' : loaded.prog.program;
+      hintsWanted = loaded.prog.hints;
+      this.obj = loaded.prog.obj;
+      this.progSection = loaded.prog.program;
+      this.ownsObject = true;
+      this.xskmapFd = loaded.prog.obj.mapFd(loaded.prog.xskmap);
+      this.counters = loaded.prog.hasCounters ? new CounterReader(loaded.prog.obj.mapFd('afxdp_counters')) : null;
+      this.mapInUse = (o.strategy === 'auto' || o.strategy === 'map') && loaded.prog.hasStampMap;
+    }
+    // 2. the sockets (or workers), each registered in the XSKMAP
+    const mapFd = this.mapInUse && this.obj ? this.obj.mapFd('afxdp_stamps') : -1;
+    const segments = { sender: o.senderRunId !== undefined && o.clock === 'monotonic', hw: o.clock === 'tai' };
+    const key = new Uint32Array(1);
+    const val = new Uint32Array(1);
+    for (const q of this.queues) {
+      const rq = new ReceiveQueue(q, o.poll === 'busy', segments, this.counters);
+      this.perQueue.push(rq);
+      const config: EngineConfig = {
+        queue: q,
+        clockId: o.clock === 'tai' ? CLOCK_TAI : CLOCK_MONOTONIC,
+        clockFlag: o.clock === 'tai' ? F_CLOCK_TAI : 0,
+        strategy: o.strategy,
+        cookie,
+        mapFd,
+        senderRunId: !segments.sender ? -2 : o.senderRunId === 'any' ? -1 : (o.senderRunId as number) >>> 0,
       };
-      const worker = new Worker(WORKER_URL, { workerData: data, name: `afxdp-busy-q${queue}` });
-      const b: BusyQueue = { queue, worker, fd: -1, ctl: new Int32Array(ctl), st: new Float64Array(stats), counts: new Float64Array(counts), stopped: false };
-      this.busy.push(b);
-      const [msg] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([e]) => Promise.reject(e)), once(worker, 'exit').then(() => [{ type: 'exit' }])])) as [W.BusyWorkerMessage | { type: 'exit' }];
-      if (msg.type === 'error') throw new AfxdpError(msg.code as AfxdpError['code'], msg.message, { hint: msg.hint, errno: msg.errno });
-      if (msg.type !== 'ready') throw new AfxdpError('ESTATE', `the busy-poll worker of queue ${queue} exited before its socket was ready`);
-      b.fd = msg.fd;
-      this.bindModeValue = msg.bindMode;
-      Atomics.store(b.ctl, W.CTL_STATE, W.STATE_RUNNING);
-      return msg.fd;
-    });
-    const settled = await Promise.allSettled(ready);
-    for (const s of settled) if (s.status === 'rejected') throw s.reason;
-    return settled.map((s) => (s as PromiseFulfilledResult<number>).value);
+      if (o.poll === 'busy') this.startWorker(rq, config);
+      else this.openEngine(rq, config);
+      key[0] = q;
+      val[0] = rq.fd;
+      native().bpfMapUpdate(this.xskmapFd, new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
+    }
+    // 3. attach, last (a device-bound program attaches in native mode only)
+    const progFd = typeof o.program === 'object' ? o.program.programFd() : this.obj!.programFd(this.progSection);
+    try {
+      this.attachment = attachXdp(progFd, this.ifindex, o.ifname, hintsWanted ? 'native' : o.mode, { force: o.force });
+    } catch (e) {
+      if (hintsWanted && o.hints === 'auto' && e instanceof AfxdpError) throw new HintsRefused(e);
+      if (hintsWanted && o.hints === true && e instanceof AfxdpError) {
+        throw new AfxdpError('EBPF', `hardware hints are not available on ${o.ifname}: ${e.message}`, {
+          hint: 'drop --hints (afxdp then measures without them), or check the driver: the kfuncs need kernel ≥ 6.3 and a driver that implements them, in native XDP mode',
+          cause: e,
+        });
+      }
+      throw e;
+    }
   }
 
-  /** A vanished interface is not detected here yet (LatencyProbe does): stop by duration or signal. */
-  checkAlive(): boolean {
-    return this.error === null;
+  /** afxdp's program with hints first where they can work, else (or when refused) without; or the user's object. */
+  private loadProgram(cookie: number): { prog: LoadedStampProgram; hintsOff: string | null } {
+    const o = this.o;
+    const own = o.program === undefined;
+    let hintsOff: string | null = null;
+    const plans: boolean[] = [];
+    if (!own) {
+      plans.push(false);
+      hintsOff = 'your --program decides (build it with AFXDP_HINTS for hints)';
+    } else if (o.hints === false) {
+      plans.push(false);
+      hintsOff = 'turned off (--no-hints)';
+    } else if (o.mode === 'generic') {
+      if (o.hints === true) throw hintsInGeneric();
+      plans.push(false);
+      hintsOff = GENERIC_HINTS;
+    } else {
+      plans.push(true);
+      if (o.hints === 'auto') plans.push(false);
+    }
+    for (const withHints of plans) {
+      let prog: LoadedStampProgram | null = null;
+      try {
+        prog = loadStampProgram({
+          path: own ? bundledObject(withHints ? 'stamp_hints' : 'stamp') : (o.program as string),
+          own,
+          xskmap: o.xskmap,
+          ifindex: this.ifindex,
+          rodata: {
+            afxdp_cfg_strategy: STRATEGY_CODES[o.strategy],
+            afxdp_cfg_clock: CLOCK[o.clock],
+            afxdp_cfg_simulate_no_meta: o.simulateNoMeta ? 1 : 0,
+            afxdp_cfg_cookie: cookie,
+          },
+          ownRodata: { cfg_match: MATCH[o.match], cfg_udp_port: o.udpPort },
+        });
+        if (prog.hints && o.mode === 'generic') throw hintsInGeneric();
+        return { prog, hintsOff: prog.hints ? null : hintsOff };
+      } catch (e) {
+        prog?.obj.close();
+        if (!withHints || !own) throw e;
+        const why = e instanceof AfxdpError ? e.message : String(e);
+        if (o.hints === true) {
+          throw new AfxdpError('EBPF', `hardware hints are not available on ${o.ifname}: ${why}`, {
+            hint: 'drop --hints (afxdp then measures without them), or check the driver: the kfuncs need kernel ≥ 6.3 and a driver that implements them, in native XDP mode',
+            cause: e,
+          });
+        }
+        hintsOff = `the kernel or driver refused them: ${why}`;
+      }
+    }
+    throw new AfxdpError('ESTATE', 'no stamping program could be loaded'); // unreachable: the last plan throws
+  }
+
+  private socketOptions(q: number): Parameters<typeof XskSocket.create>[0] {
+    const o = this.o;
+    return {
+      ifindex: this.ifindex,
+      ifname: o.ifname,
+      queue: q,
+      bind: o.bind,
+      rxRingSize: o.ringSize,
+      fillRingSize: o.ringSize,
+      txRingSize: o.txRingSize,
+      txMetadataLen: o.txMetadataLen,
+      frameCount: o.frameCount,
+      batchSize: o.batchSize,
+      trackFrames: o.trackFrames,
+    };
+  }
+
+  private openEngine(rq: ReceiveQueue, config: EngineConfig): void {
+    const socket = XskSocket.create(this.socketOptions(rq.queue));
+    rq.engine = new RxEngine(socket, config, { xdpToUser: rq.xdpToUser, senderToXdp: rq.senderToXdp, hwToXdp: rq.hwToXdp }, rq.counts);
+    for (const s of this.sinks) rq.engine.sinks.push(s);
+    rq.fd = socket.fd;
+    rq.bindMode = socket.bindMode;
+  }
+
+  /** Starts the queue's worker and waits (synchronously, bounded) until its socket exists. */
+  private startWorker(rq: ReceiveQueue, config: EngineConfig): void {
+    const o = this.o;
+    const ctl = new Int32Array(new SharedArrayBuffer(4 * W.CTL_LEN));
+    const error = new SharedArrayBuffer(W.ERROR_BYTES);
+    const kernel = new SharedArrayBuffer(8 * 6);
+    let channel: W.WorkerData['channel'] = null;
+    if (o.deliver) {
+      const shape: ChannelShape = { slots: CHANNEL_SLOTS, batchSize: o.batchSize, frameSize: 4096 };
+      rq.channel = new BatchChannel(shape, rq.queue);
+      channel = { buffer: rq.channel.buffer, shape };
+    }
+    const bufferOf = (r: LatencyRecorder | null): SharedArrayBuffer | null => (r === null ? null : (r.stateBuffer as SharedArrayBuffer));
+    const data: W.WorkerData = {
+      ifname: o.ifname,
+      netnsFd: o.netnsFd,
+      bind: o.bind,
+      ringSize: o.ringSize,
+      frameCount: o.frameCount,
+      batchSize: o.batchSize,
+      trackFrames: o.trackFrames,
+      config,
+      ctl: ctl.buffer as SharedArrayBuffer,
+      error,
+      counts: rq.counts.buffer as SharedArrayBuffer,
+      kernel,
+      recorders: { xdpToUser: bufferOf(rq.xdpToUser)!, senderToXdp: bufferOf(rq.senderToXdp), hwToXdp: bufferOf(rq.hwToXdp) },
+      channel,
+    };
+    const thread = new Worker(WORKER_URL, { workerData: data, name: `afxdp-rx-q${rq.queue}` });
+    thread.unref();
+    // an exception inside the worker after setup ends its loop; the state word says stopped
+    thread.on('error', (e) => this.fail(new AfxdpError('ESTATE', `the receive worker of queue ${rq.queue} failed: ${e.message}`, { cause: e })));
+    rq.worker = { thread, ctl, kernel: new Float64Array(kernel) };
+    // a worker starts in tens of ms; 10 s covers a loaded machine
+    const r = Atomics.wait(ctl, W.CTL_READY, W.READY_WAITING, 10_000);
+    const ready = Atomics.load(ctl, W.CTL_READY);
+    if (ready === W.READY_ERROR) {
+      const text = new TextDecoder().decode(new Uint8Array(error)).replace(/\0+$/, '');
+      const e = JSON.parse(text) as { code: AfxdpError['code']; message: string; hint?: string; errno?: number };
+      throw new AfxdpError(e.code, e.message, { hint: e.hint, errno: e.errno });
+    }
+    if (ready !== W.READY_OK) {
+      throw new AfxdpError('ESTATE', `the receive worker of queue ${rq.queue} did not start (${r})`, { hint: 'the machine may be overloaded; try again' });
+    }
+    rq.fd = ctl[W.CTL_FD]!;
+    rq.bindMode = ctl[W.CTL_ZEROCOPY] === 1 ? 'zerocopy' : 'copy';
   }
 
   get mode(): XdpMode {
@@ -196,267 +345,280 @@ export class LatencyReceiver {
   }
 
   get bindMode(): 'copy' | 'zerocopy' {
-    return this.bindModeValue;
+    return this.perQueue[0]?.bindMode ?? 'copy';
   }
 
-  /** Event mode: install the readable callbacks. Busy mode: the workers already spin. */
+  /** with `force`: the foreign program that was detached to make room, else null */
+  get replaced(): { name: string; id: number } | null {
+    return this.attachment?.replaced ?? null;
+  }
+
+  /** Whether the program has afxdp's per-queue counters (afxdp's own program does; yours does not) */
+  get programHasCounters(): boolean {
+    return this.counters !== null;
+  }
+
+  /** Whether the map strategy is in use (its bookkeeping is then reported). */
+  get usesMap(): boolean {
+    return this.mapInUse;
+  }
+
+  /**
+   * Receives every batch of every queue, on the main thread: called after the columns are filled
+   * (before the frames are recycled in event mode). Busy mode: needs `deliver`.
+   */
+  addSink(sink: PacketSink): void {
+    if (this.poll === 'busy' && !this.o.deliver) {
+      throw new AfxdpError('ESTATE', 'this busy-mode receiver was opened without `deliver`: its batches stay in the workers', { hint: 'open it with deliver: true to add sinks' });
+    }
+    this.sinks.push(sink);
+    for (const rq of this.perQueue) rq.engine?.sinks.push(sink);
+  }
+
+  /** Starts receiving: event mode installs the readable callbacks; busy mode starts handing batches to the sinks. */
   start(): void {
-    if (this.closing) throw new AfxdpError('ECLOSED', 'the receiver is closed');
+    if (this.closed) throw new AfxdpError('ECLOSED', 'the receiver is closed');
     if (this.started) return;
     this.started = true;
-    if (this.poll === 'event') for (let i = 0; i < this.sockets.length; i++) this.sockets[i]!.onReadable(() => this.drainSocket(i));
+    if (this.poll === 'event') {
+      for (const rq of this.perQueue) {
+        rq.engine!.socket.onReadable((status) => {
+          if (status < 0) this.fail(socketError(this.ifname, rq.queue, status));
+          else this.drainQueue(rq);
+        });
+      }
+    } else if (this.sinks.length > 0) {
+      void this.pump();
+    }
+  }
+
+  /** Busy mode with sinks: hands the workers' batches to the sinks as they arrive. */
+  private async pump(): Promise<void> {
+    while (!this.closed) {
+      await Promise.race(this.perQueue.map((rq) => rq.channel!.wait(100)));
+      this.drainChannels();
+    }
+  }
+
+  private drainChannels(): number {
+    let total = 0;
+    for (const rq of this.perQueue) {
+      const ch = rq.channel;
+      if (ch === null) continue;
+      for (let b: PacketBatch | null = ch.peek(); b !== null; b = ch.peek()) {
+        for (let k = 0; k < this.sinks.length; k++) this.sinks[k]!.onBatch(b);
+        total += b.n;
+        ch.done();
+      }
+    }
+    return total;
+  }
+
+  private drainQueue(rq: ReceiveQueue): number {
+    const e = rq.engine;
+    if (e === null || e.socket.isClosed) return 0;
+    const n = e.drain();
+    if (n > 0 && this.onBatch !== null) this.onBatch(this.received);
+    return n;
+  }
+
+  /** Event mode: receive everything ready on every queue now. Busy mode: hand over delivered batches. */
+  drain(): number {
+    if (this.poll === 'busy') return this.drainChannels();
+    let total = 0;
+    for (const rq of this.perQueue) total += this.drainQueue(rq);
+    return total;
   }
 
   get received(): number {
-    if (this.poll === 'event') return this.ev.received;
     let n = 0;
-    for (const b of this.busy) n += b.st[W.S_RECEIVED]!;
+    for (const rq of this.perQueue) n += rq.counts[C_RECEIVED]!;
     return n;
+  }
+
+  get metaValid(): number {
+    let n = 0;
+    for (const rq of this.perQueue) n += rq.counts[C_META_VALID]!;
+    return n;
+  }
+
+  get metaInvalid(): number {
+    let n = 0;
+    for (const rq of this.perQueue) n += rq.counts[C_META_INVALID]!;
+    return n;
+  }
+
+  /** Latency summary of a segment over all queues (ns); default xdp_to_user. */
+  summary(segment: Segment = 'xdp_to_user'): LatencySummary {
+    const recs = this.perQueue.map((q) => q.recorder(segment)).filter((r): r is LatencyRecorder => r !== null);
+    if (recs.length === 0) throw new AfxdpError('EUSAGE', `segment ${segment} is not measured in this run`, { hint: 'sender_to_xdp needs senderRunId; hw_to_xdp needs clock tai' });
+    return LatencyRecorder.summaryOf(recs);
   }
 
   /** Packets received on each queue, in the order of `queues`. */
   receivedPerQueue(): number[] {
-    if (this.poll === 'event') return Array.from(this.evPerQueue);
-    return this.busy.map((b) => b.st[W.S_RECEIVED]!);
-  }
-
-  /** Event mode: receive everything ready on every queue now. Busy mode: 0 (the workers do it). */
-  drain(): number {
-    let total = 0;
-    for (let i = 0; i < this.sockets.length; i++) total += this.drainSocket(i);
-    return total;
-  }
-
-  /** The event-mode hot loop: the same work as LatencyProbe.drain(), per socket. */
-  private drainSocket(k: number): number {
-    const sock = this.sockets[k]!;
-    if (sock.isClosed) return 0;
-    const meta = this.metas[k]!;
-    const rec = this.recorder;
-    const now = this.now;
-    const nat = native();
-    const clockFlag = this.clockFlag;
-    const ev = this.ev;
-    let total = 0;
-    for (;;) {
-      const n = sock.receive();
-      if (n === 0) break;
-      nat.clockGettime(this.clockId, now);
-      const nowLo = now[0]!;
-      const nowHi = now[1]!;
-      const addrs = sock.rxAddr;
-      let valid = 0;
-      for (let i = 0; i < n; i++) {
-        if (meta.read(addrs[i]!) && (meta.flags & F_XDP_TS) !== 0 && (meta.flags & F_CLOCK_TAI) === clockFlag) {
-          rec.record((nowHi - meta.xdpTsHi) * 4294967296 + (nowLo - meta.xdpTsLo));
-          valid++;
-        }
-      }
-      ev.metaValid += valid;
-      ev.metaInvalid += n - valid;
-      ev.received += n;
-      total += n;
-      this.evPerQueue[k] += n;
-      sock.recycle(n);
-      if (this.onBatch !== null) this.onBatch(ev.received);
-    }
-    return total;
-  }
-
-  /** Counts summed over queues; after close(), the final ones. */
-  stats(): ProbeStats {
-    if (this.final) return this.final;
-    const kernel = emptyKernel();
-    let received = 0;
-    let metaValid = 0;
-    let metaInvalid = 0;
-    if (this.poll === 'event') {
-      for (const s of this.sockets) if (!s.isClosed) addKernel(kernel, s.statistics());
-      ({ received, metaValid, metaInvalid } = this.ev);
-    } else {
-      const st = new Float64Array(8);
-      for (const b of this.busy) {
-        received += b.st[W.S_RECEIVED]!;
-        metaValid += b.st[W.S_META_VALID]!;
-        metaInvalid += b.st[W.S_META_INVALID]!;
-        if (b.stopped) addKernel(kernel, kernelFrom(b.st));
-        else if (b.fd >= 0) {
-          st.fill(0);
-          native().xskStatistics(b.fd, st); // the fd is process-wide; the worker still owns it
-          addKernel(kernel, kernelFrom(st, 0));
-        }
-      }
-    }
-    // every valid stamp here came as metadata (the program is loaded with the meta strategy)
-    return { received, metaValid, metaInvalid, kernel, program: this.counters ? this.counters.sum(this.queues) : emptyProgram(), byStrategy: { meta: metaValid, prepend: 0, map: 0 }, hints: null, map: null };
-  }
-
-  /** Busy mode: used heap of each worker's isolate at start and at stop (after GC when --expose-gc). */
-  workerHeap(): Array<{ queue: number; start: number; end: number }> {
-    return this.busy.map((b) => ({ queue: b.queue, start: b.st[W.S_HEAP_START]!, end: b.st[W.S_HEAP_END]! }));
+    return this.perQueue.map((rq) => rq.received);
   }
 
   /**
-   * Stops the workers (they drain, read their statistics and close their sockets), folds their
-   * histograms into `recorder`, detaches the program. Keeps the final stats readable. Idempotent.
+   * Are the sockets still bound? The kernel unbinds an AF_XDP socket when its interface is
+   * unregistered, without a poll event (xsk_poll never reports sk_err), so the wait loop asks a
+   * few times per second: a non-blocking recvfrom() answers ENXIO once unbound. Works for a
+   * worker's socket too (the fd is process-wide). Not per packet.
    */
-  close(): Promise<void> {
-    this.closing ??= this.doClose();
-    return this.closing;
+  checkAlive(): boolean {
+    if (this.closed || this.error) return this.error === null;
+    for (const rq of this.perQueue) {
+      if (rq.fd < 0) continue;
+      // ENETDOWN (interface down) is not fatal: a link flap must not end a long measurement
+      if (native().xskKick(rq.fd, 0) === -ENXIO) {
+        this.fail(socketError(this.ifname, rq.queue, -ENXIO));
+        break;
+      }
+    }
+    return this.error === null;
   }
 
-  private async doClose(): Promise<void> {
-    let statsBefore: ProbeStats | null = null;
-    if (this.poll === 'event') {
+  /** A socket failed: keep what was counted, say what happened, stop waking up. */
+  private fail(e: AfxdpError): void {
+    if (this.error) return;
+    try {
+      this.drain();
+    } catch {
+      // the rings may be unusable now; the counts so far stay
+    }
+    for (const rq of this.perQueue) rq.engine?.socket.offReadable();
+    this.error = e;
+    this.onError?.(e);
+  }
+
+  /** Counts of one queue (by index in `queues`), or summed over all queues. After close(), the final ones. */
+  stats(index?: number): ReceiverStats {
+    const final = this.finalStats?.[index === undefined ? 0 : 1 + index];
+    if (final) return final;
+    const list = index === undefined ? this.perQueue : [this.perQueue[index]!];
+    const kernel = emptyKernel();
+    const program = { ...NO_COUNTERS };
+    const c = new Float64Array(C_MAP_NO_STAMP + 1);
+    for (const rq of list) {
+      addInto(kernel, rq.kernel());
       try {
-        this.drain();
-        statsBefore = this.stats();
-      } catch {
-        // the interface may be gone; keep what was counted
+        addInto(program, rq.program());
+      } catch (e) {
+        if (this.error === null && !this.closed) throw e; // after an error (interface gone) keep the rest of the report
       }
-      for (const s of this.sockets) s.offReadable();
+      for (let i = 0; i <= C_MAP_NO_STAMP; i++) c[i] += rq.counts[i]!;
     }
-    await Promise.all(this.busy.map((b) => this.stopWorker(b)));
-    for (const b of this.busy) {
-      const st = b.st;
-      if (st[W.S_MIN]! <= st[W.S_MAX]!) {
-        this.recorder.addBuckets(b.counts, st[W.S_SUM]!, st[W.S_MIN]!, st[W.S_MAX]!, { negative: st[W.S_NEGATIVE], overflow: st[W.S_OVERFLOW] });
+    const own = this.counters !== null;
+    return {
+      received: c[C_RECEIVED]!,
+      metaValid: c[C_META_VALID]!,
+      metaInvalid: c[C_META_INVALID]!,
+      kernel,
+      program,
+      byStrategy: { meta: c[C_VIA_META]!, prepend: c[C_VIA_PREPEND]!, map: c[C_VIA_MAP]! },
+      hints: this.hints ? { rx_timestamp: c[C_HINT_HW_TS]!, rx_hash: c[C_HINT_RX_HASH]!, vlan: c[C_HINT_VLAN]! } : null,
+      map: !this.mapInUse
+        ? null
+        : {
+            stored: own ? program.via_map : null,
+            matched: c[C_MAP_MATCHED]!,
+            packets_without_stamp: c[C_MAP_NO_STAMP]!,
+            stamps_without_packet: own ? Math.max(0, program.via_map - c[C_MAP_MATCHED]!) : null,
+            collisions: own ? program.map_collisions : null,
+          },
+    };
+  }
+
+  /** Worker modes: used heap of each worker's isolate at start and at stop (after GC when --expose-gc). */
+  workerHeap(): Array<{ queue: number; start: number; end: number }> {
+    return this.perQueue.filter((rq) => rq.worker !== null).map((rq) => ({ queue: rq.queue, start: rq.counts[C_HEAP_START]!, end: rq.counts[C_HEAP_END]! }));
+  }
+
+  /** The AF_XDP socket of a queue (by index in `queues`); event mode only (in busy mode a worker owns it). */
+  socketOf(index = 0): XskSocket {
+    const e = this.perQueue[index]?.engine;
+    if (!e) throw new AfxdpError('ESTATE', `no main-thread socket for queue index ${index}`, { hint: 'sockets live on the main thread in poll mode event only' });
+    return e.socket;
+  }
+
+  /** The stamp of the last packet decoded on the first queue (event mode; for tests and tools, not per packet). */
+  get lastStamp(): MetaReader {
+    const e = this.perQueue[0]?.engine;
+    if (!e) throw new AfxdpError('ESTATE', 'lastStamp is only kept in event mode');
+    return e.decoder.meta;
+  }
+
+  /**
+   * Stops the workers (they drain, read their statistics and close their sockets), detaches the
+   * program, closes the sockets. Keeps the final stats readable. Synchronous; idempotent.
+   */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.drain();
+    } catch {
+      // the interface may be gone; keep what was counted
+    }
+    for (const rq of this.perQueue) rq.engine?.socket.offReadable();
+    for (const rq of this.perQueue) if (rq.worker) Atomics.store(rq.worker.ctl, W.CTL_STATE, W.STATE_STOP);
+    // a worker waiting for a free channel slot needs the main thread to keep consuming
+    const deadline = Date.now() + 5000;
+    for (const rq of this.perQueue) {
+      const w = rq.worker;
+      if (w === null) continue;
+      while (Atomics.load(w.ctl, W.CTL_STATE) !== W.STATE_STOPPED && Date.now() < deadline) {
+        this.drainChannels();
+        Atomics.wait(w.ctl, W.CTL_STATE, W.STATE_STOP, 5);
       }
     }
-    if (this.poll === 'busy') {
+    this.drainChannels();
+    const final: Array<ReceiverStats | null> = [];
+    for (const i of [undefined, ...this.perQueue.keys()]) {
       try {
-        statsBefore = this.stats();
+        final.push(this.stats(i));
       } catch {
-        // counters map gone with the object: keep the socket numbers only
+        final.push(null); // the interface may be gone
       }
     }
-    this.final = statsBefore ?? { received: this.received, metaValid: 0, metaInvalid: 0, kernel: emptyKernel(), program: emptyProgram(), byStrategy: { meta: 0, prepend: 0, map: 0 }, hints: null, map: null };
+    this.closed = true;
+    this.finalStats = final;
     this.attachment?.detach();
-    for (const s of this.sockets) s.close();
-    this.obj?.close();
-  }
-
-  private async stopWorker(b: BusyQueue): Promise<void> {
-    if (b.fd < 0) {
-      await b.worker.terminate();
-      return;
+    for (const rq of this.perQueue) {
+      rq.engine?.socket.close();
+      void rq.worker?.thread.terminate();
     }
-    const stopped = new Promise<void>((resolve) => {
-      b.worker.on('message', (m: W.BusyWorkerMessage) => {
-        if (m.type === 'stopped') resolve();
+    if (this.ownsObject) this.obj?.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+function addInto<T extends object>(a: T, b: T): void {
+  const x = a as Record<string, number>;
+  for (const [k, v] of Object.entries(b as Record<string, number>)) x[k] = (x[k] ?? 0) + v;
+}
+
+/** Internal: the hint program was refused at attach; open() starts over without hints. */
+class HintsRefused extends Error {
+  constructor(override readonly cause: AfxdpError) {
+    super(cause.message);
+  }
+}
+
+function socketError(ifname: string, queue: number, status: number): AfxdpError {
+  return status === -ENXIO
+    ? new AfxdpError('ENOIFACE', `interface ${ifname} disappeared while measuring`, { hint: 'the report covers the packets received until then; check who deletes the interface' })
+    : new AfxdpError('ESYS', `the AF_XDP socket on ${ifname} queue ${queue} failed (poll status ${status})`, {
+        errno: -status,
+        hint: 'the report covers the packets received until then; `ip link show` the interface, it may be down or reconfigured',
       });
-      b.worker.once('exit', () => resolve());
-    });
-    Atomics.store(b.ctl, W.CTL_STATE, W.STATE_STOP);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)));
-    await Promise.race([stopped, timeout]);
-    clearTimeout(timer);
-    b.stopped = true;
-    await b.worker.terminate();
-  }
-
-  /** The afxdp.report/1 document of this run. */
-  report(x: { sent: number | null; durationS: number }): Report {
-    const s = this.stats();
-    const report = buildReport({
-      iface: this.ifname,
-      queues: this.queues,
-      mode: this.mode,
-      bind: this.bindMode,
-      strategy: 'meta',
-      clock: this.clock,
-      poll: this.poll,
-      duration_s: x.durationS,
-      counts: {
-        sent: x.sent,
-        received: s.received,
-        meta_valid: s.metaValid,
-        meta_invalid: s.metaInvalid,
-        kernel: s.kernel, // buildReport copies exactly the contract's four counters
-      },
-      summaries: { xdp_to_user: this.recorder.summary() },
-    });
-    // the whole distribution, as the probe's reports carry it, for `afxdp report` (plots, comparisons)
-    if (this.recorder.histogram.totalCount > 0) report.histograms = { xdp_to_user: encodeIntoCompressedBase64(this.recorder.histogram) };
-    return report;
-  }
 }
 
-type ResolvedOptions = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues'>> & { netnsFd: number | undefined; queues: readonly number[] | 'all' };
-
-function resolve(opts: ReceiverOptions): ResolvedOptions {
-  const o: ResolvedOptions = {
-    ifname: opts.ifname,
-    queues: opts.queues ?? [0],
-    poll: opts.poll ?? 'event',
-    mode: opts.mode ?? 'auto',
-    bind: opts.bind ?? 'auto',
-    netnsFd: opts.netnsFd,
-    clock: opts.clock ?? 'monotonic',
-    match: opts.match ?? 'udp',
-    udpPort: opts.udpPort ?? 0,
-    ringSize: opts.ringSize ?? 2048,
-    batchSize: opts.batchSize ?? 64,
-  };
-  if (o.poll !== 'event' && o.poll !== 'busy') throw new AfxdpError('EUSAGE', `poll mode ${String(o.poll)} is not event or busy`, { hint: 'use --poll event or --poll busy' });
-  if (!Number.isInteger(o.udpPort) || o.udpPort < 0 || o.udpPort > 65535) throw new AfxdpError('EUSAGE', `UDP port ${o.udpPort} is out of range`, { hint: 'use 0..65535 (0 = any port)' });
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
-  if (o.queues !== 'all') {
-    if (o.queues.length === 0) throw new AfxdpError('EUSAGE', 'no queues given', { hint: 'use --queues N or --queues all' });
-    for (const q of o.queues) if (!Number.isInteger(q) || q < 0 || q >= MAX_QUEUES) throw new AfxdpError('EUSAGE', `queue ${q} is out of range`, { hint: `afxdp handles queues 0..${MAX_QUEUES - 1}` });
-    if (new Set(o.queues).size !== o.queues.length) throw new AfxdpError('EUSAGE', `queues ${o.queues.join(',')} has duplicates`, { hint: 'list each queue once' });
-  }
-  return o;
-}
-
-/** ifindex and the queue list (resolving 'all'), checked against what the driver reports. */
-function lookup(o: ResolvedOptions): { ifindex: number; queues: number[] } {
-  const ifindex = native().ifNameToIndex(o.ifname);
-  if (ifindex === 0) {
-    throw new AfxdpError('ENOIFACE', `interface ${o.ifname} not found${o.netnsFd === undefined ? '' : ' in the lab namespace'}`, { hint: 'list interfaces with `ip -br link`' });
-  }
-  const count = rxQueueCount(o.ifname);
-  let queues: number[];
-  if (o.queues === 'all') {
-    queues = Array.from({ length: Math.min(count ?? 1, MAX_QUEUES) }, (_, i) => i);
-  } else {
-    queues = [...o.queues];
-    const bad = count === null ? undefined : queues.find((q) => q >= count);
-    if (bad !== undefined) {
-      throw new AfxdpError('ENOQUEUE', `${o.ifname} has ${count} RX queue${count === 1 ? '' : 's'}; queue ${bad} does not exist`, {
-        hint: `use queues 0${count! > 1 ? `..${count! - 1}` : ''} (--queues ${count} or --queues all)`,
-      });
-    }
-  }
-  return { ifindex, queues };
-}
-
-function frameCount(ringSize: number): number {
-  return Math.max(4096, ringSize * 2);
-}
-
-function emptyProgram(): ProgramCounters {
-  return { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0, unstamped: 0 };
-}
-
-
-function addKernel(a: KernelStats, b: KernelStats): void {
-  a.rx_dropped += b.rx_dropped;
-  a.rx_invalid_descs += b.rx_invalid_descs;
-  a.tx_invalid_descs += b.tx_invalid_descs;
-  a.rx_ring_full += b.rx_ring_full;
-  a.rx_fill_ring_empty_descs += b.rx_fill_ring_empty_descs;
-  a.tx_ring_empty_descs += b.tx_ring_empty_descs;
-}
-
-function kernelFrom(st: Float64Array, at: number = W.S_KERNEL): KernelStats {
-  return {
-    rx_dropped: st[at]!,
-    rx_invalid_descs: st[at + 1]!,
-    tx_invalid_descs: st[at + 2]!,
-    rx_ring_full: st[at + 3]!,
-    rx_fill_ring_empty_descs: st[at + 4]!,
-    tx_ring_empty_descs: st[at + 5]!,
-  };
+function hintsInGeneric(): AfxdpError {
+  return new AfxdpError('EUSAGE', `--hints needs native XDP mode: ${GENERIC_HINTS.replace('generic XDP mode: ', '')} ("Can't attach device-bound programs in generic mode")`, {
+    hint: 'use --mode native (or auto), or drop --hints',
+  });
 }

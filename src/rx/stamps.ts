@@ -10,12 +10,15 @@
  *            for the whole batch in one addon call
  *   auto     per packet: meta, else prepend, else map
  *
- * For each packet of the batch it writes flags (0 = no valid stamp: absent, invalid, or of the
- * other clock — meta_invalid, never a latency sample), the XDP stamp and the HW RX stamp into
- * preallocated columns; the probe turns them into latencies. The loop allocates nothing.
+ * For each packet of the batch it writes into the batch columns (rx/batch.ts) the flags (0 = no
+ * valid stamp: absent, invalid, or of the other clock — meta_invalid, never a latency sample), the
+ * XDP stamp, the queue and the hardware hints; the engine turns them into latencies. Counts go to
+ * the queue's counter slots (rx/counts.ts). The loop allocates nothing.
  */
 import { native } from '../native.js';
-import { MetaReader, META_SIZE, F_XDP_TS, F_CLOCK_TAI, F_HW_TS, F_RX_HASH, F_VLAN, MAP_KEY_SIZE, frameKey, type StrategyName } from '../xdp/meta.js';
+import { MetaReader, META_SIZE, F_XDP_TS, F_CLOCK_TAI, F_HW_TS, F_RX_HASH, F_VLAN, F_QUEUE, MAP_KEY_SIZE, frameKey, type StrategyName } from '../xdp/meta.js';
+import type { PacketBatch } from './batch.js';
+import { C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP } from './counts.js';
 
 export interface StrategyCounts {
   meta: number;
@@ -28,13 +31,6 @@ export interface HintCounts {
   rx_timestamp: number;
   rx_hash: number;
   vlan: number;
-}
-
-export interface MapCounts {
-  /** packets looked up in the map that had no stamp there */
-  packetsWithoutStamp: number;
-  /** stamps taken from the map */
-  matched: number;
 }
 
 export interface StampDecoderOptions {
@@ -52,15 +48,6 @@ const META_WORDS = META_SIZE >>> 2;
 
 export class StampDecoder {
   readonly meta: MetaReader;
-  readonly byStrategy: StrategyCounts = { meta: 0, prepend: 0, map: 0 };
-  readonly map: MapCounts = { packetsWithoutStamp: 0, matched: 0 };
-  readonly hints: HintCounts = { rx_timestamp: 0, rx_hash: 0, vlan: 0 };
-  /** per packet of the last decode(): flags (0 = no valid stamp), XDP stamp, HW RX stamp (u64 as lo/hi) */
-  readonly flags: Uint32Array;
-  readonly xdpLo: Uint32Array;
-  readonly xdpHi: Uint32Array;
-  readonly hwLo: Uint32Array;
-  readonly hwHi: Uint32Array;
   private readonly umem: { words: Uint32Array; bytes: Uint8Array };
   private readonly useMeta: boolean;
   private readonly usePrepend: boolean;
@@ -68,6 +55,7 @@ export class StampDecoder {
   private readonly clockFlag: number;
   private readonly cookie: number;
   private readonly mapFd: number;
+  private readonly counts: Float64Array;
   // map strategy batch buffers: keys, values and found flags, one slot per packet of a batch
   private readonly keys: Uint32Array;
   private readonly keyBytes: Uint8Array;
@@ -77,20 +65,17 @@ export class StampDecoder {
   /** batch index of each key */
   private readonly slot: Uint32Array;
 
-  constructor(umem: { words: Uint32Array; bytes: Uint8Array; frameShift: number }, o: StampDecoderOptions) {
+  /** @param counts the queue's counter slots (rx/counts.ts) */
+  constructor(umem: { words: Uint32Array; bytes: Uint8Array; frameShift: number }, o: StampDecoderOptions, counts: Float64Array) {
     this.umem = umem;
     this.meta = new MetaReader(umem);
+    this.counts = counts;
     this.useMeta = o.strategy === 'auto' || o.strategy === 'meta';
     this.usePrepend = o.strategy === 'auto' || o.strategy === 'prepend';
     this.useMap = (o.strategy === 'auto' || o.strategy === 'map') && o.mapFd >= 0;
     this.clockFlag = o.clockFlag;
     this.cookie = o.cookie >>> 0;
     this.mapFd = o.mapFd;
-    this.flags = new Uint32Array(o.batchSize);
-    this.xdpLo = new Uint32Array(o.batchSize);
-    this.xdpHi = new Uint32Array(o.batchSize);
-    this.hwLo = new Uint32Array(o.batchSize);
-    this.hwHi = new Uint32Array(o.batchSize);
     const n = this.useMap ? o.batchSize : 0;
     this.keys = new Uint32Array(n * (MAP_KEY_SIZE >>> 2));
     this.keyBytes = new Uint8Array(this.keys.buffer);
@@ -106,24 +91,30 @@ export class StampDecoder {
   }
 
   /**
-   * Decodes packets 0..n-1 of a batch (addrs/lens are the socket's rxAddr/rxLen and may be
-   * rewritten: prepended structs are stripped), fills the per-packet columns and returns how
-   * many stamps were valid.
+   * Decodes packets 0..n-1 of a batch whose addr/len columns hold the received descriptors (a
+   * prepended struct is stripped there: addr += 48, len -= 48), fills the stamp columns and
+   * returns how many stamps were valid.
    */
-  decode(addrs: Uint32Array, lens: Uint32Array, n: number): number {
+  decode(b: PacketBatch, n: number): number {
     const meta = this.meta;
     const want = this.clockFlag;
-    const by = this.byStrategy;
+    const addrs = b.addr;
+    const lens = b.len;
+    const flags = b.flags;
+    const rxQueue = b.rxQueue;
+    const queue = b.queue;
+    const c = this.counts;
     let valid = 0;
     let k = 0;
     for (let i = 0; i < n; i++) {
-      this.flags[i] = 0;
+      flags[i] = 0;
+      rxQueue[i] = queue;
       const addr = addrs[i]!;
       if (this.useMeta && meta.read(addr)) {
         if ((meta.flags & F_XDP_TS) !== 0 && (meta.flags & F_CLOCK_TAI) === want) {
-          this.accept(i);
+          this.accept(b, i);
           valid++;
-          by.meta++;
+          c[C_VIA_META]++;
         }
         continue;
       }
@@ -133,9 +124,9 @@ export class StampDecoder {
         addrs[i] = addr + META_SIZE;
         lens[i] = lens[i]! - META_SIZE;
         if ((meta.flags & F_XDP_TS) !== 0 && (meta.flags & F_CLOCK_TAI) === want) {
-          this.accept(i);
+          this.accept(b, i);
           valid++;
-          by.prepend++;
+          c[C_VIA_PREPEND]++;
         }
         continue;
       }
@@ -144,41 +135,54 @@ export class StampDecoder {
         this.slot[k++] = i;
       }
     }
-    if (k > 0) valid += this.takeFromMap(k);
+    if (k > 0) valid += this.takeFromMap(b, k);
     return valid;
   }
 
   /** A valid stamp (the reader holds it) for packet i: its columns, and the hints it carried. */
-  private accept(i: number): void {
+  private accept(b: PacketBatch, i: number): void {
     const meta = this.meta;
     const f = meta.flags;
-    this.flags[i] = f;
-    this.xdpLo[i] = meta.xdpTsLo;
-    this.xdpHi[i] = meta.xdpTsHi;
-    this.hwLo[i] = meta.hwTsLo;
-    this.hwHi[i] = meta.hwTsHi;
+    b.flags[i] = f;
+    b.xdpLo[i] = meta.xdpTsLo;
+    b.xdpHi[i] = meta.xdpTsHi;
+    if ((f & F_QUEUE) !== 0) b.rxQueue[i] = meta.rxQueue;
     if ((f & (F_HW_TS | F_RX_HASH | F_VLAN)) === 0) return;
-    if ((f & F_HW_TS) !== 0) this.hints.rx_timestamp++;
-    if ((f & F_RX_HASH) !== 0) this.hints.rx_hash++;
-    if ((f & F_VLAN) !== 0) this.hints.vlan++;
+    const c = this.counts;
+    if ((f & F_HW_TS) !== 0) {
+      b.hwLo[i] = meta.hwTsLo;
+      b.hwHi[i] = meta.hwTsHi;
+      c[C_HINT_HW_TS]++;
+    }
+    if ((f & F_RX_HASH) !== 0) {
+      b.rxHash[i] = meta.rxHash;
+      b.rxHashType[i] = meta.rxHashType;
+      c[C_HINT_RX_HASH]++;
+    }
+    if ((f & F_VLAN) !== 0) {
+      b.vlanTci[i] = meta.vlanTci;
+      b.vlanProto[i] = meta.vlanProto;
+      c[C_HINT_VLAN]++;
+    }
   }
 
-  private takeFromMap(k: number): number {
+  private takeFromMap(b: PacketBatch, k: number): number {
     const found = this.found;
     native().bpfMapTakeBatch(this.mapFd, this.keyBytes, this.valueBytes, k, found);
     const meta = this.meta;
     const want = this.clockFlag;
+    const c = this.counts;
     let valid = 0;
     for (let j = 0; j < k; j++) {
       if (found[j] === 0) {
-        this.map.packetsWithoutStamp++;
+        c[C_MAP_NO_STAMP]++;
         continue;
       }
-      this.map.matched++;
+      c[C_MAP_MATCHED]++;
       if (meta.readWords(this.values, j * META_WORDS) && (meta.flags & F_XDP_TS) !== 0 && (meta.flags & F_CLOCK_TAI) === want) {
-        this.accept(this.slot[j]!);
+        this.accept(b, this.slot[j]!);
         valid++;
-        this.byStrategy.map++;
+        c[C_VIA_MAP]++;
       }
     }
     return valid;

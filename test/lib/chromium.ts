@@ -5,6 +5,8 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
+// scripts/setup installs it; a missing browser fails the test, never skips it
+export const hasChromium = fs.existsSync(CHROMIUM);
 
 /**
  * Opens each file in a fresh page of one headless Chromium, waits for `ready` (a selector), and
@@ -42,4 +44,25 @@ export async function inChromium<T>(files: string[], ready: string, check: (page
     await ctx.close();
     fs.rmSync(profile, { recursive: true, force: true });
   }
+}
+
+export interface BrowserCheck {
+  canvases: number;
+  errors: string[];
+  summaryRows: number;
+  title: string;
+}
+
+/** Opens each one-run report page and checks what rendered (three charts, the summary), with a screenshot. */
+export function openInChromium(pages: Array<{ file: string; screenshot: string }>): Promise<BrowserCheck[]> {
+  return inChromium(pages.map((p) => p.file), 'body[data-charts="3"]', async (page, file, errors) => {
+    const check = {
+      canvases: await page.locator('#dist .uplot canvas, #time .uplot canvas, #rate .uplot canvas').count(),
+      errors,
+      summaryRows: await page.locator('#summary tbody tr').count(),
+      title: await page.title(),
+    };
+    await page.screenshot({ path: pages.find((p) => p.file === file)!.screenshot, fullPage: true });
+    return check;
+  });
 }

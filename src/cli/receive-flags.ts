@@ -1,0 +1,76 @@
+/**
+ * The flags `afxdp demo` and `afxdp latency` share, declared once: how the program stamps
+ * (strategy, hints, your own program), how the engine receives (poll mode, batch, ring size),
+ * and the mapping of the parsed flags to the receiver's options (docs/METADATA.md has the long
+ * form of the stamping help).
+ */
+import type { Command } from 'commander';
+import { AfxdpError, STRATEGY_NAMES, type ReceiverOptions, type StrategyName } from '../index.js';
+import { intArg, choiceArg, ringSizeArg } from './args.js';
+import { addOutputOptions, type OutputFlags } from './outputs.js';
+
+export const STRATEGY_HELP =
+  'how the XDP stamp reaches user space: auto (metadata, falling back per packet to prepend, then map), meta (bpf_xdp_adjust_meta), prepend (bpf_xdp_adjust_head, stripped again), map (BPF hash keyed by the packet)';
+export const SIMULATE_HELP =
+  'diagnostic: make the XDP program behave as on a driver without metadata support (adjust_meta fails), to see what --strategy auto does there';
+export const PROGRAM_HELP = 'your own XDP program (a BPF object that includes afxdp/meta.h and calls afxdp_stamp(ctx); see examples/own-program)';
+export const XSKMAP_HELP = 'with --program: the XSKMAP afxdp registers its socket in (default: the only one)';
+export const HINTS_HELP =
+  'require hardware hints (RX hash, VLAN tag, RX timestamp via device-bound kfuncs; native XDP only). Default: read them where possible, else measure without';
+export const NO_HINTS_HELP = 'do not read hardware hints';
+
+/** What commander gives for the shared flags. */
+export interface ReceiveFlags extends OutputFlags {
+  mode: 'auto' | 'native' | 'generic';
+  clock: 'monotonic' | 'tai';
+  strategy: StrategyName;
+  simulateNoMeta?: boolean;
+  program?: string;
+  xskmap?: string;
+  /** true (--hints), false (--no-hints) or undefined (neither: 'auto') */
+  hints?: boolean;
+  ringSize: number;
+  debugFrames?: boolean;
+  poll: 'event' | 'busy';
+  batch: number;
+  json?: boolean;
+}
+
+/** Adds the shared flags (and the output flags) to a command; `ringHelp` says what the ring size does there. */
+export function addReceiveOptions(cmd: Command, ringHelp: string): Command {
+  cmd
+    .option('--mode <mode>', 'XDP attach mode: auto (native, else generic), native, generic', choiceArg('--mode', ['auto', 'native', 'generic'] as const), 'auto')
+    .option('--clock <clock>', 'clock of the stamps: monotonic or tai', choiceArg('--clock', ['monotonic', 'tai'] as const), 'monotonic')
+    .option('--poll <mode>', 'receive mode: event (uv_poll on the main thread) or busy (a worker thread spins per queue)', choiceArg('--poll', ['event', 'busy'] as const), 'event')
+    .option('--batch <n>', 'descriptors per receive batch', intArg('--batch', 1, 4096), 64)
+    .option('--strategy <s>', STRATEGY_HELP, choiceArg('--strategy', STRATEGY_NAMES), 'auto')
+    .option('--simulate-no-meta', SIMULATE_HELP)
+    .option('--hints', HINTS_HELP)
+    .option('--no-hints', NO_HINTS_HELP)
+    .option('--program <obj.o>', PROGRAM_HELP)
+    .option('--xskmap <name>', XSKMAP_HELP)
+    .option('--ring-size <n>', `RX and fill ring entries, a power of two (8..8192)${ringHelp}`, ringSizeArg, 2048)
+    .option('--debug-frames', 'assert at every batch that each UMEM frame is in exactly one place (slower; for debugging)')
+    .option('--json', 'print only the afxdp.report/1 JSON document on stdout');
+  return addOutputOptions(cmd);
+}
+
+/** The receiver options the shared flags stand for. */
+export function receiveOptions(f: ReceiveFlags): Omit<ReceiverOptions, 'ifname' | 'program'> & { program?: string } {
+  if (f.xskmap !== undefined && f.program === undefined) {
+    throw new AfxdpError('EUSAGE', '--xskmap needs --program', { hint: "afxdp's own program has one XSKMAP; name yours with --program OBJ.o --xskmap NAME" });
+  }
+  return {
+    mode: f.mode,
+    clock: f.clock,
+    poll: f.poll,
+    batchSize: f.batch,
+    strategy: f.strategy,
+    simulateNoMeta: !!f.simulateNoMeta,
+    program: f.program,
+    xskmap: f.xskmap,
+    hints: f.hints === undefined ? 'auto' : f.hints,
+    ringSize: f.ringSize,
+    trackFrames: !!f.debugFrames,
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * The afxdp.report/1 document of a receiver's run: its numbers (summed and per queue), the
+ * latency summaries of every measured segment, and what the run pipeline adds (sent, duration,
+ * environment, the monitor's timeline and histograms). One builder for every face and mode.
+ */
+import { LatencyRecorder } from '../measure/recorder.js';
+import type { RunMonitor, Segment } from '../measure/monitor.js';
+import type { LatencyReceiver, ReceiveQueue } from '../rx/receiver.js';
+import { buildReport, type Report, type RunEnvironment, type LatencySegments } from './report.js';
+
+export interface ReportExtras {
+  /** packets sent (null when this run did not send) */
+  sent: number | null;
+  durationS: number;
+  env?: RunEnvironment;
+  /** adds the per-second timeline and the encoded histograms */
+  monitor?: RunMonitor;
+}
+
+function segmentSummary(queues: readonly ReceiveQueue[], s: Segment): LatencySegments['xdp_to_user'] | null {
+  const recs = queues.map((q) => q.recorder(s)).filter((r): r is LatencyRecorder => r !== null);
+  if (recs.length === 0) return null;
+  return LatencyRecorder.summaryOf(recs);
+}
+
+function segments(queues: readonly ReceiveQueue[]): LatencySegments {
+  const hw = segmentSummary(queues, 'hw_to_xdp');
+  return {
+    xdp_to_user: segmentSummary(queues, 'xdp_to_user')!,
+    sender_to_xdp: segmentSummary(queues, 'sender_to_xdp'),
+    // null unless a HW stamp was seen: most drivers (veth too) give none
+    hw_to_xdp: hw !== null && (hw.count > 0 || queues.some((q) => (q.hwToXdp?.negative ?? 0) > 0)) ? hw : null,
+  };
+}
+
+export function receiverReport(rx: LatencyReceiver, x: ReportExtras): Report {
+  const s = rx.stats();
+  const report = buildReport({
+    iface: rx.ifname,
+    queues: rx.queues,
+    mode: rx.mode,
+    bind: rx.bindMode,
+    strategy: rx.strategy,
+    clock: rx.clock,
+    poll: rx.poll,
+    duration_s: x.durationS,
+    counts: {
+      sent: x.sent,
+      received: s.received,
+      meta_valid: s.metaValid,
+      meta_invalid: s.metaInvalid,
+      kernel: s.kernel, // buildReport copies exactly the contract's four counters
+      by_strategy: s.byStrategy,
+      map: s.map,
+    },
+    summaries: segments(rx.perQueue),
+    hints: s.hints,
+    hints_off: rx.hintsOff,
+  });
+  report.per_queue = rx.perQueue.map((q, i) => {
+    const qs = rx.stats(i);
+    const one = buildReport({
+      iface: rx.ifname,
+      queues: [q.queue],
+      mode: rx.mode,
+      bind: rx.bindMode,
+      strategy: rx.strategy,
+      clock: rx.clock,
+      poll: rx.poll,
+      duration_s: x.durationS,
+      counts: { received: qs.received, meta_valid: qs.metaValid, meta_invalid: qs.metaInvalid, kernel: qs.kernel, by_strategy: qs.byStrategy, map: qs.map },
+      summaries: segments([q]),
+    });
+    return {
+      queue: q.queue,
+      received: one.packets.received,
+      meta_valid: one.packets.meta_valid,
+      meta_invalid: one.packets.meta_invalid,
+      kernel: one.packets.kernel,
+      program: { ...qs.program },
+      latency_ns: one.latency_ns,
+    };
+  });
+  report.anomalies = {
+    sender_to_xdp_negative: rx.perQueue.reduce((a, q) => a + (q.senderToXdp?.negative ?? 0), 0),
+    hw_before_xdp: rx.perQueue.reduce((a, q) => a + (q.hwToXdp?.negative ?? 0), 0),
+  };
+  if (x.env) report.env = x.env;
+  if (x.monitor) {
+    report.timeline = x.monitor.timeline;
+    report.histograms = x.monitor.encodedTotals();
+  }
+  return report;
+}

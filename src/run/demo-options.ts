@@ -1,0 +1,42 @@
+/** What `afxdp demo` (run/demo.ts) and its round-trip form (run/ping-demo.ts) take. */
+import type { ClockName, StrategyName, PollMode } from '../rx/receiver.js';
+import type { OutputOptions } from '../report/outputs.js';
+import type { XdpModeOption } from '../xdp/program.js';
+
+export interface DemoOptions {
+  packets?: number;
+  /** packets per second, 0 = as fast as possible; default 10000 */
+  rate?: number;
+  mode?: XdpModeOption;
+  clock?: ClockName;
+  /** default 'auto' */
+  strategy?: StrategyName;
+  simulateNoMeta?: boolean;
+  /** the user's own BPF object instead of afxdp's (see LatencyProbe) */
+  program?: string;
+  xskmap?: string;
+  /** hardware hints: 'auto' (default), true (required), false */
+  hints?: boolean | 'auto';
+  /** RX and fill ring entries of the probe; default 2048 */
+  ringSize?: number;
+  /** debug: assert the UMEM frame invariant at every batch */
+  trackFrames?: boolean;
+  signal?: AbortSignal;
+  /** progress notes for a human (stderr in the CLI) */
+  log?: (line: string) => void;
+  /** files / endpoint / live view; all checked before the lab is built */
+  outputs?: OutputOptions;
+  /** called with the /metrics URL once --prometheus listens (also with --json: it goes to stderr) */
+  onMetrics?: (url: string) => void;
+  /**
+   * round trip instead of one way: the tx namespace sends with TX metadata (completion stamps),
+   * the rx namespace reflects with XDP_TX, afxdp receives the replies (latency_ns.rtt, tx_completion)
+   */
+  ping?: boolean;
+  /** receive mode; default 'event' */
+  poll?: PollMode;
+  /** veth queues (1..64): one socket per queue, traffic sent on every TX queue; default 1 */
+  queues?: number;
+  /** receive batch size; default 64 */
+  batchSize?: number;
+}

@@ -1,0 +1,31 @@
+/**
+ * `afxdp latency` as a library call: the run pipeline on an interface of this (or a given)
+ * network namespace, with traffic that comes from elsewhere. Stops at `packets`, `durationS`, the
+ * signal or a failure, whichever comes first, and returns the report of what it measured.
+ */
+import type { ReceiverOptions, LatencyReceiver } from '../rx/receiver.js';
+import type { OutputOptions } from '../report/outputs.js';
+import { runPipeline, type PipelineResult } from './pipeline.js';
+
+export interface LatencyRunOptions extends Omit<ReceiverOptions, 'deliver'> {
+  /** stop after this many packets */
+  packets?: number;
+  /** stop after this many seconds */
+  durationS?: number;
+  /** stop when aborted (Ctrl-C): the report covers what was measured so far */
+  signal?: AbortSignal;
+  /** files / endpoint / live view; all checked before anything is attached */
+  outputs?: OutputOptions;
+  /** called with the /metrics URL once --prometheus listens */
+  onMetrics?: (url: string) => void;
+  /** called once the program is attached, before the wait */
+  onOpen?: (rx: LatencyReceiver) => void;
+}
+
+/** The report, and the failure that ended the run early (null when it ended as asked). */
+export type LatencyRunResult = PipelineResult;
+
+export function runLatency(opts: LatencyRunOptions): Promise<LatencyRunResult> {
+  const { packets, durationS, signal, outputs, onMetrics, onOpen, ...receiver } = opts;
+  return runPipeline({ receiver, packets, durationS, signal, outputs, onMetrics, onOpen });
+}

@@ -1,0 +1,103 @@
+/**
+ * The one run pipeline of `afxdp latency`, `afxdp demo` and `afxdp demo --ping`:
+ *
+ *   open outputs (an unwritable path or a busy port fails before anything is attached)
+ *   → open the receiver (program, sockets or workers, XSKMAP, attach)
+ *   → monitor + outputs wired to it → start → traffic (if this run sends)
+ *   → wait for the end (packets, duration, the sender's count, Ctrl-C, a failure)
+ *   → close the receiver (final counts) → report → outputs finish.
+ *
+ * Whatever happens, the receiver, the monitor and the outputs are closed before it returns.
+ */
+import { LatencyReceiver, type ReceiverOptions } from '../rx/receiver.js';
+import { RunMonitor } from '../measure/monitor.js';
+import { RunOutputs, type OutputOptions } from '../report/outputs.js';
+import { receiverReport } from '../report/receiver-report.js';
+import type { Report } from '../report/report.js';
+import type { AfxdpError } from '../errors.js';
+import { waitForEnd, runEnvironment, packageVersion } from './session.js';
+
+/** What a run that sends does once the receiver is in place. */
+export interface Traffic {
+  /** resolves when everything was sent (rejects when sending failed) */
+  done: Promise<unknown>;
+  /** packets sent so far */
+  sent(): number;
+  /** the final count once known (the wait ends when it is all accounted for), else null */
+  expected(): number | null;
+  /** after the wait, before the receiver closes (e.g. waiting for replies) */
+  settle?(): Promise<void>;
+}
+
+export interface PipelineOptions {
+  receiver: Omit<ReceiverOptions, 'deliver'>;
+  outputs?: OutputOptions;
+  /** stop at this many packets (also the live view's progress target) */
+  packets?: number;
+  durationS?: number;
+  /** Ctrl-C / SIGTERM: the report covers what was measured so far */
+  signal?: AbortSignal;
+  /** called with the /metrics URL once --prometheus listens */
+  onMetrics?: (url: string) => void;
+  /** called once the receiver is attached, before traffic */
+  onOpen?: (rx: LatencyReceiver) => void;
+  /** a run that sends: starts its sender(s) */
+  traffic?: (rx: LatencyReceiver) => Traffic;
+  /** the report's last touches (e.g. ping's rtt) */
+  amend?: (report: Report, rx: LatencyReceiver) => void;
+  /** the receiver's own opener (default LatencyReceiver.open); ping opens a probe with a TX ring */
+  open?: (o: ReceiverOptions) => LatencyReceiver;
+}
+
+export interface PipelineResult {
+  report: Report;
+  /** a failure that ended the run after it started (the report covers what was measured until then) */
+  error: AfxdpError | null;
+}
+
+export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
+  const outs = await RunOutputs.open({ target: p.packets, application: `afxdp ${packageVersion()}`, ...p.outputs });
+  let rx: LatencyReceiver | undefined;
+  let monitor: RunMonitor | undefined;
+  // ends the wait when sending fails, so no timer outlives the run
+  const stop = new AbortController();
+  const signal = p.signal ? AbortSignal.any([p.signal, stop.signal]) : stop.signal;
+  try {
+    if (outs.metrics) p.onMetrics?.(outs.metrics.url);
+    const o: ReceiverOptions = { ...p.receiver, deliver: p.receiver.poll === 'busy' && outs.needsPackets };
+    rx = (p.open ?? ((x) => LatencyReceiver.open(x)))(o);
+    const r = rx;
+    const env = runEnvironment(packageVersion(), r.ifname, p.receiver.netnsFd);
+    monitor = new RunMonitor(r.perQueue);
+    outs.attach(r, monitor, { iface: r.ifname, queues: r.queues, mode: r.mode, bind: r.bindMode, strategy: r.strategy, clock: r.clock, poll: r.poll, env }, r.clock);
+    p.onOpen?.(r);
+    monitor.start();
+    r.start();
+    const t0 = process.hrtime.bigint();
+    const traffic = p.traffic?.(r);
+    if (traffic) void traffic.done.catch(() => stop.abort());
+    await Promise.all([
+      traffic?.done,
+      waitForEnd(r, {
+        packets: p.packets !== undefined && traffic === undefined ? p.packets : undefined,
+        durationS: p.durationS,
+        signal,
+        expected: traffic ? () => traffic.expected() ?? (p.signal?.aborted ? traffic.sent() : null) : undefined,
+        idleMs: traffic ? 1000 : undefined,
+      }),
+    ]);
+    await traffic?.settle?.();
+    const durationS = Number(process.hrtime.bigint() - t0) / 1e9;
+    r.close(); // final counts: the workers drain and stop, the sinks get the last batches
+    monitor.stop();
+    const report = receiverReport(r, { sent: traffic ? traffic.sent() : null, durationS, env, monitor });
+    p.amend?.(report, r);
+    await outs.finish(report);
+    return { report, error: r.error };
+  } finally {
+    stop.abort();
+    monitor?.stop();
+    rx?.close();
+    await outs.close();
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The counters of one receiving queue, as slots of a Float64Array that may be a SharedArrayBuffer:
+ * the engine increments them per batch (on the main thread or in a worker), the main thread reads
+ * them at any time (monitor, /metrics, report). One writer per array, so no atomics are needed;
+ * an aligned double is never torn on the platforms afxdp runs on.
+ */
+export const C_RECEIVED = 0;
+export const C_META_VALID = 1;
+export const C_META_INVALID = 2;
+/** valid stamps by the strategy that carried them */
+export const C_VIA_META = 3;
+export const C_VIA_PREPEND = 4;
+export const C_VIA_MAP = 5;
+/** valid packets that carried each hardware hint */
+export const C_HINT_HW_TS = 6;
+export const C_HINT_RX_HASH = 7;
+export const C_HINT_VLAN = 8;
+/** map strategy: stamps taken from the map / packets whose key had no stamp there */
+export const C_MAP_MATCHED = 9;
+export const C_MAP_NO_STAMP = 10;
+/** busy mode: kicks issued while idle (need_wakeup on the fill ring) */
+export const C_IDLE_KICKS = 11;
+/** worker modes: used heap of the worker's isolate at start and at stop */
+export const C_HEAP_START = 12;
+export const C_HEAP_END = 13;
+export const COUNTS_SLOTS = 14;
+
+export function newCounts(shared: boolean): Float64Array {
+  return new Float64Array(shared ? new SharedArrayBuffer(8 * COUNTS_SLOTS) : new ArrayBuffer(8 * COUNTS_SLOTS));
+}

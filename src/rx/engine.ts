@@ -1,0 +1,161 @@
+/**
+ * RxEngine: THE receive loop of afxdp, for one AF_XDP socket (one queue). It runs the same code on
+ * the main thread (event mode: uv_poll wakes a drain) and inside a worker (busy mode: the worker
+ * spins on pollOnce()):
+ *
+ *   RX ring → the batch columns (addr/len) → StampDecoder (meta / prepend / map / auto, hints)
+ *   → per packet: XDP → user, sender → XDP, HW → XDP latencies into the columns and the
+ *   recorders → sinks (CSV, pcapng, the worker's batch channel) → frames back to the fill ring.
+ *
+ * One clock read per batch (the moment JS first touches these packets); u64 as two u32 words; no
+ * allocation per packet or per batch.
+ */
+import { native } from '../native.js';
+import type { XskSocket } from '../xsk/socket.js';
+import { F_HW_TS, type StrategyName } from '../xdp/meta.js';
+import { readPayload } from '../wire/frame.js';
+import type { BucketWriter } from '../measure/recorder.js';
+import { PacketBatch, type PacketSink } from './batch.js';
+import { StampDecoder } from './stamps.js';
+import { C_RECEIVED, C_META_VALID, C_META_INVALID } from './counts.js';
+
+/** What an engine needs to know besides its socket: plain data, so a worker can be given it. */
+export interface EngineConfig {
+  queue: number;
+  /** CLOCK_MONOTONIC or CLOCK_TAI: the clock of the stamps and of the user-side time */
+  clockId: number;
+  /** F_CLOCK_TAI or 0: stamps of the other clock are invalid */
+  clockFlag: number;
+  strategy: StrategyName;
+  /** the program's run cookie (tells a prepended struct from payload bytes) */
+  cookie: number;
+  /** fd of the stamp map (map strategy), -1 without */
+  mapFd: number;
+  /** sender → XDP from the generator's payload: -2 off, -1 any run, else that run id */
+  senderRunId: number;
+}
+
+/** Where the engine records each segment (null: not measured in this run). */
+export interface EngineRecorders {
+  xdpToUser: BucketWriter;
+  senderToXdp: BucketWriter | null;
+  hwToXdp: BucketWriter | null;
+}
+
+const TWO_POW_32 = 4294967296;
+
+export class RxEngine {
+  /** the columns of the current batch (addr/len are the socket's receive arrays) */
+  readonly batch: PacketBatch;
+  readonly decoder: StampDecoder;
+  /** called after the columns are filled, before the frames go back to the kernel */
+  readonly sinks: PacketSink[] = [];
+  private readonly payload = new Uint32Array(4);
+  private readonly now = new Uint32Array(2);
+
+  constructor(
+    readonly socket: XskSocket,
+    readonly config: EngineConfig,
+    readonly recorders: EngineRecorders,
+    /** the queue's counter slots (rx/counts.ts) */
+    readonly counts: Float64Array,
+  ) {
+    this.batch = new PacketBatch(config.queue, socket.umem.bytes, socket.batchSize, undefined, { addr: socket.rxAddr, len: socket.rxLen });
+    this.decoder = new StampDecoder(socket.umem, { strategy: config.strategy, clockFlag: config.clockFlag, cookie: config.cookie, mapFd: config.mapFd, batchSize: socket.batchSize }, counts);
+  }
+
+  /**
+   * Takes the packets ready now (at most one batch) and fills the columns; the frames stay with
+   * user space until release(). Returns how many (0: the ring is empty).
+   */
+  take(): number {
+    const sock = this.socket;
+    const n = sock.receive();
+    if (n === 0) return 0;
+    const b = this.batch;
+    const now = this.now;
+    native().clockGettime(this.config.clockId, now);
+    const nowLo = now[0]!;
+    const nowHi = now[1]!;
+    b.n = n;
+    b.userLo = nowLo;
+    b.userHi = nowHi;
+    const valid = this.decoder.decode(b, n);
+    const F = b.flags;
+    const XL = b.xdpLo;
+    const XH = b.xdpHi;
+    const rec = this.recorders.xdpToUser;
+    const sRec = this.recorders.senderToXdp;
+    const hRec = this.recorders.hwToXdp;
+    const runId = this.config.senderRunId;
+    const pl = this.payload;
+    const bytes = b.bytes;
+    const addrs = b.addr;
+    const lens = b.len;
+    for (let i = 0; i < n; i++) {
+      const flags = F[i]!;
+      let xu = NaN;
+      let sx = NaN;
+      let hx = NaN;
+      if (flags !== 0) {
+        xu = (nowHi - XH[i]!) * TWO_POW_32 + (nowLo - XL[i]!);
+        rec.record(xu);
+        if (hRec !== null && (flags & F_HW_TS) !== 0) {
+          hx = (XH[i]! - b.hwHi[i]!) * TWO_POW_32 + (XL[i]! - b.hwLo[i]!);
+          hRec.record(hx); // negative = "HW before XDP" anomaly, counted, never a sample
+        }
+      } else {
+        XL[i] = 0;
+        XH[i] = 0;
+      }
+      let seq = -1;
+      let txLo = 0;
+      let txHi = 0;
+      if (runId !== -2 && readPayload(bytes, addrs[i]!, lens[i]!, pl, 0) && (runId === -1 || pl[0] === runId)) {
+        seq = pl[1]!;
+        txLo = pl[2]!;
+        txHi = pl[3]!;
+        if (flags !== 0) {
+          sx = (XH[i]! - txHi) * TWO_POW_32 + (XL[i]! - txLo);
+          sRec!.record(sx);
+        }
+      }
+      b.seq[i] = seq;
+      b.txLo[i] = txLo;
+      b.txHi[i] = txHi;
+      b.xdpToUser[i] = xu;
+      b.senderToXdp[i] = sx;
+      b.hwToXdp[i] = hx;
+    }
+    const c = this.counts;
+    c[C_META_VALID] += valid;
+    c[C_META_INVALID] += n - valid;
+    c[C_RECEIVED] += n; // last: progress checks in other threads read this one
+    return n;
+  }
+
+  /** Gives the frames of the last take() back to the kernel (the stale guard clears their magic). */
+  release(n: number): void {
+    this.socket.recycle(n);
+  }
+
+  /** One batch through the whole path: take → sinks → release. Returns its size (0: nothing ready). */
+  pollOnce(): number {
+    const n = this.take();
+    if (n === 0) return 0;
+    const sinks = this.sinks;
+    for (let k = 0; k < sinks.length; k++) sinks[k]!.onBatch(this.batch);
+    this.release(n);
+    return n;
+  }
+
+  /** Everything ready now; returns how many packets. */
+  drain(): number {
+    let total = 0;
+    for (;;) {
+      const n = this.pollOnce();
+      if (n === 0) return total;
+      total += n;
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The receiver's options: what each one means, their defaults, and the checks that turn a wrong
+ * value, an unknown option name, a missing interface or queue into one clear error before
+ * anything is created.
+ */
+import { native } from '../native.js';
+import { AfxdpError } from '../errors.js';
+import type { BindMode } from '../xsk/socket.js';
+import type { XdpModeOption } from '../xdp/program.js';
+import { STRATEGY_CODES, type StrategyName } from '../xdp/meta.js';
+
+export type { StrategyName };
+export type ClockName = 'monotonic' | 'tai';
+export type MatchName = 'udp' | 'all';
+export type PollMode = 'event' | 'busy';
+
+/** An XDP program loaded elsewhere (the public API's XdpProgram): the receiver only uses it. */
+export interface LoadedProgram {
+  name: string;
+  path: string;
+  programFd(): number;
+  /** fd of the XSKMAP to register the sockets in */
+  xskmapFd(): number;
+}
+
+export interface ReceiverOptions {
+  ifname: string;
+  /** queue ids, or 'all' (every RX queue ethtool reports); default [0] */
+  queues?: readonly number[] | 'all';
+  /** 'event' (default: the main thread, woken by uv_poll) or 'busy' (a worker thread spins per queue) */
+  poll?: PollMode;
+  /** default 'auto' (native, else generic) */
+  mode?: XdpModeOption;
+  /** default 'auto' (zero-copy, else copy) */
+  bind?: BindMode;
+  /** fd of the network namespace the interface lives in (default: the current one) */
+  netnsFd?: number;
+  /** clock of the XDP stamp and of the user-side time; default 'monotonic' */
+  clock?: ClockName;
+  /** which frames go to the sockets: 'udp' (default: IPv4/IPv6 UDP, the rest reaches the stack) or 'all' */
+  match?: MatchName;
+  /** with match 'udp': only this destination port (0 = any; default 0) */
+  udpPort?: number;
+  /**
+   * Measure sender → XDP from the TX time the afxdp generator writes into each payload: the run
+   * id to accept, or 'any'. Only with the sender on this host and clock 'monotonic'. Default: off.
+   */
+  senderRunId?: number | 'any';
+  /** TX ring entries (0 = receive only, the default; event mode only) */
+  txRingSize?: number;
+  /** TX metadata bytes in front of each TX packet (see XskSocketOptions.txMetadataLen); default 0 */
+  txMetadataLen?: number;
+  /** how the stamp travels: 'auto' (default: meta, per-packet fallback), 'meta', 'prepend', 'map' */
+  strategy?: StrategyName;
+  /** diagnostic: the program behaves as on a driver without metadata support */
+  simulateNoMeta?: boolean;
+  /** hardware hints: 'auto' (default) where possible, true = required, false = off */
+  hints?: boolean | 'auto';
+  /** the user's own BPF object (it includes afxdp/meta.h and calls afxdp_stamp()) instead of afxdp's */
+  program?: string | LoadedProgram;
+  /** with a `program` path: its XSKMAP, when it has more than one */
+  xskmap?: string;
+  /** UMEM frames per socket; default max(4096, 2 × ringSize) */
+  frameCount?: number;
+  /** RX and fill ring entries per socket; default 2048 */
+  ringSize?: number;
+  /** descriptors per receive batch; default 64 */
+  batchSize?: number;
+  /** debug: assert the UMEM frame ownership invariant at every batch */
+  trackFrames?: boolean;
+  /** detach an XDP program someone attached before (netlink only); default: refuse */
+  force?: boolean;
+  /** busy mode: hand every batch to the main thread too (addSink, the public API); default false */
+  deliver?: boolean;
+}
+
+
+const MAX_QUEUES = 64; // AFXDP_MAX_QUEUES in bpf/stamp.h
+
+export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId'>> &
+  Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId'> & { queues: readonly number[] | 'all' };
+
+const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver']);
+
+export function resolve(opts: ReceiverOptions): Resolved {
+  for (const k of Object.keys(opts)) {
+    if (!KNOWN.has(k)) throw new AfxdpError('EUSAGE', `unknown receiver option ${JSON.stringify(k)}`, { hint: `known options: ${[...KNOWN].join(', ')}` });
+  }
+  const ringSize = opts.ringSize ?? 2048;
+  const o: Resolved = {
+    ifname: opts.ifname,
+    queues: opts.queues ?? [0],
+    poll: opts.poll ?? 'event',
+    mode: opts.mode ?? 'auto',
+    bind: opts.bind ?? 'auto',
+    netnsFd: opts.netnsFd,
+    clock: opts.clock ?? 'monotonic',
+    match: opts.match ?? 'udp',
+    udpPort: opts.udpPort ?? 0,
+    senderRunId: opts.senderRunId,
+    txRingSize: opts.txRingSize ?? 0,
+    txMetadataLen: opts.txMetadataLen ?? 0,
+    strategy: opts.strategy ?? 'auto',
+    simulateNoMeta: opts.simulateNoMeta ?? false,
+    hints: opts.hints ?? 'auto',
+    program: opts.program,
+    xskmap: opts.xskmap,
+    frameCount: opts.frameCount ?? Math.max(4096, ringSize * 2),
+    ringSize,
+    batchSize: opts.batchSize ?? 64,
+    trackFrames: opts.trackFrames ?? false,
+    force: opts.force ?? false,
+    deliver: opts.deliver ?? false,
+  };
+  if (o.poll !== 'event' && o.poll !== 'busy') throw new AfxdpError('EUSAGE', `poll mode ${JSON.stringify(o.poll)} is not event or busy`, { hint: 'use --poll event or --poll busy' });
+  if (!Object.hasOwn(STRATEGY_CODES, o.strategy)) {
+    throw new AfxdpError('EUSAGE', `unknown strategy ${JSON.stringify(o.strategy)}`, { hint: `use one of ${Object.keys(STRATEGY_CODES).join(', ')}` });
+  }
+  if (!Number.isInteger(o.udpPort) || o.udpPort < 0 || o.udpPort > 65535) throw new AfxdpError('EUSAGE', `UDP port ${o.udpPort} is out of range`, { hint: 'use 0..65535 (0 = any port)' });
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
+  if (o.poll === 'busy' && (o.txRingSize > 0 || o.txMetadataLen > 0)) {
+    throw new AfxdpError('EUSAGE', 'sending needs poll mode event: in busy mode the worker owns the socket', { hint: 'open with poll: "event" to send, or receive only' });
+  }
+  if (o.queues !== 'all') {
+    if (o.queues.length === 0) throw new AfxdpError('EUSAGE', 'no queues given', { hint: 'use --queues N or --queues all' });
+    for (const q of o.queues) {
+      if (!Number.isInteger(q) || q < 0 || q >= MAX_QUEUES) throw new AfxdpError('EUSAGE', `queue ${q} is not a valid queue number`, { hint: `afxdp handles queues 0..${MAX_QUEUES - 1}` });
+    }
+    if (new Set(o.queues).size !== o.queues.length) throw new AfxdpError('EUSAGE', `queues ${o.queues.join(',')} has duplicates`, { hint: 'list each queue once' });
+  }
+  return o;
+}
+
+/** ifindex and the queue list (resolving 'all'), checked against what the driver reports. */
+export function lookup(o: Resolved): { ifindex: number; queues: number[] } {
+  const ifindex = native().ifNameToIndex(o.ifname);
+  if (ifindex === 0) {
+    throw new AfxdpError('ENOIFACE', `interface ${o.ifname} not found${o.netnsFd === undefined ? '' : ' in the given network namespace'}`, { hint: 'list interfaces with `ip -br link`' });
+  }
+  const count = rxQueueCount(o.ifname);
+  let queues: number[];
+  if (o.queues === 'all') {
+    queues = Array.from({ length: Math.min(count ?? 1, MAX_QUEUES) }, (_, i) => i);
+  } else {
+    queues = [...o.queues];
+    const bad = count === null ? undefined : queues.find((q) => q >= count);
+    if (bad !== undefined) {
+      const range = `0${count! > 1 ? `..${count! - 1}` : ''}`;
+      throw new AfxdpError('ENOQUEUE', `${o.ifname} has ${count} RX queue${count === 1 ? '' : 's'}; queue ${bad} does not exist`, {
+        hint: queues.length === 1 ? `use --queue ${range}` : `use queues ${range} (--queues ${count} or --queues all)`,
+      });
+    }
+  }
+  return { ifindex, queues };
+}
+
+/** RX queue count of an interface from ethtool (null when the driver does not say). */
+export function rxQueueCount(ifname: string): number | null {
+  const ch = native().ethtoolChannels(ifname);
+  if (!ch) return null;
+  const n = ch.rx + ch.combined;
+  return n > 0 ? n : null;
+}
+

@@ -1,0 +1,152 @@
+/**
+ * A receive worker: one worker_thread per queue running the same RxEngine as the main thread.
+ * Started by rx/receiver.ts (the one setup path); not an API of its own.
+ *
+ * The worker creates its AF_XDP socket itself (setns is per thread, so it enters the interface's
+ * namespace on its own thread), says "ready" with the fd through shared memory (the main thread
+ * waits synchronously, puts the fd in the XSKMAP and attaches the program), then spins on the RX
+ * ring until told to stop. Results go through SharedArrayBuffers — counters, HdrHistogram buckets
+ * and, when the main thread needs the packets, a BatchChannel — never per-packet messages.
+ */
+import { workerData } from 'node:worker_threads';
+import v8 from 'node:v8';
+import { native } from '../native.js';
+import { AfxdpError } from '../errors.js';
+import { withNetns } from '../sys/netns.js';
+import { XskSocket, type BindMode } from '../xsk/socket.js';
+import { BucketWriter } from '../measure/recorder.js';
+import { RxEngine, type EngineConfig } from './engine.js';
+import { BatchChannel, type ChannelShape } from './channel.js';
+import { C_HEAP_START, C_HEAP_END, C_IDLE_KICKS } from './counts.js';
+
+export interface WorkerData {
+  ifname: string;
+  netnsFd: number | undefined;
+  bind: BindMode;
+  ringSize: number;
+  frameCount: number;
+  batchSize: number;
+  trackFrames: boolean;
+  config: EngineConfig;
+  /** Int32Array of CTL_* words */
+  ctl: SharedArrayBuffer;
+  /** JSON of the setup error, when CTL_READY is READY_ERROR */
+  error: SharedArrayBuffer;
+  /** the queue's counter slots (rx/counts.ts) */
+  counts: SharedArrayBuffer;
+  /** XDP_STATISTICS at stop: 6 doubles */
+  kernel: SharedArrayBuffer;
+  /** recorder states (RECORDER_BYTES each); null: segment not measured */
+  recorders: { xdpToUser: SharedArrayBuffer; senderToXdp: SharedArrayBuffer | null; hwToXdp: SharedArrayBuffer | null };
+  /** the batches for the main thread, or null when it only needs the numbers */
+  channel: { buffer: SharedArrayBuffer; shape: ChannelShape } | null;
+}
+
+// ctl words
+export const CTL_STATE = 0;
+export const CTL_READY = 1;
+export const CTL_FD = 2;
+export const CTL_ZEROCOPY = 3;
+export const CTL_LEN = 4;
+export const STATE_RUNNING = 0;
+export const STATE_STOP = 1;
+export const STATE_STOPPED = 2;
+export const READY_WAITING = 0;
+export const READY_OK = 1;
+export const READY_ERROR = 2;
+export const ERROR_BYTES = 4096;
+
+function heapUsed(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) gc();
+  return v8.getHeapStatistics().used_heap_size;
+}
+
+function fail(d: WorkerData, ctl: Int32Array, e: unknown): void {
+  const a = e as AfxdpError;
+  const json = JSON.stringify({ code: a.code ?? 'ESYS', message: a.message ?? String(e), hint: a.hint, errno: a.errno });
+  new TextEncoder().encodeInto(json.slice(0, ERROR_BYTES / 4), new Uint8Array(d.error));
+  Atomics.store(ctl, CTL_READY, READY_ERROR);
+  Atomics.notify(ctl, CTL_READY);
+}
+
+function run(d: WorkerData): void {
+  const ctl = new Int32Array(d.ctl);
+  const counts = new Float64Array(d.counts);
+  let sock: XskSocket;
+  try {
+    sock = withNetns(d.netnsFd, () => {
+      const ifindex = native().ifNameToIndex(d.ifname);
+      if (ifindex === 0) throw new AfxdpError('ENOIFACE', `interface ${d.ifname} not found`, { hint: 'list interfaces with `ip -br link`' });
+      return XskSocket.create({
+        ifindex,
+        ifname: d.ifname,
+        queue: d.config.queue,
+        bind: d.bind,
+        rxRingSize: d.ringSize,
+        fillRingSize: d.ringSize,
+        frameCount: d.frameCount,
+        batchSize: d.batchSize,
+        trackFrames: d.trackFrames,
+      });
+    });
+  } catch (e) {
+    fail(d, ctl, e);
+    return;
+  }
+  const r = d.recorders;
+  const engine = new RxEngine(
+    sock,
+    d.config,
+    {
+      xdpToUser: new BucketWriter(r.xdpToUser),
+      senderToXdp: r.senderToXdp ? new BucketWriter(r.senderToXdp) : null,
+      hwToXdp: r.hwToXdp ? new BucketWriter(r.hwToXdp) : null,
+    },
+    counts,
+  );
+  if (d.channel) engine.sinks.push(new BatchChannel(d.channel.shape, d.config.queue, d.channel.buffer));
+  ctl[CTL_FD] = sock.fd;
+  ctl[CTL_ZEROCOPY] = sock.bindMode === 'zerocopy' ? 1 : 0;
+  counts[C_HEAP_START] = heapUsed();
+  Atomics.store(ctl, CTL_READY, READY_OK);
+  Atomics.notify(ctl, CTL_READY);
+
+  const fill = sock.fill;
+  let idle = 0;
+  try {
+    for (;;) {
+      const n = engine.pollOnce();
+      if (n === 0) {
+        // The stop word costs an atomic load: read it only while idle, and a burst is always
+        // drained first. With need_wakeup the kernel may ask for a kick to refill.
+        if ((++idle & 1023) === 0) {
+          if (Atomics.load(ctl, CTL_STATE) !== STATE_RUNNING) break;
+          if (fill.needsWakeup()) {
+            sock.kickRx();
+            counts[C_IDLE_KICKS]++;
+          }
+        }
+        continue;
+      }
+      idle = 0;
+      if (Atomics.load(ctl, CTL_STATE) !== STATE_RUNNING) break; // one load per batch: stops under load too
+    }
+    engine.drain(); // what arrived before the stop word
+  } finally {
+    counts[C_HEAP_END] = heapUsed();
+    const k = new Float64Array(d.kernel);
+    try {
+      const s = sock.statistics();
+      k.set([s.rx_dropped, s.rx_invalid_descs, s.tx_invalid_descs, s.rx_ring_full, s.rx_fill_ring_empty_descs, s.tx_ring_empty_descs]);
+    } catch {
+      // the interface may be gone: the main thread keeps its last reading
+    }
+    sock.close();
+    Atomics.store(ctl, CTL_STATE, STATE_STOPPED);
+    Atomics.notify(ctl, CTL_STATE);
+  }
+}
+
+// Only as the worker that receiver.ts starts (importing this module for its constants runs nothing).
+if ((workerData as WorkerData | null)?.ctl instanceof SharedArrayBuffer) run(workerData as WorkerData);

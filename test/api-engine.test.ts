@@ -1,0 +1,110 @@
+/**
+ * The public API over the one receive engine: every strategy, both poll modes and several queues
+ * through open(), with per-packet queue, strategy and latency; unknown options are errors.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { open, AfxdpError, Lab, TrafficGenerator } from '../src/index.js';
+
+async function withLab(queues: number, fn: (lab: Lab) => Promise<void>): Promise<void> {
+  const lab = await Lab.create({ queues });
+  try {
+    await fn(lab);
+  } finally {
+    await lab.destroy();
+  }
+}
+
+/** One generator per TX queue: veth delivers on the RX queue numbered like the TX queue. */
+function sendOnEveryQueue(lab: Lab, queues: number, perQueue: number): { done: Promise<number[]>; close(): void } {
+  const gens = Array.from({ length: queues }, (_, q) =>
+    TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, queue: q, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes }),
+  );
+  return { done: Promise.all(gens.map((g) => g.send({ count: perQueue, rate: 10_000 }))), close: () => gens.forEach((g) => g.close()) };
+}
+
+for (const [strategy, poll] of [['prepend', 'busy'], ['map', 'event'], ['auto', 'busy']] as const) {
+  test(`open({ strategy: '${strategy}', poll: '${poll}', queues: [0, 1] }) receives every packet with its queue, strategy and latency`, async () => {
+    await withLab(2, async (lab) => {
+      const sock = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd, strategy, poll, queues: [0, 1] });
+      const perQueue = 500;
+      const traffic = sendOnEveryQueue(lab, 2, perQueue);
+      try {
+        assert.equal(sock.poll, poll);
+        assert.deepEqual(sock.queues, [0, 1]);
+        assert.equal(sock.strategy, strategy);
+        const byQueue = [0, 0];
+        const byStrategy = new Map<string, number>();
+        let n = 0;
+        for await (const batch of sock) {
+          for (let i = 0; i < batch.length; i++) {
+            const p = batch.packet(i);
+            byQueue[p.queue]!++;
+            byStrategy.set(p.strategy, (byStrategy.get(p.strategy) ?? 0) + 1);
+            assert.equal(p.length, 64, 'the frame as sent (a prepended stamp is stripped)');
+            assert.deepEqual([...p.buffer.subarray(p.offset + 26, p.offset + 30)], [...lab.tx.ipBytes]);
+            assert.ok(p.latencyNs > 0 && p.latencyNs < 10e9, `latency ${p.latencyNs}`);
+            assert.equal(batch.latencyOf(i), p.latencyNs);
+          }
+          n += batch.length;
+          if (n >= 2 * perQueue) break;
+        }
+        await traffic.done;
+        assert.deepEqual(byQueue, [perQueue, perQueue]);
+        assert.deepEqual([...byStrategy], [[strategy === 'auto' ? 'meta' : strategy, 2 * perQueue]]);
+        const s = sock.stats();
+        assert.equal(s.received, 2 * perQueue);
+        assert.equal(s.metaValid, 2 * perQueue);
+        assert.equal(sock.latency().count, 2 * perQueue);
+        const rep = sock.report({ sent: 2 * perQueue });
+        assert.equal(rep.poll, poll);
+        assert.deepEqual(rep.per_queue!.map((q) => q.received), [perQueue, perQueue]);
+        // resetLatency starts a new interval: nothing recorded since
+        sock.resetLatency();
+        assert.equal(sock.latency().count, 0);
+      } finally {
+        traffic.close();
+        sock.close();
+      }
+    });
+  });
+}
+
+test('onBatch() in busy mode: the callback runs on the main thread for every batch; offBatch() stops it', async () => {
+  await withLab(1, async (lab) => {
+    const sock = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd, poll: 'busy' });
+    const traffic = sendOnEveryQueue(lab, 1, 400);
+    try {
+      let n = 0;
+      await new Promise<void>((resolve) => {
+        sock.onBatch((b) => {
+          n += b.length;
+          if (n >= 400) resolve();
+        });
+      });
+      sock.offBatch();
+      await traffic.done;
+      assert.equal(n, 400);
+      assert.equal(sock.stats().received, 400);
+    } finally {
+      traffic.close();
+      sock.close();
+    }
+  });
+});
+
+test('open(): an option the API does not know is an error that names it; busy mode cannot send', async () => {
+  await withLab(1, async (lab) => {
+    const base = { iface: lab.rx.ifname, netns: lab.rx.netns.fd };
+    assert.throws(() => open({ ...base, stratgy: 'prepend' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /unknown option "stratgy"/.test(e.message));
+    assert.throws(() => open({ ...base, poll: 'spin' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /poll must be one of event, busy/.test(e.message));
+    assert.throws(() => open({ ...base, strategy: 'magic' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /strategy must be one of/.test(e.message));
+    assert.throws(() => open({ ...base, poll: 'busy', tx: true }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /needs poll "event"/.test(e.message));
+    assert.throws(() => open({ ...base, queue: 0, queues: [0] }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE');
+    assert.throws(() => open({ ...base, queues: [] }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE');
+    // nothing was left attached by the refused calls: a socket opens
+    const sock = open({ ...base, queues: 'all' });
+    assert.deepEqual(sock.queues, [0]);
+    sock.close();
+  });
+});
