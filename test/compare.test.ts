@@ -29,7 +29,9 @@ test('report A B C: event vs busy vs prepend (from its hlog), one page with ever
   const dir = tmpdir();
   const f = (n: string): string => path.join(dir, n);
   const event = await demo([]);
-  const busy = await demo(['--poll', 'busy']);
+  // busy poll, stamped in CLOCK_TAI: sender → XDP is only measured in CLOCK_MONOTONIC (one clock with the
+  // generator's payload time), so this run shows how a segment one run lacks is drawn
+  const busy = await demo(['--poll', 'busy', '--clock', 'tai']);
   const prepend = await demo(['--strategy', 'prepend', '--hlog', f('prepend.hlog')]);
   fs.writeFileSync(f('event.json'), JSON.stringify(event));
   fs.writeFileSync(f('busy.json'), JSON.stringify(busy));
@@ -43,12 +45,12 @@ test('report A B C: event vs busy vs prepend (from its hlog), one page with ever
   assert.equal(c.baseline, 'event');
   assert.deepEqual(c.runs.map((x) => [x.label, x.kind]), [['event', 'report'], ['busy', 'report'], ['prepend', 'hlog']]);
   assert.deepEqual(c.segments, ['xdp_to_user', 'sender_to_xdp']);
-  // the busy receiver does not read the sender's payload stamp (yet): not measured, never zero
+  // the TAI run has no sender → XDP segment: not measured, never zero
   assert.equal(c.runs[1]!.latency_ns.sender_to_xdp, null);
   assert.equal(c.runs[1]!.ratio_to_first.latency_ns.sender_to_xdp, null);
   // environment: the differences are exactly what the three commands changed
-  assert.deepEqual(c.env_differences, ['poll', 'strategy']);
-  assert.deepEqual(c.runs.map((x) => [x.env.poll, x.env.strategy]), [['event', 'auto'], ['busy', 'meta'], ['event', 'prepend']]);
+  assert.deepEqual(c.env_differences, ['poll', 'strategy', 'clock']);
+  assert.deepEqual(c.runs.map((x) => [x.env.poll, x.env.strategy]), [['event', 'auto'], ['busy', 'auto'], ['event', 'prepend']]);
   for (const x of c.runs) {
     assert.equal(x.env.kernel, os.release());
     assert.equal(x.env.driver, 'veth');
@@ -109,8 +111,8 @@ test('report A B C: event vs busy vs prepend (from its hlog), one page with ever
   assert.ok(sx!.series[0]!.points > 20 && sx!.series[2]!.points > 20);
   assert.equal(sx!.series[1]!.points, 0);
   assert.deepEqual(page!.legends, [['percentile', 'event', 'busy', 'prepend'], ['percentile', 'event', 'busy (not measured)', 'prepend']]);
-  assert.deepEqual(page!.diffRows, ['poll', 'strategy']);
-  assert.equal(page!.changed, 3, 'busy: poll and strategy; prepend: strategy');
+  assert.deepEqual(page!.diffRows, ['poll', 'strategy', 'clock']);
+  assert.equal(page!.changed, 3, 'busy: poll and clock; prepend: strategy');
   assert.deepEqual(page!.figureSegments, ['packets', 'xdp_to_user', 'sender_to_xdp']);
   assert.ok(fs.statSync(f('cmp.png')).size > 10_000, 'a real screenshot');
 
