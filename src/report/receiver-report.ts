@@ -5,7 +5,7 @@
  */
 import { LatencyRecorder } from '../measure/recorder.js';
 import type { RunMonitor, Segment } from '../measure/monitor.js';
-import type { LatencyReceiver, ReceiveQueue } from '../rx/receiver.js';
+import type { LatencyReceiver, ReceiveQueue, ReceiverStats } from '../rx/receiver.js';
 import { buildReport, type Report, type RunEnvironment, type LatencySegments } from './report.js';
 
 export interface ReportExtras {
@@ -33,11 +33,11 @@ function segments(queues: readonly ReceiveQueue[]): LatencySegments {
   };
 }
 
-export function receiverReport(rx: LatencyReceiver, x: ReportExtras): Report {
-  const s = rx.stats();
-  const report = buildReport({
+/** The document of some of the receiver's queues (all of them, or one for per_queue). */
+function documentOf(rx: LatencyReceiver, queues: readonly ReceiveQueue[], s: ReceiverStats, x: ReportExtras, sent: number | null): Report {
+  return buildReport({
     iface: rx.ifname,
-    queues: rx.queues,
+    queues: queues.map((q) => q.queue),
     mode: rx.mode,
     bind: rx.bindMode,
     strategy: rx.strategy,
@@ -45,7 +45,7 @@ export function receiverReport(rx: LatencyReceiver, x: ReportExtras): Report {
     poll: rx.poll,
     duration_s: x.durationS,
     counts: {
-      sent: x.sent,
+      sent,
       received: s.received,
       meta_valid: s.metaValid,
       meta_invalid: s.metaInvalid,
@@ -53,24 +53,17 @@ export function receiverReport(rx: LatencyReceiver, x: ReportExtras): Report {
       by_strategy: s.byStrategy,
       map: s.map,
     },
-    summaries: segments(rx.perQueue),
+    summaries: segments(queues),
     hints: s.hints,
     hints_off: rx.hintsOff,
   });
+}
+
+export function receiverReport(rx: LatencyReceiver, x: ReportExtras): Report {
+  const report = documentOf(rx, rx.perQueue, rx.stats(), x, x.sent);
   report.per_queue = rx.perQueue.map((q, i) => {
     const qs = rx.stats(i);
-    const one = buildReport({
-      iface: rx.ifname,
-      queues: [q.queue],
-      mode: rx.mode,
-      bind: rx.bindMode,
-      strategy: rx.strategy,
-      clock: rx.clock,
-      poll: rx.poll,
-      duration_s: x.durationS,
-      counts: { received: qs.received, meta_valid: qs.metaValid, meta_invalid: qs.metaInvalid, kernel: qs.kernel, by_strategy: qs.byStrategy, map: qs.map },
-      summaries: segments([q]),
-    });
+    const one = documentOf(rx, [q], qs, x, null);
     return {
       queue: q.queue,
       received: one.packets.received,

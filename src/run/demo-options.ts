@@ -1,5 +1,5 @@
 /** What `afxdp demo` (run/demo.ts) and its round-trip form (run/ping-demo.ts) take. */
-import type { ClockName, StrategyName, PollMode } from '../rx/receiver.js';
+import type { ClockName, StrategyName, PollMode, ReceiverOptions } from '../rx/receiver.js';
 import type { OutputOptions } from '../report/outputs.js';
 import type { XdpModeOption } from '../xdp/program.js';
 
@@ -39,4 +39,9 @@ export interface DemoOptions {
   queues?: number;
   /** receive batch size; default 64 */
   batchSize?: number;
+}
+
+/** The receiver options a demo (one way or round trip) takes straight from its options. */
+export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode' | 'strategy' | 'simulateNoMeta' | 'hints' | 'ringSize' | 'batchSize' | 'trackFrames'> {
+  return { mode: o.mode ?? 'auto', strategy: o.strategy, simulateNoMeta: o.simulateNoMeta, hints: o.hints, ringSize: o.ringSize, batchSize: o.batchSize, trackFrames: o.trackFrames };
 }

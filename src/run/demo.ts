@@ -9,7 +9,7 @@ import { runPipeline } from './pipeline.js';
 import type { Report } from '../report/report.js';
 import { checkStampObject } from '../xdp/stamp-program.js';
 import { runPingDemo, checkPingOptions } from './ping-demo.js';
-import type { DemoOptions } from './demo-options.js';
+import { demoReceiverOptions, type DemoOptions } from './demo-options.js';
 
 export type { DemoOptions };
 
@@ -32,18 +32,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
           ifname: lab.rx.ifname,
           netnsFd: lab.rx.netns.fd,
           queues: Array.from({ length: queues }, (_, i) => i),
+          ...demoReceiverOptions(opts),
           poll: opts.poll ?? 'event',
-          mode: opts.mode ?? 'auto',
           clock: opts.clock ?? 'monotonic',
           senderRunId: runId,
-          strategy: opts.strategy,
-          simulateNoMeta: opts.simulateNoMeta,
           program: opts.program,
           xskmap: opts.xskmap,
-          hints: opts.hints,
-          ringSize: opts.ringSize,
-          batchSize: opts.batchSize,
-          trackFrames: opts.trackFrames,
         },
         outputs: { target: packets, ...opts.outputs },
         signal: opts.signal,

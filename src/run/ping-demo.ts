@@ -13,7 +13,7 @@ import { BpfObject, attachXdp, bundledObject, type XdpAttachment } from '../xdp/
 import { AfxdpError } from '../errors.js';
 import { XSK_TX_METADATA_LEN } from '../xsk/constants.js';
 import { native } from '../native.js';
-import type { DemoOptions } from './demo-options.js';
+import { demoReceiverOptions, type DemoOptions } from './demo-options.js';
 
 /** What the report says about where the completion stamps come from (veth has no TX hardware). */
 export const TX_TIMESTAMP_SOURCE_COPY = 'software (copy mode): the kernel stamps CLOCK_TAI when the sent skb is freed, not a NIC TX time';
@@ -41,17 +41,11 @@ export async function runPingDemo(lab: Lab, opts: DemoOptions, packets: number, 
       receiver: {
         ifname: lab.tx.ifname,
         netnsFd: lab.tx.netns.fd,
-        mode: opts.mode ?? 'auto',
+        ...demoReceiverOptions(opts),
         clock: 'monotonic',
         senderRunId: runId,
-        strategy: opts.strategy,
-        simulateNoMeta: opts.simulateNoMeta,
-        hints: opts.hints,
         txRingSize: 2048,
         txMetadataLen: XSK_TX_METADATA_LEN,
-        ringSize: opts.ringSize,
-        batchSize: opts.batchSize,
-        trackFrames: opts.trackFrames,
       },
       outputs: { target: packets, ...opts.outputs },
       signal: opts.signal,
