@@ -31,8 +31,11 @@ export { receiverReport, type ReportExtras } from './report/receiver-report.js';
 export type { OutputOptions } from './report/outputs.js';
 export { requireCaps, PROBE_NEEDS, LAB_NEEDS } from './sys/caps.js';
 export { LatencyRecorder, type LatencySummary } from './measure/recorder.js';
-export { buildReport, REPORT_SCHEMA, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments } from './report/report.js';
+export { buildReport, REPORT_SCHEMA, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments, type RunEnvironment } from './report/report.js';
 export { renderTable } from './report/table.js';
+// saved runs: one run's page, several compared (`afxdp report`)
+export { readRunFile, renderRunHtml, type RunSource } from './report/runfile.js';
+export { compareRuns, renderComparisonHtml, COMPARE_SCHEMA, type Comparison, type ComparedRun, type ComparedEnv, type ComparedPackets, type Distribution, type EnvField } from './report/compare.js';
 export type { KernelStats, BindMode } from './xsk/socket.js';
 export type { XdpMode, XdpModeOption } from './xdp/program.js';
 export type { ProgramCounters } from './xdp/counters.js';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { HistogramLogReader } from 'hdr-histogram-js';
 import { runCli, assertNoLeftovers } from './lib/cli.js';
-import { hasChromium, openInChromium } from './lib/browser.js';
+import { hasChromium, openInChromium } from './lib/chromium.js';
 import type { Report } from '../src/index.js';
 
 const N = 800;

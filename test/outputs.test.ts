@@ -10,16 +10,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CHROMIUM, hasChromium, openInChromium } from './lib/browser.js';
 import net from 'node:net';
 import { HistogramLogReader, listTags, type Histogram } from 'hdr-histogram-js';
-import { runCli, assertNoLeftovers, assertOneLineError, trackLab, BIN } from './lib/cli.js';
+import { runCli, assertNoLeftovers, assertOneLineError, trackLab, BIN, scrapeWhileReceiving } from './lib/cli.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
 import { Lab } from '../src/lab/lab.js';
 import { CSV_HEADER } from '../src/report/csv.js';
 import type { Report } from '../src/report/report.js';
 import { parseReportJson, pageFromHlog } from '../src/report/html.js';
 import { AfxdpError } from '../src/errors.js';
+import { CHROMIUM, hasChromium, openInChromium } from './lib/chromium.js';
 
 // scripts/setup installs both (Debian's tshark and chromium); missing tools fail the test, never skip it
 const hasTshark = spawnSync('tshark', ['-v'], { stdio: 'ignore' }).status === 0;
@@ -46,12 +46,6 @@ async function assertRunsLeftNothing(ids: string[]): Promise<void> {
 const labIdOfIface = (iface: string): string => iface.replace(/^afxdp-/, '').slice(0, -1);
 const labIdsInLog = (stderr: string): string[] => [...stderr.matchAll(/lab ([a-z0-9]{6}):/g)].map((m) => m[1]!);
 
-async function scrape(url: string): Promise<string> {
-  const res = await fetch(url);
-  assert.equal(res.status, 200);
-  return res.text();
-}
-
 function metric(text: string, name: string): number {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
@@ -70,15 +64,8 @@ test('a demo run writes csv, hlog, pcapng, html and serves /metrics; every count
         const m = /metrics on (http:\/\/\S+)/.exec(chunk);
         if (m && midRun === null) {
           const url = m[1]!;
-          // scrape while packets flow: poll until the counter moved, while the run is still going
-          midRun = (async () => {
-            for (let i = 0; i < 200; i++) {
-              const text = await scrape(url);
-              if (metric(text, 'afxdp_packets_received_total') > 0) return text;
-              await new Promise((res) => setTimeout(res, 50));
-            }
-            throw new Error('/metrics never showed received packets');
-          })();
+          // scrape while packets flow, while the run is still going
+          midRun = scrapeWhileReceiving(url);
         }
       },
     },

@@ -71,7 +71,11 @@ function segmentsFrom(hists: Partial<Record<Segment, Histogram>>, summaries: Par
 function envRows(r: Pick<Report, 'env'>, extra: Array<[string, string]>): Array<[string, string]> {
   const e = r.env;
   const rows: Array<[string, string]> = [...extra];
-  if (e) rows.push(['kernel', e.kernel], ['driver', e.driver ?? 'unknown'], ['host', e.host], ['node', e.node], ['afxdp', e.afxdp], ['started', e.started]);
+  if (e) {
+    rows.push(['kernel', e.kernel], ['driver', e.driver ?? 'unknown']);
+    if (e.cpus) rows.push(['CPUs (affinity)', `${e.cpus}${e.cpus_online ? ` of ${e.cpus_online} online` : ''}`]);
+    rows.push(['host', e.host], ['node', e.node], ['afxdp', e.afxdp], ['started', e.started]);
+  }
   return rows;
 }
 
@@ -123,8 +127,19 @@ export function parseReportJson(text: string, file: string): Report {
   return r as Report;
 }
 
-/** A page from an HdrHistogram interval log written by --hlog (or any tagged ns log). */
-export function pageFromHlog(text: string, file: string): ReportPage {
+/** An HdrHistogram interval log read back: totals per segment, one timeline row per interval end. */
+export interface HlogRun {
+  totals: Partial<Record<Segment, Histogram>>;
+  timeline: TimelineEntry[];
+  /** afxdp's run description from the `#[afxdp {...}]` comment; {} for other logs */
+  info: Partial<Report>;
+  intervals: number;
+  /** seconds from the first interval's start to the last one's end */
+  span_s: number;
+}
+
+/** Reads an HdrHistogram interval log written by --hlog (or any tagged ns log; untagged = xdp → user). */
+export function readHlog(text: string, file: string): HlogRun {
   const reader = new HistogramLogReader(text, 64);
   const totals: Partial<Record<Segment, Histogram>> = {};
   const rows = new Map<number, TimelineEntry>();
@@ -164,6 +179,12 @@ export function pageFromHlog(text: string, file: string): ReportPage {
       }
     }
   }
+  return { totals, timeline, info, intervals, span_s: last - first };
+}
+
+/** A page from an HdrHistogram interval log written by --hlog (or any tagged ns log). */
+export function pageFromHlog(text: string, file: string): ReportPage {
+  const { totals, timeline, info, intervals, span_s } = readHlog(text, file);
   const extra: Array<[string, string]> = [];
   for (const key of ['iface', 'queues', 'mode', 'bind', 'strategy', 'clock', 'poll'] as const) {
     const v = info[key];
@@ -172,7 +193,7 @@ export function pageFromHlog(text: string, file: string): ReportPage {
   const xu = totals.xdp_to_user;
   return {
     title: `afxdp latency report${info.iface ? `: ${info.iface}` : ''}`,
-    subtitle: `${path.basename(file)} · ${intervals} interval histograms · ${(last - first).toFixed(2)} s`,
+    subtitle: `${path.basename(file)} · ${intervals} interval histograms · ${span_s.toFixed(2)} s`,
     env: envRows(info, extra),
     packets: xu ? [['received (xdp → user samples)', formatCount(xu.totalCount)]] : [],
     segments: segmentsFrom(totals, {}),
@@ -188,28 +209,20 @@ function uplotAssets(): { js: string; css: string } {
   return { js: fs.readFileSync(path.join(dir, 'uPlot.iife.min.js'), 'utf8'), css: fs.readFileSync(path.join(dir, 'uPlot.min.css'), 'utf8') };
 }
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** JSON that is safe inside a <script> element. */
 const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 /** A script body that cannot close its element early. */
 const scriptText = (s: string): string => s.replace(/<\/(script)/gi, '<\\/$1');
 
-export function renderHtml(page: ReportPage): string {
+/** The page around a body: inlined uPlot, the stylesheet, the data and the page's own script. */
+export function pageShell(title: string, body: string, data: unknown, script: string): string {
   const { js, css } = uplotAssets();
-  const table = (rows: Array<[string, string]>): string =>
-    `<table class="kv">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`;
-  const segRows = page.segments
-    .map((s) => {
-      const m = s.summary;
-      const cells = m.count === 0 ? Array(7).fill('-') : [m.min, m.p50, m.p90, m.p99, m.p999, m.max, m.mean].map(formatNs);
-      return `<tr><th>${esc(s.label)}</th><td>${formatCount(m.count)}</td>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
-    })
-    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="afxdp">
-<title>${esc(page.title)}</title>
+<title>${esc(title)}</title>
 <style>${css}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
 main{max-width:1100px;margin:0 auto;padding:24px}
@@ -221,10 +234,37 @@ table.kv th{text-align:left;color:#5b6773;font-weight:500}table.kv td{text-align
 table.seg{background:#fff;border:1px solid #dde2e8;border-radius:8px}table.seg thead th{color:#5b6773;font-weight:500;border-bottom:1px solid #dde2e8}table.seg tbody th{text-align:left}
 .chart{background:#fff;border:1px solid #dde2e8;border-radius:8px;padding:8px;margin-top:8px}
 .note{color:#5b6773;font-size:13px}
+h3{font-size:14px;margin:18px 0 0;color:#39424b}
+table.cmp th.run{text-align:right;color:#1d232a;font-weight:600}.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
+table.cmp td{text-align:right}table.cmp td.r{color:#5b6773;font-size:12px;padding-left:0}table.cmp td.r.worse{color:#b42318}table.cmp td.r.better{color:#067647}
+table.cmp tr.seghead th{text-align:left;padding-top:10px;border-bottom:1px solid #dde2e8}
+#env td{text-align:right}#env tr.diff th{color:#1d232a;font-weight:600}#env td.changed{background:#fff3c4;font-weight:600}
 </style></head><body><main>
-<h1>${esc(page.title)}</h1>
+${body}
+</main>
+<script>${scriptText(js)}</script>
+<script id="data" type="application/json">${scriptJson(data)}</script>
+<script>${scriptText(CHART_SCRIPT + script)}</script>
+</body></html>
+`;
+}
+
+/** A two-column table of [name, value] rows. */
+export function kvTable(rows: Array<[string, string]>): string {
+  return `<table class="kv">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`;
+}
+
+export function renderHtml(page: ReportPage): string {
+  const segRows = page.segments
+    .map((s) => {
+      const m = s.summary;
+      const cells = m.count === 0 ? Array(7).fill('-') : [m.min, m.p50, m.p90, m.p99, m.p999, m.max, m.mean].map(formatNs);
+      return `<tr><th>${esc(s.label)}</th><td>${formatCount(m.count)}</td>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+    })
+    .join('');
+  const body = `<h1>${esc(page.title)}</h1>
 <div class="sub">${esc(page.subtitle)}</div>
-<div class="cards"><div class="card"><h2 style="margin-top:0">Run</h2>${table(page.env)}</div><div class="card"><h2 style="margin-top:0">Packets</h2>${table(page.packets)}</div></div>
+<div class="cards"><div class="card"><h2 style="margin-top:0">Run</h2>${kvTable(page.env)}</div><div class="card"><h2 style="margin-top:0">Packets</h2>${kvTable(page.packets)}</div></div>
 <h2>Latency per segment</h2>
 <table class="seg" id="summary"><thead><tr><th>segment</th><th>count</th><th>min</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th></tr></thead><tbody>${segRows}</tbody></table>
 <h2>Latency distribution</h2>
@@ -236,59 +276,69 @@ table.seg{background:#fff;border:1px solid #dde2e8;border-radius:8px}table.seg t
 <h2>Rate and drops over time</h2>
 <div class="note">${page.hasDrops ? 'Packets received and dropped by the kernel (XDP_STATISTICS rx_dropped + rx_ring_full) per second.' : 'Samples per second. This source (an HdrHistogram log) has no drop counts.'}</div>
 <div class="chart" id="rate"></div>
-<p class="note">Made by afxdp. Segments: sender → xdp = XDP stamp − the sender's TX time in the payload; xdp → user = the first time JavaScript touched the packet − XDP stamp; hw → xdp = XDP stamp − NIC RX stamp.</p>
-</main>
-<script>${scriptText(js)}</script>
-<script id="data" type="application/json">${scriptJson({ segments: page.segments.map((s) => ({ name: s.name, label: s.label, dist: s.dist })), timeline: page.timeline, hasDrops: page.hasDrops })}</script>
-<script>${scriptText(PAGE_SCRIPT)}</script>
-</body></html>
-`;
+<p class="note">Made by afxdp. ${SEGMENTS_NOTE}</p>`;
+  return pageShell(page.title, body, { segments: page.segments.map((s) => ({ name: s.name, label: s.label, dist: s.dist })), timeline: page.timeline, hasDrops: page.hasDrops }, PAGE_SCRIPT);
 }
 
-/** Runs in the browser: builds the three uPlot charts from the inlined data. */
+/** What each segment measures, under every page. */
+export const SEGMENTS_NOTE =
+  'Segments: sender → xdp = XDP stamp − the sender\'s TX time in the payload; xdp → user = the first time JavaScript touched the packet − XDP stamp; hw → xdp = XDP stamp − NIC RX stamp.';
+
+/** Runs in the browser before each page's script: formatting and the percentile plot, shared by both pages. */
+const CHART_SCRIPT = `
+var afxdpCharts = [];
+function fmtNs(v) {
+  if (v == null) return '-';
+  if (v < 1000) return Math.round(v) + ' ns';
+  if (v < 1e6) return (v / 1e3).toPrecision(3) + ' µs';
+  if (v < 1e9) return (v / 1e6).toPrecision(3) + ' ms';
+  return (v / 1e9).toPrecision(3) + ' s';
+}
+function pct(x) {
+  if (!(x >= 1) || !isFinite(x)) return '';
+  var q = 100 * (1 - 1 / x);
+  if (q === 0) return '0%';
+  return (q >= 99.99 ? q.toPrecision(7).replace(/0+$/, '') : q.toPrecision(3)) + '%';
+}
+function width() { return Math.max(320, document.querySelector('main').clientWidth - 66); }
+function pos(v) { return v > 0 ? v : null; }
+/** A percentile plot of several series [{label, stroke, x, y}] on the union of their x values; null when none has a point. */
+function percentileChart(el, list, height) {
+  var xs = [];
+  list.forEach(function (s) { s.x.forEach(function (x) { if (xs.indexOf(x) < 0) xs.push(x); }); });
+  xs.sort(function (a, b) { return a - b; });
+  if (xs.length === 0) return null;
+  var data = [xs];
+  var series = [{ label: 'percentile', value: function (u, v) { return v == null ? '-' : pct(v); } }];
+  list.forEach(function (s) {
+    var m = {};
+    s.x.forEach(function (x, i) { m[x] = s.y[i]; });
+    data.push(xs.map(function (x) { return m[x] == null ? null : pos(m[x]); }));
+    series.push({ label: s.label, stroke: s.stroke, width: 2, dash: s.dash, spanGaps: true, points: { show: false }, value: function (u, v) { return fmtNs(v); } });
+  });
+  return new uPlot({
+    width: width(), height: height, series: series,
+    scales: { x: { time: false, distr: 3 }, y: { distr: 3 } },
+    axes: [{ label: 'percentile', space: 40,
+             splits: function (u, i, min, max) { var out = [1, 2]; for (var v = 10; v <= max * 1.0001; v *= 10) out.push(v); return out.filter(function (v) { return v >= min && v <= max * 1.0001; }); },
+             values: function (u, vals) { return vals.map(pct); } },
+           { label: 'latency', size: 70, values: function (u, vals) { return vals.map(fmtNs); } }]
+  }, data, el);
+}
+window.addEventListener('resize', function () { afxdpCharts.forEach(function (c) { c.setSize({ width: width(), height: c.height }); }); });
+`;
+
+/** Runs in the browser: builds the three uPlot charts of one run from the inlined data. */
 const PAGE_SCRIPT = `
 (function () {
   var data = JSON.parse(document.getElementById('data').textContent);
   var colors = { xdp_to_user: '#1f77b4', sender_to_xdp: '#2ca02c', hw_to_xdp: '#9467bd' };
-  function fmtNs(v) {
-    if (v == null) return '-';
-    if (v < 1000) return Math.round(v) + ' ns';
-    if (v < 1e6) return (v / 1e3).toPrecision(3) + ' µs';
-    if (v < 1e9) return (v / 1e6).toPrecision(3) + ' ms';
-    return (v / 1e9).toPrecision(3) + ' s';
-  }
-  function pct(x) {
-    if (!(x >= 1) || !isFinite(x)) return '';
-    var q = 100 * (1 - 1 / x);
-    if (q === 0) return '0%';
-    return (q >= 99.99 ? q.toPrecision(7).replace(/0+$/, '') : q.toPrecision(3)) + '%';
-  }
-  function width() { return Math.max(320, document.querySelector('main').clientWidth - 66); }
-  var charts = [];
-  function pos(v) { return v > 0 ? v : null; }
+  var charts = afxdpCharts;
 
-  // 1. percentile plot: one x axis shared by all segments (union of their x values)
-  var xs = [];
-  data.segments.forEach(function (s) { s.dist.x.forEach(function (x) { if (xs.indexOf(x) < 0) xs.push(x); }); });
-  xs.sort(function (a, b) { return a - b; });
-  var distData = [xs];
-  var distSeries = [{ label: 'percentile', value: function (u, v) { return v == null ? '-' : pct(v); } }];
-  data.segments.forEach(function (s) {
-    var m = {};
-    s.dist.x.forEach(function (x, i) { m[x] = s.dist.y[i]; });
-    distData.push(xs.map(function (x) { return m[x] == null ? null : pos(m[x]); }));
-    distSeries.push({ label: s.label, stroke: colors[s.name], width: 2, spanGaps: true, points: { show: false }, value: function (u, v) { return fmtNs(v); } });
-  });
-  if (xs.length > 0) {
-    charts.push(new uPlot({
-      width: width(), height: 320, series: distSeries,
-      scales: { x: { time: false, distr: 3 }, y: { distr: 3 } },
-      axes: [{ label: 'percentile', space: 40,
-               splits: function (u, i, min, max) { var out = [1, 2]; for (var v = 10; v <= max * 1.0001; v *= 10) out.push(v); return out.filter(function (v) { return v >= min && v <= max * 1.0001; }); },
-               values: function (u, vals) { return vals.map(pct); } },
-             { label: 'latency', size: 70, values: function (u, vals) { return vals.map(fmtNs); } }]
-    }, distData, document.getElementById('dist')));
-  } else document.getElementById('dist').textContent = 'no latency samples';
+  // 1. percentile plot: one line per segment
+  var dist = percentileChart(document.getElementById('dist'), data.segments.map(function (s) { return { label: s.label, stroke: colors[s.name], x: s.dist.x, y: s.dist.y }; }), 320);
+  if (dist) charts.push(dist);
+  else document.getElementById('dist').textContent = 'no latency samples';
 
   // 2. p50 / p99 / max per second
   var t = data.timeline.map(function (r) { return r.t; });
@@ -324,7 +374,6 @@ const PAGE_SCRIPT = `
     axes: rateAxes
   }, rateData, document.getElementById('rate')));
 
-  window.addEventListener('resize', function () { charts.forEach(function (c) { c.setSize({ width: width(), height: c.height }); }); });
   document.body.setAttribute('data-charts', String(charts.length));
 })();
 `;

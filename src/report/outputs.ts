@@ -80,7 +80,7 @@ export class RunOutputs {
       monitor.addListener(this.hlog);
     }
     if (this.live) monitor.addListener(this.live);
-    this.metrics?.expose(rx.perQueue);
+    this.metrics?.expose(rx);
   }
 
   /** After the run: writes the HTML page, closes files and the server, and notes sizes in the report. */

@@ -6,6 +6,8 @@
  *   afxdp_packets_received_total{queue}, afxdp_meta_invalid_total{queue},
  *   afxdp_kernel_rx_dropped_total{queue}, afxdp_kernel_rx_ring_full_total{queue}, ... counters
  *   afxdp_program_*_total{queue}           the XDP program's own counters
+ *   afxdp_stamps_by_strategy_total{queue,strategy}  valid stamps by carrier (meta, prepend, map)
+ *   afxdp_map_*{queue}                     the map strategy's bookkeeping (only while the map is in use)
  *
  * Counters are prom-client Counters filled at scrape time (collect()). The latency histogram is
  * read from the recorders' HdrHistograms at scrape time too: prom-client's Histogram can only
@@ -14,11 +16,11 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Registry, type MetricValueWithName } from 'prom-client';
+import { Counter, Gauge, Registry, type MetricValueWithName } from 'prom-client';
 import { AfxdpError } from '../errors.js';
 import { valueFromIndex, COUNTS_LENGTH, type Histogram, type LatencyRecorder } from '../measure/recorder.js';
-import type { ReceiveQueue } from '../rx/receiver.js';
-import { SEGMENTS } from '../measure/monitor.js';
+import type { LatencyReceiver, ReceiverStats } from '../rx/receiver.js';
+import { SEGMENTS, type Segment } from '../measure/monitor.js';
 
 /** Bucket bounds in seconds: 1 µs … 10 s, 1-2-5 steps. */
 export const PROM_BUCKETS_S = [1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1, 2, 5, 10];
@@ -37,6 +39,18 @@ export function parseEndpoint(s: string): Endpoint {
   }
   const host = m[1] === undefined || m[1] === '' ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, '');
   return { host, port };
+}
+
+/** What /metrics reads of one queue, at scrape time. */
+export interface MetricsQueue {
+  readonly queue: number;
+  recorder(s: Segment): LatencyRecorder | null;
+  stats(): ReceiverStats;
+}
+
+/** The receiver's queues as /metrics sees them. */
+export function metricsQueues(rx: LatencyReceiver): MetricsQueue[] {
+  return rx.perQueue.map((q, i) => ({ queue: q.queue, recorder: (s: Segment) => q.recorder(s), stats: () => rx.stats(i) }));
 }
 
 /** Cumulative counts of `h` at each bound (ns), by walking HdrHistogram's counts once. */
@@ -64,13 +78,13 @@ class LatencyHistogramMetric {
   readonly aggregator = 'sum';
   private readonly boundsNs = PROM_BUCKETS_S.map((s) => Math.round(s * 1e9));
 
-  constructor(private readonly queues: readonly ReceiveQueue[]) {}
+  constructor(private readonly queues: readonly MetricsQueue[]) {}
 
   get(): { name: string; help: string; type: string; aggregator: string; values: MetricValueWithName<string>[] } {
     const values: MetricValueWithName<string>[] = [];
     for (const p of this.queues) {
       for (const s of SEGMENTS) {
-        const rec: LatencyRecorder | null = p.recorder(s);
+        const rec = p.recorder(s);
         if (rec === null) continue;
         const h = rec.histogram;
         const labels = { segment: s, queue: p.queue };
@@ -87,38 +101,72 @@ class LatencyHistogramMetric {
   reset(): void {}
 }
 
-type CounterSource = (p: ReceiveQueue) => number;
+/** null: the queue has no such number (e.g. map counters while the map is not in use); no sample then */
+type CounterSource = (p: MetricsQueue) => number | null;
 
 const COUNTERS: Array<[string, string, CounterSource]> = [
-  ['afxdp_packets_received_total', 'Packets received by the AF_XDP socket', (p) => p.received],
-  ['afxdp_meta_valid_total', 'Packets with a valid XDP stamp', (p) => p.metaValid],
-  ['afxdp_meta_invalid_total', 'Packets without a valid XDP stamp', (p) => p.metaInvalid],
-  ['afxdp_kernel_rx_dropped_total', 'XDP_STATISTICS rx_dropped', (p) => p.kernel().rx_dropped],
-  ['afxdp_kernel_rx_ring_full_total', 'XDP_STATISTICS rx_ring_full', (p) => p.kernel().rx_ring_full],
-  ['afxdp_kernel_rx_invalid_descs_total', 'XDP_STATISTICS rx_invalid_descs', (p) => p.kernel().rx_invalid_descs],
-  ['afxdp_kernel_rx_fill_ring_empty_descs_total', 'XDP_STATISTICS rx_fill_ring_empty_descs', (p) => p.kernel().rx_fill_ring_empty_descs],
-  ['afxdp_program_seen_total', 'Frames the XDP program saw', (p) => p.program().seen],
-  ['afxdp_program_matched_total', 'Frames the XDP program matched', (p) => p.program().matched],
-  ['afxdp_program_stamped_total', 'Frames the XDP program stamped', (p) => p.program().stamped],
-  ['afxdp_program_meta_failed_total', 'Frames where bpf_xdp_adjust_meta failed', (p) => p.program().meta_failed],
-  ['afxdp_program_redirected_total', 'Frames redirected to the XSKMAP', (p) => p.program().redirected],
+  ['afxdp_packets_received_total', 'Packets received by the AF_XDP socket', (p) => p.stats().received],
+  ['afxdp_meta_valid_total', 'Packets with a valid XDP stamp', (p) => p.stats().metaValid],
+  ['afxdp_meta_invalid_total', 'Packets without a valid XDP stamp', (p) => p.stats().metaInvalid],
+  ['afxdp_kernel_rx_dropped_total', 'XDP_STATISTICS rx_dropped', (p) => p.stats().kernel.rx_dropped],
+  ['afxdp_kernel_rx_ring_full_total', 'XDP_STATISTICS rx_ring_full', (p) => p.stats().kernel.rx_ring_full],
+  ['afxdp_kernel_rx_invalid_descs_total', 'XDP_STATISTICS rx_invalid_descs', (p) => p.stats().kernel.rx_invalid_descs],
+  ['afxdp_kernel_rx_fill_ring_empty_descs_total', 'XDP_STATISTICS rx_fill_ring_empty_descs', (p) => p.stats().kernel.rx_fill_ring_empty_descs],
+  ['afxdp_program_seen_total', 'Frames the XDP program saw', (p) => p.stats().program.seen],
+  ['afxdp_program_matched_total', 'Frames the XDP program matched', (p) => p.stats().program.matched],
+  ['afxdp_program_stamped_total', 'Frames the XDP program stamped', (p) => p.stats().program.stamped],
+  ['afxdp_program_meta_failed_total', 'Frames where bpf_xdp_adjust_meta failed', (p) => p.stats().program.meta_failed],
+  ['afxdp_program_redirected_total', 'Frames redirected to the XSKMAP', (p) => p.stats().program.redirected],
+  ['afxdp_map_stamps_stored_total', 'Map strategy: stamps the XDP program stored in the map', (p) => p.stats().map?.stored ?? null],
+  ['afxdp_map_matched_total', 'Map strategy: stamps user space took from the map for their packet', (p) => p.stats().map?.matched ?? null],
+  ['afxdp_map_packets_without_stamp_total', 'Map strategy: packets whose key had no stamp in the map', (p) => p.stats().map?.packets_without_stamp ?? null],
+  ['afxdp_map_collisions_total', 'Map strategy: stamps refused because one with the same key was still waiting', (p) => p.stats().map?.collisions ?? null],
 ];
 
-export function buildRegistry(queues: readonly ReceiveQueue[]): Registry {
+/** Gauges: numbers that go down as well as up. */
+const GAUGES: Array<[string, string, CounterSource]> = [
+  // stored − matched: waiting for their packet, or evicted from the LRU map without one
+  ['afxdp_map_unmatched_stamps', 'Map strategy: stamps stored and not (yet) matched by a packet (waiting, or evicted)', (p) => p.stats().map?.stamps_without_packet ?? null],
+];
+
+const STRATEGY_NAMES = ['meta', 'prepend', 'map'] as const;
+
+export function buildRegistry(queues: readonly MetricsQueue[]): Registry {
   const registry = new Registry();
   registry.registerMetric(new LatencyHistogramMetric(queues) as never);
-  for (const [name, help, read] of COUNTERS) {
-    new Counter({
+  const perQueue = (kind: typeof Counter | typeof Gauge, [name, help, read]: [string, string, CounterSource]): void => {
+    new kind({
       name,
       help,
       labelNames: ['queue'],
       registers: [registry],
-      collect(this: Counter<'queue'>) {
+      // filled at scrape time from the queues: after reset(), inc(v) and set(v) both leave v
+      collect(this: Counter<'queue'> | Gauge<'queue'>) {
         this.reset();
-        for (const p of queues) this.inc({ queue: p.queue }, read(p));
+        for (const p of queues) {
+          const v = read(p);
+          if (v === null) continue;
+          if (this instanceof Gauge) this.set({ queue: p.queue }, v);
+          else this.inc({ queue: p.queue }, v);
+        }
       },
     });
-  }
+  };
+  for (const c of COUNTERS) perQueue(Counter, c);
+  for (const g of GAUGES) perQueue(Gauge, g);
+  new Counter({
+    name: 'afxdp_stamps_by_strategy_total',
+    help: 'Valid stamps by the strategy that carried them (meta, prepend, map); sums to afxdp_meta_valid_total',
+    labelNames: ['queue', 'strategy'],
+    registers: [registry],
+    collect(this: Counter<'queue' | 'strategy'>) {
+      this.reset();
+      for (const p of queues) {
+        const by = p.stats().byStrategy;
+        for (const strategy of STRATEGY_NAMES) this.inc({ queue: p.queue, strategy }, by[strategy]);
+      }
+    },
+  });
   return registry;
 }
 
@@ -143,9 +191,9 @@ export class MetricsServer {
     return ms;
   }
 
-  /** The queues to expose; before this, /metrics answers with no afxdp metrics yet. */
-  expose(queues: readonly ReceiveQueue[]): void {
-    this.registry = buildRegistry(queues);
+  /** The receiver to expose; before this, /metrics answers with no afxdp metrics yet. */
+  expose(rx: LatencyReceiver): void {
+    this.registry = buildRegistry(metricsQueues(rx));
   }
 
   get url(): string {

@@ -118,6 +118,13 @@ export interface RunEnvironment {
   host: string;
   driver: string | null;
   started: string;
+  /**
+   * the CPUs this process may run on (its affinity, e.g. "2" under `taskset -c 2`, "0-7" when
+   * not pinned), as in /proc/self/status Cpus_allowed_list (added field; null where unknown)
+   */
+  cpus?: string | null;
+  /** how many CPUs are online (added field) */
+  cpus_online?: number;
 }
 
 /** Values that cannot be latencies (negative differences), per segment: never samples. */

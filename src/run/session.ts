@@ -111,5 +111,14 @@ export function runEnvironment(version: string, ifname: string, netnsFd?: number
   } catch {
     driver = null; // not every interface answers ETHTOOL_GDRVINFO
   }
-  return { afxdp: version, node: process.version, kernel: os.release(), host: os.hostname(), driver, started: new Date().toISOString() };
+  return { afxdp: version, node: process.version, kernel: os.release(), host: os.hostname(), driver, started: new Date().toISOString(), cpus: cpuAffinity(), cpus_online: os.cpus().length };
+}
+
+/** This process's CPU affinity as the kernel lists it ("0-3,8"): what `taskset -c` pinned it to. */
+function cpuAffinity(): string | null {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
 }

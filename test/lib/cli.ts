@@ -121,3 +121,15 @@ export function assertOneLineError(r: CliResult, code: number, pattern?: RegExp)
   assert.doesNotMatch(r.stderr, /\n\s+at |Error: .*\n/, 'no stack trace');
   if (pattern) assert.match(lines[0]!, pattern);
 }
+
+/** One scrape of `url` taken while packets flow: polls until afxdp_packets_received_total is above 0. */
+export async function scrapeWhileReceiving(url: string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    if (/^afxdp_packets_received_total(\{[^}]*\})? [1-9]/m.test(text)) return text;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} never showed received packets`);
+}
