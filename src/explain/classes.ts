@@ -3,12 +3,15 @@
  * (detector), why the verifier refuses in plain words, what to change, and a short corrected
  * snippet. Classes are tried in order; the first whose detector matches wins.
  */
-import { decodeCtxAccess, type ProgType } from './ctx.js';
+import { decodeCtxAccess } from './ctx.js';
+import { helperById, LAST_HELPER_ID, TRACING_HELPERS } from './helpers.js';
 import { calledBefore, memAccess, registerState, registerType, type ParsedLog } from './log.js';
+import { progTypeInfo, type ProgType } from './progtype.js';
 
 export interface DetectInput {
   log: ParsedLog;
-  progType: ProgType;
+  /** the program type: given, read from the object, or inferred from the log; null when nothing says */
+  progType: ProgType | null;
   /** message + detail lines, joined with newlines */
   text: string;
 }
@@ -22,7 +25,22 @@ export interface Match {
   snippet: string;
   /** extra structured facts (e.g. the decoded ctx field) for --json */
   facts?: Record<string, unknown>;
+  /**
+   * How sure the reading is, 0..1 (default 0.9: the verifier's own words name the mistake). Below
+   * CONFIDENCE_MIN the explanation is `unknown` and this reading is only reported as recognised.
+   */
+  confidence?: number;
 }
+
+/** Readings less sure than this are not presented as the cause. */
+export const CONFIDENCE_MIN = 0.5;
+
+/** Classes that need the program type: with none known they assume XDP, say so, and are less sure. */
+function typeOrXdp(t: ProgType | null): { t: ProgType; note: string; confidence: number } {
+  if (t) return { t, note: '', confidence: 0.9 };
+  return { t: 'xdp', note: ' (program type assumed: XDP, the log does not name it; give --type if it is another)', confidence: 0.6 };
+}
+
 
 export interface VerifierClass {
   id: string;
@@ -57,15 +75,124 @@ __u8 *l4 = (__u8 *)ip + ihl * 4;
 if ((void *)(l4 + 1) > data_end)           /* now counts */
         return XDP_PASS;`;
 
+/** The instruction that last wrote rN before line `before` (following plain copies rN = rM), or null. */
+function definition(log: ParsedLog, reg: number, before: number): { line: number; text: string } | null {
+  for (let i = Math.min(before, log.lines.length) - 1; i >= 0; i--) {
+    const m = /^\d+: \([0-9a-f]{2}\) (r(\d+) (?:[-+*/|&^]|<<|>>)?= .*?)(?:\s+;.*)?$/.exec(log.lines[i]!);
+    if (!m || Number(m[2]) !== reg) continue;
+    const copy = new RegExp(`^r${reg} = r(\\d+)$`).exec(m[1]!);
+    if (copy) return definition(log, Number(copy[1]), i) ?? { line: i, text: m[1]! };
+    // pointer arithmetic keeps the register's origin: look past it
+    if (new RegExp(`^r${reg} [-+]= `).test(m[1]!)) return definition(log, reg, i) ?? { line: i, text: m[1]! };
+    return { line: i, text: m[1]! };
+  }
+  return null;
+}
+
+/**
+ * A correct `p >= data_end` / `p < data_end` check the verifier marked short: kernels before
+ * 2fa7d94afc1a (5.16; backported to 5.10.y and 5.15.y) set the proven range one or two bytes short
+ * for these open-range comparisons, so a read of the byte at p is refused.
+ */
+function lostRangeCheck(log: ParsedLog, text: string): string | null {
+  const m = /invalid access to packet, off=(-?\d+) size=(\d+), R(\d+)\(id=\d+,off=(-?\d+),r=(\d+)\)/.exec(text);
+  if (!m) return null;
+  const [off, size, reg, regOff, range] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
+  if (off + size > regOff + 1 || range > regOff) return null; // more than `p < end` proves, or a range that covers it
+  for (let i = (log.insn?.line ?? log.messageLine) - 1; i >= 0; i--) {
+    const c = /^(\d+): \([0-9a-f]{2}\) if r(\d+) (>=|<|<=|>) r(\d+) goto/.exec(log.lines[i]!);
+    if (!c) continue;
+    const [a, op, b] = [Number(c[2]), c[3], Number(c[4])];
+    const strict = (a === reg && (op === '>=' || op === '<')) || (b === reg && (op === '<=' || op === '>'));
+    return strict ? c[0]!.replace(/ goto$/, '') : null;
+  }
+  return null;
+}
+
+/** The allowed return range in one notation: "0 or 1", "(0x0; 0x1)" (tnum), "[0, 1]" → "[0, 1]". */
+function readRange(r: string): string {
+  if (/^\[.*\]$/.test(r)) return r;
+  const or = /^(-?\d+) or (-?\d+)$/.exec(r);
+  if (or) return `[${or[1]}, ${or[2]}]`;
+  const tn = /^\(0x([0-9a-f]+); 0x([0-9a-f]+)\)$/.exec(r);
+  if (tn) {
+    const v = BigInt(`0x${tn[1]}`);
+    return `[${v}, ${v | BigInt(`0x${tn[2]}`)}]`;
+  }
+  return r;
+}
+
+/** "fp" → "stack", "map_value" → "map value": the verifier's pointer names in words. */
+function pointerKind(t: string): string {
+  const k: Record<string, string> = { fp: 'stack', map_value: 'map value', pkt: 'packet', mem: 'memory buffer', ringbuf_mem: 'ring-buffer record', ctx: 'context' };
+  return k[t] ?? t;
+}
+
+/** The store that last filled stack slot `off` with a pointer (a map lookup's result, ctx, a packet pointer), if any. */
+function pointerSpill(log: ParsedLog, off: number, before = log.insn?.line ?? log.messageLine): { insn: number; what: string } | null {
+  const at = before;
+  for (let i = Math.min(at, log.lines.length) - 1; i >= 0; i--) {
+    const m = /^(\d+): \(7b\) \*\(u64 \*\)\(r10 (-\d+)\) = r(\d+)/.exec(log.lines[i]!);
+    if (!m || Number(m[2]) !== off) continue;
+    const reg = Number(m[3]);
+    const t = registerType(log, reg, i);
+    if (t && /^(map_value|ctx|pkt|fp|sock|ptr_|mem|ringbuf|rdonly_mem|alloc_mem)/.test(t)) return { insn: Number(m[1]), what: `R${reg}, a ${t} pointer` };
+    const prev = log.lines[i - 1] ?? '';
+    if (reg === 0 && /\(85\) call (1|bpf_map_lookup_elem#1|\w*lookup\w*#\d+)$/.test(prev)) return { insn: Number(m[1]), what: 'R0, the pointer a map lookup returned' };
+    if (reg === 0 && /\(85\) call (131|bpf_ringbuf_reserve#131)$/.test(prev)) return { insn: Number(m[1]), what: 'R0, the ring-buffer record bpf_ringbuf_reserve returned' };
+    return null;
+  }
+  return null;
+}
+
 export const CLASSES: VerifierClass[] = [
+  {
+    id: 'kernel-bug',
+    title: 'the verifier reports a bug of its own (kernel, not your program)',
+    before: '/* a correct program; the kernel prints "verifier bug: REG INVARIANTS VIOLATION" */',
+    detect({ log, text }) {
+      const lost = lostRangeCheck(log, text);
+      if (lost) {
+        return {
+          why: `the program checked the packet correctly (insn ${lost}: past it, the pointer is below data_end, so its first byte is readable), but this kernel marked the proven range short: kernels before 5.16 (2fa7d94afc1a "bpf: Fix the off-by-two error in range markings"; 5.10.y and 5.15.y have the backport) get the range of >= and < comparisons with data_end wrong`,
+          fix: 'run a kernel with the fix (5.16+, or a 5.10.y/5.15.y stable release that has it); on this kernel write the check in the form it marks exactly: if ((void *)(p + 1) > data_end) return …; before reading p[0]',
+          brief: 'a verifier bug fixed in 5.16: write the check as p + 1 > data_end, or upgrade the kernel',
+          snippet: `if ((void *)(data + 1) > data_end)        /* instead of data >= data_end */\n        return XDP_PASS;\n__u8 len = data[0];`,
+          facts: { check: lost },
+        };
+      }
+      const deref = /R(\d+) invalid mem access 'inv'/.exec(text);
+      const def = deref && log.insn ? definition(log, Number(deref[1]), log.insn.line) : null;
+      const fill = def ? /^r\d+ = \*\(u64 \*\)\(r10 (-\d+)\)/.exec(def.text) : null;
+      const spilled = fill ? pointerSpill(log, Number(fill[1]), def!.line) : null;
+      if (spilled) {
+        return {
+          why: `R${deref![1]} was read back from the stack slot at ${fill![1]}, where instruction ${spilled.insn} stored ${spilled.what}; this (pre-5.18, 'inv') kernel forgot on the way that it was a pointer. Kernels before 5.11 (5.10.y has the backport 744ea4e3885e) could not spill memory pointers such as ring-buffer records to the stack, so the reload is a plain number: the program is right, the kernel is too old`,
+          fix: 'run 5.11+ (or a 5.10.y with the backport); on this kernel keep the pointer in a register (fewer live variables across helper calls, or re-derive it after the calls) so the compiler does not spill it',
+          brief: 'an old-kernel verifier limit (spilled memory pointer): upgrade to 5.11+ or keep the pointer in a register',
+          snippet: `void *rec = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);\nif (!rec)\n        return 0;\n/* fill it right away; do not keep it alive across many helper calls */`,
+          facts: { slot: Number(fill![1]), spilled_at: spilled.insn },
+        };
+      }
+      const m = /verifier bug[^\n]*|REG INVARIANTS VIOLATION[^\n]*|verifier internal error[^\n]*|WARNING: [^\n]*kernel\/bpf\/verifier\.c:\d+[^\n]*/.exec(text);
+      if (!m) return null;
+      return {
+        why: `the verifier stopped on an inconsistency in its own state ("${m[0].trim()}"): a bug in this kernel's verifier, not a mistake it found in the program. Such bugs are found in a kernel release and fixed (and backported) later; a new compiler can also steer into them by emitting different code`,
+        fix: 'note uname -r and the clang version; try the latest stable kernel of your series (the fix is usually backported), or build with another clang version; report it to bpf@vger.kernel.org with the object if it persists. Reshaping the code around the failing instruction is a stopgap, not a fix',
+        brief: 'a kernel verifier bug: try a newer stable kernel (or another clang) and report it',
+        snippet: `uname -r; clang --version            /* what to quote in the report */`,
+      };
+    },
+  },
   {
     id: 'ctx-write',
     title: 'write to a read-only context field',
     before: 'ctx->data_meta = ctx->data - 8;',
-    detect({ log, progType, text }) {
+    detect({ log, progType: given, text }) {
       const m = /invalid bpf_context access off=(\d+) size=(\d+)/.exec(text);
       const acc = log.insn ? memAccess(log.insn.text) : null;
       if (!m || !acc?.write) return null;
+      const { t: progType, note, confidence } = typeOrXdp(given);
       const d = decodeCtxAccess(progType, Number(m[1]), Number(m[2]), true);
       const meta = d.field?.name === 'data_meta';
       return {
@@ -73,14 +200,15 @@ export const CLASSES: VerifierClass[] = [
           ? `the program writes ${m[2]} bytes to ${d.name} (offset ${m[1]} of ${d.layout.struct}), which ${progType} programs may read but not write` +
             (meta
               ? '. The context is the kernel\'s description of the packet, not memory you own: ctx->data_meta only says where the metadata area starts (at data while none is reserved); room is reserved with bpf_xdp_adjust_meta(), and the metadata is written through the pointer read from ctx->data_meta'
-              : '')
-          : `the program writes to ${d.name}: ${d.reason}`,
+              : '') + note
+          : `the program writes to ${d.name}: ${d.reason}${note}`,
         fix: meta
           ? 'reserve room with bpf_xdp_adjust_meta(ctx, -len) (len a multiple of 4), re-read ctx->data and ctx->data_meta, check meta + 1 <= data, then write through the meta pointer'
           : `do not write ${d.name}: keep the value in a local variable, or use the helper that changes it`,
         brief: meta ? 'reserve metadata room with bpf_xdp_adjust_meta() and write through the data_meta pointer after checking meta + 1 <= data' : `${d.name} is read-only; keep your value in a local variable`,
-        snippet: meta ? ADJUST_META : `__u32 queue = ctx->rx_queue_index;   /* read fields; never assign to ctx->... */`,
+        snippet: meta ? ADJUST_META : progType === 'xdp' ? `__u32 queue = ctx->rx_queue_index;   /* read fields; never assign to ctx->... */` : `__u32 v = ${progType === 'kprobe' ? 'PT_REGS_PARM1(ctx)' : 'ctx->mark'};   /* copy into a local; change the copy */`,
         facts: { ctx_field: d.field?.name ?? null, ctx_struct: d.layout.struct, ctx_access: d.name, off: Number(m[1]), size: Number(m[2]) },
+        confidence,
       };
     },
   },
@@ -88,16 +216,41 @@ export const CLASSES: VerifierClass[] = [
     id: 'ctx-bad-read',
     title: 'read of a context offset that is no field (or a wrong size)',
     before: '__u32 *p = (__u32 *)ctx;\nreturn p[8];            /* offset 32: past struct xdp_md */',
-    detect({ progType, text }) {
+    detect({ progType: given, text }) {
       const m = /invalid bpf_context access off=(\d+) size=(\d+)/.exec(text);
       if (!m) return null;
-      const d = decodeCtxAccess(progType, Number(m[1]), Number(m[2]), false);
+      let { t: progType, note, confidence } = typeOrXdp(given);
+      let d = decodeCtxAccess(progType, Number(m[1]), Number(m[2]), false);
+      if (!given && !d.field) {
+        const skb = decodeCtxAccess('tc', Number(m[1]), Number(m[2]), false);
+        if (skb.field) {
+          [progType, d] = ['tc', skb];
+          note = ' (program type assumed: tc — the offset is no field of struct xdp_md but one of struct __sk_buff; give --type to be sure)';
+        }
+      }
+      const info = progTypeInfo(progType);
+      const byType: Partial<Record<ProgType, { fix: string; snippet: string }>> = {
+        tracepoint: {
+          fix: 'read only the fields of the tracepoint\'s format after its 8 common bytes, through the record struct of the target kernel (vmlinux.h: struct trace_event_raw_<name>, or the format file); bpftrace: no args->common_* fields',
+          snippet: `SEC("tp/sched/sched_process_exec")\nint on_exec(struct trace_event_raw_sched_process_exec *ctx)\n{\n        __u32 pid = ctx->pid;            /* a field of the record, past the common bytes */`,
+        },
+        kprobe: {
+          fix: 'read arguments with PT_REGS_PARM1(ctx)..PARM5 (or declare them with BPF_KPROBE); each is one 8-byte register slot of struct pt_regs',
+          snippet: `SEC("kprobe/vfs_unlink")\nint BPF_KPROBE(on_unlink, struct inode *dir, struct dentry *dentry)\n{`,
+        },
+      };
+      const tracingArgs = info.tracing && progType !== 'kprobe' && progType !== 'tracepoint';
+      const special = byType[progType] ?? (tracingArgs
+        ? { fix: 'declare the arguments with BPF_PROG(name, type1 arg1, …) so each is read as a whole u64 slot of the context', snippet: `int BPF_PROG(on_call, struct file *file, int ret)\n{` }
+        : null);
       return {
-        why: `the program reads ${d.name}. ${d.reason}.`,
-        fix: `read the field by name through ${d.layout.struct} from the kernel's own uapi headers (linux/bpf.h or vmlinux.h of the target kernel), with its own size; pointers (data, data_end, data_meta) as (void *)(long)ctx->field`,
-        brief: `read ${d.layout.struct} fields by name with their own size`,
-        snippet: `void *data = (void *)(long)ctx->data;           /* one 32-bit load */\n__u32 queue = ctx->rx_queue_index;`,
+        why: `the program reads ${d.name}. ${d.reason}.${note}`,
+        fix: special?.fix ?? `read the field by name through ${d.layout.struct} from the kernel's own uapi headers (linux/bpf.h or vmlinux.h of the target kernel), with its own size; pointers (data, data_end, data_meta) as (void *)(long)ctx->field`,
+        brief: special ? special.fix.split(';')[0]! : `read ${d.layout.struct} fields by name with their own size`,
+        snippet: special?.snippet ?? `void *data = (void *)(long)ctx->data;           /* one 32-bit load */\n__u32 queue = ctx->rx_queue_index;`,
         facts: { ctx_field: d.field?.name ?? null, ctx_struct: d.layout.struct, ctx_access: d.name, off: Number(m[1]), size: Number(m[2]) },
+        // with no type known, an offset that is no field of xdp_md says nothing certain
+        confidence: given || d.field ? confidence : 0.4,
       };
     },
   },
@@ -105,15 +258,21 @@ export const CLASSES: VerifierClass[] = [
     id: 'ctx-modified',
     title: 'context read through a computed pointer',
     before: 'const volatile __u32 *q = &ctx->rx_queue_index;   /* ctx + 16, kept as a pointer */\nreturn *q;',
-    detect({ text }) {
-      const m = /dereference of modified ctx ptr R(\d+) off=(-?\d+) disallowed/.exec(text);
+    detect({ progType, text }) {
+      const m = /dereference of modified ctx ptr (?:R(\d+) off=(-?\d+) )?disallowed/.exec(text);
       if (!m) return null;
+      const kprobe = progType === 'kprobe';
+      const ctxName = progType ? progTypeInfo(progType).ctx : 'the context';
       return {
-        why: `R${m[1]} is ctx plus ${m[2]}: the program took the address of a context field (or did arithmetic on ctx) and loads through it. The verifier rewrites only loads of the form *(ctx + constant) into the kernel's real field access, so it refuses a load through a moved ctx pointer`,
-        fix: 'read context fields directly as ctx->field, in the function that received ctx; pass the values (not &ctx->field) to helpers and subprograms',
-        brief: 'read ctx->field directly; do not keep &ctx->field or ctx + n as a pointer',
-        snippet: `__u32 queue = ctx->rx_queue_index;      /* one load at ctx + 16 */\nreturn queue ? XDP_PASS : XDP_DROP;`,
-        facts: { register: Number(m[1]), off: Number(m[2]) },
+        why: `${m[1] ? `R${m[1]} is ctx plus ${m[2]}` : 'a register holds ctx plus an offset'}: the program took the address of a context field (or did arithmetic on ctx) and loads through it. The verifier rewrites only loads of the form *(ctx + constant) into the kernel's real access to ${ctxName}, so it refuses a load through a moved ctx pointer${kprobe ? '; with struct pt_regs this happens when the argument register is chosen at run time (a table of offsets, a switch over PT_REGS_PARMn) and clang keeps ctx + offset in a register' : ''}`,
+        fix: kprobe
+          ? 'read each pt_regs argument with its own constant load, PT_REGS_PARMn(ctx) with a constant n in each branch, or copy it with bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + off) when the offset is only known at run time'
+          : 'read context fields directly as ctx->field, in the function that received ctx; pass the values (not &ctx->field) to helpers and subprograms',
+        brief: kprobe ? 'read pt_regs arguments with constant offsets (PT_REGS_PARMn) or bpf_probe_read_kernel' : 'read ctx->field directly; do not keep &ctx->field or ctx + n as a pointer',
+        snippet: kprobe
+          ? `unsigned long arg;\nif (nr == 1) arg = PT_REGS_PARM1(ctx);       /* constant offset per branch */\nelse        arg = PT_REGS_PARM2(ctx);`
+          : `__u32 queue = ctx->rx_queue_index;      /* one load at ctx + 16 */\nreturn queue ? XDP_PASS : XDP_DROP;`,
+        facts: { register: m[1] ? Number(m[1]) : null, off: m[2] ? Number(m[2]) : null },
       };
     },
   },
@@ -185,7 +344,7 @@ export const CLASSES: VerifierClass[] = [
     title: 'packet pointer used after a helper that moved the packet',
     before: 'struct ethhdr *eth = data;   /* checked against data_end */\nbpf_xdp_adjust_meta(ctx, -8);\nreturn eth->h_proto;       /* eth is stale */',
     detect({ log, text }) {
-      const r = msgReg(text, /R(\d+) invalid mem access '(?:scalar|inv)'/);
+      const r = msgReg(text, /R(\d+) invalid mem access '(?:scalar|inv|imm)'/);
       if (r === null || !log.insn) return null;
       const call = calledBefore(log, log.insn.line, /^bpf_(xdp_adjust_(meta|head|tail)|skb_(change_|pull_data|adjust_room|vlan_)|l[34]_csum_replace|skb_store_bytes)/);
       if (!call) return null;
@@ -217,15 +376,34 @@ export const CLASSES: VerifierClass[] = [
   },
   {
     id: 'map-value-bounds',
-    title: 'map value access outside the value (unbounded index)',
+    title: 'index, offset or size the verifier cannot bound (map value, stack, buffer)',
     before: 'struct slots *s = bpf_map_lookup_elem(&table, &key);\nif (!s) return XDP_PASS;\ns->v[ctx->rx_queue_index] += 1;   /* index not checked */',
     detect({ text }) {
+      const signed = /math between (\w+) pointer and register with unbounded min value|R(\d+) min value is negative|value (-\d+) makes (\w+) pointer be out of bounds/.exec(text);
+      if (signed) {
+        const kind = pointerKind(signed[1] ?? signed[4] ?? 'map_value');
+        return {
+          why: `the program adds an offset that may be negative (a signed value with no lower bound) to a ${kind} pointer; the verifier cannot prove the result stays inside the ${kind}. Typical: an int index (or -1 as "none") used as an array index, or a bound checked only from above`,
+          fix: 'make the index unsigned and bounded before the arithmetic: __u32 i = idx; if (i >= N) return; (or i &= N - 1 for a power of two), on the same variable right before use',
+          brief: 'make the index unsigned and bound it (if (i >= N) or i &= N - 1) before adding it to the pointer',
+          snippet: `__u32 i = (__u32)idx;                 /* unsigned: no negative values */\nif (i >= ARRAY_SIZE(table->slot))     /* upper bound on the same variable */\n        return 0;\ntable->slot[i] += 1;`,
+        };
+      }
+      const size = /R(\d+) unbounded memory access, use 'var &= const' or 'if \(var < const\)'/.exec(text);
+      if (size) {
+        return {
+          why: `the size passed to the helper in R${size[1]} has no upper bound the verifier can see, so it cannot check the copy stays inside the destination buffer`,
+          fix: 'bound the length right before the call, on the register passed: len &= MAX - 1 (MAX a power of two) or if (len > MAX) len = MAX; keep MAX no larger than the buffer',
+          brief: 'mask or clamp the size (len &= MAX - 1) right before the helper call',
+          snippet: `__u32 len = total;\nlen &= MAX_MSG_SIZE - 1;                /* provably < MAX_MSG_SIZE */\nbpf_probe_read_user(buf, len, src);`,
+        };
+      }
       const m = /R(\d+) unbounded memory access|invalid access to map value, value_size=(\d+) off=(-?\d+) size=(\d+)|R(\d+) (min|max) value is outside of the allowed memory range/.exec(text);
       if (!m) return null;
       const sizes = m[2] ? ` (value is ${m[2]} bytes; access at ${m[3]}, ${m[4]} bytes)` : '';
       return {
-        why: `the program indexes into a map value with an offset the verifier cannot prove stays inside the value${sizes}; an index taken from the packet or ctx can be anything`,
-        fix: 'compare the index with the array length (or mask it) right before the access, in the same function, on the same variable',
+        why: `the program indexes into a map value with an offset the verifier cannot prove stays inside the value${sizes}; an index taken from the packet, ctx or a helper can be anything, and a helper or kfunc given a pointer into the value reads its whole argument size from there`,
+        fix: 'compare the index with the array length (or mask it) right before the access, in the same function, on the same variable; when a helper or kfunc gets a pointer into the value, make sure the value holds the full size it reads from that offset',
         brief: 'bound the index against the value size right before the access',
         snippet: `__u32 i = ctx->rx_queue_index;\nif (i >= ARRAY_SIZE(s->v))        /* proves 0 <= i < 4 */\n        return XDP_PASS;\ns->v[i] += 1;`,
       };
@@ -240,10 +418,12 @@ export const CLASSES: VerifierClass[] = [
       if (!m) return null;
       return {
         why: m[0].startsWith('back-edge')
-          ? `the program jumps backwards (insn ${m[2]} → ${m[3]}); this kernel's verifier rejects backward jumps here (older kernels allow no loops at all)`
+          ? `the program jumps backwards (insn ${m[2]} → ${m[3]}), i.e. it has a loop; kernels before 5.3 reject every loop (and later kernels reject them for loaders without CAP_BPF/root): usually a loop the compiler did not unroll`
           : `the verifier reached instruction ${m[1] ?? '?'} again in exactly the same state as before, so nothing in the loop moves it toward its exit: it would spin forever in the kernel`,
-        fix: 'give every loop a constant upper bound the loop variable visibly reaches (for (i = 0; i < 64 && i < n; i++)), or use bpf_loop(n, cb, ctx, 0) for long loops',
-        brief: 'bound the loop with a constant (i < 64 && i < n) or use bpf_loop()',
+        fix: m[0].startsWith('back-edge')
+          ? 'on kernels before 5.3: unroll every loop (#pragma unroll with a constant trip count, or by hand) so no backward jump is left; on 5.3+ load with CAP_BPF/root and give loops a constant bound'
+          : 'give every loop a constant upper bound the loop variable visibly reaches (for (i = 0; i < 64 && i < n; i++)), or use bpf_loop(n, cb, ctx, 0) for long loops',
+        brief: m[0].startsWith('back-edge') ? 'unroll the loop (#pragma unroll, constant bound): this kernel accepts no loops' : 'bound the loop with a constant (i < 64 && i < n) or use bpf_loop()',
         snippet: `for (__u32 i = 0; i < 64; i++) {       /* constant bound */\n        if (i >= n)\n                break;\n        /* ... */\n}`,
       };
     },
@@ -268,7 +448,7 @@ export const CLASSES: VerifierClass[] = [
     title: 'stack too large or access outside the stack',
     before: 'static __noinline int inner(void) { __u8 buf[320]; ... }\nstatic __noinline int outer(void) { __u8 buf[320]; inner(); ... }',
     detect({ text }) {
-      const m = /combined stack size of (\d+) calls is (\d+)|stack depth (\d+) exceeds|the call stack of (\d+) frames is too deep|invalid (?:write|read) (?:to|from) stack R\d+ off=(-?\d+)|invalid stack off=(-?\d+)|stack (?:frames? )?too deep/.exec(text);
+      const m = /combined stack size of (\d+) calls is (\d+)|stack depth (\d+) exceeds|the call stack of (\d+) frames is too deep|invalid write to stack R\d+ off=(-?\d+)|invalid stack off=(-?\d+)|stack (?:frames? )?too deep/.exec(text);
       if (!m) return null;
       const off = m[5] ?? m[6];
       if (off !== undefined && Number(off) >= -512 && Number(off) < 0) return null; // in range: uninitialised, not overflow
@@ -283,13 +463,36 @@ export const CLASSES: VerifierClass[] = [
     },
   },
   {
+    id: 'misaligned',
+    title: 'misaligned access (stack, or packet/map with strict alignment)',
+    before: 'char buf[16];\n__u32 v = *(__u32 *)(buf + 2);     /* 4 bytes at an odd stack offset */',
+    detect({ text }) {
+      // 6.x packet form: "misaligned packet access off 2+(0x0; 0x0)+0+12 size 4" (NET_IP_ALIGN + var_off + off + insn off)
+      const m = /misaligned (\w+ )?access off (.+?) size (\d+)/.exec(text);
+      if (!m) return null;
+      const where = (m[1] ?? '').trim() || 'memory';
+      const stack = where === 'stack';
+      return {
+        why: stack
+          ? `the program reads or writes ${m[3]} bytes at a stack offset that is not a multiple of ${m[3]} (${m[2]}): the verifier tracks the stack in 8-byte slots and always refuses misaligned stack access — typically a packed struct on the stack, or a char buffer read through a wider pointer`
+          : `the program reads or writes ${m[3]} bytes of ${where} at an offset that is not a multiple of ${m[3]} (${m[2]}), and this load asks for strict alignment (BPF_F_STRICT_ALIGNMENT, or an architecture without efficient unaligned access)`,
+        fix: stack
+          ? 'keep stack variables naturally aligned: no __attribute__((packed)) locals, no casts of char arrays to wider types; copy with __builtin_memcpy into a properly typed local'
+          : 'read the field with __builtin_memcpy into a local (the compiler emits byte loads), or load without BPF_F_STRICT_ALIGNMENT where the architecture allows it',
+        brief: stack ? 'keep stack accesses aligned: copy with __builtin_memcpy into a typed local' : 'copy the field with __builtin_memcpy instead of a wide misaligned load',
+        snippet: `__u32 v;\n__builtin_memcpy(&v, buf + 2, sizeof(v));   /* byte-wise copy: no misaligned load */`,
+        facts: { region: where, size: Number(m[3]) },
+      };
+    },
+  },
+  {
     id: 'no-return-value',
     title: 'program exits without setting a return value',
     before: '__attribute__((naked)) int prog(struct xdp_md *ctx) { asm volatile("exit"); }',
     detect({ log, text }) {
       if (!/R0 !read_ok/.test(text) || log.insn?.text !== 'exit') return null;
       return {
-        why: 'the program reaches `exit` without writing R0, the return value (the XDP action); usually a path through inline assembly or a naked function that never sets it',
+        why: 'the program reaches `exit` without writing R0, the return value (for XDP the action); usually a path through inline assembly or a naked function that never sets it',
         fix: 'return an action on every path (XDP_PASS, XDP_DROP, XDP_REDIRECT …); in asm, set r0 before exit',
         brief: 'set r0 / return an action on every path',
         snippet: `int prog(struct xdp_md *ctx)\n{\n        return XDP_PASS;\n}`,
@@ -300,9 +503,22 @@ export const CLASSES: VerifierClass[] = [
     id: 'uninit',
     title: 'read of an uninitialised register or stack slot',
     before: '__u64 x;\nasm volatile("r0 = r3; %0 = r0" : "=r"(x));   /* r3 never set */',
-    detect({ text }) {
+    detect({ log, text }) {
       const m = /R(\d+) !read_ok|invalid (?:indirect )?read from stack (?:R\d+ )?off[= ](-?\d+)/.exec(text);
       if (!m) return null;
+      const spill = m[2] !== undefined ? pointerSpill(log, Number(m[2])) : null;
+      if (spill) {
+        // written, but with a pointer: passing it as data leaks a kernel address (refused for unprivileged loaders)
+        return {
+          why: `the stack slot at ${m[2]} was written at instruction ${spill.insn} with ${spill.what}: the helper reads a kernel pointer as data. The verifier refuses to let a pointer escape into a map or an event (for loaders without CAP_BPF/CAP_PERFMON, and on older kernels for everyone); it is not an uninitialised slot`,
+          fix: 'store the data the pointer points to (copy the value out first), not the pointer itself',
+          brief: 'pass the data, not a pointer, to the map or event',
+          snippet: `__u64 *v = bpf_map_lookup_elem(&a, &key);\nif (!v)\n        return 0;\n__u64 copy = *v;                           /* the value, not the address */\nbpf_map_update_elem(&b, &key, &copy, BPF_ANY);`,
+          // pointer leaks are no class of ours yet: reported as recognised, not as the answer
+          confidence: 0.35,
+          facts: { slot: Number(m[2]), written_at: spill.insn },
+        };
+      }
       return {
         why: m[1] !== undefined
           ? `instruction reads R${m[1]}, which no earlier instruction on this path wrote (in C: a variable used before it is set on some path, or inline asm naming a register it did not load)`
@@ -318,7 +534,7 @@ export const CLASSES: VerifierClass[] = [
     title: 'GPL-only helper called from a non-GPL program',
     before: 'bpf_printk("queue %u", q);\nchar LICENSE[] SEC("license") = "MIT";',
     detect({ log, text }) {
-      if (!/cannot call GPL-restricted function from non-GPL compatible program/.test(text)) return null;
+      if (!/cannot call GPL-restricted function from non-GPL compatible program|cannot call GPL only function from proprietary program/.test(text)) return null;
       const helper = log.insn ? /call ([a-z_0-9]+)#/.exec(log.insn.text)?.[1] : undefined;
       return {
         why: `${helper ?? 'the helper called here'} is exported to GPL-compatible programs only, and the object's SEC("license") string is not one the kernel counts as GPL-compatible`,
@@ -334,10 +550,16 @@ export const CLASSES: VerifierClass[] = [
     title: 'helper or kfunc not available to this program type',
     before: 'bpf_skb_load_bytes(ctx, 0, buf, 4);   /* a tc helper, in XDP */\nbpf_session_is_return();              /* a kprobe-session kfunc, in XDP */',
     detect({ progType, text }) {
-      const m = /program of this type cannot use helper ([a-z_0-9]+)#(\d+)|unknown func ([a-z_0-9]+)#(\d+)|calling kernel function (\w+) is not allowed/.exec(text);
+      const m = /program of this type cannot use helper ([a-z_0-9]+)#(\d+)|unknown func ([a-z_0-9]+)(?:#(\d+))?|calling kernel function (\w+) is not allowed|(helper call is not allowed in probe)/.exec(text);
       if (!m) return null;
-      const name = m[1] ?? m[3] ?? m[5]!;
+      if (m[3] === 'unknown') return null; // "unknown func unknown#N": no name, see helper-unavailable
+      // ≤4.11 printed the bare number: "unknown func 4"
+      const numbered = m[3] && /^\d+$/.test(m[3]) ? helperById(Number(m[3])) : null;
+      const name = numbered ? `bpf_${numbered.name}` : (m[1] ?? m[3] ?? m[5] ?? 'the helper');
       const kfunc = m[5] !== undefined;
+      const bare = name.replace(/^bpf_/, '');
+      const info = progType ? progTypeInfo(progType) : null;
+      const typeWords = info ? `${info.label} programs` : 'this program type (the log does not say which it is)';
       const xdpAlt: Record<string, string> = {
         bpf_skb_load_bytes: 'bpf_xdp_load_bytes (or direct packet access)',
         bpf_skb_store_bytes: 'bpf_xdp_store_bytes (or direct packet access)',
@@ -346,18 +568,81 @@ export const CLASSES: VerifierClass[] = [
         bpf_trace_printk: 'bpf_printk from a GPL program',
       };
       const alt = progType === 'xdp' ? xdpAlt[name] : undefined;
+      if (!kfunc && TRACING_HELPERS.has(bare)) {
+        // a tracing helper: either the wrong program type, or a tracing program the kernel withholds it from
+        const withheld = `the kernel withholds it from tracing programs under lockdown (Secure Boot; /sys/kernel/security/lockdown shows [integrity] or [confidentiality]), and the old bpf_probe_read/bpf_probe_read_str on architectures whose kernel and user address spaces overlap (s390): use bpf_probe_read_kernel/bpf_probe_read_user (5.5+), and for lockdown a kernel booted without it`;
+        const wrongType = `it reads kernel memory, so only tracing programs (kprobe, tracepoint, fentry, LSM) get it${info && !info.tracing ? `; ${info.label} programs read their own context (${info.ctx}${info.packet ? `, packet bytes directly or with ${progType === 'xdp' ? 'bpf_xdp_load_bytes' : 'bpf_skb_load_bytes'}` : ''}) and can get kernel data from a tracing program through a shared map` : ''}`;
+        const why = info?.tracing
+          ? `${name} is a tracing helper that ${info.label} programs normally have, yet this kernel refused it: ${withheld}`
+          : info
+            ? `${name} is not in the helper set of ${info.label} programs: ${wrongType}`
+            : `${name} is a tracing helper. If this is not a tracing program (XDP, tc, cgroup, socket), ${wrongType}. If it is one, ${withheld}`;
+        return {
+          why,
+          fix: info?.tracing
+            ? 'use bpf_probe_read_kernel()/bpf_probe_read_user() (or BPF_CORE_READ) instead of the old helpers; under lockdown, kernel-memory reads are not available at all'
+            : info
+              ? `move the kernel-memory read into a tracing program and share the result through a map; in ${info.label} programs use their own context`
+              : 'outside tracing programs: use the program\'s own context (packet data directly); in tracing programs: bpf_probe_read_kernel()/bpf_probe_read_user() instead of the old bpf_probe_read/_str',
+          brief: info?.tracing ? 'use bpf_probe_read_kernel/_user; check kernel lockdown' : info ? `${name} is for tracing programs, not ${info.label}` : `${name} is for tracing programs; there use bpf_probe_read_kernel/_user`,
+          snippet: `long err = bpf_probe_read_kernel(&pid, sizeof(pid), &task->tgid);   /* tracing programs, 5.5+ */`,
+          facts: { helper: name },
+          confidence: info ? 0.85 : 0.7,
+        };
+      }
       return {
         why: kfunc
-          ? `the kernel function (kfunc) ${name} is registered for other program types, not ${progType}; each kfunc set is opened to specific program types`
-          : `${name} is not in the helper set of ${progType} programs${m[3] ? ' (or this kernel does not have it at all)' : ''}; each program type gets only the helpers that make sense for its context`,
+          ? `the kernel function (kfunc) ${name} is registered for other program types, not ${typeWords}; each kfunc set is opened to specific program types`
+          : `${name} is not in the helper set of ${typeWords}${m[3] ? ' (or this kernel was built without it)' : ''}; each program type gets only the helpers that make sense for its context`,
         fix: alt
           ? `use ${alt}`
           : kfunc
-            ? `call only kfuncs registered for ${progType} programs${progType === 'xdp' ? ' (e.g. bpf_xdp_metadata_rx_timestamp/hash/vlan_tag, bpf_dynptr_from_xdp, the generic ones like bpf_obj_new)' : ''}, or move this logic to a program type that has ${name}`
-            : `use a helper of the ${progType} program type (bpftool feature probe lists them), or move this logic to a program type that has ${name}`,
-        brief: alt ? `use ${alt} instead` : `${name} is not available to ${progType} programs`,
-        snippet: progType === 'xdp' ? `__u8 buf[4];\nif (bpf_xdp_load_bytes(ctx, 0, buf, sizeof(buf)))\n        return XDP_PASS;` : `/* bpftool feature probe | grep ${progType} */`,
+            ? `call only kfuncs registered for ${typeWords}${progType === 'xdp' ? ' (e.g. bpf_xdp_metadata_rx_timestamp/hash/vlan_tag, bpf_dynptr_from_xdp, the generic ones like bpf_obj_new)' : ''}, or move this logic to a program type that has ${name}`
+            : `use a helper of ${typeWords} (bpftool feature probe lists them per type), or move this logic to a program type that has ${name}`,
+        brief: alt ? `use ${alt} instead` : `${name} is not available to ${info ? info.label : 'this program type'}`,
+        snippet: progType === 'xdp' ? `__u8 buf[4];\nif (bpf_xdp_load_bytes(ctx, 0, buf, sizeof(buf)))\n        return XDP_PASS;` : `/* bpftool feature probe | grep -A40 ${progType ?? 'program_type'} */`,
         facts: { helper: name },
+        confidence: info || kfunc ? 0.9 : 0.7,
+      };
+    },
+  },
+  {
+    id: 'helper-unavailable',
+    title: 'helper this kernel does not have (newer than the kernel)',
+    before: 'bpf_strncmp(name, 16, "bash");   /* 5.17+, on a 5.10 kernel */',
+    detect({ text }) {
+      // 4.12+: "invalid func unknown#182" (or a name the loader's header had); ≤4.11: "invalid func 182"
+      const m = /invalid func (?:(?:unknown|([a-z_0-9]+))#(\d+)|(\d+)$)/m.exec(text);
+      if (!m) return null;
+      const id = Number(m[2] ?? m[3]);
+      const h = helperById(id);
+      const older: Record<string, string> = {
+        probe_read_user_str: 'bpf_probe_read_str', probe_read_kernel_str: 'bpf_probe_read_str', probe_read_user: 'bpf_probe_read', probe_read_kernel: 'bpf_probe_read',
+        trace_vprintk: 'bpf_printk with at most 3 arguments (it then uses bpf_trace_printk)', strncmp: 'a byte-by-byte compare in a loop with a constant bound',
+        loop: 'a for loop with a constant bound', ringbuf_output: 'bpf_perf_event_output', ringbuf_reserve: 'bpf_perf_event_output', ringbuf_submit: 'bpf_perf_event_output',
+        ktime_get_boot_ns: 'bpf_ktime_get_ns', get_current_task_btf: 'bpf_get_current_task with BPF_CORE_READ', xdp_load_bytes: 'direct packet access', xdp_store_bytes: 'direct packet access',
+        for_each_map_elem: 'a bounded loop over the keys', snprintf: 'bpf_trace_printk or a ring buffer',
+      };
+      if (h) {
+        const alt = older[h.name];
+        return {
+          why: `helper #${id} is bpf_${h.name}, added in Linux ${h.since}: the running kernel is older and has no helper with that number`,
+          fix: `run on Linux ${h.since} or newer${alt ? `, or on this kernel use ${alt}` : ', or do without it on this kernel'}; libbpf's bpf_core_... / bpftool feature probe tell at run time which helpers the kernel has`,
+          brief: `bpf_${h.name} needs Linux ${h.since}+${alt ? `; here use ${alt}` : ''}`,
+          snippet: `/* pick at load time: */\nif (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_${h.name}))\n        /* bpf_${h.name}(...) */;\nelse\n        /* ${alt ?? 'the older way'} */;`,
+          facts: { helper: `bpf_${h.name}`, helper_id: id, since: h.since },
+        };
+      }
+      const near = id < LAST_HELPER_ID + 100;
+      return {
+        why: near
+          ? `no kernel afxdp knows (up to 6.18, whose last helper is #${LAST_HELPER_ID}) has helper #${id}: a helper of a newer kernel, or a call the compiler or loader got wrong`
+          : `#${id} is no helper id of any kernel (they end at #${LAST_HELPER_ID}; newer functions are kfuncs): the call was not resolved — a kfunc or helper the loader could not relocate, a vmlinux BTF of another architecture or kernel, or a corrupted object`,
+        fix: near ? 'check the helper against the running kernel (bpftool feature probe) and the headers you compiled with' : 'compile and load against the BTF of the running kernel and architecture (vmlinux.h from /sys/kernel/btf/vmlinux), and make sure the loader resolves kfunc calls',
+        brief: near ? `helper #${id} is unknown to this kernel` : `#${id} is no helper: a loader/BTF problem`,
+        snippet: `bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h   /* headers of this kernel */`,
+        facts: { helper_id: id },
+        confidence: near ? 0.55 : 0.3,
       };
     },
   },
@@ -384,14 +669,38 @@ export const CLASSES: VerifierClass[] = [
       if (!m) return null;
       const helper = log.insn ? /call ([a-z_0-9]+)#/.exec(log.insn.text)?.[1] : undefined;
       const arg = m[1] ? `argument ${m[1]} (R${m[1]})` : 'an argument';
+      const expected = m[3]?.split(',').map((x) => x.trim()).filter(Boolean) ?? [];
+      const facts = { helper: helper ?? null, register: m[1] ? Number(m[1]) : null, passed: m[2] ?? null, expected };
+      if (m[1] && expected[0] === 'map_ptr') {
+        // a map argument that is a number: the loader never put the map's fd into the instruction
+        return {
+          why: `${helper ?? 'the helper'} takes a map in ${arg}, but R${m[1]} is a plain number: the map reference in the instruction was never relocated to a real map — the loader did not create the map or did not understand its definition (e.g. an old tc/iproute2 without BTF-defined .maps support, or BTF the kernel rejected)`,
+          fix: 'load the object with a libbpf-based loader (bpftool prog load, libbpf, tc built with libbpf) and check its output for map creation errors before this one; pass maps as &map_name in the program',
+          brief: 'load with a libbpf-based loader so the map reference is relocated (check map creation errors above)',
+          snippet: `bpftool prog load prog.o /sys/fs/bpf/prog type classifier   /* libbpf creates and relocates the maps */`,
+          facts,
+        };
+      }
+      if (m[1] && m[2] && !/^(scalar|inv|imm)/.test(m[2])) {
+        const what = pointerKind(m[2]);
+        return {
+          why: `${helper ?? 'the helper'} wants ${arg} to point to one of: ${expected.slice(0, 5).join(', ')}${expected.length > 5 ? ', …' : ''}; the program passes a ${what} pointer (R${m[1]}=${m[2]})${m[2] === 'ctx' ? ': the context itself, where memory of the program\'s own (a stack variable) is wanted' : ''}`,
+          fix: m[2] === 'ctx'
+            ? 'copy what you need from the context into a local variable (bpf_probe_read_kernel for kernel data, ctx fields by name otherwise) and pass the local variable\'s address'
+            : `pass a pointer of an expected kind (${expected.slice(0, 3).join(', ')}): copy the data to a stack variable first if needed`,
+          brief: m[2] === 'ctx' ? 'pass the address of a local copy, not ctx' : `pass a ${expected[0] ?? 'valid'} pointer, not ${what}`,
+          snippet: `struct event e = {};\nbpf_probe_read_kernel(&e.field, sizeof(e.field), src);   /* copy first */\nbpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e));`,
+          facts,
+        };
+      }
       return {
         why: m[1]
-          ? `${helper ?? 'the helper'} takes a pointer in ${arg}, but the program passes a ${m[2]} (a plain number). Expected one of: ${m[3]!.split(',').slice(0, 4).join(',').trim()} …`
+          ? `${helper ?? 'the helper'} takes a pointer in ${arg}, but the program passes a ${m[2]} (a plain number). Expected one of: ${expected.slice(0, 4).join(', ')} …`
           : `${helper ?? 'the function'} got ${arg} of the wrong kind: ${m[0]}`,
         fix: 'pass what the helper expects: for map keys and values, the address of a variable on the stack (&key), not the value itself; for NULL-able pointers, check them first',
         brief: 'pass the address of a stack variable (&key), not its value',
         snippet: `__u32 key = ctx->rx_queue_index;\nif (bpf_map_lookup_elem(&seen, &key))\n        return XDP_DROP;`,
-        facts: { helper: helper ?? null },
+        facts,
       };
     },
   },
@@ -444,14 +753,18 @@ export const CLASSES: VerifierClass[] = [
     id: 'return-range',
     title: 'return value outside what the program type allows',
     before: 'SEC("cgroup_skb/ingress")\nint f(struct __sk_buff *skb) { return 2; }   /* must be 0 or 1 */',
-    detect({ text }) {
-      const m = /At program exit the register R0 (?:has|is) ([^\n]*?) should have been in \[?([^\]\n]*)\]?/.exec(text);
+    detect({ progType, text }) {
+      // 4.15: "should have been 0 or 1"; 5.x: "in (0x0; 0x1)" (a tnum: value; mask); 6.x: "in [0, 1]"
+      const m = /At program exit the register R0 (?:has|is) ([^\n]*?) should have been (?:in )?([^\n]+)/.exec(text);
       if (!m) return null;
+      const range = readRange(m[2]!.trim());
+      const info = progType ? progTypeInfo(progType) : null;
       return {
-        why: `the program can return ${m[1]!.trim()}, but this program type only accepts values in [${m[2]}]; the kernel acts on the return value, so anything else is refused`,
-        fix: `return only the values the type allows (${m[2]}); clamp or map your result before returning`,
-        brief: `return only values in [${m[2]}]`,
-        snippet: `return verdict ? 1 : 0;`,
+        why: `the program can return ${m[1]!.trim()}, but ${info ? `${info.label} programs` : 'this program type'} only accept values in ${range}; the kernel acts on the return value, so anything else is refused`,
+        fix: `return only the values the type allows (${range}); clamp or map your result before returning`,
+        brief: `return only values in ${range}`,
+        snippet: progType === 'lsm' ? `return deny ? -EPERM : 0;` : `return verdict ? 1 : 0;`,
+        facts: { allowed: range },
       };
     },
   },
@@ -459,11 +772,14 @@ export const CLASSES: VerifierClass[] = [
     id: 'scalar-deref',
     title: 'number dereferenced as a pointer',
     before: 'volatile __u32 *p = (void *)(long)ctx->rx_queue_index;\nreturn *p;',
-    detect({ text }) {
-      const m = /R(\d+) invalid mem access '(scalar|inv)'/.exec(text);
+    detect({ log, text }) {
+      const m = /R(\d+) invalid mem access '(scalar|inv|imm)'/.exec(text);
       if (!m) return null;
+      const seen = log.insn ? definition(log, Number(m[1]), log.insn.line) !== null : false;
       return {
-        why: `R${m[1]} holds a plain number (scalar), not a pointer the verifier knows (packet, map value, stack, ctx); BPF programs cannot turn integers into pointers, and pointers that were spilled or combined in ways the verifier cannot track also become scalars`,
+        // the log does not show where the register came from: a number, or a pointer an old kernel lost
+        confidence: seen ? 0.9 : 0.45,
+        why: `R${m[1]} holds a plain number (scalar${m[2] !== 'scalar' ? `; older kernels print '${m[2]}'` : ''}), not a pointer the verifier knows (packet, map value, stack, ctx); BPF programs cannot turn integers into pointers, and pointers that were spilled or combined in ways the verifier cannot track also become scalars`,
         fix: 'dereference only pointers obtained from ctx->data, map lookups, the stack or helpers; for kernel memory use bpf_probe_read_kernel (tracing programs)',
         brief: 'dereference only pointers from ctx->data, map lookups or the stack',
         snippet: `__u32 key = 0;\n__u32 *v = bpf_map_lookup_elem(&table, &key);   /* a real pointer */\nif (v)\n        return *v;`,

@@ -4,9 +4,7 @@
  * are what the kernel's is_valid_access callbacks allow.
  */
 
-export type ProgType = 'xdp' | 'tc' | 'socket_filter' | 'cgroup_skb';
-
-export const PROG_TYPES: readonly ProgType[] = ['xdp', 'tc', 'socket_filter', 'cgroup_skb'];
+import type { ProgType } from './progtype.js';
 
 export interface CtxField {
   name: string;
@@ -64,15 +62,25 @@ function skBuff(writable: Set<string>): CtxLayout {
   };
 }
 
-const LAYOUTS: Record<ProgType, CtxLayout> = {
+/** x86-64 struct pt_regs, the kprobe context: 21 u64 registers; the arguments are di, si, dx, cx, r8, r9 */
+const PT_REGS_FIELDS = ['r15', 'r14', 'r13', 'r12', 'bp', 'bx', 'r11', 'r10', 'r9', 'r8', 'ax', 'cx', 'dx', 'si', 'di', 'orig_ax', 'ip', 'cs', 'flags', 'sp', 'ss'];
+const PT_REGS: CtxLayout = {
+  struct: 'struct pt_regs',
+  size: 168,
+  fields: PT_REGS_FIELDS.map((name, i) => ({ name, offset: i * 8, size: 8, writable: false })),
+};
+
+const LAYOUTS: Partial<Record<ProgType, CtxLayout>> = {
+  kprobe: PT_REGS,
   xdp: XDP_MD,
   tc: skBuff(new Set(['mark', 'priority', 'tc_index', 'cb', 'tc_classid', 'queue_mapping', 'tstamp'])),
   socket_filter: skBuff(new Set(['cb'])),
   cgroup_skb: skBuff(new Set(['mark', 'priority', 'cb'])),
 };
 
-export function ctxLayout(t: ProgType): CtxLayout {
-  return LAYOUTS[t];
+/** The layout afxdp knows for a program type's context (null: BTF-typed or per-tracepoint contexts). */
+export function ctxLayout(t: ProgType): CtxLayout | null {
+  return LAYOUTS[t] ?? null;
 }
 
 export interface CtxAccess {
@@ -87,6 +95,7 @@ export interface CtxAccess {
 /** Decodes a context access the verifier refused. */
 export function decodeCtxAccess(t: ProgType, off: number, size: number, write: boolean): CtxAccess {
   const layout = LAYOUTS[t];
+  if (!layout) return decodeTypedCtx(t, off, size, write);
   const field = layout.fields.find((f) => off >= f.offset && off < f.offset + f.size) ?? null;
   if (!field) {
     const where = off >= layout.size ? 'past its end' : 'padding';
@@ -107,10 +116,37 @@ export function decodeCtxAccess(t: ProgType, off: number, size: number, write: b
     else if (field.pointer) reason += '; packet pointers are moved with bpf_xdp_adjust_head()/bpf_xdp_adjust_tail() (tc: bpf_skb_change_head/tail)';
   } else if (field.pointer && size !== 4) {
     reason = `${name} must be read with one 32-bit load (the verifier rewrites it into a real pointer); this access is ${size} bytes`;
+  } else if (field.name === 'cb' && size !== 4) {
+    reason = `${name} is part of cb[], an array of __u32: read and write it 4 bytes at a time (older kernels refuse ${size}-byte cb accesses; a compiler may merge two fields into one ${size}-byte load)`;
   } else if (off !== field.offset || size > field.size) {
     reason = `${name} is read with a ${size}-byte access at a wrong offset or size (the field is ${field.size} bytes at offset ${field.offset})`;
   } else {
     reason = `${name} is not accessible this way for ${t} programs`;
   }
   return { layout, field, name, reason };
+}
+
+/** Contexts without a fixed uapi struct: tracepoint records, BTF argument arrays, raw tracepoint args. */
+function decodeTypedCtx(t: ProgType, off: number, size: number, write: boolean): CtxAccess {
+  const mk = (struct: string, name: string, reason: string): CtxAccess => ({ layout: { struct, size: 0, fields: [] }, field: null, name, reason });
+  if (write) return mk(ctxStructOf(t), `byte ${off} of the context`, `the context of ${t} programs is read-only`);
+  if (t === 'tracepoint') {
+    if (off < 8) {
+      return mk('the tracepoint record', `byte ${off} of the tracepoint record (a common_* field)`, 'the first 8 bytes of a tracepoint record (common_type, common_flags, common_preempt_count, common_pid) are not readable from BPF');
+    }
+    return mk('the tracepoint record', `byte ${off} of the tracepoint record`, `offset ${off} (${size} bytes) is past the record or not aligned with a field of this tracepoint's format (/sys/kernel/tracing/events/<category>/<name>/format)`);
+  }
+  if (t === 'perf_event' || t === 'cgroup_sock' || t === 'cgroup_sock_addr') {
+    const st = ctxStructOf(t);
+    return mk(st, `byte ${off} of ${st}`, `offset ${off} (${size} bytes) is no field of ${st} readable this way; read fields by name, with their own size`);
+  }
+  const arg = Math.floor(off / 8);
+  const what = t === 'raw_tracepoint' ? `args[${arg}]` : `argument ${arg}`;
+  return mk(ctxStructOf(t), `${what} (byte ${off})`, off % 8 !== 0 || size !== 8
+    ? `the arguments are u64 slots: read them whole, 8 bytes at a multiple of 8 (this is ${size} bytes at ${off})`
+    : `the function has no ${what}, or its BTF type does not allow this read`);
+}
+
+function ctxStructOf(t: ProgType): string {
+  return t === 'raw_tracepoint' ? 'struct bpf_raw_tracepoint_args' : t === 'perf_event' ? 'struct bpf_perf_event_data' : t === 'cgroup_sock' ? 'struct bpf_sock' : t === 'cgroup_sock_addr' ? 'struct bpf_sock_addr' : 'the u64 argument array';
 }

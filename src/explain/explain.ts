@@ -1,9 +1,9 @@
 /**
  * Verifier log → explanation: which instruction failed (and its C line), why, and what to change.
  */
-import { CLASSES, UNKNOWN_CLASS } from './classes.js';
-import type { ProgType } from './ctx.js';
+import { CLASSES, CONFIDENCE_MIN, UNKNOWN_CLASS } from './classes.js';
 import { parseVerifierLog, registerState, type ParsedLog, type SourceLine } from './log.js';
+import { inferProgType, type ProgType, type ProgTypeSource } from './progtype.js';
 
 export const EXPLAIN_SCHEMA = 'afxdp.explain/1';
 
@@ -27,6 +27,10 @@ export interface Explanation {
     registers: Record<string, string>;
   };
   source_line: SourceLine | null;
+  /** the program type the texts speak of, and where afxdp got it (null: nothing said, no type-specific words) */
+  program_type: { type: ProgType | null; source: ProgTypeSource | 'unknown'; evidence: string | null };
+  /** how sure the class is, 0..1; below 0.5 the class is "unknown" and facts.recognised says what was seen */
+  confidence: number;
   explanation: string;
   fix: string;
   /** one short clause, for one-line CLI errors */
@@ -36,13 +40,21 @@ export interface Explanation {
 }
 
 export interface ExplainOptions {
-  /** program type, for decoding ctx offsets; afxdp is an XDP tool, so XDP by default */
+  /** program type (explain --type, or the object's own type); otherwise read from the log */
   progType?: ProgType;
+  /** where progType came from: the user ('given', the default) or the BPF object ('object', 'assumed' for an unknown section) */
+  progTypeSource?: ProgTypeSource;
 }
 
 export function explainLog(text: string, opts: ExplainOptions = {}): Explanation {
   const log = parseVerifierLog(text);
-  const progType = opts.progType ?? 'xdp';
+  const guess = opts.progType ? null : inferProgType(log, text);
+  const progType = opts.progType ?? guess?.type ?? null;
+  const program_type: Explanation['program_type'] = opts.progType
+    ? { type: opts.progType, source: opts.progTypeSource ?? 'given', evidence: null }
+    : guess
+      ? { type: guess.type, source: 'log', evidence: guess.evidence }
+      : { type: null, source: 'unknown', evidence: null };
   const error: Explanation['error'] = {
     message: log.message,
     details: log.details,
@@ -54,17 +66,19 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
     registers: insnRegisters(log),
   };
   // key order is the JSON's: verdict first, then the evidence, then the advice
-  const make = (found: boolean, cls: string, title: string, rest: Pick<Explanation, 'explanation' | 'fix' | 'brief' | 'snippet' | 'facts'>): Explanation => ({
+  const make = (found: boolean, cls: string, title: string, confidence: number, rest: Pick<Explanation, 'explanation' | 'fix' | 'brief' | 'snippet' | 'facts'>): Explanation => ({
     schema: EXPLAIN_SCHEMA,
     found,
     class: cls,
     title,
     error,
     source_line: log.source,
+    program_type,
+    confidence,
     ...rest,
   });
   if (!log.isVerifierLog || (!log.message && !log.insn)) {
-    return make(false, 'none', 'no verifier error found', {
+    return make(false, 'none', 'no verifier error found', 0, {
       explanation: 'the input has no verifier complaint and no instruction listing',
       fix: 'pass the whole output of the failed load (libbpf prints it between BEGIN and END PROG LOAD LOG), or run afxdp check OBJ.o',
       brief: 'no verifier error found',
@@ -73,24 +87,34 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
     });
   }
   const textAll = [log.message ?? '', ...log.details].join('\n');
+  const at = log.insn ? `instruction ${log.insn.idx} (${log.insn.text})` : 'the end of the log';
   if (log.message) {
     for (const c of CLASSES) {
       const m = c.detect({ log, progType, text: textAll });
-      if (m) {
-        return make(true, c.id, c.title, { explanation: m.why, fix: m.fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} });
+      if (!m) continue;
+      const confidence = m.confidence ?? 0.9;
+      if (confidence >= CONFIDENCE_MIN) {
+        return make(true, c.id, c.title, confidence, { explanation: m.why, fix: m.fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} });
       }
+      // a reading too unsure to act on: say what was recognised, not what to change
+      return make(true, UNKNOWN_CLASS.id, 'not explained with confidence', confidence, {
+        explanation: `the verifier stopped at ${at} with "${log.message}". What afxdp recognised (a guess, not an answer): ${m.why}`,
+        fix: 'check that reading against the register state just before the instruction (afxdp check --verbose shows the full log); give --type if the program type is known',
+        brief: `not sure: ${m.brief}?`,
+        snippet: null,
+        facts: { ...(m.facts ?? {}), recognised: { message: log.message, insn: log.insn?.idx ?? null, candidate: c.id } },
+      });
     }
   }
-  const at = log.insn ? `instruction ${log.insn.idx} (${log.insn.text})` : 'the end of the log';
   const explanation = log.message
     ? `the verifier stopped at ${at} with "${log.message}"; afxdp does not explain this message yet`
     : `the log ends at ${at} without the verifier's message: it was cut (copy the whole log, or raise the log buffer); the failing instruction is most likely ${at}`;
-  return make(true, UNKNOWN_CLASS.id, log.message ? UNKNOWN_CLASS.title : 'truncated log: the verifier message is missing', {
+  return make(true, UNKNOWN_CLASS.id, log.message ? UNKNOWN_CLASS.title : 'truncated log: the verifier message is missing', 0, {
     explanation,
     fix: log.message ? 'look at the instruction and the register state just before it (afxdp check --verbose shows the full log); please report the message so afxdp learns it' : 'get the complete log: afxdp check OBJ.o --verbose',
     brief: log.message ? 'not yet explained' : 'log truncated',
     snippet: null,
-    facts: {},
+    facts: { recognised: { message: log.message, insn: log.insn?.idx ?? null } },
   });
 }
 
@@ -121,7 +145,9 @@ export function renderExplanation(e: Explanation): string {
   if (regs.length) out.push(`state: ${regs.map(([r, s]) => `${r}=${s}`).join(' ')}`);
   if (e.source_line) out.push(`code:  ${e.source_line.text}${where ? `   (${where})` : ''}`);
   for (const d of e.error.details) out.push(`       ${d}`);
-  out.push(`class: ${e.class} (${e.title})`);
+  out.push(`class: ${e.class} (${e.title})${e.found ? `, confidence ${e.confidence.toFixed(2)}` : ''}`);
+  const pt = e.program_type;
+  if (pt.type) out.push(`type:  ${pt.type} (${pt.source === 'log' ? `from the log: ${pt.evidence}` : pt.source === 'object' ? 'from the object' : pt.source === 'assumed' ? 'assumed' : 'given'})`);
   out.push(`why:   ${e.explanation}`);
   out.push(`fix:   ${e.fix}`);
   if (e.snippet) {

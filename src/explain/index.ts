@@ -2,4 +2,6 @@
 export { explainLog, renderExplanation, oneLineExplanation, EXPLAIN_SCHEMA, type Explanation, type ExplainOptions } from './explain.js';
 export { CLASSES, classById, type VerifierClass } from './classes.js';
 export { parseVerifierLog, type ParsedLog } from './log.js';
-export { decodeCtxAccess, ctxLayout, PROG_TYPES, type ProgType } from './ctx.js';
+export { decodeCtxAccess, ctxLayout } from './ctx.js';
+export { PROG_TYPES, inferProgType, progTypeFromKernel, type ProgType } from './progtype.js';
+export { helperById, type Helper } from './helpers.js';

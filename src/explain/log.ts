@@ -64,6 +64,8 @@ function isNoise(l: string): boolean {
     /^(\d+: )?(R\d+(_[rwD]+)?=|fp-?\d+)/.test(l) ||
     /^from \d+ to \d+: /.test(l) ||
     /^(mark_precise|last_idx|regs=|parent didn't|propagating|cur state:|old state:|frame\d|verification time|stack depth|func#\d|Live regs|Func#|Validating|caller:|callee:|returning from|stack use|\d+: safe|milestone)/.test(l) ||
+    // BTF func-info remarks printed before verification starts, not the complaint
+    /^(reg type unsupported for arg#\d|Unrecognized arg#\d|arg#\d+ reference type\('UNKNOWN '\)|btf_vmlinux is malformed|-+\[ cut here \]-+)/.test(l) ||
     /^\.\.\.$/.test(l) ||
     LIVE_REGS_RE.test(l) ||
     /^(BEGIN|END|-- ?(BEGIN|END))/.test(l) ||
@@ -77,6 +79,10 @@ function clean(raw: string): string {
   let l = raw.replace(/\r$/, '').replace(/\t/g, '    ');
   l = l.replace(/^\s*libbpf:\s?/, '');
   l = l.replace(/^prog '[^']*': /, '');
+  // loaders that prefix the whole log: aya ("… Verifier output: "), cilium/ebpf ("load program: permission denied: ")
+  l = l.replace(/^.*?Verifier output: /, '').replace(/^.*?load program: [a-z ]+: (?=\S)/, '');
+  // kernel messages pasted from journalctl or dmesg: "Nov 17 09:56:10 host kernel: ", "[ 12.345678] "
+  l = l.replace(/^\w{3} +\d+ [\d:]+ \S+ kernel: /, '').replace(/^\[\s*\d+\.\d+\] /, '');
   // indentation from emails, `afxdp check` output or the seed's paste; insn lines never start with space
   if (!LIVE_REGS_RE.test(l.trimStart())) l = l.trimStart();
   return l.trimEnd();
@@ -102,11 +108,19 @@ function verifierRegion(lines: string[]): { lines: string[]; program: string | n
 
 /** Known verifier complaints, for logs whose end (and so the message position) is missing. */
 const MESSAGE_HINT_RE =
-  /invalid |!read_ok|prohibited|not allowed|too large|too complex|infinite loop|back-edge|Unreleased reference|cannot call|cannot use helper|unknown func|div by zero|At program exit|expected=|require|unbounded|outside of the packet|Too large|misaligned|unsupported|leak|out of bounds|exceeds|not supported/;
+  /invalid |!read_ok|prohibited|not allowed|too large|too complex|infinite loop|back-edge|Unreleased reference|cannot call|cannot use helper|unknown func|div by zero|At program exit|expected=|require|unbounded|outside of the packet|Too large|misaligned|unsupported|leak|out of bounds|exceeds|not supported|math between|combined stack size|has btf_id|verifier bug|INVARIANTS VIOLATION|verifier internal error|unknown opcode|invalid stack|disallowed|min value is|max value is/;
+
+/** Complaints recognisable even in the middle of a line (logs pasted as one line). */
+const EMBEDDED_MESSAGE_RE =
+  /\b(?:invalid func [\w#]+|unknown func [\w#]+|program of this type cannot use helper [\w#]+|R\d+ invalid mem access '\w+'|invalid bpf_context access off=\d+ size=\d+|invalid access to packet, off=-?\d+ size=\d+, R\d+\([^)]*\))/g;
 
 export function parseVerifierLog(text: string): ParsedLog {
   const raw = text.split('\n');
-  const { lines, program } = verifierRegion(raw);
+  const region = verifierRegion(raw);
+  const { program } = region;
+  // a test runner that numbers its own output ("15: 9: (79) r1 = …"): drop its prefix from every line
+  const runner = region.lines.map((l) => /^(\d+): \d+: \(/.exec(l)?.[1]).find((x) => x !== undefined);
+  const lines = runner === undefined ? region.lines : region.lines.map((l) => (l.startsWith(`${runner}: `) ? l.slice(runner.length + 2) : l));
   const insnLines: number[] = [];
   for (let i = 0; i < lines.length; i++) if (INSN_RE.test(lines[i]!)) insnLines.push(i);
 
@@ -141,7 +155,17 @@ export function parseVerifierLog(text: string): ParsedLog {
     }
   }
   if (msgs.length) messageLine = msgs[0]!;
-  const message = messageLine >= 0 ? lines[messageLine]! : null;
+  let message = messageLine >= 0 ? lines[messageLine]! : null;
+  if (message === null) {
+    // a log pasted on one line (or wrapped by a tool): the complaint sits inside another line
+    for (let i = lines.length - 1; i >= 0 && message === null; i--) {
+      const all = [...lines[i]!.matchAll(EMBEDDED_MESSAGE_RE)];
+      if (all.length) {
+        message = all[all.length - 1]![0];
+        messageLine = i;
+      }
+    }
+  }
   const details = msgs.slice(1).map((i) => lines[i]!);
 
   // the failing instruction: the last one printed before the message (or the last one at all)

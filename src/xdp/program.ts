@@ -10,7 +10,7 @@ import { native, PACKAGE_ROOT, type BpfObjectHandle, type BpfMapInfo, type BpfPr
 import { AfxdpError, isNativeError } from '../errors.js';
 import { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE } from '../xsk/constants.js';
 import { explainLog, oneLineExplanation, type Explanation } from '../explain/explain.js';
-import type { ProgType } from '../explain/ctx.js';
+import { progTypeFromKernel } from '../explain/progtype.js';
 import { runToolSync } from '../sys/exec.js';
 
 export const BPF_PROG_TYPE_UNSPEC = 0;
@@ -49,14 +49,6 @@ export class VerifierError extends AfxdpError {
     this.explanation = opts.explanation;
     this.program = opts.program;
   }
-}
-
-/** enum bpf_prog_type → the ctx layout the explainer decodes offsets with */
-export function explainProgType(type: number | undefined): ProgType {
-  if (type === 3 || type === 4) return 'tc';
-  if (type === 1) return 'socket_filter';
-  if (type === 8) return 'cgroup_skb';
-  return 'xdp';
 }
 
 export interface ProgramLoadFailure {
@@ -179,8 +171,10 @@ export class BpfObject {
       const verifier = log.length > 0 && /processed \d+ insns|^\d+: \(/m.test(log);
       if (verifier) {
         const info = this.programs.find((p) => p.name === failing);
-        const type = info?.type === BPF_PROG_TYPE_UNSPEC ? opts.defaultType : info?.type;
-        const explanation = explainLog(log, { progType: explainProgType(type) });
+        // the object says the type; an unknown section name only gets the default type afxdp chose
+        const assumed = info?.type === BPF_PROG_TYPE_UNSPEC;
+        const progType = progTypeFromKernel(assumed ? opts.defaultType : info?.type) ?? undefined;
+        const explanation = explainLog(log, { progType, progTypeSource: assumed ? 'assumed' : 'object' });
         throw new VerifierError(`the verifier rejected program ${failing} in ${path.basename(this.path)}: ${verifierMessage(log)}`, {
           errno: r.errno,
           hint: `${oneLineExplanation(explanation)}; \`afxdp check ${path.basename(this.path)}\` explains it, --verbose prints the verifier log`,

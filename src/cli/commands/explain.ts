@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AfxdpError } from '../../errors.js';
 import { explainLog, renderExplanation } from '../../explain/explain.js';
-import { PROG_TYPES, type ProgType } from '../../explain/ctx.js';
+import { PROG_TYPES, type ProgType } from '../../explain/progtype.js';
 import { printJson } from '../output.js';
 
 export function registerExplain(program: Command): void {
@@ -11,17 +11,17 @@ export function registerExplain(program: Command): void {
     .description('explain a verifier log: the failing instruction and C line, why the verifier refused, and the fix with a corrected snippet')
     .argument('[file]', 'the log as you got it (libbpf output, raw log level 1/2, bpftool -d prog load); - or nothing reads stdin', '-')
     .option('--json', 'print the explanation as JSON (afxdp.explain/1)')
-    .option('--type <type>', `program type, for decoding ctx offsets: ${PROG_TYPES.join(', ')}`, 'xdp')
-    .addHelpText('after', '\nExamples:\n  afxdp explain verifier.log\n  bpftool -d prog load prog.o /sys/fs/bpf/p 2>&1 | afxdp explain\n  afxdp explain --json < verifier.log\n')
-    .action((file: string, o: { json?: boolean; type: string }) => {
-      if (!PROG_TYPES.includes(o.type as ProgType)) {
+    .option('--type <type>', `program type the log came from: ${PROG_TYPES.join(', ')} (default: read from the log; where nothing says, XDP is assumed and the text says so)`)
+    .addHelpText('after', '\nExamples:\n  afxdp explain verifier.log\n  afxdp explain --type kprobe verifier.log\n  bpftool -d prog load prog.o /sys/fs/bpf/p 2>&1 | afxdp explain\n  afxdp explain --json < verifier.log\n')
+    .action((file: string, o: { json?: boolean; type?: string }) => {
+      if (o.type !== undefined && !PROG_TYPES.includes(o.type as ProgType)) {
         throw new AfxdpError('EUSAGE', `unknown program type ${o.type}`, { hint: `use one of ${PROG_TYPES.join(', ')}` });
       }
       if (file === '-' && process.stdin.isTTY) {
         throw new AfxdpError('EUSAGE', 'no verifier log given', { hint: 'afxdp explain FILE, or pipe the log in: … 2>&1 | afxdp explain' });
       }
       const text = readInput(file);
-      const e = explainLog(text, { progType: o.type as ProgType });
+      const e = explainLog(text, { progType: o.type as ProgType | undefined });
       if (!e.found) {
         throw new AfxdpError('EBPF', `no verifier error found in ${file === '-' ? 'stdin' : file}`, {
           hint: 'give the whole output of the failed load (between BEGIN and END PROG LOAD LOG), or run afxdp check OBJ.o',
