@@ -148,7 +148,7 @@ function pointerSpill(log: ParsedLog, off: number, before = log.insn?.line ?? lo
 export const CLASSES: VerifierClass[] = [
   {
     id: 'kernel-bug',
-    title: 'the verifier reports a bug of its own (kernel, not your program)',
+    title: 'a correct program the kernel gets wrong (verifier bug or old-kernel limit)',
     before: '/* a correct program; the kernel prints "verifier bug: REG INVARIANTS VIOLATION" */',
     detect({ log, text }) {
       const lost = lostRangeCheck(log, text);

@@ -138,7 +138,7 @@ function insnRegisters(log: ParsedLog): Record<string, string> {
 /** Human-readable rendering: what failed, why, the fix, the corrected snippet. */
 export function renderExplanation(e: Explanation): string {
   const out: string[] = [];
-  const where = e.source_line ? `${e.source_line.file ?? '?'}:${e.source_line.line ?? '?'}` : null;
+  const where = e.source_line?.file ? `${e.source_line.file}:${e.source_line.line ?? '?'}` : null;
   out.push(`what:  ${e.error.message ?? '(no message: log truncated)'}${e.error.program ? ` [program ${e.error.program}]` : ''}`);
   if (e.error.insn !== null) out.push(`at:    insn ${e.error.insn}: ${e.error.insn_text}`);
   const regs = Object.entries(e.error.registers);
