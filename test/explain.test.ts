@@ -48,6 +48,7 @@ const CASES: Array<{ fixture: string; cls: string; says?: RegExp; type?: 'xdp' |
   { fixture: 'scalar_deref', cls: 'scalar-deref' },
   { fixture: 'misaligned_stack', cls: 'misaligned', says: /stack offset that is not a multiple of 4/ },
   { fixture: 'helper_unknown_id', cls: 'helper-unavailable', says: /#212/ },
+  { fixture: 'unknown_opcode', cls: 'insn-unsupported', says: /does not know this instruction \(unknown opcode f7\)/ },
 ];
 
 /**

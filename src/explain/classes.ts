@@ -486,6 +486,36 @@ export const CLASSES: VerifierClass[] = [
     },
   },
   {
+    id: 'insn-unsupported',
+    title: 'instruction this kernel does not know (compiled for a newer BPF ISA, or an unresolved reference)',
+    before: '/* clang -mcpu=v4 (sign-extending loads, bswap, gotol: 6.6+) loaded on a 5.15 kernel */',
+    detect({ text }) {
+      const m = /unknown opcode ([0-9a-f]{2})|invalid BPF_\w+ (?:opcode|insn)[^\n]*|BPF_\w+ uses reserved fields|unknown insn class \d+/.exec(text);
+      if (!m) return null;
+      const op = m[1] !== undefined ? parseInt(m[1], 16) : null;
+      const cls = op === null ? null : op & 7;
+      const isa =
+        op === 0 ? null
+        : op !== null && (op === 0xd7 || op === 0x06 || (cls === 1 && (op & 0xe0) === 0x80)) ? { cpu: 'v4', since: '6.6', what: op === 0xd7 ? 'a byte swap (bswap)' : op === 0x06 ? 'a long jump (gotol)' : 'a sign-extending load' }
+        : cls === 6 ? { cpu: 'v3', since: '5.1', what: 'a 32-bit conditional jump (JMP32)' }
+        : null;
+      const why = op === 0
+        ? 'the instruction has opcode 00: usually the second half of a 64-bit load (ld_imm64) that the loader did not turn into a map or data reference — a global or static variable, or a string constant, that this loader or kernel cannot place (global data needs libbpf and Linux 5.2+)'
+        : isa
+          ? `opcode ${m[1]} is ${isa.what}, part of BPF ISA ${isa.cpu}, which kernels before ${isa.since} do not have: the compiler emitted instructions for a newer kernel than this one`
+          : `the kernel does not know this instruction (${m[0]}): the object was compiled for a newer BPF instruction set than this kernel has (clang -mcpu), or it is damaged`;
+      return {
+        why,
+        fix: op === 0
+          ? 'load with libbpf (it creates .data/.rodata/.bss maps) on Linux 5.2+, or keep constants and strings on the stack (char msg[] = "...") instead of in global data'
+          : 'compile for the oldest kernel you run on: clang -mcpu=v2 (any kernel), -mcpu=v3 (5.1+) or -mcpu=v4 (6.6+); clang versions differ in their default, so set it explicitly',
+        brief: op === 0 ? 'a global/static reference the loader did not resolve: use libbpf on 5.2+, or keep it on the stack' : 'compile with an -mcpu the kernel has (v2 for any kernel, v3 for 5.1+)',
+        snippet: op === 0 ? `char fmt[] = "hello %d\\n";                 /* on the stack, not in .rodata */\nbpf_trace_printk(fmt, sizeof(fmt), x);` : `clang -O2 -g -target bpf -mcpu=v2 -c prog.bpf.c -o prog.bpf.o   # runs on older kernels too`,
+        facts: { opcode: m[1] ?? null, isa: isa?.cpu ?? null },
+      };
+    },
+  },
+  {
     id: 'no-return-value',
     title: 'program exits without setting a return value',
     before: '__attribute__((naked)) int prog(struct xdp_md *ctx) { asm volatile("exit"); }',
