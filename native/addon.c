@@ -149,7 +149,7 @@ void afx_register(napi_env env, napi_value exports, const afx_fn *fns, size_t n)
 	}
 }
 
-/* Context-aware (NAPI_MODULE_INIT) so worker_threads can load their own instance (DESIGN §7). */
+/* Context-aware (NAPI_MODULE_INIT) so worker_threads can load their own instance (docs/ARCHITECTURE.md, "Measured facts"). */
 NAPI_MODULE_INIT()
 {
 	afx_xsk_init(env, exports);

@@ -36,6 +36,7 @@ export { renderTable } from './report/table.js';
 // saved runs: one run's page, several compared (`afxdp report`)
 export { readRunFile, renderRunHtml, type RunSource } from './report/runfile.js';
 export { compareRuns, renderComparisonHtml, COMPARE_SCHEMA, type Comparison, type ComparedRun, type ComparedEnv, type ComparedPackets, type Distribution, type EnvField } from './report/compare.js';
+export { openOutput as openOutputFile } from './report/filebuf.js';
 export type { KernelStats, BindMode } from './xsk/socket.js';
 export type { XdpMode, XdpModeOption } from './xdp/program.js';
 export type { ProgramCounters } from './xdp/counters.js';
@@ -44,6 +45,14 @@ export type { ProgramCounters } from './xdp/counters.js';
 export { Lab, type LabOptions, type LabSide, type LabLeftovers } from './lab/lab.js';
 export { TrafficGenerator, type GeneratorOptions, type SendOptions } from './lab/generator.js';
 export { runDemo, type DemoOptions } from './run/demo.js';
+export { macFromString, ipv4FromString, FRAME_MIN, DEFAULT_UDP_PORT } from './wire/frame.js';
+
+// diagnosing: the environment, and verifier logs
+export { runDoctor, renderDoctor, type DoctorReport } from './doctor/index.js';
+export { explainLog, renderExplanation, PROG_TYPES, type Explanation, type ExplainOptions, type ProgType } from './explain/index.js';
+
+/** afxdp's own version (its package.json). */
+export { packageVersion } from './run/session.js';
 
 // the metadata ABI (bpf/include/afxdp/meta.h), for reading it yourself
 export {

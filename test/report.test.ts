@@ -30,13 +30,13 @@ function input(over: Partial<ReportInput> = {}): ReportInput {
 
 const SUMMARY_KEYS = ['count', 'min', 'p50', 'p90', 'p99', 'p999', 'max', 'mean'];
 
-test('a built report has exactly the keys of DESIGN §5, in order', () => {
+test('a built report has exactly the keys of the contract (docs/CLI.md), in order', () => {
   const r = buildReport(input());
   assert.equal(REPORT_SCHEMA, 'afxdp.report/1');
-  // hints, hints_off and strategy_requested were added after DESIGN §5, at the end
+  // hints, hints_off and strategy_requested were added after the first contract, at the end
   assert.deepEqual(Object.keys(r), ['schema', 'iface', 'queues', 'mode', 'bind', 'strategy', 'clock', 'poll', 'duration_s', 'packets', 'latency_ns', 'hints', 'hints_off', 'strategy_requested']);
   assert.equal(r.schema, 'afxdp.report/1');
-  // by_strategy and map were added after DESIGN §5 (fields are only ever added, at the end)
+  // by_strategy and map were added after the first contract (fields are only ever added, at the end)
   assert.deepEqual(Object.keys(r.packets), ['sent', 'received', 'meta_valid', 'meta_invalid', 'kernel', 'by_strategy', 'map']);
   assert.deepEqual(Object.keys(r.packets.kernel), ['rx_dropped', 'rx_invalid_descs', 'rx_ring_full', 'rx_fill_ring_empty_descs']);
   assert.deepEqual(Object.keys(r.latency_ns), ['xdp_to_user', 'sender_to_xdp', 'hw_to_xdp']);
@@ -57,7 +57,7 @@ test('JSON round trip; sent and optional segments become null; extra summary key
   assert.equal(back.latency_ns.hw_to_xdp, null);
   assert.deepEqual(Object.keys(back.latency_ns.xdp_to_user), SUMMARY_KEYS);
   assert.equal(back.latency_ns.xdp_to_user.count, 1000);
-  // The document of DESIGN §5 itself parses into the same shape.
+  // The contract's first document parses into the same shape.
   const doc = JSON.parse(`{ "schema": "afxdp.report/1", "iface": "...", "queues": [0], "mode": "native",
     "bind": "copy", "strategy": "meta", "clock": "monotonic", "poll": "busy", "duration_s": 3.1,
     "packets": { "sent": 100000, "received": 100000, "meta_valid": 100000, "meta_invalid": 0,

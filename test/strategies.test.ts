@@ -1,5 +1,5 @@
 /**
- * Stamping strategies end to end (DESIGN §3) against the real kernel: a lab, the XDP program,
+ * Stamping strategies end to end (docs/METADATA.md) against the real kernel: a lab, the XDP program,
  * an AF_XDP socket and generator traffic. Every packet sent must arrive with a valid stamp
  * carried by the strategy asked for; packets without a stamp must be counted, never measured.
  */

@@ -2,8 +2,9 @@
 /*
  * Shared parts of the C reference programs (rx_ref.c, tx_ref.c): raw AF_XDP socket setup, the
  * four rings with cached indices (the same scheme as libxdp's xsk.h and our src/xsk/ring.ts),
- * and small helpers. Raw syscalls, not libxdp: libxdp 1.3.1 fails on this kernel (DESIGN §1), and
- * this is what our addon + TypeScript do, so the comparison is like for like.
+ * and small helpers. Raw syscalls, not libxdp: libxdp 1.3.1 fails on this kernel
+ * (docs/ARCHITECTURE.md, "Measured facts"), and this is what our addon + TypeScript do, so the
+ * comparison is like for like.
  */
 #ifndef XSK_REF_H
 #define XSK_REF_H

@@ -2,11 +2,8 @@
  * `afxdp` command line. Thin: parse and validate flags, call the library, print.
  * Exit codes: 0 ok, 1 failure, 2 usage error. Errors are one line on stderr; --debug adds detail.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { PACKAGE_ROOT } from '../native.js';
-import { runCleanupNow } from '../sys/cleanup.js';
+import { packageVersion } from '../index.js';
 import { exitCodeOf, printError, note } from './output.js';
 import type { CliContext } from './context.js';
 import { registerDemo } from './commands/demo.js';
@@ -16,10 +13,6 @@ import { registerExplain } from './commands/explain.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerReport } from './commands/report.js';
 import { registerGen } from './commands/gen.js';
-
-export function version(): string {
-  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
@@ -32,8 +25,8 @@ export async function main(argv: string[]): Promise<void> {
       stop.abort();
       return;
     }
-    // second signal: no report, but still nothing left behind
-    runCleanupNow();
+    // second signal: no report, but still nothing left behind: process.exit() runs the exit hook
+    // with which the lab registered its cleanup (a lab dies with its process anyway)
     process.exit(130);
   };
   process.on('SIGINT', onSignal);
@@ -42,8 +35,7 @@ export async function main(argv: string[]): Promise<void> {
   // command-line tool: nothing is left behind, no stack trace
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
-    runCleanupNow();
-    process.exit(0);
+    process.exit(0); // runs the exit hook with the lab's cleanup, as for the second signal
   });
   const ctx = (): CliContext => ({ debug, signal: stop.signal });
   const program = createProgram(ctx);
@@ -72,7 +64,7 @@ export async function main(argv: string[]): Promise<void> {
 export function createProgram(ctx: () => CliContext): Command {
   const program = new Command('afxdp')
     .description('AF_XDP for Node.js: measure how long packets take from the XDP hook to user space')
-    .version(version(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .option('--debug', 'on errors, print details and stack traces')
     .showHelpAfterError(false)
     .exitOverride()

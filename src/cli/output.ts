@@ -1,5 +1,5 @@
 /** How the CLI talks: results on stdout, notes and errors on stderr, one line per error. */
-import { AfxdpError } from '../errors.js';
+import { AfxdpError } from '../index.js';
 
 export interface OutputOptions {
   json: boolean;

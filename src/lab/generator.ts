@@ -7,15 +7,17 @@
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
+import { runToolSync } from '../sys/exec.js';
 import { XskSocket } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC } from '../xsk/constants.js';
-import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT } from '../wire/frame.js';
+import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, macFromString, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT } from '../wire/frame.js';
 
 export interface GeneratorOptions {
   ifname: string;
   netnsFd?: number;
   queue?: number;
-  srcMac: Uint8Array;
+  /** default: the MAC address of `ifname` */
+  srcMac?: Uint8Array;
   dstMac: Uint8Array;
   srcIp: Uint8Array;
   dstIp: Uint8Array;
@@ -51,6 +53,7 @@ export class TrafficGenerator {
     const n = native();
     const ifindex = n.ifNameToIndex(o.ifname);
     if (ifindex === 0) throw new AfxdpError('ENOIFACE', `interface ${o.ifname} not found`, { hint: 'list interfaces with `ip -br link`' });
+    const srcMac = o.srcMac ?? ifaceMac(o.ifname);
     this.size = o.size ?? DEFAULT_FRAME_SIZE;
     this.runId = o.runId ?? ((Math.random() * 0xffffffff) >>> 0);
     const batch = o.batchSize ?? 32;
@@ -60,7 +63,7 @@ export class TrafficGenerator {
       this.socket.close();
       throw new AfxdpError('EUSAGE', `frame size ${this.size} exceeds the UMEM frame size ${this.socket.umem.frameSize}`);
     }
-    const tmpl = { srcMac: o.srcMac, dstMac: o.dstMac, srcIp: o.srcIp, dstIp: o.dstIp, srcPort: o.srcPort ?? 40000, dstPort: o.dstPort ?? DEFAULT_UDP_PORT };
+    const tmpl = { srcMac, dstMac: o.dstMac, srcIp: o.srcIp, dstIp: o.dstIp, srcPort: o.srcPort ?? 40000, dstPort: o.dstPort ?? DEFAULT_UDP_PORT };
     const bytes = this.socket.umem.bytes;
     try {
       for (let i = 0; i < this.socket.umem.frameCount; i++) {
@@ -170,4 +173,14 @@ const BATCHES_PER_TURN = 16;
 function msSince(start: [number, number]): number {
   const [s, ns] = process.hrtime(start);
   return s * 1000 + ns / 1e6;
+}
+
+/** The Ethernet address of `ifname` in the current network namespace. */
+function ifaceMac(ifname: string): Uint8Array {
+  const links = JSON.parse(runToolSync('ip', ['-j', 'link', 'show', 'dev', ifname]).stdout) as Array<{ address?: string }>;
+  const mac = links[0]?.address;
+  if (!mac || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) {
+    throw new AfxdpError('EUSAGE', `${ifname} has no Ethernet MAC address`, { hint: 'pass srcMac (afxdp gen: --src-mac)' });
+  }
+  return macFromString(mac);
 }

@@ -17,7 +17,7 @@
 import { build, type Histogram } from 'hdr-histogram-js';
 import { AfxdpError } from '../errors.js';
 
-/** Integers in ns; all 0 when count is 0. Also the per-segment object of the report (DESIGN §5). */
+/** Integers in ns; all 0 when count is 0. Also the per-segment object of the report (docs/CLI.md). */
 export interface LatencySummary {
   count: number;
   min: number;

@@ -1,10 +1,10 @@
 /**
- * The `afxdp.report/1` JSON document (DESIGN §5): what `--json` prints, exactly one per run.
+ * The `afxdp.report/1` JSON document (docs/CLI.md "The JSON report"): what `--json` prints, exactly one per run.
  * Users script against it, so it is a contract:
  *   - fields may be ADDED later (readers must ignore keys they do not know);
  *   - fields are NEVER renamed or removed, and never change type or meaning;
  *   - anything else needs a new schema string ('afxdp.report/2').
- * Keys are snake_case as in DESIGN §5, in the order shown there.
+ * Keys are snake_case as in docs/CLI.md, in the order shown there; fields are only ever added.
  */
 import { AfxdpError } from '../errors.js';
 import type { LatencySummary } from '../measure/recorder.js';
@@ -15,7 +15,7 @@ export const REPORT_SCHEMA = 'afxdp.report/1';
 
 export const MODES = ['native', 'generic'] as const;
 export const BINDS = ['copy', 'zerocopy'] as const;
-/** the strategies that carry a stamp: `strategy` is one of them (DESIGN §5) */
+/** the strategies that carry a stamp: `strategy` is one of them (docs/CLI.md) */
 export const STRATEGIES = ['meta', 'prepend', 'map'] as const;
 /** what a run can ask for (`strategy_requested`); 'auto' picks per packet, see packets.by_strategy */
 export const REQUESTED_STRATEGIES = ['auto', 'meta', 'prepend', 'map'] as const;
@@ -70,7 +70,7 @@ export interface MapCounters {
   collisions: number | null;
 }
 
-/** One summary per segment (DESIGN §4); null where the segment was not measured. */
+/** One summary per segment (docs/REPORTS.md "The segments"); null where the segment was not measured. */
 export interface LatencySegments {
   xdp_to_user: LatencySummary;
   sender_to_xdp: LatencySummary | null;
@@ -308,7 +308,7 @@ export function buildReport(input: ReportInput): Report {
   if (s === null || typeof s !== 'object') throw bad('latency_ns is missing', 'pass the segment summaries');
   const requested = oneOf('strategy', input.strategy, REQUESTED_STRATEGIES);
   const split = byStrategy(requested, uint('packets.meta_valid', c.meta_valid), c.by_strategy);
-  // `strategy` keeps DESIGN §5's values: for auto, the carrier of most stamps (ties: meta first)
+  // `strategy` keeps the contract's values (docs/CLI.md): for auto, the carrier of most stamps (ties: meta first)
   const strategy: Strategy = requested !== 'auto' ? requested : STRATEGIES.reduce((best, k) => (split[k] > split[best] ? k : best), 'meta' as Strategy);
   return {
     schema: REPORT_SCHEMA,

@@ -93,7 +93,7 @@ function packetLines(r: Report): string[] {
   if (p.sent !== null) items.push(`sent ${formatCount(p.sent)}`);
   items.push(`received ${formatCount(p.received)}`);
   items.push(`meta valid ${formatCount(p.meta_valid)} / invalid ${formatCount(p.meta_invalid)}`);
-  // Drops are what makes `received + drops == sent` (DESIGN §7): rx_dropped and rx_ring_full.
+  // Drops are what makes `received + drops == sent` (docs/RELIABILITY.md, the accounting equation): rx_dropped and rx_ring_full.
   const drops = k.rx_dropped + k.rx_ring_full;
   let d = `kernel drops ${formatCount(drops)}`;
   if (drops > 0) d += ` (rx_dropped ${formatCount(k.rx_dropped)}, rx_ring_full ${formatCount(k.rx_ring_full)})`;

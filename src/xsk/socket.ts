@@ -260,7 +260,7 @@ export class XskSocket {
 
   /**
    * Returns the first `n` frames of the last receive() to the fill ring. Clears the metadata
-   * magic word in front of each packet first (the stale guard, DESIGN §2): a later packet whose
+   * magic word in front of each packet first (the stale guard, docs/METADATA-ABI.md): a later packet whose
    * metadata is not written can then never be read with this packet's stamp.
    */
   recycle(n: number): void {

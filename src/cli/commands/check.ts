@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 // the CLI uses only the public API (src/index.ts)
-import { checkProgram as checkObject, type CheckResult } from '../../index.js';
+import { checkProgram as checkObject, renderExplanation, type CheckResult } from '../../index.js';
 import { printJson } from '../output.js';
-import { renderExplanation } from '../../explain/explain.js';
 
 export function registerCheck(program: Command): void {
   program

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { AfxdpError } from '../../errors.js';
-import { runDoctor, renderDoctor } from '../../doctor/doctor.js';
+import { AfxdpError, runDoctor, renderDoctor } from '../../index.js';
 import { printJson } from '../output.js';
 
 export function registerDoctor(program: Command): void {

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { AfxdpError } from '../../errors.js';
-import { explainLog, renderExplanation } from '../../explain/explain.js';
-import { PROG_TYPES, type ProgType } from '../../explain/progtype.js';
+import { AfxdpError, explainLog, renderExplanation, PROG_TYPES, type ProgType } from '../../index.js';
 import { printJson } from '../output.js';
 
 export function registerExplain(program: Command): void {

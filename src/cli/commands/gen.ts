@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { TrafficGenerator } from '../../lab/generator.js';
-import { macFromString, ipv4FromString, FRAME_MIN, DEFAULT_UDP_PORT } from '../../wire/frame.js';
-import { runTool } from '../../sys/exec.js';
-import { AfxdpError } from '../../errors.js';
+import { TrafficGenerator, macFromString, ipv4FromString, FRAME_MIN, DEFAULT_UDP_PORT } from '../../index.js';
 import { intArg, ifnameArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
@@ -46,7 +43,7 @@ export function registerGen(program: Command, ctx: () => CliContext): void {
     .action(async (o: GenFlags) => {
       const c = ctx();
       const dstMac = macFromString(o.dstMac);
-      const srcMac = macFromString(o.srcMac ?? (await ifaceMac(o.iface)));
+      const srcMac = o.srcMac === undefined ? undefined : macFromString(o.srcMac); // default: the MAC of --iface
       const gen = TrafficGenerator.open({
         ifname: o.iface,
         queue: o.queue,
@@ -81,18 +78,4 @@ export function registerGen(program: Command, ctx: () => CliContext): void {
         gen.close();
       }
     });
-}
-
-async function ifaceMac(ifname: string): Promise<string> {
-  let out: string;
-  try {
-    out = (await runTool('ip', ['-j', 'link', 'show', 'dev', ifname])).stdout;
-  } catch {
-    throw new AfxdpError('ENOIFACE', `interface ${ifname} not found`, { hint: 'list interfaces with `ip -br link`' });
-  }
-  const mac = (JSON.parse(out) as Array<{ address?: string }>)[0]?.address;
-  if (!mac || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) {
-    throw new AfxdpError('EUSAGE', `${ifname} has no Ethernet MAC address`, { hint: 'pass --src-mac' });
-  }
-  return mac;
 }

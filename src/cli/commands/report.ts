@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { AfxdpError, compareRuns, readRunFile, renderComparisonHtml, renderRunHtml } from '../../index.js';
-import { openOutput } from '../../report/filebuf.js';
+import { AfxdpError, compareRuns, openOutputFile as openOutput, readRunFile, renderComparisonHtml, renderRunHtml } from '../../index.js';
 import { note, printJson } from '../output.js';
 
 // no commander default: it would print "(default: [])" in the help
