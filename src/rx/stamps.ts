@@ -1,6 +1,6 @@
 /**
  * StampDecoder: finds each received packet's XDP stamp, whichever strategy carried it
- * (DESIGN §3, bpf/include/afxdp/meta.h), records XDP → user latency and counts per strategy.
+ * (docs/METADATA.md, bpf/include/afxdp/meta.h) and counts per strategy.
  *
  *   meta     struct in front of the packet (data_meta): MetaReader.read(addr)
  *   prepend  struct at the packet start: validated (magic, length, flag, run cookie), then
