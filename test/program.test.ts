@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli, assertNoLeftovers, assertOneLineError, trackLab, ROOT } from './lib/cli.js';
-import { withLab, openGenerator } from './lib/lab.js';
+import { withLab, openGenerator, inside, sendFrames, xdpOn } from './lib/lab.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
 import { LatencyProbe } from '../src/rx/probe.js';
 import { waitForEnd } from '../src/run/session.js';
@@ -94,6 +94,26 @@ test("the example's own metadata fields sit in front of afxdp's struct, filled b
       gen?.close();
       probe?.close();
     }
+  });
+});
+
+test('latency --program --xskmap: the socket goes into the named XSKMAP of the own program; a wrong name is refused before attaching', async () => {
+  await withLab(async (lab) => {
+    const wrong = await runCli(['latency', '--iface', lab.rx.ifname, '--program', example, '--xskmap', 'nope', '--packets', '1'], { wrap: inside(lab) });
+    assertOneLineError(wrong, 2, /has no map named nope \(its XSKMAPs: my_sockets\)/);
+    assert.deepEqual(await xdpOn(lab), []);
+    let sending: Promise<number> | undefined;
+    const r = await runCli(['latency', '--iface', lab.rx.ifname, '--program', example, '--xskmap', 'my_sockets', '--packets', '300', '--json'], {
+      wrap: inside(lab),
+      onStderr: (chunk) => {
+        if (!sending && /measuring on/.test(chunk)) sending = sendFrames(lab, 300);
+      },
+    });
+    assert.equal(await sending, 300);
+    assert.equal(r.code, 0, r.stderr);
+    const rep = JSON.parse(r.stdout) as Report;
+    assert.equal(rep.packets.received, 300, 'redirected through my_sockets');
+    assert.equal(rep.packets.meta_valid, 300);
   });
 });
 
