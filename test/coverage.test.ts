@@ -164,3 +164,24 @@ test('every CLI flag, every public export and every documented class member is u
   }
   assert.deepEqual(missing, [], `not used by any test (add an end-to-end test that shows its effect):\n  ${missing.join('\n  ')}`);
 });
+
+test('the scan attributes flags to their command and sees through helpers and comments', () => {
+  const src = (text: string): ts.SourceFile => ts.createSourceFile('x.test.ts', text, ts.ScriptTarget.Latest, true);
+  const uses = collectUses(
+    [
+      src(`
+        function args(): string[] { return ['--clock', 'tai']; }
+        function latencyJson(extra: string[]) { return runCli(['latency', '--json', ...extra]); }
+        test('a', () => latencyJson(args()));
+        test('b', () => runCli(['gen', '--queue', '1', ...(x ? ['--batch', '8'] : [])]));
+        // runCli(['demo', '--packets', '5'])
+        test('c', () => { runCli(['demo', '--rate', '1']); runCli(['latency', '--port', '9']); helper(['--mode', 'native']); });
+        sock.offBatch();`),
+    ],
+    new Set(['demo', 'latency', 'gen']),
+  );
+  assert.deepEqual([...uses.flags.get('latency')!].sort(), ['--clock', '--json', '--port']);
+  assert.deepEqual([...uses.flags.get('gen')!].sort(), ['--batch', '--queue']);
+  assert.deepEqual([...uses.flags.get('demo')!], ['--rate'], 'not --packets (a comment), not --mode (test c runs two commands)');
+  assert.ok(uses.properties.has('offBatch'));
+});
