@@ -3,13 +3,14 @@
  * real lab: offBatch() stops the callback, resetLatency() starts a new interval, the metadata in
  * front of each packet (read again with MetaReader and the ABI constants), Packet's hints against
  * the flows that were sent, the TAI clock, a batch's receive time, a program's maps, checkProgram,
- * a syscall error's errno, and the lower-level LatencyProbe / LatencyReceiver faces.
+ * a syscall error's errno, and the receive engine's own faces (LatencyProbe, LatencyReceiver,
+ * PacketBatch sinks).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  open, loadProgram, checkProgram, AfxdpError, AfxdpSocket, Batch, Packet, XdpProgram, MetaReader, LatencyProbe, LatencyReceiver, probeReport, waitForEnd,
+  open, loadProgram, checkProgram, AfxdpError, AfxdpSocket, Batch, Packet, XdpProgram, MetaReader, LatencyProbe, LatencyReceiver, ReceiveQueue, receiverReport, waitForEnd,
   META_MAGIC, META_MAGIC_MASK, META_VERSION, META_SIZE, AFXDP_F_XDP_TS, AFXDP_F_CLOCK_TAI, AFXDP_F_HW_TS, AFXDP_F_RX_HASH, AFXDP_F_VLAN, AFXDP_F_QUEUE, AFXDP_F_VIA_PREPEND, AFXDP_F_VIA_MAP,
 } from '../src/index.js';
 import { ROOT } from './lib/cli.js';
@@ -184,38 +185,76 @@ test('a refused zero-copy bind is ESYS with errno EOPNOTSUPP, and leaves nothing
   });
 });
 
-test('LatencyProbe + probeReport, LatencyReceiver with batchSize and workerHeap: every packet counted', async () => {
+test('LatencyProbe faces one queue: its socket, batch and the recorders of every segment hold what arrived', async () => {
   await withLab(async (lab) => {
-    const probe = LatencyProbe.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd });
+    const runId = 0x5eed1234;
+    const probe = LatencyProbe.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, batchSize: 16, senderRunId: runId });
     try {
+      assert.equal(probe.socket.bindMode, 'copy', 'veth binds in copy mode');
       probe.start();
-      const sent = await sendFrames(lab, 200);
+      const sent = await sendFrames(lab, 200, { runId });
       await waitForEnd(probe, { expected: () => sent, idleMs: 2000 });
       probe.drain();
-      const rep = probeReport(probe, { sent, durationS: 1, poll: 'event' });
+      assert.ok(probe.batch.n > 0 && probe.batch.n <= 16, `the last batch: ${probe.batch.n} packets`);
+      assert.equal(probe.recorder.summary().count, 200);
+      assert.equal(probe.senderRecorder?.summary().count, 200, 'the payload carried our run id: sender → xdp measured');
+      assert.equal(probe.hwRecorder?.summary().count ?? 0, 0, 'veth: no NIC timestamps');
+      const rep = receiverReport(probe, { sent, durationS: 1 });
       assert.equal(rep.packets.sent, 200);
       assert.equal(rep.packets.received, 200);
       assert.equal(rep.latency_ns.xdp_to_user.count, 200);
+      assert.equal(rep.latency_ns.sender_to_xdp?.count, 200);
     } finally {
       probe.close();
     }
   });
+});
+
+test('LatencyReceiver, busy poll on 2 queues: batchSize bounds the delivered PacketBatch columns, perQueue counts each queue, checkAlive/onError notice a deleted interface', async () => {
   await withLab(async (lab) => {
-    const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, queues: [0, 1], poll: 'busy', batchSize: 8 });
+    const rx = LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, queues: [0, 1], poll: 'busy', batchSize: 8, deliver: true });
     try {
       assert.equal(rx.batchSize, 8);
+      let n = 0;
+      let maxN = 0;
+      const bad: string[] = [];
+      rx.addSink({
+        onBatch: (b) => {
+          maxN = Math.max(maxN, b.n);
+          for (let i = 0; i < b.n; i++, n++) {
+            // each packet's UMEM address holds the generator's frame: payload magic "AFXG" at 42
+            const at = b.addr[i]! + 42;
+            if (String.fromCharCode(...b.bytes.subarray(at, at + 4)) !== 'AFXG') bad.push(`no frame at ${b.addr[i]}`);
+            if (b.len[i] !== 64) bad.push(`length ${b.len[i]}`);
+            if (b.hwLo[i] !== 0 || b.hwHi[i] !== 0) bad.push('a NIC timestamp on veth');
+            if (!(b.xdpToUser[i]! > 0)) bad.push(`latency ${b.xdpToUser[i]}`);
+          }
+        },
+      });
       rx.start();
       const sent = (await Promise.all([0, 1].map((queue) => sendFrames(lab, 300, { queue })))).reduce((a, b) => a + b, 0);
       await waitForEnd(rx, { expected: () => sent, idleMs: 2000 });
-      await rx.close();
-      // one worker per queue, each reporting its V8 heap when it started and when it stopped
-      const heap = rx.workerHeap();
-      assert.deepEqual(heap.map((h) => h.queue), [0, 1]);
-      for (const h of heap) assert.ok(h.start > 0 && h.end > 0, JSON.stringify(h));
-      assert.equal(rx.stats().received, 600);
-      assert.deepEqual(rx.receivedPerQueue(), [300, 300]);
+      await waitFor(() => n >= 600, { what: 'the 600 packets delivered to the sink', detail: () => `${n}` });
+      assert.equal(n, 600);
+      assert.deepEqual(bad.slice(0, 5), []);
+      assert.ok(maxN <= 8, `batches of at most 8 (${maxN})`);
+      assert.ok(rx.perQueue.every((q) => q instanceof ReceiveQueue));
+      assert.deepEqual(rx.perQueue.map((q) => [q.queue, q.xdpToUser.summary().count]), [[0, 300], [1, 300]]);
+      assert.equal(rx.checkAlive(), true);
+      // the interface goes away under the receiver: checkAlive() notices, onError names it
+      let failed: AfxdpError | undefined;
+      rx.onError = (e) => (failed = e);
+      await lab.tx.netns.exec('ip', ['link', 'del', lab.tx.ifname]);
+      await waitFor(() => !rx.checkAlive(), { what: 'checkAlive() to notice the deleted interface' });
+      assert.ok(failed instanceof AfxdpError);
+      assert.match(failed.message, new RegExp(lab.rx.ifname));
+      assert.equal(rx.stats().received, 600, 'the counts so far stay');
     } finally {
-      await rx.close();
+      rx.close();
     }
+    // one worker per queue, each reporting its V8 heap when it started and when it stopped
+    const heap = rx.workerHeap();
+    assert.deepEqual(heap.map((h) => h.queue), [0, 1]);
+    for (const h of heap) assert.ok(h.start > 0 && h.end > 0, JSON.stringify(h));
   }, { queues: 2 });
 });
