@@ -192,7 +192,7 @@ test('SIGKILL of the owning process takes the whole lab with it', async () => {
     child.kill('SIGKILL');
     await exited;
     const pids = info.pids;
-    await waitFor(() => pids.every(processGone), { what: `holders ${pids} to die with their owner`, timeoutMs: 3_000 });
+    await waitFor(() => pids.every(processGone), { what: `holders ${pids} to die with their owner`, timeoutMs: 5_000 });
     await assertNoLeftovers(info.id);
     // No process is left in either namespace: nothing holds them, so the kernel frees them and the veth.
     // (polled: teardown is asynchronous; a namespace inode number can also be reused at once by
@@ -203,7 +203,7 @@ test('SIGKILL of the owning process takes the whole lab with it', async () => {
       return nets.filter((net) => live.has(net.replace(/^net:\[(\d+)\]$/, '$1')));
     };
     let still: string[] = [];
-    await waitFor(async () => (still = await held()).length === 0, { what: 'the kernel to free both namespaces', timeoutMs: 3_000, detail: () => `${still.join(', ')} still held` });
+    await waitFor(async () => (still = await held()).length === 0, { what: 'the kernel to free both namespaces', timeoutMs: 10_000, detail: () => `${still.join(', ')} still held` });
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });

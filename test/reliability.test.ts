@@ -154,7 +154,7 @@ test('latency: SIGINT and SIGTERM report what was measured and exit 0; SIGKILL l
     }, pair.wrap('rx'));
     assert.equal(k.signal, 'SIGKILL');
     // the bpf_link dies with the process: nothing stays on an interface that is not ours
-    await waitFor(async () => (await pair.link('rx'))?.xdp === undefined, { what: 'the XDP program to go with the killed process', timeoutMs: 2_000 });
+    await waitFor(async () => (await pair.link('rx'))?.xdp === undefined, { what: 'the XDP program to go with the killed process', timeoutMs: 10_000 });
   } finally {
     await pair.destroy();
   }
