@@ -4,28 +4,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, AfxdpError, Lab, TrafficGenerator } from '../src/index.js';
-
-async function withLab(queues: number, fn: (lab: Lab) => Promise<void>): Promise<void> {
-  const lab = await Lab.create({ queues });
-  try {
-    await fn(lab);
-  } finally {
-    await lab.destroy();
-  }
-}
+import { open, AfxdpError, type Lab } from '../src/index.js';
+import { withLab, openGenerator } from './lib/lab.js';
 
 /** One generator per TX queue: veth delivers on the RX queue numbered like the TX queue. */
 function sendOnEveryQueue(lab: Lab, queues: number, perQueue: number): { done: Promise<number[]>; close(): void } {
   const gens = Array.from({ length: queues }, (_, q) =>
-    TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, queue: q, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes }),
+    openGenerator(lab, { queue: q }),
   );
   return { done: Promise.all(gens.map((g) => g.send({ count: perQueue, rate: 10_000 }))), close: () => gens.forEach((g) => g.close()) };
 }
 
 for (const [strategy, poll] of [['prepend', 'busy'], ['map', 'event'], ['auto', 'busy']] as const) {
   test(`open({ strategy: '${strategy}', poll: '${poll}', queues: [0, 1] }) receives every packet with its queue, strategy and latency`, async () => {
-    await withLab(2, async (lab) => {
+    await withLab(async (lab) => {
       const sock = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd, strategy, poll, queues: [0, 1] });
       const perQueue = 500;
       const traffic = sendOnEveryQueue(lab, 2, perQueue);
@@ -66,12 +58,12 @@ for (const [strategy, poll] of [['prepend', 'busy'], ['map', 'event'], ['auto', 
         traffic.close();
         sock.close();
       }
-    });
+    }, { queues: 2 });
   });
 }
 
 test('onBatch() in busy mode: the callback runs on the main thread for every batch; offBatch() stops it', async () => {
-  await withLab(1, async (lab) => {
+  await withLab(async (lab) => {
     const sock = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd, poll: 'busy' });
     const traffic = sendOnEveryQueue(lab, 1, 400);
     try {
@@ -90,11 +82,11 @@ test('onBatch() in busy mode: the callback runs on the main thread for every bat
       traffic.close();
       sock.close();
     }
-  });
+  }, { queues: 1 });
 });
 
 test('open(): an option the API does not know is an error that names it; busy mode cannot send', async () => {
-  await withLab(1, async (lab) => {
+  await withLab(async (lab) => {
     const base = { iface: lab.rx.ifname, netns: lab.rx.netns.fd };
     assert.throws(() => open({ ...base, stratgy: 'prepend' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /unknown option "stratgy"/.test(e.message));
     assert.throws(() => open({ ...base, poll: 'spin' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /poll must be one of event, busy/.test(e.message));
@@ -106,5 +98,5 @@ test('open(): an option the API does not know is an error that names it; busy mo
     const sock = open({ ...base, queues: 'all' });
     assert.deepEqual(sock.queues, [0]);
     sock.close();
-  });
+  }, { queues: 1 });
 });

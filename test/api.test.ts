@@ -5,30 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { open, loadProgram, AfxdpError, Lab, TrafficGenerator, AfxdpSocket, Batch, REPORT_SCHEMA, INCLUDE_DIR, type AfxdpErrorCode } from '../src/index.js';
+import { open, loadProgram, AfxdpError, Lab, AfxdpSocket, Batch, REPORT_SCHEMA, INCLUDE_DIR, type AfxdpErrorCode } from '../src/index.js';
 import { ROOT } from './lib/cli.js';
+import { withLab, openGenerator, xdpOn } from './lib/lab.js';
+import { waitFor, waitForValue } from './lib/wait.js';
 
 const FILTER_OBJ = path.join(ROOT, 'build', 'examples', 'xdp-filter.bpf.o');
 const SEED_OBJ = path.join(ROOT, 'build', 'test-bpf', 'seed.bpf.o');
-
-async function withLab(fn: (lab: Lab) => Promise<void>): Promise<void> {
-  const lab = await Lab.create();
-  try {
-    await fn(lab);
-  } finally {
-    await lab.destroy();
-  }
-  let left = await Lab.leftovers(lab.id);
-  for (let i = 0; i < 50 && left.holders.length + left.links.length + left.netns.length > 0; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    left = await Lab.leftovers(lab.id);
-  }
-  assert.deepEqual(left, { holders: [], links: [], netns: [] }, `leftovers of lab ${lab.id}`);
-}
-
-function generator(lab: Lab): TrafficGenerator {
-  return TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
-}
 
 function throwsCode(fn: () => unknown, code: AfxdpErrorCode, message?: RegExp): void {
   assert.throws(fn, (e: unknown) => {
@@ -41,8 +24,7 @@ function throwsCode(fn: () => unknown, code: AfxdpErrorCode, message?: RegExp): 
 
 /** XDP attached to the lab's rx interface, by asking the kernel (ip -j link in the namespace). */
 async function xdpAttached(lab: Lab): Promise<boolean> {
-  const { stdout } = await lab.rx.netns.exec('ip', ['-j', 'link', 'show', 'dev', lab.rx.ifname]);
-  return (JSON.parse(stdout) as Array<{ xdp?: unknown }>)[0]!.xdp !== undefined;
+  return (await xdpOn(lab)).includes(lab.rx.ifname);
 }
 
 test('open() + for await: batches carry bytes, metadata and latency; stats and report add up; close detaches', async () => {
@@ -51,7 +33,7 @@ test('open() + for await: batches carry bytes, metadata and latency; stats and r
     assert.ok(sock instanceof AfxdpSocket);
     assert.equal(sock.programName, 'afxdp_stamp');
     assert.ok(await xdpAttached(lab));
-    const gen = generator(lab);
+    const gen = openGenerator(lab);
     const sending = gen.send({ count: 300, rate: 20_000 });
     let n = 0;
     let views = 0;
@@ -116,7 +98,7 @@ test('onBatch() callback form and `await using` (Symbol.asyncDispose) closing at
         });
       });
       throwsCode(() => sock.onBatch(() => {}), 'ESTATE', /already has a onBatch|already has an? onBatch/);
-      const gen = generator(lab);
+      const gen = openGenerator(lab);
       await gen.send({ count: 200, rate: 0 });
       gen.close();
       await all;
@@ -145,10 +127,7 @@ test('send(): frames from an AF_XDP socket reach the peer namespace', async () =
       assert.equal(sent, 10);
       assert.equal(sock.stats().sent, 10);
       let after = before;
-      for (let i = 0; i < 50 && after - before < 10; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        after = await rxPackets(lab);
-      }
+      await waitFor(async () => (after = await rxPackets(lab)) - before >= 10, { what: 'the peer to count the 10 frames', detail: () => `${after - before} so far` });
       assert.equal(after - before, 10);
       throwsCode(() => sock.send(frame, 0, 4096 * 2), 'EUSAGE');
       throwsCode(() => sock.send(frame, 70), 'EUSAGE');
@@ -157,6 +136,18 @@ test('send(): frames from an AF_XDP socket reach the peer namespace', async () =
     }
   });
 });
+
+/** A batch iterator owns the socket: onBatch() is refused while one runs (the public sign of it). */
+function iterating(sock: AfxdpSocket): boolean {
+  try {
+    sock.onBatch(() => {});
+  } catch (e) {
+    if (e instanceof AfxdpError && e.code === 'ESTATE' && /batch iterator/.test(e.message)) return true;
+    throw e;
+  }
+  sock.offBatch();
+  return false;
+}
 
 async function rxPackets(lab: Lab): Promise<number> {
   const { stdout } = await lab.tx.netns.exec('ip', ['-j', '-s', 'link', 'show', 'dev', lab.tx.ifname]);
@@ -178,20 +169,19 @@ test('custom program: loadProgram + open({ program }), map access, attach() with
 
       const sock = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd, program: prog });
       assert.equal(sock.programName, 'xdp_filter');
-      const gen = generator(lab);
+      const gen = openGenerator(lab);
       await gen.send({ count: 50, rate: 0 });
       gen.close();
       let n = 0;
-      for (let tries = 0; tries < 100 && n < 50; tries++) {
+      await waitFor(() => {
         const b = sock.receive();
-        if (b === null) {
-          await new Promise((r) => setTimeout(r, 10));
-          continue;
+        if (b !== null) {
+          n += b.length;
+          assert.ok(b.packet(0).latencyNs > 0, 'stamped by afxdp_stamp_meta() in the custom program');
+          b.release();
         }
-        n += b.length;
-        assert.ok(b.packet(0).latencyNs > 0, 'stamped by afxdp_stamp_meta() in the custom program');
-        b.release();
-      }
+        return n >= 50;
+      }, { what: 'the 50 frames through the custom program', detail: () => `${n} received` });
       assert.equal(n, 50);
       assert.equal(sock.stats().program, null);
       sock.close();
@@ -241,15 +231,10 @@ test('misuse: use after close, double release, stale views, wrong argument types
     const sock = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd });
     throwsCode(() => sock.send(new Uint8Array(60)), 'ESTATE', /no TX ring/);
     throwsCode(() => sock.onBatch('x' as never), 'EUSAGE');
-    const gen = generator(lab);
+    const gen = openGenerator(lab);
     await gen.send({ count: 10, rate: 0 });
     gen.close();
-    let b: Batch | null = null;
-    for (let i = 0; i < 100 && b === null; i++) {
-      b = sock.receive();
-      if (b === null) await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.ok(b);
+    const b = await waitForValue(() => sock.receive(), { what: 'a batch of the 10 frames' });
     const p = b.packet(0);
     throwsCode(() => sock.receive(), 'ESTATE', /previous batch is not released/);
     throwsCode(() => b.packet(b.length), 'EUSAGE', /out of range/);
@@ -270,7 +255,7 @@ test('misuse: use after close, double release, stale views, wrong argument types
       for await (const batch of sock) k += batch.length;
       return k;
     })();
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => iterating(sock), { what: 'the iterator to wait for packets' });
     sock.close();
     assert.equal(await waiting, 0);
     throwsCode(() => sock.receive(), 'ECLOSED');
@@ -284,8 +269,12 @@ test('misuse: use after close, double release, stale views, wrong argument types
     // an aborted signal ends an iterator cleanly
     const s2 = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd });
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 30);
-    for await (const _ of s2.batches({ signal: ac.signal })) assert.fail('no traffic was sent');
+    const loop = (async () => {
+      for await (const _ of s2.batches({ signal: ac.signal })) assert.fail('no traffic was sent');
+    })();
+    await waitFor(() => iterating(s2), { what: 'the second iterator to wait for packets' });
+    ac.abort();
+    await loop;
     s2.close();
   });
   assert.ok(INCLUDE_DIR.endsWith(path.join('bpf', 'include')));

@@ -5,8 +5,8 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { runCli, assertNoLeftovers, assertOneLineError, trackLab, NODE24, ROOT, type CliResult } from './lib/cli.js';
-import { Lab } from '../src/lab/lab.js';
+import { runCli, assertNoLeftovers, assertOneLineError, NODE24, ROOT, type CliResult } from './lib/cli.js';
+import { withLab, inside, openGenerator } from './lib/lab.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
 import type { Report } from '../src/report/report.js';
 import path from 'node:path';
@@ -66,18 +66,16 @@ describe('afxdp latency', () => {
   afterEach(assertNoLeftovers);
 
   test('measures traffic from another sender on an interface it did not create', async () => {
-    const lab = await Lab.create();
-    trackLab(lab.id);
-    try {
+    await withLab(async (lab) => {
       const packets = 2000;
       let gen: TrafficGenerator | undefined;
       let sending: Promise<number> | undefined;
       const r = await runCli(['latency', '--iface', lab.rx.ifname, '--packets', String(packets), '--json'], {
-        wrap: ['nsenter', '-t', String(lab.rx.netns.pid), '-n', '--'],
+        wrap: inside(lab),
         onStderr: (chunk) => {
           // start sending only once the probe says it is attached
           if (!sending && /measuring on/.test(chunk)) {
-            gen = TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
+            gen = openGenerator(lab);
             sending = gen.send({ count: packets, rate: 20000 });
           }
         },
@@ -93,22 +91,16 @@ describe('afxdp latency', () => {
       assert.equal(doc.packets.meta_valid, packets);
       assert.equal(doc.latency_ns.xdp_to_user.count, packets);
       assert.ok(doc.latency_ns.xdp_to_user.p50 > 0 && doc.latency_ns.xdp_to_user.p50 < 1e9);
-    } finally {
-      await lab.destroy();
-    }
+    });
   });
 
   test('--duration ends a run without traffic: zero packets, zero samples', async () => {
-    const lab = await Lab.create();
-    trackLab(lab.id);
-    try {
-      const doc = parseReport(await runCli(['latency', '--iface', lab.rx.ifname, '--duration', '0.3', '--json'], { wrap: ['nsenter', '-t', String(lab.rx.netns.pid), '-n', '--'] }));
+    await withLab(async (lab) => {
+      const doc = parseReport(await runCli(['latency', '--iface', lab.rx.ifname, '--duration', '0.3', '--json'], { wrap: inside(lab) }));
       assert.equal(doc.packets.received, 0);
       assert.equal(doc.latency_ns.xdp_to_user.count, 0);
       assert.ok(doc.duration_s >= 0.3);
-    } finally {
-      await lab.destroy();
-    }
+    });
   });
 
   test('unknown interface: exit 1, one line', async () => {
@@ -116,14 +108,10 @@ describe('afxdp latency', () => {
   });
 
   test('queue beyond the device: exit 1, names the queues it has', async () => {
-    const lab = await Lab.create();
-    trackLab(lab.id);
-    try {
-      const r = await runCli(['latency', '--iface', lab.rx.ifname, '--queue', '5', '--packets', '1'], { wrap: ['nsenter', '-t', String(lab.rx.netns.pid), '-n', '--'] });
+    await withLab(async (lab) => {
+      const r = await runCli(['latency', '--iface', lab.rx.ifname, '--queue', '5', '--packets', '1'], { wrap: inside(lab) });
       assertOneLineError(r, 1, /has 1 RX queue; queue 5 does not exist \(use --queue 0\)/);
-    } finally {
-      await lab.destroy();
-    }
+    });
   });
 });
 

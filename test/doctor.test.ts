@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { release } from 'node:os';
 import path from 'node:path';
-import { Lab } from '../src/lab/lab.js';
+import { withLab, inside } from './lib/lab.js';
 import { withNetns } from '../src/sys/netns.js';
 import { native } from '../src/native.js';
 import { BpfObject, VerifierError } from '../src/xdp/program.js';
@@ -93,9 +93,8 @@ test('doctor on a missing interface: one line, exit 1', async () => {
 });
 
 test("doctor on the lab's veth inside its namespace: native XDP, copy only, RX-metadata kfuncs, --probe leaves nothing", async () => {
-  const lab = await Lab.create({ queues: 2 });
-  try {
-    const wrap = ['nsenter', '-t', String(lab.rx.netns.pid), '-n', '--'];
+  await withLab(async (lab) => {
+    const wrap = inside(lab);
     const j = await runCli(['doctor', '--iface', lab.rx.ifname, '--json', '--probe'], { wrap });
     assert.equal(j.code, 0, j.stderr);
     const r = assertSchema(JSON.parse(j.stdout));
@@ -137,9 +136,7 @@ test("doctor on the lab's veth inside its namespace: native XDP, copy only, RX-m
     const t = await runCli(['doctor', '--iface', lab.rx.ifname], { wrap });
     assert.equal(t.code, 0);
     assert.match(t.stdout, new RegExp(`^ok +${lab.rx.ifname} XDP modes: native and generic`, 'm'));
-  } finally {
-    await lab.destroy();
-  }
+  }, { queues: 2 });
   await assertNoLeftovers();
 });
 

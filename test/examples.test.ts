@@ -6,8 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { Lab, TrafficGenerator } from '../src/index.js';
 import { ROOT } from './lib/cli.js';
+import { withLab, sendFrames } from './lib/lab.js';
+import { waitFor } from './lib/wait.js';
 
 const EXAMPLES = path.join(ROOT, 'dist', 'examples');
 
@@ -59,45 +60,11 @@ function nodeIn(nsPid: number, script: string, timeoutMs = 30_000): Promise<stri
   });
 }
 
-async function send(lab: Lab, count: number, dstPort = 9, queue = 0): Promise<number> {
-  const gen = TrafficGenerator.open({
-    ifname: lab.tx.ifname,
-    queue,
-    netnsFd: lab.tx.netns.fd,
-    srcMac: lab.tx.macBytes,
-    dstMac: lab.rx.macBytes,
-    srcIp: lab.tx.ipBytes,
-    dstIp: lab.rx.ipBytes,
-    dstPort,
-  });
-  try {
-    return await gen.send({ count, rate: 20_000 });
-  } finally {
-    gen.close();
-  }
-}
-
-/** A lab per test; afterwards nothing of it may be left (checked by its id: other runs may share the machine). */
-async function withLab(fn: (lab: Lab) => Promise<void>, queues = 1): Promise<void> {
-  const lab = await Lab.create({ queues });
-  try {
-    await fn(lab);
-  } finally {
-    await lab.destroy();
-  }
-  let left = await Lab.leftovers(lab.id);
-  for (let i = 0; i < 50 && left.holders.length + left.links.length + left.netns.length > 0; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    left = await Lab.leftovers(lab.id);
-  }
-  assert.deepEqual(left, { holders: [], links: [], netns: [] }, `leftovers of lab ${lab.id}`);
-}
-
 test('examples/latency-probe: receives the lab traffic and prints the latency summary', async () => {
   await withLab(async (lab) => {
     const run = startExample('latency-probe', [lab.rx.ifname, '500'], lab.rx.netns.pid, /listening on \S+ \(XDP (native|generic), AF_XDP (copy|zerocopy)\)/);
     assert.match(await run.ready, /^listening/);
-    assert.equal(await send(lab, 500), 500);
+    assert.equal(await sendFrames(lab, 500), 500);
     const r = await run.done;
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^packet 1: 64 bytes, queue 0, \d+ ns$/m);
@@ -135,8 +102,8 @@ test('examples/xdp-filter: a custom program with the afxdp header delivers allow
   await withLab(async (lab) => {
     const run = startExample('xdp-filter', [lab.rx.ifname, '9', '100'], lab.rx.netns.pid, /filtering on \S+ \(XDP \w+, program xdp_filter\)/);
     assert.match(await run.ready, /^filtering/);
-    assert.equal(await send(lab, 50, 10), 50); // not allowed: dropped by the program
-    assert.equal(await send(lab, 100, 9), 100); // a second generator on the same queue: close() freed it
+    assert.equal(await sendFrames(lab, 50, { dstPort: 10 }), 50); // not allowed: dropped by the program
+    assert.equal(await sendFrames(lab, 100, { dstPort: 9 }), 100); // a second generator on the same queue: close() freed it
     const r = await run.done;
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim()) as { received: number; delivered: number; dropped: number; p50_ns: number };
@@ -154,13 +121,9 @@ test('examples/prometheus-exporter: keeps serving /metrics with the packet count
     assert.match(await run.ready, /^serving/);
     const scrape = (): Promise<string> => nodeIn(lab.rx.netns.pid, `process.stdout.write(await (await fetch('http://127.0.0.1:${port}/metrics')).text())`);
     assert.match(await scrape(), /^afxdp_packets_received_total\{iface="[^"]+",queue="0"\} 0$/m);
-    assert.equal(await send(lab, 300), 300);
+    assert.equal(await sendFrames(lab, 300), 300);
     let body = '';
-    for (let i = 0; i < 50; i++) {
-      body = await scrape();
-      if (/^afxdp_packets_received_total\{[^}]*\} 300$/m.test(body)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(async () => /^afxdp_packets_received_total\{[^}]*\} 300$/m.test((body = await scrape())), { what: '/metrics to count the 300 packets', detail: () => body.split('\n').find((l) => l.startsWith('afxdp_packets_received_total')) ?? 'no counter' });
     assert.match(body, /^afxdp_packets_received_total\{[^}]*\} 300$/m);
     assert.match(body, /^afxdp_xdp_to_user_latency_ns\{[^}]*quantile="0.5"\} [1-9]\d*$/m);
     assert.match(body, /^afxdp_kernel_rx_dropped_total\{[^}]*\} 0$/m);

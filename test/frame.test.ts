@@ -74,6 +74,20 @@ test('a built frame parses and carries its fields', () => {
   assert.equal(out[1], 0xffffffff);
 });
 
+test('internetChecksum: the RFC 1071 example and a published IPv4 header', () => {
+  // RFC 1071 §3: the one's-complement sum of 0001 f203 f4f5 f6f7 is ddf2; the checksum its complement
+  const rfc = Uint8Array.from([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]);
+  assert.equal(internetChecksum(rfc, 0, rfc.length), 0x220d);
+  // the IPv4 header of the "IPv4 header checksum" example (Wikipedia): checksum b861; a header
+  // carrying its checksum sums to 0; an odd length pads the last byte with a zero
+  const hdr = Uint8Array.from([0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7]);
+  assert.equal(internetChecksum(hdr, 0, 20), 0xb861);
+  hdr[10] = 0xb8;
+  hdr[11] = 0x61;
+  assert.equal(internetChecksum(hdr, 0, 20), 0);
+  assert.equal(internetChecksum(Uint8Array.from([0x12, 0x34, 0x56]), 0, 3), ~(0x1234 + 0x5600) & 0xffff);
+});
+
 test('IPv4 header: checksum verifies, TTL 64, DF, lengths cover the frame', () => {
   for (const size of [FRAME_MIN, 64, 1514, FRAME_MAX]) {
     const { buf, off } = built(size, 0);

@@ -3,21 +3,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab } from '../src/lab/lab.js';
+import { withLab, inside, openGenerator } from './lib/lab.js';
 import { LatencyReceiver } from '../src/rx/receiver.js';
 import { waitForEnd } from '../src/run/session.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
-import { runCli, assertOneLineError, trackLab, assertNoLeftovers } from './lib/cli.js';
+import { runCli, assertOneLineError, assertNoLeftovers } from './lib/cli.js';
 
 test('afxdp gen sends exactly --count frames, and all of them arrive', async () => {
-  const lab = await Lab.create();
-  trackLab(lab.id);
-  try {
+  await withLab(async (lab) => {
     const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, ringSize: 4096 });
     try {
       rx.start();
       const r = await runCli(['gen', '--iface', lab.tx.ifname, '--dst-mac', lab.rx.mac, '--count', '7777', '--rate', '10000', '--size', '128', '--json'], {
-        wrap: ['nsenter', '-t', String(lab.tx.netns.pid), '-n', '--'],
+        wrap: inside(lab, 'tx'),
       });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, '');
@@ -35,9 +33,7 @@ test('afxdp gen sends exactly --count frames, and all of them arrive', async () 
     } finally {
       await rx.close();
     }
-  } finally {
-    await lab.destroy();
-  }
+  });
   await assertNoLeftovers();
 });
 
@@ -67,45 +63,42 @@ test('gen on a missing interface fails with one line and exit 1', async () => {
 });
 
 test('afxdp latency --poll busy --queues all measures every queue of a foreign interface', async () => {
-  const lab = await Lab.create({ queues: 2 });
-  trackLab(lab.id);
-  const gens: TrafficGenerator[] = [];
-  try {
-    let sending: Promise<number[]> | undefined;
-    const r = await runCli(['latency', '--iface', lab.rx.ifname, '--poll', 'busy', '--queues', 'all', '--packets', '4000', '--json'], {
-      wrap: ['nsenter', '-t', String(lab.rx.netns.pid), '-n', '--'],
-      onStderr: (chunk) => {
-        // attached and spinning: send 2000 frames on each TX queue (veth: same RX queue number)
-        if (sending || !/measuring on/.test(chunk)) return;
-        for (const q of [0, 1]) {
-          gens.push(TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, queue: q, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes }));
-        }
-        sending = Promise.all(gens.map((g) => g.send({ count: 2000, rate: 4000 })));
-      },
-    });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /queues 0,1 \(XDP native, AF_XDP copy, busy poll/);
-    assert.deepEqual(await sending, [2000, 2000]);
-    const rep = JSON.parse(r.stdout) as { poll: string; queues: number[]; packets: { sent: null; received: number; meta_valid: number }; latency_ns: { xdp_to_user: { count: number } } };
-    assert.equal(rep.poll, 'busy');
-    assert.deepEqual(rep.queues, [0, 1]);
-    assert.equal(rep.packets.sent, null);
-    assert.equal(rep.packets.received, 4000);
-    assert.equal(rep.packets.meta_valid, 4000);
-    assert.equal(rep.latency_ns.xdp_to_user.count, 4000);
-  } finally {
-    for (const g of gens) g.close();
-    await lab.destroy();
-  }
+  await withLab(async (lab) => {
+    const gens: TrafficGenerator[] = [];
+    try {
+      let sending: Promise<number[]> | undefined;
+      const r = await runCli(['latency', '--iface', lab.rx.ifname, '--poll', 'busy', '--queues', 'all', '--packets', '4000', '--json'], {
+        wrap: inside(lab),
+        onStderr: (chunk) => {
+          // attached and spinning: send 2000 frames on each TX queue (veth: same RX queue number)
+          if (sending || !/measuring on/.test(chunk)) return;
+          for (const q of [0, 1]) {
+            gens.push(openGenerator(lab, { queue: q }));
+          }
+          sending = Promise.all(gens.map((g) => g.send({ count: 2000, rate: 4000 })));
+        },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /queues 0,1 \(XDP native, AF_XDP copy, busy poll/);
+      assert.deepEqual(await sending, [2000, 2000]);
+      const rep = JSON.parse(r.stdout) as { poll: string; queues: number[]; packets: { sent: null; received: number; meta_valid: number }; latency_ns: { xdp_to_user: { count: number } } };
+      assert.equal(rep.poll, 'busy');
+      assert.deepEqual(rep.queues, [0, 1]);
+      assert.equal(rep.packets.sent, null);
+      assert.equal(rep.packets.received, 4000);
+      assert.equal(rep.packets.meta_valid, 4000);
+      assert.equal(rep.latency_ns.xdp_to_user.count, 4000);
+    } finally {
+      for (const g of gens) g.close();
+    }
+  }, { queues: 2 });
   await assertNoLeftovers();
 });
 
 test('Ctrl-C stops a busy-mode latency run: it reports, stops its workers and detaches', async () => {
-  const lab = await Lab.create();
-  trackLab(lab.id);
-  try {
+  await withLab(async (lab) => {
     const r = await runCli(['latency', '--iface', lab.rx.ifname, '--poll', 'busy', '--json'], {
-      wrap: ['nsenter', '-t', String(lab.rx.netns.pid), '-n', '--'],
+      wrap: inside(lab),
       onStderr: (chunk, child) => {
         if (/measuring on/.test(chunk)) child.kill('SIGINT');
       },
@@ -118,8 +111,6 @@ test('Ctrl-C stops a busy-mode latency run: it reports, stops its workers and de
     // nothing left attached on the lab interface
     const { stdout } = await lab.rx.netns.exec('ip', ['-j', 'link', 'show', 'dev', lab.rx.ifname]);
     assert.equal((JSON.parse(stdout) as Array<{ xdp?: unknown }>)[0]!.xdp, undefined);
-  } finally {
-    await lab.destroy();
-  }
+  });
   await assertNoLeftovers();
 });

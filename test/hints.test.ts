@@ -6,8 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, assertNoLeftovers, assertOneLineError, trackLab } from './lib/cli.js';
+import { runCli, assertNoLeftovers, assertOneLineError } from './lib/cli.js';
 import { Lab } from '../src/lab/lab.js';
+import { withLab } from './lib/lab.js';
 import { LatencyProbe } from '../src/rx/probe.js';
 import { waitForEnd } from '../src/run/session.js';
 import { F_VLAN, F_RX_HASH, F_HW_TS } from '../src/xdp/meta.js';
@@ -36,29 +37,27 @@ test('native veth: every packet carries an RX hash, none a HW timestamp (hw_to_x
 });
 
 test("VLAN hint: the tag the sender's stack put out of band arrives with every packet", async () => {
-  const lab = await Lab.create({ vlan: 42 });
-  trackLab(lab.id);
-  let probe: LatencyProbe | undefined;
-  try {
-    probe = LatencyProbe.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, hints: true });
-    assert.equal(probe.hints, true);
-    probe.start();
-    const sent = await lab.sendUdpViaStack(200);
-    await waitForEnd(probe, { expected: () => sent, idleMs: 1000 });
-    probe.drain();
-    const s = probe.stats();
-    assert.equal(s.received, 200);
-    assert.equal(s.metaValid, 200);
-    assert.deepEqual(s.hints, { rx_timestamp: 0, rx_hash: 200, vlan: 200 });
-    const m = probe.lastStamp;
-    assert.equal(m.flags & (F_VLAN | F_RX_HASH | F_HW_TS), F_VLAN | F_RX_HASH);
-    assert.equal(m.vlanTci & 0xfff, 42);
-    assert.equal(m.vlanProto, 0x0081, 'ETH_P_8021Q in network byte order, as the kfunc returns it');
-  } finally {
-    probe?.close();
-    await lab.destroy();
-    await assertNoLeftovers();
-  }
+  await withLab(async (lab) => {
+    let probe: LatencyProbe | undefined;
+    try {
+      probe = LatencyProbe.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, hints: true });
+      assert.equal(probe.hints, true);
+      probe.start();
+      const sent = await lab.sendUdpViaStack(200);
+      await waitForEnd(probe, { expected: () => sent, idleMs: 1000 });
+      probe.drain();
+      const s = probe.stats();
+      assert.equal(s.received, 200);
+      assert.equal(s.metaValid, 200);
+      assert.deepEqual(s.hints, { rx_timestamp: 0, rx_hash: 200, vlan: 200 });
+      const m = probe.lastStamp;
+      assert.equal(m.flags & (F_VLAN | F_RX_HASH | F_HW_TS), F_VLAN | F_RX_HASH);
+      assert.equal(m.vlanTci & 0xfff, 42);
+      assert.equal(m.vlanProto, 0x0081, 'ETH_P_8021Q in network byte order, as the kfunc returns it');
+    } finally {
+      probe?.close();
+    }
+  }, { vlan: 42 });
 });
 
 test('generic mode: hints are off and the report says why; --hints there is one usage line', async () => {

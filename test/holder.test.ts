@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { holderArgs } from '../src/sys/netns.js';
+import { waitFor } from './lib/wait.js';
 
 function exitOf(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
@@ -23,7 +25,14 @@ test('a holder started for another parent (as after the parent died before prctl
 test('a holder for the right parent stays until killed', async () => {
   const c = spawn('setpriv', holderArgs('afxdp-ns-racetest-ok', process.pid), { stdio: 'ignore' });
   const exited = new Promise<NodeJS.Signals | null>((r) => c.on('exit', (_code, sig) => r(sig)));
-  await new Promise((r) => setTimeout(r, 300));
+  // past the parent check, the holder execs into `sleep` renamed to its name
+  await waitFor(() => {
+    try {
+      return readFileSync(`/proc/${c.pid}/cmdline`, 'latin1').startsWith('afxdp-ns-racetest-ok\0');
+    } catch {
+      return false;
+    }
+  }, { what: 'the holder to pass its parent check and exec', timeoutMs: 5_000 });
   assert.equal(c.exitCode, null, 'still holding');
   c.kill('SIGKILL');
   assert.equal(await exited, 'SIGKILL');

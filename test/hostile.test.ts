@@ -121,10 +121,10 @@ async function measureUntilAccounted(pair: ForeignPair, args: string[], frames: 
     timeoutMs: 60_000,
     onStderr: (chunk, child) => {
       if (!sending && /measuring on/.test(chunk)) {
-        // AF_PACKET send() returns after veth and generic XDP handled the frame (backlog softirq on
-        // the same CPU, run when send re-enables BHs); the pause is only a margin before the stop
+        // stop once the program redirected all n: each is then in the ring (drained at the stop)
+        // or counted as dropped by the kernel
         sending = pair.send(frames).then(async (k) => {
-          await new Promise((res) => setTimeout(res, 500));
+          await pair.waitForRedirected(n);
           child.kill('SIGINT');
           return k;
         });

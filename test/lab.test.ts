@@ -16,6 +16,8 @@ import { ADDON_PATH, native } from '../src/native.js';
 import { runTool } from '../src/sys/exec.js';
 import { Lab } from '../src/lab/lab.js';
 import { withNetns } from '../src/sys/netns.js';
+import { withLab } from './lib/lab.js';
+import { waitFor } from './lib/wait.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const LAB_MODULE = path.resolve(here, '..', 'src', 'lab', 'lab.js');
@@ -34,18 +36,6 @@ async function assertNoLeftovers(id: string, pids: number[] = []): Promise<void>
   const left = await Lab.leftovers(id);
   assert.deepEqual(left, { holders: [], links: [], netns: [] }, `leftovers of lab ${id}`);
   for (const pid of pids) assert.ok(processGone(pid), `holder ${pid} still alive`);
-}
-
-/** Creates a lab, runs fn, always destroys the lab and checks that nothing of it is left. */
-async function withLab(fn: (lab: Lab) => Promise<void> | void, opts?: { queues?: number }): Promise<void> {
-  const lab = await Lab.create(opts);
-  const pids = [lab.rx.netns.pid, lab.tx.netns.pid];
-  try {
-    await fn(lab);
-  } finally {
-    await lab.destroy();
-    await assertNoLeftovers(lab.id, pids);
-  }
 }
 
 interface IpLink {
@@ -114,6 +104,8 @@ test('a lab has two UP veth ends in their own namespaces, addressed and with sta
 test('the wire stays silent until a test sends something', async () => {
   await withLab(async (lab) => {
     // IPv6 off and static neighbours: no RS, MLD, DAD or ARP frames may appear on their own.
+    // An observation window, not a wait: absence has no condition to wait on (RS/DAD would come
+    // within a second of the link going up).
     await sleep(1500);
     const rx = await linkIn(lab, 'rx', ['-s']);
     const tx = await linkIn(lab, 'tx', ['-s']);
@@ -199,9 +191,8 @@ test('SIGKILL of the owning process takes the whole lab with it', async () => {
 
     child.kill('SIGKILL');
     await exited;
-    const deadline = Date.now() + 3_000;
-    while (!info.pids.every(processGone) && Date.now() < deadline) await sleep(20);
-    assert.ok(info.pids.every(processGone), `holders ${info.pids} outlived their owner`);
+    const pids = info.pids;
+    await waitFor(() => pids.every(processGone), { what: `holders ${pids} to die with their owner`, timeoutMs: 5_000 });
     await assertNoLeftovers(info.id);
     // No process is left in either namespace: nothing holds them, so the kernel frees them and the veth.
     // (polled: teardown is asynchronous; a namespace inode number can also be reused at once by
@@ -211,12 +202,8 @@ test('SIGKILL of the owning process takes the whole lab with it', async () => {
       const live = new Set(stdout.split('\n').map((l) => l.trim()));
       return nets.filter((net) => live.has(net.replace(/^net:\[(\d+)\]$/, '$1')));
     };
-    let still = await held();
-    for (let i = 0; i < 30 && still.length > 0; i++) {
-      await sleep(100);
-      still = await held();
-    }
-    assert.deepEqual(still, [], `${still.join(', ')} still held`);
+    let still: string[] = [];
+    await waitFor(async () => (still = await held()).length === 0, { what: 'the kernel to free both namespaces', timeoutMs: 10_000, detail: () => `${still.join(', ')} still held` });
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });

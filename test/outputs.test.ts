@@ -12,9 +12,9 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { HistogramLogReader, listTags, type Histogram } from 'hdr-histogram-js';
-import { runCli, assertNoLeftovers, assertOneLineError, trackLab, BIN, scrapeWhileReceiving } from './lib/cli.js';
+import { runCli, assertNoLeftovers, assertOneLineError, BIN, scrapeWhileReceiving } from './lib/cli.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
-import { Lab } from '../src/lab/lab.js';
+import { withLab, inside, openGenerator, assertLabGone, waitForRunTraffic } from './lib/lab.js';
 import { CSV_HEADER } from '../src/report/csv.js';
 import type { Report } from '../src/report/report.js';
 import { parseReportJson, pageFromHlog } from '../src/report/html.js';
@@ -32,14 +32,7 @@ function tmpdir(): string {
 /** Nothing left by the labs of these runs (also those not started through runCli), then the shared check. */
 async function assertRunsLeftNothing(ids: string[]): Promise<void> {
   assert.ok(ids.length > 0 && ids.every((id) => /^[a-z0-9]{6}$/.test(id)), `lab ids ${ids.join(',')}`);
-  for (const id of ids) {
-    let left = await Lab.leftovers(id);
-    for (let i = 0; i < 50 && (left.holders.length || left.links.length || left.netns.length); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      left = await Lab.leftovers(id);
-    }
-    assert.deepEqual(left, { holders: [], links: [], netns: [] }, `leftovers of lab ${id}`);
-  }
+  for (const id of ids) await assertLabGone(id);
   await assertNoLeftovers();
 }
 
@@ -258,51 +251,52 @@ test('live view: a redrawn block with a progress bar in a pseudo-terminal, plain
 });
 
 test('latency --sender-ts on a foreign interface: sender → xdp from the payload, CSV and hlog counts equal received', async () => {
-  const lab = await Lab.create();
-  trackLab(lab.id);
-  const dir = tmpdir();
-  try {
-    const packets = 3000;
-    let gen: TrafficGenerator | undefined;
-    let sending: Promise<number> | undefined;
-    const r = await runCli(['latency', '--iface', lab.rx.ifname, '--packets', String(packets), '--sender-ts', '--json', '--csv', path.join(dir, 'l.csv'), '--hlog', path.join(dir, 'l.hlog')], {
-      wrap: ['nsenter', '-t', String(lab.rx.netns.pid), '-n', '--'],
-      onStderr: (chunk) => {
-        if (!sending && /measuring on/.test(chunk)) {
-          gen = TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
-          sending = gen.send({ count: packets, rate: 10000 });
-        }
-      },
-    });
-    assert.ok(sending, r.stderr);
-    assert.equal(await sending, packets);
-    gen!.close();
-    assert.equal(r.code, 0, r.stderr);
-    const doc = JSON.parse(r.stdout) as Report;
-    assert.equal(doc.packets.received, packets);
-    assert.equal(doc.latency_ns.sender_to_xdp?.count, packets);
-    assert.equal(doc.anomalies?.sender_to_xdp_negative, 0, 'same host, same clock: never negative');
-    assert.equal(fs.readFileSync(path.join(dir, 'l.csv'), 'utf8').trimEnd().split('\n').length - 1, packets);
-    const reader = new HistogramLogReader(fs.readFileSync(path.join(dir, 'l.hlog'), 'utf8'), 64);
-    let n = 0;
-    for (let h = reader.nextIntervalHistogram(); h !== null; h = reader.nextIntervalHistogram()) if (h.tag === 'sender_to_xdp') n += h.totalCount;
-    assert.equal(n, packets);
-  } finally {
-    await lab.destroy();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  await withLab(async (lab) => {
+    const dir = tmpdir();
+    try {
+      const packets = 3000;
+      let gen: TrafficGenerator | undefined;
+      let sending: Promise<number> | undefined;
+      const r = await runCli(['latency', '--iface', lab.rx.ifname, '--packets', String(packets), '--sender-ts', '--json', '--csv', path.join(dir, 'l.csv'), '--hlog', path.join(dir, 'l.hlog')], {
+        wrap: inside(lab),
+        onStderr: (chunk) => {
+          if (!sending && /measuring on/.test(chunk)) {
+            gen = openGenerator(lab);
+            sending = gen.send({ count: packets, rate: 10000 });
+          }
+        },
+      });
+      assert.ok(sending, r.stderr);
+      assert.equal(await sending, packets);
+      gen!.close();
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as Report;
+      assert.equal(doc.packets.received, packets);
+      assert.equal(doc.latency_ns.sender_to_xdp?.count, packets);
+      assert.equal(doc.anomalies?.sender_to_xdp_negative, 0, 'same host, same clock: never negative');
+      assert.equal(fs.readFileSync(path.join(dir, 'l.csv'), 'utf8').trimEnd().split('\n').length - 1, packets);
+      const reader = new HistogramLogReader(fs.readFileSync(path.join(dir, 'l.hlog'), 'utf8'), 64);
+      let n = 0;
+      for (let h = reader.nextIntervalHistogram(); h !== null; h = reader.nextIntervalHistogram()) if (h.tag === 'sender_to_xdp') n += h.totalCount;
+      assert.equal(n, packets);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
   await assertNoLeftovers();
 });
 
 test('Ctrl-C mid-run: the outputs are complete and still equal received', async () => {
   const dir = tmpdir();
-  let timer: NodeJS.Timeout | undefined;
+  let stopping: Promise<void> | undefined;
   const r = await runCli(['demo', '--packets', '1000000', '--rate', '5000', '--no-live', '--csv', path.join(dir, 'i.csv'), '--pcap', path.join(dir, 'i.pcapng'), '--hlog', path.join(dir, 'i.hlog')], {
     onStderr: (chunk, child) => {
-      if (timer === undefined && /sending \d+ packets/.test(chunk)) timer = setTimeout(() => child.kill('SIGINT'), 1500);
+      // stop mid-run, once packets are flowing
+      if (stopping === undefined && /sending \d+ packets/.test(chunk)) stopping = waitForRunTraffic(child.pid!, 1000).then(() => void child.kill('SIGINT'));
     },
   });
-  clearTimeout(timer);
+  assert.ok(stopping, r.stderr);
+  await stopping;
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /SIGINT: stopping and reporting/);
   const received = Number(/received ([\d,]+)/.exec(r.stdout)![1]!.replace(/,/g, ''));

@@ -9,8 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Lab, TrafficGenerator } from '../src/index.js';
 import { ROOT, NODE24 } from './lib/cli.js';
+import { withLab, inside, openGenerator } from './lib/lab.js';
 
 let tmp = '';
 let tarball = '';
@@ -128,9 +128,8 @@ test('the installed bin: --help, and a short demo with the JSON report', () => {
 
 test('an example copied into the project runs against a lab (Node 24 runs the .ts as is)', { skip: fs.existsSync(NODE24) ? false : 'Node 24 not installed (scripts/setup)' }, async () => {
   fs.copyFileSync(path.join(proj, 'node_modules', 'afxdp', 'examples', 'latency-probe.ts'), path.join(proj, 'latency-probe.ts'));
-  const lab = await Lab.create();
-  try {
-    const child = spawn('nsenter', ['-t', String(lab.rx.netns.pid), '-n', '--', NODE24, 'latency-probe.ts', lab.rx.ifname, '100'], { cwd: proj, stdio: ['ignore', 'pipe', 'pipe'] });
+  await withLab(async (lab) => {
+    const child = spawn(inside(lab)[0]!, [...inside(lab).slice(1), NODE24, 'latency-probe.ts', lab.rx.ifname, '100'], { cwd: proj, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -143,7 +142,7 @@ test('an example copied into the project runs against a lab (Node 24 runs the .t
       });
       void closed.then(() => resolve());
     });
-    const gen = TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
+    const gen = openGenerator(lab);
     try {
       assert.equal(await gen.send({ count: 100, rate: 20_000 }), 100);
     } finally {
@@ -153,10 +152,7 @@ test('an example copied into the project runs against a lab (Node 24 runs the .t
     clearTimeout(killer);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^100 packets: p50 [1-9]\d* ns/m);
-  } finally {
-    await lab.destroy();
-  }
-  assert.deepEqual(await Lab.leftovers(lab.id), { holders: [], links: [], netns: [] });
+  });
 });
 
 test('a machine without the build tools gets one line naming the Debian packages and the command', () => {

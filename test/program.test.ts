@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli, assertNoLeftovers, assertOneLineError, trackLab, ROOT } from './lib/cli.js';
-import { Lab } from '../src/lab/lab.js';
+import { withLab, openGenerator, inside, sendFrames, xdpOn } from './lib/lab.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
 import { LatencyProbe } from '../src/rx/probe.js';
 import { waitForEnd } from '../src/run/session.js';
@@ -69,34 +69,52 @@ test('the example program, compiled as a user would, measures every packet (meta
 });
 
 test("the example's own metadata fields sit in front of afxdp's struct, filled by its program", async () => {
-  const lab = await Lab.create();
-  trackLab(lab.id);
-  let probe: LatencyProbe | undefined;
-  let gen: TrafficGenerator | undefined;
-  try {
-    probe = LatencyProbe.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, program: example, strategy: 'meta' });
-    gen = TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
-    const seen: string[] = [];
-    probe.onFrames = (addrs, _lens, n, bytes) => {
-      for (let i = 0; i < n; i++) {
-        const u = addrs[i]! - META_SIZE - 8; // struct afxdp_user_meta: src_ip, src_port, ttl, pad
-        const dv = new DataView(bytes.buffer, bytes.byteOffset + u, 8);
-        seen.push(`${bytes.subarray(u, u + 4).join('.')}:${dv.getUint16(4)} ttl ${dv.getUint8(6)}`);
-      }
-    };
-    probe.start();
-    const sent = await gen.send({ count: 100, rate: 10000 });
-    await waitForEnd(probe, { expected: () => sent, idleMs: 1000 });
-    probe.drain();
-    assert.equal(probe.stats().metaValid, 100);
-    assert.equal(seen.length, 100);
-    assert.deepEqual(new Set(seen), new Set(['198.18.0.1:40000 ttl 64']));
-  } finally {
-    gen?.close();
-    probe?.close();
-    await lab.destroy();
-    await assertNoLeftovers();
-  }
+  await withLab(async (lab) => {
+    let probe: LatencyProbe | undefined;
+    let gen: TrafficGenerator | undefined;
+    try {
+      probe = LatencyProbe.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, program: example, strategy: 'meta' });
+      gen = openGenerator(lab);
+      const seen: string[] = [];
+      probe.onFrames = (addrs, _lens, n, bytes) => {
+        for (let i = 0; i < n; i++) {
+          const u = addrs[i]! - META_SIZE - 8; // struct afxdp_user_meta: src_ip, src_port, ttl, pad
+          const dv = new DataView(bytes.buffer, bytes.byteOffset + u, 8);
+          seen.push(`${bytes.subarray(u, u + 4).join('.')}:${dv.getUint16(4)} ttl ${dv.getUint8(6)}`);
+        }
+      };
+      probe.start();
+      const sent = await gen.send({ count: 100, rate: 10000 });
+      await waitForEnd(probe, { expected: () => sent, idleMs: 1000 });
+      probe.drain();
+      assert.equal(probe.stats().metaValid, 100);
+      assert.equal(seen.length, 100);
+      assert.deepEqual(new Set(seen), new Set(['198.18.0.1:40000 ttl 64']));
+    } finally {
+      gen?.close();
+      probe?.close();
+    }
+  });
+});
+
+test('latency --program --xskmap: the socket goes into the named XSKMAP of the own program; a wrong name is refused before attaching', async () => {
+  await withLab(async (lab) => {
+    const wrong = await runCli(['latency', '--iface', lab.rx.ifname, '--program', example, '--xskmap', 'nope', '--packets', '1'], { wrap: inside(lab) });
+    assertOneLineError(wrong, 2, /has no map named nope \(its XSKMAPs: my_sockets\)/);
+    assert.deepEqual(await xdpOn(lab), []);
+    let sending: Promise<number> | undefined;
+    const r = await runCli(['latency', '--iface', lab.rx.ifname, '--program', example, '--xskmap', 'my_sockets', '--packets', '300', '--json'], {
+      wrap: inside(lab),
+      onStderr: (chunk) => {
+        if (!sending && /measuring on/.test(chunk)) sending = sendFrames(lab, 300);
+      },
+    });
+    assert.equal(await sending, 300);
+    assert.equal(r.code, 0, r.stderr);
+    const rep = JSON.parse(r.stdout) as Report;
+    assert.equal(rep.packets.received, 300, 'redirected through my_sockets');
+    assert.equal(rep.packets.meta_valid, 300);
+  });
 });
 
 test('objects afxdp cannot use: one line, exit 2, nothing left behind', async () => {

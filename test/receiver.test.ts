@@ -5,32 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab } from '../src/lab/lab.js';
-import { TrafficGenerator } from '../src/lab/generator.js';
+import type { Lab } from '../src/lab/lab.js';
 import { LatencyReceiver, type PollMode } from '../src/rx/receiver.js';
 import { waitForEnd } from '../src/run/session.js';
 import { receiverReport } from '../src/report/receiver-report.js';
 import { AfxdpError } from '../src/errors.js';
-import { trackLab, assertNoLeftovers } from './lib/cli.js';
-
-async function withLab(queues: number, fn: (lab: Lab) => Promise<void>): Promise<void> {
-  const lab = await Lab.create({ queues });
-  trackLab(lab.id);
-  try {
-    await fn(lab);
-  } finally {
-    await lab.destroy();
-  }
-  await assertNoLeftovers();
-}
-
-function generator(lab: Lab, queue: number): TrafficGenerator {
-  return TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, queue, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
-}
+import { withLab, openGenerator } from './lib/lab.js';
 
 /** Sends `perQueue` packets on each of the lab's queues and waits until all are accounted for. */
 async function sendAll(lab: Lab, rx: LatencyReceiver, perQueue: number, rate: number): Promise<number> {
-  const gens = rx.queues.map((q) => generator(lab, q));
+  const gens = rx.queues.map((queue) => openGenerator(lab, { queue }));
   try {
     const sent = (await Promise.all(gens.map((g) => g.send({ count: perQueue, rate })))).reduce((a, b) => a + b, 0);
     await waitForEnd(rx, { expected: () => sent, idleMs: 2000 });
@@ -42,7 +26,7 @@ async function sendAll(lab: Lab, rx: LatencyReceiver, perQueue: number, rate: nu
 
 for (const poll of ['event', 'busy'] as PollMode[]) {
   test(`${poll} mode receives every packet, each with a valid stamp`, async () => {
-    await withLab(1, async (lab) => {
+    await withLab(async (lab) => {
       const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, ringSize: 4096, batchSize: 32 });
       try {
         rx.start();
@@ -69,13 +53,13 @@ for (const poll of ['event', 'busy'] as PollMode[]) {
       } finally {
         await rx.close();
       }
-    });
+    }, { queues: 1 });
   });
 }
 
 for (const [poll, queues] of [['event', 3], ['busy', 2]] as Array<[PollMode, number]>) {
   test(`${poll} mode on ${queues} queues receives each queue's traffic on that queue's socket`, async () => {
-    await withLab(queues, async (lab) => {
+    await withLab(async (lab) => {
       const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, queues: 'all', ringSize: 4096 });
       try {
         rx.start();
@@ -92,12 +76,12 @@ for (const [poll, queues] of [['event', 3], ['busy', 2]] as Array<[PollMode, num
       } finally {
         await rx.close();
       }
-    });
+    }, { queues: queues });
   });
 }
 
 test('a queue the interface does not have is refused, and nothing is left attached', async () => {
-  await withLab(2, async (lab) => {
+  await withLab(async (lab) => {
     for (const poll of ['event', 'busy'] as PollMode[]) {
       assert.throws(() => LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, queues: [0, 2] }),
         (e: unknown) => e instanceof AfxdpError && e.code === 'ENOQUEUE' && /has 2 RX queues; queue 2/.test(e.message),
@@ -109,14 +93,14 @@ test('a queue the interface does not have is refused, and nothing is left attach
     const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'busy', queues: [1] });
     await rx.close();
     await rx.close(); // idempotent
-  });
+  }, { queues: 2 });
 });
 
 test('a busy-mode socket that cannot be created is reported from the worker as one error', async () => {
-  await withLab(1, async (lab) => {
+  await withLab(async (lab) => {
     // ring size 3 is not a power of two: the worker's XskSocket.create() refuses it
     assert.throws(() => LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'busy', ringSize: 3 }),
       (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /not a power of two/.test(e.message),
     );
-  });
+  }, { queues: 1 });
 });

@@ -9,18 +9,7 @@ import {
   newLatencyHistogram,
   valueFromIndex,
 } from '../src/measure/recorder.js';
-
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from './lib/hostile.js';
 
 const EDGES = [0, 1, 2047, 2048, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 12345, 1e10, 1e10 + 1, -1, -123456.5];
 const PCTS = [0, 1, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 99.999, 100];

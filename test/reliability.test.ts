@@ -7,10 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli, assertOneLineError, ROOT, type CliResult } from './lib/cli.js';
 import { ForeignPair, leakedBy, macBytes, sh, xdp } from './lib/foreign.js';
 import { hostileFrames } from './lib/hostile.js';
+import { waitForRunTraffic } from './lib/lab.js';
+import { waitFor } from './lib/wait.js';
 import type { Report } from '../src/report/report.js';
 
 function accounted(p: Report['packets']): number {
@@ -43,7 +44,7 @@ const GOOD_UDP = (pair: ForeignPair): Uint8Array => hostileFrames(macBytes(pair.
 test('demo: SIGINT prints the report of what was measured, exits 0 and leaves nothing', async () => {
   // without --json the notes tell when traffic flows; --json is checked below with SIGTERM
   const r = await runAndAct(['demo', '--packets', '100000000', '--rate', '20000'], SENDING, async (c) => {
-    await sleep(300);
+    await waitForRunTraffic(c.pid!, 1000);
     c.kill('SIGINT');
   });
   assert.equal(r.code, 0, r.stderr);
@@ -54,29 +55,17 @@ test('demo: SIGINT prints the report of what was measured, exits 0 and leaves no
 });
 
 test('demo --json: SIGTERM prints exactly one JSON report with exact accounting, exits 0', async () => {
-  // --json prints no notes: act once the lab's namespace holders exist, then let traffic flow
+  // --json prints no notes: act once the run's XDP program has redirected traffic
   let pid = 0;
-  const p = runCli(['demo', '--packets', '100000000', '--rate', '20000', '--json'], { timeoutMs: 60_000, onStderr: () => {} });
-  // find the CLI child through its holders (children named afxdp-ns-...)
-  const { readdirSync, readFileSync } = await import('node:fs');
-  const own = process.pid;
-  for (let i = 0; i < 500 && pid === 0; i++) {
-    for (const e of readdirSync('/proc')) {
-      if (!/^\d+$/.test(e)) continue;
-      try {
-        if (!readFileSync(`/proc/${e}/cmdline`, 'latin1').startsWith('afxdp-ns-')) continue;
-        const ppid = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${e}/status`, 'utf8'))?.[1]);
-        const gp = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${ppid}/status`, 'utf8'))?.[1]);
-        if (gp === own) pid = ppid;
-      } catch {
-        // gone
-      }
-    }
-    if (pid === 0) await sleep(10);
-  }
-  assert.ok(pid > 0, 'the demo built its lab');
-  await sleep(1500);
-  process.kill(pid, 'SIGTERM');
+  let stopped: Promise<void> | undefined;
+  const p = runCli(['demo', '--packets', '100000000', '--rate', '20000', '--json'], {
+    timeoutMs: 60_000,
+    onSpawn: (c) => {
+      pid = c.pid!;
+      stopped = waitForRunTraffic(pid, 20_000).then(() => void process.kill(pid, 'SIGTERM'));
+    },
+  });
+  await stopped;
   const r = await p;
   assert.equal(r.code, 0, r.stderr);
   const rep = JSON.parse(r.stdout) as Report;
@@ -110,7 +99,7 @@ test('demo: a second SIGTERM quits at once with 130 and still leaves nothing', a
 
 test('demo: SIGKILL mid-run leaves no namespace, veth, XDP program or process', async () => {
   const r = await runAndAct(['demo', '--packets', '100000000', '--rate', '20000'], SENDING, async (c) => {
-    await sleep(300);
+    await waitForRunTraffic(c.pid!, 1000);
     c.kill('SIGKILL');
   });
   assert.equal(r.signal, 'SIGKILL');
@@ -150,7 +139,7 @@ test('latency: SIGINT and SIGTERM report what was measured and exit 0; SIGKILL l
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       const r = await runAndAct(['latency', '--iface', pair.rxIf, '--json'], /measuring on/, async (c) => {
         await pair.send([frame, frame, frame, frame, frame]);
-        await sleep(200);
+        await pair.waitForRedirected(5);
         c.kill(sig);
       }, pair.wrap('rx'));
       assert.equal(r.code, 0, `${sig}: ${r.stderr}`);
@@ -165,12 +154,7 @@ test('latency: SIGINT and SIGTERM report what was measured and exit 0; SIGKILL l
     }, pair.wrap('rx'));
     assert.equal(k.signal, 'SIGKILL');
     // the bpf_link dies with the process: nothing stays on an interface that is not ours
-    let xdp: unknown = 'x';
-    for (let i = 0; i < 100 && xdp !== undefined; i++) {
-      xdp = (await pair.link('rx'))?.xdp;
-      if (xdp !== undefined) await sleep(20);
-    }
-    assert.equal(xdp, undefined, 'no XDP program left after SIGKILL');
+    await waitFor(async () => (await pair.link('rx'))?.xdp === undefined, { what: 'the XDP program to go with the killed process', timeoutMs: 10_000 });
   } finally {
     await pair.destroy();
   }
@@ -212,7 +196,7 @@ test('another XDP program already attached: exit 1 naming it, it stays attached;
     const frame = GOOD_UDP(pair);
     const f = await runAndAct(['latency', '--iface', pair.rxIf, '--force', '--json'], /measuring on/, async (c) => {
       await pair.send([frame, frame]);
-      await sleep(200);
+      await pair.waitForRedirected(2);
       c.kill('SIGINT');
     }, pair.wrap('rx'));
     assert.equal(f.code, 0, f.stderr);
@@ -237,7 +221,7 @@ test('non-root: the documented minimal capability set works; without it the run 
     const frame = GOOD_UDP(pair);
     const ok = await runAndAct(['latency', '--iface', pair.rxIf, '--json'], /measuring on/, async (c) => {
       await pair.send([frame, frame]);
-      await sleep(200);
+      await pair.waitForRedirected(2);
       c.kill('SIGINT');
     }, asNobody(MINIMAL));
     assert.equal(ok.code, 0, ok.stderr);

@@ -9,7 +9,7 @@ import { StampDecoder } from '../src/rx/stamps.js';
 import { PacketBatch } from '../src/rx/batch.js';
 import { newCounts, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP } from '../src/rx/counts.js';
 import { LatencyRecorder } from '../src/measure/recorder.js';
-import { META_SIZE, F_XDP_TS, F_QUEUE, F_CLOCK_TAI, F_VIA_PREPEND, frameKey } from '../src/xdp/meta.js';
+import { META_SIZE, F_XDP_TS, F_QUEUE, F_CLOCK_TAI, F_VIA_PREPEND, frameKey, mixWord, fmix32 } from '../src/xdp/meta.js';
 import { writeUdpFrame, setSeq, setTxTimestamp, setRunId } from '../src/wire/frame.js';
 
 const FRAME = 4096;
@@ -116,22 +116,12 @@ test('frameKey: murmur3_32 blocks over ≤16 LE words + fmix32, aligned and unal
   frameKey(u, FRAME + 257, 80, a, 2);
   assert.equal(a[0], a[2]);
   assert.equal(a[1], 80);
-  // reference: the same algorithm written out plainly
-  let h = 0;
+  // the key is murmur3's block mixing over the first 16 words, then its finalizer (both checked
+  // against the published vectors below), without murmur3's length step: the length is word 2
   const dv = new DataView(u.bytes.buffer);
-  for (let i = 0; i < 16; i++) {
-    let k = Math.imul(dv.getUint32(256 + i * 4, true), 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  assert.equal(a[0], h >>> 0);
+  let h = 0;
+  for (let i = 0; i < 16; i++) h = mixWord(h, dv.getUint32(256 + i * 4, true));
+  assert.equal(a[0], fmix32(h));
   // bytes after the first 64 do not matter; the length does; a short frame hashes only whole words
   u.bytes[256 + 70] ^= 0xff;
   frameKey(u, 256, 80, a, 0);
@@ -144,6 +134,59 @@ test('frameKey: murmur3_32 blocks over ≤16 LE words + fmix32, aligned and unal
   u.bytes[256 + 8] ^= 0xff; // the 9th byte is a tail byte: not hashed
   frameKey(u, 256, 9, b, 2);
   assert.equal(b[0], b[2]);
+});
+
+/**
+ * MurmurHash3_x86_32 built from afxdp's own block step and finalizer; only the tail (≤3 bytes, which
+ * frameKey never hashes) and the length step are written here, as in the reference
+ * implementation (SMHasher's MurmurHash3.cpp).
+ */
+function murmur3(data: Uint8Array, seed: number): number {
+  let h = seed | 0;
+  const blocks = data.length >>> 2;
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (let i = 0; i < blocks; i++) h = mixWord(h, dv.getUint32(i * 4, true));
+  // the 1..3 tail bytes, little-endian, mixed like a block but without the rotate/multiply of h
+  const tail = blocks * 4;
+  if (data.length > tail) {
+    let k = 0;
+    for (let i = data.length - 1; i >= tail; i--) k = (k << 8) | data[i]!;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+  }
+  return fmix32(h ^ data.length);
+}
+
+test('murmur3: our block step and finalizer reproduce the published MurmurHash3_x86_32 vectors', () => {
+  const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+  const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
+  // (input, seed, hash): the vectors of SMHasher's verification set as collected on Wikipedia and
+  // in the murmur3 ports' test suites
+  const vectors: Array<[Uint8Array, number, number]> = [
+    [bytes(), 0, 0],
+    [bytes(), 1, 0x514e28b7],
+    [bytes(), 0xffffffff, 0x81f16f39],
+    [bytes(0xff, 0xff, 0xff, 0xff), 0, 0x76293b50],
+    [bytes(0x21, 0x43, 0x65, 0x87), 0, 0xf55b516b],
+    [bytes(0x21, 0x43, 0x65, 0x87), 0x5082edee, 0x2362f9de],
+    [bytes(0x21, 0x43, 0x65), 0, 0x7e4a8634],
+    [bytes(0x21, 0x43), 0, 0xa0f7b07a],
+    [bytes(0x21), 0, 0x72661cf4],
+    [bytes(0, 0, 0, 0), 0, 0x2362f9de],
+    [bytes(0, 0, 0), 0, 0x85f0b427],
+    [bytes(0, 0), 0, 0x30f4c306],
+    [bytes(0), 0, 0x514e28b7],
+    [text('test'), 0, 0xba6bd213],
+    [text('test'), 0x9747b28c, 0x704b81dc],
+    [text('Hello, world!'), 0, 0xc0363e43],
+    [text('Hello, world!'), 0x9747b28c, 0x24884cba],
+    [text('The quick brown fox jumps over the lazy dog'), 0, 0x2e4ff723],
+    [text('The quick brown fox jumps over the lazy dog'), 0x9747b28c, 0x2fa826cd],
+  ];
+  for (const [data, seed, want] of vectors) {
+    assert.equal(murmur3(data, seed), want, `murmur3_32(${JSON.stringify(new TextDecoder().decode(data))} [${data.length} bytes], seed 0x${seed.toString(16)})`);
+  }
 });
 
 test('frameKey: test traffic (sequence number and batch timestamp changing together) does not collide', () => {

@@ -7,7 +7,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { runCli, assertNoLeftovers, assertOneLineError, trackLab, ROOT } from './lib/cli.js';
-import { Lab } from '../src/lab/lab.js';
+import { withLab, openGenerator } from './lib/lab.js';
 import { TrafficGenerator } from '../src/lab/generator.js';
 import { LatencyProbe, type ProbeOptions } from '../src/rx/probe.js';
 import { waitForEnd } from '../src/run/session.js';
@@ -178,19 +178,18 @@ test('map strategy counts packets without a stamp (a program that skips some)', 
 
 /** A lab with a probe on rx and a generator on tx; fn gets both; everything is torn down. */
 async function withProbe(opts: Partial<ProbeOptions>, fn: (probe: LatencyProbe, gen: TrafficGenerator) => Promise<void>): Promise<void> {
-  const lab = await Lab.create();
-  trackLab(lab.id);
-  let probe: LatencyProbe | undefined;
-  let gen: TrafficGenerator | undefined;
-  try {
-    probe = LatencyProbe.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, ...opts });
-    gen = TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
-    await fn(probe, gen);
-  } finally {
-    gen?.close();
-    probe?.close();
-    await lab.destroy();
-  }
+  await withLab(async (lab) => {
+    let probe: LatencyProbe | undefined;
+    let gen: TrafficGenerator | undefined;
+    try {
+      probe = LatencyProbe.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, ...opts });
+      gen = openGenerator(lab);
+      await fn(probe, gen);
+    } finally {
+      gen?.close();
+      probe?.close();
+    }
+  });
 }
 
 test('prepend is stripped: callers see exactly the frames that were sent', async () => {

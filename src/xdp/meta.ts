@@ -211,8 +211,11 @@ export function frameKey(umem: { words: Uint32Array; bytes: Uint8Array }, addr: 
   out[at + 1] = len;
 }
 
-/** one murmur3_32 block step (the same as the loop body of afxdp_frame_key in meta.h) */
-function mixWord(h: number, word: number): number {
+/**
+ * One MurmurHash3_x86_32 block step (the loop body of afxdp_frame_key in meta.h): state `h`, one
+ * little-endian 32-bit word. Exported for the test against the published murmur3 vectors.
+ */
+export function mixWord(h: number, word: number): number {
   let k = Math.imul(word, 0xcc9e2d51);
   k = (k << 15) | (k >>> 17);
   h ^= Math.imul(k, 0x1b873593);
@@ -220,7 +223,8 @@ function mixWord(h: number, word: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-function fmix32(h: number): number {
+/** MurmurHash3's finalizer (afxdp_fmix32 in meta.h); exported for the same test. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

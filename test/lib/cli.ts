@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../../src/lab/lab.js';
 import { runTool } from '../../src/sys/exec.js';
+import { waitFor, waitForValue } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'afxdp');
@@ -26,6 +27,8 @@ export interface CliOptions {
   wrap?: string[];
   /** called with each stderr chunk (to wait for a "ready" line) */
   onStderr?: (chunk: string, child: import('node:child_process').ChildProcess) => void;
+  /** called once the child is spawned (to act on a run that prints nothing, e.g. with --json) */
+  onSpawn?: (child: import('node:child_process').ChildProcess) => void;
 }
 
 /**
@@ -48,6 +51,7 @@ export function runCli(args: string[], o: CliOptions = {}): Promise<CliResult> {
   const argv = [...(o.wrap ?? []), node, BIN, ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    o.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
@@ -86,10 +90,10 @@ export async function assertNoLeftovers(): Promise<void> {
   };
   // holders reparented to PID 1 can take a moment to be reaped: poll briefly
   let left = await collect();
-  for (let i = 0; i < 50 && (left.holders.length || left.links.length || left.netns.length); i++) {
-    await new Promise((r) => setTimeout(r, 100));
+  await waitFor(async () => {
     left = await collect();
-  }
+    return left.holders.length + left.links.length + left.netns.length === 0;
+  }, { what: 'the labs of this test to be gone', timeoutMs: 5_000 }).catch(() => {});
   assert.deepEqual(left, { holders: [], links: [], netns: [] }, `afxdp leftovers after the test (labs ${ids.join(', ') || 'none'})`);
   const { stdout } = await runTool('ip', ['-j', 'link', 'show']);
   const withXdp = (JSON.parse(stdout) as Array<{ ifname: string; xdp?: unknown }>).filter((l) => l.xdp !== undefined).map((l) => l.ifname);
@@ -124,12 +128,10 @@ export function assertOneLineError(r: CliResult, code: number, pattern?: RegExp)
 
 /** One scrape of `url` taken while packets flow: polls until afxdp_packets_received_total is above 0. */
 export async function scrapeWhileReceiving(url: string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
+  return waitForValue(async () => {
     const res = await fetch(url);
     assert.equal(res.status, 200);
     const text = await res.text();
-    if (/^afxdp_packets_received_total(\{[^}]*\})? [1-9]/m.test(text)) return text;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} never showed received packets`);
+    return /^afxdp_packets_received_total(\{[^}]*\})? [1-9]/m.test(text) ? text : null;
+  }, { what: `${url} to show received packets`, intervalMs: 50 });
 }

@@ -8,8 +8,9 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT } from './cli.js';
+import { waitFor } from './wait.js';
+import { stampCounters, type StampCounters } from './xdp.js';
 
 export const SEND_FRAMES = path.join(ROOT, 'test', 'fixtures', 'send_frames.py');
 
@@ -28,16 +29,20 @@ async function holder(): Promise<{ child: ChildProcess; pid: number }> {
   const child = spawn('setpriv', ['--pdeathsig', 'KILL', 'unshare', '--net', '--', 'sleep', 'infinity'], { stdio: 'ignore' });
   child.unref();
   const own = fs.readlinkSync('/proc/self/ns/net');
-  for (let i = 0; i < 500; i++) {
+  const inOwnNetns = (): boolean => {
     try {
-      if (child.pid && fs.readlinkSync(`/proc/${child.pid}/ns/net`) !== own) return { child, pid: child.pid };
+      return child.pid !== undefined && fs.readlinkSync(`/proc/${child.pid}/ns/net`) !== own;
     } catch {
-      // not exec'd yet
+      return false; // not exec'd yet
     }
-    await sleep(10);
+  };
+  try {
+    await waitFor(inOwnNetns, { what: 'the test namespace holder to enter its namespace', timeoutMs: 5_000, intervalMs: 10 });
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
   }
-  child.kill('SIGKILL');
-  throw new Error('test namespace holder did not start');
+  return { child, pid: child.pid! };
 }
 
 export class ForeignPair {
@@ -72,12 +77,8 @@ export class ForeignPair {
       }
       p.rxMac = await p.mac('rx');
       p.txMac = await p.mac('tx');
-      // wait for carrier on both ends
-      for (let i = 0; i < 250; i++) {
-        if ((await p.operstate('rx')) === 'UP' && (await p.operstate('tx')) === 'UP') return p;
-        await sleep(20);
-      }
-      throw new Error('test veth did not come up');
+      await waitFor(async () => (await p.operstate('rx')) === 'UP' && (await p.operstate('tx')) === 'UP', { what: 'carrier on both ends of the test veth', timeoutMs: 5_000 });
+      return p;
     } catch (e) {
       await p.destroy();
       throw e;
@@ -123,7 +124,19 @@ export class ForeignPair {
     for (const h of [this.rx, this.tx]) {
       if (h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGKILL');
     }
-    for (let i = 0; i < 200 && [this.rx, this.tx].some((h) => alive(h.pid)); i++) await sleep(10);
+    await waitFor(() => ![this.rx, this.tx].some((h) => alive(h.pid)), { what: 'the test namespace holders to exit', timeoutMs: 2_000, intervalMs: 10 }).catch(() => {});
+  }
+
+  /**
+   * Waits until afxdp's XDP program on the rx end redirected `n` frames in all (read with
+   * bpftool): in the ring or counted as dropped, so a stop now accounts for every one of them.
+   */
+  async waitForRedirected(n: number): Promise<void> {
+    let last: StampCounters | null = null;
+    await waitFor(async () => (last = await stampCounters((cmd, args) => this.exec('rx', cmd, args), this.rxIf)) !== null && last.redirected >= n, {
+      what: `afxdp's program on ${this.rxIf} to redirect ${n} frames`,
+      detail: () => JSON.stringify(last),
+    });
   }
 
   gone(): boolean {
@@ -168,10 +181,7 @@ export async function leakedBy(pids: number[]): Promise<string[]> {
     return out;
   };
   let left = scan();
-  for (let i = 0; i < 50 && left.length; i++) {
-    await sleep(100);
-    left = scan();
-  }
+  await waitFor(() => (left = scan()).length === 0, { what: 'no process of these runs left', timeoutMs: 5_000 }).catch(() => {});
   const links = await sh('ip', ['-j', 'link', 'show']);
   for (const l of JSON.parse(links.stdout || '[]') as Array<{ ifname: string; xdp?: unknown }>) {
     if (l.ifname.startsWith('afxdp-')) left.push(`link ${l.ifname}`);
