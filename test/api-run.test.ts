@@ -7,23 +7,25 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runLatency, LatencyReceiver, ReceiveQueue, receiverReport, waitForEnd, requireCaps, PROBE_NEEDS, LAB_NEEDS, STRATEGY_NAMES, Lab, TrafficGenerator, type PacketBatch } from '../src/index.js';
+import { runLatency, LatencyReceiver, ReceiveQueue, receiverReport, waitForEnd, requireCaps, PROBE_NEEDS, LAB_NEEDS, STRATEGY_NAMES, type Lab, type PacketBatch } from '../src/index.js';
+import { withLab, openGenerator } from './lib/lab.js';
 
-async function withLab(fn: (lab: Lab, send: (count: number) => Promise<number>) => Promise<void>): Promise<void> {
-  const lab = await Lab.create();
-  const gen = TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
-  try {
-    await fn(lab, (count) => gen.send({ count, rate: 20_000 }));
-  } finally {
-    gen.close();
-    await lab.destroy();
-  }
+/** The shared lab (with its leftover check) and a generator from its tx end. */
+function withSendingLab(fn: (lab: Lab, send: (count: number) => Promise<number>) => Promise<void>): Promise<void> {
+  return withLab(async (lab) => {
+    const gen = openGenerator(lab);
+    try {
+      await fn(lab, (count) => gen.send({ count, rate: 20_000 }));
+    } finally {
+      gen.close();
+    }
+  });
 }
 
 test('runLatency: the pipeline on an interface of another namespace stops at `packets` and writes its outputs', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-run-'));
   try {
-    await withLab(async (lab, send) => {
+    await withSendingLab(async (lab, send) => {
       let opened = false;
       const running = runLatency({
         ifname: lab.rx.ifname,
@@ -56,7 +58,7 @@ test('runLatency: the pipeline on an interface of another namespace stops at `pa
 });
 
 test('LatencyReceiver + PacketSink: every batch reaches the sink on the main thread; receiverReport has per_queue', async () => {
-  await withLab(async (lab, send) => {
+  await withSendingLab(async (lab, send) => {
     for (const poll of ['event', 'busy'] as const) {
       const rx = LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, deliver: poll === 'busy' });
       try {
