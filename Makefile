@@ -60,6 +60,38 @@ build/examples/%.bpf.o: examples/%.bpf.c bpf/include/afxdp/meta.h Makefile
 # what `npm install afxdp` builds (scripts/install.mjs): no test or bench objects
 package: $(ADDON) $(BPF_OBJ) $(EXAMPLE_BPF_OBJ)
 
+# Prebuilt binaries for the package (`npm pack` runs this through prepack; see docs/TROUBLESHOOTING.md):
+# the addon linked against position-independent static libbpf, libelf and zlib (scripts/static-deps
+# builds them from Debian's sources) so it needs nothing but glibc, named the way node-gyp-build
+# finds it (prebuilds/<platform>-<arch>/node.napi.glibc.node: Node-API, any Node version, glibc);
+# and afxdp's own BPF objects, which are BPF bytecode, the same on every little-endian machine.
+# Written by hand rather than with prebuildify: that drives node-gyp, which this build does not use.
+PREBUILD_PLATFORM := linux-$(shell node -p process.arch)
+DEPS          := .deps/$(PREBUILD_PLATFORM)
+PREBUILD_DIR  := prebuilds/$(PREBUILD_PLATFORM)
+PREBUILT_ADDON := $(PREBUILD_DIR)/node.napi.glibc.node
+PREBUILT_BPF  := $(patsubst bpf/%.bpf.c,prebuilds/bpf/%.bpf.o,$(BPF_SRC))
+
+prebuilds: $(PREBUILT_ADDON) $(PREBUILT_BPF) $(PREBUILD_DIR)/THIRD-PARTY/VERSIONS
+
+$(DEPS)/.done: scripts/static-deps
+	scripts/static-deps $(DEPS)
+
+# -I$(DEPS)/include first: the headers of the very libbpf/libelf/zlib linked in. --exclude-libs
+# keeps their symbols out of the addon's dynamic symbol table; -s drops debug info (size).
+$(PREBUILT_ADDON): $(NATIVE_SRC) $(NATIVE_HDR) Makefile $(DEPS)/.done
+	@mkdir -p $(dir $@)
+	$(CC) -I$(DEPS)/include $(NATIVE_CFLAGS) -shared -s -o $@ $(NATIVE_SRC) \
+		$(DEPS)/lib/libbpf.a $(DEPS)/lib/libelf.a $(DEPS)/lib/libz.a -Wl,--exclude-libs,ALL -Wl,--as-needed
+
+$(PREBUILD_DIR)/THIRD-PARTY/VERSIONS: $(DEPS)/.done
+	@mkdir -p $(dir $@)
+	cp $(DEPS)/licenses/* $(DEPS)/VERSIONS $(dir $@)
+
+prebuilds/bpf/%.bpf.o: build/bpf/%.bpf.o
+	@mkdir -p $(dir $@)
+	cp $< $@
+
 build/bench/%: bench/c/%.c bench/c/xsk_ref.h Makefile
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -Wall -Wextra $(WERROR) -std=gnu11 -o $@ $< -lbpf -lelf -lz
@@ -69,6 +101,6 @@ build/bench-bpf/%.bpf.o: bench/bpf/%.bpf.c bpf/include/afxdp/meta.h Makefile
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 clean:
-	rm -rf build
+	rm -rf build prebuilds
 
-.PHONY: all clean package
+.PHONY: all clean package prebuilds

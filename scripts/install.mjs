@@ -1,15 +1,34 @@
 #!/usr/bin/env node
-// npm "install" script: builds the native addon and the BPF objects with `make` (cc + clang).
+// npm "install" script. The package ships prebuilt binaries (prebuilds/: the Node-API addon for
+// linux-x64, the BPF objects), so this script usually has nothing to do and the package works
+// with `npm install --ignore-scripts` too. When no prebuilt addon fits this machine (another
+// architecture, musl, glibc older than 2.33) or `npm install --build-from-source` asks for it,
+// it builds the addon and the BPF objects with `make` (cc + clang).
 // Checks the tools and headers first so a missing system package is ONE clear line naming the
 // Debian packages and the command that installs them, not a page of compiler errors.
 // Plain JS (not TypeScript): it runs before anything is compiled.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const say = (line) => process.stderr.write(`afxdp: ${line}\n`);
+
+/** true when node-gyp-build finds an addon for this machine and it loads (the same choice src/native.ts makes) */
+function prebuiltLoads() {
+  if (process.env.npm_config_build_from_source === 'true') return false;
+  if (!existsSync(path.join(root, 'prebuilds', 'bpf', 'stamp.bpf.o'))) return false;
+  try {
+    const require = createRequire(import.meta.url);
+    require(require('node-gyp-build').path(root));
+    return true;
+  } catch {
+    return false;
+  }
+}
+if (prebuiltLoads()) process.exit(0);
 
 if (process.platform !== 'linux') {
   say(`cannot build: AF_XDP exists only on Linux (this is ${process.platform})`);
