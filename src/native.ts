@@ -155,20 +155,49 @@ export interface NetdevFeatures {
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The package root: dist/src/.. /.. */
 export const PACKAGE_ROOT = path.resolve(here, '..', '..');
+/** The addon built from source (a checkout, or an install where no prebuilt binary fits) */
 export const ADDON_PATH = path.join(PACKAGE_ROOT, 'build', 'Release', 'afxdp.node');
+/**
+ * afxdp's own BPF objects: built by `make` in a checkout (or by the install script when it built
+ * from source), else the package's prebuilt ones (BPF bytecode is the same on every machine).
+ */
+export const BPF_DIR = existsSync(path.join(PACKAGE_ROOT, 'build', 'bpf')) ? path.join(PACKAGE_ROOT, 'build', 'bpf') : path.join(PACKAGE_ROOT, 'prebuilds', 'bpf');
+
+const require = createRequire(import.meta.url);
+// node-gyp-build picks build/Release/*.node when it exists, else prebuilds/<platform>-<arch>/
+const loader = require('node-gyp-build') as { path(dir: string): string };
 
 let cached: NativeAddon | undefined;
 
-export function native(): NativeAddon {
-  if (cached) return cached;
-  if (!existsSync(ADDON_PATH)) {
-    throw new AfxdpError('ETOOL', `native addon not built: ${ADDON_PATH} is missing`, {
+/** Where the addon is loaded from (node-gyp-build's choice); throws ETOOL when there is none. */
+export function addonPath(): string {
+  try {
+    return loader.path(PACKAGE_ROOT);
+  } catch {
+    throw new AfxdpError('ETOOL', `native addon missing: no build in ${path.join(PACKAGE_ROOT, 'build', 'Release')} and no prebuilt binary for ${process.platform}-${process.arch} in ${path.join(PACKAGE_ROOT, 'prebuilds')}`, {
       hint: PACKAGE_ROOT.includes(`${path.sep}node_modules${path.sep}`)
-        ? 'the install step did not build it: run `npm rebuild afxdp` (it needs: sudo apt-get install -y clang-19 libbpf-dev libelf-dev zlib1g-dev make gcc)'
+        ? 'build it from source: `npm rebuild afxdp` (it needs: sudo apt-get install -y clang-19 libbpf-dev libelf-dev zlib1g-dev make gcc)'
         : 'run scripts/setup (or `npm run build`) in the afxdp checkout',
     });
   }
-  const require = createRequire(import.meta.url);
-  cached = require(ADDON_PATH) as NativeAddon;
+}
+
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const file = addonPath();
+  try {
+    cached = require(file) as NativeAddon;
+  } catch (e) {
+    // the prebuilt binary needs glibc 2.33+; a build from source links the system's libraries
+    const msg = (e as Error).message.split('\n')[0]!;
+    const missing = /^(lib(?:bpf|elf|z))\.so\.\d+/.exec(msg)?.[1];
+    throw new AfxdpError('ETOOL', `cannot load the native addon ${file}: ${msg}`, {
+      hint: missing
+        ? `install the runtime library: sudo apt-get install -y ${{ libbpf: 'libbpf1', libelf: 'libelf1', libz: 'zlib1g' }[missing]}`
+        : /GLIBC_/.test(msg)
+          ? 'the prebuilt addon needs glibc 2.33 or newer: build it from source with `npm rebuild afxdp` (needs: sudo apt-get install -y clang-19 libbpf-dev libelf-dev zlib1g-dev make gcc)'
+          : 'rebuild it: `npm rebuild afxdp` (or `npm run build` in a checkout)',
+    });
+  }
   return cached;
 }

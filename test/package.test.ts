@@ -1,7 +1,9 @@
 /**
  * The install story, as a user meets it: `npm pack`, install the tarball into a fresh project
- * (the install script builds the addon and the BPF objects there), type-check a TypeScript file
- * against the published declarations, run the bin and an example from that project.
+ * with install scripts off (the prebuilt addon and BPF objects in the package must do), check
+ * that the addon needs nothing but glibc, type-check a TypeScript file against the published
+ * declarations, run the bin under Node 20, 22 and 24 and an example from that project; then the
+ * fallback: the install script building from source.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, NODE24 } from './lib/cli.js';
+import { ROOT, NODE22, NODE24 } from './lib/cli.js';
 import { withLab, inside, openGenerator } from './lib/lab.js';
 
 let tmp = '';
@@ -34,7 +36,10 @@ function npm(args: string[], cwd: string): Out {
 
 before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-pack-'));
-  // the suite runs after `npm run build`, so dist/ is fresh: skip prepack's tsc to stay fast
+  // the suite runs after `npm run build`, so dist/ is fresh: skip prepack's tsc to stay fast, but
+  // bring the prebuilt binaries up to date (prepack's other half; scripts/setup built them once)
+  const pre = run('make', ['-s', '-C', ROOT, 'prebuilds']);
+  assert.equal(pre.code, 0, `make prebuilds failed (run scripts/setup):\n${pre.stderr}`);
   const packed = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], ROOT);
   assert.equal(packed.code, 0, packed.stderr);
   const info = JSON.parse(packed.stdout) as Array<{ filename: string }>;
@@ -43,7 +48,8 @@ before(() => {
   fs.mkdirSync(proj);
   fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   // the registry is reachable, but the cache (filled by setup's npm ci) usually answers
-  const inst = npm(['install', '--prefer-offline', tarball, 'typescript@~5.9', '@types/node@^20'], proj);
+  // --ignore-scripts: what npm's allowScripts policy will make the default for dependencies
+  const inst = npm(['install', '--ignore-scripts', '--prefer-offline', tarball, 'typescript@~5.9', '@types/node@^20'], proj);
   assert.equal(inst.code, 0, `npm install of the tarball failed:\n${inst.stderr}`);
 });
 
@@ -55,22 +61,37 @@ test('the tarball holds what users need and nothing else', () => {
   const list = run('tar', ['tzf', tarball]).stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
   for (const f of [
     'package.json', 'README.md', 'LICENSE', 'LICENSES/GPL-2.0-only.txt', 'CHANGELOG.md', 'Makefile', 'scripts/install.mjs', 'bin/afxdp',
+    'prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/bpf/stamp.bpf.o', 'prebuilds/linux-x64/THIRD-PARTY/VERSIONS',
+    'prebuilds/linux-x64/THIRD-PARTY/libelf.LGPL-3.0.txt',
     'dist/src/index.js', 'dist/src/index.d.ts', 'bpf/include/afxdp/meta.h', 'bpf/stamp.bpf.c', 'native/xsk.c',
     'examples/latency-probe.ts', 'examples/xdp-filter.bpf.c', 'docs/API.md', 'docs/CLI.md', 'docs/METADATA-ABI.md', 'docs/TROUBLESHOOTING.md',
   ]) {
     assert.ok(list.includes(f), `${f} is in the package`);
   }
   for (const f of list) {
-    assert.doesNotMatch(f, /^(test|dist\/test|dist\/bench|bench|build|node_modules|src|tools)\//, `${f} does not belong in the package`);
+    assert.doesNotMatch(f, /^(test|dist\/test|dist\/bench|bench|build|node_modules|src|tools|\.deps)\//, `${f} does not belong in the package`);
     assert.doesNotMatch(f, /\.map$/, `${f}: no source maps without sources`);
   }
 });
 
-test('npm install built the addon and the BPF objects in the fresh project', () => {
+test('installed without scripts: nothing was built, the prebuilt addon loads and needs only glibc', () => {
   const pkg = path.join(proj, 'node_modules', 'afxdp');
-  for (const f of ['build/Release/afxdp.node', 'build/bpf/stamp.bpf.o', 'build/examples/xdp-filter.bpf.o']) {
-    assert.ok(fs.existsSync(path.join(pkg, f)), `${f} was built at install time`);
-  }
+  assert.ok(!fs.existsSync(path.join(pkg, 'build')), 'no install step ran');
+  const addon = path.join(pkg, 'prebuilds', 'linux-x64', 'node.napi.glibc.node');
+  const ldd = run('ldd', [addon]);
+  assert.equal(ldd.code, 0, ldd.stderr);
+  // glibc's own objects only: libbpf, libelf and zlib are linked in
+  const libs = ldd.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean).map((l) => path.basename(l));
+  assert.deepEqual(libs.filter((l) => !/^(linux-vdso|ld-linux-x86-64|libc|libm|libdl|libpthread|librt)\.so\.\d+$/.test(l)), [], ldd.stdout);
+  // the newest glibc symbol version it asks for is the minimum glibc the docs state
+  const syms = run('objdump', ['-T', addon]).stdout;
+  const versions = [...syms.matchAll(/\(GLIBC_2\.(\d+)\)/g)].map((m) => Number(m[1]));
+  assert.equal(Math.max(...versions), 33, 'glibc 2.33+ (docs/TROUBLESHOOTING.md, README)');
+  // `import { open } from 'afxdp'` resolves, and the addon behind it is the prebuilt one
+  fs.writeFileSync(path.join(proj, 'which.mjs'), "import { open } from 'afxdp';\nimport { addonPath, native } from './node_modules/afxdp/dist/src/native.js';\nnative().close(native().xskSocket());\nconsole.log(typeof open, addonPath());\n");
+  const w = run(process.execPath, ['which.mjs'], { cwd: proj });
+  assert.equal(w.code, 0, w.stderr);
+  assert.equal(w.stdout.trim(), `function ${fs.realpathSync(addon)}`);
 });
 
 test('TypeScript users get the types: a correct file compiles, a wrong one is rejected', () => {
@@ -110,21 +131,33 @@ test('TypeScript users get the types: a correct file compiles, a wrong one is re
   assert.match(r.stdout, /bad\.ts\(2,\d+\): error TS2322: Type 'number' is not assignable to type 'string'/);
 });
 
-test('the installed bin: --help, and a short demo with the JSON report', () => {
+test('the installed bin: --help, and `npx afxdp demo` with the JSON report', () => {
   const bin = path.join(proj, 'node_modules', '.bin', 'afxdp');
   const h = run(bin, ['--help'], { cwd: proj });
   assert.equal(h.code, 0, h.stderr);
   assert.match(h.stdout, /^Usage: afxdp /m);
   assert.match(h.stdout, /\bdemo\b/);
   assert.match(h.stdout, /\blatency\b/);
-  const d = run(bin, ['demo', '--packets', '200', '--json'], { cwd: proj, timeoutMs: 60_000 });
+  assertDemo(run('npx', ['--no', 'afxdp', 'demo', '--packets', '200', '--json'], { cwd: proj, timeoutMs: 60_000 }));
+});
+
+// the prebuilt addon is Node-API: one binary for every Node version
+for (const [name, node] of [['22', NODE22], ['24', NODE24]] as const) {
+  test(`the same prebuilt addon runs the demo under Node ${name}`, { skip: fs.existsSync(node) ? false : `Node ${name} not installed (scripts/setup)` }, () => {
+    const v = run(node, ['--version']);
+    assert.match(v.stdout, new RegExp(`^v${name}\\.`));
+    assertDemo(run(node, [path.join(proj, 'node_modules', 'afxdp', 'bin', 'afxdp'), 'demo', '--packets', '200', '--json'], { cwd: proj, timeoutMs: 60_000 }));
+  });
+}
+
+function assertDemo(d: Out): void {
   assert.equal(d.code, 0, d.stderr);
   const rep = JSON.parse(d.stdout) as { schema: string; packets: { sent: number; received: number; meta_valid: number } };
   assert.equal(rep.schema, 'afxdp.report/1');
   assert.equal(rep.packets.sent, 200);
   assert.equal(rep.packets.received, 200);
   assert.equal(rep.packets.meta_valid, 200);
-});
+}
 
 test('an example copied into the project runs against a lab (Node 24 runs the .ts as is)', { skip: fs.existsSync(NODE24) ? false : 'Node 24 not installed (scripts/setup)' }, async () => {
   fs.copyFileSync(path.join(proj, 'node_modules', 'afxdp', 'examples', 'latency-probe.ts'), path.join(proj, 'latency-probe.ts'));
@@ -157,9 +190,25 @@ test('an example copied into the project runs against a lab (Node 24 runs the .t
 
 test('a machine without the build tools gets one line naming the Debian packages and the command', () => {
   const script = path.join(proj, 'node_modules', 'afxdp', 'scripts', 'install.mjs');
-  const r = run(process.execPath, [script], { env: { ...process.env, PATH: '/nonexistent-afxdp-bin' } });
+  // with a fitting prebuilt binary the install script has nothing to do
+  const idle = run(process.execPath, [script], { env: { ...process.env, PATH: '/nonexistent-afxdp-bin' } });
+  assert.deepEqual([idle.code, idle.stderr], [0, '']);
+  // a build from source (no prebuilt fits, or --build-from-source) needs the tools
+  const r = run(process.execPath, [script], { env: { ...process.env, PATH: '/nonexistent-afxdp-bin', npm_config_build_from_source: 'true' } });
   assert.equal(r.code, 1);
   const lines = r.stderr.trimEnd().split('\n');
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0]!, /^afxdp: cannot build the native addon and BPF programs: missing make, a C compiler \(cc\), clang \(BPF target\) \(install them with: sudo apt-get install -y make gcc clang-19; then run npm install again\)$/);
+});
+
+test('the fallback: the install script builds from source, and that build is the one loaded', () => {
+  const pkg = path.join(proj, 'node_modules', 'afxdp');
+  const r = run(process.execPath, [path.join(pkg, 'scripts', 'install.mjs')], { cwd: pkg, env: { ...process.env, npm_config_build_from_source: 'true' } });
+  assert.equal(r.code, 0, r.stderr);
+  for (const f of ['build/Release/afxdp.node', 'build/bpf/stamp.bpf.o', 'build/examples/xdp-filter.bpf.o']) {
+    assert.ok(fs.existsSync(path.join(pkg, f)), `${f} was built`);
+  }
+  const w = run(process.execPath, ['which.mjs'], { cwd: proj });
+  assert.equal(w.code, 0, w.stderr);
+  assert.equal(w.stdout.trim(), `function ${path.join(fs.realpathSync(pkg), 'build', 'Release', 'afxdp.node')}`);
 });

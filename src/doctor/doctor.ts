@@ -1,6 +1,7 @@
 /** `afxdp doctor`: what this machine (and an interface) can do for AF_XDP latency measurement. */
 import { release, version as osVersion } from 'node:os';
 import { systemFindings } from './system.js';
+import { installFindings } from './install.js';
 import { ifaceFindings, resolveIface } from './iface.js';
 import type { Finding } from './finding.js';
 
@@ -18,7 +19,7 @@ export interface DoctorReport {
 export function runDoctor(opts: { iface?: string; probe?: boolean } = {}): DoctorReport {
   // a missing interface fails before anything else runs: one line, exit 1
   if (opts.iface) resolveIface(opts.iface);
-  const findings = systemFindings();
+  const findings = [...installFindings(), ...systemFindings()];
   if (opts.iface) findings.push(...ifaceFindings(opts.iface, { probe: opts.probe }));
   const summary = { ok: 0, warn: 0, fail: 0 };
   for (const f of findings) summary[f.status]++;

