@@ -63,30 +63,35 @@ package: $(ADDON) $(BPF_OBJ) $(EXAMPLE_BPF_OBJ)
 # Prebuilt binaries for the package (`npm pack` runs this through prepack; see docs/TROUBLESHOOTING.md):
 # the addon linked against position-independent static libbpf, libelf and zlib (scripts/static-deps
 # builds them from Debian's sources) so it needs nothing but glibc, named the way node-gyp-build
-# finds it (prebuilds/<platform>-<arch>/node.napi.glibc.node: Node-API, any Node version, glibc);
+# finds it (prebuilds/linux-<arch>/node.napi.glibc.node: Node-API, any Node version, glibc);
 # and afxdp's own BPF objects, which are BPF bytecode, the same on every little-endian machine.
 # Written by hand rather than with prebuildify: that drives node-gyp, which this build does not use.
-PREBUILD_PLATFORM := linux-$(shell node -p process.arch)
-DEPS          := .deps/$(PREBUILD_PLATFORM)
-PREBUILD_DIR  := prebuilds/$(PREBUILD_PLATFORM)
-PREBUILT_ADDON := $(PREBUILD_DIR)/node.napi.glibc.node
+# linux-arm64 is cross-built with aarch64-linux-gnu-gcc (scripts/setup installs it) and load-tested
+# under qemu-aarch64 by test/package.test.ts.
+PREBUILD_ARCHS := x64 arm64
+TRIPLE_x64     := x86_64-linux-gnu
+TRIPLE_arm64   := aarch64-linux-gnu
+PREBUILT_ADDONS := $(foreach a,$(PREBUILD_ARCHS),prebuilds/linux-$(a)/node.napi.glibc.node prebuilds/linux-$(a)/THIRD-PARTY/VERSIONS)
 PREBUILT_BPF  := $(patsubst bpf/%.bpf.c,prebuilds/bpf/%.bpf.o,$(BPF_SRC))
 
-prebuilds: $(PREBUILT_ADDON) $(PREBUILT_BPF) $(PREBUILD_DIR)/THIRD-PARTY/VERSIONS
+prebuilds: $(PREBUILT_ADDONS) $(PREBUILT_BPF)
 
-$(DEPS)/.done: scripts/static-deps
-	scripts/static-deps $(DEPS)
+# built once, kept (make would delete an intermediate file)
+.PRECIOUS: .deps/linux-%/.done
 
-# -I$(DEPS)/include first: the headers of the very libbpf/libelf/zlib linked in. --exclude-libs
+.deps/linux-%/.done: scripts/static-deps
+	scripts/static-deps .deps/linux-$* $(TRIPLE_$*)
+
+# -I.deps/…/include first: the headers of the very libbpf/libelf/zlib linked in. --exclude-libs
 # keeps their symbols out of the addon's dynamic symbol table; -s drops debug info (size).
-$(PREBUILT_ADDON): $(NATIVE_SRC) $(NATIVE_HDR) Makefile $(DEPS)/.done
+prebuilds/linux-%/node.napi.glibc.node: $(NATIVE_SRC) $(NATIVE_HDR) Makefile .deps/linux-%/.done
 	@mkdir -p $(dir $@)
-	$(CC) -I$(DEPS)/include $(NATIVE_CFLAGS) -shared -s -o $@ $(NATIVE_SRC) \
-		$(DEPS)/lib/libbpf.a $(DEPS)/lib/libelf.a $(DEPS)/lib/libz.a -Wl,--exclude-libs,ALL -Wl,--as-needed
+	$(TRIPLE_$*)-gcc -I.deps/linux-$*/include $(NATIVE_CFLAGS) -shared -s -o $@ $(NATIVE_SRC) \
+		$(addprefix .deps/linux-$*/lib/,libbpf.a libelf.a libz.a) -Wl,--exclude-libs,ALL -Wl,--as-needed
 
-$(PREBUILD_DIR)/THIRD-PARTY/VERSIONS: $(DEPS)/.done
+prebuilds/linux-%/THIRD-PARTY/VERSIONS: .deps/linux-%/.done
 	@mkdir -p $(dir $@)
-	cp $(DEPS)/licenses/* $(DEPS)/VERSIONS $(dir $@)
+	cp .deps/linux-$*/licenses/* .deps/linux-$*/VERSIONS $(dir $@)
 
 prebuilds/bpf/%.bpf.o: build/bpf/%.bpf.o
 	@mkdir -p $(dir $@)

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // npm "install" script. The package ships prebuilt binaries (prebuilds/: the Node-API addon for
-// linux-x64, the BPF objects), so this script usually has nothing to do and the package works
-// with `npm install --ignore-scripts` too. When no prebuilt addon fits this machine (another
-// architecture, musl, glibc older than 2.33) or `npm install --build-from-source` asks for it,
+// linux-x64 and linux-arm64, the BPF objects), so this script usually has nothing to do and the
+// package works with `npm install --ignore-scripts` too. When no prebuilt addon fits this machine
+// (another architecture, musl, glibc older than 2.33) or `npm install --build-from-source` asks for it,
 // it builds the addon and the BPF objects with `make` (cc + clang).
 // Checks the tools and headers first so a missing system package is ONE clear line naming the
 // Debian packages and the command that installs them, not a page of compiler errors.
