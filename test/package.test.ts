@@ -38,7 +38,7 @@ before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-pack-'));
   // the suite runs after `npm run build`, so dist/ is fresh: skip prepack's tsc to stay fast, but
   // bring the prebuilt binaries up to date (prepack's other half; scripts/setup built them once)
-  const pre = run('make', ['-s', '-C', ROOT, 'prebuilds']);
+  const pre = run('make', ['-s', '-C', ROOT, 'prebuilds'], { timeoutMs: 900_000 });
   assert.equal(pre.code, 0, `make prebuilds failed (run scripts/setup):\n${pre.stderr}`);
   const packed = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], ROOT);
   assert.equal(packed.code, 0, packed.stderr);
