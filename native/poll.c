@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Event-mode readiness: a uv_poll watcher on the XSK fd in Node's own event loop, so a
- * readable socket wakes one JS callback that drains the ring (one wake-up, no extra thread). */
+/* Readiness of an XSK fd, two ways:
+ *  - event mode: a uv_poll watcher in Node's own event loop, so a readable socket wakes one JS
+ *    callback that drains the ring (one wake-up, no extra thread);
+ *  - worker mode: pollWait(), a plain blocking poll(2) for a worker thread that has nothing else
+ *    to do — the shape of a C poll loop, without a libuv turn per wake-up. */
 #include "addon.h"
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,11 +153,27 @@ AFX_FN(pollStop)
 	return afx_undefined(env);
 }
 
+/* pollWait(fd, timeoutMs): blocks the calling thread in poll(2) for POLLIN. Returns the revents
+ * (0 on timeout) or -errno; EINTR is a plain early return (0), the caller loops anyway. */
+AFX_FN(pollWait)
+{
+	napi_value argv[2];
+	int32_t fd, timeout;
+	if (!afx_args(env, info, 2, argv) || !afx_get_i32(env, argv[0], &fd) || !afx_get_i32(env, argv[1], &timeout))
+		return NULL;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int r = poll(&pfd, 1, timeout);
+	if (r < 0)
+		return afx_i32(env, errno == EINTR ? 0 : -errno);
+	return afx_i32(env, r == 0 ? 0 : pfd.revents);
+}
+
 napi_value afx_poll_init(napi_env env, napi_value exports)
 {
 	static const afx_fn fns[] = {
 		{ "pollStart", pollStart },
 		{ "pollStop", pollStop },
+		{ "pollWait", pollWait },
 	};
 	afx_register(env, exports, fns, AFX_COUNT(fns));
 	return exports;

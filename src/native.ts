@@ -98,6 +98,8 @@ export interface NativeAddon {
   /** Starts a uv_poll watcher (readable) on the main loop; cb(status) runs on each readiness. */
   pollStart(fd: number, cb: (status: number) => void): PollHandle;
   pollStop(handle: PollHandle): void;
+  /** Blocks the calling thread in poll(2) for POLLIN up to timeoutMs; returns revents (0: timeout or EINTR) or -errno. For a worker thread. */
+  pollWait(fd: number, timeoutMs: number): number;
 
   // libbpf
   bpfOpen(path: string): BpfObjectHandle;

@@ -24,7 +24,7 @@ async function sendAll(lab: Lab, rx: LatencyReceiver, perQueue: number, rate: nu
   }
 }
 
-for (const poll of ['event', 'busy'] as PollMode[]) {
+for (const poll of ['event', 'worker', 'busy'] as PollMode[]) {
   test(`${poll} mode receives every packet, each with a valid stamp`, async () => {
     await withLab(async (lab) => {
       const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, ringSize: 4096, batchSize: 32 });
@@ -57,7 +57,7 @@ for (const poll of ['event', 'busy'] as PollMode[]) {
   });
 }
 
-for (const [poll, queues] of [['event', 3], ['busy', 2]] as Array<[PollMode, number]>) {
+for (const [poll, queues] of [['event', 3], ['worker', 2], ['busy', 2]] as Array<[PollMode, number]>) {
   test(`${poll} mode on ${queues} queues receives each queue's traffic on that queue's socket`, async () => {
     await withLab(async (lab) => {
       const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, queues: 'all', ringSize: 4096 });

@@ -6,7 +6,7 @@
  */
 import './dispose.js';
 import { AfxdpError } from '../errors.js';
-import { LatencyReceiver, type ClockName, type MatchName, type PollMode, type StrategyName, type LoadedProgram } from '../rx/receiver.js';
+import { LatencyReceiver, POLL_MODES, type ClockName, type MatchName, type PollMode, type StrategyName, type LoadedProgram } from '../rx/receiver.js';
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import type { Report } from '../report/report.js';
 import { receiverReport } from '../report/receiver-report.js';
@@ -26,7 +26,7 @@ export interface OpenOptions {
   queue?: number;
   /** several RX queues, or 'all' (every RX queue the driver reports); one AF_XDP socket each */
   queues?: readonly number[] | 'all';
-  /** 'event' (default: Node's own loop wakes the receive) or 'busy' (a worker thread spins per queue; lowest latency, a core per queue, receive only) */
+  /** 'event' (default: Node's own loop wakes the receive; the callback runs on the main thread), 'worker' (a worker thread per queue blocks in poll(2) and hands batches over; receive only) or 'busy' (a worker thread spins per queue; lowest latency, a core per queue, receive only) */
   poll?: PollMode;
   /** how the XDP stamp reaches user space: 'auto' (default: metadata, per-packet fallback to prepend, then map), 'meta', 'prepend', 'map' */
   strategy?: StrategyName;
@@ -133,7 +133,7 @@ export class AfxdpSocket implements BatchOwner {
       if (!Array.isArray(opts.queues) || opts.queues.length === 0) throw new AfxdpError('EUSAGE', `open: options.queues must be 'all' or a non-empty array of queue ids, got ${describe(opts.queues)}`);
       queues = opts.queues.map((q, i) => expectInt(`open: options.queues[${i}]`, q, 0, 63));
     }
-    const poll = expectChoice('open: options.poll', opts.poll, ['event', 'busy'] as const) ?? 'event';
+    const poll = expectChoice('open: options.poll', opts.poll, POLL_MODES) ?? 'event';
     const strategy = expectChoice('open: options.strategy', opts.strategy, ['auto', 'meta', 'prepend', 'map'] as const) ?? 'auto';
     const mode = expectChoice('open: options.mode', opts.mode, ['auto', 'native', 'generic'] as const) ?? 'auto';
     const bind = expectChoice('open: options.bind', opts.bind, ['auto', 'copy', 'zerocopy'] as const) ?? 'auto';
@@ -149,7 +149,7 @@ export class AfxdpSocket implements BatchOwner {
     if (opts.tx === true) txRingSize = 2048;
     else if (typeof opts.tx === 'number') txRingSize = expectInt('open: options.tx', opts.tx, 1, 1 << 20);
     else if (opts.tx !== undefined && opts.tx !== false) throw new AfxdpError('EUSAGE', `open: options.tx must be a boolean or a ring size, got ${describe(opts.tx)}`);
-    if (txRingSize > 0 && poll === 'busy') throw new AfxdpError('EUSAGE', 'open: sending (options.tx) needs poll "event": in busy mode a worker owns each socket', { hint: 'open a second socket with poll "event" and tx to send' });
+    if (txRingSize > 0 && poll !== 'event') throw new AfxdpError('EUSAGE', `open: sending (options.tx) needs poll "event": in ${poll} mode a worker owns each socket`, { hint: 'open a second socket with poll "event" and tx to send' });
     let program: string | LoadedProgram | undefined;
     if (opts.program instanceof XdpProgram) {
       const prog = opts.program;
@@ -183,8 +183,8 @@ export class AfxdpSocket implements BatchOwner {
         frameCount,
         batchSize,
         txRingSize,
-        // the consumer is this class: in busy mode the workers hand their batches over
-        deliver: poll === 'busy',
+        // the consumer is this class: in the worker modes the workers hand their batches over
+        deliver: poll !== 'event',
       });
       return new AfxdpSocket(rx);
     });
@@ -328,7 +328,7 @@ export class AfxdpSocket implements BatchOwner {
     }
   }
 
-  /** Busy mode: the callback runs whenever a worker hands over batches. */
+  /** Worker modes: the callback runs whenever a worker hands over batches. */
   private async pumpCallback(dispatch: () => void): Promise<void> {
     while (!this.isClosed && this.consumer === 'callback') {
       dispatch();
@@ -372,7 +372,7 @@ export class AfxdpSocket implements BatchOwner {
       };
       this.wake = done;
       signal?.addEventListener('abort', done, { once: true });
-      if (this.poll === 'busy') {
+      if (this.poll !== 'event') {
         void this.channelsReady(50).then(done);
         return;
       }

@@ -5,7 +5,7 @@
  * form of the stamping help).
  */
 import type { Command } from 'commander';
-import { AfxdpError, STRATEGY_NAMES, type ReceiverOptions, type StrategyName } from '../index.js';
+import { AfxdpError, STRATEGY_NAMES, POLL_MODES, type ReceiverOptions, type StrategyName, type PollMode } from '../index.js';
 import { intArg, choiceArg, ringSizeArg } from './args.js';
 import { addOutputOptions, type OutputFlags } from './outputs.js';
 
@@ -31,7 +31,7 @@ export interface ReceiveFlags extends OutputFlags {
   hints?: boolean;
   ringSize: number;
   debugFrames?: boolean;
-  poll: 'event' | 'busy';
+  poll: PollMode;
   batch: number;
   json?: boolean;
 }
@@ -41,7 +41,7 @@ export function addReceiveOptions(cmd: Command, ringHelp: string): Command {
   cmd
     .option('--mode <mode>', 'XDP attach mode: auto (native, else generic), native, generic', choiceArg('--mode', ['auto', 'native', 'generic'] as const), 'auto')
     .option('--clock <clock>', 'clock of the stamps: monotonic or tai', choiceArg('--clock', ['monotonic', 'tai'] as const), 'monotonic')
-    .option('--poll <mode>', 'receive mode: event (uv_poll on the main thread) or busy (a worker thread spins per queue)', choiceArg('--poll', ['event', 'busy'] as const), 'event')
+    .option('--poll <mode>', 'receive mode: event (uv_poll on the main thread), worker (a worker thread per queue sleeps in poll(2)) or busy (a worker thread spins per queue)', choiceArg('--poll', POLL_MODES), 'event')
     .option('--batch <n>', 'descriptors per receive batch', intArg('--batch', 1, 4096), 64)
     .option('--strategy <s>', STRATEGY_HELP, choiceArg('--strategy', STRATEGY_NAMES), 'auto')
     .option('--simulate-no-meta', SIMULATE_HELP)

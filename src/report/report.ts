@@ -20,7 +20,7 @@ export const STRATEGIES = ['meta', 'prepend', 'map'] as const;
 /** what a run can ask for (`strategy_requested`); 'auto' picks per packet, see packets.by_strategy */
 export const REQUESTED_STRATEGIES = ['auto', 'meta', 'prepend', 'map'] as const;
 export const CLOCKS = ['monotonic', 'tai'] as const;
-export const POLLS = ['busy', 'event'] as const;
+export const POLLS = ['busy', 'event', 'worker'] as const;
 
 export type XdpMode = (typeof MODES)[number];
 export type BindMode = (typeof BINDS)[number];

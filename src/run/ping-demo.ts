@@ -24,8 +24,8 @@ export function checkPingOptions(o: DemoOptions): void {
   if (o.program !== undefined) {
     throw new AfxdpError('EUSAGE', '--ping cannot use --program: the round trip runs afxdp\'s own stamping and reflecting programs on both ends of the lab', { hint: 'drop --program (or drop --ping to measure your program one way)' });
   }
-  if ((o.poll ?? 'event') === 'busy' || (o.queues ?? 1) > 1) {
-    throw new AfxdpError('EUSAGE', '--ping sends its requests from the receiving socket, which lives on the main thread: it needs --poll event and one queue', { hint: 'drop --poll busy / --queues (or drop --ping to measure one way in those modes)' });
+  if ((o.poll ?? 'event') !== 'event' || (o.queues ?? 1) > 1) {
+    throw new AfxdpError('EUSAGE', '--ping sends its requests from the receiving socket, which lives on the main thread: it needs --poll event and one queue', { hint: `drop ${o.poll !== undefined && o.poll !== 'event' ? `--poll ${o.poll}` : '--queues'} (or drop --ping to measure one way in those modes)` });
   }
   if (o.clock === 'tai') {
     throw new AfxdpError('EUSAGE', '--ping measures the round trip in CLOCK_MONOTONIC and converts nothing across clocks', { hint: 'drop --clock tai (TX completion stamps are compared with a TAI send time anyway)' });

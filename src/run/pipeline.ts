@@ -9,7 +9,7 @@
  *
  * Whatever happens, the receiver, the monitor and the outputs are closed before it returns.
  */
-import { LatencyReceiver, type ReceiverOptions } from '../rx/receiver.js';
+import { LatencyReceiver, inWorkers, type ReceiverOptions } from '../rx/receiver.js';
 import { RunMonitor } from '../measure/monitor.js';
 import { RunOutputs, type OutputOptions } from '../report/outputs.js';
 import { receiverReport } from '../report/receiver-report.js';
@@ -64,7 +64,7 @@ export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
   const signal = p.signal ? AbortSignal.any([p.signal, stop.signal]) : stop.signal;
   try {
     if (outs.metrics) p.onMetrics?.(outs.metrics.url);
-    const o: ReceiverOptions = { ...p.receiver, deliver: p.receiver.poll === 'busy' && outs.needsPackets };
+    const o: ReceiverOptions = { ...p.receiver, deliver: inWorkers(p.receiver.poll ?? 'event') && outs.needsPackets };
     rx = (p.open ?? ((x) => LatencyReceiver.open(x)))(o);
     const r = rx;
     const env = runEnvironment(packageVersion(), r.ifname, p.receiver.netnsFd);

@@ -23,7 +23,9 @@ export const C_IDLE_KICKS = 11;
 /** worker modes: used heap of the worker's isolate at start and at stop */
 export const C_HEAP_START = 12;
 export const C_HEAP_END = 13;
-export const COUNTS_SLOTS = 14;
+/** worker mode: blocking poll(2) calls (one per wake-up, as the C loop's poll_wakeups) */
+export const C_POLL_WAITS = 14;
+export const COUNTS_SLOTS = 15;
 
 export function newCounts(shared: boolean): Float64Array {
   return new Float64Array(shared ? new SharedArrayBuffer(8 * COUNTS_SLOTS) : new ArrayBuffer(8 * COUNTS_SLOTS));

@@ -12,9 +12,9 @@
  */
 import { native } from '../native.js';
 import type { XskSocket } from '../xsk/socket.js';
-import { F_HW_TS, type StrategyName } from '../xdp/meta.js';
-import { readPayload } from '../wire/frame.js';
-import type { BucketWriter } from '../measure/recorder.js';
+import { F_HW_TS, F_XDP_TS, META_MAGIC, META_VERSION, META_MIN_LEN, type StrategyName } from '../xdp/meta.js';
+import { readPayload, writeUdpFrame, setRunId, setTxTimestamp } from '../wire/frame.js';
+import { RECORDER_BYTES, type BucketWriter } from '../measure/recorder.js';
 import { PacketBatch, type PacketSink } from './batch.js';
 import { StampDecoder } from './stamps.js';
 import { C_RECEIVED, C_META_VALID, C_META_INVALID } from './counts.js';
@@ -43,6 +43,14 @@ export interface EngineRecorders {
 }
 
 const TWO_POW_32 = 4294967296;
+/**
+ * Synthetic packets for warmUp(): enough loop iterations and calls for V8 to compile take() and
+ * what it calls with its optimizing tier (measured: docs/BENCHMARKS.md "Stalls"), a few ms.
+ */
+export const WARMUP_PACKETS = 200_000;
+/** where warmUp() puts its synthetic packet in its frame: room for the metadata in front */
+const WARMUP_OFFSET = 256;
+const WARMUP_LEN = 64;
 
 export class RxEngine {
   /** the columns of the current batch (addr/len are the socket's receive arrays) */
@@ -69,9 +77,13 @@ export class RxEngine {
    * user space until release(). Returns how many (0: the ring is empty).
    */
   take(): number {
-    const sock = this.socket;
-    const n = sock.receive();
+    const n = this.socket.receive();
     if (n === 0) return 0;
+    return this.measure(n);
+  }
+
+  /** The descriptors 0..n-1 in the columns → stamps, latencies, recorders, counters. Returns n. */
+  private measure(n: number): number {
     const b = this.batch;
     const now = this.now;
     native().clockGettime(this.config.clockId, now);
@@ -134,6 +146,68 @@ export class RxEngine {
     return n;
   }
 
+  /**
+   * Runs take()'s decoding and recording on synthetic stamped packets, before the program is
+   * attached (nothing can arrive yet), so V8 compiles the hot path before the first real packet
+   * instead of during the first milliseconds of traffic. Every slot of a batch points at one free
+   * UMEM frame that the kernel never had; nothing is left behind: the counters and recorders are
+   * restored, the frame's metadata magic is cleared and the frame is given back. Sinks are not
+   * called. Returns how many synthetic packets went through (0 when no frame was free).
+   */
+  warmUp(packets: number = WARMUP_PACKETS): number {
+    const sock = this.socket;
+    const frame = sock.txAlloc();
+    if (frame < 0) return 0;
+    const addr = frame + WARMUP_OFFSET;
+    const bytes = sock.umem.bytes;
+    const words = sock.umem.words;
+    const zero = new Uint8Array(6);
+    writeUdpFrame(bytes, addr, WARMUP_LEN, { srcMac: zero, dstMac: zero, srcIp: Uint8Array.of(198, 18, 0, 1), dstIp: Uint8Array.of(198, 18, 0, 2), srcPort: 40000, dstPort: 9 });
+    if (this.config.senderRunId >= 0) setRunId(bytes, addr, this.config.senderRunId);
+    const now = this.now;
+    native().clockGettime(this.config.clockId, now);
+    setTxTimestamp(bytes, addr, now[0]!, now[1]!);
+    // the metadata in front, as the program writes it (xdp/meta.ts OFF_*): stamped "now"
+    const at = addr >>> 2;
+    words[at - 1] = (META_MAGIC | META_VERSION) >>> 0;
+    words[at - 2] = META_MIN_LEN + 4;
+    words[at - 3] = F_XDP_TS | this.config.clockFlag;
+    words[at - 4] = this.config.queue;
+    words[at - 5] = now[1]!;
+    words[at - 6] = now[0]!;
+    words[at - 7] = this.config.cookie;
+    const views = this.stateViews();
+    const saved = views.map((v) => v.slice());
+    const bs = sock.batchSize;
+    let done = 0;
+    try {
+      while (done < packets) {
+        const n = Math.min(bs, packets - done);
+        for (let i = 0; i < n; i++) {
+          sock.rxAddr[i] = addr;
+          sock.rxLen[i] = WARMUP_LEN;
+        }
+        this.measure(n);
+        done += n;
+      }
+    } finally {
+      views.forEach((v, i) => v.set(saved[i]!));
+      bytes.fill(0, frame, frame + sock.umem.frameSize);
+      sock.rxAddr.fill(0);
+      sock.rxLen.fill(0);
+      sock.txUnalloc(frame);
+    }
+    return done;
+  }
+
+  /** The bytes of the counters and of every recorder's state (warmUp() restores them). */
+  private stateViews(): Uint8Array[] {
+    const r = this.recorders;
+    const views = [new Uint8Array(this.counts.buffer, this.counts.byteOffset, this.counts.byteLength)];
+    for (const w of [r.xdpToUser, r.senderToXdp, r.hwToXdp]) if (w !== null) views.push(new Uint8Array(w.stateBuffer, 0, RECORDER_BYTES));
+    return views;
+  }
+
   /** Gives the frames of the last take() back to the kernel (the stale guard clears their magic). */
   release(n: number): void {
     this.socket.recycle(n);
@@ -159,3 +233,4 @@ export class RxEngine {
     }
   }
 }
+

@@ -12,7 +12,19 @@ import { STRATEGY_CODES, type StrategyName } from '../xdp/meta.js';
 export type { StrategyName };
 export type ClockName = 'monotonic' | 'tai';
 export type MatchName = 'udp' | 'all';
-export type PollMode = 'event' | 'busy';
+/**
+ * How each queue is received (docs/BENCHMARKS.md has the cost of each):
+ *  - 'event': on the main thread; Node's loop (uv_poll) wakes a drain. Callbacks run on the main thread.
+ *  - 'worker': a worker thread per queue sleeps in poll(2) and drains as soon as the kernel wakes it
+ *    (the C poll loop's shape, without a libuv turn per wake-up); idle costs nothing.
+ *  - 'busy': a worker thread per queue spins on its ring: the lowest latency, a core per queue.
+ */
+export type PollMode = 'event' | 'worker' | 'busy';
+export const POLL_MODES: readonly PollMode[] = ['event', 'worker', 'busy'];
+/** Whether a poll mode receives in worker threads (the numbers then live in shared memory). */
+export function inWorkers(p: PollMode): boolean {
+  return p !== 'event';
+}
 
 /** An XDP program loaded elsewhere (the public API's XdpProgram): the receiver only uses it. */
 export interface LoadedProgram {
@@ -27,7 +39,7 @@ export interface ReceiverOptions {
   ifname: string;
   /** queue ids, or 'all' (every RX queue ethtool reports); default [0] */
   queues?: readonly number[] | 'all';
-  /** 'event' (default: the main thread, woken by uv_poll) or 'busy' (a worker thread spins per queue) */
+  /** 'event' (default: the main thread, woken by uv_poll), 'worker' (a worker per queue blocks in poll(2)) or 'busy' (a worker per queue spins) */
   poll?: PollMode;
   /** default 'auto' (native, else generic) */
   mode?: XdpModeOption;
@@ -70,7 +82,7 @@ export interface ReceiverOptions {
   trackFrames?: boolean;
   /** detach an XDP program someone attached before (netlink only); default: refuse */
   force?: boolean;
-  /** busy mode: hand every batch to the main thread too (addSink, the public API); default false */
+  /** worker and busy modes: hand every batch to the main thread too (addSink, the public API); default false */
   deliver?: boolean;
 }
 
@@ -112,14 +124,14 @@ export function resolve(opts: ReceiverOptions): Resolved {
     force: opts.force ?? false,
     deliver: opts.deliver ?? false,
   };
-  if (o.poll !== 'event' && o.poll !== 'busy') throw new AfxdpError('EUSAGE', `poll mode ${JSON.stringify(o.poll)} is not event or busy`, { hint: 'use --poll event or --poll busy' });
+  if (!POLL_MODES.includes(o.poll)) throw new AfxdpError('EUSAGE', `poll mode ${JSON.stringify(o.poll)} is not ${POLL_MODES.join(', ')}`, { hint: 'use --poll event, --poll worker or --poll busy' });
   if (!Object.hasOwn(STRATEGY_CODES, o.strategy)) {
     throw new AfxdpError('EUSAGE', `unknown strategy ${JSON.stringify(o.strategy)}`, { hint: `use one of ${Object.keys(STRATEGY_CODES).join(', ')}` });
   }
   if (!Number.isInteger(o.udpPort) || o.udpPort < 0 || o.udpPort > 65535) throw new AfxdpError('EUSAGE', `UDP port ${o.udpPort} is out of range`, { hint: 'use 0..65535 (0 = any port)' });
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
-  if (o.poll === 'busy' && (o.txRingSize > 0 || o.txMetadataLen > 0)) {
-    throw new AfxdpError('EUSAGE', 'sending needs poll mode event: in busy mode the worker owns the socket', { hint: 'open with poll: "event" to send, or receive only' });
+  if (inWorkers(o.poll) && (o.txRingSize > 0 || o.txMetadataLen > 0)) {
+    throw new AfxdpError('EUSAGE', `sending needs poll mode event: in ${o.poll} mode the worker owns the socket`, { hint: 'open with poll: "event" to send, or receive only' });
   }
   if (o.queues !== 'all') {
     if (o.queues.length === 0) throw new AfxdpError('EUSAGE', 'no queues given', { hint: 'use --queues N or --queues all' });

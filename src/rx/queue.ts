@@ -1,6 +1,6 @@
 /**
  * ReceiveQueue: one receiving queue as the main thread sees it — its counters and recorders
- * (shared with its engine, wherever that runs), its engine (event mode) or worker (busy mode),
+ * (shared with its engine, wherever that runs), its engine (event mode) or worker (worker, busy),
  * and the kernel's and the program's counters for it.
  */
 import { Worker } from 'node:worker_threads';
@@ -24,9 +24,9 @@ export class ReceiveQueue implements MeasuredQueue {
   readonly hwToXdp: LatencyRecorder | null;
   /** event mode: the engine on the main thread */
   engine: RxEngine | null = null;
-  /** busy mode: the worker, its control words, the kernel counters it leaves at stop */
+  /** worker and busy modes: the worker, its control words, the kernel counters it leaves at stop */
   worker: { thread: Worker; ctl: Int32Array; kernel: Float64Array } | null = null;
-  /** busy mode with `deliver`: the batches the worker hands over */
+  /** worker modes with `deliver`: the batches the worker hands over */
   channel: BatchChannel | null = null;
   fd = -1;
   bindMode: 'copy' | 'zerocopy' = 'copy';

@@ -2,8 +2,9 @@
  * LatencyReceiver: the one setup path and the owner of the receive engines. For a set of queues
  * of one interface it checks the interface and the queues, loads the stamping program (afxdp's,
  * with hardware hints where they work, or the user's), opens one AF_XDP socket per queue — on the
- * main thread (poll 'event': uv_poll wakes RxEngine.drain) or in a worker per queue (poll 'busy':
- * the worker spins on RxEngine.pollOnce) — puts every socket in the XSKMAP and only then attaches
+ * main thread (poll 'event': uv_poll wakes RxEngine.drain) or in a worker per queue (poll 'worker':
+ * it blocks in poll(2) and drains; poll 'busy': it spins on RxEngine.pollOnce) — puts every
+ * socket in the XSKMAP and only then attaches
  * the program, so no matched packet reaches the stack before its socket is in place.
  *
  * Every strategy, poll mode, queue count and sink works in every combination: the engines are the
@@ -28,12 +29,12 @@ import type { PacketBatch, PacketSink } from './batch.js';
 import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END } from './counts.js';
 import * as W from './worker.js';
 import type { StrategyCounts, HintCounts } from './stamps.js';
-import { resolve, lookup, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
+import { resolve, lookup, inWorkers, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
 import { ReceiveQueue, emptyKernel, NO_COUNTERS } from './queue.js';
 
 export type { StrategyCounts, HintCounts };
 export type { ReceiverOptions, ClockName, MatchName, PollMode, StrategyName, LoadedProgram } from './options.js';
-export { rxQueueCount } from './options.js';
+export { rxQueueCount, POLL_MODES, inWorkers } from './options.js';
 export { ReceiveQueue, emptyKernel } from './queue.js';
 export interface MapStats {
   /** stamps the program stored (null: a user program without afxdp's counters) */
@@ -179,7 +180,7 @@ export class LatencyReceiver {
     const key = new Uint32Array(1);
     const val = new Uint32Array(1);
     for (const q of this.queues) {
-      const rq = new ReceiveQueue(q, o.poll === 'busy', segments, this.counters);
+      const rq = new ReceiveQueue(q, inWorkers(o.poll), segments, this.counters);
       this.perQueue.push(rq);
       const config: EngineConfig = {
         queue: q,
@@ -190,7 +191,7 @@ export class LatencyReceiver {
         mapFd,
         senderRunId: !segments.sender ? -2 : o.senderRunId === 'any' ? -1 : (o.senderRunId as number) >>> 0,
       };
-      if (o.poll === 'busy') this.startWorker(rq, config);
+      if (inWorkers(o.poll)) this.startWorker(rq, config);
       else this.openEngine(rq, config);
       key[0] = q;
       val[0] = rq.fd;
@@ -286,6 +287,7 @@ export class LatencyReceiver {
   private openEngine(rq: ReceiveQueue, config: EngineConfig): void {
     const socket = XskSocket.create(this.socketOptions(rq.queue));
     rq.engine = new RxEngine(socket, config, { xdpToUser: rq.xdpToUser, senderToXdp: rq.senderToXdp, hwToXdp: rq.hwToXdp }, rq.counts);
+    rq.engine.warmUp(); // before the program is attached: V8 compiles the hot path before traffic
     for (const s of this.sinks) rq.engine.sinks.push(s);
     rq.fd = socket.fd;
     rq.bindMode = socket.bindMode;
@@ -312,6 +314,7 @@ export class LatencyReceiver {
       frameCount: o.frameCount,
       batchSize: o.batchSize,
       trackFrames: o.trackFrames,
+      block: o.poll === 'worker',
       config,
       ctl: ctl.buffer as SharedArrayBuffer,
       error,
@@ -365,17 +368,17 @@ export class LatencyReceiver {
 
   /**
    * Receives every batch of every queue, on the main thread: called after the columns are filled
-   * (before the frames are recycled in event mode). Busy mode: needs `deliver`.
+   * (before the frames are recycled in event mode). Worker and busy modes: need `deliver`.
    */
   addSink(sink: PacketSink): void {
-    if (this.poll === 'busy' && !this.o.deliver) {
-      throw new AfxdpError('ESTATE', 'this busy-mode receiver was opened without `deliver`: its batches stay in the workers', { hint: 'open it with deliver: true to add sinks' });
+    if (inWorkers(this.poll) && !this.o.deliver) {
+      throw new AfxdpError('ESTATE', `this ${this.poll}-mode receiver was opened without \`deliver\`: its batches stay in the workers`, { hint: 'open it with deliver: true to add sinks' });
     }
     this.sinks.push(sink);
     for (const rq of this.perQueue) rq.engine?.sinks.push(sink);
   }
 
-  /** Starts receiving: event mode installs the readable callbacks; busy mode starts handing batches to the sinks. */
+  /** Starts receiving: event mode installs the readable callbacks; the worker modes start handing batches to the sinks. */
   start(): void {
     if (this.closed) throw new AfxdpError('ECLOSED', 'the receiver is closed');
     if (this.started) return;
@@ -392,7 +395,7 @@ export class LatencyReceiver {
     }
   }
 
-  /** Busy mode with sinks: hands the workers' batches to the sinks as they arrive. */
+  /** Worker modes with sinks: hands the workers' batches to the sinks as they arrive. */
   private async pump(): Promise<void> {
     while (!this.closed) {
       await Promise.race(this.perQueue.map((rq) => rq.channel!.wait(100)));
@@ -422,9 +425,9 @@ export class LatencyReceiver {
     return n;
   }
 
-  /** Event mode: receive everything ready on every queue now. Busy mode: hand over delivered batches. */
+  /** Event mode: receive everything ready on every queue now. Worker modes: hand over delivered batches. */
   drain(): number {
-    if (this.poll === 'busy') return this.drainChannels();
+    if (inWorkers(this.poll)) return this.drainChannels();
     let total = 0;
     for (const rq of this.perQueue) total += this.drainQueue(rq);
     return total;
@@ -535,7 +538,7 @@ export class LatencyReceiver {
     return this.perQueue.filter((rq) => rq.worker !== null).map((rq) => ({ queue: rq.queue, start: rq.counts[C_HEAP_START]!, end: rq.counts[C_HEAP_END]! }));
   }
 
-  /** The AF_XDP socket of a queue (by index in `queues`); event mode only (in busy mode a worker owns it). */
+  /** The AF_XDP socket of a queue (by index in `queues`); event mode only (in the worker modes a worker owns it). */
   socketOf(index = 0): XskSocket {
     const e = this.perQueue[index]?.engine;
     if (!e) throw new AfxdpError('ESTATE', `no main-thread socket for queue index ${index}`, { hint: 'sockets live on the main thread in poll mode event only' });

@@ -3,9 +3,11 @@
  * Started by rx/receiver.ts (the one setup path); not an API of its own.
  *
  * The worker creates its AF_XDP socket itself (setns is per thread, so it enters the interface's
- * namespace on its own thread), says "ready" with the fd through shared memory (the main thread
- * waits synchronously, puts the fd in the XSKMAP and attaches the program), then spins on the RX
- * ring until told to stop. Results go through SharedArrayBuffers — counters, HdrHistogram buckets
+ * namespace on its own thread), warms the engine up on synthetic packets, says "ready" with the fd
+ * through shared memory (the main thread waits synchronously, puts the fd in the XSKMAP and
+ * attaches the program), then receives until told to stop: poll 'worker' sleeps in poll(2)
+ * whenever the ring is empty (the C poll loop's shape: one system call per wake-up, no event
+ * loop), poll 'busy' spins on the ring. Results go through SharedArrayBuffers — counters, HdrHistogram buckets
  * and, when the main thread needs the packets, a BatchChannel — never per-packet messages.
  */
 import { workerData } from 'node:worker_threads';
@@ -17,7 +19,7 @@ import { XskSocket, type BindMode } from '../xsk/socket.js';
 import { BucketWriter } from '../measure/recorder.js';
 import { RxEngine, type EngineConfig } from './engine.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
-import { C_HEAP_START, C_HEAP_END, C_IDLE_KICKS } from './counts.js';
+import { C_HEAP_START, C_HEAP_END, C_IDLE_KICKS, C_POLL_WAITS } from './counts.js';
 
 export interface WorkerData {
   ifname: string;
@@ -27,6 +29,8 @@ export interface WorkerData {
   frameCount: number;
   batchSize: number;
   trackFrames: boolean;
+  /** poll 'worker': block in poll(2) while the ring is empty (else spin) */
+  block: boolean;
   config: EngineConfig;
   /** Int32Array of CTL_* words */
   ctl: SharedArrayBuffer;
@@ -55,6 +59,8 @@ export const READY_WAITING = 0;
 export const READY_OK = 1;
 export const READY_ERROR = 2;
 export const ERROR_BYTES = 4096;
+/** poll 'worker': the longest a blocked worker takes to see the stop word */
+const STOP_CHECK_MS = 20;
 
 function heapUsed(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -106,6 +112,7 @@ function run(d: WorkerData): void {
     counts,
   );
   if (d.channel) engine.sinks.push(new BatchChannel(d.channel.shape, d.config.queue, d.channel.buffer));
+  engine.warmUp();
   ctl[CTL_FD] = sock.fd;
   ctl[CTL_ZEROCOPY] = sock.bindMode === 'zerocopy' ? 1 : 0;
   counts[C_HEAP_START] = heapUsed();
@@ -113,10 +120,23 @@ function run(d: WorkerData): void {
   Atomics.notify(ctl, CTL_READY);
 
   const fill = sock.fill;
+  const fd = sock.fd;
+  const nat = native();
   let idle = 0;
   try {
     for (;;) {
       const n = engine.pollOnce();
+      if (n === 0 && d.block) {
+        if (Atomics.load(ctl, CTL_STATE) !== STATE_RUNNING) break;
+        if (fill.needsWakeup()) {
+          sock.kickRx();
+          counts[C_IDLE_KICKS]++;
+        }
+        counts[C_POLL_WAITS]++;
+        const r = nat.pollWait(fd, STOP_CHECK_MS);
+        if (r < 0) throw new AfxdpError('ESYS', `poll() on the AF_XDP socket of queue ${d.config.queue} failed`, { errno: -r });
+        continue;
+      }
       if (n === 0) {
         // The stop word costs an atomic load: read it only while idle, and a burst is always
         // drained first. With need_wakeup the kernel may ask for a kick to refill.
