@@ -158,13 +158,16 @@ function start(cmd: string, argv: string[], cpu?: number): Child {
   return c;
 }
 
-type RxVariant = 'c_poll' | 'c_spin' | 'ts_event' | 'ts_busy';
+type RxVariant = 'c_poll' | 'c_spin' | 'ts_event' | 'ts_worker' | 'ts_busy';
+/** the C receiver each TS variant is compared with: its own shape (sleep in poll() or spin) */
+const C_OF: Record<'ts_event' | 'ts_worker' | 'ts_busy', 'c_poll' | 'c_spin'> = { ts_event: 'c_poll', ts_worker: 'c_poll', ts_busy: 'c_spin' };
+const TAILS = ['p50', 'p90', 'p99', 'p999', 'max'] as const;
 
 function startReceiver(lab: Lab, v: RxVariant, count: number, extra: string[] = []): Child {
   if (v === 'c_poll' || v === 'c_spin') {
     return start(RX_REF, ['--iface', lab.rx.ifname, '--netns', `/proc/${lab.rx.netns.pid}/ns/net`, '--mode', v === 'c_spin' ? 'spin' : 'poll', '--count', String(count)], RX_CPU);
   }
-  return start('nsenter', ['-t', String(lab.rx.netns.pid), '-n', '--', process.execPath, ...extra, RX_CHILD, '--iface', lab.rx.ifname, '--poll', v === 'ts_busy' ? 'busy' : 'event', '--count', String(count)], RX_CPU);
+  return start('nsenter', ['-t', String(lab.rx.netns.pid), '-n', '--', process.execPath, ...extra, RX_CHILD, '--iface', lab.rx.ifname, '--poll', v.slice(3), '--count', String(count)], RX_CPU);
 }
 
 async function sendC(lab: Lab, count: number, rate: number): Promise<Json> {
@@ -282,23 +285,27 @@ async function main(): Promise<void> {
     log(`lab ${lab.id}; ${REPEATS} repeat(s); fixed rate ${RATE} pps; ${PIN ? `receiver on CPU ${RX_CPU}, sender on CPU ${TX_CPU}` : 'not pinned'}; nice ${NICE}`);
 
     // 1. CPU per packet and XDP → user p50 at a fixed rate
-    const variants: RxVariant[] = ['c_poll', 'ts_event', 'c_spin', 'ts_busy'];
-    const fixed: Record<RxVariant, Json[]> = { c_poll: [], ts_event: [], c_spin: [], ts_busy: [] };
+    const variants: RxVariant[] = ['c_poll', 'ts_event', 'ts_worker', 'c_spin', 'ts_busy'];
+    const fixed: Record<RxVariant, Json[]> = { c_poll: [], ts_event: [], ts_worker: [], c_spin: [], ts_busy: [] };
     for (let r = 0; r < REPEATS; r++) {
       for (const v of rotate(variants, r)) {
         checkDeadline();
         const { rx } = await rxRun(lab, v, N_RATE, RATE);
         fixed[v].push(rx);
-        log(`fixed ${RATE} pps ${v}: received ${num(rx, 'received')}/${N_RATE}, cpu ${(num(rx, 'cpu_ns') / Math.max(1, num(rx, 'received'))).toFixed(0)} ns/pkt, p50 ${num(lat(rx), 'p50')} ns`);
+        log(`fixed ${RATE} pps ${v}: received ${num(rx, 'received')}/${N_RATE}, cpu ${(num(rx, 'cpu_ns') / Math.max(1, num(rx, 'received'))).toFixed(0)} ns/pkt, p50 ${num(lat(rx), 'p50')} p99 ${num(lat(rx), 'p99')} p99.9 ${num(lat(rx), 'p999')} max ${num(lat(rx), 'max')} ns`);
       }
     }
     raw.fixed = fixed;
     const cpuPer = (v: RxVariant): number | null => median(fixed[v].map((j) => num(j, 'cpu_ns') / num(j, 'received')));
     const p50 = (v: RxVariant): number | null => median(fixed[v].map((j) => num(lat(j), 'p50')));
+    // every percentile and CPU per packet of every variant, from the same runs: medians over repeats
+    const tails = Object.fromEntries(
+      variants.map((v) => [v, { cpu_ns_per_packet: round(cpuPer(v)), ...Object.fromEntries(TAILS.map((k) => [k, round(median(fixed[v].map((j) => num(lat(j), k))))])) }]),
+    ) as unknown as Record<RxVariant, Record<string, number | null>>;
 
     // 2. Max receive rate: C sender at full speed; delivered = received / sender time
-    const max: Record<RxVariant | 'xdp_drop', number[]> = { c_poll: [], ts_event: [], c_spin: [], ts_busy: [], xdp_drop: [] };
-    const maxVariants: RxVariant[] = ['c_spin', 'ts_busy', 'c_poll', 'ts_event'];
+    const max: Record<RxVariant | 'xdp_drop', number[]> = { c_poll: [], ts_event: [], ts_worker: [], c_spin: [], ts_busy: [], xdp_drop: [] };
+    const maxVariants: RxVariant[] = ['c_spin', 'ts_busy', 'c_poll', 'ts_event', 'ts_worker'];
     for (let r = 0; r < REPEATS; r++) {
       for (const v of rotate(maxVariants, r)) {
         checkDeadline();
@@ -329,9 +336,9 @@ async function main(): Promise<void> {
     });
 
     // 4. Heap growth of the TS receiver over many packets (GC before both readings)
-    const heap: Record<'ts_event' | 'ts_busy', number[]> = { ts_event: [], ts_busy: [] };
-    const heapReceived: Record<'ts_event' | 'ts_busy', number> = { ts_event: 0, ts_busy: 0 };
-    for (const v of ['ts_event', 'ts_busy'] as const) {
+    const heap: Record<'ts_event' | 'ts_worker' | 'ts_busy', number[]> = { ts_event: [], ts_worker: [], ts_busy: [] };
+    const heapReceived: Record<'ts_event' | 'ts_worker' | 'ts_busy', number> = { ts_event: 0, ts_worker: 0, ts_busy: 0 };
+    for (const v of ['ts_event', 'ts_worker', 'ts_busy'] as const) {
       checkDeadline();
       const { rx } = await rxRun(lab, v, N_HEAP, 0, ['--expose-gc']);
       const h = rx.heap as { main_start: number; main_end: number; workers: Array<{ start: number; end: number }> };
@@ -347,12 +354,14 @@ async function main(): Promise<void> {
 
     const results = {
       schema: BENCH_SCHEMA,
-      rx_cpu_ns_per_packet: { rate_pps: RATE, c: round(cpuPer('c_poll')), ts_event: round(cpuPer('ts_event')), ts_busy: round(cpuPer('ts_busy')), c_spin: round(cpuPer('c_spin')) },
-      xdp_to_user_p50_ns: { c_spin: round(p50('c_spin')), ts_busy: round(p50('ts_busy')), c_poll: round(p50('c_poll')), ts_event: round(p50('ts_event')) },
-      rx_max_mpps: { xdp_drop: round3(median(max.xdp_drop)), c: round3(median(max.c_spin)), ts_busy: round3(median(max.ts_busy)), ts_event: round3(median(max.ts_event)), c_poll: round3(median(max.c_poll)), sender_bound: true },
+      rx_cpu_ns_per_packet: { rate_pps: RATE, c: round(cpuPer('c_poll')), ts_event: round(cpuPer('ts_event')), ts_busy: round(cpuPer('ts_busy')), c_spin: round(cpuPer('c_spin')), ts_worker: round(cpuPer('ts_worker')) },
+      xdp_to_user_p50_ns: { c_spin: round(p50('c_spin')), ts_busy: round(p50('ts_busy')), c_poll: round(p50('c_poll')), ts_event: round(p50('ts_event')), ts_worker: round(p50('ts_worker')) },
+      // the same fixed-rate runs, every percentile; `compare` names each TS variant's C reference
+      rx_tails_ns: { rate_pps: RATE, ...tails, compare: C_OF },
+      rx_max_mpps: { xdp_drop: round3(median(max.xdp_drop)), c: round3(median(max.c_spin)), ts_busy: round3(median(max.ts_busy)), ts_event: round3(median(max.ts_event)), c_poll: round3(median(max.c_poll)), ts_worker: round3(median(max.ts_worker)), sender_bound: true },
       stamp_ns_per_packet: stamp,
       tx_mpps: { c: round3(median(tx.c)), ts: round3(median(tx.ts)) },
-      heap_growth_bytes: { packets: N_HEAP, ts_event: median(heap.ts_event), ts_busy: median(heap.ts_busy), received: heapReceived },
+      heap_growth_bytes: { packets: N_HEAP, ts_event: median(heap.ts_event), ts_busy: median(heap.ts_busy), ts_worker: median(heap.ts_worker), received: heapReceived },
       meta: {
         quick: QUICK,
         repeats: REPEATS,
@@ -392,6 +401,7 @@ function ratio(a: unknown, b: unknown): string {
 
 function table(r: {
   rx_cpu_ns_per_packet: Json;
+  rx_tails_ns: Json;
   xdp_to_user_p50_ns: Json;
   rx_max_mpps: Json;
   stamp_ns_per_packet: Json;
@@ -411,14 +421,29 @@ function table(r: {
     [`rx CPU ns/pkt @${f(c.rate_pps)} pps, busy vs spin`, f(c.c_spin), f(c.ts_busy), ratio(c.ts_busy, c.c_spin)],
     ['XDP→user p50 ns, busy vs spin', f(p.c_spin), f(p.ts_busy), ratio(p.ts_busy, p.c_spin)],
     ['XDP→user p50 ns, event vs poll()', f(p.c_poll), f(p.ts_event), ratio(p.ts_event, p.c_poll)],
+    [`rx CPU ns/pkt @${f(c.rate_pps)} pps, worker vs poll()`, f(c.c), f(c.ts_worker), ratio(c.ts_worker, c.c)],
+    ['XDP→user p50 ns, worker vs poll()', f(p.c_poll), f(p.ts_worker), ratio(p.ts_worker, p.c_poll)],
     ['rx max Mpps, busy vs spin (sender-bound)', f(m.c), f(m.ts_busy), ratio(m.ts_busy, m.c)],
     ['rx max Mpps, event vs poll() (sender-bound)', f(m.c_poll), f(m.ts_event), ratio(m.ts_event, m.c_poll)],
+    ['rx max Mpps, worker vs poll() (sender-bound)', f(m.c_poll), f(m.ts_worker), ratio(m.ts_worker, m.c_poll)],
     ['XDP_DROP Mpps (bound; C sender)', f(m.xdp_drop), '', ''],
     ['tx Mpps (copy mode)', f(t.c), f(t.ts), ratio(t.ts, t.c)],
     ['stamp ns/pkt: redirect → meta', f(s.redirect), f(s.meta), `+${typeof s.meta === 'number' && typeof s.redirect === 'number' ? s.meta - s.redirect : '–'} ns`],
     ['stamp ns/pkt: prepend, map (fresh key)', '', `${f(s.prepend)}, ${f(s.map)}`, ''],
-    [`heap growth bytes / ${f(h.packets)} pkts: event, busy`, '', `${f(h.ts_event)}, ${f(h.ts_busy)}`, ''],
+    [`heap growth bytes / ${f(h.packets)} pkts: event, worker, busy`, '', `${f(h.ts_event)}, ${f(h.ts_worker)}, ${f(h.ts_busy)}`, ''],
   ];
+  // tails: each TS variant against the C loop of its shape, every percentile and CPU per packet
+  const t2 = r.rx_tails_ns as Record<string, Record<string, number | null>>;
+  const tails: string[][] = [['receiver (TS vs C)', 'CPU ns/pkt', ...TAILS.map((k) => (k === 'p999' ? 'p99.9' : k))]];
+  for (const [ts, c0] of Object.entries(C_OF)) {
+    const a = t2[ts]!;
+    const b = t2[c0]!;
+    tails.push([`${ts.slice(3)} vs ${c0 === 'c_poll' ? 'poll()' : 'spin'}`, ...['cpu_ns_per_packet', ...TAILS].map((k) => `${f(a[k])} / ${f(b[k])} = ${ratio(a[k], b[k])}`)]);
+  }
+  return `${grid(rows)}\n\nXDP→user ns at ${f(r.rx_tails_ns.rate_pps)} pps, TS / C = TS ÷ C (medians of the repeats)\n${grid(tails)}`;
+}
+
+function grid(rows: string[][]): string {
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(w[i]!) : cell.padStart(w[i]!))).join('  ')).join('\n');
 }

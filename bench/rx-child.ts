@@ -5,11 +5,11 @@
  * JSON object on stdout. CPU (process.cpuUsage: every thread of the process) and heap are taken
  * from "ready" on, so setup is not counted.
  *
- *   node [--expose-gc] dist/bench/rx-child.js --iface IF --poll event|busy [--count N] [--batch 64]
+ *   node [--expose-gc] dist/bench/rx-child.js --iface IF --poll event|worker|busy [--count N] [--batch 64]
  */
 import v8 from 'node:v8';
 import { parseArgs } from 'node:util';
-import { LatencyReceiver } from '../src/rx/receiver.js';
+import { LatencyReceiver, type PollMode } from '../src/rx/receiver.js';
 import { waitForEnd } from '../src/run/session.js';
 
 const { values } = parseArgs({
@@ -33,7 +33,7 @@ process.on('SIGTERM', () => stop.abort());
 
 const rx = await LatencyReceiver.open({
   ifname: values.iface!,
-  poll: values.poll as 'event' | 'busy',
+  poll: values.poll as PollMode,
   mode: values.mode as 'native' | 'generic',
   batchSize: Number(values.batch),
 });

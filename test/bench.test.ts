@@ -29,17 +29,25 @@ test('bench --quick writes a complete afxdp.bench/1 results file', { timeout: 12
     const r = JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, Record<string, unknown>>;
     assert.equal(r.schema as unknown, 'afxdp.bench/1');
     const numbers: Record<string, string[]> = {
-      rx_cpu_ns_per_packet: ['rate_pps', 'c', 'ts_event', 'ts_busy'],
+      rx_cpu_ns_per_packet: ['rate_pps', 'c', 'ts_event', 'ts_busy', 'ts_worker'],
       xdp_to_user_p50_ns: ['c_spin', 'ts_busy', 'c_poll', 'ts_event'],
       rx_max_mpps: ['xdp_drop', 'c', 'ts_busy', 'ts_event'],
       stamp_ns_per_packet: ['redirect', 'meta'],
       tx_mpps: ['c', 'ts'],
-      heap_growth_bytes: ['packets', 'ts_event', 'ts_busy'],
+      heap_growth_bytes: ['packets', 'ts_event', 'ts_busy', 'ts_worker'],
     };
     for (const [section, keys] of Object.entries(numbers)) {
       assert.ok(r[section] && typeof r[section] === 'object', `${section} missing`);
       for (const k of keys) assert.equal(typeof r[section]![k], 'number', `${section}.${k} = ${String(r[section]![k])}`);
     }
+    // the tails: every percentile and CPU per packet of every receiver variant, from the same runs
+    const tails = r.rx_tails_ns as unknown as Record<string, Record<string, unknown>>;
+    assert.equal(typeof tails.rate_pps, 'number');
+    for (const v of ['c_poll', 'c_spin', 'ts_event', 'ts_worker', 'ts_busy']) {
+      for (const k of ['cpu_ns_per_packet', 'p50', 'p90', 'p99', 'p999', 'max']) assert.equal(typeof tails[v]?.[k], 'number', `rx_tails_ns.${v}.${k} = ${String(tails[v]?.[k])}`);
+      assert.ok((tails[v]!.p50 as number) <= (tails[v]!.p99 as number) && (tails[v]!.p99 as number) <= (tails[v]!.max as number), JSON.stringify(tails[v]));
+    }
+    assert.deepEqual(tails.compare, { ts_event: 'c_poll', ts_worker: 'c_poll', ts_busy: 'c_spin' });
     // strategies that do not exist yet are null, never a made-up number
     for (const k of ['prepend', 'map']) assert.ok(k in r.stamp_ns_per_packet!);
     assert.equal(r.meta!.quick, true);

@@ -50,7 +50,7 @@ test('gen, latency and demo reject bad flags with one line and exit 2', async ()
     [['gen', '--iface', 'eth0', '--dst-mac', 'nope'], /not a MAC address/],
     [['gen', '--iface', 'eth0'], /--dst-mac/],
     [['gen', '--iface', 'eth0', '--dst-mac', '02:00:00:00:00:01', '--size', '20'], /--size/],
-    [['latency', '--iface', 'lo', '--poll', 'sideways'], /--poll must be one of event, busy/],
+    [['latency', '--iface', 'lo', '--poll', 'sideways'], /--poll must be one of event, worker, busy/],
     [['latency', '--iface', 'lo', '--queue', '1', '--queues', '2'], /--queue and --queues cannot be combined/],
     [['demo', '--queues', '65'], /--queues/],
   ];

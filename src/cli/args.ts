@@ -1,5 +1,7 @@
 /** Argument parsers for the CLI: each rejects bad input with a message naming the accepted values. */
 import { InvalidArgumentError } from 'commander';
+import { AfxdpError } from '../errors.js';
+import { parseWarmup, type WarmupSpec } from '../run/warmup.js';
 
 export function intArg(name: string, min: number, max: number): (v: string) => number {
   return (v: string) => {
@@ -51,4 +53,13 @@ export function ringSizeArg(v: string): number {
 export function queuesArg(v: string): number | 'all' {
   if (v.trim() === 'all') return 'all';
   return intArg('--queues', 1, 64)(v);
+}
+
+/** --warmup: `2s`, `500ms` or a packet count (run/warmup.ts) */
+export function warmupArg(v: string): WarmupSpec {
+  try {
+    return parseWarmup(v);
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof AfxdpError ? `${e.message}: ${e.hint}` : String(e));
+  }
 }

@@ -6,7 +6,8 @@
  */
 import type { Command } from 'commander';
 import { AfxdpError, STRATEGY_NAMES, POLL_MODES, type ReceiverOptions, type StrategyName, type PollMode } from '../index.js';
-import { intArg, choiceArg, ringSizeArg } from './args.js';
+import { intArg, choiceArg, ringSizeArg, warmupArg } from './args.js';
+import type { WarmupSpec } from '../run/warmup.js';
 import { addOutputOptions, type OutputFlags } from './outputs.js';
 
 export const STRATEGY_HELP =
@@ -33,6 +34,7 @@ export interface ReceiveFlags extends OutputFlags {
   debugFrames?: boolean;
   poll: PollMode;
   batch: number;
+  warmup?: WarmupSpec;
   json?: boolean;
 }
 
@@ -43,6 +45,7 @@ export function addReceiveOptions(cmd: Command, ringHelp: string): Command {
     .option('--clock <clock>', 'clock of the stamps: monotonic or tai', choiceArg('--clock', ['monotonic', 'tai'] as const), 'monotonic')
     .option('--poll <mode>', 'receive mode: event (uv_poll on the main thread), worker (a worker thread per queue sleeps in poll(2)) or busy (a worker thread spins per queue)', choiceArg('--poll', POLL_MODES), 'event')
     .option('--batch <n>', 'descriptors per receive batch', intArg('--batch', 1, 4096), 64)
+    .option('--warmup <s|packets>', 'leave the first part of the run out of the latency figures: a time (2s, 500ms) or a packet count (10000); the report says what was excluded', warmupArg)
     .option('--strategy <s>', STRATEGY_HELP, choiceArg('--strategy', STRATEGY_NAMES), 'auto')
     .option('--simulate-no-meta', SIMULATE_HELP)
     .option('--hints', HINTS_HELP)

@@ -200,6 +200,8 @@ export class LatencyRecorder extends BucketWriter {
   /** Exact min / max over everything flushed since reset. */
   private allMin = Infinity;
   private allMax = -Infinity;
+  /** S_SUM at the last exclude(): the sum of what the cumulative histogram holds is S_SUM − this */
+  private sumBase = 0;
   private readonly hist: Histogram;
   private interval: Histogram;
 
@@ -323,8 +325,31 @@ export class LatencyRecorder extends BucketWriter {
       p99: at(99),
       p999: at(99.9),
       max: hi,
-      mean: Math.round(this.st[S_SUM] / count),
+      mean: Math.round(this.sum / count),
     };
+  }
+
+  /** Sum of the values the cumulative histogram holds. */
+  private get sum(): number {
+    return this.st[S_SUM] - this.sumBase;
+  }
+
+  /**
+   * Drops what was recorded so far from the cumulative histogram — the warm-up part of a run —
+   * after folding it, and returns how many samples that was (the caller reports it: excluded,
+   * never silently lost). The writer, maybe another thread, keeps recording: what it adds from
+   * now on is what summary() and histogram report. Anomaly counters and the interval histogram
+   * (per-second rows) are kept.
+   */
+  exclude(): number {
+    this.flush();
+    const n = this.hist.totalCount;
+    this.hist.reset();
+    this.hist.startTimeStampMsec = Date.now();
+    this.allMin = Infinity;
+    this.allMax = -Infinity;
+    this.sumBase = this.st[S_SUM];
+    return n;
   }
 
   /**
@@ -341,7 +366,7 @@ export class LatencyRecorder extends BucketWriter {
       merged.add(r.histogram);
       if (r.allMin < lo) lo = r.allMin;
       if (r.allMax > hi) hi = r.allMax;
-      sum += r.st[S_SUM];
+      sum += r.sum;
     }
     const count = merged.totalCount;
     if (count === 0) return { count: 0, min: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
@@ -390,6 +415,7 @@ export class LatencyRecorder extends BucketWriter {
   reset(): void {
     this.clearState();
     this.folded.fill(0);
+    this.sumBase = 0;
     this.allMin = Infinity;
     this.allMax = -Infinity;
     const now = Date.now();

@@ -182,6 +182,23 @@ export interface Report {
   outputs?: Partial<Record<'csv' | 'hlog' | 'pcap' | 'html' | 'prometheus', OutputInfo>>;
   /** `demo --ping` counts and the TX timestamp source (added field) */
   ping?: PingReport;
+  /** --warmup: the first part of the run, left out of latency_ns and histograms (added field) */
+  warmup?: WarmupReport;
+}
+
+/** What --warmup left out of the latency figures. */
+export interface WarmupReport {
+  /** what was asked: the first `seconds` of the run, or its first `packets` (the other is null) */
+  seconds: number | null;
+  packets: number | null;
+  /** false when the run ended inside the warm-up: everything it measured was excluded */
+  completed: boolean;
+  /** when the cut fell, seconds after the receiver started */
+  at_s: number;
+  /** packets received before the cut (they stay in packets.received) */
+  excluded_packets: number;
+  /** latency samples taken out of each measured segment */
+  excluded_samples: Partial<Record<'xdp_to_user' | 'sender_to_xdp' | 'hw_to_xdp', number>>;
 }
 
 export interface HintCounts {

@@ -107,6 +107,11 @@ function packetLines(r: Report): string[] {
   if (r.hints) items.push(`hints: rx hash ${formatCount(r.hints.rx_hash)}, vlan ${formatCount(r.hints.vlan)}, hw timestamp ${formatCount(r.hints.rx_timestamp)}`);
   if (k.rx_fill_ring_empty_descs > 0) items.push(`fill ring empty ${formatCount(k.rx_fill_ring_empty_descs)}`);
   if (k.rx_invalid_descs > 0) items.push(`invalid descs ${formatCount(k.rx_invalid_descs)}`);
+  if (r.warmup) {
+    const w = r.warmup;
+    const asked = w.seconds !== null ? `${w.seconds} s` : `${formatCount(w.packets!)} packets`;
+    items.push(`warm-up ${asked}${w.completed ? '' : ' (the run ended inside it)'}: first ${formatCount(w.excluded_packets)} packets, ${formatCount(w.excluded_samples.xdp_to_user ?? 0)} samples excluded`);
+  }
   if (r.ping) items.push(`ping: requests ${formatCount(r.ping.sent)}, replies ${formatCount(r.ping.replies)}, completions ${formatCount(r.ping.completions)} (${formatCount(r.ping.completions_with_timestamp)} stamped)`);
   return wrap(items, 2);
 }

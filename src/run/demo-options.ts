@@ -2,6 +2,7 @@
 import type { ClockName, StrategyName, PollMode, ReceiverOptions } from '../rx/receiver.js';
 import type { OutputOptions } from '../report/outputs.js';
 import type { XdpModeOption } from '../xdp/program.js';
+import type { WarmupSpec } from './warmup.js';
 
 export interface DemoOptions {
   packets?: number;
@@ -39,6 +40,8 @@ export interface DemoOptions {
   queues?: number;
   /** receive batch size; default 64 */
   batchSize?: number;
+  /** leave the first seconds / packets out of the latency figures (reported as `warmup`) */
+  warmup?: WarmupSpec;
 }
 
 /** The receiver options a demo (one way or round trip) takes straight from its options. */

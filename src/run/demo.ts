@@ -40,6 +40,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
           xskmap: opts.xskmap,
         },
         outputs: { target: packets, ...opts.outputs },
+        warmup: opts.warmup,
         signal: opts.signal,
         onMetrics: opts.onMetrics,
         onOpen: (rx) => log(`lab ${lab.id}: ${lab.tx.ifname} → ${lab.rx.ifname}, XDP ${rx.mode} mode, AF_XDP ${rx.bindMode} bind, ${rx.poll} poll, ${queues} queue${queues > 1 ? 's' : ''}, strategy ${rx.strategy}${opts.simulateNoMeta ? ' (simulating a driver without metadata)' : ''}, hints ${rx.hints ? 'on' : `off: ${rx.hintsOff}`}`),

@@ -6,12 +6,15 @@
 import type { ReceiverOptions, LatencyReceiver } from '../rx/receiver.js';
 import type { OutputOptions } from '../report/outputs.js';
 import { runPipeline, type PipelineResult } from './pipeline.js';
+import type { WarmupSpec } from './warmup.js';
 
 export interface LatencyRunOptions extends Omit<ReceiverOptions, 'deliver'> {
   /** stop after this many packets */
   packets?: number;
   /** stop after this many seconds */
   durationS?: number;
+  /** leave the first seconds / packets out of the latency figures (reported as `warmup`) */
+  warmup?: WarmupSpec;
   /** stop when aborted (Ctrl-C): the report covers what was measured so far */
   signal?: AbortSignal;
   /** files / endpoint / live view; all checked before anything is attached */
@@ -26,6 +29,6 @@ export interface LatencyRunOptions extends Omit<ReceiverOptions, 'deliver'> {
 export type LatencyRunResult = PipelineResult;
 
 export function runLatency(opts: LatencyRunOptions): Promise<LatencyRunResult> {
-  const { packets, durationS, signal, outputs, onMetrics, onOpen, ...receiver } = opts;
-  return runPipeline({ receiver, packets, durationS, signal, outputs, onMetrics, onOpen });
+  const { packets, durationS, warmup, signal, outputs, onMetrics, onOpen, ...receiver } = opts;
+  return runPipeline({ receiver, packets, durationS, warmup, signal, outputs, onMetrics, onOpen });
 }

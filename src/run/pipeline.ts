@@ -16,6 +16,7 @@ import { receiverReport } from '../report/receiver-report.js';
 import type { Report } from '../report/report.js';
 import type { AfxdpError } from '../errors.js';
 import { waitForEnd, runEnvironment, packageVersion } from './session.js';
+import { Warmup, type WarmupSpec } from './warmup.js';
 
 /** What a run that sends does once the receiver is in place. */
 export interface Traffic {
@@ -35,6 +36,8 @@ export interface PipelineOptions {
   /** stop at this many packets (also the live view's progress target) */
   packets?: number;
   durationS?: number;
+  /** leave the first seconds / packets of the run out of the latency figures (reported as `warmup`) */
+  warmup?: WarmupSpec;
   /** Ctrl-C / SIGTERM: the report covers what was measured so far */
   signal?: AbortSignal;
   /** called with the /metrics URL once --prometheus listens */
@@ -59,6 +62,7 @@ export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
   const outs = await RunOutputs.open({ target: p.packets, application: `afxdp ${packageVersion()}`, ...p.outputs });
   let rx: LatencyReceiver | undefined;
   let monitor: RunMonitor | undefined;
+  let warm: Warmup | undefined;
   // ends the wait when sending fails, so no timer outlives the run
   const stop = new AbortController();
   const signal = p.signal ? AbortSignal.any([p.signal, stop.signal]) : stop.signal;
@@ -73,6 +77,7 @@ export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
     p.onOpen?.(r);
     monitor.start();
     r.start();
+    if (p.warmup) warm = new Warmup(r, p.warmup);
     const t0 = process.hrtime.bigint();
     const traffic = p.traffic?.(r);
     if (traffic) void traffic.done.catch(() => stop.abort());
@@ -90,12 +95,15 @@ export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
     const durationS = Number(process.hrtime.bigint() - t0) / 1e9;
     r.close(); // final counts: the workers drain and stop, the sinks get the last batches
     monitor.stop();
+    const warmup = warm?.finish();
     const report = receiverReport(r, { sent: traffic ? traffic.sent() : null, durationS, env, monitor });
+    if (warmup) report.warmup = warmup;
     p.amend?.(report, r);
     await outs.finish(report);
     return { report, error: r.error };
   } finally {
     stop.abort();
+    warm?.stop();
     monitor?.stop();
     rx?.close();
     await outs.close();

@@ -22,7 +22,7 @@ import { F_CLOCK_TAI, STRATEGY_CODES, type MetaReader } from '../xdp/meta.js';
 import { CounterReader, type ProgramCounters } from '../xdp/counters.js';
 import { loadStampProgram, type LoadedStampProgram } from '../xdp/stamp-program.js';
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
-import type { Segment } from '../measure/monitor.js';
+import { SEGMENTS, type Segment } from '../measure/monitor.js';
 import { RxEngine, type EngineConfig } from './engine.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import type { PacketBatch, PacketSink } from './batch.js';
@@ -62,6 +62,14 @@ export interface ReceiverStats {
   hints: HintCounts | null;
   /** map strategy bookkeeping; null when the map is not in use */
   map: MapStats | null;
+}
+
+/** What excludeWarmup() dropped from the histograms (the report's `warmup`, with what was asked). */
+export interface WarmupCut {
+  /** packets received before the cut (all queues) */
+  packets: number;
+  /** latency samples dropped from each measured segment's histograms */
+  samples: Partial<Record<Segment, number>>;
 }
 
 const MATCH = { udp: 0, all: 1 } as const;
@@ -456,6 +464,22 @@ export class LatencyReceiver {
     const recs = this.perQueue.map((q) => q.recorder(segment)).filter((r): r is LatencyRecorder => r !== null);
     if (recs.length === 0) throw new AfxdpError('EUSAGE', `segment ${segment} is not measured in this run`, { hint: 'sender_to_xdp needs senderRunId; hw_to_xdp needs clock tai' });
     return LatencyRecorder.summaryOf(recs);
+  }
+
+  /**
+   * Ends the warm-up: everything recorded so far leaves the latency histograms (counted and
+   * returned, for the report); the packet counters keep counting from the start.
+   */
+  excludeWarmup(): WarmupCut {
+    const packets = this.received;
+    const samples: Partial<Record<Segment, number>> = {};
+    for (const seg of SEGMENTS) {
+      for (const rq of this.perQueue) {
+        const r = rq.recorder(seg);
+        if (r !== null) samples[seg] = (samples[seg] ?? 0) + r.exclude();
+      }
+    }
+    return { packets, samples };
   }
 
   /** Packets received on each queue, in the order of `queues`. */

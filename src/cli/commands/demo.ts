@@ -35,6 +35,7 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
         packets: o.packets,
         rate: o.rate,
         ping: !!o.ping,
+        warmup: o.warmup,
         queues: o.queues,
         signal: c.signal,
         log: o.json ? undefined : note,

@@ -63,6 +63,7 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
         force: !!o.force,
         packets: o.packets,
         durationS: o.duration,
+        warmup: o.warmup,
         signal: c.signal,
         outputs: outputOptions(o),
         onMetrics: (url) => note(`metrics on ${url}`),

@@ -1,0 +1,90 @@
+/**
+ * Warm-up, both kinds: the engine's synthetic warm-up before attach leaves no trace in any mode,
+ * and --warmup leaves the first part of a run out of the latency figures while the report says
+ * exactly what it excluded (excluded + reported = all valid stamps). Functional only.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Lab } from '../src/lab/lab.js';
+import { LatencyReceiver, type PollMode } from '../src/rx/receiver.js';
+import type { Report } from '../src/report/report.js';
+import { runCli, assertOneLineError, trackLab, assertNoLeftovers } from './lib/cli.js';
+
+test('the synthetic warm-up before attach leaves no packet, count or sample behind, in every mode', async () => {
+  const lab = await Lab.create();
+  trackLab(lab.id);
+  try {
+    for (const poll of ['event', 'worker', 'busy'] as PollMode[]) {
+      const rx = LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, senderRunId: 'any' });
+      try {
+        const s = rx.stats();
+        assert.equal(s.received, 0, poll);
+        assert.equal(s.metaValid + s.metaInvalid, 0, poll);
+        assert.deepEqual(s.byStrategy, { meta: 0, prepend: 0, map: 0 }, poll);
+        assert.equal(rx.summary().count, 0, poll);
+        assert.equal(rx.summary('sender_to_xdp').count, 0, poll);
+      } finally {
+        rx.close();
+      }
+    }
+  } finally {
+    await lab.destroy();
+  }
+  await assertNoLeftovers();
+});
+
+function demo(args: string[]): Promise<Report> {
+  return runCli(['demo', '--json', ...args]).then((r) => {
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as Report;
+  });
+}
+
+/** excluded + reported = every valid stamp, for each measured segment */
+function assertAccounted(rep: Report): void {
+  const w = rep.warmup!;
+  assert.equal(rep.packets.received, rep.packets.sent);
+  assert.equal(rep.packets.meta_valid, rep.packets.received);
+  assert.equal(rep.latency_ns.xdp_to_user.count + w.excluded_samples.xdp_to_user!, rep.packets.meta_valid);
+  assert.equal(rep.latency_ns.sender_to_xdp!.count + w.excluded_samples.sender_to_xdp!, rep.packets.meta_valid);
+  assert.ok(w.excluded_packets <= rep.packets.received);
+}
+
+test('--warmup N (packets) excludes at least the first N packets and reports what it excluded (worker mode)', async () => {
+  const rep = await demo(['--packets', '6000', '--rate', '6000', '--poll', 'worker', '--warmup', '2000']);
+  assert.equal(rep.poll, 'worker');
+  const w = rep.warmup!;
+  assert.equal(w.packets, 2000);
+  assert.equal(w.seconds, null);
+  assert.equal(w.completed, true);
+  assert.ok(w.excluded_packets >= 2000 && w.excluded_packets < 6000, JSON.stringify(w));
+  assert.ok(w.excluded_samples.xdp_to_user! >= 2000, JSON.stringify(w));
+  assertAccounted(rep);
+  assert.ok(rep.latency_ns.xdp_to_user.count > 0);
+  await assertNoLeftovers();
+});
+
+test('--warmup 300ms excludes the first 0.3 s (event mode), and a run that ends inside its warm-up says so', async () => {
+  const rep = await demo(['--packets', '5000', '--rate', '5000', '--warmup', '300ms']);
+  const w = rep.warmup!;
+  assert.equal(w.seconds, 0.3);
+  assert.equal(w.completed, true);
+  assert.ok(w.at_s >= 0.3, JSON.stringify(w));
+  assertAccounted(rep);
+
+  const all = await demo(['--packets', '1000', '--rate', '5000', '--warmup', '100000']);
+  assert.equal(all.warmup!.completed, false);
+  assert.equal(all.warmup!.excluded_packets, 1000);
+  assert.equal(all.latency_ns.xdp_to_user.count, 0);
+  assertAccounted(all);
+  // the text report names the exclusion
+  const r = await runCli(['demo', '--packets', '1000', '--rate', '5000', '--warmup', '100']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /warm-up 100 packets: first [\d,]+ packets, [\d,]+ samples excluded/);
+  await assertNoLeftovers();
+});
+
+test('--warmup rejects what is neither a time nor a packet count, and --ping refuses it, with one line', async () => {
+  for (const v of ['5x', '0', '-1s', '2h', '1.5']) assertOneLineError(await runCli(['latency', '--iface', 'lo', '--warmup', v]), 2, /--warmup/);
+  assertOneLineError(await runCli(['demo', '--ping', '--warmup', '1s']), 2, /--ping cannot use --warmup/);
+});
