@@ -124,6 +124,33 @@ AFX_FN(ethtoolDriver)
 	return o;
 }
 
+/* threadPin(cpu): pins the calling thread (not the process) to one CPU; -errno on failure. */
+AFX_FN(threadPin)
+{
+	napi_value argv[1];
+	int32_t cpu;
+	if (!afx_args(env, info, 1, argv) || !afx_get_i32(env, argv[0], &cpu))
+		return NULL;
+	if (cpu < 0 || cpu >= CPU_SETSIZE)
+		return afx_i32(env, -EINVAL);
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return afx_i32(env, sched_setaffinity(0, sizeof(set), &set) ? -errno : 0);
+}
+
+/* threadFifo(priority): SCHED_FIFO for the calling thread only; -errno (EPERM without
+ * CAP_SYS_NICE or an RLIMIT_RTPRIO that allows it). */
+AFX_FN(threadFifo)
+{
+	napi_value argv[1];
+	int32_t prio;
+	if (!afx_args(env, info, 1, argv) || !afx_get_i32(env, argv[0], &prio))
+		return NULL;
+	struct sched_param sp = { .sched_priority = prio };
+	return afx_i32(env, sched_setscheduler(0, SCHED_FIFO, &sp) ? -errno : 0);
+}
+
 napi_value afx_sys_init(napi_env env, napi_value exports)
 {
 	static const afx_fn fns[] = {
@@ -132,6 +159,8 @@ napi_value afx_sys_init(napi_env env, napi_value exports)
 		{ "ifNameToIndex", ifNameToIndex },
 		{ "ethtoolChannels", ethtoolChannels },
 		{ "ethtoolDriver", ethtoolDriver },
+		{ "threadPin", threadPin },
+		{ "threadFifo", threadFifo },
 	};
 	afx_register(env, exports, fns, AFX_COUNT(fns));
 	return exports;

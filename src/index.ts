@@ -29,7 +29,7 @@ export { waitForEnd, type WaitOptions, type Receiving } from './run/session.js';
 export { runLatency, type LatencyRunOptions, type LatencyRunResult } from './run/latency.js';
 export { receiverReport, type ReportExtras } from './report/receiver-report.js';
 export type { OutputOptions } from './report/outputs.js';
-export { requireCaps, PROBE_NEEDS, LAB_NEEDS } from './sys/caps.js';
+export { requireCaps, PROBE_NEEDS, LAB_NEEDS, RT_NEED } from './sys/caps.js';
 export { LatencyRecorder, type LatencySummary } from './measure/recorder.js';
 export { buildReport, REPORT_SCHEMA, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments, type RunEnvironment } from './report/report.js';
 export { renderTable } from './report/table.js';

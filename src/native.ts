@@ -137,6 +137,10 @@ export interface NativeAddon {
   setns(fd: number, nstype: number): void;
   /** clock_gettime into out[0] = low 32 bits, out[1] = high 32 bits of the ns value */
   clockGettime(clockId: number, out: Uint32Array): void;
+  /** Pins the calling thread to one CPU (sched_setaffinity(0)); 0 or -errno. */
+  threadPin(cpu: number): number;
+  /** SCHED_FIFO at this priority for the calling thread; 0 or -errno (EPERM without CAP_SYS_NICE). */
+  threadFifo(priority: number): number;
   ifNameToIndex(name: string): number;
   ethtoolChannels(ifname: string): EthtoolChannels | null;
   ethtoolDriver(ifname: string): { driver: string; version: string; busInfo: string } | null;

@@ -35,6 +35,8 @@ export interface ReceiveFlags extends OutputFlags {
   poll: PollMode;
   batch: number;
   warmup?: WarmupSpec;
+  cpu?: number;
+  rt?: boolean;
   json?: boolean;
 }
 
@@ -45,6 +47,8 @@ export function addReceiveOptions(cmd: Command, ringHelp: string): Command {
     .option('--clock <clock>', 'clock of the stamps: monotonic or tai', choiceArg('--clock', ['monotonic', 'tai'] as const), 'monotonic')
     .option('--poll <mode>', 'receive mode: event (uv_poll on the main thread), worker (a worker thread per queue sleeps in poll(2)) or busy (a worker thread spins per queue)', choiceArg('--poll', POLL_MODES), 'event')
     .option('--batch <n>', 'descriptors per receive batch', intArg('--batch', 1, 4096), 64)
+    .option('--cpu <n>', 'pin the receiving thread to CPU n (event: the main thread; worker/busy: queue i on CPU n+i)', intArg('--cpu', 0, 4095))
+    .option('--rt', 'run the receiving thread(s) SCHED_FIFO (needs CAP_SYS_NICE; with --poll busy a spinning FIFO thread holds its CPU up to the kernel\'s RT throttle)')
     .option('--warmup <s|packets>', 'leave the first part of the run out of the latency figures: a time (2s, 500ms) or a packet count (10000); the report says what was excluded', warmupArg)
     .option('--strategy <s>', STRATEGY_HELP, choiceArg('--strategy', STRATEGY_NAMES), 'auto')
     .option('--simulate-no-meta', SIMULATE_HELP)
@@ -75,5 +79,7 @@ export function receiveOptions(f: ReceiveFlags): Omit<ReceiverOptions, 'ifname' 
     hints: f.hints === undefined ? 'auto' : f.hints,
     ringSize: f.ringSize,
     trackFrames: !!f.debugFrames,
+    cpu: f.cpu,
+    rt: !!f.rt,
   };
 }

@@ -42,9 +42,13 @@ export interface DemoOptions {
   batchSize?: number;
   /** leave the first seconds / packets out of the latency figures (reported as `warmup`) */
   warmup?: WarmupSpec;
+  /** pin the receiving thread(s) (see ReceiverOptions.cpu) */
+  cpu?: number;
+  /** SCHED_FIFO for the receiving thread(s); needs CAP_SYS_NICE */
+  rt?: boolean;
 }
 
 /** The receiver options a demo (one way or round trip) takes straight from its options. */
-export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode' | 'strategy' | 'simulateNoMeta' | 'hints' | 'ringSize' | 'batchSize' | 'trackFrames'> {
-  return { mode: o.mode ?? 'auto', strategy: o.strategy, simulateNoMeta: o.simulateNoMeta, hints: o.hints, ringSize: o.ringSize, batchSize: o.batchSize, trackFrames: o.trackFrames };
+export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode' | 'strategy' | 'simulateNoMeta' | 'hints' | 'ringSize' | 'batchSize' | 'trackFrames' | 'cpu' | 'rt'> {
+  return { mode: o.mode ?? 'auto', strategy: o.strategy, simulateNoMeta: o.simulateNoMeta, hints: o.hints, ringSize: o.ringSize, batchSize: o.batchSize, trackFrames: o.trackFrames, cpu: o.cpu, rt: o.rt };
 }

@@ -3,6 +3,7 @@
  * value, an unknown option name, a missing interface or queue into one clear error before
  * anything is created.
  */
+import os from 'node:os';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import type { BindMode } from '../xsk/socket.js';
@@ -82,6 +83,13 @@ export interface ReceiverOptions {
   trackFrames?: boolean;
   /** detach an XDP program someone attached before (netlink only); default: refuse */
   force?: boolean;
+  /**
+   * Pin the receiving thread to this CPU (the main thread in event mode; queue i's worker goes on
+   * CPU cpu + i in the worker modes). Default: not pinned.
+   */
+  cpu?: number;
+  /** SCHED_FIFO for the receiving thread(s): needs CAP_SYS_NICE. Default false */
+  rt?: boolean;
   /** worker and busy modes: hand every batch to the main thread too (addSink, the public API); default false */
   deliver?: boolean;
 }
@@ -89,10 +97,10 @@ export interface ReceiverOptions {
 
 const MAX_QUEUES = 64; // AFXDP_MAX_QUEUES in bpf/stamp.h
 
-export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId'>> &
-  Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId'> & { queues: readonly number[] | 'all' };
+export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId' | 'cpu'>> &
+  Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu'> & { queues: readonly number[] | 'all' };
 
-const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver']);
+const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt']);
 
 export function resolve(opts: ReceiverOptions): Resolved {
   for (const k of Object.keys(opts)) {
@@ -123,12 +131,17 @@ export function resolve(opts: ReceiverOptions): Resolved {
     trackFrames: opts.trackFrames ?? false,
     force: opts.force ?? false,
     deliver: opts.deliver ?? false,
+    cpu: opts.cpu,
+    rt: opts.rt ?? false,
   };
   if (!POLL_MODES.includes(o.poll)) throw new AfxdpError('EUSAGE', `poll mode ${JSON.stringify(o.poll)} is not ${POLL_MODES.join(', ')}`, { hint: 'use --poll event, --poll worker or --poll busy' });
   if (!Object.hasOwn(STRATEGY_CODES, o.strategy)) {
     throw new AfxdpError('EUSAGE', `unknown strategy ${JSON.stringify(o.strategy)}`, { hint: `use one of ${Object.keys(STRATEGY_CODES).join(', ')}` });
   }
   if (!Number.isInteger(o.udpPort) || o.udpPort < 0 || o.udpPort > 65535) throw new AfxdpError('EUSAGE', `UDP port ${o.udpPort} is out of range`, { hint: 'use 0..65535 (0 = any port)' });
+  if (o.cpu !== undefined && (!Number.isInteger(o.cpu) || o.cpu < 0 || o.cpu >= cpuCount())) {
+    throw new AfxdpError('EUSAGE', `CPU ${o.cpu} is out of range: this machine has ${cpuCount()} CPU${cpuCount() === 1 ? '' : 's'}`, { hint: `use --cpu 0..${cpuCount() - 1}` });
+  }
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
   if (inWorkers(o.poll) && (o.txRingSize > 0 || o.txMetadataLen > 0)) {
     throw new AfxdpError('EUSAGE', `sending needs poll mode event: in ${o.poll} mode the worker owns the socket`, { hint: 'open with poll: "event" to send, or receive only' });
@@ -163,7 +176,15 @@ export function lookup(o: Resolved): { ifindex: number; queues: number[] } {
       });
     }
   }
+  if (o.cpu !== undefined && o.poll !== 'event' && o.cpu + queues.length > cpuCount()) {
+    throw new AfxdpError('EUSAGE', `--cpu ${o.cpu} with ${queues.length} queues needs CPUs ${o.cpu}..${o.cpu + queues.length - 1}; this machine has ${cpuCount()}`, { hint: `use --cpu ${Math.max(0, cpuCount() - queues.length)} or fewer queues` });
+  }
   return { ifindex, queues };
+}
+
+/** CPUs this machine has (the range --cpu takes). */
+export function cpuCount(): number {
+  return os.cpus().length;
 }
 
 /** RX queue count of an interface from ethtool (null when the driver does not say). */

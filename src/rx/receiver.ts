@@ -24,6 +24,7 @@ import { loadStampProgram, type LoadedStampProgram } from '../xdp/stamp-program.
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import { SEGMENTS, type Segment } from '../measure/monitor.js';
 import { RxEngine, type EngineConfig } from './engine.js';
+import { tuneThisThread } from './thread.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import type { PacketBatch, PacketSink } from './batch.js';
 import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END } from './counts.js';
@@ -184,6 +185,8 @@ export class LatencyReceiver {
     }
     // 2. the sockets (or workers), each registered in the XSKMAP
     const mapFd = this.mapInUse && this.obj ? this.obj.mapFd('afxdp_stamps') : -1;
+    // event mode receives on this (the main) thread
+    if (o.poll === 'event' && (o.cpu !== undefined || o.rt)) tuneThisThread({ cpu: o.cpu ?? -1, rt: o.rt }, this.queues[0]!);
     const segments = { sender: o.senderRunId !== undefined && o.clock === 'monotonic', hw: o.clock === 'tai' };
     const key = new Uint32Array(1);
     const val = new Uint32Array(1);
@@ -323,6 +326,7 @@ export class LatencyReceiver {
       batchSize: o.batchSize,
       trackFrames: o.trackFrames,
       block: o.poll === 'worker',
+      tuning: { cpu: o.cpu === undefined ? -1 : o.cpu + this.perQueue.indexOf(rq), rt: o.rt },
       config,
       ctl: ctl.buffer as SharedArrayBuffer,
       error,

@@ -18,6 +18,7 @@ import { withNetns } from '../sys/netns.js';
 import { XskSocket, type BindMode } from '../xsk/socket.js';
 import { BucketWriter } from '../measure/recorder.js';
 import { RxEngine, type EngineConfig } from './engine.js';
+import { tuneThisThread, type ThreadTuning } from './thread.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import { C_HEAP_START, C_HEAP_END, C_IDLE_KICKS, C_POLL_WAITS } from './counts.js';
 
@@ -31,6 +32,8 @@ export interface WorkerData {
   trackFrames: boolean;
   /** poll 'worker': block in poll(2) while the ring is empty (else spin) */
   block: boolean;
+  /** --cpu / --rt for this worker's thread */
+  tuning: ThreadTuning;
   config: EngineConfig;
   /** Int32Array of CTL_* words */
   ctl: SharedArrayBuffer;
@@ -81,6 +84,7 @@ function run(d: WorkerData): void {
   const counts = new Float64Array(d.counts);
   let sock: XskSocket;
   try {
+    tuneThisThread(d.tuning, d.config.queue);
     sock = withNetns(d.netnsFd, () => {
       const ifindex = native().ifNameToIndex(d.ifname);
       if (ifindex === 0) throw new AfxdpError('ENOIFACE', `interface ${d.ifname} not found`, { hint: 'list interfaces with `ip -br link`' });

@@ -16,6 +16,7 @@ export const CAP_NET_ADMIN = 12;
 export const CAP_NET_RAW = 13;
 export const CAP_IPC_LOCK = 14;
 export const CAP_SYS_ADMIN = 21;
+export const CAP_SYS_NICE = 23;
 export const CAP_PERFMON = 38;
 export const CAP_BPF = 39;
 
@@ -24,6 +25,7 @@ const NAMES: Record<number, string> = {
   [CAP_NET_RAW]: 'CAP_NET_RAW',
   [CAP_IPC_LOCK]: 'CAP_IPC_LOCK',
   [CAP_SYS_ADMIN]: 'CAP_SYS_ADMIN',
+  [CAP_SYS_NICE]: 'CAP_SYS_NICE',
   [CAP_PERFMON]: 'CAP_PERFMON',
   [CAP_BPF]: 'CAP_BPF',
 };
@@ -44,6 +46,8 @@ export const PROBE_NEEDS: readonly CapNeed[] = [
 
 /** Needs of `afxdp demo` (a private lab besides the probe and the generator). */
 export const LAB_NEEDS: readonly CapNeed[] = [...PROBE_NEEDS, { anyOf: [CAP_SYS_ADMIN], why: 'network namespaces' }];
+/** --rt: SCHED_FIFO for the receiving thread(s) */
+export const RT_NEED: CapNeed = { anyOf: [CAP_SYS_NICE], why: '--rt (SCHED_FIFO)' };
 
 /** The effective set of this process, from /proc/self/status (null when unreadable). */
 export function effectiveCaps(status?: string): bigint | null {

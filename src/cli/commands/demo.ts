@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 // the CLI uses only the public API (src/index.ts)
-import { runDemo, renderTable, requireCaps, LAB_NEEDS } from '../../index.js';
+import { runDemo, renderTable, requireCaps, LAB_NEEDS, RT_NEED } from '../../index.js';
 import { intArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
@@ -28,7 +28,7 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
       const c = ctx();
       const rx = receiveOptions(o);
       // before any output file, namespace or program: the receiver's UMEM per queue plus the generators' (4096 frames of 4 KiB each)
-      requireCaps('afxdp demo', LAB_NEEDS, { umemBytes: (Math.max(4096, o.ringSize * 2) + 4096) * 4096 * o.queues });
+      requireCaps('afxdp demo', o.rt ? [...LAB_NEEDS, RT_NEED] : LAB_NEEDS, { umemBytes: (Math.max(4096, o.ringSize * 2) + 4096) * 4096 * o.queues });
       const report = await runDemo({
         ...rx,
         hints: rx.hints,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 // the CLI uses only the public API (src/index.ts)
-import { runLatency, renderTable, requireCaps, PROBE_NEEDS, AfxdpError } from '../../index.js';
+import { runLatency, renderTable, requireCaps, PROBE_NEEDS, RT_NEED, AfxdpError } from '../../index.js';
 import { outputOptions } from '../outputs.js';
 import { intArg, numArg, choiceArg, ifnameArg, queuesArg } from '../args.js';
 import { note, printJson } from '../output.js';
@@ -49,7 +49,7 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
       const rx = receiveOptions(o);
       const nQueues = o.queues === undefined ? 1 : o.queues === 'all' ? 1 : o.queues;
       // before anything is opened, loaded or attached: name every missing capability at once
-      requireCaps('afxdp latency', PROBE_NEEDS, { umemBytes: Math.max(4096, o.ringSize * 2) * 4096 * nQueues });
+      requireCaps('afxdp latency', o.rt ? [...PROBE_NEEDS, RT_NEED] : PROBE_NEEDS, { umemBytes: Math.max(4096, o.ringSize * 2) * 4096 * nQueues });
       const queues = o.queues === undefined ? [o.queue] : o.queues === 'all' ? 'all' : Array.from({ length: o.queues }, (_, i) => i);
       const until = [o.packets !== undefined ? `${o.packets} packets` : '', o.duration !== undefined ? `${o.duration} s` : '', 'Ctrl-C'].filter(Boolean).join(' or ');
       const { report, error } = await runLatency({
