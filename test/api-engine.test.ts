@@ -89,7 +89,8 @@ test('open(): an option the API does not know is an error that names it; busy mo
   await withLab(async (lab) => {
     const base = { iface: lab.rx.ifname, netns: lab.rx.netns.fd };
     assert.throws(() => open({ ...base, stratgy: 'prepend' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /unknown option "stratgy"/.test(e.message));
-    assert.throws(() => open({ ...base, poll: 'spin' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /poll must be one of event, busy/.test(e.message));
+    assert.throws(() => open({ ...base, poll: 'spin' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /poll must be one of event, worker, busy/.test(e.message));
+    assert.throws(() => open({ ...base, poll: 'worker', tx: true }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /needs poll "event": in worker mode/.test(e.message));
     assert.throws(() => open({ ...base, strategy: 'magic' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /strategy must be one of/.test(e.message));
     assert.throws(() => open({ ...base, poll: 'busy', tx: true }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /needs poll "event"/.test(e.message));
     assert.throws(() => open({ ...base, queue: 0, queues: [0] }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE');

@@ -1,6 +1,6 @@
 /**
  * Machine-wide doctor checks: kernel, its config (XDP sockets, BTF, JIT), bpffs, capabilities,
- * memlock, busy-poll sysctls, CPU idle states. Read-only: files under /proc and /sys, and an
+ * memlock, busy-poll sysctls, CPU idle states, real-time receive (--cpu, --rt). Read-only: files under /proc and /sys, and an
  * AF_XDP socket opened and closed at once.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -8,6 +8,9 @@ import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { native } from '../native.js';
 import { finding, type Finding } from './finding.js';
+import { effectiveCaps, CAP_SYS_NICE } from '../sys/caps.js';
+import { cpuCount } from '../rx/options.js';
+import { RT_PRIORITY } from '../rx/thread.js';
 
 function read(p: string): string | null {
   try {
@@ -158,7 +161,23 @@ export function systemFindings(): Finding[] {
   );
 
   out.push(cpuIdle());
+  out.push(realtime());
   return out;
+}
+
+/**
+ * --cpu / --rt: the receiving thread pinned and SCHED_FIFO keeps other load from preempting it,
+ * which is what decides the tail on a shared machine (docs/BENCHMARKS.md "Stalls").
+ */
+function realtime(): Finding {
+  const cpus = cpuCount();
+  const eff = effectiveCaps();
+  const nice = eff === null ? null : (eff & (1n << BigInt(CAP_SYS_NICE))) !== 0n;
+  const rtprio = /Max realtime priority\s+(\S+)/.exec(read('/proc/self/limits') ?? '')?.[1] ?? '?';
+  const pin = `--cpu 0..${cpus - 1} pins the receiving thread (a CPU of its own keeps other load off the tail)`;
+  return nice === false
+    ? finding('cpu.realtime', 'warn', 'real-time receive', `${pin}; --rt (SCHED_FIFO) is not available: CAP_SYS_NICE missing (RLIMIT_RTPRIO ${rtprio})`, { cpus, cap_sys_nice: false, rlimit_rtprio: rtprio }, 'grant CAP_SYS_NICE (or run as root) to use --rt')
+    : finding('cpu.realtime', 'ok', 'real-time receive', `${pin}; --rt (SCHED_FIFO priority ${RT_PRIORITY}) available${nice === null ? ' (capabilities unreadable)' : ' (CAP_SYS_NICE)'}`, { cpus, cap_sys_nice: nice, rlimit_rtprio: rtprio });
 }
 
 /** CPU idle states: deep C-states add wake-up latency to event-mode receive. */
