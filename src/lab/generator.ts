@@ -30,6 +30,8 @@ export interface GeneratorOptions {
   batchSize?: number;
   /** debug: assert the UMEM frame invariant at every batch (src/xsk/frames.ts) */
   trackFrames?: boolean;
+  /** slot 0 gets `sent` after every batch (a SharedArrayBuffer when the generator runs in a worker) */
+  progress?: Float64Array;
 }
 
 export interface SendOptions {
@@ -48,8 +50,10 @@ export class TrafficGenerator {
   private readonly now = new Uint32Array(2);
   private readonly batch: Uint32Array;
   private seq = 0;
+  private readonly progress: Float64Array | null;
 
   private constructor(o: GeneratorOptions) {
+    this.progress = o.progress ?? null;
     const n = native();
     const ifindex = n.ifNameToIndex(o.ifname);
     if (ifindex === 0) throw new AfxdpError('ENOIFACE', `interface ${o.ifname} not found`, { hint: 'list interfaces with `ip -br link`' });
@@ -128,6 +132,7 @@ export class TrafficGenerator {
               sock.txPush(batch[i]!, this.size);
             }
             this.sent += k;
+            if (this.progress !== null) this.progress[0] = this.sent;
             this.flush();
           }
           if (this.sent >= target) return finish();

@@ -46,6 +46,12 @@ export interface DemoOptions {
   cpu?: number;
   /** SCHED_FIFO for the receiving thread(s); needs CAP_SYS_NICE */
   rt?: boolean;
+  /**
+   * each queue's generator in its own worker thread, off the receiving thread (default false: the
+   * generator shares the main thread and yields to the receiver between batches, so a starved
+   * receiver slows the sender instead of losing packets)
+   */
+  txWorker?: boolean;
 }
 
 /** The receiver options a demo (one way or round trip) takes straight from its options. */

@@ -4,7 +4,8 @@
  * everything down — on success, on error and on abort.
  */
 import { Lab } from '../lab/lab.js';
-import { TrafficGenerator } from '../lab/generator.js';
+import { TrafficGenerator, type SendOptions } from '../lab/generator.js';
+import { GeneratorThread } from '../lab/generator-thread.js';
 import { runPipeline } from './pipeline.js';
 import type { Report } from '../report/report.js';
 import { checkStampObject } from '../xdp/stamp-program.js';
@@ -25,7 +26,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
   try {
     if (opts.ping) return await runPingDemo(lab, opts, packets, rate, log);
     const runId = (Math.random() * 0xffffffff) >>> 0;
-    const gens: TrafficGenerator[] = [];
+    const gens: Sender[] = [];
     try {
       const { report, error } = await runPipeline({
         receiver: {
@@ -45,14 +46,17 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
         onMetrics: opts.onMetrics,
         onOpen: (rx) => log(`lab ${lab.id}: ${lab.tx.ifname} → ${lab.rx.ifname}, XDP ${rx.mode} mode, AF_XDP ${rx.bindMode} bind, ${rx.poll} poll, ${queues} queue${queues > 1 ? 's' : ''}, strategy ${rx.strategy}${opts.simulateNoMeta ? ' (simulating a driver without metadata)' : ''}, hints ${rx.hints ? 'on' : `off: ${rx.hintsOff}`}`),
         traffic: () => {
-          // veth delivers on the RX queue numbered like the sender's TX queue: one generator per queue
-          for (let q = 0; q < queues; q++) {
-            gens.push(TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, queue: q, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes, runId }));
-          }
-          log(`sending ${packets} packets at ${rate === 0 ? 'full speed' : `${rate} pps`}`);
+          // veth delivers on the RX queue numbered like the sender's TX queue: one generator per
+          // queue; with txWorker each in its own worker, so the receiving thread only receives
+          log(`sending ${packets} packets at ${rate === 0 ? 'full speed' : `${rate} pps`}${opts.txWorker ? ' from a worker thread per queue' : ''}`);
           const share = (q: number): number => Math.floor(packets / queues) + (q < packets % queues ? 1 : 0);
+          for (let q = 0; q < queues; q++) {
+            const g = { ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, queue: q, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes, runId };
+            const s = { count: share(q), rate: rate === 0 ? 0 : rate / queues, signal: opts.signal };
+            gens.push(opts.txWorker ? new GeneratorThread(g, s) : inThread(TrafficGenerator.open(g), s));
+          }
           let total: number | null = null;
-          const done = Promise.all(gens.map((g, q) => g.send({ count: share(q), rate: rate === 0 ? 0 : rate / queues, signal: opts.signal }))).then((n) => (total = n.reduce((a, b) => a + b, 0)));
+          const done = Promise.all(gens.map((g) => g.done)).then((n) => (total = n.reduce((a, b) => a + b, 0)));
           return { done, sent: () => gens.reduce((a, g) => a + g.sent, 0), expected: () => total };
         },
       });
@@ -64,4 +68,22 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
   } finally {
     await lab.destroy();
   }
+}
+
+/** One queue's sender, on this thread or in a worker (GeneratorThread). */
+interface Sender {
+  readonly done: Promise<number>;
+  readonly sent: number;
+  close(): void;
+}
+
+function inThread(g: TrafficGenerator, s: SendOptions): Sender {
+  const done = g.send(s);
+  return {
+    done,
+    get sent() {
+      return g.sent;
+    },
+    close: () => g.close(),
+  };
 }

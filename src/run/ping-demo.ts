@@ -27,6 +27,9 @@ export function checkPingOptions(o: DemoOptions): void {
   if ((o.poll ?? 'event') !== 'event' || (o.queues ?? 1) > 1) {
     throw new AfxdpError('EUSAGE', '--ping sends its requests from the receiving socket, which lives on the main thread: it needs --poll event and one queue', { hint: `drop ${o.poll !== undefined && o.poll !== 'event' ? `--poll ${o.poll}` : '--queues'} (or drop --ping to measure one way in those modes)` });
   }
+  if (o.txWorker) {
+    throw new AfxdpError('EUSAGE', '--ping sends its requests from the receiving socket itself: --tx-worker does not apply', { hint: 'drop --tx-worker (or drop --ping)' });
+  }
   if (o.warmup !== undefined) {
     throw new AfxdpError('EUSAGE', '--ping cannot use --warmup: its round-trip figures are recorded outside the receiver and would keep the warm-up', { hint: 'drop --warmup (or drop --ping to measure one way with a warm-up)' });
   }

@@ -12,6 +12,7 @@ interface DemoFlags extends ReceiveFlags {
   rate: number;
   ping?: boolean;
   queues: number;
+  txWorker?: boolean;
 }
 
 export function registerDemo(program: Command, ctx: () => CliContext): void {
@@ -21,7 +22,8 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
     .option('--packets <n>', 'packets to send (1..100000000)', intArg('--packets', 1, 100_000_000), 10000)
     .option('--rate <pps>', 'packets per second, 0 = as fast as possible', intArg('--rate', 0, 100_000_000), 10000)
     .option('--queues <n>', 'veth queues: one AF_XDP socket per queue, traffic spread over all of them (1..64)', intArg('--queues', 1, 64), 1)
-    .option('--ping', 'round trip: send with TX completion timestamps, reflect with XDP_TX in the other namespace, report rtt and tx_completion (event mode, one queue)');
+    .option('--ping', 'round trip: send with TX completion timestamps, reflect with XDP_TX in the other namespace, report rtt and tx_completion (event mode, one queue)')
+    .option('--tx-worker', 'send from a worker thread per queue, off the receiving thread (a starved receiver then shows as kernel drops instead of slowing the sender)');
   addReceiveOptions(cmd, '; small rings plus --rate 0 force drops')
     .addHelpText('after', '\nExamples:\n  afxdp demo\n  afxdp demo --packets 100000 --rate 50000 --mode generic --json\n  afxdp demo --html run.html --pcap run.pcapng --csv run.csv --hlog run.hlog\n  afxdp demo --poll busy --queues 2 --strategy prepend --csv run.csv\n  afxdp demo --strategy auto --simulate-no-meta\n  afxdp demo --program examples/own-program/udp_filter.bpf.o\n  afxdp demo --ping --packets 1000 --rate 1000\n')
     .action(async (o: DemoFlags) => {
@@ -36,6 +38,7 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
         rate: o.rate,
         ping: !!o.ping,
         warmup: o.warmup,
+        txWorker: !!o.txWorker,
         queues: o.queues,
         signal: c.signal,
         log: o.json ? undefined : note,
