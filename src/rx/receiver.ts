@@ -2,13 +2,13 @@
  * LatencyReceiver: the one setup path and the owner of the receive engines. For a set of queues
  * of one interface it checks the interface and the queues, loads the stamping program (afxdp's,
  * with hardware hints where they work, or the user's), opens one AF_XDP socket per queue — on the
- * main thread (poll 'event': uv_poll wakes RxEngine.drain) or in a worker per queue (poll 'worker':
- * it blocks in poll(2) and drains; poll 'busy': it spins on RxEngine.pollOnce) — puts every
- * socket in the XSKMAP and only then attaches
- * the program, so no matched packet reaches the stack before its socket is in place.
+ * main thread (poll 'event': uv_poll wakes RxEngine.drain) or in a worker per queue (poll
+ * 'worker': it blocks in poll(2) and drains; poll 'busy': it spins on RxEngine.pollOnce) — puts
+ * every socket in the XSKMAP and only then attaches the program, so no matched packet reaches the
+ * stack before its socket is in place.
  *
  * Every strategy, poll mode, queue count and sink works in every combination: the engines are the
- * same code everywhere, and in the worker mode the main thread reads their numbers from shared
+ * same code everywhere, and in the worker modes the main thread reads their numbers from shared
  * memory and, when it needs the packets (sinks, the public API), their batches from a BatchChannel.
  */
 import { Worker } from 'node:worker_threads';
