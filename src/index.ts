@@ -27,6 +27,7 @@ export { LatencyProbe, type ProbeOptions, type ProbeStats } from './rx/probe.js'
 export { PacketBatch, type PacketSink } from './rx/batch.js';
 export { waitForEnd, type WaitOptions, type Receiving } from './run/session.js';
 export { runLatency, type LatencyRunOptions, type LatencyRunResult } from './run/latency.js';
+export { parseWarmup, type WarmupSpec } from './run/warmup.js';
 export { receiverReport, type ReportExtras } from './report/receiver-report.js';
 export type { OutputOptions } from './report/outputs.js';
 export { requireCaps, PROBE_NEEDS, LAB_NEEDS, RT_NEED } from './sys/caps.js';

@@ -1,7 +1,6 @@
 /** Argument parsers for the CLI: each rejects bad input with a message naming the accepted values. */
 import { InvalidArgumentError } from 'commander';
-import { AfxdpError } from '../errors.js';
-import { parseWarmup, type WarmupSpec } from '../run/warmup.js';
+import { AfxdpError, parseWarmup, type WarmupSpec } from '../index.js';
 
 export function intArg(name: string, min: number, max: number): (v: string) => number {
   return (v: string) => {

@@ -5,9 +5,8 @@
  * form of the stamping help).
  */
 import type { Command } from 'commander';
-import { AfxdpError, STRATEGY_NAMES, POLL_MODES, type ReceiverOptions, type StrategyName, type PollMode } from '../index.js';
+import { AfxdpError, STRATEGY_NAMES, POLL_MODES, type ReceiverOptions, type StrategyName, type PollMode, type WarmupSpec } from '../index.js';
 import { intArg, choiceArg, ringSizeArg, warmupArg } from './args.js';
-import type { WarmupSpec } from '../run/warmup.js';
 import { addOutputOptions, type OutputFlags } from './outputs.js';
 
 export const STRATEGY_HELP =

@@ -9,8 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { native } from '../native.js';
 import { finding, type Finding } from './finding.js';
 import { effectiveCaps, CAP_SYS_NICE } from '../sys/caps.js';
-import { cpuCount } from '../rx/options.js';
-import { RT_PRIORITY } from '../rx/thread.js';
+import { cpuCount, RT_PRIORITY } from '../sys/thread.js';
 
 function read(p: string): string | null {
   try {

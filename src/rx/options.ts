@@ -3,8 +3,8 @@
  * value, an unknown option name, a missing interface or queue into one clear error before
  * anything is created.
  */
-import os from 'node:os';
 import { native } from '../native.js';
+import { cpuCount } from '../sys/thread.js';
 import { AfxdpError } from '../errors.js';
 import type { BindMode } from '../xsk/socket.js';
 import type { XdpModeOption } from '../xdp/program.js';
@@ -180,11 +180,6 @@ export function lookup(o: Resolved): { ifindex: number; queues: number[] } {
     throw new AfxdpError('EUSAGE', `--cpu ${o.cpu} with ${queues.length} queues needs CPUs ${o.cpu}..${o.cpu + queues.length - 1}; this machine has ${cpuCount()}`, { hint: `use --cpu ${Math.max(0, cpuCount() - queues.length)} or fewer queues` });
   }
   return { ifindex, queues };
-}
-
-/** CPUs this machine has (the range --cpu takes). */
-export function cpuCount(): number {
-  return os.cpus().length;
 }
 
 /** RX queue count of an interface from ethtool (null when the driver does not say). */

@@ -24,7 +24,7 @@ import { loadStampProgram, type LoadedStampProgram } from '../xdp/stamp-program.
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import { SEGMENTS, type Segment } from '../measure/monitor.js';
 import { RxEngine, type EngineConfig } from './engine.js';
-import { tuneThisThread } from './thread.js';
+import { tuneThisThread } from '../sys/thread.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import type { PacketBatch, PacketSink } from './batch.js';
 import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END } from './counts.js';

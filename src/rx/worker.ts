@@ -18,7 +18,7 @@ import { withNetns } from '../sys/netns.js';
 import { XskSocket, type BindMode } from '../xsk/socket.js';
 import { BucketWriter } from '../measure/recorder.js';
 import { RxEngine, type EngineConfig } from './engine.js';
-import { tuneThisThread, type ThreadTuning } from './thread.js';
+import { tuneThisThread, type ThreadTuning } from '../sys/thread.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import { C_HEAP_START, C_HEAP_END, C_IDLE_KICKS, C_POLL_WAITS } from './counts.js';
 

@@ -3,12 +3,18 @@
  * main thread in event mode, each worker in the worker modes — because affinity and scheduling
  * policy are per thread on Linux. Set once at setup, never per packet.
  */
+import os from 'node:os';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 
 /** SCHED_FIFO priority of --rt: above every normal thread, below the kernel's own RT threads (50). */
 export const RT_PRIORITY = 10;
 const EPERM = 1;
+
+/** CPUs this machine has (the range --cpu takes). */
+export function cpuCount(): number {
+  return os.cpus().length;
+}
 
 export interface ThreadTuning {
   /** pin to this CPU (-1: leave as is) */
