@@ -9,6 +9,8 @@ import { Lab } from '../src/lab/lab.js';
 import { LatencyReceiver, type PollMode } from '../src/rx/receiver.js';
 import type { Report } from '../src/report/report.js';
 import { runCli, assertOneLineError, trackLab, assertNoLeftovers } from './lib/cli.js';
+import { withLab, openGenerator } from './lib/lab.js';
+import { waitForEnd } from '../src/run/session.js';
 
 test('the synthetic warm-up before attach leaves no packet, count or sample behind, in every mode', async () => {
   const lab = await Lab.create();
@@ -31,6 +33,30 @@ test('the synthetic warm-up before attach leaves no packet, count or sample behi
     await lab.destroy();
   }
   await assertNoLeftovers();
+});
+
+test('LatencyReceiver.excludeWarmup(): what was recorded leaves the histograms, counted; what follows is reported', async () => {
+  await withLab(async (lab) => {
+    const rx = LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'worker' });
+    const gen = openGenerator(lab);
+    try {
+      rx.start();
+      assert.equal(await gen.send({ count: 1500, rate: 10_000 }), 1500);
+      await waitForEnd(rx, { expected: () => 1500, idleMs: 2000 });
+      const cut = rx.excludeWarmup();
+      assert.equal(cut.packets, 1500);
+      assert.deepEqual(cut.samples, { xdp_to_user: 1500 });
+      assert.equal(rx.summary().count, 0);
+      assert.equal(await gen.send({ count: 700, rate: 10_000 }), 700);
+      await waitForEnd(rx, { expected: () => 2200, idleMs: 2000 });
+      rx.close();
+      assert.equal(rx.stats().received, 2200);
+      assert.equal(rx.summary().count, 700);
+    } finally {
+      gen.close();
+      rx.close();
+    }
+  });
 });
 
 function demo(args: string[]): Promise<Report> {
