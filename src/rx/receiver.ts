@@ -373,11 +373,6 @@ export class LatencyReceiver {
     return this.counters !== null;
   }
 
-  /** Whether the map strategy is in use (its bookkeeping is then reported). */
-  get usesMap(): boolean {
-    return this.mapInUse;
-  }
-
   /**
    * Receives every batch of every queue, on the main thread: called after the columns are filled
    * (before the frames are recycled in event mode). Worker and busy modes: need `deliver`.
@@ -620,10 +615,6 @@ export class LatencyReceiver {
       void rq.worker?.thread.terminate();
     }
     if (this.ownsObject) this.obj?.close();
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
   }
 }
 
