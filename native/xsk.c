@@ -306,6 +306,49 @@ AFX_FN(xskKick)
 	return afx_i32(env, 0);
 }
 
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET 70
+#endif
+
+/* xskBusyPoll(fd, usecs, budget): SO_PREFER_BUSY_POLL, SO_BUSY_POLL and SO_BUSY_POLL_BUDGET, so a
+ * recvfrom(MSG_DONTWAIT) on an empty ring runs the driver's NAPI in this thread (up to usecs,
+ * budget packets) instead of waiting for the softirq. Throws naming the option the kernel
+ * refused (EPERM without CAP_NET_ADMIN). */
+AFX_FN(xskBusyPoll)
+{
+	napi_value argv[3];
+	int32_t fd, usecs, budget;
+	if (!afx_args(env, info, 3, argv) || !afx_get_i32(env, argv[0], &fd) || !afx_get_i32(env, argv[1], &usecs) ||
+	    !afx_get_i32(env, argv[2], &budget))
+		return NULL;
+	int prefer = usecs > 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &prefer, sizeof(prefer)))
+		return afx_throw_errno(env, "setsockopt(SO_PREFER_BUSY_POLL)", errno);
+	if (setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &usecs, sizeof(usecs)))
+		return afx_throw_errno(env, "setsockopt(SO_BUSY_POLL)", errno);
+	if (setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget)))
+		return afx_throw_errno(env, "setsockopt(SO_BUSY_POLL_BUDGET)", errno);
+	return afx_undefined(env);
+}
+
+/* socketOptionInt(fd, name): getsockopt(SOL_SOCKET, name) as the kernel reports it (the report
+ * shows what took effect, not what was asked for); -errno on failure. */
+AFX_FN(socketOptionInt)
+{
+	napi_value argv[2];
+	int32_t fd, name;
+	if (!afx_args(env, info, 2, argv) || !afx_get_i32(env, argv[0], &fd) || !afx_get_i32(env, argv[1], &name))
+		return NULL;
+	int v = 0;
+	socklen_t len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, name, &v, &len))
+		return afx_i32(env, -errno);
+	return afx_i32(env, v);
+}
+
 AFX_FN(closeFd)
 {
 	napi_value argv[1];
@@ -330,6 +373,8 @@ napi_value afx_xsk_init(napi_env env, napi_value exports)
 		{ "xskBind", xskBind },
 		{ "xskStatistics", xskStatistics },
 		{ "xskKick", xskKick },
+		{ "xskBusyPoll", xskBusyPoll },
+		{ "socketOptionInt", socketOptionInt },
 		{ "close", closeFd },
 	};
 	afx_register(env, exports, fns, AFX_COUNT(fns));

@@ -94,6 +94,10 @@ export interface NativeAddon {
   xskStatistics(fd: number, out: Float64Array): number;
   /** 0 = recvfrom(MSG_DONTWAIT), 1 = sendto(MSG_DONTWAIT), 2 = poll(POLLIN, 0); returns 0 or -errno */
   xskKick(fd: number, kind: number): number;
+  /** SO_PREFER_BUSY_POLL (on when usecs > 0), SO_BUSY_POLL = usecs, SO_BUSY_POLL_BUDGET = budget; throws naming the refused option */
+  xskBusyPoll(fd: number, usecs: number, budget: number): void;
+  /** getsockopt(SOL_SOCKET, name) as an int; -errno on failure */
+  socketOptionInt(fd: number, name: number): number;
   close(fd: number): void;
   /** Starts a uv_poll watcher (readable) on the main loop; cb(status) runs on each readiness. */
   pollStart(fd: number, cb: (status: number) => void): PollHandle;

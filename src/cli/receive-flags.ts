@@ -36,6 +36,8 @@ export interface ReceiveFlags extends OutputFlags {
   warmup?: WarmupSpec;
   cpu?: number;
   rt?: boolean;
+  cpuDmaLatency?: boolean;
+  busyPoll?: number;
   json?: boolean;
 }
 
@@ -48,6 +50,8 @@ export function addReceiveOptions(cmd: Command, ringHelp: string): Command {
     .option('--batch <n>', 'descriptors per receive batch', intArg('--batch', 1, 4096), 64)
     .option('--cpu <n>', 'pin the receiving thread to CPU n (event: the main thread; worker/busy: queue i on CPU n+i)', intArg('--cpu', 0, 4095))
     .option('--rt', 'run the receiving thread(s) SCHED_FIFO (needs CAP_SYS_NICE; with --poll busy a spinning FIFO thread holds its CPU up to the kernel\'s RT throttle)')
+    .option('--cpu-dma-latency', 'hold /dev/cpu_dma_latency at 0 µs for the run: CPUs stay out of deep idle states, so a wake-up pays no C-state exit (root)')
+    .option('--busy-poll <us>', 'with --poll worker|busy: SO_BUSY_POLL for this many µs (with SO_PREFER_BUSY_POLL, budget = --batch); the receiving thread runs the driver\'s NAPI itself when its ring is empty (CAP_NET_ADMIN)', intArg('--busy-poll', 0, 10000))
     .option('--warmup <s|packets>', 'leave the first part of the run out of the latency figures: a time (2s, 500ms) or a packet count (10000); the report says what was excluded', warmupArg)
     .option('--strategy <s>', STRATEGY_HELP, choiceArg('--strategy', STRATEGY_NAMES), 'auto')
     .option('--simulate-no-meta', SIMULATE_HELP)
@@ -80,5 +84,7 @@ export function receiveOptions(f: ReceiveFlags): Omit<ReceiverOptions, 'ifname' 
     trackFrames: !!f.debugFrames,
     cpu: f.cpu,
     rt: !!f.rt,
+    cpuDmaLatency: !!f.cpuDmaLatency,
+    busyPoll: f.busyPoll ?? 0,
   };
 }

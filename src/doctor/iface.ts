@@ -149,7 +149,7 @@ export function ifaceFindings(ifname: string, opts: { probe?: boolean } = {}): F
   out.push(
     defer === null
       ? finding(`${p}.napi`, 'ok', `${ifname} NAPI knobs`, 'napi_defer_hard_irqs / gro_flush_timeout not visible (sysfs belongs to another network namespace)', null)
-      : finding(`${p}.napi`, 'ok', `${ifname} NAPI knobs`, `napi_defer_hard_irqs=${defer} gro_flush_timeout=${gro}${defer === '0' ? ' (for busy polling with SO_PREFER_BUSY_POLL set e.g. 2 and 200000)' : ''}`, {
+      : finding(`${p}.napi`, 'ok', `${ifname} NAPI knobs`, `napi_defer_hard_irqs=${defer} gro_flush_timeout=${gro}${defer === '0' ? ' (for --busy-poll on a NIC set e.g. napi_defer_hard_irqs=2 and gro_flush_timeout=200000, so the busy-polling thread and not the interrupt runs NAPI)' : ''}`, {
           napi_defer_hard_irqs: Number(defer),
           gro_flush_timeout: gro === null ? null : Number(gro),
         }),

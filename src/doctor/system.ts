@@ -153,7 +153,7 @@ export function systemFindings(): Finding[] {
   const busyPoll = read('/proc/sys/net/core/busy_poll')?.trim() ?? null;
   const busyRead = read('/proc/sys/net/core/busy_read')?.trim() ?? null;
   out.push(
-    finding('system.busy_poll', 'ok', 'busy-poll sysctls', busyPoll === null ? 'net.core.busy_poll / busy_read not visible from this network namespace (they live in the initial one); busy polling an AF_XDP socket is a per-socket option (SO_BUSY_POLL)' : `net.core.busy_poll=${busyPoll} net.core.busy_read=${busyRead ?? '?'} (system-wide defaults for sockets that do not set SO_BUSY_POLL themselves; busy polling an AF_XDP socket is a per-socket option)`, {
+    finding('system.busy_poll', 'ok', 'busy-poll sysctls', busyPoll === null ? 'net.core.busy_poll / busy_read not visible from this network namespace (they live in the initial one); busy polling an AF_XDP socket is a per-socket option (SO_BUSY_POLL: --busy-poll US with --poll worker|busy)' : `net.core.busy_poll=${busyPoll} net.core.busy_read=${busyRead ?? '?'} (system-wide defaults for sockets that do not set SO_BUSY_POLL themselves; busy polling an AF_XDP socket is a per-socket option: --busy-poll US with --poll worker|busy)`, {
       busy_poll: busyPoll === null ? null : Number(busyPoll),
       busy_read: busyRead === null ? null : Number(busyRead),
     }),
@@ -183,7 +183,7 @@ function realtime(): Finding {
 function cpuIdle(): Finding {
   const dir = '/sys/devices/system/cpu/cpu0/cpuidle';
   const dma = existsSync('/dev/cpu_dma_latency');
-  const dmaText = dma ? '/dev/cpu_dma_latency available (hold it open with 0 to keep CPUs out of deep idle)' : 'no /dev/cpu_dma_latency';
+  const dmaText = dma ? '/dev/cpu_dma_latency available (--cpu-dma-latency holds it at 0 for a run: CPUs stay out of deep idle)' : 'no /dev/cpu_dma_latency (--cpu-dma-latency is not available)';
   let states: Array<{ name: string; latency_us: number; disabled: boolean }> = [];
   try {
     states = readdirSync(dir)
@@ -199,6 +199,6 @@ function cpuIdle(): Finding {
   const deep = states.filter((s) => !s.disabled && s.latency_us > 20);
   const list = states.map((s) => `${s.name}:${s.latency_us}us${s.disabled ? '(off)' : ''}`).join(' ');
   return deep.length
-    ? finding('cpu.idle', 'warn', 'CPU idle states', `deep states enabled (${list}): each wake-up can add up to ${Math.max(...deep.map((s) => s.latency_us))} µs to event-mode latency; ${dmaText}`, { states, cpu_dma_latency: dma }, 'cpupower idle-set -D 20 (or keep /dev/cpu_dma_latency open with 0 while measuring)')
+    ? finding('cpu.idle', 'warn', 'CPU idle states', `deep states enabled (${list}): each wake-up can add up to ${Math.max(...deep.map((s) => s.latency_us))} µs to event-mode latency; ${dmaText}`, { states, cpu_dma_latency: dma }, 'run with --cpu-dma-latency (or cpupower idle-set -D 20)')
     : finding('cpu.idle', 'ok', 'CPU idle states', `${list || 'none'}; ${dmaText}`, { states, cpu_dma_latency: dma });
 }

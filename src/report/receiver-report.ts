@@ -78,6 +78,8 @@ export function receiverReport(rx: LatencyReceiver, x: ReportExtras): Report {
     sender_to_xdp_negative: rx.perQueue.reduce((a, q) => a + (q.senderToXdp?.negative ?? 0), 0),
     hw_before_xdp: rx.perQueue.reduce((a, q) => a + (q.hwToXdp?.negative ?? 0), 0),
   };
+  const t = rx.tuning();
+  report.tuning = { cpu: t.cpu, rt: t.rt, cpu_dma_latency: t.cpuDmaLatency, busy_poll: t.busyPoll };
   if (x.env) report.env = x.env;
   if (x.monitor) {
     report.timeline = x.monitor.timeline;

@@ -184,6 +184,20 @@ export interface Report {
   ping?: PingReport;
   /** --warmup: the first part of the run, left out of latency_ns and histograms (added field) */
   warmup?: WarmupReport;
+  /** the real-time knobs of the run as they took effect (added field) */
+  tuning?: TuningReport;
+}
+
+/** --cpu, --rt, --cpu-dma-latency, --busy-poll as they took effect. */
+export interface TuningReport {
+  /** the first receiving thread's CPU (queue i's worker: cpu + i); null: not pinned */
+  cpu: number | null;
+  /** SCHED_FIFO receiving thread(s) */
+  rt: boolean;
+  /** /dev/cpu_dma_latency held at 0 */
+  cpu_dma_latency: boolean;
+  /** SO_BUSY_POLL and SO_PREFER_BUSY_POLL as the kernel reports them for the first socket, the budget set (the kernel does not report it) and the busy-poll calls made; null: off */
+  busy_poll: { usecs: number; prefer: boolean; budget: number; polls: number } | null;
 }
 
 /** What --warmup left out of the latency figures. */

@@ -112,6 +112,11 @@ function packetLines(r: Report): string[] {
     const asked = w.seconds !== null ? `${w.seconds} s` : `${formatCount(w.packets!)} packets`;
     items.push(`warm-up ${asked}${w.completed ? '' : ' (the run ended inside it)'}: first ${formatCount(w.excluded_packets)} packets, ${formatCount(w.excluded_samples.xdp_to_user ?? 0)} samples excluded`);
   }
+  const t = r.tuning;
+  if (t && (t.cpu !== null || t.rt || t.cpu_dma_latency || t.busy_poll)) {
+    const on = [t.cpu !== null ? `cpu ${t.cpu}` : '', t.rt ? 'SCHED_FIFO' : '', t.cpu_dma_latency ? 'cpu_dma_latency 0' : '', t.busy_poll ? `busy poll ${t.busy_poll.usecs} µs × ${formatCount(t.busy_poll.polls)}` : ''];
+    items.push(`tuning: ${on.filter((x) => x !== '').join(', ')}`);
+  }
   if (r.ping) items.push(`ping: requests ${formatCount(r.ping.sent)}, replies ${formatCount(r.ping.replies)}, completions ${formatCount(r.ping.completions)} (${formatCount(r.ping.completions_with_timestamp)} stamped)`);
   return wrap(items, 2);
 }

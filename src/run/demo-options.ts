@@ -46,6 +46,10 @@ export interface DemoOptions {
   cpu?: number;
   /** SCHED_FIFO for the receiving thread(s); needs CAP_SYS_NICE */
   rt?: boolean;
+  /** hold /dev/cpu_dma_latency at 0 for the run (see ReceiverOptions.cpuDmaLatency) */
+  cpuDmaLatency?: boolean;
+  /** worker and busy modes: SO_BUSY_POLL µs (see ReceiverOptions.busyPoll) */
+  busyPoll?: number;
   /**
    * each queue's generator in its own worker thread, off the receiving thread (default false: the
    * generator shares the main thread and yields to the receiver between batches, so a starved
@@ -55,6 +59,18 @@ export interface DemoOptions {
 }
 
 /** The receiver options a demo (one way or round trip) takes straight from its options. */
-export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode' | 'strategy' | 'simulateNoMeta' | 'hints' | 'ringSize' | 'batchSize' | 'trackFrames' | 'cpu' | 'rt'> {
-  return { mode: o.mode ?? 'auto', strategy: o.strategy, simulateNoMeta: o.simulateNoMeta, hints: o.hints, ringSize: o.ringSize, batchSize: o.batchSize, trackFrames: o.trackFrames, cpu: o.cpu, rt: o.rt };
+export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode' | 'strategy' | 'simulateNoMeta' | 'hints' | 'ringSize' | 'batchSize' | 'trackFrames' | 'cpu' | 'rt' | 'cpuDmaLatency' | 'busyPoll'> {
+  return {
+    mode: o.mode ?? 'auto',
+    strategy: o.strategy,
+    simulateNoMeta: o.simulateNoMeta,
+    hints: o.hints,
+    ringSize: o.ringSize,
+    batchSize: o.batchSize,
+    trackFrames: o.trackFrames,
+    cpu: o.cpu,
+    rt: o.rt,
+    cpuDmaLatency: o.cpuDmaLatency,
+    busyPoll: o.busyPoll,
+  };
 }

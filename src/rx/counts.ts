@@ -25,7 +25,9 @@ export const C_HEAP_START = 12;
 export const C_HEAP_END = 13;
 /** worker mode: blocking poll(2) calls (one per wake-up, as the C loop's poll_wakeups) */
 export const C_POLL_WAITS = 14;
-export const COUNTS_SLOTS = 15;
+/** worker modes with busyPoll: busy-poll calls (recvfrom on an empty ring) */
+export const C_BUSY_POLLS = 15;
+export const COUNTS_SLOTS = 16;
 
 export function newCounts(shared: boolean): Float64Array {
   return new Float64Array(shared ? new SharedArrayBuffer(8 * COUNTS_SLOTS) : new ArrayBuffer(8 * COUNTS_SLOTS));

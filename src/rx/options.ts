@@ -90,17 +90,27 @@ export interface ReceiverOptions {
   cpu?: number;
   /** SCHED_FIFO for the receiving thread(s): needs CAP_SYS_NICE. Default false */
   rt?: boolean;
+  /** hold /dev/cpu_dma_latency at 0 µs from setup to close (no deep CPU idle states); needs root. Default false */
+  cpuDmaLatency?: boolean;
+  /**
+   * worker and busy modes: SO_BUSY_POLL (µs) with SO_PREFER_BUSY_POLL and a budget of one batch on
+   * each socket; the receiving thread runs the driver's NAPI itself when its ring is empty.
+   * Needs CAP_NET_ADMIN. 0 (default) = off
+   */
+  busyPoll?: number;
   /** worker and busy modes: hand every batch to the main thread too (addSink, the public API); default false */
   deliver?: boolean;
 }
 
 
 const MAX_QUEUES = 64; // AFXDP_MAX_QUEUES in bpf/stamp.h
+/** a busy poll longer than this per empty ring only burns the CPU: the wake-up path takes over */
+const MAX_BUSY_POLL_US = 10_000;
 
 export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId' | 'cpu'>> &
   Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu'> & { queues: readonly number[] | 'all' };
 
-const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt']);
+const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'cpuDmaLatency', 'busyPoll']);
 
 export function resolve(opts: ReceiverOptions): Resolved {
   for (const k of Object.keys(opts)) {
@@ -133,6 +143,8 @@ export function resolve(opts: ReceiverOptions): Resolved {
     deliver: opts.deliver ?? false,
     cpu: opts.cpu,
     rt: opts.rt ?? false,
+    cpuDmaLatency: opts.cpuDmaLatency ?? false,
+    busyPoll: opts.busyPoll ?? 0,
   };
   if (!POLL_MODES.includes(o.poll)) throw new AfxdpError('EUSAGE', `poll mode ${JSON.stringify(o.poll)} is not ${POLL_MODES.join(', ')}`, { hint: 'use --poll event, --poll worker or --poll busy' });
   if (!Object.hasOwn(STRATEGY_CODES, o.strategy)) {
@@ -141,6 +153,12 @@ export function resolve(opts: ReceiverOptions): Resolved {
   if (!Number.isInteger(o.udpPort) || o.udpPort < 0 || o.udpPort > 65535) throw new AfxdpError('EUSAGE', `UDP port ${o.udpPort} is out of range`, { hint: 'use 0..65535 (0 = any port)' });
   if (o.cpu !== undefined && (!Number.isInteger(o.cpu) || o.cpu < 0 || o.cpu >= cpuCount())) {
     throw new AfxdpError('EUSAGE', `CPU ${o.cpu} is out of range: this machine has ${cpuCount()} CPU${cpuCount() === 1 ? '' : 's'}`, { hint: `use --cpu 0..${cpuCount() - 1}` });
+  }
+  if (!Number.isInteger(o.busyPoll) || o.busyPoll < 0 || o.busyPoll > MAX_BUSY_POLL_US) {
+    throw new AfxdpError('EUSAGE', `busy-poll time ${o.busyPoll} µs is out of range`, { hint: `use 0..${MAX_BUSY_POLL_US} µs (50 is a common choice; 0 = off)` });
+  }
+  if (o.busyPoll > 0 && !inWorkers(o.poll)) {
+    throw new AfxdpError('EUSAGE', 'busy polling needs poll mode worker or busy: in event mode the socket waits in the event loop, which never busy-polls', { hint: 'add --poll worker (or --poll busy), or drop --busy-poll' });
   }
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
   if (inWorkers(o.poll) && (o.txRingSize > 0 || o.txMetadataLen > 0)) {

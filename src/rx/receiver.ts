@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
-import { XskSocket, type KernelStats } from '../xsk/socket.js';
+import { XskSocket, busyPollOf, type KernelStats, type BusyPollSettings } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
 import { attachXdp, bundledObject, type XdpAttachment, type XdpMode, type BpfObject } from '../xdp/program.js';
 import { F_CLOCK_TAI, STRATEGY_CODES, type MetaReader } from '../xdp/meta.js';
@@ -25,9 +25,10 @@ import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import { SEGMENTS, type Segment } from '../measure/monitor.js';
 import { RxEngine, type EngineConfig } from './engine.js';
 import { tuneThisThread } from '../sys/thread.js';
+import { holdCpuDmaLatency } from '../sys/host-tuning.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import type { PacketBatch, PacketSink } from './batch.js';
-import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END } from './counts.js';
+import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END, C_BUSY_POLLS } from './counts.js';
 import * as W from './worker.js';
 import type { StrategyCounts, HintCounts } from './stamps.js';
 import { resolve, lookup, inWorkers, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
@@ -63,6 +64,16 @@ export interface ReceiverStats {
   hints: HintCounts | null;
   /** map strategy bookkeeping; null when the map is not in use */
   map: MapStats | null;
+}
+
+/** The real-time knobs of a run (--cpu, --rt, --cpu-dma-latency, --busy-poll). */
+export interface ReceiverTuning {
+  /** the first receiving thread's CPU (queue i: cpu + i in the worker modes); null: not pinned */
+  cpu: number | null;
+  rt: boolean;
+  cpuDmaLatency: boolean;
+  /** what the kernel reports for the first socket, and the busy-poll calls made; null: off */
+  busyPoll: (BusyPollSettings & { polls: number }) | null;
 }
 
 /** What excludeWarmup() dropped from the histograms (the report's `warmup`, with what was asked). */
@@ -115,6 +126,10 @@ export class LatencyReceiver {
   private mapInUse = false;
   private started = false;
   private closed = false;
+  /** undo functions of the host knobs held for the run (--cpu-dma-latency), last first */
+  private readonly held: Array<() => void> = [];
+  /** the busy polling the kernel reports for the first socket (null: off) */
+  private busyPollTook: BusyPollSettings | null = null;
   /** after close(): the final counts, summed [0] and per queue [1 + index] */
   private finalStats: Array<ReceiverStats | null> | null = null;
 
@@ -208,6 +223,8 @@ export class LatencyReceiver {
       val[0] = rq.fd;
       native().bpfMapUpdate(this.xskmapFd, new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
     }
+    // host knobs once every engine exists and is warm
+    if (o.cpuDmaLatency) this.held.push(holdCpuDmaLatency());
     // 3. attach, last (a device-bound program attaches in native mode only)
     const progFd = typeof o.program === 'object' ? o.program.programFd() : this.obj!.programFd(this.progSection);
     try {
@@ -326,6 +343,7 @@ export class LatencyReceiver {
       batchSize: o.batchSize,
       trackFrames: o.trackFrames,
       block: o.poll === 'worker',
+      busyPoll: o.busyPoll,
       tuning: { cpu: o.cpu === undefined ? -1 : o.cpu + this.perQueue.indexOf(rq), rt: o.rt },
       config,
       ctl: ctl.buffer as SharedArrayBuffer,
@@ -353,6 +371,20 @@ export class LatencyReceiver {
     }
     rq.fd = ctl[W.CTL_FD]!;
     rq.bindMode = ctl[W.CTL_ZEROCOPY] === 1 ? 'zerocopy' : 'copy';
+    if (o.busyPoll > 0 && this.busyPollTook === null) this.busyPollTook = busyPollOf(rq.fd, o.batchSize);
+  }
+
+  /** The real-time knobs of the run, as they took effect (the report's `tuning`). */
+  tuning(): ReceiverTuning {
+    const o = this.o;
+    let polls = 0;
+    for (const rq of this.perQueue) polls += rq.counts[C_BUSY_POLLS]!;
+    return {
+      cpu: o.cpu ?? null,
+      rt: o.rt,
+      cpuDmaLatency: o.cpuDmaLatency,
+      busyPoll: this.busyPollTook === null ? null : { ...this.busyPollTook, polls },
+    };
   }
 
   get mode(): XdpMode {
@@ -615,6 +647,7 @@ export class LatencyReceiver {
       void rq.worker?.thread.terminate();
     }
     if (this.ownsObject) this.obj?.close();
+    while (this.held.length > 0) this.held.pop()!();
   }
 }
 

@@ -20,7 +20,7 @@ import { BucketWriter } from '../measure/recorder.js';
 import { RxEngine, type EngineConfig } from './engine.js';
 import { tuneThisThread, type ThreadTuning } from '../sys/thread.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
-import { C_HEAP_START, C_HEAP_END, C_IDLE_KICKS, C_POLL_WAITS } from './counts.js';
+import { C_HEAP_START, C_HEAP_END, C_IDLE_KICKS, C_POLL_WAITS, C_BUSY_POLLS } from './counts.js';
 
 export interface WorkerData {
   ifname: string;
@@ -32,6 +32,8 @@ export interface WorkerData {
   trackFrames: boolean;
   /** poll 'worker': block in poll(2) while the ring is empty (else spin) */
   block: boolean;
+  /** SO_BUSY_POLL µs for the socket (0 = off): an empty ring then runs the driver's NAPI here */
+  busyPoll: number;
   /** --cpu / --rt for this worker's thread */
   tuning: ThreadTuning;
   config: EngineConfig;
@@ -100,6 +102,14 @@ function run(d: WorkerData): void {
         trackFrames: d.trackFrames,
       });
     });
+    if (d.busyPoll > 0) {
+      try {
+        sock.setBusyPoll(d.busyPoll);
+      } catch (e) {
+        sock.close(); // nothing else holds it yet: the queue must not stay bound
+        throw e;
+      }
+    }
   } catch (e) {
     fail(d, ctl, e);
     return;
@@ -126,10 +136,18 @@ function run(d: WorkerData): void {
   const fill = sock.fill;
   const fd = sock.fd;
   const nat = native();
+  const busyPoll = d.busyPoll > 0;
   let idle = 0;
   try {
     for (;;) {
-      const n = engine.pollOnce();
+      let n = engine.pollOnce();
+      if (n === 0 && busyPoll) {
+        // recvfrom on the empty ring: the kernel runs the driver's NAPI in this thread (up to
+        // SO_BUSY_POLL µs) and the ring may hold packets right after
+        sock.kickRx();
+        counts[C_BUSY_POLLS]++;
+        n = engine.pollOnce();
+      }
       if (n === 0 && d.block) {
         if (Atomics.load(ctl, CTL_STATE) !== STATE_RUNNING) break;
         if (fill.needsWakeup()) {

@@ -30,6 +30,24 @@ import {
 
 export type BindMode = 'copy' | 'zerocopy' | 'auto';
 
+export interface BusyPollSettings {
+  /** SO_BUSY_POLL: µs a recvfrom() on an empty ring may run the driver's NAPI */
+  usecs: number;
+  /** SO_PREFER_BUSY_POLL */
+  prefer: boolean;
+  /** SO_BUSY_POLL_BUDGET: packets per busy-poll round */
+  budget: number;
+}
+
+/**
+ * What the kernel reports for a socket's busy polling (any thread may ask: fds are per process).
+ * The kernel has no getsockopt for SO_BUSY_POLL_BUDGET: `budget` is the one setBusyPoll() set.
+ */
+export function busyPollOf(fd: number, budget: number): BusyPollSettings {
+  const n = native();
+  return { usecs: n.socketOptionInt(fd, SO_BUSY_POLL), prefer: n.socketOptionInt(fd, SO_PREFER_BUSY_POLL) === 1, budget };
+}
+
 export interface XskSocketOptions extends UmemOptions {
   ifindex: number;
   /** used in error messages */
@@ -68,6 +86,9 @@ export interface KernelStats {
 }
 
 const KICK_RX = 0;
+// <asm-generic/socket.h>
+const SO_BUSY_POLL = 46;
+const SO_PREFER_BUSY_POLL = 69;
 const BIND_BUSY_STEP_MS = 5;
 const BIND_BUSY_MAX_MS = 1000; // a queue really held by another socket reports EBUSY after this long
 /** Atomics.wait needs a shared Int32Array; used only as a synchronous sleep in bind() */
@@ -181,6 +202,23 @@ export class XskSocket {
     }
     const umem = new Umem({ frameCount: opts.frameCount, frameSize: opts.frameSize });
     return new XskSocket(o, umem);
+  }
+
+  /**
+   * Busy polling for this socket: SO_PREFER_BUSY_POLL, SO_BUSY_POLL = usecs and a budget of one
+   * batch, so kickRx() on an empty ring runs the driver's NAPI in the calling thread (up to usecs)
+   * instead of waiting for the softirq. Setup only; a refusal is one clear error.
+   */
+  setBusyPoll(usecs: number): void {
+    try {
+      native().xskBusyPoll(this.fd, usecs, this.batchSize);
+    } catch (e) {
+      const errno = isNativeError(e) ? e.errno : undefined;
+      throw new AfxdpError(errno === 1 ? 'EPERM' : 'ESYS', `busy polling on queue ${this.queue} of ${this.ifname}: ${(e as Error).message}`, {
+        errno,
+        hint: errno === 1 ? 'SO_PREFER_BUSY_POLL and raising SO_BUSY_POLL need CAP_NET_ADMIN: run as root, or drop --busy-poll' : 'drop --busy-poll',
+      });
+    }
   }
 
   private rxShare(): number {
