@@ -158,16 +158,19 @@ function start(cmd: string, argv: string[], cpu?: number): Child {
   return c;
 }
 
-type RxVariant = 'c_poll' | 'c_spin' | 'ts_event' | 'ts_worker' | 'ts_busy';
+type RxVariant = 'c_poll' | 'c_spin' | 'ts_event' | 'ts_worker' | 'ts_worker_bp' | 'ts_busy';
+/** ts_worker_bp: --poll worker with --busy-poll of this many µs */
+const BUSY_POLL_US = 50;
 /** the C receiver each TS variant is compared with: its own shape (sleep in poll() or spin) */
-const C_OF: Record<'ts_event' | 'ts_worker' | 'ts_busy', 'c_poll' | 'c_spin'> = { ts_event: 'c_poll', ts_worker: 'c_poll', ts_busy: 'c_spin' };
+const C_OF: Record<'ts_event' | 'ts_worker' | 'ts_worker_bp' | 'ts_busy', 'c_poll' | 'c_spin'> = { ts_event: 'c_poll', ts_worker: 'c_poll', ts_worker_bp: 'c_poll', ts_busy: 'c_spin' };
 const TAILS = ['p50', 'p90', 'p99', 'p999', 'max'] as const;
 
 function startReceiver(lab: Lab, v: RxVariant, count: number, extra: string[] = []): Child {
   if (v === 'c_poll' || v === 'c_spin') {
     return start(RX_REF, ['--iface', lab.rx.ifname, '--netns', `/proc/${lab.rx.netns.pid}/ns/net`, '--mode', v === 'c_spin' ? 'spin' : 'poll', '--count', String(count)], RX_CPU);
   }
-  return start('nsenter', ['-t', String(lab.rx.netns.pid), '-n', '--', process.execPath, ...extra, RX_CHILD, '--iface', lab.rx.ifname, '--poll', v.slice(3), '--count', String(count)], RX_CPU);
+  const poll = v === 'ts_worker_bp' ? ['--poll', 'worker', '--busy-poll', String(BUSY_POLL_US)] : ['--poll', v.slice(3)];
+  return start('nsenter', ['-t', String(lab.rx.netns.pid), '-n', '--', process.execPath, ...extra, RX_CHILD, '--iface', lab.rx.ifname, ...poll, '--count', String(count)], RX_CPU);
 }
 
 async function sendC(lab: Lab, count: number, rate: number): Promise<Json> {
@@ -285,8 +288,8 @@ async function main(): Promise<void> {
     log(`lab ${lab.id}; ${REPEATS} repeat(s); fixed rate ${RATE} pps; ${PIN ? `receiver on CPU ${RX_CPU}, sender on CPU ${TX_CPU}` : 'not pinned'}; nice ${NICE}`);
 
     // 1. CPU per packet and XDP → user p50 at a fixed rate
-    const variants: RxVariant[] = ['c_poll', 'ts_event', 'ts_worker', 'c_spin', 'ts_busy'];
-    const fixed: Record<RxVariant, Json[]> = { c_poll: [], ts_event: [], ts_worker: [], c_spin: [], ts_busy: [] };
+    const variants: RxVariant[] = ['c_poll', 'ts_event', 'ts_worker', 'ts_worker_bp', 'c_spin', 'ts_busy'];
+    const fixed: Record<RxVariant, Json[]> = { c_poll: [], ts_event: [], ts_worker: [], ts_worker_bp: [], c_spin: [], ts_busy: [] };
     for (let r = 0; r < REPEATS; r++) {
       for (const v of rotate(variants, r)) {
         checkDeadline();
@@ -304,7 +307,7 @@ async function main(): Promise<void> {
     ) as unknown as Record<RxVariant, Record<string, number | null>>;
 
     // 2. Max receive rate: C sender at full speed; delivered = received / sender time
-    const max: Record<RxVariant | 'xdp_drop', number[]> = { c_poll: [], ts_event: [], ts_worker: [], c_spin: [], ts_busy: [], xdp_drop: [] };
+    const max: Record<RxVariant | 'xdp_drop', number[]> = { c_poll: [], ts_event: [], ts_worker: [], ts_worker_bp: [], c_spin: [], ts_busy: [], xdp_drop: [] };
     const maxVariants: RxVariant[] = ['c_spin', 'ts_busy', 'c_poll', 'ts_event', 'ts_worker'];
     for (let r = 0; r < REPEATS; r++) {
       for (const v of rotate(maxVariants, r)) {
@@ -438,7 +441,8 @@ function table(r: {
   for (const [ts, c0] of Object.entries(C_OF)) {
     const a = t2[ts]!;
     const b = t2[c0]!;
-    tails.push([`${ts.slice(3)} vs ${c0 === 'c_poll' ? 'poll()' : 'spin'}`, ...['cpu_ns_per_packet', ...TAILS].map((k) => `${f(a[k])} / ${f(b[k])} = ${ratio(a[k], b[k])}`)]);
+    const name = ts === 'ts_worker_bp' ? `worker + busy poll ${BUSY_POLL_US} µs` : ts.slice(3);
+    tails.push([`${name} vs ${c0 === 'c_poll' ? 'poll()' : 'spin'}`, ...['cpu_ns_per_packet', ...TAILS].map((k) => `${f(a[k])} / ${f(b[k])} = ${ratio(a[k], b[k])}`)]);
   }
   return `${grid(rows)}\n\nXDP→user ns at ${f(r.rx_tails_ns.rate_pps)} pps, TS / C = TS ÷ C (medians of the repeats)\n${grid(tails)}`;
 }

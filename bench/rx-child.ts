@@ -5,7 +5,7 @@
  * JSON object on stdout. CPU (process.cpuUsage: every thread of the process) and heap are taken
  * from "ready" on, so setup is not counted.
  *
- *   node [--expose-gc] dist/bench/rx-child.js --iface IF --poll event|worker|busy [--count N] [--batch 64]
+ *   node [--expose-gc] dist/bench/rx-child.js --iface IF --poll event|worker|busy [--count N] [--batch 64] [--busy-poll US]
  */
 import v8 from 'node:v8';
 import { parseArgs } from 'node:util';
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     count: { type: 'string' },
     batch: { type: 'string', default: '64' },
     mode: { type: 'string', default: 'native' },
+    'busy-poll': { type: 'string', default: '0' },
   },
 });
 
@@ -36,6 +37,7 @@ const rx = await LatencyReceiver.open({
   poll: values.poll as PollMode,
   mode: values.mode as 'native' | 'generic',
   batchSize: Number(values.batch),
+  busyPoll: Number(values['busy-poll']),
 });
 rx.start();
 const heapStart = heapUsed();
