@@ -295,7 +295,7 @@ async function main(): Promise<void> {
         checkDeadline();
         const { rx } = await rxRun(lab, v, N_RATE, RATE);
         fixed[v].push(rx);
-        log(`fixed ${RATE} pps ${v}: received ${num(rx, 'received')}/${N_RATE}, cpu ${(num(rx, 'cpu_ns') / Math.max(1, num(rx, 'received'))).toFixed(0)} ns/pkt, p50 ${num(lat(rx), 'p50')} p99 ${num(lat(rx), 'p99')} p99.9 ${num(lat(rx), 'p999')} max ${num(lat(rx), 'max')} ns`);
+        log(`fixed ${RATE} pps ${v}: received ${num(rx, 'received')}/${N_RATE}, cpu ${(num(rx, 'cpu_ns') / Math.max(1, num(rx, 'received'))).toFixed(0)} ns/pkt, p50 ${num(lat(rx), 'p50')} p99 ${num(lat(rx), 'p99')} p99.9 ${num(lat(rx), 'p999')} max ${num(lat(rx), 'max')} ns${rx.page_faults ? `, page faults ${num(rx.page_faults as Json, 'minor')} minor / ${num(rx.page_faults as Json, 'major')} major` : ''}`);
       }
     }
     raw.fixed = fixed;

@@ -42,10 +42,12 @@ const rx = await LatencyReceiver.open({
 rx.start();
 const heapStart = heapUsed();
 const cpu0 = process.cpuUsage();
+const faults0 = process.resourceUsage();
 process.stderr.write('ready\n');
 const count = values.count === undefined ? undefined : Number(values.count);
 await waitForEnd(rx, { packets: count, signal: stop.signal });
 const cpu = process.cpuUsage(cpu0);
+const faults1 = process.resourceUsage();
 await rx.close();
 const heapEnd = heapUsed();
 const s = rx.stats();
@@ -59,6 +61,8 @@ process.stdout.write(
     bind: rx.bindMode,
     batch: rx.batchSize,
     cpu_ns: (cpu.user + cpu.system) * 1000,
+    // page faults of every thread while receiving (getrusage): is the steady loop touching new memory?
+    page_faults: { minor: faults1.minorPageFault - faults0.minorPageFault, major: faults1.majorPageFault - faults0.majorPageFault },
     kernel: s.kernel,
     latency_ns: summary,
     heap: { main_start: heapStart, main_end: heapEnd, workers: rx.workerHeap() },
