@@ -196,14 +196,15 @@ test('SIGKILL of the owning process takes the whole lab with it', async () => {
     await assertNoLeftovers(info.id);
     // No process is left in either namespace: nothing holds them, so the kernel frees them and the veth.
     // (polled: teardown is asynchronous; a namespace inode number can also be reused at once by
-    // another afxdp run on the same machine, which is why this waits instead of asserting once)
+    // another afxdp run on the same machine, which is why this waits instead of asserting once;
+    // 30 s: at load 10 netns teardown in the kernel workqueue took longer than 10 s)
     const held = async (): Promise<string[]> => {
       const { stdout } = await runTool('lsns', ['-t', 'net', '-n', '-o', 'NS']);
       const live = new Set(stdout.split('\n').map((l) => l.trim()));
       return nets.filter((net) => live.has(net.replace(/^net:\[(\d+)\]$/, '$1')));
     };
     let still: string[] = [];
-    await waitFor(async () => (still = await held()).length === 0, { what: 'the kernel to free both namespaces', timeoutMs: 10_000, detail: () => `${still.join(', ')} still held` });
+    await waitFor(async () => (still = await held()).length === 0, { what: 'the kernel to free both namespaces', timeoutMs: 30_000, detail: () => `${still.join(', ')} still held` });
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
