@@ -197,7 +197,7 @@ test('SIGKILL of the owning process takes the whole lab with it', async () => {
     // No process is left in either namespace: nothing holds them, so the kernel frees them and the veth.
     // (polled: teardown is asynchronous; a namespace inode number can also be reused at once by
     // another afxdp run on the same machine, which is why this waits instead of asserting once;
-    // 30 s: at load 10 netns teardown in the kernel workqueue took longer than 10 s)
+    // 30 s: 10 s timed out once at load 10, four suites running)
     const held = async (): Promise<string[]> => {
       const { stdout } = await runTool('lsns', ['-t', 'net', '-n', '-o', 'NS']);
       const live = new Set(stdout.split('\n').map((l) => l.trim()));
