@@ -32,8 +32,9 @@ BPF_CFLAGS := -O2 -g -Wall $(WERROR) -target bpf -D__BPF__ -I$(ARCH_INC) -Ibpf/i
 NATIVE_CFLAGS := -O2 -g -Wall -Wextra $(WERROR) -Wno-unused-parameter -std=gnu11 -fPIC \
 	-fvisibility=hidden -I$(NAPI_INC) $(if $(NODE_INC),-idirafter $(NODE_INC)) -Ibpf/include -DNAPI_VERSION=8
 
-# the C reference receiver / generator of `npm run bench` (its XDP programs are in BENCH_BPF_OBJ)
-BENCH_BIN := build/bench/rx_ref build/bench/tx_ref
+# the C reference receiver / generator of `npm run bench` (its XDP programs are in BENCH_BPF_OBJ), and
+# stack_rx, the kernel stack's recvmmsg receiver of `afxdp demo --compare-stack` / `afxdp compare`
+BENCH_BIN := build/bench/rx_ref build/bench/tx_ref build/bench/stack_rx
 
 all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ) $(VERIFIER_OBJ) $(EXAMPLE_BPF_OBJ) $(BENCH_BPF_OBJ) $(BENCH_BIN)
 

@@ -15,6 +15,8 @@
 #include <bpf/bpf_endian.h>
 #include <afxdp/meta.h>
 #include "stamp.h"
+/* the kernel-stack comparison: every Nth matched frame to the stack, stamped in place */
+#include "stack_split.h"
 
 const volatile __u32 cfg_match = AFXDP_MATCH_UDP;
 const volatile __u32 cfg_udp_port = 0; /* host byte order; 0 = any port */
@@ -89,6 +91,8 @@ int afxdp_stamp_prog(struct xdp_md *ctx)
 	if (!match_frame((void *)(long)ctx->data, (void *)(long)ctx->data_end))
 		return XDP_PASS;
 	c->matched++;
+	if (afxdp_to_stack(ctx, queue, c->matched))
+		return XDP_PASS;
 
 	/* strategy, clock and the no-metadata simulation come from .rodata (afxdp/meta.h) */
 	__u32 via = 0;

@@ -32,7 +32,7 @@ export { receiverReport, type ReportExtras } from './report/receiver-report.js';
 export type { OutputOptions } from './report/outputs.js';
 export { requireCaps, PROBE_NEEDS, LAB_NEEDS, RT_NEED } from './sys/caps.js';
 export { LatencyRecorder, type LatencySummary } from './measure/recorder.js';
-export { buildReport, REPORT_SCHEMA, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments, type RunEnvironment } from './report/report.js';
+export { buildReport, REPORT_SCHEMA, type ComparePaths, type AfXdpPath, type StackPath, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments, type RunEnvironment } from './report/report.js';
 export { renderTable } from './report/table.js';
 // saved runs: one run's page, several compared (`afxdp report`)
 export { readRunFile, renderRunHtml, type RunSource } from './report/runfile.js';
@@ -40,12 +40,13 @@ export { compareRuns, renderComparisonHtml, COMPARE_SCHEMA, type Comparison, typ
 export { openOutput as openOutputFile } from './report/filebuf.js';
 export type { KernelStats, BindMode } from './xsk/socket.js';
 export type { XdpMode, XdpModeOption } from './xdp/program.js';
-export type { ProgramCounters } from './xdp/counters.js';
+export type { ProgramCounters, StackCounters } from './xdp/counters.js';
 
 // the test lab (private namespaces + veth) and its traffic generator, for your own tests
 export { Lab, type LabOptions, type LabSide, type LabLeftovers } from './lab/lab.js';
 export { TrafficGenerator, type GeneratorOptions, type SendOptions } from './lab/generator.js';
 export { runDemo, type DemoOptions } from './run/demo.js';
+export { runCompareIface, type CompareIfaceOptions, type CompareStackOptions, type StackReceiverChoice } from './run/compare-stack.js';
 export { macFromString, ipv4FromString, FRAME_MIN, DEFAULT_UDP_PORT } from './wire/frame.js';
 
 // diagnosing: the environment, and verifier logs

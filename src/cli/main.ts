@@ -13,6 +13,7 @@ import { registerExplain } from './commands/explain.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerReport } from './commands/report.js';
 import { registerGen } from './commands/gen.js';
+import { registerCompare } from './commands/compare.js';
 
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
@@ -77,6 +78,7 @@ export function createProgram(ctx: () => CliContext): Command {
   registerDoctor(program);
   registerReport(program);
   registerGen(program, ctx);
+  registerCompare(program, ctx);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
   return program;
 }

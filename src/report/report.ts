@@ -186,6 +186,8 @@ export interface Report {
   warmup?: WarmupReport;
   /** the real-time knobs of the run as they took effect (added field) */
   tuning?: TuningReport;
+  /** the kernel-stack comparison (`demo --compare-stack`, `afxdp compare`): one section per path (added field) */
+  paths?: ComparePaths;
 }
 
 /** --cpu, --rt, --cpu-dma-latency, --busy-poll as they took effect. */
@@ -199,6 +201,66 @@ export interface TuningReport {
   /** SO_BUSY_POLL and SO_PREFER_BUSY_POLL as the kernel reports them for the first socket, the budget set (the kernel does not report it) and the busy-poll calls made; null: off */
   busy_poll: { usecs: number; prefer: boolean; budget: number; polls: number } | null;
 }
+
+// ---- the kernel-stack comparison's sections (built in paths.ts)
+
+/** The AF_XDP path of one run: the top-level figures of that run, in the shape of a path. */
+export interface AfXdpPath {
+  packets: { received: number; meta_valid: number; meta_invalid: number; drops: { rx_dropped: number; rx_ring_full: number; rx_invalid_descs: number } };
+  latency_ns: { xdp_to_user: LatencySummary };
+  /** CPU time of the receiving thread per packet received (event mode: the main thread); null in worker modes */
+  cpu_ns_per_packet: number | null;
+  /** HdrHistogram compressed base64, for the overlay page */
+  histograms?: { xdp_to_user?: string };
+}
+
+/** One stack receiver's path, and the run it was measured in. */
+export interface StackPath {
+  /** 'node' (dgram on its own event loop, own process) or 'c' (recvmmsg, blocking, own process) */
+  receiver: 'node' | 'c';
+  packets: {
+    /** datagrams the receiver read */
+    received: number;
+    /** of those, with a valid XDP stamp in the payload */
+    meta_valid: number;
+    /** afxdp frames without the stamp */
+    meta_invalid: number;
+    /** other datagrams on the port (not afxdp frames) */
+    foreign: number;
+    /**
+     * socket: dropped at the receiver's socket, its receive buffer full (/proc/net/udp `drops`);
+     * lost: passed to the stack by XDP but neither read nor dropped at the socket (e.g. a bad checksum)
+     */
+    drops: { socket: number; lost: number };
+    /** what the kernel's UDP counters of the receiver's namespace grew by (every socket's: context, not part of the drops) */
+    udp_namespace: { in_datagrams: number; in_errors: number; rcvbuf_errors: number; no_ports: number };
+  };
+  latency_ns: {
+    /** XDP hook → the receiver's code has the datagram */
+    xdp_to_user: LatencySummary;
+    /** XDP hook → the kernel's own RX time (SO_TIMESTAMPNS), null where the receiver cannot read it */
+    xdp_to_kernel_rx: LatencySummary | null;
+    /** the kernel's RX time → the receiver's code */
+    kernel_rx_to_user: LatencySummary | null;
+  };
+  /** how the kernel's RX time was put into the XDP stamp's clock; null without it */
+  kernel_rx_clock: string | null;
+  cpu_ns_per_packet: number | null;
+  /** the run this path was measured in: what was sent, how the program split it, the AF_XDP side */
+  run: {
+    sent: number | null;
+    program: { matched: number; to_stack: number; stamped_in_place: number; to_socket: number };
+    af_xdp: AfXdpPath;
+  };
+  histograms?: { xdp_to_user?: string };
+}
+
+export interface ComparePaths {
+  af_xdp: AfXdpPath;
+  node_dgram?: StackPath;
+  c_recvmmsg?: StackPath;
+}
+
 
 /** What --warmup left out of the latency figures. */
 export interface WarmupReport {

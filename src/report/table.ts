@@ -3,7 +3,8 @@
  * table, at most 80 columns wide, no colours (the live view is a separate issue). Plain text the
  * CLI prints as is; no trailing newline.
  */
-import type { LatencySummary, Report } from './report.js';
+import type { LatencySummary, Report, StackPath } from './report.js';
+import { pathDrops } from './paths.js';
 
 export const TABLE_WIDTH = 80;
 
@@ -132,8 +133,12 @@ function tableLines(r: Report): string[] {
   if (r.latency_ns.hw_to_xdp) rows.push({ label: 'hw → xdp', s: r.latency_ns.hw_to_xdp });
   if (r.latency_ns.rtt) rows.push({ label: 'round trip', s: r.latency_ns.rtt });
   if (r.latency_ns.tx_completion) rows.push({ label: 'tx complete', s: r.latency_ns.tx_completion });
+  return latencyTable('latency', rows);
+}
 
-  const labelW = Math.max('latency'.length, ...rows.map((x) => x.label.length));
+/** Rows of latency summaries under a header, fitted to TABLE_WIDTH. */
+function latencyTable(head: string, rows: readonly Row[]): string[] {
+  const labelW = Math.max(head.length, ...rows.map((x) => x.label.length));
   const render = (gap: number, uniform: boolean, count: (n: number) => string): string[] => {
     // A segment with no samples shows dashes, not "0 ns" (which would read as a measurement).
     const cells = rows.map(({ s }) => [count(s.count), ...VALUE_KEYS.map((key) => (s.count === 0 ? '-' : formatNs(s[key])))]);
@@ -146,7 +151,7 @@ function tableLines(r: Report): string[] {
     const sep = ' '.repeat(gap);
     const line = (label: string, vals: readonly string[]): string =>
       label.padEnd(labelW) + vals.map((v, c) => sep + v.padStart(widths[c]!)).join('');
-    return [line('latency', COLUMNS), ...rows.map((x, i) => line(x.label, cells[i]!))];
+    return [line(head, COLUMNS), ...rows.map((x, i) => line(x.label, cells[i]!))];
   };
   // Values carry a space ("1.10 µs"), so two spaces between columns read best; eight columns
   // and a 12-character label rarely leave room for that in 80 columns, so fall back step by step.
@@ -158,8 +163,31 @@ function tableLines(r: Report): string[] {
   return render(1, false, compactCount);
 }
 
+/** The kernel-stack comparison: each path's packets, drops and CPU, then its xdp → user latency. */
+function pathLines(r: Report): string[] {
+  const p = r.paths;
+  if (!p) return [];
+  const cpu = (n: number | null): string => (n === null ? 'cpu –' : `cpu ${formatNs(n)}/packet`);
+  const stack = [p.node_dgram, p.c_recvmmsg].filter((x): x is StackPath => x !== undefined);
+  const lines: string[] = ['AF_XDP vs the kernel stack (xdp → user, same traffic, same clock)'];
+  lines.push(...wrap([`af_xdp`, `received ${formatCount(p.af_xdp.packets.received)}`, `drops ${formatCount(pathDrops(p.af_xdp))}`, cpu(p.af_xdp.cpu_ns_per_packet)], 2));
+  for (const s of stack) {
+    const d = s.packets.drops;
+    lines.push(...wrap([STACK_LABEL[s.receiver], `received ${formatCount(s.packets.received)} (stamped ${formatCount(s.packets.meta_valid)})`, `drops ${formatCount(pathDrops(s))}${pathDrops(s) > 0 ? ` (socket buffer full ${formatCount(d.socket)}, lost ${formatCount(d.lost)})` : ''}`, cpu(s.cpu_ns_per_packet), `run: sent ${s.run.sent === null ? '–' : formatCount(s.run.sent)}, ${formatCount(s.run.program.to_stack)} to the stack`], 2));
+  }
+  const rows: Row[] = stack.length > 1 ? [] : [{ label: 'af_xdp', s: p.af_xdp.latency_ns.xdp_to_user }];
+  for (const s of stack) {
+    if (stack.length > 1) rows.push({ label: `af_xdp (${s.receiver} run)`, s: s.run.af_xdp.latency_ns.xdp_to_user });
+    rows.push({ label: STACK_LABEL[s.receiver], s: s.latency_ns.xdp_to_user });
+    if (s.latency_ns.kernel_rx_to_user) rows.push({ label: '  kernel → user', s: s.latency_ns.kernel_rx_to_user });
+  }
+  return ['', ...lines, '', ...latencyTable('path', rows)];
+}
+
+const STACK_LABEL = { node: 'node dgram', c: 'c recvmmsg' } as const;
+
 /** The report as text for a terminal (≤ 80 columns for any realistic values). */
 export function renderTable(report: Report): string {
   const notes = report.ping ? ['', ...wrapWords(`tx stamps: ${report.ping.tx_timestamp_source}`, 2)] : [];
-  return [...headerLines(report), ...packetLines(report), '', ...tableLines(report), ...notes].join('\n');
+  return [...headerLines(report), ...packetLines(report), '', ...tableLines(report), ...pathLines(report), ...notes].join('\n');
 }

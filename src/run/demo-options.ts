@@ -3,8 +3,21 @@ import type { ClockName, StrategyName, PollMode, ReceiverOptions } from '../rx/r
 import type { OutputOptions } from '../report/outputs.js';
 import type { XdpModeOption } from '../xdp/program.js';
 import type { WarmupSpec } from './warmup.js';
+import type { StackReceiverName } from '../rx/stack.js';
 
-export interface DemoOptions {
+export type StackReceiverChoice = StackReceiverName | 'both';
+
+/** The kernel-stack comparison's options (`demo --compare-stack`, `afxdp compare`; run/compare-stack.ts). */
+export interface CompareStackOptions {
+  /** 'node', 'c', or 'both' (default: one run with each in turn) */
+  stackReceiver?: StackReceiverChoice;
+  /** every Nth matched packet to the kernel stack (2..1000; default 2) */
+  stackEvery?: number;
+  /** SO_RCVBUF of the stack receiver's socket in bytes (default: the kernel's) */
+  stackRcvbuf?: number;
+}
+
+export interface DemoOptions extends CompareStackOptions {
   packets?: number;
   /** packets per second, 0 = as fast as possible; default 10000 */
   rate?: number;
@@ -56,6 +69,11 @@ export interface DemoOptions {
    * receiver slows the sender instead of losing packets)
    */
   txWorker?: boolean;
+  /**
+   * AF_XDP vs the kernel stack on the same traffic: every Nth packet (stackEvery) goes to the
+   * kernel stack and a stack receiver (stackReceiver) reads it; the report gains `paths`
+   */
+  compareStack?: boolean;
 }
 
 /** The receiver options a demo (one way or round trip) takes straight from its options. */

@@ -46,6 +46,8 @@ export interface PipelineOptions {
   onOpen?: (rx: LatencyReceiver) => void;
   /** a run that sends: starts its sender(s) */
   traffic?: (rx: LatencyReceiver) => Traffic;
+  /** after the wait, before the receiver closes, for runs without traffic of their own (e.g. reading the stack comparison's split) */
+  settle?: (rx: LatencyReceiver) => Promise<void>;
   /** the report's last touches (e.g. ping's rtt) */
   amend?: (report: Report, rx: LatencyReceiver) => void;
   /** the receiver's own opener (default LatencyReceiver.open); ping opens a probe with a TX ring */
@@ -92,6 +94,7 @@ export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
       }),
     ]);
     await traffic?.settle?.();
+    await p.settle?.(r);
     const durationS = Number(process.hrtime.bigint() - t0) / 1e9;
     r.close(); // final counts: the workers drain and stop, the sinks get the last batches
     monitor.stop();

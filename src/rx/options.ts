@@ -100,6 +100,11 @@ export interface ReceiverOptions {
   busyPoll?: number;
   /** worker and busy modes: hand every batch to the main thread too (addSink, the public API); default false */
   deliver?: boolean;
+  /**
+   * The kernel-stack comparison (afxdp's own program only): every Nth matched frame goes to the
+   * kernel stack, stamped in its payload (bpf/stack_split.h), instead of the socket. 0 = off (default).
+   */
+  stackEvery?: number;
 }
 
 
@@ -110,7 +115,7 @@ const MAX_BUSY_POLL_US = 10_000;
 export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId' | 'cpu'>> &
   Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu'> & { queues: readonly number[] | 'all' };
 
-const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'cpuDmaLatency', 'busyPoll']);
+const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'cpuDmaLatency', 'busyPoll', 'stackEvery']);
 
 export function resolve(opts: ReceiverOptions): Resolved {
   for (const k of Object.keys(opts)) {
@@ -145,12 +150,17 @@ export function resolve(opts: ReceiverOptions): Resolved {
     rt: opts.rt ?? false,
     cpuDmaLatency: opts.cpuDmaLatency ?? false,
     busyPoll: opts.busyPoll ?? 0,
+    stackEvery: opts.stackEvery ?? 0,
   };
   if (!POLL_MODES.includes(o.poll)) throw new AfxdpError('EUSAGE', `poll mode ${JSON.stringify(o.poll)} is not ${POLL_MODES.join(', ')}`, { hint: 'use --poll event, --poll worker or --poll busy' });
   if (!Object.hasOwn(STRATEGY_CODES, o.strategy)) {
     throw new AfxdpError('EUSAGE', `unknown strategy ${JSON.stringify(o.strategy)}`, { hint: `use one of ${Object.keys(STRATEGY_CODES).join(', ')}` });
   }
   if (!Number.isInteger(o.udpPort) || o.udpPort < 0 || o.udpPort > 65535) throw new AfxdpError('EUSAGE', `UDP port ${o.udpPort} is out of range`, { hint: 'use 0..65535 (0 = any port)' });
+  if (!Number.isInteger(o.stackEvery) || o.stackEvery < 0 || o.stackEvery === 1 || o.stackEvery > 1000) {
+    throw new AfxdpError('EUSAGE', `stack share 1/${o.stackEvery} is out of range`, { hint: 'use every 2..1000th packet to the kernel stack (--stack-every N), or 0 for none' });
+  }
+  if (o.stackEvery > 0 && o.program !== undefined) throw new AfxdpError('EUSAGE', 'the kernel-stack comparison needs afxdp\'s own program', { hint: 'leave out --program (the split is in bpf/stack_split.h of the default program)' });
   if (o.cpu !== undefined && (!Number.isInteger(o.cpu) || o.cpu < 0 || o.cpu >= cpuCount())) {
     throw new AfxdpError('EUSAGE', `CPU ${o.cpu} is out of range: this machine has ${cpuCount()} CPU${cpuCount() === 1 ? '' : 's'}`, { hint: `use --cpu 0..${cpuCount() - 1}` });
   }

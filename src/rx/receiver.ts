@@ -19,7 +19,7 @@ import { XskSocket, busyPollOf, type KernelStats, type BusyPollSettings } from '
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
 import { attachXdp, bundledObject, type XdpAttachment, type XdpMode, type BpfObject } from '../xdp/program.js';
 import { F_CLOCK_TAI, STRATEGY_CODES, type MetaReader } from '../xdp/meta.js';
-import { CounterReader, type ProgramCounters } from '../xdp/counters.js';
+import { CounterReader, StackCounterReader, type ProgramCounters, type StackCounters } from '../xdp/counters.js';
 import { loadStampProgram, type LoadedStampProgram } from '../xdp/stamp-program.js';
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import { SEGMENTS, type Segment } from '../measure/monitor.js';
@@ -121,6 +121,7 @@ export class LatencyReceiver {
   private progSection = '';
   private xskmapFd = -1;
   private counters: CounterReader | null = null;
+  private stackCounters: StackCounterReader | null = null;
   private attachment: XdpAttachment | null = null;
   private readonly sinks: PacketSink[] = [];
   private mapInUse = false;
@@ -196,6 +197,7 @@ export class LatencyReceiver {
       this.ownsObject = true;
       this.xskmapFd = loaded.prog.obj.mapFd(loaded.prog.xskmap);
       this.counters = loaded.prog.hasCounters ? new CounterReader(loaded.prog.obj.mapFd('afxdp_counters')) : null;
+      if (o.stackEvery > 0) this.stackCounters = new StackCounterReader(loaded.prog.obj.mapFd('afxdp_stack_counters'));
       this.mapInUse = (o.strategy === 'auto' || o.strategy === 'map') && loaded.prog.hasStampMap;
     }
     // 2. the sockets (or workers), each registered in the XSKMAP
@@ -275,7 +277,7 @@ export class LatencyReceiver {
             afxdp_cfg_simulate_no_meta: o.simulateNoMeta ? 1 : 0,
             afxdp_cfg_cookie: cookie,
           },
-          ownRodata: { cfg_match: MATCH[o.match], cfg_udp_port: o.udpPort },
+          ownRodata: { cfg_match: MATCH[o.match], cfg_udp_port: o.udpPort, ...(o.stackEvery > 0 ? { cfg_stack_every: o.stackEvery } : {}) },
         });
         if (prog.hints && o.mode === 'generic') throw hintsInGeneric();
         return { prog, hintsOff: prog.hints ? null : hintsOff };
@@ -398,6 +400,11 @@ export class LatencyReceiver {
   /** with `force`: the foreign program that was detached to make room, else null */
   get replaced(): { name: string; id: number } | null {
     return this.attachment?.replaced ?? null;
+  }
+
+  /** With `stackEvery`: the frames the program passed to the kernel stack (summed over queues), else null. */
+  stackSplit(): StackCounters | null {
+    return this.stackCounters?.sum(this.queues) ?? null;
   }
 
   /** Whether the program has afxdp's per-queue counters (afxdp's own program does; yours does not) */

@@ -29,6 +29,15 @@ export const DEFAULT_FRAME_SIZE = 64;
 export const DEFAULT_UDP_PORT = 9;
 /** 'AFXG' */
 export const PAYLOAD_MAGIC = 0x41465847;
+/**
+ * 'AFXS': the magic of a frame the stamping program passed to the kernel stack with the XDP time
+ * written into the payload (the kernel-stack comparison, bpf/stack_split.h); the time is a u64
+ * little-endian at payload offset STACK_TS_OFFSET, so such frames need a UDP payload of 28 bytes.
+ */
+export const STACK_MAGIC = 0x41465853;
+export const STACK_TS_OFFSET = 20;
+/** The smallest frame the stack path can stamp in place: 42 + 28. */
+export const STACK_FRAME_MIN = 70;
 
 export const ETH_HLEN = 14;
 export const VLAN_HLEN = 4;

@@ -6,8 +6,10 @@ import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
 import { outputOptions } from '../outputs.js';
 import { addReceiveOptions, receiveOptions, type ReceiveFlags } from '../receive-flags.js';
+import { addStackOptions, stackOptions, refuseStackFlags, type StackFlags } from '../stack-flags.js';
 
-interface DemoFlags extends ReceiveFlags {
+interface DemoFlags extends ReceiveFlags, StackFlags {
+  compareStack?: boolean;
   packets: number;
   rate: number;
   ping?: boolean;
@@ -23,11 +25,14 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
     .option('--rate <pps>', 'packets per second, 0 = as fast as possible', intArg('--rate', 0, 100_000_000), 10000)
     .option('--queues <n>', 'veth queues: one AF_XDP socket per queue, traffic spread over all of them (1..64)', intArg('--queues', 1, 64), 1)
     .option('--ping', 'round trip: send with TX completion timestamps, reflect with XDP_TX in the other namespace, report rtt and tx_completion (event mode, one queue)')
-    .option('--tx-worker', 'send from a worker thread per queue, off the receiving thread (a starved receiver then shows as kernel drops instead of slowing the sender)');
+    .option('--tx-worker', 'send from a worker thread per queue, off the receiving thread (a starved receiver then shows as kernel drops instead of slowing the sender)')
+    .option('--compare-stack', 'AF_XDP vs the kernel stack on the same traffic: every other packet (--stack-every) is passed to the kernel stack with its XDP stamp in the payload and read by a UDP socket; the report gains `paths` (af_xdp, node_dgram, c_recvmmsg)');
+  addStackOptions(cmd, 'with --compare-stack: ');
   addReceiveOptions(cmd, '; small rings plus --rate 0 force drops')
-    .addHelpText('after', '\nExamples:\n  afxdp demo\n  afxdp demo --packets 100000 --rate 50000 --mode generic --json\n  afxdp demo --html run.html --pcap run.pcapng --csv run.csv --hlog run.hlog\n  afxdp demo --poll busy --queues 2 --strategy prepend --csv run.csv\n  afxdp demo --strategy auto --simulate-no-meta\n  afxdp demo --program examples/own-program/udp_filter.bpf.o\n  afxdp demo --ping --packets 1000 --rate 1000\n')
+    .addHelpText('after', '\nExamples:\n  afxdp demo\n  afxdp demo --packets 100000 --rate 50000 --mode generic --json\n  afxdp demo --html run.html --pcap run.pcapng --csv run.csv --hlog run.hlog\n  afxdp demo --poll busy --queues 2 --strategy prepend --csv run.csv\n  afxdp demo --strategy auto --simulate-no-meta\n  afxdp demo --program examples/own-program/udp_filter.bpf.o\n  afxdp demo --ping --packets 1000 --rate 1000\n  afxdp demo --compare-stack --rate 100000 --packets 200000 --html stack.html\n')
     .action(async (o: DemoFlags) => {
       const c = ctx();
+      if (!o.compareStack) refuseStackFlags(cmd);
       const rx = receiveOptions(o);
       // before any output file, namespace or program: the receiver's UMEM per queue plus the generators' (4096 frames of 4 KiB each)
       requireCaps('afxdp demo', o.rt ? [...LAB_NEEDS, RT_NEED] : LAB_NEEDS, { umemBytes: (Math.max(4096, o.ringSize * 2) + 4096) * 4096 * o.queues });
@@ -39,6 +44,7 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
         ping: !!o.ping,
         warmup: o.warmup,
         txWorker: !!o.txWorker,
+        ...(o.compareStack ? { compareStack: true, ...stackOptions(o) } : {}),
         queues: o.queues,
         signal: c.signal,
         log: o.json ? undefined : note,

@@ -1,0 +1,202 @@
+/**
+ * AF_XDP vs the kernel stack on the same traffic: `afxdp demo --compare-stack` (on the lab) and
+ * `afxdp compare --iface IF --port P` (on a real interface). The stamping program sends every Nth
+ * matched frame to the kernel stack with the XDP time in its payload (bpf/stack_split.h) and the
+ * rest to the AF_XDP socket; a stack receiver (rx/stack.ts: Node dgram or C recvmmsg, its own
+ * process) reads the stack's share. One run per stack receiver, each the one run pipeline
+ * (run/pipeline.ts); the report is the first run's, with `paths` holding every path.
+ */
+import { AfxdpError } from '../errors.js';
+import { native } from '../native.js';
+import { withNetns } from '../sys/netns.js';
+import { resolve, lookup } from '../rx/options.js';
+import type { Lab } from '../lab/lab.js';
+import type { LatencyReceiver } from '../rx/receiver.js';
+import { StackReceiver, STACK_PATH, STACK_RECEIVERS, type StackReceiverName, type StackResult } from '../rx/stack.js';
+import type { StackCounters } from '../xdp/counters.js';
+import { DEFAULT_UDP_PORT, STACK_FRAME_MIN } from '../wire/frame.js';
+import fs from 'node:fs';
+import { afXdpPath, stackPath, pathComparison } from '../report/paths.js';
+import { renderComparisonHtml } from '../report/compare.js';
+import { openOutput } from '../report/filebuf.js';
+import type { OutputOptions } from '../report/outputs.js';
+import type { Report } from '../report/report.js';
+import { runDemoOnLab } from './demo-run.js';
+import { runPipeline, type PipelineResult, type Traffic } from './pipeline.js';
+import type { DemoOptions, CompareStackOptions, StackReceiverChoice } from './demo-options.js';
+
+export type { CompareStackOptions, StackReceiverChoice };
+import type { LatencyRunOptions } from './latency.js';
+
+export const STACK_RECEIVER_CHOICES: readonly StackReceiverChoice[] = ['node', 'c', 'both'];
+/** every other matched packet to the stack */
+export const DEFAULT_STACK_EVERY = 2;
+
+const CLOCK_THREAD_CPUTIME_ID = 3;
+
+function receiversOf(c: StackReceiverChoice | undefined): StackReceiverName[] {
+  const choice = c ?? 'both';
+  if (!STACK_RECEIVER_CHOICES.includes(choice)) throw new AfxdpError('EUSAGE', `stack receiver ${JSON.stringify(choice)} is not node, c or both`, { hint: 'use --stack-receiver node, c or both' });
+  return choice === 'both' ? [...STACK_RECEIVERS] : [choice];
+}
+
+/** What cannot be compared, refused before anything is built. */
+export function checkCompareStack(o: DemoOptions | CompareIfaceOptions): void {
+  receiversOf(o.stackReceiver);
+  const every = o.stackEvery ?? DEFAULT_STACK_EVERY;
+  if (!Number.isInteger(every) || every < 2 || every > 1000) throw new AfxdpError('EUSAGE', `--stack-every ${every} is out of range`, { hint: 'use 2..1000: every Nth packet goes to the kernel stack' });
+  if (o.program !== undefined) throw new AfxdpError('EUSAGE', 'the kernel-stack comparison cannot use --program: the split is in afxdp\'s own program', { hint: 'drop --program' });
+  if (o.clock === 'tai') throw new AfxdpError('EUSAGE', 'the kernel-stack comparison measures in CLOCK_MONOTONIC: Node\'s dgram receiver cannot read CLOCK_TAI', { hint: 'drop --clock tai' });
+  if (o.warmup !== undefined) throw new AfxdpError('EUSAGE', 'the kernel-stack comparison cannot use --warmup: the stack receivers keep every sample', { hint: 'drop --warmup' });
+  if ('ping' in o && o.ping) throw new AfxdpError('EUSAGE', '--compare-stack is one way: it cannot be combined with --ping', { hint: 'drop --ping' });
+}
+
+/** The receiving thread's CPU time (event mode: this thread), else null. */
+function threadCpuNs(rx: LatencyReceiver): number | null {
+  if (rx.poll !== 'event') return null;
+  const out = new Uint32Array(2);
+  native().clockGettime(CLOCK_THREAD_CPUTIME_ID, out);
+  return out[0]! + out[1]! * 4294967296;
+}
+
+/** One run's bookkeeping around the pipeline: the stack receiver, the split, the CPU. */
+class StackRun {
+  split: StackCounters = { to_stack: 0, stamped: 0, unstamped: 0 };
+  matched = 0;
+  stack: StackResult | null = null;
+  private cpu0: number | null = null;
+  cpuNs: number | null = null;
+
+  constructor(readonly receiver: StackReceiver) {}
+
+  onOpen(rx: LatencyReceiver): void {
+    this.cpu0 = threadCpuNs(rx);
+  }
+
+  /** Reads the split before the receiver closes, then lets the stack receiver read its share. */
+  async settle(rx: LatencyReceiver): Promise<void> {
+    const end = threadCpuNs(rx);
+    this.cpuNs = end === null || this.cpu0 === null ? null : end - this.cpu0;
+    this.split = rx.stackSplit() ?? this.split;
+    this.matched = rx.stats().program?.matched ?? 0;
+    this.stack = await this.receiver.stop(this.split.to_stack);
+  }
+
+  /** The AF_XDP receiver waits for the sender's count less what the program sent to the stack. */
+  traffic(t: Traffic, rx: LatencyReceiver): Traffic {
+    return {
+      ...t,
+      expected: () => {
+        const total = t.expected();
+        return total === null ? null : total - (rx.stackSplit()?.to_stack ?? 0);
+      },
+      settle: () => this.settle(rx),
+    };
+  }
+
+  amend(report: Report): void {
+    const af = afXdpPath(report, this.cpuNs);
+    const path = stackPath(this.stack!, { sent: report.packets.sent, matched: this.matched, split: this.split, afXdp: af });
+    report.paths ??= { af_xdp: af };
+    report.paths[STACK_PATH[this.receiver.receiver]] = path;
+  }
+}
+
+/**
+ * One run per stack receiver; the first run's report carries every path. The files (--csv,
+ * --pcap, --hlog, --prometheus) are the first run's AF_XDP path; --html is the overlay of every
+ * path, written at the end (its path checked first).
+ */
+async function eachReceiver(o: CompareStackOptions, outputs: OutputOptions | undefined, log: (l: string) => void, start: (r: StackReceiverName) => Promise<StackReceiver>, run: (s: StackRun, outputs: OutputOptions | undefined) => Promise<PipelineResult>): Promise<Report> {
+  const { html, ...files } = outputs ?? {};
+  if (html !== undefined) fs.closeSync(openOutput('--html', html));
+  let first: Report | null = null;
+  for (const r of receiversOf(o.stackReceiver)) {
+    const receiver = await start(r);
+    try {
+      log(`kernel stack: ${STACK_PATH[r]} receives every ${ordinal(o.stackEvery ?? DEFAULT_STACK_EVERY)} packet`);
+      const s = new StackRun(receiver);
+      const { report, error } = await run(s, first === null ? files : { live: files.live });
+      if (error) throw error;
+      if (s.stack === null) throw new AfxdpError('EUSAGE', 'the run ended before the stack receiver was read', { hint: 'let the run finish' });
+      s.amend(report);
+      if (first === null) first = report;
+      else first.paths![STACK_PATH[r]] = report.paths![STACK_PATH[r]];
+    } finally {
+      receiver.kill();
+    }
+  }
+  if (html !== undefined) {
+    const page = renderComparisonHtml(pathComparison(first!));
+    fs.writeFileSync(html, page);
+    first!.outputs = { ...first!.outputs, html: { path: html, bytes: Buffer.byteLength(page), records: 1 } };
+  }
+  return first!;
+}
+
+function ordinal(n: number): string {
+  return n === 2 ? 'other' : `${n}th`;
+}
+
+/** `afxdp demo --compare-stack`: on a lab that exists (run/demo.ts builds and removes it). */
+export function runCompareStack(lab: Lab, opts: DemoOptions): Promise<Report> {
+  const log = opts.log ?? (() => {});
+  const every = opts.stackEvery ?? DEFAULT_STACK_EVERY;
+  // the generators in workers: the receiving thread only receives, so its CPU time is its own
+  const demo: DemoOptions = { ...opts, txWorker: true };
+  return eachReceiver(
+    opts,
+    opts.outputs,
+    log,
+    (r) => StackReceiver.start({ receiver: r, port: DEFAULT_UDP_PORT, netnsFd: lab.rx.netns.fd, rcvbuf: opts.stackRcvbuf }),
+    (s, outputs) => runDemoOnLab(lab, { ...demo, outputs }, { stackEvery: every, size: STACK_FRAME_MIN, onOpen: (rx) => s.onOpen(rx), traffic: (t, rx) => s.traffic(t, rx) }),
+  );
+}
+
+/** `afxdp compare`: a real interface, traffic from elsewhere to one UDP port. */
+export interface CompareIfaceOptions extends Omit<LatencyRunOptions, 'udpPort' | 'match' | 'onOpen'>, CompareStackOptions {
+  /** the UDP destination port of the flow (1..65535) */
+  port: number;
+  /** progress notes for a human */
+  log?: (line: string) => void;
+}
+
+export async function runCompareIface(opts: CompareIfaceOptions): Promise<Report> {
+  const { port, stackReceiver, stackEvery, stackRcvbuf, log: logOpt, packets, durationS, warmup, signal, outputs, onMetrics, ...receiver } = opts;
+  checkCompareStack(opts);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new AfxdpError('EUSAGE', `--port ${port} is out of range`, { hint: 'use 1..65535: the UDP port the traffic is sent to' });
+  if (packets === undefined && durationS === undefined) throw new AfxdpError('EUSAGE', 'afxdp compare needs an end', { hint: 'give --duration S or --packets N' });
+  const log = logOpt ?? (() => {});
+  const every = stackEvery ?? DEFAULT_STACK_EVERY;
+  // the interface, its queue and every receiver option are checked before a stack receiver starts
+  withNetns(receiver.netnsFd, () => lookup(resolve({ ...receiver, stackEvery: every })));
+  return eachReceiver(
+    { stackReceiver, stackEvery },
+    outputs,
+    log,
+    (r) => StackReceiver.start({ receiver: r, port, netnsFd: receiver.netnsFd, rcvbuf: stackRcvbuf }),
+    async (s, outputs) => {
+      let rxRef: LatencyReceiver | null = null;
+      const res = await runPipeline({
+        receiver: { ...receiver, match: 'udp', udpPort: port, stackEvery: every },
+        packets,
+        durationS,
+        signal,
+        outputs,
+        onMetrics,
+        onOpen: (rx) => {
+          rxRef = rx;
+          s.onOpen(rx);
+          log(`${rx.ifname}: UDP port ${port}, XDP ${rx.mode} mode, AF_XDP ${rx.bindMode} bind, ${rx.poll} poll`);
+        },
+        settle: (rx) => s.settle(rx),
+        amend: () => {
+          if (s.matched === 0) {
+            throw new AfxdpError('EUSAGE', `no UDP traffic to port ${port} reached ${rxRef?.ifname ?? receiver.ifname} during the run`, { hint: 'check the port and the interface (`afxdp latency` shows what arrives), or send with `afxdp gen`' });
+          }
+        },
+      });
+      return res;
+    },
+  );
+}

@@ -1,0 +1,193 @@
+/**
+ * AF_XDP vs the kernel stack on the same traffic (issue 18), through the real CLI on a lab: the
+ * stamping program splits the flow, every packet is accounted on exactly one path, the stack's
+ * share carries a valid XDP stamp (checked against the kernel's own RX time, SO_TIMESTAMPNS),
+ * the files are the AF_XDP path's (tshark reads them), the overlay page draws every path in
+ * Chromium, bad input is one line, and nothing is left attached, bound or running.
+ */
+import { test, describe, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { runCli, assertNoLeftovers, assertOneLineError } from './lib/cli.js';
+import { withLab, inside, sendFrames } from './lib/lab.js';
+import { waitFor } from './lib/wait.js';
+import { inChromium } from './lib/chromium.js';
+import type { Report, StackPath, AfXdpPath } from '../src/report/report.js';
+import { pathDrops } from '../src/report/paths.js';
+import { readUdpCounters } from '../src/rx/stack.js';
+
+const dropsOf = (p: AfXdpPath | StackPath): number => pathDrops(p);
+
+/** No stack receiver of ours still running (they are children of the CLI, which has exited). */
+function stackReceiversRunning(): string[] {
+  const out: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes('build/bench/stack_rx') || cmd.includes('stack-dgram.js')) {
+        const ppid = /^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+        if (ppid === '1') out.push(`${pid} ${cmd.replace(/\0/g, ' ')}`);
+      }
+    } catch {
+      // gone while we looked
+    }
+  }
+  return out;
+}
+
+describe('afxdp demo --compare-stack', () => {
+  afterEach(async () => {
+    await assertNoLeftovers();
+    assert.deepEqual(stackReceiversRunning(), [], 'no orphaned stack receiver');
+  });
+
+  test('every packet on exactly one path, the stack share stamped, AF_XDP files, overlay page', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-test-stack-'));
+    const f = (n: string): string => path.join(dir, n);
+    try {
+      const sent = 2000;
+      const r = await runCli(['demo', '--compare-stack', '--packets', String(sent), '--rate', '20000', '--json', '--csv', f('s.csv'), '--pcap', f('s.pcapng'), '--html', f('s.html')], { timeoutMs: 120_000 });
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as Report;
+      // the top-level figures are the AF_XDP receiver's of the first run, as in any report
+      assert.equal(doc.packets.sent, sent);
+      const p = doc.paths!;
+      assert.ok(p, 'the report has paths');
+      assert.equal(p.af_xdp.packets.received, doc.packets.received);
+      assert.deepEqual(p.af_xdp.latency_ns.xdp_to_user, doc.latency_ns.xdp_to_user);
+      assert.ok(p.af_xdp.cpu_ns_per_packet !== null && p.af_xdp.cpu_ns_per_packet > 0, 'event mode: the receiving thread\'s CPU per packet');
+      for (const [name, receiver] of [['node_dgram', 'node'], ['c_recvmmsg', 'c']] as const) {
+        const s = p[name]!;
+        assert.ok(s, `paths.${name}`);
+        assert.equal(s.receiver, receiver);
+        const run = s.run;
+        assert.equal(run.sent, sent);
+        // the accounting equation over the two paths of this run: sender vs socket vs UDP receiver
+        assert.equal(run.af_xdp.packets.received + dropsOf(run.af_xdp) + s.packets.received + dropsOf(s), sent, `${name}: sent == af_xdp + stack, received or dropped`);
+        // the program's own split agrees with both receivers
+        assert.equal(run.program.matched, sent);
+        assert.equal(run.program.to_stack + run.program.to_socket, sent);
+        assert.equal(run.program.to_stack, s.packets.received + dropsOf(s), `${name}: what the program passed up is read or counted dropped`);
+        assert.equal(run.program.to_socket, run.af_xdp.packets.received + dropsOf(run.af_xdp));
+        assert.equal(s.packets.drops.lost, 0);
+        assert.ok(run.program.to_stack > sent * 0.3 && run.program.to_stack < sent * 0.7, `about every other packet to the stack: ${run.program.to_stack}`);
+        // every stack-path packet carries a valid stamp, written in place by XDP
+        assert.equal(run.program.stamped_in_place, run.program.to_stack);
+        assert.equal(s.packets.meta_valid, s.packets.received);
+        assert.equal(s.packets.meta_invalid, 0);
+        assert.equal(s.packets.foreign, 0);
+        assert.equal(s.packets.udp_namespace.in_errors - s.packets.udp_namespace.rcvbuf_errors, 0, 'no UDP checksum error: the zeroed checksum is accepted');
+        assert.equal(s.packets.udp_namespace.rcvbuf_errors, s.packets.drops.socket, 'the socket\'s drops are the namespace\'s receive-buffer errors (one socket)');
+        const l = s.latency_ns.xdp_to_user;
+        assert.equal(l.count, s.packets.meta_valid, 'one sample per stamped datagram');
+        assert.ok(l.min > 0 && l.max < 10e9, `${name}: XDP → user in (0, 10 s): ${l.min}..${l.max}`);
+        assert.ok(s.cpu_ns_per_packet !== null && s.cpu_ns_per_packet > 0);
+      }
+      // the C receiver's cross-check: the kernel's own RX time lies between the XDP stamp and user space
+      const c = p.c_recvmmsg!;
+      assert.equal(c.latency_ns.xdp_to_kernel_rx?.count, c.packets.received);
+      assert.equal(c.latency_ns.kernel_rx_to_user?.count, c.packets.received);
+      assert.ok(c.latency_ns.xdp_to_kernel_rx!.p50 < c.latency_ns.xdp_to_user.p50, 'XDP → kernel RX is shorter than XDP → user');
+      assert.ok(c.latency_ns.xdp_to_kernel_rx!.p50 < 1e6, `XDP → SO_TIMESTAMPNS p50 under 1 ms: ${c.latency_ns.xdp_to_kernel_rx!.p50}`);
+      assert.match(c.kernel_rx_clock ?? '', /SO_TIMESTAMPNS/);
+      assert.equal(p.node_dgram!.latency_ns.kernel_rx_to_user, null, 'dgram has no kernel RX time');
+
+      // the files are the first run's AF_XDP path: tshark counts its frames, the CSV its rows
+      const rows = fs.readFileSync(f('s.csv'), 'utf8').trimEnd().split('\n').slice(1);
+      assert.equal(rows.length, p.af_xdp.packets.received);
+      const ts = spawnSync('tshark', ['-r', f('s.pcapng'), '-T', 'fields', '-e', 'frame.len'], { encoding: 'utf8' });
+      assert.equal(ts.status, 0, ts.stderr);
+      const lens = ts.stdout.trim().split('\n');
+      assert.equal(lens.length, p.af_xdp.packets.received);
+      assert.ok(lens.every((x) => x === '70'), 'the comparison sends 70-byte frames (room for the in-place stamp)');
+
+      // the overlay page: the run comparison page with one series per path
+      assert.equal(doc.outputs?.html?.path, f('s.html'));
+      const [page] = await inChromium([f('s.html')], 'body[data-charts="1"]', async (pg, _file, errors) => ({
+        errors,
+        labels: await pg.evaluate(() => (window as unknown as { afxdpCharts: Array<{ series: Array<{ label: string }> }> }).afxdpCharts[0]!.series.slice(1).map((s) => s.label)),
+      }));
+      assert.deepEqual(page!.errors, []);
+      assert.deepEqual(page!.labels, ['af_xdp', 'node_dgram', 'c_recvmmsg']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('human output: a section per path', async () => {
+    const r = await runCli(['demo', '--compare-stack', '--stack-receiver', 'c', '--stack-every', '4', '--stack-rcvbuf', '262144', '--packets', '400']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /AF_XDP vs the kernel stack/);
+    assert.match(r.stdout, /^c recvmmsg +\S+ /m);
+    assert.doesNotMatch(r.stdout, /node dgram/);
+    assert.match(r.stderr, /c_recvmmsg receives every 4th packet/);
+  });
+
+  test('bad input is one line, before anything is built', async () => {
+    assertOneLineError(await runCli(['demo', '--stack-every', '3']), 2, /--stack-every applies only to the kernel-stack comparison/);
+    assertOneLineError(await runCli(['demo', '--compare-stack', '--stack-every', '1']), 2, /--stack-every/);
+    assertOneLineError(await runCli(['demo', '--compare-stack', '--stack-receiver', 'go']), 2, /--stack-receiver/);
+    assertOneLineError(await runCli(['demo', '--compare-stack', '--clock', 'tai']), 2, /CLOCK_MONOTONIC/);
+    assertOneLineError(await runCli(['compare', '--iface', 'lo', '--port', '0']), 2, /--port/);
+    assertOneLineError(await runCli(['compare', '--iface', 'lo', '--port', '70000']), 2, /--port/);
+    assertOneLineError(await runCli(['compare', '--iface', 'lo', '--port', '9']), 2, /needs an end/);
+    assertOneLineError(await runCli(['compare', '--iface', 'afxdp-nope0', '--port', '9', '--duration', '1']), 1, /afxdp-nope0 not found/);
+  });
+
+  test('compare: a port another socket holds is one line, and nothing is attached', async () => {
+    const held = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => held.bind(0, '0.0.0.0', resolve));
+    try {
+      const port = held.address().port;
+      assertOneLineError(await runCli(['compare', '--iface', 'lo', '--port', String(port), '--duration', '1']), 1, new RegExp(`UDP port ${port}.*(EADDRINUSE|in use)`));
+    } finally {
+      held.close();
+    }
+  });
+});
+
+describe('afxdp compare --iface --port', () => {
+  afterEach(async () => {
+    await assertNoLeftovers();
+    assert.deepEqual(stackReceiversRunning(), [], 'no orphaned stack receiver');
+  });
+
+  test('live traffic on an interface: both paths measured; an interface without the flow is one line', async () => {
+    await withLab(async (lab) => {
+      let attached = false;
+      const run = runCli(['compare', '--iface', lab.rx.ifname, '--port', '9000', '--stack-receiver', 'c', '--duration', '2', '--json'], {
+        wrap: inside(lab),
+        timeoutMs: 60_000,
+        onStderr: (chunk) => (attached ||= /UDP port 9000/.test(chunk)),
+      });
+      await waitFor(() => attached, { what: 'afxdp compare to attach' });
+      const before = readUdpCounters(lab.rx.netns.fd);
+      // 300 afxdp frames with room for the stamp, and 20 to another port the split leaves alone
+      assert.equal(await sendFrames(lab, 300, { dstPort: 9000, size: 70 }), 300);
+      assert.equal(await sendFrames(lab, 20, { dstPort: 9001, size: 70 }), 20);
+      const r = await run;
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as Report;
+      assert.equal(doc.packets.sent, null, 'the traffic came from elsewhere');
+      const c = doc.paths!.c_recvmmsg!;
+      assert.equal(c.run.program.matched, 300);
+      assert.equal(doc.paths!.af_xdp.packets.received + dropsOf(doc.paths!.af_xdp) + c.packets.received + dropsOf(c), 300);
+      assert.equal(c.packets.meta_valid, c.packets.received);
+      assert.ok(c.packets.received > 0 && doc.paths!.af_xdp.packets.received > 0);
+      // the other port's datagrams reached the kernel with no socket: NoPorts saw them
+      assert.ok(readUdpCounters(lab.rx.netns.fd).no_ports - before.no_ports >= 20);
+      assert.ok(c.packets.udp_namespace.no_ports >= 20, 'seen in the namespace counters, not counted as drops of the path');
+
+      // the same interface, no flow to the port: one line after the run
+      const none = await runCli(['compare', '--iface', lab.rx.ifname, '--port', '9000', '--stack-receiver', 'node', '--duration', '0.5'], { wrap: inside(lab) });
+      assert.equal(none.code, 2, none.stderr);
+      const last = none.stderr.trimEnd().split('\n').at(-1)!;
+      assert.match(last, /^afxdp: no UDP traffic to port 9000 reached afxdp-\w+ during the run/);
+      assert.doesNotMatch(none.stderr, /\n\s+at /);
+    });
+  });
+});
