@@ -12,13 +12,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { runCli, assertNoLeftovers, assertOneLineError } from './lib/cli.js';
+import { runCli, assertNoLeftovers, assertOneLineError, trackLab, ROOT } from './lib/cli.js';
 import { withLab, inside, sendFrames } from './lib/lab.js';
 import { waitFor } from './lib/wait.js';
 import { inChromium } from './lib/chromium.js';
-import type { Report, StackPath, AfXdpPath } from '../src/report/report.js';
-import { pathDrops } from '../src/report/paths.js';
+import { pathDrops, type Report, type StackPath, type AfXdpPath } from '../src/report/report.js';
 import { readUdpCounters } from '../src/rx/stack.js';
+import { LatencyReceiver } from '../src/rx/receiver.js';
 
 const dropsOf = (p: AfXdpPath | StackPath): number => pathDrops(p);
 
@@ -135,7 +135,7 @@ describe('afxdp demo --compare-stack', () => {
     assertOneLineError(await runCli(['compare', '--iface', 'lo', '--port', '0']), 2, /--port/);
     assertOneLineError(await runCli(['compare', '--iface', 'lo', '--port', '70000']), 2, /--port/);
     assertOneLineError(await runCli(['compare', '--iface', 'lo', '--port', '9']), 2, /needs an end/);
-    assertOneLineError(await runCli(['compare', '--iface', 'afxdp-nope0', '--port', '9', '--duration', '1']), 1, /afxdp-nope0 not found/);
+    assertOneLineError(await runCli(['compare', '--iface', 'afxdp-nope0', '--port', '9', '--packets', '10']), 1, /afxdp-nope0 not found/);
   });
 
   test('compare: a port another socket holds is one line, and nothing is attached', async () => {
@@ -150,6 +150,26 @@ describe('afxdp demo --compare-stack', () => {
   });
 });
 
+test('LatencyReceiver stackEvery: the split in the program\'s counters; a frame too short for the stamp passes unstamped', async () => {
+  await withLab(async (lab) => {
+    const rx = LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, stackEvery: 4, hints: false });
+    try {
+      rx.start();
+      assert.equal(await sendFrames(lab, 400, { size: 70 }), 400);
+      assert.equal(await sendFrames(lab, 40, { size: 64 }), 40);
+      await waitFor(() => (rx.stats().program?.matched ?? 0) === 440, { what: 'the program to see 440 frames' });
+      const split = rx.stackSplit()!;
+      assert.ok(split.to_stack > 440 / 8 && split.to_stack < 440 / 2, `about every 4th to the stack: ${split.to_stack}`);
+      assert.equal(split.stamped + split.unstamped, split.to_stack);
+      assert.ok(split.unstamped > 0 && split.unstamped <= 40, `64-byte frames have no room for the stamp: ${split.unstamped} unstamped`);
+      await waitFor(() => rx.received === 440 - split.to_stack, { what: 'the socket to get the rest' });
+    } finally {
+      rx.close();
+    }
+    assert.throws(() => LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, stackEvery: 1 }), /stack share/);
+  });
+});
+
 describe('afxdp compare --iface --port', () => {
   afterEach(async () => {
     await assertNoLeftovers();
@@ -159,7 +179,10 @@ describe('afxdp compare --iface --port', () => {
   test('live traffic on an interface: both paths measured; an interface without the flow is one line', async () => {
     await withLab(async (lab) => {
       let attached = false;
-      const run = runCli(['compare', '--iface', lab.rx.ifname, '--port', '9000', '--stack-receiver', 'c', '--duration', '2', '--json'], {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-test-stack-'));
+      const html = path.join(dir, 'c.html');
+      const run = runCli(['compare', '--iface', lab.rx.ifname, '--port', '9000', '--queue', '0', '--mode', 'native', '--bind', 'copy', '--poll', 'event', '--batch', '32', '--ring-size', '1024',
+        '--stack-receiver', 'c', '--stack-every', '2', '--stack-rcvbuf', '262144', '--duration', '2', '--html', html, '--json'], {
         wrap: inside(lab),
         timeoutMs: 60_000,
         onStderr: (chunk) => (attached ||= /UDP port 9000/.test(chunk)),
@@ -181,13 +204,43 @@ describe('afxdp compare --iface --port', () => {
       // the other port's datagrams reached the kernel with no socket: NoPorts saw them
       assert.ok(readUdpCounters(lab.rx.netns.fd).no_ports - before.no_ports >= 20);
       assert.ok(c.packets.udp_namespace.no_ports >= 20, 'seen in the namespace counters, not counted as drops of the path');
+      assert.equal(doc.mode, 'native');
+      assert.equal(doc.bind, 'copy');
+      assert.match(fs.readFileSync(html, 'utf8'), /afxdp comparison: af_xdp vs c_recvmmsg/);
+      fs.rmSync(dir, { recursive: true, force: true });
 
       // the same interface, no flow to the port: one line after the run
-      const none = await runCli(['compare', '--iface', lab.rx.ifname, '--port', '9000', '--stack-receiver', 'node', '--duration', '0.5'], { wrap: inside(lab) });
+      const none = await runCli(['compare', '--iface', lab.rx.ifname, '--port', '9000', '--stack-receiver', 'node', '--duration', '0.5', '--force'], { wrap: inside(lab) });
       assert.equal(none.code, 2, none.stderr);
       const last = none.stderr.trimEnd().split('\n').at(-1)!;
       assert.match(last, /^afxdp: no UDP traffic to port 9000 reached afxdp-\w+ during the run/);
       assert.doesNotMatch(none.stderr, /\n\s+at /);
     });
   });
+});
+
+test('bench:stack --quick writes its results file: every path at every rate, medians as numbers', { timeout: 180_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-bench-stack-'));
+  const out = path.join(dir, 'stack.json');
+  try {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'bench', 'stack.js'), '--quick', '--out', out], { encoding: 'utf8', timeout: 170_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as { schema: string; meta: { quick: boolean }; rates: Array<{ rate_pps: number; paths: Record<string, Record<string, number | null>> }> };
+    assert.equal(doc.schema, 'afxdp.bench-stack/1');
+    assert.equal(doc.meta.quick, true);
+    assert.deepEqual(doc.rates.map((x) => x.rate_pps), [1000, 0]);
+    for (const rate of doc.rates) {
+      for (const p of ['af_xdp', 'node_dgram', 'c_recvmmsg']) {
+        for (const k of ['p50', 'p99', 'p999', 'cpu_ns_per_packet', 'received', 'drops']) assert.equal(typeof rate.paths[p]?.[k], 'number', `${rate.rate_pps} ${p}.${k}`);
+      }
+    }
+    // the markdown table on stdout: a row per rate and path
+    assert.equal(r.stdout.trim().split('\n').length, 2 + 2 * 3);
+    const id = /^bench:stack: lab ([a-z0-9]{6});/m.exec(r.stderr)?.[1];
+    assert.ok(id, r.stderr);
+    trackLab(id!);
+    await assertNoLeftovers();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -9,7 +9,7 @@ import type { LatencyRecorder } from '../measure/recorder.js';
 import type { StackCounters } from '../xdp/counters.js';
 import type { StackResult } from '../rx/stack.js';
 import { AfxdpError } from '../errors.js';
-import type { LatencySummary, Report, AfXdpPath, StackPath } from './report.js';
+import { pathDrops, type LatencySummary, type Report, type AfXdpPath, type StackPath } from './report.js';
 import { compareRuns, type Comparison } from './compare.js';
 import type { RunSource } from './runfile.js';
 
@@ -51,10 +51,6 @@ export function stackPath(s: StackResult, run: { sent: number | null; matched: n
   };
 }
 
-/** Every drop counter of a path, summed: the accounting is sent == Σ received + Σ drops over the paths. */
-export function pathDrops(p: AfXdpPath | StackPath): number {
-  return Object.values(p.packets.drops).reduce((a, b) => a + b, 0);
-}
 
 /**
  * The paths as runs of an afxdp.compare/1 comparison (report/compare.ts), AF_XDP first: the

@@ -436,3 +436,8 @@ export function buildReport(input: ReportInput): Report {
     strategy_requested: requested,
   };
 }
+
+/** Every drop counter of a path, summed: the accounting is sent == Σ received + Σ drops over the paths. */
+export function pathDrops(p: AfXdpPath | StackPath): number {
+  return Object.values(p.packets.drops).reduce((a, b) => a + b, 0);
+}

@@ -3,8 +3,7 @@
  * table, at most 80 columns wide, no colours (the live view is a separate issue). Plain text the
  * CLI prints as is; no trailing newline.
  */
-import type { LatencySummary, Report, StackPath } from './report.js';
-import { pathDrops } from './paths.js';
+import { pathDrops, type LatencySummary, type Report, type StackPath } from './report.js';
 
 export const TABLE_WIDTH = 80;
 
