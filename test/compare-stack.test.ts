@@ -125,6 +125,7 @@ describe('afxdp demo --compare-stack', () => {
     assert.match(r.stdout, /^c recvmmsg +\S+ /m);
     assert.doesNotMatch(r.stdout, /node dgram/);
     assert.match(r.stderr, /c_recvmmsg receives every 4th packet/);
+    assert.match(r.stderr, /^afxdp: c_recvmmsg: received \d+ of \d+, drops \d+, xdp → user p50 /m);
   });
 
   test('bad input is one line, before anything is built', async () => {

@@ -20,7 +20,8 @@ import { afXdpPath, stackPath, pathComparison } from '../report/paths.js';
 import { renderComparisonHtml } from '../report/compare.js';
 import { openOutput } from '../report/filebuf.js';
 import type { OutputOptions } from '../report/outputs.js';
-import type { Report } from '../report/report.js';
+import { pathDrops, type Report } from '../report/report.js';
+import { formatNs } from '../report/table.js';
 import { runDemoOnLab } from './demo-run.js';
 import { runPipeline, type PipelineResult, type Traffic } from './pipeline.js';
 import type { DemoOptions, CompareStackOptions, StackReceiverChoice } from './demo-options.js';
@@ -120,6 +121,10 @@ async function eachReceiver(o: CompareStackOptions, outputs: OutputOptions | und
       if (error) throw error;
       if (s.stack === null) throw new AfxdpError('EUSAGE', 'the run ended before the stack receiver was read', { hint: 'let the run finish' });
       s.amend(report);
+      // the live view shows the AF_XDP path while the run goes; the stack path's line comes at its end
+      const sp = report.paths![STACK_PATH[r]]!;
+      const l = sp.latency_ns.xdp_to_user;
+      log(`${STACK_PATH[r]}: received ${sp.packets.received} of ${sp.run.program.to_stack}, drops ${pathDrops(sp)}, xdp → user p50 ${formatNs(l.p50)} p99 ${formatNs(l.p99)}; af_xdp p50 ${formatNs(sp.run.af_xdp.latency_ns.xdp_to_user.p50)} p99 ${formatNs(sp.run.af_xdp.latency_ns.xdp_to_user.p99)}`);
       if (first === null) first = report;
       else first.paths![STACK_PATH[r]] = report.paths![STACK_PATH[r]];
     } finally {
