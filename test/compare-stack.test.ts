@@ -171,6 +171,41 @@ test('LatencyReceiver stackEvery: the split in the program\'s counters; a frame 
   });
 });
 
+/** The stack receivers the CLI process `cli` started (its children). */
+function stackChildren(cli: number): number[] {
+  const out: number[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const ppid = /^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (ppid === String(cli) && (cmd.includes('stack_rx') || cmd.includes('stack-dgram.js'))) out.push(Number(pid));
+    } catch {
+      // gone while we looked
+    }
+  }
+  return out;
+}
+
+test('SIGKILL mid-run: the stack receiver dies with the CLI (node and c), nothing left', async () => {
+  for (const receiver of ['node', 'c']) {
+    let children: number[] = [];
+    let killed = false;
+    const r = await runCli(['demo', '--compare-stack', '--stack-receiver', receiver, '--packets', '100000000', '--rate', '5000', '--no-live'], {
+      timeoutMs: 60_000,
+      onStderr: (_chunk, child) => {
+        if (killed || !/sending 100000000 packets/.test(_chunk)) return;
+        killed = true;
+        children = stackChildren(child.pid!);
+        child.kill('SIGKILL');
+      },
+    });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    assert.equal(children.length, 1, `one ${receiver} stack receiver was running`);
+    await waitFor(() => children.every((pid) => !fs.existsSync(`/proc/${pid}`)), { what: `the ${receiver} stack receiver to die with the CLI`, timeoutMs: 5_000 });
+    await assertNoLeftovers();
+  }
+});
+
 describe('afxdp compare --iface --port', () => {
   afterEach(async () => {
     await assertNoLeftovers();

@@ -108,11 +108,13 @@ class StackRun {
  * --pcap, --hlog, --prometheus) are the first run's AF_XDP path; --html is the overlay of every
  * path, written at the end (its path checked first).
  */
-async function eachReceiver(o: CompareStackOptions, outputs: OutputOptions | undefined, log: (l: string) => void, start: (r: StackReceiverName) => Promise<StackReceiver>, run: (s: StackRun, outputs: OutputOptions | undefined) => Promise<PipelineResult>): Promise<Report> {
+async function eachReceiver(o: CompareStackOptions & { signal?: AbortSignal }, outputs: OutputOptions | undefined, log: (l: string) => void, start: (r: StackReceiverName) => Promise<StackReceiver>, run: (s: StackRun, outputs: OutputOptions | undefined) => Promise<PipelineResult>): Promise<Report> {
   const { html, ...files } = outputs ?? {};
   if (html !== undefined) fs.closeSync(openOutput('--html', html));
   let first: Report | null = null;
   for (const r of receiversOf(o.stackReceiver)) {
+    // Ctrl-C / SIGTERM: the report covers the runs made so far
+    if (first !== null && o.signal?.aborted) break;
     const receiver = await start(r);
     try {
       log(`kernel stack: ${STACK_PATH[r]} receives every ${ordinal(o.stackEvery ?? DEFAULT_STACK_EVERY)} packet`);
@@ -176,7 +178,7 @@ export async function runCompareIface(opts: CompareIfaceOptions): Promise<Report
   // the interface, its queue and every receiver option are checked before a stack receiver starts
   withNetns(receiver.netnsFd, () => lookup(resolve({ ...receiver, stackEvery: every })));
   return eachReceiver(
-    { stackReceiver, stackEvery },
+    { stackReceiver, stackEvery, signal },
     outputs,
     log,
     (r) => StackReceiver.start({ receiver: r, port, netnsFd: receiver.netnsFd, rcvbuf: stackRcvbuf }),
