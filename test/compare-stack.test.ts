@@ -129,14 +129,18 @@ describe('afxdp demo --compare-stack', () => {
   });
 
   test('bad input is one line, before anything is built', async () => {
-    assertOneLineError(await runCli(['demo', '--stack-every', '3']), 2, /--stack-every applies only to the kernel-stack comparison/);
-    assertOneLineError(await runCli(['demo', '--compare-stack', '--stack-every', '1']), 2, /--stack-every/);
-    assertOneLineError(await runCli(['demo', '--compare-stack', '--stack-receiver', 'go']), 2, /--stack-receiver/);
-    assertOneLineError(await runCli(['demo', '--compare-stack', '--clock', 'tai']), 2, /CLOCK_MONOTONIC/);
-    assertOneLineError(await runCli(['compare', '--iface', 'lo', '--port', '0']), 2, /--port/);
-    assertOneLineError(await runCli(['compare', '--iface', 'lo', '--port', '70000']), 2, /--port/);
-    assertOneLineError(await runCli(['compare', '--iface', 'lo', '--port', '9']), 2, /needs an end/);
-    assertOneLineError(await runCli(['compare', '--iface', 'afxdp-nope0', '--port', '9', '--packets', '10']), 1, /afxdp-nope0 not found/);
+    const cases: Array<[string[], number, RegExp]> = [
+      [['demo', '--stack-every', '3'], 2, /--stack-every applies only to the kernel-stack comparison/],
+      [['demo', '--compare-stack', '--stack-every', '1'], 2, /--stack-every/],
+      [['demo', '--compare-stack', '--stack-receiver', 'go'], 2, /--stack-receiver/],
+      [['demo', '--compare-stack', '--clock', 'tai'], 2, /CLOCK_MONOTONIC/],
+      [['compare', '--iface', 'lo', '--port', '0'], 2, /--port/],
+      [['compare', '--iface', 'lo', '--port', '70000'], 2, /--port/],
+      [['compare', '--iface', 'lo', '--port', '9'], 2, /needs an end/],
+      [['compare', '--iface', 'afxdp-nope0', '--port', '9', '--packets', '10'], 1, /afxdp-nope0 not found/],
+    ];
+    const results = await Promise.all(cases.map(([argv]) => runCli(argv)));
+    results.forEach((r, i) => assertOneLineError(r, cases[i]![1], cases[i]![2]));
   });
 
   test('compare: a port another socket holds is one line, and nothing is attached', async () => {

@@ -6,6 +6,7 @@
  * process) reads the stack's share. One run per stack receiver, each the one run pipeline
  * (run/pipeline.ts); the report is the first run's, with `paths` holding every path.
  */
+import fs from 'node:fs';
 import { AfxdpError } from '../errors.js';
 import { native } from '../native.js';
 import { withNetns } from '../sys/netns.js';
@@ -15,7 +16,6 @@ import type { LatencyReceiver } from '../rx/receiver.js';
 import { StackReceiver, STACK_PATH, STACK_RECEIVERS, type StackReceiverName, type StackResult } from '../rx/stack.js';
 import type { StackCounters } from '../xdp/counters.js';
 import { DEFAULT_UDP_PORT, STACK_FRAME_MIN } from '../wire/frame.js';
-import fs from 'node:fs';
 import { afXdpPath, stackPath, pathComparison } from '../report/paths.js';
 import { renderComparisonHtml } from '../report/compare.js';
 import { openOutput } from '../report/filebuf.js';
@@ -25,14 +25,15 @@ import { formatNs } from '../report/table.js';
 import { runDemoOnLab } from './demo-run.js';
 import { runPipeline, type PipelineResult, type Traffic } from './pipeline.js';
 import type { DemoOptions, CompareStackOptions, StackReceiverChoice } from './demo-options.js';
+import type { LatencyRunOptions } from './latency.js';
 
 export type { CompareStackOptions, StackReceiverChoice };
-import type { LatencyRunOptions } from './latency.js';
 
 export const STACK_RECEIVER_CHOICES: readonly StackReceiverChoice[] = ['node', 'c', 'both'];
 /** every other matched packet to the stack */
 export const DEFAULT_STACK_EVERY = 2;
 
+// clock_gettime(2): the calling thread's CPU time
 const CLOCK_THREAD_CPUTIME_ID = 3;
 
 function receiversOf(c: StackReceiverChoice | undefined): StackReceiverName[] {

@@ -98,6 +98,6 @@ process.on('SIGTERM', () => {
   const cpu = process.cpuUsage(cpu0);
   sock.close();
   flush();
-  process.stderr.write(JSON.stringify({ received, stamped, unstamped, foreign, kernel_ts: 0, cpu_ns: (cpu.user + cpu.system) * 1000 }) + "\n");
+  process.stderr.write(JSON.stringify({ received, stamped, unstamped, foreign, kernel_ts: 0, cpu_ns: (cpu.user + cpu.system) * 1000 }) + '\n');
   process.exit(0);
 });
