@@ -157,5 +157,6 @@ NAPI_MODULE_INIT()
 	afx_bpf_init(env, exports);
 	afx_sys_init(env, exports);
 	afx_netdev_init(env, exports);
+	afx_unix_init(env, exports);
 	return exports;
 }

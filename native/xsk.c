@@ -90,6 +90,21 @@ AFX_FN(mmapAnonymous)
 	return wrap_mapping(env, p, (size_t)size);
 }
 
+/* mmapShared(fd, size): a MAP_SHARED mapping of a file (the broker's memfd UMEM): the broker and
+ * its client see the same pages, which the broker's UMEM registration pinned */
+AFX_FN(mmapShared)
+{
+	napi_value argv[2];
+	int32_t fd;
+	double size;
+	if (!afx_args(env, info, 2, argv) || !afx_get_i32(env, argv[0], &fd) || !afx_get_f64(env, argv[1], &size))
+		return NULL;
+	void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (p == MAP_FAILED)
+		return afx_throw_errno(env, "mmap(shared UMEM)", errno);
+	return wrap_mapping(env, p, (size_t)size);
+}
+
 AFX_FN(xskSocket)
 {
 	int fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -364,6 +379,7 @@ napi_value afx_xsk_init(napi_env env, napi_value exports)
 {
 	static const afx_fn fns[] = {
 		{ "mmapAnonymous", mmapAnonymous },
+		{ "mmapShared", mmapShared },
 		{ "xskSocket", xskSocket },
 		{ "xskUmemReg", xskUmemReg },
 		{ "xskSetRingSize", xskSetRingSize },

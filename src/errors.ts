@@ -15,6 +15,7 @@ export type AfxdpErrorCode =
   | 'ESTATE' // called in the wrong state (e.g. releasing a batch twice)
   | 'ELAB' // the test lab could not be built
   | 'EPERM' // missing privileges / capabilities
+  | 'EBROKER' // the broker (afxdp serve) is not reachable, refused, went away or speaks another protocol
   | 'ETOOL'; // an external command failed or is missing
 
 export class AfxdpError extends Error {

@@ -82,6 +82,8 @@ export interface XdpQueryResult {
 export interface NativeAddon {
   // memory and AF_XDP sockets
   mmapAnonymous(size: number): ArrayBuffer;
+  /** MAP_SHARED mapping of a file (a memfd UMEM the broker registered) */
+  mmapShared(fd: number, size: number): ArrayBuffer;
   xskSocket(): number;
   xskUmemReg(fd: number, umem: ArrayBuffer, chunkSize: number, headroom: number, flags: number, txMetadataLen: number): void;
   xskSetRingSize(fd: number, sockopt: number, entries: number): void;
@@ -150,6 +152,22 @@ export interface NativeAddon {
   ethtoolDriver(ifname: string): { driver: string; version: string; busInfo: string } | null;
   /** netdev genetlink DEV_GET: feature bitmasks (-1 = not reported); null when the kernel has no netdev family */
   netdevDevGet(ifindex: number): NetdevFeatures | null;
+
+  // the broker's Unix socket (SOCK_SEQPACKET) and fd passing
+  /** listening, non-blocking; the socket file starts with mode 0600 */
+  unixListen(path: string, backlog: number): number;
+  /** blocking, connected */
+  unixConnect(path: string): number;
+  /** a non-blocking connection or -errno (-EAGAIN: none pending) */
+  unixAccept(fd: number): number;
+  /** SO_PEERCRED: who connected, as the kernel saw it */
+  peerCred(fd: number): { pid: number; uid: number; gid: number };
+  /** one message with `fds` attached (SCM_RIGHTS); 0 or -errno */
+  sendFds(fd: number, bytes: Uint8Array, fds: Int32Array): number;
+  /** waits up to timeoutMs (-1: forever) for one message; bytes 0: peer closed, -errno on failure (-EAGAIN: timeout); fds: how many went into fdsOut */
+  recvFds(fd: number, buf: Uint8Array, fdsOut: Int32Array, timeoutMs: number): { bytes: number; fds: number };
+  /** memfd_create + ftruncate: an anonymous file of `size` bytes */
+  memfdCreate(name: string, size: number): number;
 }
 
 export interface NetdevFeatures {

@@ -76,6 +76,17 @@ export interface XskSocketOptions extends UmemOptions {
   txMetadataLen?: number;
 }
 
+/**
+ * A socket the broker made and passed (docs/BROKER.md): bound, its rings sized, its UMEM a memfd,
+ * `filled` frames already on the fill ring (frames 0..filled-1, as create() puts them there).
+ */
+export interface AdoptedSocket {
+  fd: number;
+  umemFd: number;
+  filled: number;
+  bindMode: 'copy' | 'zerocopy';
+}
+
 export interface KernelStats {
   rx_dropped: number;
   rx_invalid_descs: number;
@@ -118,13 +129,15 @@ export class XskSocket {
   private closed = false;
   private poll: ReturnType<ReturnType<typeof native>['pollStart']> | null = null;
   private readonly statsBuf = new Float64Array(8);
+  /** frames create() put on the fill ring before bind (a client that adopts the socket needs the number) */
+  readonly initialFill: number = 0;
   /** set with `trackFrames`: ownership of every UMEM frame, checked at every batch */
   readonly tracker: FrameTracker | null;
   /** kicks issued, for diagnostics */
   rxKicks = 0;
   txKicks = 0;
 
-  private constructor(o: Required<Omit<XskSocketOptions, 'frameCount' | 'frameSize' | 'ifname'>> & { ifname: string }, umem: Umem) {
+  private constructor(o: Required<Omit<XskSocketOptions, 'frameCount' | 'frameSize' | 'ifname' | 'shared'>> & { ifname: string }, umem: Umem, adopt: AdoptedSocket | null) {
     const n = native();
     this.umem = umem;
     this.ifindex = o.ifindex;
@@ -136,14 +149,17 @@ export class XskSocket {
     this.freeFrames = new Uint32Array(umem.frameCount);
     this.tracker = o.trackFrames ? new FrameTracker(umem.frameCount, umem.frameShift) : null;
 
-    this.fd = sys(() => n.xskSocket(), 'create an AF_XDP socket', o);
+    // an adopted socket is registered, sized and bound already: map its rings (no capability needed)
+    this.fd = adopt ? adopt.fd : sys(() => n.xskSocket(), 'create an AF_XDP socket', o);
     try {
-      const md = o.txMetadataLen;
-      sys(() => n.xskUmemReg(this.fd, umem.buffer, umem.frameSize, 0, md ? XDP_UMEM_TX_METADATA_LEN : 0, md), md ? `register the UMEM with ${md} bytes of TX metadata (kernel ≥ 6.8)` : 'register the UMEM', o);
-      sys(() => n.xskSetRingSize(this.fd, XDP_UMEM_FILL_RING, o.fillRingSize), 'size the fill ring', o);
-      sys(() => n.xskSetRingSize(this.fd, XDP_UMEM_COMPLETION_RING, o.completionRingSize), 'size the completion ring', o);
-      if (o.rxRingSize) sys(() => n.xskSetRingSize(this.fd, XDP_RX_RING, o.rxRingSize), 'size the RX ring', o);
-      if (o.txRingSize) sys(() => n.xskSetRingSize(this.fd, XDP_TX_RING, o.txRingSize), 'size the TX ring', o);
+      if (!adopt) {
+        const md = o.txMetadataLen;
+        sys(() => n.xskUmemReg(this.fd, umem.buffer, umem.frameSize, 0, md ? XDP_UMEM_TX_METADATA_LEN : 0, md), md ? `register the UMEM with ${md} bytes of TX metadata (kernel ≥ 6.8)` : 'register the UMEM', o);
+        sys(() => n.xskSetRingSize(this.fd, XDP_UMEM_FILL_RING, o.fillRingSize), 'size the fill ring', o);
+        sys(() => n.xskSetRingSize(this.fd, XDP_UMEM_COMPLETION_RING, o.completionRingSize), 'size the completion ring', o);
+        if (o.rxRingSize) sys(() => n.xskSetRingSize(this.fd, XDP_RX_RING, o.rxRingSize), 'size the RX ring', o);
+        if (o.txRingSize) sys(() => n.xskSetRingSize(this.fd, XDP_TX_RING, o.txRingSize), 'size the TX ring', o);
+      }
       const off: MmapOffsets = sys(() => n.xskMmapOffsets(this.fd), 'read the ring offsets', o);
       this.fill = new Ring(this.fd, XDP_UMEM_PGOFF_FILL_RING, off.fr, o.fillRingSize, ADDR_WORDS_SHIFT);
       this.completion = new Ring(this.fd, XDP_UMEM_PGOFF_COMPLETION_RING, off.cr, o.completionRingSize, ADDR_WORDS_SHIFT);
@@ -152,16 +168,28 @@ export class XskSocket {
 
       for (let i = umem.frameCount - 1; i >= 0; i--) this.freeFrames[this.freeTop++] = umem.frameAddr(i);
       // RX: give the kernel frames to write into before bind, so the first packet finds one
-      if (this.rx) this.refill(Math.min(o.fillRingSize, this.rxShare()));
+      // (adopted: the broker did, and they may hold packets already; only the bookkeeping is ours)
+      const self = this as { initialFill: number };
+      if (adopt) self.initialFill = this.takeFree(adopt.filled);
+      else if (this.rx) self.initialFill = this.refill(Math.min(o.fillRingSize, this.rxShare()));
 
-      this.bindMode = this.bind(o);
+      this.bindMode = adopt ? adopt.bindMode : this.bind(o);
     } catch (e) {
       n.close(this.fd);
       throw e;
     }
   }
 
+  /** Takes over a socket the broker made and passed (its fd and UMEM memfd are the caller's to give). */
+  static adopt(opts: XskSocketOptions, adopt: AdoptedSocket): XskSocket {
+    return XskSocket.build(opts, adopt);
+  }
+
   static create(opts: XskSocketOptions): XskSocket {
+    return XskSocket.build(opts, null);
+  }
+
+  private static build(opts: XskSocketOptions, adopt: AdoptedSocket | null): XskSocket {
     const rxRingSize = opts.rxRingSize ?? 2048;
     const txRingSize = opts.txRingSize ?? 0;
     const o = {
@@ -200,8 +228,8 @@ export class XskSocket {
     if (!Number.isInteger(o.queue) || o.queue < 0) {
       throw new AfxdpError('EUSAGE', `queue ${o.queue} is not a valid queue number`, { hint: 'use an integer ≥ 0' });
     }
-    const umem = new Umem({ frameCount: opts.frameCount, frameSize: opts.frameSize });
-    return new XskSocket(o, umem);
+    const umem = new Umem({ frameCount: opts.frameCount, frameSize: opts.frameSize, shared: opts.shared }, adopt ? adopt.umemFd : -1);
+    return new XskSocket(o, umem, adopt);
   }
 
   /**
@@ -327,8 +355,8 @@ export class XskSocket {
     if (fill.needsWakeup()) this.kickRx();
   }
 
-  /** Puts up to n free frames on the fill ring. */
-  private refill(n: number): void {
+  /** Puts up to n free frames on the fill ring; returns how many. */
+  private refill(n: number): number {
     const fill = this.fill;
     const k = Math.min(fill.free(n), this.freeTop);
     let idx = fill.producerIndex;
@@ -340,6 +368,17 @@ export class XskSocket {
     }
     fill.submit(k);
     if (this.tracker !== null) this.checkFrames();
+    return k;
+  }
+
+  /** An adopted socket: the first k free frames are on the fill ring already (put there by the broker's refill()). */
+  private takeFree(k: number): number {
+    if (!Number.isInteger(k) || k < 0 || k > this.freeTop) throw new AfxdpError('EBROKER', `the broker says ${k} frames are on the fill ring of a UMEM of ${this.freeTop}`, { hint: 'client and broker must be the same afxdp version' });
+    for (let i = 0; i < k; i++) {
+      const addr = this.freeFrames[--this.freeTop]!;
+      if (this.tracker !== null) this.tracker.move(addr, FRAME_FREE, FRAME_KERNEL, 'adopt');
+    }
+    return k;
   }
 
   kickRx(): number {
@@ -525,6 +564,7 @@ export class XskSocket {
     this.closed = true;
     const n = native();
     n.close(this.fd);
+    if (this.umem.fd >= 0) n.close(this.umem.fd); // the mapping stays until no view can reach it
     // the ring mappings hold the socket: release them so the queue is free for the next bind now
     for (const r of [this.rx, this.tx, this.fill, this.completion]) if (r !== null) n.xskReleaseRing(r.buffer);
   }

@@ -1,6 +1,8 @@
 /**
  * UMEM: the packet memory shared by user space and the kernel, split into equal chunks
- * ("frames"). The mapping is anonymous memory from the addon, registered on an AF_XDP socket.
+ * ("frames"). The mapping is anonymous memory from the addon, registered on an AF_XDP socket; or,
+ * with `shared`, a memfd: the broker (docs/BROKER.md) registers it and passes the fd, its client
+ * maps the same pages (the kernel pinned them at registration, in the broker).
  */
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
@@ -11,6 +13,8 @@ export interface UmemOptions {
   frameCount?: number;
   /** bytes per frame, a power of two in [2048, 4096] (aligned chunk mode); default 4096 */
   frameSize?: number;
+  /** back the UMEM with a memfd another process can map (`fd`); default false */
+  shared?: boolean;
 }
 
 export class Umem {
@@ -23,8 +27,11 @@ export class Umem {
   readonly words: Uint32Array;
   /** log2(frameSize): frame base of an address is (addr >>> shift) << shift */
   readonly frameShift: number;
+  /** the memfd of a shared UMEM, else -1 */
+  readonly fd: number = -1;
 
-  constructor(opts: UmemOptions = {}) {
+  /** @param adoptFd a shared UMEM's memfd received from the broker: map it instead of making one */
+  constructor(opts: UmemOptions = {}, adoptFd = -1) {
     const frameCount = opts.frameCount ?? 4096;
     const frameSize = opts.frameSize ?? 4096;
     if (!Number.isInteger(frameCount) || frameCount < 64 || frameCount > 1 << 20) {
@@ -42,7 +49,13 @@ export class Umem {
       throw new AfxdpError('EUSAGE', `UMEM of ${this.size} bytes is too large`, { hint: 'keep frameCount × frameSize below 4 GiB' });
     }
     try {
-      this.buffer = native().mmapAnonymous(this.size);
+      const n = native();
+      if (adoptFd >= 0 || opts.shared) {
+        this.fd = adoptFd >= 0 ? adoptFd : n.memfdCreate('afxdp-umem', this.size);
+        this.buffer = n.mmapShared(this.fd, this.size);
+      } else {
+        this.buffer = n.mmapAnonymous(this.size);
+      }
     } catch (e) {
       throw new AfxdpError('ESYS', `cannot map ${this.size} bytes of UMEM: ${(e as Error).message}`, {
         errno: (e as { errno?: number }).errno,
