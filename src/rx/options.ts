@@ -105,6 +105,12 @@ export interface ReceiverOptions {
    * kernel stack, stamped in its payload (bpf/stack_split.h), instead of the socket. 0 = off (default).
    */
   stackEvery?: number;
+  /**
+   * Path of a broker's socket (`afxdp serve`, docs/BROKER.md): the broker loads and attaches
+   * afxdp's program and makes the sockets; this process receives on them without any capability.
+   * The interface is the broker's (its network namespace); not with `program`, `force`, `netnsFd`.
+   */
+  broker?: string;
 }
 
 
@@ -112,10 +118,10 @@ const MAX_QUEUES = 64; // AFXDP_MAX_QUEUES in bpf/stamp.h
 /** a busy poll longer than this per empty ring only burns the CPU: the wake-up path takes over */
 const MAX_BUSY_POLL_US = 10_000;
 
-export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId' | 'cpu'>> &
-  Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu'> & { queues: readonly number[] | 'all' };
+export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker'>> &
+  Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker'> & { queues: readonly number[] | 'all' };
 
-const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'cpuDmaLatency', 'busyPoll', 'stackEvery']);
+const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'cpuDmaLatency', 'busyPoll', 'stackEvery', 'broker']);
 
 export function resolve(opts: ReceiverOptions): Resolved {
   for (const k of Object.keys(opts)) {
@@ -151,6 +157,7 @@ export function resolve(opts: ReceiverOptions): Resolved {
     cpuDmaLatency: opts.cpuDmaLatency ?? false,
     busyPoll: opts.busyPoll ?? 0,
     stackEvery: opts.stackEvery ?? 0,
+    broker: opts.broker,
   };
   if (!POLL_MODES.includes(o.poll)) throw new AfxdpError('EUSAGE', `poll mode ${JSON.stringify(o.poll)} is not ${POLL_MODES.join(', ')}`, { hint: 'use --poll event, --poll worker or --poll busy' });
   if (!Object.hasOwn(STRATEGY_CODES, o.strategy)) {
@@ -173,6 +180,13 @@ export function resolve(opts: ReceiverOptions): Resolved {
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
   if (inWorkers(o.poll) && (o.txRingSize > 0 || o.txMetadataLen > 0)) {
     throw new AfxdpError('EUSAGE', `sending needs poll mode event: in ${o.poll} mode the worker owns the socket`, { hint: 'open with poll: "event" to send, or receive only' });
+  }
+  if (o.broker !== undefined) {
+    if (typeof o.broker !== 'string' || o.broker === '') throw new AfxdpError('EUSAGE', `broker must be the path of a broker socket, got ${JSON.stringify(o.broker)}`, { hint: 'e.g. /run/afxdp/broker.sock (afxdp serve --socket)' });
+    const clash = (['program', 'netnsFd'] as const).find((k) => o[k] !== undefined) ?? (o.force ? 'force' : o.stackEvery > 0 ? 'stackEvery' : undefined);
+    if (clash !== undefined) {
+      throw new AfxdpError('EUSAGE', `${clash} cannot be used with a broker: the broker loads afxdp's own program on the interfaces of its own network namespace and never detaches someone else's`, { hint: `drop ${clash}, or run without the broker (as root)` });
+    }
   }
   if (o.queues !== 'all') {
     if (o.queues.length === 0) throw new AfxdpError('EUSAGE', 'no queues given', { hint: 'use --queues N or --queues all' });

@@ -7,6 +7,11 @@
  * every socket in the XSKMAP and only then attaches the program, so no matched packet reaches the
  * stack before its socket is in place.
  *
+ * The same steps run split over two processes for the broker (docs/BROKER.md): openForClient()
+ * (in `afxdp serve`, privileged) loads and attaches and makes the sockets over a shared UMEM
+ * without receiving; open({ broker }) (in the client, no capability) asks for them and receives
+ * on the sockets it was passed, adopting rings and UMEM as the broker left them.
+ *
  * Every strategy, poll mode, queue count and sink works in every combination: the engines are the
  * same code everywhere, and in the worker modes the main thread reads their numbers from shared
  * memory and, when it needs the packets (sinks, the public API), their batches from a BatchChannel.
@@ -15,7 +20,8 @@ import { Worker } from 'node:worker_threads';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
-import { XskSocket, busyPollOf, type KernelStats, type BusyPollSettings } from '../xsk/socket.js';
+import { XskSocket, busyPollOf, type KernelStats, type BusyPollSettings, type AdoptedSocket } from '../xsk/socket.js';
+import { requestQueues, peerGone, BROKERED_OPTIONS, type Grant } from '../sys/broker-wire.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
 import { attachXdp, bundledObject, type XdpAttachment, type XdpMode, type BpfObject } from '../xdp/program.js';
 import { F_CLOCK_TAI, STRATEGY_CODES, type MetaReader } from '../xdp/meta.js';
@@ -89,6 +95,15 @@ const CLOCK = { monotonic: 0, tai: 1 } as const;
 const ENXIO = 6;
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 const CHANNEL_SLOTS = 32;
+/** who runs this receiver: a process on its own, the broker for a client, or a broker's client */
+type Role = 'local' | 'broker' | 'client';
+/** a broker's answer as the client holds it: fds not yet adopted are ≥ 0; `conn` holds the queues */
+interface Brokered {
+  grant: Grant;
+  fds: number[];
+  conn: number;
+  path: string;
+}
 const GENERIC_HINTS = 'generic XDP mode: hints are read by device-bound kfuncs, which the kernel attaches in native mode only';
 
 export class LatencyReceiver {
@@ -116,6 +131,12 @@ export class LatencyReceiver {
   /** called once when `error` is set */
   onError: ((e: AfxdpError) => void) | null = null;
   private readonly o: Resolved;
+  private readonly role: Role;
+  /** client role: what the broker passed */
+  private readonly brokered: Brokered | null;
+  /** broker role: the sockets made for the client (passed, never received on here) */
+  private readonly forClient: XskSocket[] = [];
+  private cookie = 0;
   private obj: BpfObject | null = null;
   private ownsObject = false;
   private progSection = '';
@@ -134,8 +155,10 @@ export class LatencyReceiver {
   /** after close(): the final counts, summed [0] and per queue [1 + index] */
   private finalStats: Array<ReceiverStats | null> | null = null;
 
-  protected constructor(o: Resolved, ifindex: number, queues: number[]) {
+  protected constructor(o: Resolved, ifindex: number, queues: number[], role: Role = 'local', brokered: Brokered | null = null) {
     this.o = o;
+    this.role = role;
+    this.brokered = brokered;
     this.ifname = o.ifname;
     this.ifindex = ifindex;
     this.queues = queues;
@@ -152,8 +175,40 @@ export class LatencyReceiver {
   /** Opens everything for the queues, synchronously (a worker's socket is waited for), and attaches. */
   static open(opts: ReceiverOptions): LatencyReceiver {
     const o = resolve(opts);
+    return o.broker === undefined ? this.openHere(o, 'local') : this.openThroughBroker(o);
+  }
+
+  /**
+   * The broker's half of a client's open (run/serve.ts): program, sockets over a shared UMEM (the
+   * client maps it too), XSKMAP, attach — open()'s steps without receiving. handover() then
+   * gives what the client needs; close() detaches when the client is gone.
+   */
+  static openForClient(opts: ReceiverOptions): LatencyReceiver {
+    const o = resolve({ ...opts, poll: 'event' });
+    if (o.broker !== undefined) throw new AfxdpError('EUSAGE', 'a broker does not ask another broker');
+    return this.openHere(o, 'broker');
+  }
+
+  /** A client: the broker makes everything; this process adopts the sockets and receives. */
+  private static openThroughBroker(o: Resolved): LatencyReceiver {
+    const options: Record<string, unknown> = {};
+    for (const k of BROKERED_OPTIONS) options[k] = o[k];
+    const { grant, fds, conn } = requestQueues(o.broker!, { ifname: o.ifname, queues: o.queues, options });
+    // the broker's numbers decide the shapes the client maps
+    const shaped: Resolved = { ...o, frameCount: grant.frameCount, ringSize: grant.ringSize, txRingSize: grant.txRingSize, txMetadataLen: grant.txMetadataLen };
+    const r = new this(shaped, grant.ifindex, grant.queues, 'client', { grant, fds, conn, path: o.broker! });
+    try {
+      r.setUp();
+    } catch (e) {
+      r.close();
+      throw e;
+    }
+    return r;
+  }
+
+  private static openHere(o: Resolved, role: Role): LatencyReceiver {
     const { ifindex, queues } = withNetns(o.netnsFd, () => lookup(o));
-    let r = new this(o, ifindex, queues);
+    let r = new this(o, ifindex, queues, role);
     try {
       withNetns(o.netnsFd, () => r.setUp());
     } catch (e) {
@@ -161,7 +216,7 @@ export class LatencyReceiver {
       if (!(e instanceof HintsRefused)) throw e;
       // the hint program loaded but the interface refused it in native mode (e.g. an MTU too
       // large for native XDP): start over without hints, which may then attach in generic mode
-      r = new this({ ...o, hints: false }, ifindex, queues);
+      r = new this({ ...o, hints: false }, ifindex, queues, role);
       try {
         withNetns(o.netnsFd, () => r.setUp(`the kernel or driver refused them: ${e.cause.message}`));
       } catch (e2) {
@@ -176,10 +231,19 @@ export class LatencyReceiver {
   private setUp(hintsOff?: string): void {
     const o = this.o;
     const self = this as unknown as { hints: boolean; hintsOff: string | null; programPath: string; programName: string };
-    const cookie = ((Math.random() * 0xfffffffe) >>> 0) + 1;
-    // 1. the program (loaded, not attached)
+    const g = this.brokered?.grant ?? null;
+    const cookie = g ? g.cookie : ((Math.random() * 0xfffffffe) >>> 0) + 1;
+    this.cookie = cookie;
+    // 1. the program (loaded, not attached; a client's is the broker's)
     let hintsWanted = false;
-    if (typeof o.program === 'object') {
+    if (g !== null) {
+      self.hints = g.hints;
+      self.hintsOff = g.hintsOff;
+      self.programPath = g.programPath;
+      self.programName = g.programName;
+      this.counters = g.hasCounters ? new CounterReader(this.brokeredFd(2 * g.sockets.length)) : null;
+      this.mapInUse = g.mapInUse;
+    } else if (typeof o.program === 'object') {
       self.hintsOff = 'your program decides (build it with AFXDP_HINTS for hints)';
       self.programPath = o.program.path;
       self.programName = o.program.name;
@@ -201,7 +265,7 @@ export class LatencyReceiver {
       this.mapInUse = (o.strategy === 'auto' || o.strategy === 'map') && loaded.prog.hasStampMap;
     }
     // 2. the sockets (or workers), each registered in the XSKMAP
-    const mapFd = this.mapInUse && this.obj ? this.obj.mapFd('afxdp_stamps') : -1;
+    const mapFd = g !== null ? (g.mapInUse ? this.brokeredFd(2 * g.sockets.length + (g.hasCounters ? 1 : 0)) : -1) : this.mapInUse && this.obj ? this.obj.mapFd('afxdp_stamps') : -1;
     // event mode receives on this (the main) thread
     if (o.poll === 'event' && (o.cpu !== undefined || o.rt)) tuneThisThread({ cpu: o.cpu ?? -1, rt: o.rt }, this.queues[0]!);
     const segments = { sender: o.senderRunId !== undefined && o.clock === 'monotonic', hw: o.clock === 'tai' };
@@ -219,14 +283,18 @@ export class LatencyReceiver {
         mapFd,
         senderRunId: !segments.sender ? -2 : o.senderRunId === 'any' ? -1 : (o.senderRunId as number) >>> 0,
       };
-      if (inWorkers(o.poll)) this.startWorker(rq, config);
-      else this.openEngine(rq, config);
+      const adopt = this.adoption(this.perQueue.length - 1);
+      if (this.role === 'broker') this.openForClientSocket(rq);
+      else if (inWorkers(o.poll)) this.startWorker(rq, config, adopt);
+      else this.openEngine(rq, config, adopt);
+      if (g !== null) continue; // the broker put its socket in the XSKMAP
       key[0] = q;
       val[0] = rq.fd;
       native().bpfMapUpdate(this.xskmapFd, new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
     }
     // host knobs once every engine exists and is warm
     if (o.cpuDmaLatency) this.held.push(holdCpuDmaLatency());
+    if (g !== null) return; // and attached the program
     // 3. attach, last (a device-bound program attaches in native mode only)
     const progFd = typeof o.program === 'object' ? o.program.programFd() : this.obj!.programFd(this.progSection);
     try {
@@ -314,8 +382,64 @@ export class LatencyReceiver {
     };
   }
 
-  private openEngine(rq: ReceiveQueue, config: EngineConfig): void {
-    const socket = XskSocket.create(this.socketOptions(rq.queue));
+  /** client role: a passed fd, given away (-1 in `brokered`) once something owns it */
+  private brokeredFd(i: number): number {
+    return this.brokered!.fds[i]!;
+  }
+
+  /** client role: the broker's socket of queue index i, to adopt (its fds then belong to the socket) */
+  private adoption(i: number): AdoptedSocket | null {
+    const h = this.brokered;
+    if (h === null) return null;
+    const s = h.grant.sockets[i]!;
+    const a = { fd: h.fds[2 * i]!, umemFd: h.fds[2 * i + 1]!, filled: s.filled, bindMode: s.bindMode };
+    h.fds[2 * i] = h.fds[2 * i + 1] = -1;
+    return a;
+  }
+
+  /** broker role: the socket over a memfd UMEM, its fill ring filled, bound; the client receives on it */
+  private openForClientSocket(rq: ReceiveQueue): void {
+    const socket = XskSocket.create({ ...this.socketOptions(rq.queue), shared: true });
+    this.forClient.push(socket);
+    rq.fd = socket.fd;
+    rq.bindMode = socket.bindMode;
+  }
+
+  /**
+   * Broker role: what the client needs — the grant and its fds in the order docs/BROKER.md gives
+   * (each socket's AF_XDP and UMEM fds, then the counters map, then the stamps map). The fds stay
+   * the broker's; sending dups them into the client.
+   */
+  handover(): { grant: Grant; fds: number[] } {
+    if (this.role !== 'broker') throw new AfxdpError('ESTATE', 'handover() is for a receiver opened with openForClient()');
+    const o = this.o;
+    const fds: number[] = [];
+    for (const s of this.forClient) fds.push(s.fd, s.umem.fd);
+    if (this.counters !== null) fds.push(this.obj!.mapFd('afxdp_counters'));
+    if (this.mapInUse) fds.push(this.obj!.mapFd('afxdp_stamps'));
+    const grant: Grant = {
+      ifindex: this.ifindex,
+      queues: [...this.queues],
+      frameCount: o.frameCount,
+      ringSize: o.ringSize,
+      txRingSize: o.txRingSize,
+      txMetadataLen: o.txMetadataLen,
+      cookie: this.cookie,
+      hints: this.hints,
+      hintsOff: this.hintsOff,
+      programPath: this.programPath,
+      programName: this.programName,
+      mode: this.mode,
+      replaced: this.replaced,
+      hasCounters: this.counters !== null,
+      mapInUse: this.mapInUse,
+      sockets: this.forClient.map((s) => ({ queue: s.queue, filled: s.initialFill, bindMode: s.bindMode })),
+    };
+    return { grant, fds };
+  }
+
+  private openEngine(rq: ReceiveQueue, config: EngineConfig, adopt: AdoptedSocket | null): void {
+    const socket = adopt ? XskSocket.adopt(this.socketOptions(rq.queue), adopt) : XskSocket.create(this.socketOptions(rq.queue));
     rq.engine = new RxEngine(socket, config, { xdpToUser: rq.xdpToUser, senderToXdp: rq.senderToXdp, hwToXdp: rq.hwToXdp }, rq.counts);
     rq.engine.warmUp(); // before the program is attached: V8 compiles the hot path before traffic
     for (const s of this.sinks) rq.engine.sinks.push(s);
@@ -324,7 +448,7 @@ export class LatencyReceiver {
   }
 
   /** Starts the queue's worker and waits (synchronously, bounded) until its socket exists. */
-  private startWorker(rq: ReceiveQueue, config: EngineConfig): void {
+  private startWorker(rq: ReceiveQueue, config: EngineConfig, adopt: AdoptedSocket | null): void {
     const o = this.o;
     const ctl = new Int32Array(new SharedArrayBuffer(4 * W.CTL_LEN));
     const error = new SharedArrayBuffer(W.ERROR_BYTES);
@@ -354,6 +478,7 @@ export class LatencyReceiver {
       kernel,
       recorders: { xdpToUser: bufferOf(rq.xdpToUser)!, senderToXdp: bufferOf(rq.senderToXdp), hwToXdp: bufferOf(rq.hwToXdp) },
       channel,
+      adopt: adopt === null ? null : { socket: adopt, ifindex: this.ifindex },
     };
     const thread = new Worker(WORKER_URL, { workerData: data, name: `afxdp-rx-q${rq.queue}` });
     thread.unref();
@@ -390,7 +515,7 @@ export class LatencyReceiver {
   }
 
   get mode(): XdpMode {
-    return this.attachment?.mode ?? 'native';
+    return this.attachment?.mode ?? this.brokered?.grant.mode ?? 'native';
   }
 
   get bindMode(): 'copy' | 'zerocopy' {
@@ -399,7 +524,7 @@ export class LatencyReceiver {
 
   /** with `force`: the foreign program that was detached to make room, else null */
   get replaced(): { name: string; id: number } | null {
-    return this.attachment?.replaced ?? null;
+    return this.attachment?.replaced ?? this.brokered?.grant.replaced ?? null;
   }
 
   /** With `stackEvery`: the frames the program passed to the kernel stack (summed over queues), else null. */
@@ -533,6 +658,13 @@ export class LatencyReceiver {
    */
   checkAlive(): boolean {
     if (this.closed || this.error) return this.error === null;
+    if (this.brokered !== null && peerGone(this.brokered.conn)) {
+      // the broker's link went with it: the program is detached, nothing arrives any more
+      this.fail(new AfxdpError('EBROKER', `the broker at ${this.brokered.path} went away while measuring (stopped, crashed or restarted): its program is detached`, {
+        hint: 'the report covers the packets received until then; run again once the broker is back',
+      }));
+      return false;
+    }
     for (const rq of this.perQueue) {
       if (rq.fd < 0) continue;
       // ENETDOWN (interface down) is not fatal: a link flap must not end a long measurement
@@ -653,8 +785,14 @@ export class LatencyReceiver {
       rq.engine?.socket.close();
       void rq.worker?.thread.terminate();
     }
+    for (const s of this.forClient) s.close();
     if (this.ownsObject) this.obj?.close();
     while (this.held.length > 0) this.held.pop()!();
+    // a client gives the queues back by closing the connection: the broker then detaches
+    if (this.brokered !== null) {
+      for (const fd of this.brokered.fds) if (fd >= 0) native().close(fd);
+      native().close(this.brokered.conn);
+    }
   }
 }
 

@@ -15,7 +15,7 @@ import v8 from 'node:v8';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
-import { XskSocket, type BindMode } from '../xsk/socket.js';
+import { XskSocket, type BindMode, type AdoptedSocket } from '../xsk/socket.js';
 import { BucketWriter } from '../measure/recorder.js';
 import { RxEngine, type EngineConfig } from './engine.js';
 import { tuneThisThread, type ThreadTuning } from '../sys/thread.js';
@@ -49,6 +49,8 @@ export interface WorkerData {
   recorders: { xdpToUser: SharedArrayBuffer; senderToXdp: SharedArrayBuffer | null; hwToXdp: SharedArrayBuffer | null };
   /** the batches for the main thread, or null when it only needs the numbers */
   channel: { buffer: SharedArrayBuffer; shape: ChannelShape } | null;
+  /** a broker's client: the socket the broker made (fds are process-wide), adopted instead of created */
+  adopt: { socket: AdoptedSocket; ifindex: number } | null;
 }
 
 // ctl words
@@ -87,21 +89,25 @@ function run(d: WorkerData): void {
   let sock: XskSocket;
   try {
     tuneThisThread(d.tuning, d.config.queue);
-    sock = withNetns(d.netnsFd, () => {
-      const ifindex = native().ifNameToIndex(d.ifname);
-      if (ifindex === 0) throw new AfxdpError('ENOIFACE', `interface ${d.ifname} not found`, { hint: 'list interfaces with `ip -br link`' });
-      return XskSocket.create({
-        ifindex,
-        ifname: d.ifname,
-        queue: d.config.queue,
-        bind: d.bind,
-        rxRingSize: d.ringSize,
-        fillRingSize: d.ringSize,
-        frameCount: d.frameCount,
-        batchSize: d.batchSize,
-        trackFrames: d.trackFrames,
-      });
+    const opts = (ifindex: number): Parameters<typeof XskSocket.create>[0] => ({
+      ifindex,
+      ifname: d.ifname,
+      queue: d.config.queue,
+      bind: d.bind,
+      rxRingSize: d.ringSize,
+      fillRingSize: d.ringSize,
+      frameCount: d.frameCount,
+      batchSize: d.batchSize,
+      trackFrames: d.trackFrames,
     });
+    const a = d.adopt;
+    sock = a
+      ? XskSocket.adopt(opts(a.ifindex), a.socket)
+      : withNetns(d.netnsFd, () => {
+          const ifindex = native().ifNameToIndex(d.ifname);
+          if (ifindex === 0) throw new AfxdpError('ENOIFACE', `interface ${d.ifname} not found`, { hint: 'list interfaces with `ip -br link`' });
+          return XskSocket.create(opts(ifindex));
+        });
     if (d.busyPoll > 0) {
       try {
         sock.setBusyPoll(d.busyPoll);
