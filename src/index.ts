@@ -27,6 +27,8 @@ export { LatencyProbe, type ProbeOptions, type ProbeStats } from './rx/probe.js'
 export { PacketBatch, type PacketSink } from './rx/batch.js';
 export { waitForEnd, type WaitOptions, type Receiving } from './run/session.js';
 export { runLatency, type LatencyRunOptions, type LatencyRunResult } from './run/latency.js';
+export { Broker, type BrokerOptions } from './run/serve.js';
+export { BROKER_PROTOCOL } from './sys/broker-wire.js';
 export { parseWarmup, type WarmupSpec } from './run/warmup.js';
 export { receiverReport, type ReportExtras } from './report/receiver-report.js';
 export type { OutputOptions } from './report/outputs.js';

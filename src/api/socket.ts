@@ -56,9 +56,11 @@ export interface OpenOptions {
   frameCount?: number;
   /** at most this many packets per batch; default 64 */
   batchSize?: number;
+  /** path of a broker's socket (`afxdp serve`, docs/BROKER.md): the broker attaches and makes the sockets, this process needs no capability; the interface is in the broker's namespace (not with `program` or `netns`) */
+  broker?: string;
 }
 
-const OPEN_OPTIONS = ['iface', 'queue', 'queues', 'poll', 'strategy', 'simulateNoMeta', 'hints', 'mode', 'bind', 'clock', 'match', 'udpPort', 'program', 'netns', 'ringSize', 'tx', 'frameCount', 'batchSize'];
+const OPEN_OPTIONS = ['iface', 'queue', 'queues', 'poll', 'strategy', 'simulateNoMeta', 'hints', 'mode', 'bind', 'clock', 'match', 'udpPort', 'program', 'netns', 'ringSize', 'tx', 'frameCount', 'batchSize', 'broker'];
 
 export interface SocketStats {
   /** packets received through this API */
@@ -125,6 +127,7 @@ export class AfxdpSocket implements BatchOwner {
       if (!OPEN_OPTIONS.includes(k)) throw new AfxdpError('EUSAGE', `open: unknown option ${JSON.stringify(k)}`, { hint: `the options are ${OPEN_OPTIONS.join(', ')} (docs/API.md)` });
     }
     expectString('open: options.iface', opts.iface);
+    if (opts.broker !== undefined) expectString('open: options.broker', opts.broker);
     if (opts.queue !== undefined && opts.queues !== undefined) throw new AfxdpError('EUSAGE', 'open: give options.queue or options.queues, not both');
     const queue = opts.queue === undefined ? 0 : expectInt('open: options.queue', opts.queue, 0, 4095);
     let queues: readonly number[] | 'all' = [queue];
@@ -183,6 +186,7 @@ export class AfxdpSocket implements BatchOwner {
         frameCount,
         batchSize,
         txRingSize,
+        broker: opts.broker,
         // the consumer is this class: in the worker modes the workers hand their batches over
         deliver: poll !== 'event',
       });

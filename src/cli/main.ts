@@ -14,6 +14,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerReport } from './commands/report.js';
 import { registerGen } from './commands/gen.js';
 import { registerCompare } from './commands/compare.js';
+import { registerServe } from './commands/serve.js';
 
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
@@ -79,6 +80,7 @@ export function createProgram(ctx: () => CliContext): Command {
   registerReport(program);
   registerGen(program, ctx);
   registerCompare(program, ctx);
+  registerServe(program, ctx);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
   return program;
 }

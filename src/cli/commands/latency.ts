@@ -18,6 +18,7 @@ interface LatencyFlags extends ReceiveFlags {
   all?: boolean;
   force?: boolean;
   queues?: number | 'all';
+  broker?: string;
 }
 
 export function registerLatency(program: Command, ctx: () => CliContext): void {
@@ -33,6 +34,7 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
     .option('--all', 'take every frame of the queue, not only UDP (other traffic then no longer reaches the kernel stack on that queue)')
     .option('--queues <n|all>', 'measure queues 0..n-1 (or every RX queue) at once, one socket per queue', queuesArg)
     .option('--sender-ts', 'the traffic comes from an afxdp generator on this host: also measure sender → XDP from the TX time in its payload (same clock)')
+    .option('--broker <path>', 'ask the broker at this socket (afxdp serve) for the queue: this process then needs no capability (docs/BROKER.md)')
     .option('--force', 'detach an XDP program that is already attached to the interface (netlink-attached only; it is not restored afterwards)');
   addReceiveOptions(cmd, '')
     .addHelpText(
@@ -49,7 +51,9 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
       const rx = receiveOptions(o);
       const nQueues = o.queues === undefined ? 1 : o.queues === 'all' ? 1 : o.queues;
       // before anything is opened, loaded or attached: name every missing capability at once
-      requireCaps('afxdp latency', o.rt ? [...PROBE_NEEDS, RT_NEED] : PROBE_NEEDS, { umemBytes: Math.max(4096, o.ringSize * 2) * 4096 * nQueues });
+      // (through a broker, the broker holds them; only --rt is this process's own)
+      if (o.broker === undefined) requireCaps('afxdp latency', o.rt ? [...PROBE_NEEDS, RT_NEED] : PROBE_NEEDS, { umemBytes: Math.max(4096, o.ringSize * 2) * 4096 * nQueues });
+      else if (o.rt) requireCaps('afxdp latency', [RT_NEED]);
       const queues = o.queues === undefined ? [o.queue] : o.queues === 'all' ? 'all' : Array.from({ length: o.queues }, (_, i) => i);
       const until = [o.packets !== undefined ? `${o.packets} packets` : '', o.duration !== undefined ? `${o.duration} s` : '', 'Ctrl-C'].filter(Boolean).join(' or ');
       const { report, error } = await runLatency({
@@ -61,6 +65,7 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
         match: o.all ? 'all' : 'udp',
         senderRunId: o.senderTs ? 'any' : undefined,
         force: !!o.force,
+        broker: o.broker,
         packets: o.packets,
         durationS: o.duration,
         warmup: o.warmup,
