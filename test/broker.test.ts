@@ -1,0 +1,260 @@
+/**
+ * The broker (afxdp serve, docs/BROKER.md) on the real kernel: a process with an unprivileged uid
+ * and no capability at all receives lab traffic through it (CLI and API, event and busy mode),
+ * with exact accounting; refusals are one line and the broker keeps serving; a client's SIGKILL
+ * frees the queue at once; the broker's SIGKILL leaves nothing attached and the client reports
+ * what it measured and exits 1.
+ */
+import { test, describe, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Lab } from '../src/index.js';
+import { runCli, assertNoLeftovers, assertOneLineError, ROOT, type CliResult } from './lib/cli.js';
+import { withLab, inside, openGenerator, sendFrames, xdpOn } from './lib/lab.js';
+import { waitFor } from './lib/wait.js';
+import { native } from '../src/native.js';
+import { sendMessage, receiveMessage, BROKER_PROTOCOL } from '../src/sys/broker-wire.js';
+
+/** nobody:nogroup, no capability in any set, no supplementary group */
+const NOBODY = 65534;
+const asUser = (uid: number, gid = NOBODY): string[] => ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
+
+interface Broker {
+  child: ChildProcess;
+  socket: string;
+  done: Promise<CliResult>;
+  /** the broker's log so far */
+  log(): string;
+}
+
+let dir = '';
+/** brokers still running when a test failed half-way */
+const running = new Set<ChildProcess>();
+afterEach(async () => {
+  for (const c of running) c.kill('SIGKILL');
+  running.clear();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  dir = '';
+  await assertNoLeftovers();
+});
+
+/** A directory uid 65534 can reach (the broker's socket lives there); removed after the test. */
+function socketDir(): string {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-broker-'));
+  fs.chmodSync(dir, 0o755);
+  // the client runs node on dist/ as uid 65534: everything on the way must be readable by others
+  for (let p = ROOT; p !== '/'; p = path.dirname(p)) assert.ok((fs.statSync(p).mode & 0o005) === 0o005, `${p} must be o+rx for the unprivileged client`);
+  return dir;
+}
+
+/** `afxdp serve` in the lab's rx namespace, allowing uid 65534 (group nogroup may connect). */
+async function startBroker(lab: Lab, extra: string[] = []): Promise<Broker> {
+  const socket = path.join(dir || socketDir(), 'broker.sock');
+  let child: ChildProcess | undefined;
+  let log = '';
+  const done = runCli(['serve', '--socket', socket, '--allow-uid', String(NOBODY), '--group', String(NOBODY), '--iface', lab.rx.ifname, ...extra], {
+    wrap: inside(lab),
+    timeoutMs: 120_000,
+    onSpawn: (c) => {
+      child = c;
+      running.add(c);
+    },
+    onStderr: (chunk) => (log += chunk),
+  });
+  void done.then(() => running.delete(child!));
+  await waitFor(() => /broker listening/.test(log), { what: 'the broker to listen', timeoutMs: 20_000, detail: () => log });
+  return { child: child!, socket, done, log: () => log };
+}
+
+async function stopBroker(b: Broker): Promise<CliResult> {
+  b.child.kill('SIGTERM');
+  const r = await b.done;
+  assert.equal(r.code, 0, `the broker ends cleanly on SIGTERM: ${r.stderr}`);
+  assert.ok(!fs.existsSync(b.socket), 'the broker removes its socket file');
+  return r;
+}
+
+/** The capability sets and uid of a running process, from /proc. */
+function credsOf(pid: number): { uid: string; capEff: string; capPrm: string; capBnd: string } {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const f = (k: string): string => new RegExp(`^${k}:\\s+(\\S+)`, 'm').exec(s)![1]!;
+  return { uid: f('Uid'), capEff: f('CapEff'), capPrm: f('CapPrm'), capBnd: f('CapBnd') };
+}
+
+/** `afxdp latency --broker` as nobody with no capabilities; sends `packets` once it says it measures. */
+async function brokeredRun(lab: Lab, b: Broker, args: string[], packets: number): Promise<{ r: CliResult; sent: number; creds: ReturnType<typeof credsOf> | null }> {
+  let sending: Promise<number> | undefined;
+  let creds: ReturnType<typeof credsOf> | null = null;
+  let child: ChildProcess | undefined;
+  const r = await runCli(['latency', '--iface', lab.rx.ifname, '--broker', b.socket, '--packets', String(packets), '--json', ...args], {
+    wrap: asUser(NOBODY),
+    onSpawn: (c) => (child = c),
+    onStderr: (chunk) => {
+      if (!sending && /measuring on/.test(chunk)) {
+        creds = credsOf(child!.pid!);
+        const gen = openGenerator(lab);
+        sending = gen.send({ count: packets, rate: 20_000 }).finally(() => gen.close());
+      }
+    },
+  });
+  assert.ok(sending, `the client never said it measures: ${r.stderr}`);
+  return { r, sent: await sending, creds };
+}
+
+describe('afxdp serve: the broker', () => {
+  for (const poll of ['event', 'busy'] as const) {
+    test(`${poll} mode: uid 65534 without capabilities receives every packet with valid metadata`, async () => {
+      await withLab(async (lab) => {
+        const b = await startBroker(lab);
+        const packets = 3000;
+        const { r, sent, creds } = await brokeredRun(lab, b, ['--poll', poll], packets);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(sent, packets);
+        assert.deepEqual(creds, { uid: String(NOBODY), capEff: '0000000000000000', capPrm: '0000000000000000', capBnd: '0000000000000000' }, 'the client ran as nobody with empty capability sets');
+        const doc = JSON.parse(r.stdout) as { poll: string; packets: { received: number; meta_valid: number; meta_invalid: number }; per_queue: Array<{ program: { redirected: number } }>; latency_ns: { xdp_to_user: { count: number; p50: number } } };
+        assert.equal(doc.poll, poll);
+        assert.equal(doc.packets.received, packets);
+        assert.equal(doc.packets.meta_valid, packets);
+        assert.equal(doc.packets.meta_invalid, 0);
+        assert.equal(doc.latency_ns.xdp_to_user.count, packets);
+        assert.ok(doc.latency_ns.xdp_to_user.p50 > 0 && doc.latency_ns.xdp_to_user.p50 < 1e9);
+        // the program's counters, read by the client through the map fd the broker passed
+        assert.equal(doc.per_queue[0]?.program.redirected, packets);
+        // the client went: the broker detached at once
+        await waitFor(async () => (await xdpOn(lab)).length === 0, { what: 'the broker to detach after the client ended', timeoutMs: 5_000 });
+        assert.match(b.log(), new RegExp(`client pid \\d+ uid ${NOBODY} closed the connection: ${lab.rx.ifname} queue 0 released, program detached`));
+        await stopBroker(b);
+      });
+    });
+  }
+
+  test('API: open({ iface, queue, broker }) in a process without capabilities', async () => {
+    await withLab(async (lab) => {
+      const b = await startBroker(lab);
+      const packets = 1000;
+      const script = `
+        import { open } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))};
+        const s = open({ iface: ${JSON.stringify(lab.rx.ifname)}, queue: 0, broker: ${JSON.stringify(b.socket)}, poll: 'worker' });
+        process.stderr.write('open\\n');
+        let n = 0, valid = 0;
+        s.onBatch((batch) => {
+          for (let i = 0; i < batch.length; i++) { n++; if (batch.packet(i).hasMeta && batch.latencyOf(i) > 0) valid++; }
+          if (n >= ${packets}) { const st = s.stats(); s.close(); console.log(JSON.stringify({ n, valid, program: st.program })); }
+        });`;
+      // a file, not node -e: a worker started while an eval'd module's main thread waits does not start
+      const client = path.join(dir, 'client.mjs');
+      fs.writeFileSync(client, script, { mode: 0o644 });
+      let sending: Promise<number> | undefined;
+      const r = await new Promise<CliResult>((resolve, reject) => {
+        const [cmd, ...args] = [...asUser(NOBODY), process.execPath, client];
+        const c = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        running.add(c);
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        c.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (!sending && /open/.test(stderr)) sending = sendFrames(lab, packets);
+        });
+        c.on('error', reject);
+        c.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(await sending, packets);
+      const out = JSON.parse(r.stdout) as { n: number; valid: number; program: { redirected: number } };
+      assert.deepEqual({ n: out.n, valid: out.valid, redirected: out.program.redirected }, { n: packets, valid: packets, redirected: packets });
+      await stopBroker(b);
+    });
+  });
+
+  test('refusals are one line and the broker keeps serving: uid not allowed, queue held, SIGKILL of the holder frees it at once', async () => {
+    await withLab(async (lab) => {
+      const b = await startBroker(lab);
+      // uid 65533 can reach the socket (group nogroup) but is not on the allow list
+      const denied = await runCli(['latency', '--iface', lab.rx.ifname, '--broker', b.socket, '--duration', '1'], { wrap: asUser(65533) });
+      assertOneLineError(denied, 1, /^afxdp: broker .*: uid 65533 is not allowed to open queues on this broker \(ask its admin to add --allow-uid 65533/);
+      // a client holds queue 0 ...
+      let holder: ChildProcess | undefined;
+      let holderErr = '';
+      const holding = runCli(['latency', '--iface', lab.rx.ifname, '--broker', b.socket, '--duration', '60'], {
+        wrap: asUser(NOBODY),
+        onSpawn: (c) => (holder = c),
+        onStderr: (chunk) => (holderErr += chunk),
+      });
+      await waitFor(() => /measuring on/.test(holderErr), { what: 'the first client to measure', timeoutMs: 20_000, detail: () => holderErr });
+      assert.deepEqual(await xdpOn(lab), [lab.rx.ifname]);
+      // ... so a second one is refused
+      const busy = await runCli(['latency', '--iface', lab.rx.ifname, '--broker', b.socket, '--duration', '1'], { wrap: asUser(NOBODY) });
+      assertOneLineError(busy, 1, /queue 0 of .* is held by another client \(pid \d+, uid 65534\)/);
+      // SIGKILL: the broker sees the connection close and detaches
+      holder!.kill('SIGKILL');
+      assert.equal((await holding).signal, 'SIGKILL');
+      await waitFor(async () => (await xdpOn(lab)).length === 0, { what: 'the broker to detach after the SIGKILL', timeoutMs: 5_000 });
+      // and the next client takes the queue at once
+      const { r, sent } = await brokeredRun(lab, b, [], 500);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { packets: { received: number } }).packets.received, sent);
+      await stopBroker(b);
+    });
+  });
+
+  test('SIGKILL of the broker: nothing stays attached; the client reports what it measured and exits 1', async () => {
+    await withLab(async (lab) => {
+      const b = await startBroker(lab);
+      let err = '';
+      let sent: Promise<number> | undefined;
+      const client = runCli(['latency', '--iface', lab.rx.ifname, '--broker', b.socket, '--duration', '60', '--json'], {
+        wrap: asUser(NOBODY),
+        onStderr: (chunk) => {
+          err += chunk;
+          if (!sent && /measuring on/.test(chunk)) sent = sendFrames(lab, 200);
+        },
+      });
+      await waitFor(() => sent !== undefined, { what: 'the client to measure', timeoutMs: 20_000, detail: () => err });
+      const n = await sent!;
+      b.child.kill('SIGKILL');
+      assert.equal((await b.done).signal, 'SIGKILL');
+      const r = await client;
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^afxdp: the broker at .* went away while measuring \(stopped, crashed or restarted\): its program is detached \(the report covers/m);
+      assert.equal((JSON.parse(r.stdout) as { packets: { received: number } }).packets.received, n, 'the report has what arrived before');
+      assert.deepEqual(await xdpOn(lab), [], 'the kernel released the broker\'s link');
+      const { stdout } = await lab.rx.netns.exec('bpftool', ['-j', 'net', 'show', 'dev', lab.rx.ifname]);
+      assert.deepEqual((JSON.parse(stdout) as Array<{ xdp: unknown[] }>)[0]?.xdp ?? [], [], 'bpftool net shows no XDP program');
+    });
+  });
+
+  test('one-line errors: no broker, permission denied on the socket, unknown protocol version', async () => {
+    await withLab(async (lab) => {
+      const missing = path.join(socketDir(), 'none.sock');
+      assertOneLineError(await runCli(['latency', '--iface', 'eth0', '--broker', missing, '--duration', '1'], { wrap: asUser(NOBODY) }), 1, /no afxdp broker is running at .*none\.sock \(no such socket\) \(start one as root: afxdp serve --socket/);
+      const b = await startBroker(lab);
+      // gid 65533: not the socket's group, so the file mode keeps it out before the broker sees it
+      assertOneLineError(await runCli(['latency', '--iface', lab.rx.ifname, '--broker', b.socket, '--duration', '1'], { wrap: asUser(NOBODY, 65533) }), 1, /permission denied on the broker socket .* \(its mode is 0660/);
+      assert.equal((fs.statSync(b.socket).mode & 0o777).toString(8), '660');
+      assert.equal(fs.statSync(b.socket).gid, NOBODY);
+      // a client of another protocol version gets one line back, and the broker goes on
+      const fd = native().unixConnect(b.socket);
+      try {
+        assert.ok(sendMessage(fd, { version: BROKER_PROTOCOL + 98, op: 'open', ifname: lab.rx.ifname, queues: [0], options: {} }));
+        const got = receiveMessage(fd, 10_000);
+        assert.ok(got !== null && got !== 'closed');
+        assert.deepEqual(got.msg, {
+          version: BROKER_PROTOCOL,
+          ok: false,
+          error: { code: 'EBROKER', message: `the client speaks afxdp broker protocol version ${BROKER_PROTOCOL + 98}, this broker speaks ${BROKER_PROTOCOL}`, hint: 'run the same afxdp version for the broker (afxdp serve) and its clients' },
+        });
+      } finally {
+        native().close(fd);
+      }
+      // an option the broker does not take from clients
+      assertOneLineError(await runCli(['latency', '--iface', lab.rx.ifname, '--broker', b.socket, '--force', '--duration', '1'], { wrap: asUser(NOBODY) }), 2, /force cannot be used with a broker/);
+      const { r } = await brokeredRun(lab, b, [], 100);
+      assert.equal(r.code, 0, r.stderr);
+      await stopBroker(b);
+    });
+  });
+});
