@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Lab } from '../src/index.js';
-import { runCli, assertNoLeftovers, assertOneLineError, ROOT, type CliResult } from './lib/cli.js';
+import { runCli, assertNoLeftovers, assertOneLineError, ROOT, BIN, type CliResult } from './lib/cli.js';
+import { runTool } from '../src/sys/exec.js';
 import { withLab, inside, openGenerator, sendFrames, xdpOn } from './lib/lab.js';
 import { waitFor } from './lib/wait.js';
 import { native } from '../src/native.js';
@@ -201,6 +202,22 @@ describe('afxdp serve: the broker', () => {
     });
   });
 
+  test('--allow-gid admits by primary group; --mode 0600 keeps the group out; a mode open to others is a usage error', async () => {
+    await withLab(async (lab) => {
+      // uid 65533 is not on the allow list, its primary group 65534 is
+      const b = await startBroker(lab, ['--allow-gid', String(NOBODY)]);
+      const ok = await runCli(['latency', '--iface', lab.rx.ifname, '--broker', b.socket, '--duration', '0.3', '--json'], { wrap: asUser(65533) });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(b.log(), /client pid \d+ uid 65533: queue 0 of /);
+      await stopBroker(b);
+      const closed = await startBroker(lab, ['--mode', '0600']);
+      assert.equal((fs.statSync(closed.socket).mode & 0o777).toString(8), '600');
+      assertOneLineError(await runCli(['latency', '--iface', lab.rx.ifname, '--broker', closed.socket, '--duration', '0.3'], { wrap: asUser(NOBODY) }), 1, /permission denied on the broker socket/);
+      await stopBroker(closed);
+      assertOneLineError(await runCli(['serve', '--socket', path.join(dir, 'x.sock'), '--mode', '0666']), 2, /--mode must not give "other" users access/);
+    });
+  });
+
   test('SIGKILL of the broker: nothing stays attached; the client reports what it measured and exits 1', async () => {
     await withLab(async (lab) => {
       const b = await startBroker(lab);
@@ -256,5 +273,19 @@ describe('afxdp serve: the broker', () => {
       assert.equal(r.code, 0, r.stderr);
       await stopBroker(b);
     });
+  });
+
+  test('examples/afxdp-broker.service passes systemd-analyze verify, and its ExecStart parses', async () => {
+    const unit = fs.readFileSync(path.join(ROOT, 'examples', 'afxdp-broker.service'), 'utf8');
+    const exec = /^ExecStart=\/usr\/bin\/afxdp (.*)$/m.exec(unit);
+    assert.ok(exec, 'ExecStart runs /usr/bin/afxdp');
+    const copy = path.join(socketDir(), 'afxdp-broker.service');
+    fs.writeFileSync(copy, unit.replace('/usr/bin/afxdp', BIN));
+    // rejects (with the tool's output) on a non-zero exit
+    const v = await runTool('systemd-analyze', ['verify', copy], { timeoutMs: 30_000 });
+    assert.equal(v.stderr.trim(), '');
+    // the same flags, checked by afxdp's own parser (--help after them: parse, print help, exit 0)
+    const r = await runCli([...exec[1]!.replace('--group afxdp', '--group 0').split(' '), '--help']);
+    assert.equal(r.code, 0, r.stderr);
   });
 });
