@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Lab } from '../src/index.js';
+import { Broker, LatencyReceiver, type Lab } from '../src/index.js';
 import { runCli, assertNoLeftovers, assertOneLineError, ROOT, BIN, type CliResult } from './lib/cli.js';
 import { runTool } from '../src/sys/exec.js';
 import { withLab, inside, openGenerator, sendFrames, xdpOn } from './lib/lab.js';
@@ -23,7 +23,7 @@ import { sendMessage, receiveMessage, BROKER_PROTOCOL } from '../src/sys/broker-
 const NOBODY = 65534;
 const asUser = (uid: number, gid = NOBODY): string[] => ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
 
-interface Broker {
+interface BrokerRun {
   child: ChildProcess;
   socket: string;
   done: Promise<CliResult>;
@@ -51,12 +51,12 @@ function socketDir(): string {
   return dir;
 }
 
-/** `afxdp serve` in the lab's rx namespace, allowing uid 65534 (group nogroup may connect). */
-async function startBroker(lab: Lab, extra: string[] = []): Promise<Broker> {
+/** `afxdp serve` (`argv`: the command and extra flags) in the lab's rx namespace, allowing uid 65534 (group nogroup may connect). */
+async function startBroker(lab: Lab, argv: string[] = ['serve']): Promise<BrokerRun> {
   const socket = path.join(dir || socketDir(), 'broker.sock');
   let child: ChildProcess | undefined;
   let log = '';
-  const done = runCli(['serve', '--socket', socket, '--allow-uid', String(NOBODY), '--group', String(NOBODY), '--iface', lab.rx.ifname, ...extra], {
+  const done = runCli([...argv, '--socket', socket, '--allow-uid', String(NOBODY), '--group', String(NOBODY), '--iface', lab.rx.ifname], {
     wrap: inside(lab),
     timeoutMs: 120_000,
     onSpawn: (c) => {
@@ -70,7 +70,7 @@ async function startBroker(lab: Lab, extra: string[] = []): Promise<Broker> {
   return { child: child!, socket, done, log: () => log };
 }
 
-async function stopBroker(b: Broker): Promise<CliResult> {
+async function stopBroker(b: BrokerRun): Promise<CliResult> {
   b.child.kill('SIGTERM');
   const r = await b.done;
   assert.equal(r.code, 0, `the broker ends cleanly on SIGTERM: ${r.stderr}`);
@@ -86,7 +86,7 @@ function credsOf(pid: number): { uid: string; capEff: string; capPrm: string; ca
 }
 
 /** `afxdp latency --broker` as nobody with no capabilities; sends `packets` once it says it measures. */
-async function brokeredRun(lab: Lab, b: Broker, args: string[], packets: number): Promise<{ r: CliResult; sent: number; creds: ReturnType<typeof credsOf> | null }> {
+async function brokeredRun(lab: Lab, b: BrokerRun, args: string[], packets: number): Promise<{ r: CliResult; sent: number; creds: ReturnType<typeof credsOf> | null }> {
   let sending: Promise<number> | undefined;
   let creds: ReturnType<typeof credsOf> | null = null;
   let child: ChildProcess | undefined;
@@ -205,12 +205,12 @@ describe('afxdp serve: the broker', () => {
   test('--allow-gid admits by primary group; --mode 0600 keeps the group out; a mode open to others is a usage error', async () => {
     await withLab(async (lab) => {
       // uid 65533 is not on the allow list, its primary group 65534 is
-      const b = await startBroker(lab, ['--allow-gid', String(NOBODY)]);
+      const b = await startBroker(lab, ['serve', '--allow-gid', String(NOBODY)]);
       const ok = await runCli(['latency', '--iface', lab.rx.ifname, '--broker', b.socket, '--duration', '0.3', '--json'], { wrap: asUser(65533) });
       assert.equal(ok.code, 0, ok.stderr);
       assert.match(b.log(), /client pid \d+ uid 65533: queue 0 of /);
       await stopBroker(b);
-      const closed = await startBroker(lab, ['--mode', '0600']);
+      const closed = await startBroker(lab, ['serve', '--mode', '0600']);
       assert.equal((fs.statSync(closed.socket).mode & 0o777).toString(8), '600');
       assertOneLineError(await runCli(['latency', '--iface', lab.rx.ifname, '--broker', closed.socket, '--duration', '0.3'], { wrap: asUser(NOBODY) }), 1, /permission denied on the broker socket/);
       await stopBroker(closed);
@@ -287,5 +287,54 @@ describe('afxdp serve: the broker', () => {
     // the same flags, checked by afxdp's own parser (--help after them: parse, print help, exit 0)
     const r = await runCli([...exec[1]!.replace('--group afxdp', '--group 0').split(' '), '--help']);
     assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('LatencyReceiver.openForClient() + handover(): the broker half alone, attached until close()', async () => {
+    await withLab(async (lab) => {
+      const rx = LatencyReceiver.openForClient({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, ringSize: 512 });
+      try {
+        const { grant, fds } = rx.handover();
+        assert.deepEqual(grant.queues, [0]);
+        assert.deepEqual(grant.sockets, [{ queue: 0, filled: 512, bindMode: 'copy' }], 'the fill ring is full before bind');
+        assert.equal(grant.frameCount, 4096);
+        assert.ok(grant.hasCounters && grant.mapInUse, 'strategy auto: counters and stamps maps');
+        assert.equal(fds.length, 4, 'xsk, umem memfd, counters, stamps');
+        assert.match(fs.readlinkSync(`/proc/self/fd/${fds[1]}`), /^\/memfd:afxdp-umem/);
+        assert.deepEqual(await xdpOn(lab), [lab.rx.ifname], 'attached for the client');
+      } finally {
+        rx.close();
+      }
+      assert.deepEqual(await xdpOn(lab), [], 'close() detaches');
+      const local = LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd });
+      try {
+        assert.throws(() => local.handover(), /handover\(\) is for a receiver opened with openForClient\(\)/);
+      } finally {
+        local.close();
+      }
+    });
+  });
+
+  test('Broker in this process (netnsFd): held lists the client while it measures, close() removes the socket', async () => {
+    await withLab(async (lab) => {
+      const socket = path.join(socketDir(), 'api.sock');
+      const lines: string[] = [];
+      const broker = Broker.listen({ socket, netnsFd: lab.rx.netns.fd, allowUids: [NOBODY], group: NOBODY, log: (l) => lines.push(l) });
+      try {
+        assert.equal(broker.path, socket);
+        let err = '';
+        let child: ChildProcess | undefined;
+        const client = runCli(['latency', '--iface', lab.rx.ifname, '--broker', socket, '--duration', '30'], { wrap: asUser(NOBODY), onSpawn: (c) => (child = c), onStderr: (c) => (err += c) });
+        await waitFor(() => /measuring on/.test(err), { what: 'the client to measure', timeoutMs: 20_000, detail: () => err });
+        assert.deepEqual(broker.held, [{ pid: child!.pid, uid: NOBODY, ifname: lab.rx.ifname, queues: [0] }]);
+        child!.kill('SIGTERM');
+        assert.equal((await client).code, 0);
+        await waitFor(() => broker.held.length === 0, { what: 'the hold to end', timeoutMs: 5_000 });
+        assert.match(lines.join('\n'), /released, program detached/);
+      } finally {
+        broker.close();
+      }
+      assert.ok(!fs.existsSync(socket));
+      assert.throws(() => Broker.listen({ socket: path.join(dir, 'x.sock'), allowUids: [-1] }), /allowUids: -1 is not a uid\/gid/);
+    });
   });
 });

@@ -21,8 +21,10 @@ export interface BrokerOptions {
   allowUids?: readonly number[];
   /** primary gids allowed to open queues */
   allowGids?: readonly number[];
-  /** interfaces clients may ask for; default: any interface of the broker's network namespace */
+  /** interfaces clients may ask for; default: any interface of the served network namespace */
   ifaces?: readonly string[];
+  /** fd of the network namespace whose interfaces are served; default: the broker's own */
+  netnsFd?: number;
   /** group of the socket file (its members may connect); default: the broker's own group */
   group?: number;
   /** mode of the socket file; default 0o660 */
@@ -185,7 +187,7 @@ export class Broker {
       if (!(BROKERED_OPTIONS as readonly string[]).includes(k)) throw new AfxdpError('EUSAGE', `option ${JSON.stringify(k)} cannot be asked of the broker`, { hint: `a client may ask for ${BROKERED_OPTIONS.join(', ')}` });
       options[k] = v;
     }
-    c.rx = LatencyReceiver.openForClient({ ...(options as Partial<ReceiverOptions>), ifname: r.ifname, queues: r.queues ?? [0] });
+    c.rx = LatencyReceiver.openForClient({ ...(options as Partial<ReceiverOptions>), ifname: r.ifname, queues: r.queues ?? [0], netnsFd: this.o.netnsFd });
     this.holders.set(r.ifname, c);
     try {
       return c.rx.handover();
