@@ -132,6 +132,29 @@ describe('afxdp serve: the broker', () => {
     });
   }
 
+  test('strategies map and prepend (driver without metadata simulated) and --csv, through the broker, as nobody', async () => {
+    await withLab(async (lab) => {
+      const b = await startBroker(lab);
+      // nobody writes its output into a directory of its own: the file is nobody's
+      const out = path.join(dir, 'out');
+      fs.mkdirSync(out);
+      fs.chownSync(out, NOBODY, NOBODY);
+      for (const strategy of ['map', 'prepend'] as const) {
+        const csv = path.join(out, `${strategy}.csv`);
+        const packets = 1000;
+        const { r, sent } = await brokeredRun(lab, b, ['--strategy', strategy, '--simulate-no-meta', '--csv', csv], packets);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(sent, packets);
+        const doc = JSON.parse(r.stdout) as { strategy: string; packets: { received: number; meta_valid: number; by_strategy: Record<string, number> } };
+        assert.equal(doc.strategy, strategy);
+        assert.deepEqual({ received: doc.packets.received, valid: doc.packets.meta_valid, via: doc.packets.by_strategy[strategy] }, { received: packets, valid: packets, via: packets });
+        assert.equal(fs.statSync(csv).uid, NOBODY);
+        assert.equal(fs.readFileSync(csv, 'utf8').trim().split('\n').length, packets + 1, 'a header and one row per packet');
+      }
+      await stopBroker(b);
+    });
+  });
+
   test('API: open({ iface, queue, broker }) in a process without capabilities', async () => {
     await withLab(async (lab) => {
       const b = await startBroker(lab);
@@ -213,7 +236,13 @@ describe('afxdp serve: the broker', () => {
       const closed = await startBroker(lab, ['serve', '--mode', '0600']);
       assert.equal((fs.statSync(closed.socket).mode & 0o777).toString(8), '600');
       assertOneLineError(await runCli(['latency', '--iface', lab.rx.ifname, '--broker', closed.socket, '--duration', '0.3'], { wrap: asUser(NOBODY) }), 1, /permission denied on the broker socket/);
+      // a second broker on a live socket, or on a path that is not a socket: one line, nothing removed
+      assertOneLineError(await runCli(['serve', '--socket', closed.socket], { wrap: inside(lab) }), 1, /a broker is already listening on .*broker\.sock \(stop it first/);
       await stopBroker(closed);
+      const file = path.join(dir, 'not-a-socket');
+      fs.writeFileSync(file, 'keep');
+      assertOneLineError(await runCli(['serve', '--socket', file]), 2, /not-a-socket exists and is not a socket/);
+      assert.equal(fs.readFileSync(file, 'utf8'), 'keep');
       assertOneLineError(await runCli(['serve', '--socket', path.join(dir, 'x.sock'), '--mode', '0666']), 2, /--mode must not give "other" users access/);
     });
   });

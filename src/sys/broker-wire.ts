@@ -65,6 +65,10 @@ export interface Answer {
 /** Receiver options a client may ask the broker for; everything else stays on the client's side or is refused. */
 export const BROKERED_OPTIONS = ['mode', 'bind', 'clock', 'match', 'udpPort', 'strategy', 'simulateNoMeta', 'hints', 'frameCount', 'ringSize', 'txRingSize', 'txMetadataLen'] as const;
 
+// reused by every receive (synchronous, decoded before the next one): a client's liveness check allocates nothing
+const inBuf = new Uint8Array(MAX_MESSAGE);
+const inFds = new Int32Array(MAX_FDS);
+
 /** Sends one message with fds attached; false when the peer is gone. */
 export function sendMessage(fd: number, msg: unknown, fds: readonly number[] = []): boolean {
   const bytes = new TextEncoder().encode(JSON.stringify(msg));
@@ -77,8 +81,8 @@ export function sendMessage(fd: number, msg: unknown, fds: readonly number[] = [
  * in time, 'closed' when the peer closed, else the parsed message and its fds (the caller's to close).
  */
 export function receiveMessage(fd: number, timeoutMs: number): { msg: unknown; fds: number[] } | 'closed' | null {
-  const buf = new Uint8Array(MAX_MESSAGE);
-  const fdsOut = new Int32Array(MAX_FDS);
+  const buf = inBuf;
+  const fdsOut = inFds;
   const r = native().recvFds(fd, buf, fdsOut, timeoutMs);
   if (r.bytes === -EAGAIN) return null;
   if (r.bytes === 0) return 'closed';
