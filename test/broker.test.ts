@@ -86,7 +86,7 @@ function credsOf(pid: number): { uid: string; capEff: string; capPrm: string; ca
 }
 
 /** `afxdp latency --broker` as nobody with no capabilities; sends `packets` once it says it measures. */
-async function brokeredRun(lab: Lab, b: BrokerRun, args: string[], packets: number): Promise<{ r: CliResult; sent: number; creds: ReturnType<typeof credsOf> | null }> {
+async function brokeredRun(lab: Lab, b: BrokerRun, args: string[], packets: number, queue = 0): Promise<{ r: CliResult; sent: number; creds: ReturnType<typeof credsOf> | null }> {
   let sending: Promise<number> | undefined;
   let creds: ReturnType<typeof credsOf> | null = null;
   let child: ChildProcess | undefined;
@@ -96,7 +96,7 @@ async function brokeredRun(lab: Lab, b: BrokerRun, args: string[], packets: numb
     onStderr: (chunk) => {
       if (!sending && /measuring on/.test(chunk)) {
         creds = credsOf(child!.pid!);
-        const gen = openGenerator(lab);
+        const gen = openGenerator(lab, { queue });
         sending = gen.send({ count: packets, rate: 20_000 }).finally(() => gen.close());
       }
     },
@@ -247,6 +247,38 @@ describe('afxdp serve: the broker', () => {
     });
   });
 
+  test('two clients share the interface on different queues: the program stays until the last goes; other program options are refused', async () => {
+    await withLab(async (lab) => {
+      const b = await startBroker(lab);
+      let holder: ChildProcess | undefined;
+      let holderErr = '';
+      const holding = runCli(['latency', '--iface', lab.rx.ifname, '--queue', '0', '--broker', b.socket, '--duration', '60'], {
+        wrap: asUser(NOBODY),
+        onSpawn: (c) => (holder = c),
+        onStderr: (chunk) => (holderErr += chunk),
+      });
+      await waitFor(() => /measuring on/.test(holderErr), { what: 'the first client to measure', timeoutMs: 20_000, detail: () => holderErr });
+      // another client, queue 1: joins the attached program and gets exactly its own traffic
+      const packets = 800;
+      const { r, sent } = await brokeredRun(lab, b, ['--queue', '1'], packets, 1);
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as { queues: number[]; packets: { received: number; meta_valid: number }; per_queue: Array<{ program: { redirected: number } }> };
+      assert.deepEqual({ queues: doc.queues, received: doc.packets.received, valid: doc.packets.meta_valid, redirected: doc.per_queue[0]!.program.redirected }, { queues: [1], received: sent, valid: sent, redirected: sent });
+      assert.match(b.log(), /queue 1 released, the program stays for the other clients/);
+      assert.deepEqual(await xdpOn(lab), [lab.rx.ifname], 'still attached for the first client');
+      // queue 1 again: its counters start from zero (exact accounting for the next client too)
+      const again = await brokeredRun(lab, b, ['--queue', '1'], 300, 1);
+      assert.equal((JSON.parse(again.r.stdout) as typeof doc).per_queue[0]!.program.redirected, 300);
+      // a program with other options cannot share the interface
+      const other = await runCli(['latency', '--iface', lab.rx.ifname, '--queue', '1', '--broker', b.socket, '--strategy', 'map', '--duration', '1'], { wrap: asUser(NOBODY) });
+      assertOneLineError(other, 1, /is in use by other clients whose program differs \(strategy "auto"\): one program per interface/);
+      holder!.kill('SIGKILL');
+      await holding;
+      await waitFor(async () => (await xdpOn(lab)).length === 0, { what: 'the broker to detach after the last client', timeoutMs: 5_000 });
+      await stopBroker(b);
+    }, { queues: 2 });
+  });
+
   test('SIGKILL of the broker: nothing stays attached; the client reports what it measured and exits 1', async () => {
     await withLab(async (lab) => {
       const b = await startBroker(lab);
@@ -334,13 +366,25 @@ describe('afxdp serve: the broker', () => {
         rx.close();
       }
       assert.deepEqual(await xdpOn(lab), [], 'close() detaches');
+      // a second client's queue joins the first one's program; the program goes with the first receiver's close()
+      const owner = LatencyReceiver.openForClient({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, queues: [0] });
+      try {
+        const joiner = LatencyReceiver.openForClient({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, queues: [1], bind: 'copy' }, owner);
+        assert.equal(joiner.handover().grant.cookie, owner.handover().grant.cookie, 'one program');
+        owner.releaseSockets();
+        joiner.close();
+        assert.deepEqual(await xdpOn(lab), [lab.rx.ifname], 'the owner keeps the program after giving its sockets back');
+      } finally {
+        owner.close();
+      }
+      assert.deepEqual(await xdpOn(lab), []);
       const local = LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd });
       try {
         assert.throws(() => local.handover(), /handover\(\) is for a receiver opened with openForClient\(\)/);
       } finally {
         local.close();
       }
-    });
+    }, { queues: 2 });
   });
 
   test('Broker in this process (netnsFd): held lists the client while it measures, close() removes the socket', async () => {

@@ -5,8 +5,10 @@
  * (LatencyReceiver.openForClient: program, sockets over a shared UMEM, XSKMAP, attach) and the
  * broker passes the fds (SCM_RIGHTS). The connection is the hold: when it closes — the client
  * closed, exited, crashed or was SIGKILLed — the broker detaches and frees the queues at once.
- * Event-driven on Node's loop (uv_poll on the listening and the client sockets), one client at a
- * time per interface.
+ * Several clients may hold different queues of one interface when they ask for the same program
+ * options (the program is per interface): the first one's receiver loads and attaches it, the
+ * others' join it, and it is detached when the last of them goes. Event-driven on Node's loop
+ * (uv_poll on the listening and the client sockets).
  */
 import fs from 'node:fs';
 import { native, type PollHandle } from '../native.js';
@@ -43,6 +45,18 @@ interface Client {
   rx: LatencyReceiver | null;
 }
 
+/** One interface in use: the program its first client's receiver attached, and everyone using it. */
+interface Attached {
+  /** the receiver that loaded and attached the program (its sockets go when its client goes; the program when the last user goes) */
+  owner: LatencyReceiver;
+  /** the program options every client of this interface asked for */
+  program: string;
+  users: Set<Client>;
+}
+
+/** The options that make the program: clients of one interface must agree on them. */
+const PROGRAM_OPTIONS = ['mode', 'clock', 'match', 'udpPort', 'strategy', 'simulateNoMeta', 'hints'] as const;
+
 const BACKLOG = 16;
 const EAGAIN = 11;
 
@@ -52,8 +66,8 @@ export class Broker {
   private readonly listenFd: number;
   private readonly watch: PollHandle;
   private readonly clients = new Set<Client>();
-  /** interface → the client holding it */
-  private readonly holders = new Map<string, Client>();
+  /** interface → its program and the clients holding queues of it */
+  private readonly attached = new Map<string, Attached>();
   private closed = false;
 
   private constructor(o: BrokerOptions, listenFd: number) {
@@ -94,7 +108,7 @@ export class Broker {
 
   /** Clients connected now, and the interfaces they hold (for logs and tests). */
   get held(): Array<{ pid: number; uid: number; ifname: string; queues: readonly number[] }> {
-    return [...this.holders].map(([ifname, c]) => ({ pid: c.pid, uid: c.uid, ifname, queues: c.rx?.queues ?? [] }));
+    return [...this.attached].flatMap(([ifname, a]) => [...a.users].map((c) => ({ pid: c.pid, uid: c.uid, ifname, queues: c.rx?.queues ?? [] })));
   }
 
   /** Detaches everything, disconnects every client, removes the socket file. Idempotent. */
@@ -172,23 +186,29 @@ export class Broker {
     if (typeof r.ifname !== 'string') throw new AfxdpError('EUSAGE', 'the request names no interface');
     const ifaces = this.o.ifaces ?? [];
     if (ifaces.length > 0 && !ifaces.includes(r.ifname)) throw new AfxdpError('EPERM', `interface ${r.ifname} is not served by this broker`, { hint: `it serves ${ifaces.join(', ')}` });
-    const holder = this.holders.get(r.ifname);
-    if (holder !== undefined) {
-      const asked = r.queues === 'all' ? holder.rx!.queues : (r.queues ?? []);
-      const taken = asked.filter((q) => holder.rx!.queues.includes(q));
-      throw new AfxdpError('EBUSY', taken.length > 0
-        ? `queue ${taken.join(',')} of ${r.ifname} is held by another client (pid ${holder.pid}, uid ${holder.uid})`
-        : `${r.ifname} is in use by another client (pid ${holder.pid}, uid ${holder.uid}, queues ${holder.rx!.queues.join(',')}): the broker attaches one program per interface`, {
-        hint: 'wait until it ends, or ask for all the queues you need in one open',
-      });
-    }
     const options: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(r.options ?? {})) {
       if (!(BROKERED_OPTIONS as readonly string[]).includes(k)) throw new AfxdpError('EUSAGE', `option ${JSON.stringify(k)} cannot be asked of the broker`, { hint: `a client may ask for ${BROKERED_OPTIONS.join(', ')}` });
       options[k] = v;
     }
-    c.rx = LatencyReceiver.openForClient({ ...(options as Partial<ReceiverOptions>), ifname: r.ifname, queues: r.queues ?? [0], netnsFd: this.o.netnsFd });
-    this.holders.set(r.ifname, c);
+    const program = JSON.stringify(PROGRAM_OPTIONS.map((k) => options[k]));
+    const a = this.attached.get(r.ifname);
+    if (a !== undefined) {
+      for (const u of a.users) {
+        const asked = r.queues === 'all' ? u.rx!.queues : (r.queues ?? [0]);
+        const taken = asked.filter((q) => u.rx!.queues.includes(q));
+        if (taken.length > 0) throw new AfxdpError('EBUSY', `queue ${taken.join(',')} of ${r.ifname} is held by another client (pid ${u.pid}, uid ${u.uid})`, { hint: 'wait until it ends, or ask for another queue' });
+      }
+      if (program !== a.program) {
+        const theirs = JSON.parse(a.program) as unknown[];
+        const differ = PROGRAM_OPTIONS.flatMap((k, i) => (JSON.stringify(options[k]) === JSON.stringify(theirs[i]) ? [] : [`${k} ${JSON.stringify(theirs[i])}`]));
+        throw new AfxdpError('EBUSY', `${r.ifname} is in use by other clients whose program differs (${differ.join(', ')}): one program per interface`, { hint: 'ask with the same options, or wait until they end' });
+      }
+    }
+    const opts: ReceiverOptions = { ...(options as Partial<ReceiverOptions>), ifname: r.ifname, queues: r.queues ?? [0], netnsFd: this.o.netnsFd };
+    c.rx = a === undefined ? LatencyReceiver.openForClient(opts) : LatencyReceiver.openForClient(opts, a.owner);
+    if (a === undefined) this.attached.set(r.ifname, { owner: c.rx, program, users: new Set([c]) });
+    else a.users.add(c);
     try {
       return c.rx.handover();
     } catch (e) {
@@ -197,21 +217,35 @@ export class Broker {
     }
   }
 
-  /** Detaches the client's program and closes its sockets (the client's copies stay open but receive nothing). */
-  private release(c: Client): void {
-    if (c.rx === null) return;
-    if (this.holders.get(c.rx.ifname) === c) this.holders.delete(c.rx.ifname);
-    c.rx.close();
+  /**
+   * Closes the client's sockets (its copies stay open but receive nothing) and, when it was the
+   * interface's last user, detaches the program. Returns whether it was detached.
+   */
+  private release(c: Client): boolean {
+    const rx = c.rx;
+    if (rx === null) return false;
     c.rx = null;
+    const a = this.attached.get(rx.ifname);
+    if (a === undefined || !a.users.delete(c)) {
+      rx.close();
+      return true;
+    }
+    // the owner's receiver keeps the program for the others; a joiner's owns no program
+    if (rx === a.owner) rx.releaseSockets();
+    else rx.close();
+    if (a.users.size > 0) return false;
+    a.owner.close();
+    this.attached.delete(rx.ifname);
+    return true;
   }
 
   private drop(c: Client, why: string | null): void {
     if (!this.clients.delete(c)) return;
     const had = c.rx !== null ? `${c.rx.ifname} queue ${c.rx.queues.join(',')}` : null;
-    this.release(c);
+    const detached = this.release(c);
     native().pollStop(c.watch);
     native().close(c.fd);
-    if (why !== null) this.log(`client pid ${c.pid} uid ${c.uid} ${why}${had ? `: ${had} released, program detached` : ''}`);
+    if (why !== null) this.log(`client pid ${c.pid} uid ${c.uid} ${why}${had ? `: ${had} released${detached ? ', program detached' : ', the program stays for the other clients'}` : ''}`);
   }
 }
 

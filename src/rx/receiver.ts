@@ -136,6 +136,8 @@ export class LatencyReceiver {
   private readonly brokered: Brokered | null;
   /** broker role: the sockets made for the client (passed, never received on here) */
   private readonly forClient: XskSocket[] = [];
+  /** broker role: the receiver whose program (attached) this one's sockets join; it owns program and attachment */
+  private readonly joins: LatencyReceiver | null = null;
   private cookie = 0;
   private obj: BpfObject | null = null;
   private ownsObject = false;
@@ -155,10 +157,11 @@ export class LatencyReceiver {
   /** after close(): the final counts, summed [0] and per queue [1 + index] */
   private finalStats: Array<ReceiverStats | null> | null = null;
 
-  protected constructor(o: Resolved, ifindex: number, queues: number[], role: Role = 'local', brokered: Brokered | null = null) {
+  protected constructor(o: Resolved, ifindex: number, queues: number[], role: Role = 'local', brokered: Brokered | null = null, joins: LatencyReceiver | null = null) {
     this.o = o;
     this.role = role;
     this.brokered = brokered;
+    this.joins = joins;
     this.ifname = o.ifname;
     this.ifindex = ifindex;
     this.queues = queues;
@@ -183,10 +186,29 @@ export class LatencyReceiver {
    * client maps it too), XSKMAP, attach — open()'s steps without receiving. handover() then
    * gives what the client needs; close() detaches when the client is gone.
    */
-  static openForClient(opts: ReceiverOptions): LatencyReceiver {
+  static openForClient(opts: ReceiverOptions, joins?: LatencyReceiver): LatencyReceiver {
     const o = resolve({ ...opts, poll: 'event' });
     if (o.broker !== undefined) throw new AfxdpError('EUSAGE', 'a broker does not ask another broker');
-    return this.openHere(o, 'broker');
+    if (joins === undefined) return this.openHere(o, 'broker');
+    // another client's queues of the same interface: its program (same options) takes these sockets too
+    if (joins.role !== 'broker' || joins.closed || joins.ifname !== o.ifname) throw new AfxdpError('ESTATE', 'openForClient can only join an open broker receiver of the same interface');
+    const { ifindex, queues } = withNetns(o.netnsFd, () => lookup(o));
+    const r = new this(o, ifindex, queues, 'broker', null, joins);
+    try {
+      withNetns(o.netnsFd, () => r.setUp());
+    } catch (e) {
+      r.close();
+      throw e;
+    }
+    return r;
+  }
+
+  /**
+   * Broker role: closes the sockets made for this client (the kernel takes them out of the XSKMAP)
+   * but keeps program and attachment, which other clients' receivers joined. close() ends the rest.
+   */
+  releaseSockets(): void {
+    for (const s of this.forClient) s.close();
   }
 
   /** A client: the broker makes everything; this process adopts the sockets and receives. */
@@ -232,11 +254,22 @@ export class LatencyReceiver {
     const o = this.o;
     const self = this as unknown as { hints: boolean; hintsOff: string | null; programPath: string; programName: string };
     const g = this.brokered?.grant ?? null;
-    const cookie = g ? g.cookie : ((Math.random() * 0xfffffffe) >>> 0) + 1;
+    const j = this.joins;
+    const cookie = g ? g.cookie : j ? j.cookie : ((Math.random() * 0xfffffffe) >>> 0) + 1;
     this.cookie = cookie;
-    // 1. the program (loaded, not attached; a client's is the broker's)
+    // 1. the program (loaded, not attached; a client's is the broker's; a joining one another receiver's)
     let hintsWanted = false;
-    if (g !== null) {
+    if (j !== null) {
+      self.hints = j.hints;
+      self.hintsOff = j.hintsOff;
+      self.programPath = j.programPath;
+      self.programName = j.programName;
+      this.obj = j.obj;
+      this.progSection = j.progSection;
+      this.xskmapFd = j.xskmapFd;
+      this.counters = j.counters;
+      this.mapInUse = j.mapInUse;
+    } else if (g !== null) {
       self.hints = g.hints;
       self.hintsOff = g.hintsOff;
       self.programPath = g.programPath;
@@ -288,13 +321,15 @@ export class LatencyReceiver {
       else if (inWorkers(o.poll)) this.startWorker(rq, config, adopt);
       else this.openEngine(rq, config, adopt);
       if (g !== null) continue; // the broker put its socket in the XSKMAP
+      // a queue an earlier client of a joined program used starts its counters from zero
+      if (j !== null) this.counters?.reset(q);
       key[0] = q;
       val[0] = rq.fd;
       native().bpfMapUpdate(this.xskmapFd, new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
     }
     // host knobs once every engine exists and is warm
     if (o.cpuDmaLatency) this.held.push(holdCpuDmaLatency());
-    if (g !== null) return; // and attached the program
+    if (g !== null || j !== null) return; // and attached the program / it is attached
     // 3. attach, last (a device-bound program attaches in native mode only)
     const progFd = typeof o.program === 'object' ? o.program.programFd() : this.obj!.programFd(this.progSection);
     try {
@@ -515,7 +550,7 @@ export class LatencyReceiver {
   }
 
   get mode(): XdpMode {
-    return this.attachment?.mode ?? this.brokered?.grant.mode ?? 'native';
+    return this.attachment?.mode ?? this.joins?.mode ?? this.brokered?.grant.mode ?? 'native';
   }
 
   get bindMode(): 'copy' | 'zerocopy' {
@@ -524,7 +559,7 @@ export class LatencyReceiver {
 
   /** with `force`: the foreign program that was detached to make room, else null */
   get replaced(): { name: string; id: number } | null {
-    return this.attachment?.replaced ?? this.brokered?.grant.replaced ?? null;
+    return this.attachment?.replaced ?? this.joins?.replaced ?? this.brokered?.grant.replaced ?? null;
   }
 
   /** With `stackEvery`: the frames the program passed to the kernel stack (summed over queues), else null. */

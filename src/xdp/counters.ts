@@ -59,6 +59,12 @@ class PerCpuCounters<F extends string> {
     return out;
   }
 
+  /** Sets a queue's counters to zero on every CPU (the broker, before a new client takes the queue). */
+  reset(queue: number): void {
+    this.key[0] = queue;
+    native().bpfMapUpdate(this.fd, new Uint8Array(this.key.buffer), new Uint8Array(this.value.byteLength), 0);
+  }
+
   sum(queues: readonly number[]): Record<F, number> {
     const total = this.zero();
     for (const q of queues) {

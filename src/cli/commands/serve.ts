@@ -48,8 +48,9 @@ export function registerServe(program: Command, ctx: () => CliContext): void {
     .addHelpText(
       'after',
       '\nA client is allowed when its uid is in --allow-uid, its primary gid in --allow-gid, or it is root (the kernel says who\n' +
-        'connected: SO_PEERCRED). One client per interface; the program stays attached while the client is connected and is\n' +
-        'detached the moment it goes (exit, crash or SIGKILL). docs/BROKER.md has the protocol and the threat model;\n' +
+        'connected: SO_PEERCRED). One client per queue; clients of one interface share its program (same options). A client\n' +
+        'holds its queues while it is connected; when the last client of an interface goes (exit, crash or SIGKILL) the\n' +
+        'program is detached. docs/BROKER.md has the protocol and the threat model;\n' +
         'examples/afxdp-broker.service is a systemd unit.\n\n' +
         'Example:\n  afxdp serve --socket /run/afxdp/broker.sock --group afxdp --allow-uid 1000 --iface eth0\n',
     )
