@@ -328,6 +328,24 @@ describe('afxdp serve: the broker', () => {
       } finally {
         native().close(fd);
       }
+      // garbage, an unknown request, an option a client may not ask for: an answer each, and the broker goes on
+      const ask = (raw: Uint8Array | object): unknown => {
+        const c = native().unixConnect(b.socket);
+        try {
+          if (raw instanceof Uint8Array) assert.equal(native().sendFds(c, raw, new Int32Array(0)), 0);
+          else assert.ok(sendMessage(c, raw));
+          const got = receiveMessage(c, 10_000);
+          assert.ok(got !== null && got !== 'closed', 'an answer');
+          return (got.msg as { error: { message: string } }).error.message;
+        } finally {
+          native().close(c);
+        }
+      };
+      assert.equal(ask(new TextEncoder().encode('not json {')), 'the request is not an afxdp broker message');
+      assert.equal(ask({ version: BROKER_PROTOCOL, op: 'detach', ifname: lab.rx.ifname }), 'unknown request "detach"');
+      assert.equal(ask({ version: BROKER_PROTOCOL, op: 'open', ifname: lab.rx.ifname, queues: [0], options: { program: '/tmp/evil.o' } }), 'option "program" cannot be asked of the broker');
+      assert.match(String(ask({ version: BROKER_PROTOCOL, op: 'open', ifname: lab.rx.ifname, queues: [0], options: { ringSize: 1000 } })), /RX ring size 1000 is not a power of two|ring size/i);
+      assert.deepEqual(await xdpOn(lab), [], 'nothing half-attached after a refused setup');
       // an option the broker does not take from clients
       assertOneLineError(await runCli(['latency', '--iface', lab.rx.ifname, '--broker', b.socket, '--force', '--duration', '1'], { wrap: asUser(NOBODY) }), 2, /force cannot be used with a broker/);
       const { r } = await brokeredRun(lab, b, [], 100);
