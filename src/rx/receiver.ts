@@ -193,14 +193,7 @@ export class LatencyReceiver {
     // another client's queues of the same interface: its program (same options) takes these sockets too
     if (joins.role !== 'broker' || joins.closed || joins.ifname !== o.ifname) throw new AfxdpError('ESTATE', 'openForClient can only join an open broker receiver of the same interface');
     const { ifindex, queues } = withNetns(o.netnsFd, () => lookup(o));
-    const r = new this(o, ifindex, queues, 'broker', null, joins);
-    try {
-      withNetns(o.netnsFd, () => r.setUp());
-    } catch (e) {
-      r.close();
-      throw e;
-    }
-    return r;
+    return LatencyReceiver.setUpOrClose(new this(o, ifindex, queues, 'broker', null, joins), o.netnsFd);
   }
 
   /**
@@ -218,33 +211,28 @@ export class LatencyReceiver {
     const { grant, fds, conn } = requestQueues(o.broker!, { ifname: o.ifname, queues: o.queues, options });
     // the broker's numbers decide the shapes the client maps
     const shaped: Resolved = { ...o, frameCount: grant.frameCount, ringSize: grant.ringSize, txRingSize: grant.txRingSize, txMetadataLen: grant.txMetadataLen };
-    const r = new this(shaped, grant.ifindex, grant.queues, 'client', { grant, fds, conn, path: o.broker! });
-    try {
-      r.setUp();
-    } catch (e) {
-      r.close();
-      throw e;
-    }
-    return r;
+    return LatencyReceiver.setUpOrClose(new this(shaped, grant.ifindex, grant.queues, 'client', { grant, fds, conn, path: o.broker! }), undefined);
   }
 
   private static openHere(o: Resolved, role: Role): LatencyReceiver {
     const { ifindex, queues } = withNetns(o.netnsFd, () => lookup(o));
-    let r = new this(o, ifindex, queues, role);
     try {
-      withNetns(o.netnsFd, () => r.setUp());
+      return LatencyReceiver.setUpOrClose(new this(o, ifindex, queues, role), o.netnsFd);
     } catch (e) {
-      r.close();
       if (!(e instanceof HintsRefused)) throw e;
       // the hint program loaded but the interface refused it in native mode (e.g. an MTU too
       // large for native XDP): start over without hints, which may then attach in generic mode
-      r = new this({ ...o, hints: false }, ifindex, queues, role);
-      try {
-        withNetns(o.netnsFd, () => r.setUp(`the kernel or driver refused them: ${e.cause.message}`));
-      } catch (e2) {
-        r.close();
-        throw e2;
-      }
+      return LatencyReceiver.setUpOrClose(new this({ ...o, hints: false }, ifindex, queues, role), o.netnsFd, `the kernel or driver refused them: ${e.cause.message}`);
+    }
+  }
+
+  /** r.setUp() inside the namespace; a failure closes what it made (nothing half-attached stays) and throws on. */
+  private static setUpOrClose<T extends LatencyReceiver>(r: T, netnsFd: number | undefined, hintsOff?: string): T {
+    try {
+      withNetns(netnsFd, () => r.setUp(hintsOff));
+    } catch (e) {
+      r.close();
+      throw e;
     }
     return r;
   }
