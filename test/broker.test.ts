@@ -113,6 +113,7 @@ describe('afxdp serve: the broker', () => {
         const packets = 3000;
         const { r, sent, creds } = await brokeredRun(lab, b, ['--poll', poll], packets);
         assert.equal(r.code, 0, r.stderr);
+        assert.ok(r.stderr.includes(`; through the broker at ${b.socket}) until 3000 packets`), r.stderr);
         assert.equal(sent, packets);
         assert.deepEqual(creds, { uid: String(NOBODY), capEff: '0000000000000000', capPrm: '0000000000000000', capBnd: '0000000000000000' }, 'the client ran as nobody with empty capability sets');
         const doc = JSON.parse(r.stdout) as { poll: string; packets: { received: number; meta_valid: number; meta_invalid: number }; per_queue: Array<{ program: { redirected: number } }>; latency_ns: { xdp_to_user: { count: number; p50: number } } };
