@@ -142,8 +142,9 @@ describe('afxdp serve: the broker', () => {
       fs.chownSync(out, NOBODY, NOBODY);
       for (const strategy of ['map', 'prepend'] as const) {
         const csv = path.join(out, `${strategy}.csv`);
+        // --debug-frames: every frame in exactly one place at every batch, from the broker's fill on
         const packets = 1000;
-        const { r, sent } = await brokeredRun(lab, b, ['--strategy', strategy, '--simulate-no-meta', '--csv', csv], packets);
+        const { r, sent } = await brokeredRun(lab, b, ['--strategy', strategy, '--simulate-no-meta', '--csv', csv, '--debug-frames'], packets);
         assert.equal(r.code, 0, r.stderr);
         assert.equal(sent, packets);
         const doc = JSON.parse(r.stdout) as { strategy: string; packets: { received: number; meta_valid: number; by_strategy: Record<string, number> } };
