@@ -41,11 +41,8 @@ struct vlan_hdr {
 };
 
 /* Is this a frame we measure? Bounds-checked parse of Ethernet [+ one VLAN tag] + IP + UDP. */
-static __always_inline int match_frame(void *data, void *data_end)
+static __always_inline int match_headers(void *data, void *data_end)
 {
-	if (cfg_match == AFXDP_MATCH_ALL)
-		return 1;
-
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return 0;
@@ -78,7 +75,31 @@ static __always_inline int match_frame(void *data, void *data_end)
 	return cfg_udp_port == 0 || udp->dest == bpf_htons((__u16)cfg_udp_port);
 }
 
-SEC("xdp")
+/* Ethernet + VLAN + IPv6 + UDP: the most header bytes match_headers() reads */
+#define HDR_COPY 72
+
+/*
+ * The headers are read in place from the linear part (every driver seen keeps them there). A
+ * multi-buffer packet whose linear part is shorter than the headers (header split) has them
+ * copied out with bpf_xdp_load_bytes() and parsed from the stack copy instead.
+ */
+static __always_inline int match_frame(struct xdp_md *ctx)
+{
+	if (cfg_match == AFXDP_MATCH_ALL)
+		return 1;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	if (data + HDR_COPY <= data_end || bpf_xdp_get_buff_len(ctx) < HDR_COPY)
+		return match_headers(data, data_end);
+	__u8 hdr[HDR_COPY];
+	if (bpf_xdp_load_bytes(ctx, 0, hdr, HDR_COPY))
+		return 0;
+	return match_headers(hdr, hdr + HDR_COPY);
+}
+
+/* xdp.frags: multi-buffer packets (jumbo frames, XDP_USE_SG sockets) reach the program whole
+ * (kernel >= 5.18); the stamp goes in front of the first buffer as for any packet. */
+SEC("xdp.frags")
 int afxdp_stamp_prog(struct xdp_md *ctx)
 {
 	__u32 queue = ctx->rx_queue_index;
@@ -88,7 +109,7 @@ int afxdp_stamp_prog(struct xdp_md *ctx)
 		return XDP_PASS;
 	c->seen++;
 
-	if (!match_frame((void *)(long)ctx->data, (void *)(long)ctx->data_end))
+	if (!match_frame(ctx))
 		return XDP_PASS;
 	c->matched++;
 	if (afxdp_to_stack(ctx, queue, c->matched))

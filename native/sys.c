@@ -79,6 +79,28 @@ static int ethtool_ioctl(const char *ifname, void *cmd)
 	return r ? -e : 0;
 }
 
+/* The MTU of an interface in the calling thread's network namespace (sysfs would show the
+ * namespace /sys was mounted in, not the one setns() entered). 0 when there is no such interface. */
+AFX_FN(ifMtu)
+{
+	napi_value argv[1];
+	char name[IF_NAMESIZE];
+	if (!afx_args(env, info, 1, argv) || !afx_get_str(env, argv[0], name, sizeof(name)))
+		return NULL;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return afx_throw_errno(env, "socket(AF_INET)", errno);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	int r = ioctl(fd, SIOCGIFMTU, &ifr);
+	int e = errno;
+	close(fd);
+	if (r)
+		return e == ENODEV ? afx_u32(env, 0) : afx_throw_errno(env, "ioctl(SIOCGIFMTU)", e);
+	return afx_u32(env, (uint32_t)ifr.ifr_mtu);
+}
+
 AFX_FN(ethtoolChannels)
 {
 	napi_value argv[1];
@@ -157,6 +179,7 @@ napi_value afx_sys_init(napi_env env, napi_value exports)
 		{ "setns", setnsFn },
 		{ "clockGettime", clockGettime },
 		{ "ifNameToIndex", ifNameToIndex },
+		{ "ifMtu", ifMtu },
 		{ "ethtoolChannels", ethtoolChannels },
 		{ "ethtoolDriver", ethtoolDriver },
 		{ "threadPin", threadPin },

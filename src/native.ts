@@ -148,6 +148,8 @@ export interface NativeAddon {
   /** SCHED_FIFO at this priority for the calling thread; 0 or -errno (EPERM without CAP_SYS_NICE). */
   threadFifo(priority: number): number;
   ifNameToIndex(name: string): number;
+  /** MTU of an interface in the calling thread's network namespace; 0 when there is none */
+  ifMtu(name: string): number;
   ethtoolChannels(ifname: string): EthtoolChannels | null;
   ethtoolDriver(ifname: string): { driver: string; version: string; busInfo: string } | null;
   /** netdev genetlink DEV_GET: feature bitmasks (-1 = not reported); null when the kernel has no netdev family */

@@ -3,14 +3,27 @@
  * (copy mode on veth). Every frame carries a run id, a sequence number and its TX time in the
  * payload (src/wire/frame.ts). Frames are written once into every UMEM slot as templates; per
  * packet only the sequence number and, per batch, the timestamp are patched — no allocation.
+ *
+ * Frames larger than a UMEM frame (jumbo frames) and mixed sizes take the template path instead:
+ * one preallocated template per size, copied per packet into as many UMEM frames as it needs and
+ * sent as one chain of descriptors (XDP_USE_SG, XDP_PKT_CONTD on all but the last) — a copy of
+ * the frame per packet (the kernel copies it again in copy mode), still no allocation.
  */
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
 import { runToolSync } from '../sys/exec.js';
 import { XskSocket } from '../xsk/socket.js';
-import { CLOCK_MONOTONIC } from '../xsk/constants.js';
-import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, macFromString, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT } from '../wire/frame.js';
+import { CLOCK_MONOTONIC, XDP_PKT_CONTD } from '../xsk/constants.js';
+import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, macFromString, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT, FRAME_MIN, FRAME_MAX } from '../wire/frame.js';
+
+/** A range of frame sizes: the packets cycle through SIZE_STEPS sizes spread evenly over it. */
+export interface SizeRange {
+  min: number;
+  max: number;
+}
+/** distinct sizes of a size range (each a template) */
+export const SIZE_STEPS = 16;
 
 export interface GeneratorOptions {
   ifname: string;
@@ -23,8 +36,14 @@ export interface GeneratorOptions {
   dstIp: Uint8Array;
   srcPort?: number;
   dstPort?: number;
-  /** frame size without FCS, 62..frameSize (headers + the 20-byte payload); default 64 */
-  size?: number;
+  /**
+   * frame size without FCS, 62..9000 (headers + the 20-byte payload), or a range of sizes;
+   * default 64. A frame larger than a UMEM frame is sent as a chain (XDP_USE_SG, kernel ≥ 6.6;
+   * the interface's MTU must take it)
+   */
+  size?: number | SizeRange;
+  /** bytes per UMEM frame, 2048 or 4096; default 4096 */
+  frameSize?: number;
   runId?: number;
   /** descriptors per sendto; copy mode sends at most 32 per call, so 32 is the natural batch */
   batchSize?: number;
@@ -42,15 +61,30 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
+/** One frame size of the template path: the frame, cut into UMEM-frame-sized pieces. */
+interface Template {
+  size: number;
+  pieces: Uint8Array[];
+}
+
 export class TrafficGenerator {
   readonly socket: XskSocket;
+  /** the frame size (the largest, with a range) */
   readonly size: number;
+  /** the sizes sent, in the order they cycle */
+  readonly sizes: readonly number[];
   readonly runId: number;
   sent = 0;
   private readonly now = new Uint32Array(2);
   private readonly batch: Uint32Array;
   private seq = 0;
   private readonly progress: Float64Array | null;
+  /** the template path (jumbo frames, mixed sizes); null: every UMEM frame holds the one frame */
+  private readonly templates: Template[] | null = null;
+  /** template path: the descriptors of one batch (address, length), packet after packet */
+  private readonly chain: Uint32Array = new Uint32Array(0);
+  private readonly chainLen: Uint32Array = new Uint32Array(0);
+  private readonly chainOpt: Uint32Array = new Uint32Array(0);
 
   private constructor(o: GeneratorOptions) {
     this.progress = o.progress ?? null;
@@ -58,17 +92,31 @@ export class TrafficGenerator {
     const ifindex = n.ifNameToIndex(o.ifname);
     if (ifindex === 0) throw new AfxdpError('ENOIFACE', `interface ${o.ifname} not found`, { hint: 'list interfaces with `ip -br link`' });
     const srcMac = o.srcMac ?? ifaceMac(o.ifname);
-    this.size = o.size ?? DEFAULT_FRAME_SIZE;
+    this.sizes = frameSizes(o.size ?? DEFAULT_FRAME_SIZE);
+    this.size = Math.max(...this.sizes);
     this.runId = o.runId ?? ((Math.random() * 0xffffffff) >>> 0);
     const batch = o.batchSize ?? 32;
     this.batch = new Uint32Array(batch);
-    this.socket = XskSocket.create({ ifindex, ifname: o.ifname, queue: o.queue ?? 0, rxRingSize: 0, txRingSize: 2048, fillRingSize: 64, completionRingSize: 2048, frameCount: 4096, bind: 'auto', batchSize: batch, trackFrames: o.trackFrames });
-    if (this.size > this.socket.umem.frameSize) {
-      this.socket.close();
-      throw new AfxdpError('EUSAGE', `frame size ${this.size} exceeds the UMEM frame size ${this.socket.umem.frameSize}`);
-    }
+    const frameSize = o.frameSize ?? 4096;
+    const sg = this.size > frameSize;
+    this.socket = XskSocket.create({ ifindex, ifname: o.ifname, queue: o.queue ?? 0, rxRingSize: 0, txRingSize: 2048, fillRingSize: 64, completionRingSize: 2048, frameCount: 4096, frameSize, bind: 'auto', batchSize: batch, trackFrames: o.trackFrames, sg });
     const tmpl = { srcMac, dstMac: o.dstMac, srcIp: o.srcIp, dstIp: o.dstIp, srcPort: o.srcPort ?? 40000, dstPort: o.dstPort ?? DEFAULT_UDP_PORT };
     const bytes = this.socket.umem.bytes;
+    if (sg || this.sizes.length > 1) {
+      this.templates = this.sizes.map((size) => {
+        const t = new Uint8Array(size);
+        writeUdpFrame(t, 0, size, tmpl);
+        setRunId(t, 0, this.runId);
+        const pieces: Uint8Array[] = [];
+        for (let at = 0; at < size; at += frameSize) pieces.push(t.subarray(at, Math.min(size, at + frameSize)));
+        return { size, pieces };
+      });
+      const most = Math.ceil(this.size / frameSize);
+      this.chain = new Uint32Array(batch * most);
+      this.chainLen = new Uint32Array(batch * most);
+      this.chainOpt = new Uint32Array(batch * most);
+      return;
+    }
     try {
       for (let i = 0; i < this.socket.umem.frameCount; i++) {
         const addr = this.socket.umem.frameAddr(i);
@@ -116,6 +164,10 @@ export class TrafficGenerator {
           // Several batches per event-loop turn: a turn costs microseconds, a batch of 32 frames
           // about as much, so one batch per turn halved the full-speed rate (bench: tx_mpps).
           for (let b = 0; b < BATCHES_PER_TURN; b++) {
+            if (this.templates !== null) {
+              if (this.sendChains(due) === 0) break;
+              continue;
+            }
             let k = 0;
             const room = sock.txFree(batch.length);
             while (this.sent + k < due && k < room) {
@@ -150,6 +202,53 @@ export class TrafficGenerator {
     });
   }
 
+  /**
+   * One batch of the template path: per packet, its size's template copied into as many UMEM
+   * frames as it takes, pushed as one chain; one TX time per batch. Returns the packets sent.
+   */
+  private sendChains(due: number): number {
+    const sock = this.socket;
+    const bytes = sock.umem.bytes;
+    const templates = this.templates!;
+    const chain = this.chain;
+    const chainLen = this.chainLen;
+    const chainOpt = this.chainOpt;
+    const first = this.batch;
+    let room = sock.txFree(chain.length);
+    let k = 0;
+    let d = 0;
+    while (this.sent + k < due && k < first.length) {
+      const t = templates[this.seq % templates.length]!;
+      const pieces = t.pieces;
+      if (pieces.length > room) break;
+      const start = d;
+      for (let j = 0; j < pieces.length; j++) {
+        const addr = sock.txAlloc();
+        if (addr < 0) break;
+        bytes.set(pieces[j]!, addr);
+        chain[d] = addr;
+        chainOpt[d] = j + 1 < pieces.length ? XDP_PKT_CONTD : 0;
+        chainLen[d++] = pieces[j]!.length;
+      }
+      if (d - start < pieces.length) {
+        while (d > start) sock.txUnalloc(chain[--d]!); // no frames for the whole chain: next turn
+        break;
+      }
+      setSeq(bytes, chain[start]!, this.seq++);
+      first[k++] = start;
+      room -= pieces.length;
+    }
+    if (k === 0) return 0;
+    const now = this.now;
+    native().clockGettime(CLOCK_MONOTONIC, now);
+    for (let i = 0; i < k; i++) setTxTimestamp(bytes, chain[first[i]!]!, now[0]!, now[1]!);
+    for (let i = 0; i < d; i++) sock.txPush(chain[i]!, chainLen[i]!, chainOpt[i]!);
+    this.sent += k;
+    if (this.progress !== null) this.progress[0] = this.sent;
+    this.flush();
+    return k;
+  }
+
   /** Kicks until the TX ring is empty: copy mode transmits at most 32 frames per sendto. */
   private flush(): void {
     const sock = this.socket;
@@ -170,6 +269,24 @@ export class TrafficGenerator {
   close(): void {
     this.socket.close();
   }
+}
+
+/** The frame sizes a size option stands for: one, or SIZE_STEPS spread evenly over a range. */
+export function frameSizes(size: number | SizeRange): number[] {
+  const check = (v: number): number => {
+    if (!Number.isInteger(v) || v < FRAME_MIN || v > FRAME_MAX) {
+      throw new AfxdpError('EUSAGE', `frame size ${v} is out of range`, { hint: `use ${FRAME_MIN}..${FRAME_MAX} bytes (${FRAME_MIN} is the smallest that holds the afxdp payload)` });
+    }
+    return v;
+  };
+  if (typeof size === 'number') return [check(size)];
+  const min = check(size.min);
+  const max = check(size.max);
+  if (min > max) throw new AfxdpError('EUSAGE', `frame size range ${min}-${max} is empty`, { hint: 'write it smaller-larger, e.g. 64-9000' });
+  if (min === max) return [min];
+  const out = new Set<number>();
+  for (let i = 0; i < SIZE_STEPS; i++) out.add(Math.round(min + ((max - min) * i) / (SIZE_STEPS - 1)));
+  return [...out];
 }
 
 /** batches sent per event-loop turn before yielding (a receiver on the same thread keeps draining) */

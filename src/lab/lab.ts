@@ -31,6 +31,12 @@ export interface LabOptions {
    * AF_XDP transmits bypass tc, so send such traffic with sendUdpViaStack().
    */
   vlan?: number;
+  /**
+   * MTU of both veth ends, 68..65535; default 1500. Above ~3.5 KB a veth takes native XDP only
+   * from multi-buffer-aware programs (SEC("xdp.frags"), as afxdp's own), and AF_XDP sockets
+   * receive such packets as chains (XDP_USE_SG).
+   */
+  mtu?: number;
 }
 
 export interface LabLeftovers {
@@ -44,6 +50,10 @@ export interface LabLeftovers {
 
 const LINK_PREFIX = 'afxdp-';
 const MAX_QUEUES = 64;
+const DEFAULT_MTU = 1500;
+/** ETH_MIN_MTU .. ETH_MAX_MTU: what a veth accepts */
+const MIN_MTU = 68;
+const MAX_MTU = 65535;
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const ID_LENGTH = 6;
 // RFC 2544 benchmarking range: never routed, never anyone else's address.
@@ -66,13 +76,16 @@ export class Lab {
   readonly tx: LabSide;
   /** the `vlan` option: the tag on everything the tx end's stack sends */
   readonly vlanId: number | null;
+  /** MTU of both veth ends */
+  readonly mtu: number;
   private vlanTagger: { close(): void } | null = null;
 
   private readonly unregister: () => void;
   private destroying: Promise<void> | undefined;
 
-  private constructor(id: string, queues: number, rx: LabSide, tx: LabSide, vlan: number | null) {
+  private constructor(id: string, queues: number, rx: LabSide, tx: LabSide, vlan: number | null, mtu: number) {
     this.id = id;
+    this.mtu = mtu;
     this.queues = queues;
     this.rx = rx;
     this.tx = tx;
@@ -86,6 +99,7 @@ export class Lab {
   static async create(opts: LabOptions = {}): Promise<Lab> {
     const queues = validateQueues(opts.queues);
     const vlan = validateVlan(opts.vlan);
+    const mtu = validateMtu(opts.mtu);
     requirePrivileges();
     const id = randomId();
     const holders: NetnsHolder[] = [];
@@ -106,9 +120,9 @@ export class Lab {
       // Made from the root namespace straight into the holders' namespaces: the pair never
       // appears in the root namespace, not even for a moment.
       await runTool('ip', [
-        'link', 'add', txIf, 'netns', String(txNs.pid), 'numtxqueues', q, 'numrxqueues', q,
+        'link', 'add', txIf, 'netns', String(txNs.pid), 'numtxqueues', q, 'numrxqueues', q, 'mtu', String(mtu),
         'type', 'veth',
-        'peer', 'name', rxIf, 'netns', String(rxNs.pid), 'numtxqueues', q, 'numrxqueues', q,
+        'peer', 'name', rxIf, 'netns', String(rxNs.pid), 'numtxqueues', q, 'numrxqueues', q, 'mtu', String(mtu),
       ]);
 
       const [rxMac, txMac] = await Promise.all([readMac(rxNs, rxIf), readMac(txNs, txIf)]);
@@ -116,7 +130,7 @@ export class Lab {
       const tx = side(txNs, txIf, txMac, TX_IP);
       await Promise.all([configure(rx, tx), configure(tx, rx)]);
       await Promise.all([waitUntilUp(rx), waitUntilUp(tx)]);
-      const lab = new Lab(id, queues, rx, tx, vlan);
+      const lab = new Lab(id, queues, rx, tx, vlan, mtu);
       if (vlan !== null) {
         try {
           lab.vlanTagger = await attachVlanTagger(tx, vlan);
@@ -214,6 +228,14 @@ async function attachVlanTagger(tx: LabSide, vlan: number): Promise<{ close(): v
     obj.close();
     throw e;
   }
+}
+
+function validateMtu(mtu: number | undefined): number {
+  if (mtu === undefined) return DEFAULT_MTU;
+  if (!Number.isInteger(mtu) || mtu < MIN_MTU || mtu > MAX_MTU) {
+    throw new AfxdpError('EUSAGE', `invalid lab MTU ${mtu}: must be an integer from ${MIN_MTU} to ${MAX_MTU}`, { hint: 'pass an MTU such as 1500 or 9000' });
+  }
+  return mtu;
 }
 
 function validateVlan(vlan: number | undefined): number | null {

@@ -4,6 +4,7 @@ import type { OutputOptions } from '../report/outputs.js';
 import type { XdpModeOption } from '../xdp/program.js';
 import type { WarmupSpec } from './warmup.js';
 import type { StackReceiverName } from '../rx/stack.js';
+import type { SizeRange } from '../lab/generator.js';
 
 export type StackReceiverChoice = StackReceiverName | 'both';
 
@@ -19,6 +20,14 @@ export interface CompareStackOptions {
 
 export interface DemoOptions extends CompareStackOptions {
   packets?: number;
+  /**
+   * frame size without FCS (62..9000), or a range { min, max } the packets cycle through; default
+   * 64. Above 1514 bytes the lab's MTU is 9000 and frames larger than a UMEM frame travel as
+   * multi-buffer packets (xdp.frags, XDP_USE_SG)
+   */
+  size?: number | SizeRange;
+  /** bytes per UMEM frame of receiver and generator, 2048 or 4096; default 4096 */
+  frameSize?: number;
   /** packets per second, 0 = as fast as possible; default 10000 */
   rate?: number;
   mode?: XdpModeOption;
@@ -77,7 +86,7 @@ export interface DemoOptions extends CompareStackOptions {
 }
 
 /** The receiver options a demo (one way or round trip) takes straight from its options. */
-export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode' | 'strategy' | 'simulateNoMeta' | 'hints' | 'ringSize' | 'batchSize' | 'trackFrames' | 'cpu' | 'rt' | 'cpuDmaLatency' | 'busyPoll'> {
+export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode' | 'strategy' | 'simulateNoMeta' | 'hints' | 'ringSize' | 'batchSize' | 'trackFrames' | 'cpu' | 'rt' | 'cpuDmaLatency' | 'busyPoll' | 'frameSize'> {
   return {
     mode: o.mode ?? 'auto',
     strategy: o.strategy,
@@ -90,5 +99,17 @@ export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode
     rt: o.rt,
     cpuDmaLatency: o.cpuDmaLatency,
     busyPoll: o.busyPoll,
+    frameSize: o.frameSize,
   };
+}
+
+/** Ethernet's largest standard frame without FCS; a demo with larger frames builds a jumbo lab */
+const STANDARD_FRAME_MAX = 1514;
+/** the jumbo MTU of the lab */
+export const JUMBO_MTU = 9000;
+
+/** The MTU the demo's lab needs for its frame sizes: 1500, or 9000 for jumbo frames. */
+export function demoMtu(size: number | SizeRange | undefined): number {
+  const max = size === undefined ? 0 : typeof size === 'number' ? size : size.max;
+  return max > STANDARD_FRAME_MAX ? JUMBO_MTU : 1500;
 }

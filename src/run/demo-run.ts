@@ -48,7 +48,7 @@ export async function runDemoOnLab(lab: Lab, opts: DemoOptions, x: DemoRunExtras
       signal: opts.signal,
       onMetrics: opts.onMetrics,
       onOpen: (rx) => {
-        log(`lab ${lab.id}: ${lab.tx.ifname} → ${lab.rx.ifname}, XDP ${rx.mode} mode, AF_XDP ${rx.bindMode} bind, ${rx.poll} poll, ${queues} queue${queues > 1 ? 's' : ''}, strategy ${rx.strategy}${opts.simulateNoMeta ? ' (simulating a driver without metadata)' : ''}, hints ${rx.hints ? 'on' : `off: ${rx.hintsOff}`}`);
+        log(`lab ${lab.id}: ${lab.tx.ifname} → ${lab.rx.ifname}${lab.mtu !== 1500 ? ` (MTU ${lab.mtu})` : ''}, XDP ${rx.mode} mode, AF_XDP ${rx.bindMode} bind${rx.sg ? ' (multi-buffer)' : ''}, ${rx.poll} poll, ${queues} queue${queues > 1 ? 's' : ''}, strategy ${rx.strategy}${opts.simulateNoMeta ? ' (simulating a driver without metadata)' : ''}, hints ${rx.hints ? 'on' : `off: ${rx.hintsOff}`}`);
         x.onOpen?.(rx);
       },
       traffic: (rx) => {
@@ -57,7 +57,7 @@ export async function runDemoOnLab(lab: Lab, opts: DemoOptions, x: DemoRunExtras
         log(`sending ${packets} packets at ${rate === 0 ? 'full speed' : `${rate} pps`}${opts.txWorker ? ' from a worker thread per queue' : ''}`);
         const share = (q: number): number => Math.floor(packets / queues) + (q < packets % queues ? 1 : 0);
         for (let q = 0; q < queues; q++) {
-          const g = { ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, queue: q, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes, runId, ...(x.size ? { size: x.size } : {}) };
+          const g = { ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, queue: q, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes, runId, size: x.size ?? opts.size, frameSize: opts.frameSize };
           const s = { count: share(q), rate: rate === 0 ? 0 : rate / queues, signal: opts.signal };
           gens.push(opts.txWorker ? new GeneratorThread(g, s) : inThread(TrafficGenerator.open(g), s));
         }

@@ -9,7 +9,8 @@ import { checkStampObject } from '../xdp/stamp-program.js';
 import { runPingDemo, checkPingOptions } from './ping-demo.js';
 import { runDemoOnLab } from './demo-run.js';
 import { runCompareStack, checkCompareStack } from './compare-stack.js';
-import type { DemoOptions } from './demo-options.js';
+import { demoMtu, type DemoOptions } from './demo-options.js';
+import { frameSizes } from '../lab/generator.js';
 
 export type { DemoOptions };
 
@@ -22,7 +23,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
   if (opts.ping) checkPingOptions(opts);
   if (opts.compareStack) checkCompareStack(opts);
   if (opts.program !== undefined) checkStampObject(opts.program, opts.xskmap);
-  const lab = await Lab.create({ queues });
+  if (opts.size !== undefined) frameSizes(opts.size); // a wrong size is refused before the lab is built
+  const lab = await Lab.create({ queues, mtu: demoMtu(opts.size) });
   try {
     if (opts.ping) return await runPingDemo(lab, opts, packets, rate, log);
     if (opts.compareStack) return await runCompareStack(lab, opts);

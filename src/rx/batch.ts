@@ -35,9 +35,21 @@ export class PacketBatch {
   readonly xdpToUser!: Float64Array;
   readonly senderToXdp!: Float64Array;
   readonly hwToXdp!: Float64Array;
-  /** where frame i is: bytes[addr[i], addr[i] + len[i]) (prepended stamps already stripped) */
+  /**
+   * where packet i is: bytes[addr[i], addr[i] + len[i]) (prepended stamps already stripped) when
+   * it is one buffer; len[i] is always the whole packet, addr[i] its first buffer (see `segs`)
+   */
   readonly addr!: Uint32Array;
   readonly len!: Uint32Array;
+  /**
+   * Multi-buffer packets (a socket bound with XDP_USE_SG), else null (every packet one buffer):
+   * packet i is segs[i] buffers, segAddr/segLen[seg0[i] ..]; its first buffer starts at
+   * segAddr[seg0[i]] (addr[i] is past a stripped prepended stamp). The socket's own arrays.
+   */
+  readonly segs: Uint32Array | null = null;
+  readonly seg0: Uint32Array | null = null;
+  readonly segAddr: Uint32Array | null = null;
+  readonly segLen: Uint32Array | null = null;
   /** metadata flags (0 = no valid stamp: absent, invalid or of the other clock) */
   readonly flags!: Uint32Array;
   /** RX queue from the metadata (AFXDP_F_QUEUE), else the receiving socket's queue */
@@ -68,7 +80,7 @@ export class PacketBatch {
     readonly bytes: Uint8Array,
     readonly size: number,
     at?: { buffer: ArrayBufferLike; offset: number },
-    ring?: { addr: Uint32Array; len: Uint32Array },
+    ring?: { addr: Uint32Array; len: Uint32Array; segs?: Uint32Array | null; seg0?: Uint32Array | null; segAddr?: Uint32Array | null; segLen?: Uint32Array | null },
   ) {
     const buf = at?.buffer ?? new ArrayBuffer(columnBytes(size));
     let off = at?.offset ?? 0;
@@ -84,8 +96,36 @@ export class PacketBatch {
     if (ring !== undefined) {
       self.addr = ring.addr;
       self.len = ring.len;
+      if (ring.segs) {
+        const chains = this as unknown as Record<string, Uint32Array | null>;
+        chains.segs = ring.segs;
+        chains.seg0 = ring.seg0 ?? null;
+        chains.segAddr = ring.segAddr ?? null;
+        chains.segLen = ring.segLen ?? null;
+      }
     }
   }
+}
+
+/** How many buffers packet i of a batch is in (1 unless the socket is bound with XDP_USE_SG). */
+export function segmentCount(b: PacketBatch, i: number): number {
+  return b.segs === null ? 1 : b.segs[i]!;
+}
+
+/**
+ * Where buffer k (0-based, < segmentCount) of packet i is in b.bytes: out[0] = start, out[1] =
+ * end. The first buffer starts at addr[i] (past a stripped prepended stamp). No allocation.
+ */
+export function segmentRange(b: PacketBatch, i: number, k: number, out: Uint32Array): void {
+  if (b.segs === null || b.segs[i]! <= 1) {
+    out[0] = b.addr[i]!;
+    out[1] = b.addr[i]! + b.len[i]!;
+    return;
+  }
+  const d = b.seg0![i]! + k;
+  const end = b.segAddr![d]! + b.segLen![d]!;
+  out[0] = k === 0 ? b.addr[i]! : b.segAddr![d]!;
+  out[1] = end;
 }
 
 /** The strategy that delivered a packet's stamp, from its metadata flags ('' when none). */

@@ -10,7 +10,7 @@
  * slow consumer never holds UMEM frames. When every slot is full the worker waits for one (the
  * kernel then counts drops, as it would for a slow receiver), so no row of an output is lost.
  */
-import { PacketBatch, columnBytes, type PacketSink } from './batch.js';
+import { PacketBatch, columnBytes, segmentCount, segmentRange, type PacketSink } from './batch.js';
 
 // header words (Int32Array)
 const H_HEAD = 0; // batches published (wraps at 2^31: compared by difference)
@@ -23,7 +23,7 @@ export interface ChannelShape {
   slots: number;
   /** packets per batch at most */
   batchSize: number;
-  /** bytes reserved per packet (the UMEM frame size) */
+  /** bytes reserved per packet (the UMEM frame size; with multi-buffer packets, an MTU-sized packet): a longer packet is cut */
   frameSize: number;
 }
 
@@ -37,6 +37,7 @@ export class BatchChannel implements PacketSink {
   private readonly frameSize: number;
   private src: Uint8Array | null = null;
   private srcWords: Uint32Array = new Uint32Array(0);
+  private readonly range = new Uint32Array(2);
 
   /** Producer and consumer each construct one over the same buffer (`shape` must match). */
   constructor(readonly shape: ChannelShape, queue: number, buffer?: SharedArrayBuffer) {
@@ -80,20 +81,29 @@ export class BatchChannel implements PacketSink {
     const dst = out.bytes;
     const fs = this.frameSize;
     const n = b.n;
+    const r = this.range;
     for (let i = 0; i < n; i++) {
-      const addr = b.addr[i]!;
-      const len = Math.min(b.len[i]!, fs);
       const off = i * fs;
-      // the frame's bytes: whole words where the source is aligned (it is, for every driver seen), then the tail
-      let k = 0;
-      if ((addr & 3) === 0) {
-        const w = len >>> 2;
-        const a = addr >>> 2;
-        const o = off >>> 2;
-        for (; k < w; k++) words[o + k] = sw[a + k]!;
-        k <<= 2;
+      // each buffer of the packet (one, unless multi-buffer) after the other, up to the room of a slot
+      let len = 0;
+      const nseg = segmentCount(b, i);
+      for (let j = 0; j < nseg && len < fs; j++) {
+        segmentRange(b, i, j, r);
+        const addr = r[0]!;
+        const seg = Math.min(r[1]! - addr, fs - len);
+        const to = off + len;
+        // whole words where both sides are aligned (they are, for every driver seen), then the tail
+        let k = 0;
+        if (((addr | to) & 3) === 0) {
+          const w = seg >>> 2;
+          const a = addr >>> 2;
+          const o = to >>> 2;
+          for (; k < w; k++) words[o + k] = sw[a + k]!;
+          k <<= 2;
+        }
+        for (; k < seg; k++) dst[to + k] = src[addr + k]!;
+        len += seg;
       }
-      for (; k < len; k++) dst[off + k] = src[addr + k]!;
       out.addr[i] = off;
       out.len[i] = len;
       out.seq[i] = b.seq[i]!;

@@ -27,7 +27,27 @@ export const C_HEAP_END = 13;
 export const C_POLL_WAITS = 14;
 /** worker modes with busyPoll: busy-poll calls (recvfrom on an empty ring) */
 export const C_BUSY_POLLS = 15;
-export const COUNTS_SLOTS = 16;
+/** received packets by size class (SIZE_CLASSES, whole packet), from C_SIZE_BASE on */
+export const C_SIZE_BASE = 16;
+/** packets that arrived in more than one buffer (XDP_USE_SG chains) */
+export const C_MULTI_BUFFER = 22;
+/** chains longer than MAX_CHAIN buffers, dropped whole by the socket */
+export const C_CHAINS_DROPPED = 23;
+export const COUNTS_SLOTS = 24;
+
+/**
+ * The size classes of the report (`packets.by_size`), by the whole packet's length without FCS:
+ * minimum-sized, small, up to a standard (VLAN-tagged) Ethernet frame, up to one 4 KiB frame, up
+ * to a 9000-byte-MTU jumbo frame (+ Ethernet and VLAN header), larger (generic-mode GRO packets).
+ */
+export const SIZE_CLASSES = [
+  { name: '0-128', max: 128 },
+  { name: '129-512', max: 512 },
+  { name: '513-1518', max: 1518 },
+  { name: '1519-4096', max: 4096 },
+  { name: '4097-9018', max: 9018 },
+  { name: '9019+', max: Infinity },
+] as const;
 
 export function newCounts(shared: boolean): Float64Array {
   return new Float64Array(shared ? new SharedArrayBuffer(8 * COUNTS_SLOTS) : new ArrayBuffer(8 * COUNTS_SLOTS));

@@ -17,7 +17,7 @@ import { readPayload, writeUdpFrame, setRunId, setTxTimestamp } from '../wire/fr
 import { RECORDER_BYTES, type BucketWriter } from '../measure/recorder.js';
 import { PacketBatch, type PacketSink } from './batch.js';
 import { StampDecoder } from './stamps.js';
-import { C_RECEIVED, C_META_VALID, C_META_INVALID } from './counts.js';
+import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_SIZE_BASE, C_MULTI_BUFFER, C_CHAINS_DROPPED } from './counts.js';
 
 /** What an engine needs to know besides its socket: plain data, so a worker can be given it. */
 export interface EngineConfig {
@@ -69,7 +69,7 @@ export class RxEngine {
     /** the queue's counter slots (rx/counts.ts) */
     readonly counts: Float64Array,
   ) {
-    this.batch = new PacketBatch(config.queue, socket.umem.bytes, socket.batchSize, undefined, { addr: socket.rxAddr, len: socket.rxLen });
+    this.batch = new PacketBatch(config.queue, socket.umem.bytes, socket.batchSize, undefined, { addr: socket.rxAddr, len: socket.rxLen, segs: socket.rxSegs, seg0: socket.rxSeg0, segAddr: socket.segAddr, segLen: socket.segLen });
     this.decoder = new StampDecoder(socket.umem, { strategy: config.strategy, clockFlag: config.clockFlag, cookie: config.cookie, mapFd: config.mapFd, batchSize: socket.batchSize }, counts);
   }
 
@@ -83,7 +83,12 @@ export class RxEngine {
     return this.measure(n);
   }
 
-  /** The descriptors 0..n-1 in the columns → stamps, latencies, recorders, counters. Returns n. */
+  /**
+   * The packets 0..n-1 in the columns → stamps, latencies, recorders, counters. Returns n. A
+   * multi-buffer packet is here whole (the socket hands out only complete chains), so its user
+   * time is the moment JS first touches it after its LAST buffer arrived: latency covers the
+   * whole packet.
+   */
   private measure(n: number): number {
     const b = this.batch;
     const now = this.now;
@@ -105,7 +110,11 @@ export class RxEngine {
     const bytes = b.bytes;
     const addrs = b.addr;
     const lens = b.len;
+    const c = this.counts;
     for (let i = 0; i < n; i++) {
+      const len = lens[i]!;
+      // the size class (rx/counts.ts SIZE_CLASSES), whole packet
+      c[C_SIZE_BASE + (len <= 512 ? (len <= 128 ? 0 : 1) : len <= 1518 ? 2 : len <= 4096 ? 3 : len <= 9018 ? 4 : 5)]++;
       const flags = F[i]!;
       let xu = NaN;
       let sx = NaN;
@@ -124,7 +133,7 @@ export class RxEngine {
       let seq = -1;
       let txLo = 0;
       let txHi = 0;
-      if (runId !== -2 && readPayload(bytes, addrs[i]!, lens[i]!, pl, 0) && (runId === -1 || pl[0] === runId)) {
+      if (runId !== -2 && readPayload(bytes, addrs[i]!, len, pl, 0) && (runId === -1 || pl[0] === runId)) {
         seq = pl[1]!;
         txLo = pl[2]!;
         txHi = pl[3]!;
@@ -140,7 +149,13 @@ export class RxEngine {
       b.senderToXdp[i] = sx;
       b.hwToXdp[i] = hx;
     }
-    const c = this.counts;
+    const segs = b.segs;
+    if (segs !== null) {
+      let multi = 0;
+      for (let i = 0; i < n; i++) if (segs[i]! > 1) multi++;
+      c[C_MULTI_BUFFER] += multi;
+      c[C_CHAINS_DROPPED] = this.socket.chainsDropped;
+    }
     c[C_META_VALID] += valid;
     c[C_META_INVALID] += n - valid;
     c[C_RECEIVED] += n; // last: progress checks in other threads read this one
@@ -187,6 +202,7 @@ export class RxEngine {
         for (let i = 0; i < n; i++) {
           sock.rxAddr[i] = addr;
           sock.rxLen[i] = WARMUP_LEN;
+          if (sock.rxSegs !== null) sock.rxSegs[i] = 1;
         }
         this.measure(n);
         done += n;

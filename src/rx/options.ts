@@ -75,6 +75,15 @@ export interface ReceiverOptions {
   xskmap?: string;
   /** UMEM frames per socket; default max(4096, 2 × ringSize) */
   frameCount?: number;
+  /** bytes per UMEM frame, 2048 or 4096 (default 4096: a 9000-byte packet takes 3 frames instead of 6) */
+  frameSize?: number;
+  /**
+   * multi-buffer packets (XDP_USE_SG, kernel ≥ 6.6): a packet larger than a frame arrives as a
+   * chain of frames and is received as one packet. 'auto' (default): when the interface's MTU
+   * does not fit one frame; true: always; false: never (larger packets are dropped by the kernel,
+   * counted in rx_dropped)
+   */
+  sg?: boolean | 'auto';
   /** RX and fill ring entries per socket; default 2048 */
   ringSize?: number;
   /** descriptors per receive batch; default 64 */
@@ -121,7 +130,7 @@ const MAX_BUSY_POLL_US = 10_000;
 export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker'>> &
   Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker'> & { queues: readonly number[] | 'all' };
 
-const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'cpuDmaLatency', 'busyPoll', 'stackEvery', 'broker']);
+const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'frameSize', 'sg', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'cpuDmaLatency', 'busyPoll', 'stackEvery', 'broker']);
 
 export function resolve(opts: ReceiverOptions): Resolved {
   for (const k of Object.keys(opts)) {
@@ -147,6 +156,8 @@ export function resolve(opts: ReceiverOptions): Resolved {
     program: opts.program,
     xskmap: opts.xskmap,
     frameCount: opts.frameCount ?? Math.max(4096, ringSize * 2),
+    frameSize: opts.frameSize ?? DEFAULT_FRAME_SIZE,
+    sg: opts.sg ?? 'auto',
     ringSize,
     batchSize: opts.batchSize ?? 64,
     trackFrames: opts.trackFrames ?? false,
@@ -177,6 +188,8 @@ export function resolve(opts: ReceiverOptions): Resolved {
   if (o.busyPoll > 0 && !inWorkers(o.poll)) {
     throw new AfxdpError('EUSAGE', 'busy polling needs poll mode worker or busy: in event mode the socket waits in the event loop, which never busy-polls', { hint: 'add --poll worker (or --poll busy), or drop --busy-poll' });
   }
+  if (o.frameSize !== 2048 && o.frameSize !== 4096) throw new AfxdpError('EUSAGE', `UMEM frame size ${String(o.frameSize)} is not supported`, { hint: 'use --frame-size 2048 or 4096' });
+  if (o.sg !== true && o.sg !== false && o.sg !== 'auto') throw new AfxdpError('EUSAGE', `sg ${JSON.stringify(o.sg)} is not true, false or 'auto'`, { hint: "multi-buffer receive: true, false or 'auto' (when the MTU needs it)" });
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
   if (inWorkers(o.poll) && (o.txRingSize > 0 || o.txMetadataLen > 0)) {
     throw new AfxdpError('EUSAGE', `sending needs poll mode event: in ${o.poll} mode the worker owns the socket`, { hint: 'open with poll: "event" to send, or receive only' });
@@ -198,8 +211,20 @@ export function resolve(opts: ReceiverOptions): Resolved {
   return o;
 }
 
-/** ifindex and the queue list (resolving 'all'), checked against what the driver reports. */
-export function lookup(o: Resolved): { ifindex: number; queues: number[] } {
+/** The UMEM frame size when none is asked for (see ReceiverOptions.frameSize). */
+export const DEFAULT_FRAME_SIZE = 4096;
+/** XDP_PACKET_HEADROOM: what the kernel keeps in front of received data in each RX frame */
+const RX_HEADROOM = 256;
+/** Ethernet header + one VLAN tag: a frame's length is the MTU plus this */
+const L2_OVERHEAD = 18;
+
+/** Whether the sockets bind with XDP_USE_SG: asked, or ('auto') an MTU-sized frame does not fit one UMEM frame. */
+export function wantsSg(sg: boolean | 'auto', mtu: number, frameSize: number): boolean {
+  return sg === 'auto' ? mtu + L2_OVERHEAD > frameSize - RX_HEADROOM : sg;
+}
+
+/** ifindex and the queue list (resolving 'all'), checked against what the driver reports; the MTU. */
+export function lookup(o: Resolved): { ifindex: number; queues: number[]; mtu: number } {
   const ifindex = native().ifNameToIndex(o.ifname);
   if (ifindex === 0) {
     throw new AfxdpError('ENOIFACE', `interface ${o.ifname} not found${o.netnsFd === undefined ? '' : ' in the given network namespace'}`, { hint: 'list interfaces with `ip -br link`' });
@@ -221,7 +246,7 @@ export function lookup(o: Resolved): { ifindex: number; queues: number[] } {
   if (o.cpu !== undefined && o.poll !== 'event' && o.cpu + queues.length > cpuCount()) {
     throw new AfxdpError('EUSAGE', `--cpu ${o.cpu} with ${queues.length} queues needs CPUs ${o.cpu}..${o.cpu + queues.length - 1}; this machine has ${cpuCount()}`, { hint: `use --cpu ${Math.max(0, cpuCount() - queues.length)} or fewer queues` });
   }
-  return { ifindex, queues };
+  return { ifindex, queues, mtu: native().ifMtu(o.ifname) };
 }
 
 /** RX queue count of an interface from ethtool (null when the driver does not say). */

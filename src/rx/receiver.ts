@@ -37,7 +37,7 @@ import type { PacketBatch, PacketSink } from './batch.js';
 import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END, C_BUSY_POLLS } from './counts.js';
 import * as W from './worker.js';
 import type { StrategyCounts, HintCounts } from './stamps.js';
-import { resolve, lookup, inWorkers, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
+import { resolve, lookup, inWorkers, wantsSg, DEFAULT_FRAME_SIZE, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
 import { ReceiveQueue, emptyKernel, NO_COUNTERS } from './queue.js';
 
 export type { StrategyCounts, HintCounts };
@@ -114,6 +114,14 @@ export class LatencyReceiver {
   readonly clock: ClockName;
   readonly strategy: StrategyName;
   readonly batchSize: number;
+  /** the interface's MTU when the receiver opened */
+  readonly mtu: number;
+  /** bytes per UMEM frame */
+  readonly frameSize: number;
+  /** the sockets are bound with XDP_USE_SG: packets larger than a frame arrive whole, as chains */
+  readonly sg: boolean;
+  /** the program in front of the sockets takes multi-buffer packets (xdp.frags); null: not known */
+  programFrags: boolean | null = null;
   /** the program reads hardware hints */
   readonly hints: boolean;
   /** why hints are off (null when on) */
@@ -157,11 +165,15 @@ export class LatencyReceiver {
   /** after close(): the final counts, summed [0] and per queue [1 + index] */
   private finalStats: Array<ReceiverStats | null> | null = null;
 
-  protected constructor(o: Resolved, ifindex: number, queues: number[], role: Role = 'local', brokered: Brokered | null = null, joins: LatencyReceiver | null = null) {
+  protected constructor(o: Resolved, ifindex: number, queues: number[], role: Role = 'local', brokered: Brokered | null = null, joins: LatencyReceiver | null = null, mtu = 0) {
     this.o = o;
     this.role = role;
     this.brokered = brokered;
     this.joins = joins;
+    this.mtu = mtu;
+    this.frameSize = o.frameSize;
+    // through a broker the protocol does not carry multi-buffer yet: larger packets are rx_dropped there
+    this.sg = role === 'local' ? wantsSg(o.sg, mtu, o.frameSize) : false;
     this.ifname = o.ifname;
     this.ifindex = ifindex;
     this.queues = queues;
@@ -192,8 +204,8 @@ export class LatencyReceiver {
     if (joins === undefined) return this.openHere(o, 'broker');
     // another client's queues of the same interface: its program (same options) takes these sockets too
     if (joins.role !== 'broker' || joins.closed || joins.ifname !== o.ifname) throw new AfxdpError('ESTATE', 'openForClient can only join an open broker receiver of the same interface');
-    const { ifindex, queues } = withNetns(o.netnsFd, () => lookup(o));
-    return LatencyReceiver.setUpOrClose(new this(o, ifindex, queues, 'broker', null, joins), o.netnsFd);
+    const { ifindex, queues, mtu } = withNetns(o.netnsFd, () => lookup(o));
+    return LatencyReceiver.setUpOrClose(new this(o, ifindex, queues, 'broker', null, joins, mtu), o.netnsFd);
   }
 
   /**
@@ -206,6 +218,9 @@ export class LatencyReceiver {
 
   /** A client: the broker makes everything; this process adopts the sockets and receives. */
   private static openThroughBroker(o: Resolved): LatencyReceiver {
+    if (o.sg === true || o.frameSize !== DEFAULT_FRAME_SIZE) {
+      throw new AfxdpError('EUSAGE', 'multi-buffer receive (sg) and another UMEM frame size are not available through the broker yet', { hint: 'drop sg / frameSize (--frame-size) with a broker, or run with the privileges to open the socket here' });
+    }
     const options: Record<string, unknown> = {};
     for (const k of BROKERED_OPTIONS) options[k] = o[k];
     const { grant, fds, conn } = requestQueues(o.broker!, { ifname: o.ifname, queues: o.queues, options });
@@ -215,14 +230,14 @@ export class LatencyReceiver {
   }
 
   private static openHere(o: Resolved, role: Role): LatencyReceiver {
-    const { ifindex, queues } = withNetns(o.netnsFd, () => lookup(o));
+    const { ifindex, queues, mtu } = withNetns(o.netnsFd, () => lookup(o));
     try {
-      return LatencyReceiver.setUpOrClose(new this(o, ifindex, queues, role), o.netnsFd);
+      return LatencyReceiver.setUpOrClose(new this(o, ifindex, queues, role, null, null, mtu), o.netnsFd);
     } catch (e) {
       if (!(e instanceof HintsRefused)) throw e;
       // the hint program loaded but the interface refused it in native mode (e.g. an MTU too
       // large for native XDP): start over without hints, which may then attach in generic mode
-      return LatencyReceiver.setUpOrClose(new this({ ...o, hints: false }, ifindex, queues, role), o.netnsFd, `the kernel or driver refused them: ${e.cause.message}`);
+      return LatencyReceiver.setUpOrClose(new this({ ...o, hints: false }, ifindex, queues, role, null, null, mtu), o.netnsFd, `the kernel or driver refused them: ${e.cause.message}`);
     }
   }
 
@@ -400,6 +415,8 @@ export class LatencyReceiver {
       txRingSize: o.txRingSize,
       txMetadataLen: o.txMetadataLen,
       frameCount: o.frameCount,
+      frameSize: o.frameSize,
+      sg: this.sg,
       batchSize: o.batchSize,
       trackFrames: o.trackFrames,
     };
@@ -478,7 +495,8 @@ export class LatencyReceiver {
     const kernel = new SharedArrayBuffer(8 * 6);
     let channel: W.WorkerData['channel'] = null;
     if (o.deliver) {
-      const shape: ChannelShape = { slots: CHANNEL_SLOTS, batchSize: o.batchSize, frameSize: 4096 };
+      // room per packet: a frame, or with sg an MTU-sized packet (a larger one, a GRO packet in generic mode, is cut there)
+      const shape: ChannelShape = { slots: CHANNEL_SLOTS, batchSize: o.batchSize, frameSize: this.sg ? Math.max(4096, Math.ceil((this.mtu + 18) / 64) * 64) : 4096 };
       rq.channel = new BatchChannel(shape, rq.queue);
       channel = { buffer: rq.channel.buffer, shape };
     }
@@ -489,6 +507,8 @@ export class LatencyReceiver {
       bind: o.bind,
       ringSize: o.ringSize,
       frameCount: o.frameCount,
+      frameSize: o.frameSize,
+      sg: this.sg,
       batchSize: o.batchSize,
       trackFrames: o.trackFrames,
       block: o.poll === 'worker',

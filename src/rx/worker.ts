@@ -28,6 +28,9 @@ export interface WorkerData {
   bind: BindMode;
   ringSize: number;
   frameCount: number;
+  frameSize: number;
+  /** bind with XDP_USE_SG */
+  sg: boolean;
   batchSize: number;
   trackFrames: boolean;
   /** poll 'worker': block in poll(2) while the ring is empty (else spin) */
@@ -97,6 +100,8 @@ function run(d: WorkerData): void {
       rxRingSize: d.ringSize,
       fillRingSize: d.ringSize,
       frameCount: d.frameCount,
+      frameSize: d.frameSize,
+      sg: d.sg,
       batchSize: d.batchSize,
       trackFrames: d.trackFrames,
     });

@@ -49,6 +49,8 @@ export const PAYLOAD_LEN = 20;
 /** Field offsets relative to the payload start. */
 export const PAYLOAD_FIELD = Object.freeze({ magic: 0, runId: 4, seq: 8, txLo: 12, txHi: 16 } as const);
 
+/** what readPayload() reads at most: Ethernet + VLAN + IPv4 with options (60) + UDP + payload = 106 */
+const HEADERS_MAX = 128;
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_VLAN = 0x8100;
 const ETHERTYPE_QINQ = 0x88a8;
@@ -179,9 +181,12 @@ export function setRunId(buf: Uint8Array, off: number, runId: number): void {
  * not IPv4 (after at most one 802.1Q / 802.1ad tag), not UDP, a non-first fragment, another
  * destination port, a wrong magic, or lengths that do not fit in `len`. `dstPort` 0 accepts any
  * port. The IPv4 header checksum is not verified (the kernel's stack is not in the path either).
+ * Only the first HEADERS_MAX bytes are read: the rest of a multi-buffer packet need not be in `buf`.
  */
 export function readPayload(buf: Uint8Array, off: number, len: number, out: Uint32Array, dstPort: number = DEFAULT_UDP_PORT): boolean {
-  if (!(len >= PAYLOAD_OFFSET + PAYLOAD_LEN) || off < 0 || off + len > buf.length) return false;
+  // every read below lies in the first HEADERS_MAX bytes: a multi-buffer packet's `len` (the whole
+  // packet) may run past its first buffer, the end of `buf` included
+  if (!(len >= PAYLOAD_OFFSET + PAYLOAD_LEN) || off < 0 || off + (len < HEADERS_MAX ? len : HEADERS_MAX) > buf.length) return false;
   const d = viewOf(buf);
   const end = off + len;
   let l3 = off + ETH_HLEN;

@@ -17,6 +17,11 @@ export const XDP_SHARED_UMEM = 1 << 0;
 export const XDP_COPY = 1 << 1;
 export const XDP_ZEROCOPY = 1 << 2;
 export const XDP_USE_NEED_WAKEUP = 1 << 3;
+/** scatter-gather (kernel ≥ 6.6): a packet larger than a frame arrives as a chain of descriptors */
+export const XDP_USE_SG = 1 << 4;
+
+// xdp_desc.options: more descriptors of this packet follow (RX and TX, with XDP_USE_SG)
+export const XDP_PKT_CONTD = 1 << 0;
 
 // ring flags word
 export const XDP_RING_NEED_WAKEUP = 1 << 0;
@@ -42,6 +47,11 @@ export const ADDR_WORDS_SHIFT = 1;
 
 /** The kernel puts packet data this far into a chunk (XDP_PACKET_HEADROOM). */
 export const XDP_PACKET_HEADROOM = 256;
+/**
+ * Most descriptors afxdp takes for one received packet: a 64 KiB packet (generic mode, GRO) in
+ * 2048-byte frames needs 37. A longer chain is dropped whole and counted (XskSocket.chainsDropped).
+ */
+export const MAX_CHAIN = 64;
 
 export const CLOCK_MONOTONIC = 1;
 export const CLOCK_TAI = 11;

@@ -25,7 +25,10 @@ import {
   XDP_UMEM_PGOFF_FILL_RING,
   XDP_UMEM_TX_METADATA_LEN,
   XDP_USE_NEED_WAKEUP,
+  XDP_USE_SG,
+  XDP_PKT_CONTD,
   XDP_ZEROCOPY,
+  MAX_CHAIN,
 } from './constants.js';
 
 export type BindMode = 'copy' | 'zerocopy' | 'auto';
@@ -74,6 +77,11 @@ export interface XskSocketOptions extends UmemOptions {
    * default 0. With it, send packets at an offset ≥ this inside the frame and set XDP_TX_METADATA.
    */
   txMetadataLen?: number;
+  /**
+   * bind with XDP_USE_SG (kernel ≥ 6.6): packets larger than a frame arrive as a chain of
+   * descriptors (received as one packet, see receive()) and can be sent as one; default false
+   */
+  sg?: boolean;
 }
 
 /**
@@ -119,9 +127,24 @@ export class XskSocket {
   readonly tx: Ring | null;
   readonly fill: Ring;
   readonly completion: Ring;
-  /** filled by receive(): UMEM address (of the packet data) and length of each descriptor */
+  /**
+   * filled by receive(), one entry per packet: UMEM address of the packet data (of its first
+   * buffer) and the packet's whole length. Without `sg` a packet is one descriptor.
+   */
   readonly rxAddr: Uint32Array;
   readonly rxLen: Uint32Array;
+  /** bound with XDP_USE_SG: a packet may span several frames (the chain columns below are set) */
+  readonly sg: boolean;
+  /** with `sg`, per packet: its number of buffers and the index of its first one in segAddr/segLen */
+  readonly rxSegs: Uint32Array | null;
+  readonly rxSeg0: Uint32Array | null;
+  /** with `sg`, per buffer of the packets of the last receive(), in order: address and length */
+  readonly segAddr: Uint32Array | null;
+  readonly segLen: Uint32Array | null;
+  /** a chain longer than MAX_CHAIN is being dropped: its remaining buffers go back to the fill ring */
+  private skipping = false;
+  /** chains longer than MAX_CHAIN buffers, dropped whole (their frames recycled) */
+  chainsDropped = 0;
   /** frames owned by user space and free for use (RX refill or TX) */
   private readonly freeFrames: Uint32Array;
   private freeTop = 0;
@@ -146,6 +169,12 @@ export class XskSocket {
     this.batchSize = o.batchSize;
     this.rxAddr = new Uint32Array(o.batchSize);
     this.rxLen = new Uint32Array(o.batchSize);
+    this.sg = o.sg;
+    // one packet may take MAX_CHAIN buffers: room for a full batch of single-buffer packets plus one long chain
+    this.rxSegs = o.sg ? new Uint32Array(o.batchSize) : null;
+    this.rxSeg0 = o.sg ? new Uint32Array(o.batchSize) : null;
+    this.segAddr = o.sg ? new Uint32Array(o.batchSize + MAX_CHAIN) : null;
+    this.segLen = o.sg ? new Uint32Array(o.batchSize + MAX_CHAIN) : null;
     this.freeFrames = new Uint32Array(umem.frameCount);
     this.tracker = o.trackFrames ? new FrameTracker(umem.frameCount, umem.frameShift) : null;
 
@@ -205,6 +234,7 @@ export class XskSocket {
       batchSize: opts.batchSize ?? 64,
       trackFrames: opts.trackFrames ?? false,
       txMetadataLen: opts.txMetadataLen ?? 0,
+      sg: opts.sg ?? false,
     };
     if (rxRingSize === 0 && txRingSize === 0) {
       throw new AfxdpError('EUSAGE', 'an AF_XDP socket needs an RX ring, a TX ring or both', { hint: 'set rxRingSize or txRingSize' });
@@ -254,9 +284,9 @@ export class XskSocket {
     return this.tx ? this.umem.frameCount >>> 1 : this.umem.frameCount;
   }
 
-  private bind(o: { ifindex: number; queue: number; bind: BindMode; needWakeup: boolean; ifname: string }): 'copy' | 'zerocopy' {
+  private bind(o: { ifindex: number; queue: number; bind: BindMode; needWakeup: boolean; ifname: string; sg: boolean }): 'copy' | 'zerocopy' {
     const n = native();
-    const wake = o.needWakeup ? XDP_USE_NEED_WAKEUP : 0;
+    const wake = (o.needWakeup ? XDP_USE_NEED_WAKEUP : 0) | (o.sg ? XDP_USE_SG : 0);
     const attempt = (mode: 'copy' | 'zerocopy'): void => {
       // EBUSY right after the previous socket of this queue was closed: the kernel frees the
       // queue's buffer pool from a workqueue once that socket's last in-flight TX skb is gone,
@@ -310,6 +340,7 @@ export class XskSocket {
       this.checkOpen();
       throw new AfxdpError('ESTATE', 'this socket has no RX ring');
     }
+    if (this.sg) return this.receiveChains(rx);
     const n = rx.peek(this.batchSize);
     if (n === 0) return 0;
     const w = rx.words;
@@ -325,11 +356,91 @@ export class XskSocket {
   }
 
   /**
+   * receive() with XDP_USE_SG: up to batchSize whole packets. A packet is the run of descriptors
+   * up to the first one without XDP_PKT_CONTD; its buffers go to segAddr/segLen, the packet to
+   * rxAddr (first buffer) / rxLen (sum) / rxSegs / rxSeg0. Only whole packets leave the ring: a
+   * chain whose end is not published yet stays there for the next call (the kernel publishes a
+   * chain at once, so this is a guard, not a path). A chain longer than MAX_CHAIN is dropped.
+   */
+  private receiveChains(rx: Ring): number {
+    const sa = this.segAddr!;
+    const sl = this.segLen!;
+    const segs = this.rxSegs!;
+    const seg0 = this.rxSeg0!;
+    const avail = rx.peek(sa.length);
+    if (avail === 0) return 0;
+    const w = rx.words;
+    let idx = rx.consumerIndex;
+    let pkts = 0;
+    let d = 0; // buffers read
+    let done = 0; // buffers of whole packets (what leaves the ring)
+    let first = 0;
+    let total = 0;
+    for (; d < avail && pkts < this.batchSize; d++, idx++) {
+      const e = rx.entryWord(idx);
+      sa[d] = w[e]!;
+      sl[d] = w[e + 2]!;
+      total += sl[d]!;
+      if ((w[e + 3]! & XDP_PKT_CONTD) !== 0) continue;
+      if (this.skipping) {
+        // the end of a chain that was too long: its buffers go back with the next drop below
+        this.skipping = false;
+        this.dropBuffers(d + 1);
+        return 0;
+      }
+      this.rxAddr[pkts] = sa[first]!;
+      this.rxLen[pkts] = total;
+      segs[pkts] = d + 1 - first;
+      seg0[pkts] = first;
+      pkts++;
+      first = d + 1;
+      done = d + 1;
+      total = 0;
+    }
+    if (pkts === 0 && (this.skipping || avail === sa.length)) {
+      // no whole packet in a full window: a chain longer than MAX_CHAIN (or its continuation)
+      if (!this.skipping) this.chainsDropped++;
+      this.skipping = true;
+      this.dropBuffers(avail);
+      return 0;
+    }
+    rx.release(done);
+    if (this.tracker !== null) this.trackReceived(done);
+    return pkts;
+  }
+
+  /** The first `k` descriptors read into segAddr, taken off the RX ring and put back on the fill ring at once. */
+  private dropBuffers(k: number): void {
+    this.rx!.release(k);
+    const t = this.tracker;
+    const fill = this.fill;
+    const shift = this.umem.frameShift;
+    let free = fill.free(k);
+    let idx = fill.producerIndex;
+    for (let i = 0; i < k; i++) {
+      const base = (this.segAddr![i]! >>> shift) << shift;
+      if (free > 0) {
+        const e = fill.entryWord(idx++);
+        fill.words[e] = base;
+        fill.words[e + 1] = 0;
+        free--;
+      } else {
+        if (t !== null) t.move(base, FRAME_KERNEL, FRAME_FREE, 'dropped chain');
+        this.freeFrames[this.freeTop++] = base;
+      }
+    }
+    fill.submit((idx - fill.producerIndex) >>> 0);
+    if (t !== null) this.checkFrames();
+    if (fill.needsWakeup()) this.kickRx();
+  }
+
+  /**
    * Returns the first `n` frames of the last receive() to the fill ring. Clears the metadata
    * magic word in front of each packet first (the stale guard, docs/METADATA-ABI.md): a later packet whose
    * metadata is not written can then never be read with this packet's stamp.
    */
   recycle(n: number): void {
+    if (this.sg) return this.recycleChains(n);
     const words = this.umem.words;
     const shift = this.umem.frameShift;
     const fill = this.fill;
@@ -351,6 +462,38 @@ export class XskSocket {
     }
     const toFill = (idx - fill.producerIndex) >>> 0;
     if (this.tracker !== null) this.trackRecycled(n, toFill);
+    fill.submit(toFill);
+    if (fill.needsWakeup()) this.kickRx();
+  }
+
+  /** recycle() with XDP_USE_SG: the stale guard per packet, every buffer of its chain to the fill ring. */
+  private recycleChains(n: number): void {
+    if (n === 0) return;
+    const words = this.umem.words;
+    const shift = this.umem.frameShift;
+    for (let i = 0; i < n; i++) {
+      const addr = this.rxAddr[i]!;
+      if (addr - 4 >= (addr >>> shift) << shift && (addr & 3) === 0) words[(addr - 4) >>> 2] = 0;
+    }
+    const k = this.rxSeg0![n - 1]! + this.rxSegs![n - 1]!;
+    const sa = this.segAddr!;
+    const fill = this.fill;
+    let free = fill.free(k);
+    let idx = fill.producerIndex;
+    const fw = fill.words;
+    for (let d = 0; d < k; d++) {
+      const base = (sa[d]! >>> shift) << shift;
+      if (free > 0) {
+        const e = fill.entryWord(idx++);
+        fw[e] = base;
+        fw[e + 1] = 0;
+        free--;
+      } else {
+        this.freeFrames[this.freeTop++] = base;
+      }
+    }
+    const toFill = (idx - fill.producerIndex) >>> 0;
+    if (this.tracker !== null) this.trackRecycledBuffers(k, toFill);
     fill.submit(toFill);
     if (fill.needsWakeup()) this.kickRx();
   }
@@ -487,9 +630,17 @@ export class XskSocket {
 
   // ------------------------------------------------------------------ frame tracking (debug)
 
+  /** `n` descriptors just taken off the RX ring (buffers with `sg`, else packets) */
   private trackReceived(n: number): void {
     const t = this.tracker!;
-    for (let i = 0; i < n; i++) t.move(this.rxAddr[i]!, FRAME_KERNEL, FRAME_APP, 'RX ring');
+    const a = this.sg ? this.segAddr! : this.rxAddr;
+    for (let i = 0; i < n; i++) t.move(a[i]!, FRAME_KERNEL, FRAME_APP, 'RX ring');
+    this.checkFrames();
+  }
+
+  private trackRecycledBuffers(k: number, toFill: number): void {
+    const t = this.tracker!;
+    for (let d = 0; d < k; d++) t.move(this.segAddr![d]!, FRAME_APP, d < toFill ? FRAME_KERNEL : FRAME_FREE, 'recycle');
     this.checkFrames();
   }
 

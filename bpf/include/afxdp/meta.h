@@ -274,25 +274,47 @@ static __always_inline __u32 afxdp_fmix32(__u32 h)
 	return h;
 }
 
-/* The map key of the packet as it is now (see struct afxdp_map_key). */
+/* murmur3's block mixing of one little-endian word into the state */
+static __always_inline __u32 afxdp_mix_word(__u32 h, __u32 w)
+{
+	__u32 k = w * 0xcc9e2d51u;
+	k = (k << 15) | (k >> 17);
+	h ^= k * 0x1b873593u;
+	h = (h << 13) | (h >> 19);
+	return h * 5 + 0xe6546b64u;
+}
+
+/*
+ * The map key of the packet as it is now (see struct afxdp_map_key). `len` is the WHOLE packet
+ * (bpf_xdp_get_buff_len: every buffer of a multi-buffer packet, kernel >= 5.18). The hashed bytes
+ * are read straight from the linear part; only when that is shorter than them but the packet is
+ * not (a driver that splits headers from a multi-buffer packet) they are copied out with
+ * bpf_xdp_load_bytes first.
+ */
 static __always_inline void afxdp_frame_key(struct xdp_md *ctx, struct afxdp_map_key *k)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
+	__u32 total = (__u32)bpf_xdp_get_buff_len(ctx);
 	__u32 h = 0;
+	if (data + AFXDP_MAP_KEY_WORDS * 4 > end && total >= AFXDP_MAP_KEY_WORDS * 4) {
+		__u32 w[AFXDP_MAP_KEY_WORDS];
+		if (bpf_xdp_load_bytes(ctx, 0, w, sizeof(w)) == 0) {
 #pragma unroll
-	for (int i = 0; i < AFXDP_MAP_KEY_WORDS; i++) {
-		__u32 *p = data + i * 4;
-		if ((void *)(p + 1) > end)
-			break;
-		__u32 k = *p * 0xcc9e2d51u;
-		k = (k << 15) | (k >> 17);
-		h ^= k * 0x1b873593u;
-		h = (h << 13) | (h >> 19);
-		h = h * 5 + 0xe6546b64u;
+			for (int i = 0; i < AFXDP_MAP_KEY_WORDS; i++)
+				h = afxdp_mix_word(h, w[i]);
+		}
+	} else {
+#pragma unroll
+		for (int i = 0; i < AFXDP_MAP_KEY_WORDS; i++) {
+			__u32 *p = data + i * 4;
+			if ((void *)(p + 1) > end)
+				break;
+			h = afxdp_mix_word(h, *p);
+		}
 	}
 	k->hash = afxdp_fmix32(h);
-	k->len = (__u32)(end - data);
+	k->len = total;
 }
 
 #ifndef AFXDP_NO_MAP_STRATEGY
