@@ -79,7 +79,7 @@ for (const [poll, strategy, extra] of [
       const rows = fs.readFileSync(f('run.csv'), 'utf8').trim().split('\n').slice(1);
       assert.equal(rows.length, r.packets.received);
       assert.deepEqual(new Set(rows.map((l) => l.split(',')[1])), new Set(['0', '1']));
-      assert.ok(rows.every((l) => l.endsWith(',prepend')), 'each row names the strategy');
+      assert.ok(rows.every((l) => l.endsWith(',prepend,64')), 'each row names the strategy and the length');
       // pcapng: tshark reads every frame, each a 64-byte frame as sent (the prepended stamp stripped)
       const ts = spawnSync('tshark', ['-r', f('run.pcapng'), '-T', 'fields', '-e', 'frame.len'], { encoding: 'utf8', maxBuffer: 16 << 20 });
       assert.equal(ts.status, 0, ts.stderr);

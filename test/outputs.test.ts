@@ -98,7 +98,7 @@ test('a demo run writes csv, hlog, pcapng, html and serves /metrics; every count
   let max = -Infinity;
   for (const line of csv.slice(1)) {
     const c = line.split(',');
-    assert.equal(c.length, 9, line);
+    assert.equal(c.length, 10, line);
     seen[Number(c[0])]++;
     assert.equal(c[1], '0');
     assert.equal(Number(c[4]) - Number(c[3]), Number(c[6]), 'xdp_to_user = user_ts − xdp_ts');

@@ -72,9 +72,9 @@ test('CSV: empty cells for what was not measured, never zeros', () => {
   const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
   assert.equal(lines[0], CSV_HEADER);
   assert.equal(lines.length, 9);
-  assert.equal(lines[1], `0,3,${2 ** 32 + 500},${2 ** 32 + 1000},${2 ** 32 + 6000},500,5000,,meta`);
-  assert.equal(lines[3], `,3,,${2 ** 32 + 1002},${2 ** 32 + 6000},,4998,,meta`, 'a frame without afxdp payload');
-  assert.equal(lines[4], `3,3,${2 ** 32 + 500},,${2 ** 32 + 6000},,,,`, 'a frame without metadata');
+  assert.equal(lines[1], `0,3,${2 ** 32 + 500},${2 ** 32 + 1000},${2 ** 32 + 6000},500,5000,,meta,64`);
+  assert.equal(lines[3], `,3,,${2 ** 32 + 1002},${2 ** 32 + 6000},,4998,,meta,66`, 'a frame without afxdp payload');
+  assert.equal(lines[4], `3,3,${2 ** 32 + 500},,${2 ** 32 + 6000},,,,,67`, 'a frame without metadata');
   fs.rmSync(dir, { recursive: true });
 });
 

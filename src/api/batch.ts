@@ -9,7 +9,7 @@
  */
 import { AfxdpError } from '../errors.js';
 import { F_HW_TS, F_RX_HASH, F_VLAN } from '../xdp/meta.js';
-import { strategyOf, type PacketBatch } from '../rx/batch.js';
+import { strategyOf, segmentCount, segmentRange, type PacketBatch } from '../rx/batch.js';
 
 const TWO32 = 4294967296;
 
@@ -24,12 +24,20 @@ export interface BatchOwner {
  * numbers you need, not the object. Valid until the batch is released.
  */
 export class Packet {
-  /** the memory the packet is in (the UMEM, or a worker's batch slot); the packet is `buffer[offset .. offset + length)` (no copy, no allocation) */
+  /**
+   * the memory the packet is in (the UMEM, or a worker's batch slot). A packet in one buffer
+   * (`segmentCount` 1, every packet up to a UMEM frame) is `buffer[offset .. offset + length)`
+   * (no copy, no allocation); a multi-buffer packet (jumbo frames) starts there and continues in
+   * its other segments: read it with segment(k) or copyTo()
+   */
   buffer: Uint8Array;
   /** index in the batch */
   index = -1;
   offset = 0;
+  /** the whole packet in bytes (every segment), without FCS */
   length = 0;
+  /** buffers the packet arrived in: 1, or more for a packet larger than a UMEM frame (XDP_USE_SG) */
+  segmentCount = 1;
   /** afxdp_meta flags (AFXDP_F_*); 0 when the packet carries no valid metadata */
   flags = 0;
   /** RX queue: from the metadata when present, else the receiving socket's queue */
@@ -88,11 +96,46 @@ export class Packet {
 
   /**
    * The packet's bytes as a Uint8Array view over the UMEM (no copy). Allocates one small view
-   * object: on a hot path read `buffer` at `offset` instead.
+   * object: on a hot path read `buffer` at `offset` instead. A multi-buffer packet has no single
+   * view: this throws EUSAGE for it (use segment(k) or copyTo()).
    */
   bytes(): Uint8Array {
     this.batch.checkLive(this.generation);
+    if (this.segmentCount > 1) {
+      throw new AfxdpError('EUSAGE', `packet ${this.index} is ${this.length} bytes in ${this.segmentCount} buffers: there is no single view of it`, { hint: 'read it with packet.segment(k) for k < segmentCount, or copy it out with packet.copyTo(buffer)' });
+    }
     return this.buffer.subarray(this.offset, this.offset + this.length);
+  }
+
+  /**
+   * Buffer k (0 ≤ k < segmentCount) of the packet as a view over the UMEM (no copy; one small view
+   * object). The segments in order are the whole packet.
+   */
+  segment(k: number): Uint8Array {
+    this.batch.checkLive(this.generation);
+    if (!(k >= 0 && k < this.segmentCount) || (k | 0) !== k) {
+      throw new AfxdpError('EUSAGE', `segment ${String(k)} is out of range (packet of ${this.segmentCount} segment${this.segmentCount === 1 ? '' : 's'})`, { hint: 'use 0 .. segmentCount - 1' });
+    }
+    const r = this.batch.range(this.index, k);
+    return this.buffer.subarray(r[0]!, r[1]!);
+  }
+
+  /**
+   * Copies the whole packet, every segment in order, into `out` from `at`; returns the bytes
+   * copied (fewer than `length` when `out` is shorter: the packet is cut there).
+   */
+  copyTo(out: Uint8Array, at = 0): number {
+    this.batch.checkLive(this.generation);
+    if (!(out instanceof Uint8Array)) throw new AfxdpError('EUSAGE', `copyTo: out must be a Uint8Array (or Buffer), got ${typeof out}`);
+    if (!Number.isInteger(at) || at < 0 || at > out.length) throw new AfxdpError('EUSAGE', `copyTo: offset ${String(at)} is outside the ${out.length}-byte buffer`);
+    let done = 0;
+    for (let k = 0; k < this.segmentCount && at + done < out.length; k++) {
+      const r = this.batch.range(this.index, k);
+      const n = Math.min(r[1]! - r[0]!, out.length - at - done);
+      out.set(this.buffer.subarray(r[0]!, r[0]! + n), at + done);
+      done += n;
+    }
+    return done;
   }
 }
 
@@ -166,6 +209,7 @@ export class Batch {
     p.index = i;
     p.offset = c.addr[i]!;
     p.length = c.len[i]!;
+    p.segmentCount = segmentCount(c, i);
     p.latencyNs = c.xdpToUser[i]!;
     p.generation = this.generation;
     p.flags = f;
@@ -200,6 +244,14 @@ export class Batch {
   /** @internal release without the double-release check (iterator / close paths) */
   releaseIfLive(): void {
     if (this.live) this.release();
+  }
+
+  private readonly segRange = new Uint32Array(2);
+
+  /** @internal start and end of buffer k of packet i in the batch's memory (a reused array) */
+  range(i: number, k: number): Uint32Array {
+    segmentRange(this.cols!, i, k, this.segRange);
+    return this.segRange;
   }
 
   /** @internal */

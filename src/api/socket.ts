@@ -11,6 +11,7 @@ import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import type { Report } from '../report/report.js';
 import { receiverReport } from '../report/receiver-report.js';
 import type { XskSocket, BindMode, KernelStats } from '../xsk/socket.js';
+import { XDP_PKT_CONTD } from '../xsk/constants.js';
 import type { XdpMode, XdpModeOption } from '../xdp/program.js';
 import type { ProgramCounters } from '../xdp/counters.js';
 import type { PacketBatch } from '../rx/batch.js';
@@ -18,6 +19,9 @@ import { Batch, type BatchOwner } from './batch.js';
 import { XdpProgram } from './program.js';
 import { withNetnsFd, type NetnsOption } from './netns.js';
 import { expectChoice, expectInt, expectObject, expectString, describe } from './validate.js';
+
+/** frames of one sent packet at most: the kernel builds it as one skb of MAX_SKB_FRAGS (17) fragments + the linear part */
+const MAX_TX_CHAIN = 16;
 
 export interface OpenOptions {
   /** interface name, e.g. 'eth0' */
@@ -54,13 +58,21 @@ export interface OpenOptions {
   tx?: boolean | number;
   /** UMEM frames per socket; default max(4096, 2 × ringSize) */
   frameCount?: number;
+  /** bytes per UMEM frame, 2048 or 4096; default 4096 */
+  frameSize?: number;
+  /**
+   * multi-buffer packets (XDP_USE_SG, kernel ≥ 6.6): packets larger than a UMEM frame are received
+   * whole (Packet.segmentCount > 1) and send() takes them. 'auto' (default): when the interface's
+   * MTU needs it; true; false
+   */
+  sg?: boolean | 'auto';
   /** at most this many packets per batch; default 64 */
   batchSize?: number;
   /** path of a broker's socket (`afxdp serve`, docs/BROKER.md): the broker attaches and makes the sockets, this process needs no capability; the interface is in the broker's namespace (not with `program` or `netns`) */
   broker?: string;
 }
 
-const OPEN_OPTIONS = ['iface', 'queue', 'queues', 'poll', 'strategy', 'simulateNoMeta', 'hints', 'mode', 'bind', 'clock', 'match', 'udpPort', 'program', 'netns', 'ringSize', 'tx', 'frameCount', 'batchSize', 'broker'];
+const OPEN_OPTIONS = ['iface', 'queue', 'queues', 'poll', 'strategy', 'simulateNoMeta', 'hints', 'mode', 'bind', 'clock', 'match', 'udpPort', 'program', 'netns', 'ringSize', 'tx', 'frameCount', 'frameSize', 'sg', 'batchSize', 'broker'];
 
 export interface SocketStats {
   /** packets received through this API */
@@ -103,6 +115,8 @@ export class AfxdpSocket implements BatchOwner {
   private outQueue = -1;
   private sent = 0;
   private txQueued = 0;
+  /** the frames of the packet send() is queueing */
+  private readonly txChain = new Uint32Array(MAX_TX_CHAIN);
   private isClosed = false;
   private consumer: 'iterator' | 'callback' | null = null;
   private wake: (() => void) | null = null;
@@ -146,6 +160,8 @@ export class AfxdpSocket implements BatchOwner {
     const ringSize = opts.ringSize === undefined ? 2048 : expectInt('open: options.ringSize', opts.ringSize, 1, 1 << 20);
     const frameCount = opts.frameCount === undefined ? undefined : expectInt('open: options.frameCount', opts.frameCount, 64, 1 << 20);
     const batchSize = opts.batchSize === undefined ? undefined : expectInt('open: options.batchSize', opts.batchSize, 1, 4096);
+    if (opts.frameSize !== undefined && opts.frameSize !== 2048 && opts.frameSize !== 4096) throw new AfxdpError('EUSAGE', `open: options.frameSize must be 2048 or 4096, got ${describe(opts.frameSize)}`);
+    if (opts.sg !== undefined && opts.sg !== 'auto' && typeof opts.sg !== 'boolean') throw new AfxdpError('EUSAGE', `open: options.sg must be true, false or 'auto', got ${describe(opts.sg)}`);
     if (opts.simulateNoMeta !== undefined && typeof opts.simulateNoMeta !== 'boolean') throw new AfxdpError('EUSAGE', `open: options.simulateNoMeta must be a boolean, got ${describe(opts.simulateNoMeta)}`);
     if (opts.hints !== undefined && opts.hints !== 'auto' && typeof opts.hints !== 'boolean') throw new AfxdpError('EUSAGE', `open: options.hints must be true, false or 'auto', got ${describe(opts.hints)}`);
     let txRingSize = 0;
@@ -184,6 +200,8 @@ export class AfxdpSocket implements BatchOwner {
         program,
         ringSize,
         frameCount,
+        frameSize: opts.frameSize,
+        sg: opts.sg,
         batchSize,
         txRingSize,
         broker: opts.broker,
@@ -410,7 +428,8 @@ export class AfxdpSocket implements BatchOwner {
    * Copies `length` bytes of `data` from `offset` into a TX frame and queues it (on the first
    * queue's socket). Returns false (and queues nothing) when the TX ring or the frames are all in
    * use: retry after a while. Outside a batch the frame is sent at once; inside one (e.g. an echo
-   * loop) all frames queued are sent together when the batch is released, or at flush().
+   * loop) all frames queued are sent together when the batch is released, or at flush(). A packet
+   * larger than a UMEM frame needs a multi-buffer socket (`sg`): it goes out as one chain of frames.
    */
   send(data: Uint8Array, offset = 0, length: number = data?.length - offset): boolean {
     this.checkOpen();
@@ -419,18 +438,39 @@ export class AfxdpSocket implements BatchOwner {
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 1 || offset + length > data.length) {
       throw new AfxdpError('EUSAGE', `send: offset ${String(offset)} / length ${String(length)} do not fit in ${data.length} bytes`);
     }
-    if (length > sock.umem.frameSize) {
-      throw new AfxdpError('EUSAGE', `send: ${length} bytes exceed the UMEM frame size ${sock.umem.frameSize}`, { hint: 'send at most one frame (no FCS) per call' });
+    const fs = sock.umem.frameSize;
+    if (length > fs && !sock.sg) {
+      throw new AfxdpError('EUSAGE', `send: ${length} bytes exceed the UMEM frame size ${fs} and this socket is not bound for multi-buffer packets`, { hint: "open it with { sg: true } (kernel ≥ 6.6), or send at most one frame (no FCS) per call" });
     }
-    if (sock.txFree(this.txQueued + 1) <= this.txQueued) {
+    const k = length <= fs ? 1 : Math.ceil(length / fs);
+    if (k > MAX_TX_CHAIN) {
+      throw new AfxdpError('EUSAGE', `send: ${length} bytes take ${k} frames of ${fs} bytes; the kernel sends at most ${MAX_TX_CHAIN} per packet`, { hint: `send at most ${MAX_TX_CHAIN * fs} bytes per packet` });
+    }
+    if (sock.txFree(this.txQueued + k) < this.txQueued + k) {
       sock.reclaim();
       return false;
     }
-    const addr = sock.txAlloc();
-    if (addr < 0) return false;
-    sock.umem.bytes.set(length === data.length && offset === 0 ? data : data.subarray(offset, offset + length), addr);
-    sock.txPush(addr, length);
-    this.txQueued++;
+    const addrs = this.txChain;
+    for (let j = 0; j < k; j++) {
+      const a = sock.txAlloc();
+      if (a < 0) {
+        for (let u = 0; u < j; u++) sock.txUnalloc(addrs[u]!);
+        return false;
+      }
+      addrs[j] = a;
+    }
+    const bytes = sock.umem.bytes;
+    if (k === 1) {
+      bytes.set(length === data.length && offset === 0 ? data : data.subarray(offset, offset + length), addrs[0]!);
+      sock.txPush(addrs[0]!, length);
+    } else {
+      for (let j = 0; j < k; j++) {
+        const n = Math.min(fs, length - j * fs);
+        bytes.set(data.subarray(offset + j * fs, offset + j * fs + n), addrs[j]!);
+        sock.txPush(addrs[j]!, n, j + 1 < k ? XDP_PKT_CONTD : 0);
+      }
+    }
+    this.txQueued += k;
     this.sent++;
     if (this.batch.released) this.flush();
     return true;

@@ -1,6 +1,6 @@
 /** Argument parsers for the CLI: each rejects bad input with a message naming the accepted values. */
 import { InvalidArgumentError } from 'commander';
-import { AfxdpError, parseWarmup, type WarmupSpec } from '../index.js';
+import { AfxdpError, parseWarmup, FRAME_MIN, FRAME_MAX, type WarmupSpec, type SizeRange } from '../index.js';
 
 export function intArg(name: string, min: number, max: number): (v: string) => number {
   return (v: string) => {
@@ -52,6 +52,25 @@ export function ringSizeArg(v: string): number {
 export function queuesArg(v: string): number | 'all' {
   if (v.trim() === 'all') return 'all';
   return intArg('--queues', 1, 64)(v);
+}
+
+/** --size: one frame size, or a range MIN-MAX the packets cycle through (both FRAME_MIN..FRAME_MAX) */
+export function sizeArg(v: string): number | SizeRange {
+  const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(v);
+  const bad = (): never => {
+    throw new InvalidArgumentError(`--size must be a frame size from ${FRAME_MIN} to ${FRAME_MAX} bytes, or a range like 64-9000`);
+  };
+  if (!m) return bad();
+  const min = Number(m[1]);
+  const max = m[2] === undefined ? min : Number(m[2]);
+  if (min < FRAME_MIN || max > FRAME_MAX || min > max) return bad();
+  return m[2] === undefined ? min : { min, max };
+}
+
+/** --frame-size: the UMEM frame size, 2048 or 4096 */
+export function frameSizeArg(v: string): number {
+  if (v.trim() !== '2048' && v.trim() !== '4096') throw new InvalidArgumentError('--frame-size must be 2048 or 4096');
+  return Number(v);
 }
 
 /** --warmup: `2s`, `500ms` or a packet count (run/warmup.ts) */

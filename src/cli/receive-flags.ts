@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { AfxdpError, STRATEGY_NAMES, POLL_MODES, type ReceiverOptions, type StrategyName, type PollMode, type WarmupSpec } from '../index.js';
-import { intArg, choiceArg, ringSizeArg, warmupArg } from './args.js';
+import { intArg, choiceArg, ringSizeArg, warmupArg, frameSizeArg } from './args.js';
 import { addOutputOptions, type OutputFlags } from './outputs.js';
 
 export const STRATEGY_HELP =
@@ -30,6 +30,7 @@ export interface ReceiveFlags extends OutputFlags {
   /** true (--hints), false (--no-hints) or undefined (neither: 'auto') */
   hints?: boolean;
   ringSize: number;
+  frameSize: number;
   debugFrames?: boolean;
   poll: PollMode;
   batch: number;
@@ -60,6 +61,7 @@ export function addReceiveOptions(cmd: Command, ringHelp: string): Command {
     .option('--program <obj.o>', PROGRAM_HELP)
     .option('--xskmap <name>', XSKMAP_HELP)
     .option('--ring-size <n>', `RX and fill ring entries, a power of two (8..8192)${ringHelp}`, ringSizeArg, 2048)
+    .option('--frame-size <bytes>', 'UMEM frame size, 2048 or 4096: a packet larger than a frame (jumbo frames) arrives as a chain of frames (XDP_USE_SG, turned on when the MTU needs it)', frameSizeArg, 4096)
     .option('--debug-frames', 'assert at every batch that each UMEM frame is in exactly one place (slower; for debugging)')
     .option('--json', 'print only the afxdp.report/1 JSON document on stdout');
   return addOutputOptions(cmd);
@@ -81,6 +83,7 @@ export function receiveOptions(f: ReceiveFlags): Omit<ReceiverOptions, 'ifname' 
     xskmap: f.xskmap,
     hints: f.hints === undefined ? 'auto' : f.hints,
     ringSize: f.ringSize,
+    frameSize: f.frameSize,
     trackFrames: !!f.debugFrames,
     cpu: f.cpu,
     rt: !!f.rt,

@@ -56,6 +56,24 @@ export function resolveIface(ifname: string): number {
   return idx;
 }
 
+/** 4096-byte UMEM frames hold this much of a received packet (XDP_PACKET_HEADROOM in front) */
+const FRAME_ROOM = 4096 - 256;
+
+/**
+ * XDP multi-buffer (netdev xdp-features rx-sg, ndo-xmit-sg; xdp-zc-max-segs): whether packets
+ * larger than a page reach native XDP whole, and what afxdp does at this MTU (chains, XDP_USE_SG).
+ */
+function multiBuffer(p: string, ifname: string, acts: string[], mtu: number | null, zcMaxSegs: number): Finding {
+  const rxSg = acts.includes('rx-sg');
+  const needs = mtu !== null && mtu + 18 > FRAME_ROOM;
+  const value = { rx_sg: rxSg, xmit_sg: acts.includes('ndo-xmit-sg'), zc_max_segs: zcMaxSegs > 0 ? zcMaxSegs : null, mtu, sg_needed: needs };
+  const zc = zcMaxSegs > 1 ? `; zero-copy takes up to ${zcMaxSegs} segments per packet` : '';
+  const at = mtu === null ? '' : needs ? `; at MTU ${mtu} a packet exceeds one UMEM frame: afxdp receives it as a chain (XDP_USE_SG, kernel ≥ 6.6) with its xdp.frags program` : `; MTU ${mtu} fits one UMEM frame`;
+  if (rxSg) return finding(`${p}.multi_buffer`, 'ok', `${ifname} XDP multi-buffer`, `supported (rx-sg${value.xmit_sg ? ', ndo-xmit-sg' : ''})${zc}${at}`, value);
+  if (!needs) return finding(`${p}.multi_buffer`, 'ok', `${ifname} XDP multi-buffer`, `not supported by the driver (no rx-sg); not needed at MTU ${mtu ?? '?'}`, value);
+  return finding(`${p}.multi_buffer`, 'warn', `${ifname} XDP multi-buffer`, `not supported by the driver (no rx-sg) and MTU ${mtu} exceeds one UMEM frame: native XDP may refuse the MTU or drop larger packets`, value, `afxdp latency --iface ${ifname} --mode generic, or lower the MTU (ip link set dev ${ifname} mtu 1500)`);
+}
+
 export function ifaceFindings(ifname: string, opts: { probe?: boolean } = {}): Finding[] {
   const n = native();
   const ifindex = resolveIface(ifname);
@@ -117,6 +135,7 @@ export function ifaceFindings(ifname: string, opts: { probe?: boolean } = {}): F
         ? finding(`${p}.zerocopy`, 'ok', `${ifname} AF_XDP zero-copy`, `supported${nd.xdpZcMaxSegs > 0 ? ` (max ${nd.xdpZcMaxSegs} segments)` : ''}`, true)
         : finding(`${p}.zerocopy`, 'warn', `${ifname} AF_XDP zero-copy`, 'not supported: AF_XDP binds in copy mode (one memcpy per packet)', false, `afxdp latency --iface ${ifname} --bind copy (zero-copy needs a driver such as mlx5, ice, i40e, ixgbe, igc, virtio_net)`),
     );
+    out.push(multiBuffer(p, ifname, acts, link?.mtu ?? null, nd.xdpZcMaxSegs));
     const meta = bitNames(Math.max(0, nd.xdpRxMetadataFeatures), RX_META);
     out.push(
       meta.length

@@ -15,7 +15,7 @@ import { withNetns } from '../sys/netns.js';
 import { runToolSync } from '../sys/exec.js';
 import { XskSocket } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC, XDP_PKT_CONTD } from '../xsk/constants.js';
-import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, macFromString, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT, FRAME_MIN, FRAME_MAX } from '../wire/frame.js';
+import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, macFromString, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT, FRAME_MIN, FRAME_MAX, ETH_HLEN } from '../wire/frame.js';
 
 /** A range of frame sizes: the packets cycle through SIZE_STEPS sizes spread evenly over it. */
 export interface SizeRange {
@@ -99,6 +99,13 @@ export class TrafficGenerator {
     this.batch = new Uint32Array(batch);
     const frameSize = o.frameSize ?? 4096;
     const sg = this.size > frameSize;
+    // the interface would drop a frame its MTU does not carry, counted only in its own tx_dropped
+    const mtu = n.ifMtu(o.ifname);
+    if (mtu > 0 && this.size > mtu + ETH_HLEN) {
+      throw new AfxdpError('EUSAGE', `frame size ${this.size} exceeds what the MTU ${mtu} of ${o.ifname} carries (${mtu + ETH_HLEN} bytes with the Ethernet header)`, {
+        hint: `raise the MTU (ip link set dev ${o.ifname} mtu ${Math.max(this.size - ETH_HLEN, 9000)}) or send frames of at most ${mtu + ETH_HLEN} bytes`,
+      });
+    }
     this.socket = XskSocket.create({ ifindex, ifname: o.ifname, queue: o.queue ?? 0, rxRingSize: 0, txRingSize: 2048, fillRingSize: 64, completionRingSize: 2048, frameCount: 4096, frameSize, bind: 'auto', batchSize: batch, trackFrames: o.trackFrames, sg });
     const tmpl = { srcMac, dstMac: o.dstMac, srcIp: o.srcIp, dstIp: o.dstIp, srcPort: o.srcPort ?? 40000, dstPort: o.dstPort ?? DEFAULT_UDP_PORT };
     const bytes = this.socket.umem.bytes;

@@ -2,7 +2,9 @@
  * `--csv FILE`: one row per received packet. Written per batch into a preallocated buffer
  * (src/report/filebuf.ts), digits and all, so the receive loop allocates nothing.
  *
- *   seq,queue,tx_ts_ns,xdp_ts_ns,user_ts_ns,sender_to_xdp_ns,xdp_to_user_ns,hw_to_xdp_ns,strategy
+ *   seq,queue,tx_ts_ns,xdp_ts_ns,user_ts_ns,sender_to_xdp_ns,xdp_to_user_ns,hw_to_xdp_ns,strategy,len
+ *
+ * `len` is the whole packet in bytes (every buffer of a multi-buffer packet), without FCS.
  *
  * Timestamps are the run's clock (CLOCK_MONOTONIC or CLOCK_TAI, see the report's `clock`) in ns.
  * An empty cell means "not measured for this packet" (no afxdp payload, no valid metadata, no HW
@@ -11,10 +13,10 @@
 import { DigitMemo, FileBuffer, openOutput } from './filebuf.js';
 import { strategyOf, type PacketBatch, type PacketSink } from '../rx/batch.js';
 
-export const CSV_HEADER = 'seq,queue,tx_ts_ns,xdp_ts_ns,user_ts_ns,sender_to_xdp_ns,xdp_to_user_ns,hw_to_xdp_ns,strategy';
+export const CSV_HEADER = 'seq,queue,tx_ts_ns,xdp_ts_ns,user_ts_ns,sender_to_xdp_ns,xdp_to_user_ns,hw_to_xdp_ns,strategy,len';
 
 const STRATEGY_BYTES = { '': '', meta: 'meta', prepend: 'prepend', map: 'map' } as const;
-// longest row: 10 + 1 + 4 + 3×(20+1) + 3×(12+1) + 7 + 1 ≈ 125 bytes
+// longest row: 10 + 1 + 4 + 3×(20+1) + 3×(12+1) + 7 + 1 + 10 + 1 ≈ 136 bytes
 const MAX_ROW = 160;
 
 export class CsvWriter implements PacketSink {
@@ -53,6 +55,8 @@ export class CsvWriter implements PacketSink {
       o.byte(44);
       const s = STRATEGY_BYTES[strategyOf(flags)];
       for (let k = 0; k < s.length; k++) o.byte(s.charCodeAt(k));
+      o.byte(44);
+      o.uint(b.len[i]!);
       o.byte(10);
     }
     this.rows += b.n;

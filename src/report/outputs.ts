@@ -27,6 +27,8 @@ export interface OutputOptions {
   target?: number;
   /** "afxdp 0.1.0", written into pcapng */
   application?: string;
+  /** pcapng: bytes written of each packet at most (default: the whole packet, up to 262144) */
+  snaplen?: number;
 }
 
 export class RunOutputs {
@@ -71,7 +73,7 @@ export class RunOutputs {
   /** Connects the outputs to a running measurement (before the monitor starts). */
   attach(rx: LatencyReceiver, monitor: RunMonitor, info: Record<string, unknown>, clock: 'monotonic' | 'tai'): void {
     if (this.o.pcap !== undefined) {
-      this.pcap = new PcapngWriter(this.o.pcap, { clock, ifname: String(info.iface ?? ''), application: this.o.application ?? 'afxdp' });
+      this.pcap = new PcapngWriter(this.o.pcap, { clock, ifname: String(info.iface ?? ''), application: this.o.application ?? 'afxdp', snaplen: this.o.snaplen });
     }
     if (this.csv) rx.addSink(this.csv);
     if (this.pcap) rx.addSink(this.pcap);

@@ -14,12 +14,13 @@
 import { native } from '../native.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
 import { FileBuffer, openOutput } from './filebuf.js';
-import type { PacketBatch, PacketSink } from '../rx/batch.js';
+import { segmentCount, segmentRange, type PacketBatch, type PacketSink } from '../rx/batch.js';
 
 const CLOCK_REALTIME = 0;
 const TWO_POW_32 = 4294967296;
 const LINKTYPE_ETHERNET = 1;
-const SNAPLEN = 262144;
+/** the most bytes of a packet written by default (the whole packet, jumbo and GRO packets too) */
+export const SNAPLEN = 262144;
 
 const ascii = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const SEQ = ascii('seq=');
@@ -38,6 +39,8 @@ export interface PcapngOptions {
   ifname: string;
   /** shb_userappl, e.g. "afxdp 0.1.0" */
   application: string;
+  /** write at most this many bytes of each packet (the rest is only counted in its original length); default SNAPLEN */
+  snaplen?: number;
 }
 
 export class PcapngWriter implements PacketSink {
@@ -47,8 +50,11 @@ export class PcapngWriter implements PacketSink {
   private readonly offLo: number;
   private readonly offHi: number;
   private readonly umemBufs = new WeakMap<Uint8Array, Buffer>();
+  private readonly snaplen: number;
+  private readonly range = new Uint32Array(2);
 
   constructor(file: string, o: PcapngOptions) {
+    this.snaplen = o.snaplen ?? SNAPLEN;
     this.out = new FileBuffer(openOutput('--pcap', file), 4 << 20);
     const t = new Uint32Array(2);
     const nat = native();
@@ -85,11 +91,24 @@ export class PcapngWriter implements PacketSink {
     w.u32le(idbLen);
     w.u16le(LINKTYPE_ETHERNET);
     w.u16le(0);
-    w.u32le(SNAPLEN);
+    w.u32le(this.snaplen);
     writeOpt(w, 2, name); // if_name
     writeOpt(w, 9, Buffer.from([9])); // if_tsresol: 10^-9 s
     w.u32le(0);
     w.u32le(idbLen);
+  }
+
+  /** The first `cap` bytes of a multi-buffer packet, buffer after buffer. */
+  private copyChain(b: PacketBatch, i: number, src: Buffer, cap: number): void {
+    const r = this.range;
+    const n = segmentCount(b, i);
+    let left = cap;
+    for (let k = 0; k < n && left > 0; k++) {
+      segmentRange(b, i, k, r);
+      const len = Math.min(r[1]! - r[0]!, left);
+      this.out.copy(src, r[0]!, r[0]! + len);
+      left -= len;
+    }
   }
 
   onBatch(b: PacketBatch): void {
@@ -102,7 +121,8 @@ export class PcapngWriter implements PacketSink {
     for (let i = 0; i < b.n; i++) {
       const len = b.len[i]!;
       const addr = b.addr[i]!;
-      const cap = len > SNAPLEN ? SNAPLEN : len;
+      const snap = this.snaplen;
+      const cap = len > snap ? snap : len;
       w.reserve(28 + cap + 3 + 4 + 128 + 8);
       const start = w.pos;
       const flags = b.flags[i]!;
@@ -121,7 +141,8 @@ export class PcapngWriter implements PacketSink {
       w.u32le(lo >>> 0);
       w.u32le(cap);
       w.u32le(len);
-      w.copy(src, addr, addr + cap);
+      if (segmentCount(b, i) === 1) w.copy(src, addr, addr + cap);
+      else this.copyChain(b, i, src, cap);
       pad(w);
       // opt_comment
       const optStart = w.pos;

@@ -80,6 +80,16 @@ export function receiverReport(rx: LatencyReceiver, x: ReportExtras): Report {
   };
   const t = rx.tuning();
   report.tuning = { cpu: t.cpu, rt: t.rt, cpu_dma_latency: t.cpuDmaLatency, busy_poll: t.busyPoll };
+  const all = rx.stats();
+  report.packets.by_size = all.bySize;
+  report.multi_buffer = {
+    sg: rx.sg,
+    mtu: rx.mtu,
+    frame_size: rx.frameSize,
+    program_frags: rx.programFrags,
+    packets: all.multiBuffer,
+    chains_dropped: all.chainsDropped,
+  };
   if (x.env) report.env = x.env;
   if (x.monitor) {
     report.timeline = x.monitor.timeline;

@@ -48,6 +48,27 @@ export interface PacketCounts {
   by_strategy: ByStrategy;
   /** the map strategy's bookkeeping; null when the run did not use the map */
   map: MapCounters | null;
+  /**
+   * received packets by size class of the whole packet without FCS: "0-128", "129-512",
+   * "513-1518", "1519-4096", "4097-9018", "9019+" (added field; present when a receiver measured)
+   */
+  by_size?: Record<string, number>;
+}
+
+/** How packets larger than a UMEM frame were received (added field, docs/METADATA.md#jumbo-frames). */
+export interface MultiBufferReport {
+  /** the sockets were bound with XDP_USE_SG: a packet larger than a frame arrives whole, as a chain */
+  sg: boolean;
+  /** the interface's MTU when the run began */
+  mtu: number;
+  /** bytes per UMEM frame */
+  frame_size: number;
+  /** the XDP program takes multi-buffer packets (SEC("xdp.frags")); null when not known (a program loaded elsewhere) */
+  program_frags: boolean | null;
+  /** packets that arrived in more than one buffer */
+  packets: number;
+  /** chains longer than afxdp takes (64 buffers), dropped whole */
+  chains_dropped: number;
 }
 
 export interface ByStrategy {
@@ -188,6 +209,8 @@ export interface Report {
   tuning?: TuningReport;
   /** the kernel-stack comparison (`demo --compare-stack`, `afxdp compare`): one section per path (added field) */
   paths?: ComparePaths;
+  /** multi-buffer (jumbo frame) reception (added field; present when a receiver measured) */
+  multi_buffer?: MultiBufferReport;
 }
 
 /** --cpu, --rt, --cpu-dma-latency, --busy-poll as they took effect. */

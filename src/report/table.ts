@@ -117,6 +117,16 @@ function packetLines(r: Report): string[] {
     const on = [t.cpu !== null ? `cpu ${t.cpu}` : '', t.rt ? 'SCHED_FIFO' : '', t.cpu_dma_latency ? 'cpu_dma_latency 0' : '', t.busy_poll ? `busy poll ${t.busy_poll.usecs} µs × ${formatCount(t.busy_poll.polls)}` : ''];
     items.push(`tuning: ${on.filter((x) => x !== '').join(', ')}`);
   }
+  const mb = r.multi_buffer;
+  if (mb && mb.sg) {
+    let line = `multi-buffer (MTU ${mb.mtu}, ${mb.frame_size}-byte frames): ${formatCount(mb.packets)} packets in several buffers`;
+    if (mb.chains_dropped > 0) line += `, ${formatCount(mb.chains_dropped)} chains over 64 buffers dropped`;
+    items.push(line);
+  } else if (mb && k.rx_dropped > 0 && mb.mtu + 18 > mb.frame_size - 256) {
+    items.push(`rx_dropped: packets larger than a ${mb.frame_size}-byte UMEM frame are dropped without multi-buffer receive (MTU ${mb.mtu}; sg off)`);
+  }
+  const bySize = p.by_size ? Object.entries(p.by_size).filter(([, n]) => n > 0) : [];
+  if (bySize.length > 1 || (mb?.sg && bySize.length > 0)) items.push(`by size ${bySize.map(([c, n]) => `${c} ${formatCount(n)}`).join(', ')}`);
   if (r.ping) items.push(`ping: requests ${formatCount(r.ping.sent)}, replies ${formatCount(r.ping.replies)}, completions ${formatCount(r.ping.completions)} (${formatCount(r.ping.completions_with_timestamp)} stamped)`);
   return wrap(items, 2);
 }

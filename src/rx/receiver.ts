@@ -34,7 +34,7 @@ import { tuneThisThread } from '../sys/thread.js';
 import { holdCpuDmaLatency } from '../sys/host-tuning.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import type { PacketBatch, PacketSink } from './batch.js';
-import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END, C_BUSY_POLLS } from './counts.js';
+import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END, C_BUSY_POLLS, C_SIZE_BASE, C_MULTI_BUFFER, C_CHAINS_DROPPED, SIZE_CLASSES } from './counts.js';
 import * as W from './worker.js';
 import type { StrategyCounts, HintCounts } from './stamps.js';
 import { resolve, lookup, inWorkers, wantsSg, DEFAULT_FRAME_SIZE, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
@@ -70,6 +70,12 @@ export interface ReceiverStats {
   hints: HintCounts | null;
   /** map strategy bookkeeping; null when the map is not in use */
   map: MapStats | null;
+  /** received packets by size class (rx/counts.ts SIZE_CLASSES names), whole packets */
+  bySize: Record<string, number>;
+  /** packets that arrived in more than one buffer (multi-buffer, XDP_USE_SG) */
+  multiBuffer: number;
+  /** chains longer than the socket takes (MAX_CHAIN buffers), dropped whole */
+  chainsDropped: number;
 }
 
 /** The real-time knobs of a run (--cpu, --rt, --cpu-dma-latency, --busy-poll). */
@@ -294,6 +300,8 @@ export class LatencyReceiver {
       hintsWanted = loaded.prog.hints;
       this.obj = loaded.prog.obj;
       this.progSection = loaded.prog.program;
+      const section = loaded.prog.obj.programs.find((p) => p.name === loaded.prog.program)?.section ?? '';
+      this.programFrags = section.startsWith('xdp.frags');
       this.ownsObject = true;
       this.xskmapFd = loaded.prog.obj.mapFd(loaded.prog.xskmap);
       this.counters = loaded.prog.hasCounters ? new CounterReader(loaded.prog.obj.mapFd('afxdp_counters')) : null;
@@ -739,7 +747,7 @@ export class LatencyReceiver {
     const list = index === undefined ? this.perQueue : [this.perQueue[index]!];
     const kernel = emptyKernel();
     const program = { ...NO_COUNTERS };
-    const c = new Float64Array(C_MAP_NO_STAMP + 1);
+    const c = new Float64Array(C_CHAINS_DROPPED + 1);
     for (const rq of list) {
       addInto(kernel, rq.kernel());
       try {
@@ -748,6 +756,7 @@ export class LatencyReceiver {
         if (this.error === null && !this.closed) throw e; // after an error (interface gone) keep the rest of the report
       }
       for (let i = 0; i <= C_MAP_NO_STAMP; i++) c[i] += rq.counts[i]!;
+      for (let i = C_SIZE_BASE; i <= C_CHAINS_DROPPED; i++) c[i] += rq.counts[i]!;
     }
     const own = this.counters !== null;
     return {
@@ -767,6 +776,9 @@ export class LatencyReceiver {
             stamps_without_packet: own ? Math.max(0, program.via_map - c[C_MAP_MATCHED]!) : null,
             collisions: own ? program.map_collisions : null,
           },
+      bySize: Object.fromEntries(SIZE_CLASSES.map((k, i) => [k.name, c[C_SIZE_BASE + i]!])),
+      multiBuffer: c[C_MULTI_BUFFER]!,
+      chainsDropped: c[C_CHAINS_DROPPED]!,
     };
   }
 

@@ -318,7 +318,7 @@ function attachError(e: unknown, ifname: string, mode: XdpMode): AfxdpError {
   else if (e.errno === 16 || e.errno === 17) hint = `another XDP program holds ${ifname}; detach it first`;
   else if (e.errno === 1) hint = 'attaching XDP needs root or CAP_NET_ADMIN + CAP_BPF';
   else if (e.errno === 19) hint = `${ifname} is gone`;
-  else if (e.errno === 34) hint = `the MTU of ${ifname} is too large for native XDP on this driver: lower it (ip link set dev ${ifname} mtu 1500) or use --mode generic`;
+  else if (e.errno === 34) hint = `the MTU of ${ifname} is too large for native XDP on this driver with a program that does not take multi-buffer packets: build the program with SEC("xdp.frags") (afxdp's own is), lower the MTU (ip link set dev ${ifname} mtu 1500) or use --mode generic`;
   return new AfxdpError('EBPF', `cannot attach XDP in ${mode} mode to ${ifname}: ${e.message}`, { errno: e.errno, hint, cause: e });
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { TrafficGenerator, macFromString, ipv4FromString, FRAME_MIN, DEFAULT_UDP_PORT } from '../../index.js';
-import { intArg, ifnameArg } from '../args.js';
+import { TrafficGenerator, macFromString, ipv4FromString, FRAME_MIN, FRAME_MAX, DEFAULT_UDP_PORT, type SizeRange } from '../../index.js';
+import { intArg, ifnameArg, sizeArg, frameSizeArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
 
@@ -14,7 +14,8 @@ interface GenFlags {
   queue: number;
   rate: number;
   count?: number;
-  size: number;
+  size: number | SizeRange;
+  frameSize: number;
   batch: number;
   json?: boolean;
 }
@@ -32,13 +33,14 @@ export function registerGen(program: Command, ctx: () => CliContext): void {
     .option('--queue <q>', 'TX queue (on veth, the peer receives on the same queue number)', intArg('--queue', 0, 4095), 0)
     .option('--rate <pps>', 'packets per second, 0 = as fast as possible', intArg('--rate', 0, 100_000_000), 0)
     .option('--count <n>', 'packets to send (default: until Ctrl-C)', intArg('--count', 1, Number.MAX_SAFE_INTEGER))
-    .option('--size <bytes>', `frame size without FCS (${FRAME_MIN}..4096)`, intArg('--size', FRAME_MIN, 4096), 64)
+    .option('--size <bytes|min-max>', `frame size without FCS (${FRAME_MIN}..${FRAME_MAX}), or a range like 64-9000 the packets cycle through; frames larger than a UMEM frame go out as one multi-buffer packet (XDP_USE_SG, kernel ≥ 6.6; the interface's MTU must carry them)`, sizeArg, 64)
+    .option('--frame-size <bytes>', 'UMEM frame size, 2048 or 4096', frameSizeArg, 4096)
     .option('--batch <n>', 'descriptors per TX batch (copy mode sends ≤32 per sendto)', intArg('--batch', 1, 2048), 32)
     .option('--json', 'print the result as one JSON object on stdout')
     .addHelpText(
       'after',
       '\nSends only where you point it: use it between interfaces you own (e.g. a veth pair in your own namespaces).\n\n' +
-        'Examples:\n  afxdp gen --iface veth0 --dst-mac 02:00:00:00:00:02 --count 1000000\n  afxdp gen --iface veth0 --dst-mac 02:00:00:00:00:02 --rate 100000 --size 128\n',
+        'Examples:\n  afxdp gen --iface veth0 --dst-mac 02:00:00:00:00:02 --count 1000000\n  afxdp gen --iface veth0 --dst-mac 02:00:00:00:00:02 --rate 100000 --size 128\n  afxdp gen --iface veth0 --dst-mac 02:00:00:00:00:02 --count 1000 --size 9000\n',
     )
     .action(async (o: GenFlags) => {
       const c = ctx();
@@ -53,11 +55,12 @@ export function registerGen(program: Command, ctx: () => CliContext): void {
         dstIp: ipv4FromString(o.dstIp),
         dstPort: o.port,
         size: o.size,
+        frameSize: o.frameSize,
         batchSize: o.batch,
       });
       try {
         const count = o.count ?? Number.MAX_SAFE_INTEGER;
-        if (!o.json) note(`sending ${o.count ?? 'until Ctrl-C'}${o.count ? ' packets' : ''} of ${o.size} bytes on ${o.iface} queue ${o.queue} (AF_XDP ${gen.socket.bindMode}) at ${o.rate === 0 ? 'full speed' : `${o.rate} pps`}`);
+        if (!o.json) note(`sending ${o.count ?? 'until Ctrl-C'}${o.count ? ' packets' : ''} of ${typeof o.size === 'number' ? o.size : `${o.size.min}-${o.size.max}`} bytes${gen.socket.sg ? ' (multi-buffer)' : ''} on ${o.iface} queue ${o.queue} (AF_XDP ${gen.socket.bindMode}) at ${o.rate === 0 ? 'full speed' : `${o.rate} pps`}`);
         const t0 = process.hrtime.bigint();
         const sent = await gen.send({ count, rate: o.rate, signal: c.signal });
         const durationS = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -67,6 +70,7 @@ export function registerGen(program: Command, ctx: () => CliContext): void {
           queue: o.queue,
           bind: gen.socket.bindMode,
           size: o.size,
+          sg: gen.socket.sg,
           sent,
           duration_s: Math.round(durationS * 1000) / 1000,
           pps: durationS > 0 ? Math.round(sent / durationS) : 0,
