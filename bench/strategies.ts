@@ -9,8 +9,12 @@
  *  4. End to end (unless --no-e2e): `afxdp demo` per strategy at full rate, CPU time of the
  *     whole process (sender + XDP in the sender's context + receiver) per packet, and latency.
  *
+ *  5. By frame size (--sizes 64,1500,9000): the end-to-end run per strategy at each size; frames
+ *     above 1514 bytes run on a 9000-MTU lab as multi-buffer packets (xdp.frags, XDP_USE_SG).
+ *
  * Options: --repeat N (default 1000000), --rounds N (default 5), --e2e-packets N (default
- * 100000), --no-e2e, --json. CPU timings on shared vCPUs are noisy: read the ratios.
+ * 100000), --no-e2e, --sizes A,B,… (default 64: the e2e table only at 64 bytes), --json. CPU
+ * timings on shared vCPUs are noisy: read the ratios.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -35,10 +39,12 @@ interface Args {
   e2ePackets: number;
   e2e: boolean;
   json: boolean;
+  /** frame sizes of the end-to-end runs */
+  sizes: number[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { repeat: 1_000_000, rounds: 5, e2ePackets: 100_000, e2e: true, json: false };
+  const a: Args = { repeat: 1_000_000, rounds: 5, e2ePackets: 100_000, e2e: true, json: false, sizes: [DEFAULT_FRAME_SIZE] };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const num = (): number => {
@@ -51,6 +57,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--e2e-packets') a.e2ePackets = num();
     else if (k === '--no-e2e') a.e2e = false;
     else if (k === '--json') a.json = true;
+    else if (k === '--sizes') {
+      a.sizes = String(argv[++i] ?? '').split(',').map(Number);
+      if (!a.sizes.every((v) => Number.isInteger(v) && v >= 62 && v <= 9000)) throw new Error('--sizes needs frame sizes 62..9000, e.g. 64,1500,9000');
+    }
     else throw new Error(`unknown option ${k} (see the comment at the top of bench/strategies.ts)`);
   }
   return a;
@@ -273,6 +283,10 @@ function measureMemory(): MemoryResult[] {
 
 export interface E2eResult {
   strategy: string;
+  /** frame size in bytes (without FCS) */
+  size: number;
+  /** packets that arrived in more than one buffer (multi-buffer) */
+  multi_buffer: number;
   packets: number;
   valid: number;
   cpu_ns_per_packet: number;
@@ -288,21 +302,25 @@ async function measureE2e(a: Args): Promise<E2eResult[]> {
     ['map', 'map', false],
     ['auto, no meta', 'auto', true],
   ];
-  for (const [name, strategy, simulateNoMeta] of cases) {
-    const cpu: number[] = [];
-    const p50: number[] = [];
-    const p99: number[] = [];
-    let valid = 0;
-    for (let r = 0; r < Math.min(a.rounds, 3); r++) {
-      const c0 = process.cpuUsage();
-      const rep = await runDemo({ packets: a.e2ePackets, rate: 0, strategy, simulateNoMeta, mode: 'native' });
-      const c = process.cpuUsage(c0);
-      cpu.push(((c.user + c.system) * 1000) / a.e2ePackets);
-      p50.push(rep.latency_ns.xdp_to_user.p50);
-      p99.push(rep.latency_ns.xdp_to_user.p99);
-      valid = rep.packets.meta_valid;
+  for (const size of a.sizes) {
+    for (const [name, strategy, simulateNoMeta] of cases) {
+      const cpu: number[] = [];
+      const p50: number[] = [];
+      const p99: number[] = [];
+      let valid = 0;
+      let multi = 0;
+      for (let r = 0; r < Math.min(a.rounds, 3); r++) {
+        const c0 = process.cpuUsage();
+        const rep = await runDemo({ packets: a.e2ePackets, rate: 0, strategy, simulateNoMeta, mode: 'native', size });
+        const c = process.cpuUsage(c0);
+        cpu.push(((c.user + c.system) * 1000) / a.e2ePackets);
+        p50.push(rep.latency_ns.xdp_to_user.p50);
+        p99.push(rep.latency_ns.xdp_to_user.p99);
+        valid = rep.packets.meta_valid;
+        multi = rep.multi_buffer?.packets ?? 0;
+      }
+      out.push({ strategy: name, size, multi_buffer: multi, packets: a.e2ePackets, valid, cpu_ns_per_packet: Math.round(median(cpu)), p50_ns: median(p50), p99_ns: median(p99) });
     }
-    out.push({ strategy: name, packets: a.e2ePackets, valid, cpu_ns_per_packet: Math.round(median(cpu)), p50_ns: median(p50), p99_ns: median(p99) });
   }
   return out;
 }
@@ -333,9 +351,9 @@ async function main(): Promise<void> {
   for (const r of memory) console.log(`| ${r.what} | ${r.bytes} | ${r.note} |`);
   if (e2e.length) {
     console.log(`\nEnd to end: afxdp demo, ${a.e2ePackets} packets at full rate, native XDP, median of ${Math.min(a.rounds, 3)} runs`);
-    console.log('| strategy | valid | CPU ns/packet (whole process) | xdp→user p50 | p99 |');
-    console.log('|---|---:|---:|---:|---:|');
-    for (const r of e2e) console.log(`| ${r.strategy} | ${r.valid} | ${r.cpu_ns_per_packet} | ${(r.p50_ns / 1000).toFixed(1)} µs | ${(r.p99_ns / 1000).toFixed(1)} µs |`);
+    console.log('| size | strategy | valid | multi-buffer | CPU ns/packet (whole process) | xdp→user p50 | p99 |');
+    console.log('|---:|---|---:|---:|---:|---:|---:|');
+    for (const r of e2e) console.log(`| ${r.size} | ${r.strategy} | ${r.valid} | ${r.multi_buffer} | ${r.cpu_ns_per_packet} | ${(r.p50_ns / 1000).toFixed(1)} µs | ${(r.p99_ns / 1000).toFixed(1)} µs |`);
   }
 }
 
