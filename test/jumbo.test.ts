@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { open, runDemo, AfxdpError, LatencyReceiver, type Report, type PacketBatch } from '../src/index.js';
-import { runCli, assertOneLineError, assertNoLeftovers } from './lib/cli.js';
+import { runCli, assertOneLineError, assertNoLeftovers, ROOT } from './lib/cli.js';
 import { withLab, openGenerator, inside } from './lib/lab.js';
 import { waitFor } from './lib/wait.js';
 
@@ -250,6 +250,9 @@ test('doctor --iface on a 9000-MTU veth shows XDP multi-buffer support; a socket
     },
     { mtu: 9000 },
   );
+  // a user program without xdp.frags cannot go native on a jumbo veth: one line that names the fix
+  const filter = path.join(ROOT, 'build', 'examples', 'xdp-filter.bpf.o');
+  assertOneLineError(await runCli(['demo', '--size', '9000', '--mode', 'native', '--program', filter, '--packets', '10']), 1, /MTU .* too large for native XDP .*SEC\("xdp\.frags"\)/);
   assertOneLineError(await runCli(['demo', '--size', '9001']), 2, /--size must be a frame size from 62 to 9000/);
   assertOneLineError(await runCli(['demo', '--frame-size', '3000']), 2, /--frame-size must be 2048 or 4096/);
   assertOneLineError(await runCli(['demo', '--size', '9000-64']), 2, /--size must be/);

@@ -121,6 +121,8 @@ function packetLines(r: Report): string[] {
   if (mb && mb.sg) {
     let line = `multi-buffer (MTU ${mb.mtu}, ${mb.frame_size}-byte frames): ${formatCount(mb.packets)} packets in several buffers`;
     if (mb.chains_dropped > 0) line += `, ${formatCount(mb.chains_dropped)} chains over 64 buffers dropped`;
+    // a chain takes one fill-ring and RX-ring entry per buffer: the rings hold fewer packets
+    if (k.rx_dropped + k.rx_ring_full > 0 && mb.packets > 0) line += ' (a packet takes a ring entry per buffer: a larger --ring-size holds more of them)';
     items.push(line);
   } else if (mb && k.rx_dropped > 0 && mb.mtu + 18 > mb.frame_size - 256) {
     items.push(`rx_dropped: packets larger than a ${mb.frame_size}-byte UMEM frame are dropped without multi-buffer receive (MTU ${mb.mtu}; sg off)`);
