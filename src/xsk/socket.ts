@@ -412,26 +412,7 @@ export class XskSocket {
   /** The first `k` descriptors read into segAddr, taken off the RX ring and put back on the fill ring at once. */
   private dropBuffers(k: number): void {
     this.rx!.release(k);
-    const t = this.tracker;
-    const fill = this.fill;
-    const shift = this.umem.frameShift;
-    let free = fill.free(k);
-    let idx = fill.producerIndex;
-    for (let i = 0; i < k; i++) {
-      const base = (this.segAddr![i]! >>> shift) << shift;
-      if (free > 0) {
-        const e = fill.entryWord(idx++);
-        fill.words[e] = base;
-        fill.words[e + 1] = 0;
-        free--;
-      } else {
-        if (t !== null) t.move(base, FRAME_KERNEL, FRAME_FREE, 'dropped chain');
-        this.freeFrames[this.freeTop++] = base;
-      }
-    }
-    fill.submit((idx - fill.producerIndex) >>> 0);
-    if (t !== null) this.checkFrames();
-    if (fill.needsWakeup()) this.kickRx();
+    this.giveBack(this.segAddr!, k, false);
   }
 
   /**
@@ -440,49 +421,30 @@ export class XskSocket {
    * metadata is not written can then never be read with this packet's stamp.
    */
   recycle(n: number): void {
-    if (this.sg) return this.recycleChains(n);
-    const words = this.umem.words;
-    const shift = this.umem.frameShift;
-    const fill = this.fill;
-    let free = fill.free(n);
-    let idx = fill.producerIndex;
-    const fw = fill.words;
-    for (let i = 0; i < n; i++) {
-      const addr = this.rxAddr[i]!;
-      const base = (addr >>> shift) << shift;
-      if (addr - 4 >= base && (addr & 3) === 0) words[(addr - 4) >>> 2] = 0;
-      if (free > 0) {
-        const e = fill.entryWord(idx++);
-        fw[e] = base;
-        fw[e + 1] = 0;
-        free--;
-      } else {
-        this.freeFrames[this.freeTop++] = base;
-      }
-    }
-    const toFill = (idx - fill.producerIndex) >>> 0;
-    if (this.tracker !== null) this.trackRecycled(n, toFill);
-    fill.submit(toFill);
-    if (fill.needsWakeup()) this.kickRx();
-  }
-
-  /** recycle() with XDP_USE_SG: the stale guard per packet, every buffer of its chain to the fill ring. */
-  private recycleChains(n: number): void {
-    if (n === 0) return;
     const words = this.umem.words;
     const shift = this.umem.frameShift;
     for (let i = 0; i < n; i++) {
       const addr = this.rxAddr[i]!;
       if (addr - 4 >= (addr >>> shift) << shift && (addr & 3) === 0) words[(addr - 4) >>> 2] = 0;
     }
-    const k = this.rxSeg0![n - 1]! + this.rxSegs![n - 1]!;
-    const sa = this.segAddr!;
+    // with sg, every buffer of the n packets' chains (they are the first ones in segAddr)
+    if (this.sg) return this.giveBack(this.segAddr!, n === 0 ? 0 : this.rxSeg0![n - 1]! + this.rxSegs![n - 1]!, true);
+    this.giveBack(this.rxAddr, n, true);
+  }
+
+  /**
+   * The frames holding addrs[0..k) go back: to the fill ring while it has room, else to the free
+   * list. `received`: they were the application's (recycle); else the kernel's still (a dropped
+   * chain, never handed out).
+   */
+  private giveBack(addrs: Uint32Array, k: number, received: boolean): void {
+    const shift = this.umem.frameShift;
     const fill = this.fill;
     let free = fill.free(k);
     let idx = fill.producerIndex;
     const fw = fill.words;
-    for (let d = 0; d < k; d++) {
-      const base = (sa[d]! >>> shift) << shift;
+    for (let i = 0; i < k; i++) {
+      const base = (addrs[i]! >>> shift) << shift;
       if (free > 0) {
         const e = fill.entryWord(idx++);
         fw[e] = base;
@@ -493,7 +455,7 @@ export class XskSocket {
       }
     }
     const toFill = (idx - fill.producerIndex) >>> 0;
-    if (this.tracker !== null) this.trackRecycledBuffers(k, toFill);
+    if (this.tracker !== null) this.trackGivenBack(addrs, k, toFill, received);
     fill.submit(toFill);
     if (fill.needsWakeup()) this.kickRx();
   }
@@ -638,16 +600,13 @@ export class XskSocket {
     this.checkFrames();
   }
 
-  private trackRecycledBuffers(k: number, toFill: number): void {
+  /** giveBack() sends the first `toFill` frames to the fill ring and the rest to the free list */
+  private trackGivenBack(addrs: Uint32Array, k: number, toFill: number, received: boolean): void {
     const t = this.tracker!;
-    for (let d = 0; d < k; d++) t.move(this.segAddr![d]!, FRAME_APP, d < toFill ? FRAME_KERNEL : FRAME_FREE, 'recycle');
-    this.checkFrames();
-  }
-
-  private trackRecycled(n: number, toFill: number): void {
-    // recycle() sends the first `toFill` frames to the fill ring and the rest to the free list
-    const t = this.tracker!;
-    for (let i = 0; i < n; i++) t.move(this.rxAddr[i]!, FRAME_APP, i < toFill ? FRAME_KERNEL : FRAME_FREE, 'recycle');
+    for (let i = 0; i < k; i++) {
+      if (received) t.move(addrs[i]!, FRAME_APP, i < toFill ? FRAME_KERNEL : FRAME_FREE, 'recycle');
+      else if (i >= toFill) t.move(addrs[i]!, FRAME_KERNEL, FRAME_FREE, 'dropped chain');
+    }
     this.checkFrames();
   }
 
