@@ -58,11 +58,12 @@ for (const mode of ['native', 'generic'] as const) {
   }
 }
 
-test('afxdp demo --size 9000 --debug-frames --pcap: tshark reads 9000-byte frames; --snaplen cuts them; the table says multi-buffer', async () => {
+test('afxdp demo --size 9000 --poll worker --debug-frames --pcap: tshark reads whole 9000-byte frames (through the worker channel); --snaplen cuts them; the table says multi-buffer', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-jumbo-'));
   const f = (n: string): string => path.join(dir, n);
   try {
-    const r = await runCli(['demo', '--size', '9000', '--packets', String(N), '--debug-frames', '--pcap', f('j.pcapng'), '--csv', f('j.csv'), '--json']);
+    // worker mode: the chains are copied whole into the channel's slots for the outputs
+    const r = await runCli(['demo', '--size', '9000', '--packets', String(N), '--poll', 'worker', '--debug-frames', '--pcap', f('j.pcapng'), '--csv', f('j.csv'), '--json']);
     assert.equal(r.code, 0, r.stderr);
     const rep = JSON.parse(r.stdout) as Report;
     checkJumbo(rep, 'meta', 'jumbo');
@@ -71,6 +72,11 @@ test('afxdp demo --size 9000 --debug-frames --pcap: tshark reads 9000-byte frame
     const rows = ts.stdout.trim().split('\n');
     assert.equal(rows.length, N);
     assert.ok(rows.every((l) => l === '9000\t9000\t8966\t8986'), `frames ${[...new Set(rows)].join(' | ')}`);
+    // the payload as sent: the 20-byte afxdp header ('AFXG' …), then zeros to the end of the frame
+    const data = spawnSync('tshark', ['-r', f('j.pcapng'), '-T', 'fields', '-e', 'data.data'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const payloads = data.stdout.trim().split('\n');
+    assert.equal(payloads.length, N);
+    assert.ok(payloads.every((h) => h.length === 8958 * 2 && h.startsWith('41465847') && /^0+$/.test(h.slice(40))), 'every payload whole and as sent');
     const csv = fs.readFileSync(f('j.csv'), 'utf8').trim().split('\n').slice(1);
     assert.ok(csv.length === N && csv.every((l) => l.endsWith(',meta,9000')), csv[0]);
     const t = await runCli(['demo', '--size', '9000', '--packets', '50', '--frame-size', '2048', '--pcap', f('s.pcapng'), '--snaplen', '128', '--no-live']);
