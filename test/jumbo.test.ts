@@ -259,6 +259,13 @@ test('doctor --iface on a 9000-MTU veth shows XDP multi-buffer support; a socket
   // a user program without xdp.frags cannot go native on a jumbo veth: one line that names the fix
   const filter = path.join(ROOT, 'build', 'examples', 'xdp-filter.bpf.o');
   assertOneLineError(await runCli(['demo', '--size', '9000', '--mode', 'native', '--program', filter, '--packets', '10']), 1, /MTU .* too large for native XDP .*SEC\("xdp\.frags"\)/);
+  // in auto mode it runs in generic mode instead (the kernel linearizes the packet for it), and says why
+  const half = await runCli(['demo', '--size', '9000', '--program', path.join(ROOT, 'build', 'test-bpf', 'half_stamp.bpf.o'), '--packets', '30', '--no-live']);
+  assert.equal(half.code, 0, half.stderr);
+  assert.match(half.stderr, /the program is not SEC\("xdp\.frags"\): at MTU 9000 native XDP refuses it, so it runs in generic mode/);
+  assert.match(half.stdout, /mode generic/);
+  assert.match(half.stdout, /received 30 +meta valid 10 \/ invalid 20/);
+  assert.match(half.stdout, /multi-buffer \(MTU 9000, 4096-byte frames\): 30 packets in several buffers/);
   assertOneLineError(await runCli(['demo', '--size', '9001']), 2, /--size must be a frame size from 62 to 9000/);
   assertOneLineError(await runCli(['demo', '--frame-size', '3000']), 2, /--frame-size must be 2048 or 4096/);
   assertOneLineError(await runCli(['demo', '--size', '9000-64']), 2, /--size must be/);

@@ -48,6 +48,7 @@ export async function runDemoOnLab(lab: Lab, opts: DemoOptions, x: DemoRunExtras
       signal: opts.signal,
       onMetrics: opts.onMetrics,
       onOpen: (rx) => {
+        if (rx.fragsNote) log(rx.fragsNote);
         log(`lab ${lab.id}: ${lab.tx.ifname} → ${lab.rx.ifname}${lab.mtu !== 1500 ? ` (MTU ${lab.mtu})` : ''}, XDP ${rx.mode} mode, AF_XDP ${rx.bindMode} bind${rx.sg ? ' (multi-buffer)' : ''}, ${rx.poll} poll, ${queues} queue${queues > 1 ? 's' : ''}, strategy ${rx.strategy}${opts.simulateNoMeta ? ' (simulating a driver without metadata)' : ''}, hints ${rx.hints ? 'on' : `off: ${rx.hintsOff}`}`);
         x.onOpen?.(rx);
       },

@@ -569,6 +569,16 @@ export class LatencyReceiver {
     return this.attachment?.mode ?? this.joins?.mode ?? this.brokered?.grant.mode ?? 'native';
   }
 
+  /**
+   * Why a jumbo interface runs in generic mode, when that is the reason: the program does not
+   * take multi-buffer packets (no SEC("xdp.frags")), which a driver refuses natively at this MTU.
+   * null otherwise.
+   */
+  get fragsNote(): string | null {
+    if (!this.sg || this.programFrags !== false || this.mode !== 'generic' || this.o.mode !== 'auto') return null;
+    return `the program is not SEC("xdp.frags"): at MTU ${this.mtu} native XDP refuses it, so it runs in generic mode (build it with SEC("xdp.frags") for native)`;
+  }
+
   get bindMode(): 'copy' | 'zerocopy' {
     return this.perQueue[0]?.bindMode ?? 'copy';
   }

@@ -74,7 +74,8 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
         onMetrics: (url) => note(`metrics on ${url}`),
         onOpen: (r) => {
           if (r.replaced) note(`--force: detached XDP program ${r.replaced.name} (id ${r.replaced.id}) from ${o.iface}; it is not restored afterwards`);
-          note(`measuring on ${o.iface} queue${r.queues.length > 1 ? 's' : ''} ${r.queues.join(',')} (XDP ${r.mode}, AF_XDP ${r.bindMode}, ${r.poll} poll, strategy ${r.strategy}, hints ${r.hints ? 'on' : `off: ${r.hintsOff}`}, ${o.all ? 'all frames' : o.port ? `UDP port ${o.port}` : 'UDP'}${o.broker ? `; through the broker at ${o.broker}` : ''}) until ${until}`);
+          if (r.fragsNote) note(r.fragsNote);
+          note(`measuring on ${o.iface} queue${r.queues.length > 1 ? 's' : ''} ${r.queues.join(',')} (XDP ${r.mode}, AF_XDP ${r.bindMode}${r.sg ? ` multi-buffer (MTU ${r.mtu}, ${r.frameSize}-byte frames)` : ''}, ${r.poll} poll, strategy ${r.strategy}, hints ${r.hints ? 'on' : `off: ${r.hintsOff}`}, ${o.all ? 'all frames' : o.port ? `UDP port ${o.port}` : 'UDP'}${o.broker ? `; through the broker at ${o.broker}` : ''}) until ${until}`);
         },
       });
       if (o.json) printJson(report);
