@@ -168,7 +168,7 @@ test('LatencyReceiver with 2048-byte frames: the chain columns list each 9000-by
     async (lab) => {
       const rx = LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, frameSize: 2048, trackFrames: true });
       try {
-        assert.deepEqual([rx.mtu, rx.frameSize, rx.sg, rx.programFrags], [9000, 2048, true, true]);
+        assert.deepEqual([rx.mtu, rx.frameSize, rx.sg, rx.programFrags, rx.fragsNote], [9000, 2048, true, true, null]);
         const chains: string[] = [];
         rx.addSink({
           onBatch: (b: PacketBatch) => {
