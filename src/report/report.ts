@@ -67,7 +67,7 @@ export interface MultiBufferReport {
   program_frags: boolean | null;
   /** packets that arrived in more than one buffer */
   packets: number;
-  /** chains longer than afxdp takes (64 buffers), dropped whole */
+  /** chains longer than afxdp takes (more than batch size + 64 buffers), dropped whole */
   chains_dropped: number;
 }
 

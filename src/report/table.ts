@@ -120,7 +120,7 @@ function packetLines(r: Report): string[] {
   const mb = r.multi_buffer;
   if (mb && mb.sg) {
     let line = `multi-buffer (MTU ${mb.mtu}, ${mb.frame_size}-byte frames): ${formatCount(mb.packets)} packets in several buffers`;
-    if (mb.chains_dropped > 0) line += `, ${formatCount(mb.chains_dropped)} chains over 64 buffers dropped`;
+    if (mb.chains_dropped > 0) line += `, ${formatCount(mb.chains_dropped)} chains too long to take dropped`;
     // a chain takes one fill-ring and RX-ring entry per buffer: the rings hold fewer packets
     if (k.rx_dropped + k.rx_ring_full > 0 && mb.packets > 0) line += ' (a packet takes a ring entry per buffer: a larger --ring-size holds more of them)';
     items.push(line);

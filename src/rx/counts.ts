@@ -31,7 +31,7 @@ export const C_BUSY_POLLS = 15;
 export const C_SIZE_BASE = 16;
 /** packets that arrived in more than one buffer (XDP_USE_SG chains) */
 export const C_MULTI_BUFFER = 22;
-/** chains longer than MAX_CHAIN buffers, dropped whole by the socket */
+/** chains too long for the socket's receive window (batch size + 64 buffers), dropped whole */
 export const C_CHAINS_DROPPED = 23;
 export const COUNTS_SLOTS = 24;
 

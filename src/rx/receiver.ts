@@ -74,7 +74,7 @@ export interface ReceiverStats {
   bySize: Record<string, number>;
   /** packets that arrived in more than one buffer (multi-buffer, XDP_USE_SG) */
   multiBuffer: number;
-  /** chains longer than the socket takes (MAX_CHAIN buffers), dropped whole */
+  /** chains longer than the socket takes at once (batch size + 64 buffers), dropped whole */
   chainsDropped: number;
 }
 

@@ -48,8 +48,9 @@ export const ADDR_WORDS_SHIFT = 1;
 /** The kernel puts packet data this far into a chunk (XDP_PACKET_HEADROOM). */
 export const XDP_PACKET_HEADROOM = 256;
 /**
- * Most descriptors afxdp takes for one received packet: a 64 KiB packet (generic mode, GRO) in
- * 2048-byte frames needs 37. A longer chain is dropped whole and counted (XskSocket.chainsDropped).
+ * Room for one chain beyond a batch in the receive window: a 64 KiB packet (generic mode, GRO) in
+ * 2048-byte frames needs 37. A chain longer than the window (batch size + this) is dropped whole
+ * and counted (XskSocket.chainsDropped).
  */
 export const MAX_CHAIN = 64;
 

@@ -141,9 +141,9 @@ export class XskSocket {
   /** with `sg`, per buffer of the packets of the last receive(), in order: address and length */
   readonly segAddr: Uint32Array | null;
   readonly segLen: Uint32Array | null;
-  /** a chain longer than MAX_CHAIN is being dropped: its remaining buffers go back to the fill ring */
+  /** a chain longer than the receive window is being dropped: its remaining buffers go back to the fill ring */
   private skipping = false;
-  /** chains longer than MAX_CHAIN buffers, dropped whole (their frames recycled) */
+  /** chains longer than the receive window (batchSize + MAX_CHAIN buffers), dropped whole (their frames recycled) */
   chainsDropped = 0;
   /** frames owned by user space and free for use (RX refill or TX) */
   private readonly freeFrames: Uint32Array;
@@ -360,7 +360,8 @@ export class XskSocket {
    * up to the first one without XDP_PKT_CONTD; its buffers go to segAddr/segLen, the packet to
    * rxAddr (first buffer) / rxLen (sum) / rxSegs / rxSeg0. Only whole packets leave the ring: a
    * chain whose end is not published yet stays there for the next call (the kernel publishes a
-   * chain at once, so this is a guard, not a path). A chain longer than MAX_CHAIN is dropped.
+   * chain at once, so this is a guard, not a path). A chain longer than the window read at once
+   * (batchSize + MAX_CHAIN buffers) can never be taken whole: it is dropped, its frames recycled.
    */
   private receiveChains(rx: Ring): number {
     const sa = this.segAddr!;
@@ -383,7 +384,7 @@ export class XskSocket {
       total += sl[d]!;
       if ((w[e + 3]! & XDP_PKT_CONTD) !== 0) continue;
       if (this.skipping) {
-        // the end of a chain that was too long: its buffers go back with the next drop below
+        // the end of a chain that was too long: these buffers go back too, and that chain is done
         this.skipping = false;
         this.dropBuffers(d + 1);
         return 0;
@@ -398,7 +399,7 @@ export class XskSocket {
       total = 0;
     }
     if (pkts === 0 && (this.skipping || avail === sa.length)) {
-      // no whole packet in a full window: a chain longer than MAX_CHAIN (or its continuation)
+      // no whole packet in a full window: a chain longer than the window (or its continuation)
       if (!this.skipping) this.chainsDropped++;
       this.skipping = true;
       this.dropBuffers(avail);
