@@ -109,22 +109,22 @@ export class TrafficGenerator {
     this.socket = XskSocket.create({ ifindex, ifname: o.ifname, queue: o.queue ?? 0, rxRingSize: 0, txRingSize: 2048, fillRingSize: 64, completionRingSize: 2048, frameCount: 4096, frameSize, bind: 'auto', batchSize: batch, trackFrames: o.trackFrames, sg });
     const tmpl = { srcMac, dstMac: o.dstMac, srcIp: o.srcIp, dstIp: o.dstIp, srcPort: o.srcPort ?? 40000, dstPort: o.dstPort ?? DEFAULT_UDP_PORT };
     const bytes = this.socket.umem.bytes;
-    if (sg || this.sizes.length > 1) {
-      this.templates = this.sizes.map((size) => {
-        const t = new Uint8Array(size);
-        writeUdpFrame(t, 0, size, tmpl);
-        setRunId(t, 0, this.runId);
-        const pieces: Uint8Array[] = [];
-        for (let at = 0; at < size; at += frameSize) pieces.push(t.subarray(at, Math.min(size, at + frameSize)));
-        return { size, pieces };
-      });
-      const most = Math.ceil(this.size / frameSize);
-      this.chain = new Uint32Array(batch * most);
-      this.chainLen = new Uint32Array(batch * most);
-      this.chainOpt = new Uint32Array(batch * most);
-      return;
-    }
     try {
+      if (sg || this.sizes.length > 1) {
+        this.templates = this.sizes.map((size) => {
+          const t = new Uint8Array(size);
+          writeUdpFrame(t, 0, size, tmpl);
+          setRunId(t, 0, this.runId);
+          const pieces: Uint8Array[] = [];
+          for (let at = 0; at < size; at += frameSize) pieces.push(t.subarray(at, Math.min(size, at + frameSize)));
+          return { size, pieces };
+        });
+        const most = Math.ceil(this.size / frameSize);
+        this.chain = new Uint32Array(batch * most);
+        this.chainLen = new Uint32Array(batch * most);
+        this.chainOpt = new Uint32Array(batch * most);
+        return;
+      }
       for (let i = 0; i < this.socket.umem.frameCount; i++) {
         const addr = this.socket.umem.frameAddr(i);
         writeUdpFrame(bytes, addr, this.size, tmpl);

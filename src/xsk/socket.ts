@@ -696,12 +696,13 @@ function sys<T>(fn: () => T, what: string, o: { ifname: string; queue: number })
   }
 }
 
-function bindError(e: unknown, o: { ifname: string; queue: number }, mode: 'copy' | 'zerocopy'): AfxdpError {
+function bindError(e: unknown, o: { ifname: string; queue: number; sg?: boolean }, mode: 'copy' | 'zerocopy'): AfxdpError {
   if (!isNativeError(e)) return e as AfxdpError;
   const errno = e.errno;
   let hint = 'run `afxdp doctor` to check the interface';
   if (errno === 95 && mode === 'zerocopy') hint = `the driver of ${o.ifname} has no AF_XDP zero-copy: use --bind copy (or auto)`;
   else if (errno === 16) hint = `another AF_XDP socket is already bound to ${o.ifname} queue ${o.queue}; stop it first`;
+  else if (errno === 22 && o.sg) hint = `multi-buffer sockets (XDP_USE_SG, for packets larger than a UMEM frame) need kernel ≥ 6.6: upgrade, or lower the MTU of ${o.ifname} below the frame size`;
   else if (errno === 22) hint = `check that ${o.ifname} has queue ${o.queue} (ethtool -l ${o.ifname})`;
   else if (errno === 19 || errno === 6) hint = `${o.ifname} is gone or down`;
   else if (errno === 100) hint = `${o.ifname} is down: ip link set dev ${o.ifname} up`;
