@@ -40,6 +40,15 @@ struct vlan_hdr {
 	__be16 proto;
 };
 
+/* AFXDP_MATCH_AFXDP: only afxdp's own test frames, so other UDP flows keep reaching the stack */
+static __always_inline int payload_is_afxdp(void *payload, void *data_end)
+{
+	__be32 *magic = payload;
+	if ((void *)(magic + 1) > data_end)
+		return 0;
+	return *magic == bpf_htonl(AFXDP_PAYLOAD_MAGIC);
+}
+
 /* Is this a frame we measure? Bounds-checked parse of Ethernet [+ one VLAN tag] + IP + UDP. */
 static __always_inline int match_headers(void *data, void *data_end)
 {
@@ -72,7 +81,9 @@ static __always_inline int match_headers(void *data, void *data_end)
 	}
 	if ((void *)(udp + 1) > data_end)
 		return 0;
-	return cfg_udp_port == 0 || udp->dest == bpf_htons((__u16)cfg_udp_port);
+	if (cfg_udp_port != 0 && udp->dest != bpf_htons((__u16)cfg_udp_port))
+		return 0;
+	return cfg_match != AFXDP_MATCH_AFXDP || payload_is_afxdp(udp + 1, data_end);
 }
 
 /* Ethernet + VLAN + IPv6 + UDP: the most header bytes match_headers() reads */

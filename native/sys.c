@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "addon.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -173,6 +174,21 @@ AFX_FN(threadFifo)
 	return afx_i32(env, sched_setscheduler(0, SCHED_FIFO, &sp) ? -errno : 0);
 }
 
+/* dupFd(fd): a close-on-exec duplicate of an fd this process already has (`--csv /dev/stdout`
+ * writes to our stdout as it is, instead of reopening it, which after a privilege drop may be
+ * refused: a pipe made by root is mode 0600). Throws on EBADF. */
+AFX_FN(dupFd)
+{
+	napi_value argv[1];
+	int32_t fd;
+	if (!afx_args(env, info, 1, argv) || !afx_get_i32(env, argv[0], &fd))
+		return NULL;
+	int r = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (r < 0)
+		return afx_throw_errno(env, "dup", errno);
+	return afx_i32(env, r);
+}
+
 napi_value afx_sys_init(napi_env env, napi_value exports)
 {
 	static const afx_fn fns[] = {
@@ -184,6 +200,7 @@ napi_value afx_sys_init(napi_env env, napi_value exports)
 		{ "ethtoolDriver", ethtoolDriver },
 		{ "threadPin", threadPin },
 		{ "threadFifo", threadFifo },
+		{ "dupFd", dupFd },
 	};
 	afx_register(env, exports, fns, AFX_COUNT(fns));
 	return exports;

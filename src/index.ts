@@ -24,6 +24,7 @@ export { AfxdpError, type AfxdpErrorCode } from './errors.js';
 // measuring without touching packets, and reports
 export { LatencyReceiver, ReceiveQueue, POLL_MODES, type ReceiverOptions, type ReceiverStats, type ReceiverTuning, type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram } from './rx/receiver.js';
 export { LatencyProbe, type ProbeOptions, type ProbeStats } from './rx/probe.js';
+export { MATCH_NAMES, describeMatch } from './rx/options.js';
 export { PacketBatch, type PacketSink } from './rx/batch.js';
 export { waitForEnd, type WaitOptions, type Receiving } from './run/session.js';
 export { runLatency, type LatencyRunOptions, type LatencyRunResult } from './run/latency.js';
@@ -33,6 +34,7 @@ export { parseWarmup, type WarmupSpec } from './run/warmup.js';
 export { receiverReport, type ReportExtras } from './report/receiver-report.js';
 export type { OutputOptions } from './report/outputs.js';
 export { requireCaps, PROBE_NEEDS, LAB_NEEDS, RT_NEED } from './sys/caps.js';
+export { resolveRunAs, type RunAs, type PrivilegeDrop } from './sys/privileges.js';
 export { LatencyRecorder, type LatencySummary } from './measure/recorder.js';
 export { buildReport, REPORT_SCHEMA, type ComparePaths, type AfXdpPath, type StackPath, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments, type RunEnvironment } from './report/report.js';
 export { renderTable } from './report/table.js';

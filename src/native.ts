@@ -147,6 +147,8 @@ export interface NativeAddon {
   threadPin(cpu: number): number;
   /** SCHED_FIFO at this priority for the calling thread; 0 or -errno (EPERM without CAP_SYS_NICE). */
   threadFifo(priority: number): number;
+  /** fcntl(F_DUPFD_CLOEXEC): a new fd (≥ 3) for the same open file; throws with errno (EBADF) */
+  dupFd(fd: number): number;
   ifNameToIndex(name: string): number;
   /** MTU of an interface in the calling thread's network namespace; 0 when there is none */
   ifMtu(name: string): number;

@@ -44,9 +44,9 @@ export interface OpenOptions {
   bind?: BindMode;
   /** clock of the XDP stamp and of the user-side time; default 'monotonic' */
   clock?: ClockName;
-  /** default program only: which frames go to the socket: 'udp' (default; the rest reaches the kernel) or 'all' */
+  /** default program only: which frames go to the socket: 'udp' (default; the rest reaches the kernel), 'afxdp' (only afxdp's test frames) or 'all' */
   match?: MatchName;
-  /** default program only, with match 'udp': only this destination port (0 = any, the default) */
+  /** default program only, with match 'udp' or 'afxdp': only this destination port (0 = any, the default) */
   udpPort?: number;
   /** your own XDP program instead of the default stamping one: a loaded XdpProgram (you close it) or a .o path (the socket owns it) */
   program?: XdpProgram | string;
@@ -155,7 +155,7 @@ export class AfxdpSocket implements BatchOwner {
     const mode = expectChoice('open: options.mode', opts.mode, ['auto', 'native', 'generic'] as const) ?? 'auto';
     const bind = expectChoice('open: options.bind', opts.bind, ['auto', 'copy', 'zerocopy'] as const) ?? 'auto';
     const clock = expectChoice('open: options.clock', opts.clock, ['monotonic', 'tai'] as const) ?? 'monotonic';
-    const match = expectChoice('open: options.match', opts.match, ['udp', 'all'] as const) ?? 'udp';
+    const match = expectChoice('open: options.match', opts.match, ['udp', 'all', 'afxdp'] as const) ?? 'udp';
     const udpPort = opts.udpPort === undefined ? 0 : expectInt('open: options.udpPort', opts.udpPort, 0, 65535);
     const ringSize = opts.ringSize === undefined ? 2048 : expectInt('open: options.ringSize', opts.ringSize, 1, 1 << 20);
     const frameCount = opts.frameCount === undefined ? undefined : expectInt('open: options.frameCount', opts.frameCount, 64, 1 << 20);

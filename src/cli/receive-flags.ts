@@ -40,6 +40,7 @@ export interface ReceiveFlags extends OutputFlags {
   cpuDmaLatency?: boolean;
   busyPoll?: number;
   json?: boolean;
+  user?: string;
 }
 
 /** Adds the shared flags (and the output flags) to a command; `ringHelp` says what the ring size does there. */
@@ -63,7 +64,8 @@ export function addReceiveOptions(cmd: Command, ringHelp: string): Command {
     .option('--ring-size <n>', `RX and fill ring entries, a power of two (8..8192)${ringHelp}`, ringSizeArg, 2048)
     .option('--frame-size <bytes>', 'UMEM frame size, 2048 or 4096: a packet larger than a frame (jumbo frames) arrives as a chain of frames (XDP_USE_SG, turned on when the MTU needs it)', frameSizeArg, 4096)
     .option('--debug-frames', 'assert at every batch that each UMEM frame is in exactly one place (slower; for debugging)')
-    .option('--json', 'print only the afxdp.report/1 JSON document on stdout');
+    .option('--json', 'print only the afxdp.report/1 JSON document on stdout')
+    .option('--user <name>', 'after setup, run as this user with no capabilities; output files are written as this user (default: the user who ran sudo, from SUDO_UID; root: stay root; docs/SECURITY.md)');
   return addOutputOptions(cmd);
 }
 

@@ -3,6 +3,7 @@ import { release, version as osVersion } from 'node:os';
 import { systemFindings } from './system.js';
 import { installFindings } from './install.js';
 import { ifaceFindings, resolveIface } from './iface.js';
+import { runAsFinding, udpFlowsFinding } from './least-privilege.js';
 import type { Finding } from './finding.js';
 
 export const DOCTOR_SCHEMA = 'afxdp.doctor/1';
@@ -19,8 +20,8 @@ export interface DoctorReport {
 export function runDoctor(opts: { iface?: string; probe?: boolean } = {}): DoctorReport {
   // a missing interface fails before anything else runs: one line, exit 1
   if (opts.iface) resolveIface(opts.iface);
-  const findings = [...installFindings(), ...systemFindings()];
-  if (opts.iface) findings.push(...ifaceFindings(opts.iface, { probe: opts.probe }));
+  const findings = [...installFindings(), ...systemFindings(), runAsFinding()];
+  if (opts.iface) findings.push(...ifaceFindings(opts.iface, { probe: opts.probe }), udpFlowsFinding(opts.iface));
   const summary = { ok: 0, warn: 0, fail: 0 };
   for (const f of findings) summary[f.status]++;
   return { schema: DOCTOR_SCHEMA, kernel: { release: release(), version: osVersion() }, iface: opts.iface ?? null, probe: !!opts.probe, findings, summary };

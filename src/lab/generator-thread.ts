@@ -1,7 +1,8 @@
 /**
  * GeneratorThread: a TrafficGenerator in its own worker_thread, so a run that sends and receives
  * in one process (`afxdp demo`) measures the receive path, not a sender sharing its thread. The
- * worker opens the generator (entering the namespace on its own thread), sends, drains its
+ * worker opens the generator (entering the namespace on its own thread) and says so (`ready`),
+ * then waits for start() — so the process can drop root in between —, sends, drains its
  * completions and closes; the main thread reads the running count from shared memory and gets
  * the final one (or the error) in one message.
  */
@@ -18,8 +19,11 @@ interface ThreadData {
 }
 
 type Done = { sent: number } | { error: { code: AfxdpError['code']; message: string; hint?: string; errno?: number } };
+type Message = 'ready' | Done;
 
 export class GeneratorThread {
+  /** resolves once the worker's socket is open (it sends nothing before start()); rejects like done */
+  readonly ready: Promise<void>;
   /** resolves with the number of frames sent once all of them completed */
   readonly done: Promise<number>;
   private readonly progress = new Float64Array(new SharedArrayBuffer(8));
@@ -30,14 +34,25 @@ export class GeneratorThread {
     this.worker = new Worker(new URL(import.meta.url), { workerData: data, name: `afxdp-tx-q${opts.queue ?? 0}` });
     const stop = (): void => this.worker.postMessage('stop');
     send.signal?.addEventListener('abort', stop, { once: true });
+    let isReady: () => void = () => undefined;
+    this.ready = new Promise<void>((resolve) => (isReady = resolve));
     this.done = new Promise<number>((resolve, reject) => {
-      this.worker.once('message', (m: Done) => {
-        if ('sent' in m) resolve(m.sent);
+      this.worker.on('message', (m: Message) => {
+        if (m === 'ready') isReady();
+        else if ('sent' in m) resolve(m.sent);
         else reject(new AfxdpError(m.error.code, m.error.message, { hint: m.error.hint, errno: m.error.errno }));
       });
       this.worker.once('error', (e) => reject(new AfxdpError('ESTATE', `the sending worker failed: ${e.message}`, { cause: e })));
       this.worker.once('exit', () => reject(new AfxdpError('ESTATE', 'the sending worker ended without a result')));
     }).finally(() => send.signal?.removeEventListener('abort', stop));
+    // a worker that fails before it is ready fails `ready` too
+    this.ready = Promise.race([this.ready, this.done.then(() => undefined)]);
+    this.ready.catch(() => undefined); // the same failure reaches whoever awaits done
+  }
+
+  /** Lets the worker send (after ready). */
+  start(): void {
+    this.worker.postMessage('start');
   }
 
   /** frames handed to the kernel so far */
@@ -53,12 +68,19 @@ export class GeneratorThread {
 
 async function run(d: ThreadData): Promise<Done> {
   const abort = new AbortController();
+  let go: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (go = resolve));
   parentPort!.on('message', (m) => {
-    if (m === 'stop') abort.abort();
+    if (m === 'stop') {
+      abort.abort();
+      go();
+    } else if (m === 'start') go();
   });
   let gen: TrafficGenerator | undefined;
   try {
     gen = TrafficGenerator.open({ ...d.opts, progress: new Float64Array(d.progress) });
+    parentPort!.postMessage('ready');
+    await started;
     return { sent: await gen.send({ count: d.count, rate: d.rate, signal: abort.signal }) };
   } catch (e) {
     const a = e as AfxdpError;

@@ -4,20 +4,29 @@
  * up (and at close). Nothing is allocated per packet: no strings, no Buffers, no promises.
  */
 import fs from 'node:fs';
-import { AfxdpError } from '../errors.js';
+import { AfxdpError, isNativeError } from '../errors.js';
+import { native } from '../native.js';
 
 const TWO_POW_32 = 4294967296;
 
+/** /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N: one of our own fds, by number */
+const OWN_FD = /^(?:\/dev\/(stdout|stderr)|\/dev\/fd\/(\d{1,9})|\/proc\/self\/fd\/(\d{1,9}))$/;
+
 /**
  * Opens (creates / truncates) `file` for writing, or throws one clear AfxdpError. Used before a run
- * starts, so an unwritable path fails before anything is attached.
+ * starts, so an unwritable path fails before anything is attached. A path naming one of our own
+ * fds (`--csv /dev/stdout`) gets a duplicate of that fd: it writes where the fd points without
+ * reopening it (reopening needs the permission to open that pipe or file again).
  */
 export function openOutput(flag: string, file: string): number {
   try {
+    const own = OWN_FD.exec(file);
+    if (own) return native().dupFd(own[1] === 'stdout' ? 1 : own[1] === 'stderr' ? 2 : Number(own[2] ?? own[3]));
     return fs.openSync(file, 'w', 0o644);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'its directory does not exist' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'it is a directory' : (err.code ?? err.message);
+    const code = err.code ?? (isNativeError(e) && e.errno === 9 ? 'EBADF' : undefined);
+    const why = code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : code === 'EBADF' ? 'that fd is not open' : (code ?? err.message);
     throw new AfxdpError('ESYS', `cannot write ${flag} ${file}: ${why}`, { hint: 'choose a writable file path', cause: e });
   }
 }

@@ -15,6 +15,7 @@ import { REPORT_SCHEMA, type Report, type LatencySummary, type TimelineEntry } f
 import { SEGMENTS, intervalStats, summaryOf, type Segment } from '../measure/monitor.js';
 import { newLatencyHistogram } from '../measure/recorder.js';
 import { HLOG_AFXDP_COMMENT } from './hlog.js';
+import { openOutput } from './filebuf.js';
 import { SEGMENT_LABEL } from './live.js';
 import { formatCount, formatNs } from './table.js';
 
@@ -381,6 +382,11 @@ const PAGE_SCRIPT = `
 /** Writes the page for a report (RUN.json) or an hlog file to `out`. */
 export function writeHtml(out: string, page: ReportPage): number {
   const html = renderHtml(page);
-  fs.writeFileSync(out, html);
+  const fd = openOutput('--html', out);
+  try {
+    fs.writeFileSync(fd, html);
+  } finally {
+    fs.closeSync(fd);
+  }
   return Buffer.byteLength(html);
 }

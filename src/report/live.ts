@@ -26,6 +26,8 @@ export interface LiveViewOptions {
 }
 
 export class LiveView implements TickListener {
+  /** what the run takes off the queue (describeMatch), said once in lines, on the block in TTY mode */
+  taken: string | null = null;
   private drawn = 0;
   private received = 0;
   private dropped = 0;
@@ -46,6 +48,8 @@ export class LiveView implements TickListener {
         parts.push(st.count === 0 ? `${SEGMENT_LABEL[s]} -` : `${SEGMENT_LABEL[s]} p50 ${formatNs(st.p50)} p99 ${formatNs(st.p99)} max ${formatNs(st.max)}`);
       }
       parts.push(`drops ${formatCount(row.dropped)}`);
+      if (this.taken !== null) this.o.write(`afxdp: taking ${this.taken}\n`);
+      this.taken = null;
       this.o.write(`afxdp: ${parts.join('  ')}\n`);
       return;
     }
@@ -57,6 +61,7 @@ export class LiveView implements TickListener {
       head += `  [${'#'.repeat(full)}${'.'.repeat(BAR - full)}] ${Math.floor(f * 100)}%`;
     }
     lines.push(head);
+    if (this.taken !== null) lines.push(`taking ${this.taken}`);
     lines.push(`${'segment'.padEnd(14)}${'p50'.padStart(10)}${'p99'.padStart(10)}${'max'.padStart(10)}   (last second)`);
     for (const s of ORDER) {
       const st = row.latency_ns[s];

@@ -81,7 +81,10 @@ export class RunOutputs {
       this.hlog.begin(Date.now(), info);
       monitor.addListener(this.hlog);
     }
-    if (this.live) monitor.addListener(this.live);
+    if (this.live) {
+      if (typeof info.taken === 'string') this.live.taken = info.taken;
+      monitor.addListener(this.live);
+    }
     this.metrics?.expose(rx);
   }
 

@@ -211,6 +211,8 @@ export interface Report {
   paths?: ComparePaths;
   /** multi-buffer (jumbo frame) reception (added field; present when a receiver measured) */
   multi_buffer?: MultiBufferReport;
+  /** which frames the run took off the queue; the rest went on to the kernel stack (added field) */
+  taken?: TakenReport;
 }
 
 /** --cpu, --rt, --cpu-dma-latency, --busy-poll as they took effect. */
@@ -284,6 +286,16 @@ export interface ComparePaths {
   c_recvmmsg?: StackPath;
 }
 
+
+/** Which frames the program redirected to afxdp (`--match`, `--port`, `--all`, `--program`). */
+export interface TakenReport {
+  /** 'afxdp' (its test frames), 'udp', 'all', or 'program' (a --program decides) */
+  match: 'afxdp' | 'udp' | 'all' | 'program';
+  /** with 'afxdp' and 'udp': the destination port (0 = any); otherwise null */
+  udp_port: number | null;
+  /** the same in words, as the live view says it */
+  text: string;
+}
 
 /** What --warmup left out of the latency figures. */
 export interface WarmupReport {

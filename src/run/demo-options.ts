@@ -5,6 +5,7 @@ import type { XdpModeOption } from '../xdp/program.js';
 import type { WarmupSpec } from './warmup.js';
 import type { StackReceiverName } from '../rx/stack.js';
 import type { SizeRange } from '../lab/generator.js';
+import type { PrivilegeDrop } from '../sys/privileges.js';
 
 export type StackReceiverChoice = StackReceiverName | 'both';
 
@@ -83,6 +84,12 @@ export interface DemoOptions extends CompareStackOptions {
    * kernel stack and a stack receiver (stackReceiver) reads it; the report gains `paths`
    */
   compareStack?: boolean;
+  /**
+   * become this user once the lab, the program and the sockets are set up (resolveRunAs; output
+   * files are opened as this user). Default null: the run keeps the privileges it started with.
+   * Not with compareStack (each of its runs sets up as root): it then stays as it started
+   */
+  dropPrivileges?: PrivilegeDrop | null;
 }
 
 /** The receiver options a demo (one way or round trip) takes straight from its options. */

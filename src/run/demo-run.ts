@@ -52,16 +52,22 @@ export async function runDemoOnLab(lab: Lab, opts: DemoOptions, x: DemoRunExtras
         log(`lab ${lab.id}: ${lab.tx.ifname} → ${lab.rx.ifname}${lab.mtu !== 1500 ? ` (MTU ${lab.mtu})` : ''}, XDP ${rx.mode} mode, AF_XDP ${rx.bindMode} bind${rx.sg ? ' (multi-buffer)' : ''}, ${rx.poll} poll, ${queues} queue${queues > 1 ? 's' : ''}, strategy ${rx.strategy}${opts.simulateNoMeta ? ' (simulating a driver without metadata)' : ''}, hints ${rx.hints ? 'on' : `off: ${rx.hintsOff}`}`);
         x.onOpen?.(rx);
       },
-      traffic: (rx) => {
+      // the senders' sockets are opened while still privileged (before a privilege drop)
+      prepare: async () => {
         // veth delivers on the RX queue numbered like the sender's TX queue: one generator per
         // queue; with txWorker each in its own worker, so the receiving thread only receives
-        log(`sending ${packets} packets at ${rate === 0 ? 'full speed' : `${rate} pps`}${opts.txWorker ? ' from a worker thread per queue' : ''}`);
         const share = (q: number): number => Math.floor(packets / queues) + (q < packets % queues ? 1 : 0);
         for (let q = 0; q < queues; q++) {
           const g = { ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, queue: q, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes, runId, size: x.size ?? opts.size, frameSize: opts.frameSize };
           const s = { count: share(q), rate: rate === 0 ? 0 : rate / queues, signal: opts.signal };
           gens.push(opts.txWorker ? new GeneratorThread(g, s) : inThread(TrafficGenerator.open(g), s));
         }
+        await Promise.all(gens.map((g) => g.ready));
+      },
+      dropPrivileges: opts.dropPrivileges,
+      traffic: (rx) => {
+        log(`sending ${packets} packets at ${rate === 0 ? 'full speed' : `${rate} pps`}${opts.txWorker ? ' from a worker thread per queue' : ''}`);
+        for (const g of gens) g.start();
         let total: number | null = null;
         const done = Promise.all(gens.map((g) => g.done)).then((n) => (total = n.reduce((a, b) => a + b, 0)));
         const t: Traffic = { done, sent: () => gens.reduce((a, g) => a + g.sent, 0), expected: () => total };
@@ -74,17 +80,22 @@ export async function runDemoOnLab(lab: Lab, opts: DemoOptions, x: DemoRunExtras
   }
 }
 
-/** One queue's sender, on this thread or in a worker (GeneratorThread). */
+/** One queue's sender, on this thread or in a worker (GeneratorThread): opened, then started. */
 interface Sender {
+  readonly ready: Promise<void>;
+  start(): void;
   readonly done: Promise<number>;
   readonly sent: number;
   close(): void;
 }
 
 function inThread(g: TrafficGenerator, s: SendOptions): Sender {
-  const done = g.send(s);
+  let begin: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (begin = resolve));
   return {
-    done,
+    ready: Promise.resolve(),
+    start: begin,
+    done: started.then(() => g.send(s)),
     get sent() {
       return g.sent;
     },

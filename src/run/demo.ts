@@ -27,7 +27,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
   const lab = await Lab.create({ queues, mtu: demoMtu(opts.size) });
   try {
     if (opts.ping) return await runPingDemo(lab, opts, packets, rate, log);
-    if (opts.compareStack) return await runCompareStack(lab, opts);
+    // each of its runs sets up as root (a stack receiver per run): it cannot drop after the first
+    if (opts.compareStack) return await runCompareStack(lab, { ...opts, dropPrivileges: null });
     const { report, error } = await runDemoOnLab(lab, opts);
     if (error) throw error;
     return report;

@@ -7,6 +7,7 @@ import type { ReceiverOptions, LatencyReceiver } from '../rx/receiver.js';
 import type { OutputOptions } from '../report/outputs.js';
 import { runPipeline, type PipelineResult } from './pipeline.js';
 import type { WarmupSpec } from './warmup.js';
+import type { PrivilegeDrop } from '../sys/privileges.js';
 
 export interface LatencyRunOptions extends Omit<ReceiverOptions, 'deliver'> {
   /** stop after this many packets */
@@ -23,12 +24,14 @@ export interface LatencyRunOptions extends Omit<ReceiverOptions, 'deliver'> {
   onMetrics?: (url: string) => void;
   /** called once the program is attached, before the wait */
   onOpen?: (rx: LatencyReceiver) => void;
+  /** become this user once the program and the sockets are set up (resolveRunAs); outputs are opened as this user. Default null: no drop */
+  dropPrivileges?: PrivilegeDrop | null;
 }
 
 /** The report, and the failure that ended the run early (null when it ended as asked). */
 export type LatencyRunResult = PipelineResult;
 
 export function runLatency(opts: LatencyRunOptions): Promise<LatencyRunResult> {
-  const { packets, durationS, warmup, signal, outputs, onMetrics, onOpen, ...receiver } = opts;
-  return runPipeline({ receiver, packets, durationS, warmup, signal, outputs, onMetrics, onOpen });
+  const { packets, durationS, warmup, signal, outputs, onMetrics, onOpen, dropPrivileges, ...receiver } = opts;
+  return runPipeline({ receiver, packets, durationS, warmup, signal, outputs, onMetrics, onOpen, dropPrivileges });
 }

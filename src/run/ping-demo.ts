@@ -54,6 +54,7 @@ export async function runPingDemo(lab: Lab, opts: DemoOptions, packets: number, 
         txMetadataLen: XSK_TX_METADATA_LEN,
       },
       outputs: { target: packets, ...opts.outputs },
+      dropPrivileges: opts.dropPrivileges,
       signal: opts.signal,
       onMetrics: opts.onMetrics,
       onOpen: (rx) => {

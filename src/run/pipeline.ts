@@ -1,8 +1,10 @@
 /**
  * The one run pipeline of `afxdp latency`, `afxdp demo` and `afxdp demo --ping`:
  *
- *   open outputs (an unwritable path or a busy port fails before anything is attached)
- *   → open the receiver (program, sockets or workers, XSKMAP, attach)
+ *   open outputs (an unwritable path or a busy port fails before anything is attached; with a
+ *     privilege drop they are opened as that user already)
+ *   → open the receiver (program, sockets or workers, XSKMAP, attach) → onOpen → prepare (senders)
+ *   → drop root (dropPrivileges: every thread, no capabilities left)
  *   → monitor + outputs wired to it → start → traffic (if this run sends)
  *   → wait for the end (packets, duration, the sender's count, Ctrl-C, a failure)
  *   → close the receiver (final counts) → report → outputs finish.
@@ -13,10 +15,12 @@ import { LatencyReceiver, inWorkers, type ReceiverOptions } from '../rx/receiver
 import { RunMonitor } from '../measure/monitor.js';
 import { RunOutputs, type OutputOptions } from '../report/outputs.js';
 import { receiverReport } from '../report/receiver-report.js';
-import type { Report } from '../report/report.js';
+import type { Report, TakenReport } from '../report/report.js';
+import { describeMatch } from '../rx/options.js';
 import type { AfxdpError } from '../errors.js';
 import { waitForEnd, runEnvironment, packageVersion } from './session.js';
 import { Warmup, type WarmupSpec } from './warmup.js';
+import { asUser, dropPrivileges, type PrivilegeDrop } from '../sys/privileges.js';
 
 /** What a run that sends does once the receiver is in place. */
 export interface Traffic {
@@ -42,8 +46,12 @@ export interface PipelineOptions {
   signal?: AbortSignal;
   /** called with the /metrics URL once --prometheus listens */
   onMetrics?: (url: string) => void;
-  /** called once the receiver is attached, before traffic */
+  /** called once the receiver is attached, before traffic (still privileged) */
   onOpen?: (rx: LatencyReceiver) => void;
+  /** after onOpen, still privileged: open what needs root (the senders' sockets), send nothing yet */
+  prepare?: (rx: LatencyReceiver) => Promise<void> | void;
+  /** become this user after prepare (resolveRunAs); outputs are opened as this user. Default: stay */
+  dropPrivileges?: PrivilegeDrop | null;
   /** a run that sends: starts its sender(s) */
   traffic?: (rx: LatencyReceiver) => Traffic;
   /** after the wait, before the receiver closes, for runs without traffic of their own (e.g. reading the stack comparison's split) */
@@ -61,7 +69,8 @@ export interface PipelineResult {
 }
 
 export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
-  const outs = await RunOutputs.open({ target: p.packets, application: `afxdp ${packageVersion()}`, ...p.outputs });
+  const drop = p.dropPrivileges ?? null;
+  const outs = await asUser(drop, () => RunOutputs.open({ target: p.packets, application: `afxdp ${packageVersion()}`, ...p.outputs }));
   let rx: LatencyReceiver | undefined;
   let monitor: RunMonitor | undefined;
   let warm: Warmup | undefined;
@@ -74,9 +83,13 @@ export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
     rx = (p.open ?? ((x) => LatencyReceiver.open(x)))(o);
     const r = rx;
     const env = runEnvironment(packageVersion(), r.ifname, p.receiver.netnsFd);
-    monitor = new RunMonitor(r.perQueue);
-    outs.attach(r, monitor, { iface: r.ifname, queues: r.queues, mode: r.mode, bind: r.bindMode, strategy: r.strategy, clock: r.clock, poll: r.poll, env }, r.clock);
+    const taken = takenBy(p.receiver);
     p.onOpen?.(r);
+    await p.prepare?.(r);
+    // from here on the run only uses fds it holds: closing them detaches and frees everything
+    if (drop) dropPrivileges(drop);
+    monitor = new RunMonitor(r.perQueue);
+    outs.attach(r, monitor, { iface: r.ifname, queues: r.queues, mode: r.mode, bind: r.bindMode, strategy: r.strategy, clock: r.clock, poll: r.poll, taken: taken.text, env }, r.clock);
     monitor.start();
     r.start();
     if (p.warmup) warm = new Warmup(r, p.warmup);
@@ -101,6 +114,7 @@ export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
     const warmup = warm?.finish();
     const report = receiverReport(r, { sent: traffic ? traffic.sent() : null, durationS, env, monitor });
     if (warmup) report.warmup = warmup;
+    report.taken = taken;
     p.amend?.(report, r);
     await outs.finish(report);
     return { report, error: r.error };
@@ -111,4 +125,10 @@ export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
     rx?.close();
     await outs.close();
   }
+}
+
+/** The report's `taken`: what the program redirects, from the receiver's options and their defaults. */
+function takenBy(o: PipelineOptions['receiver']): TakenReport {
+  const match = o.program !== undefined ? 'program' : (o.match ?? 'udp');
+  return { match, udp_port: match === 'afxdp' || match === 'udp' ? (o.udpPort ?? 0) : null, text: describeMatch(o) };
 }

@@ -12,7 +12,24 @@ import { STRATEGY_CODES, type StrategyName } from '../xdp/meta.js';
 
 export type { StrategyName };
 export type ClockName = 'monotonic' | 'tai';
-export type MatchName = 'udp' | 'all';
+/** which frames the program takes: IPv4/IPv6 UDP, every frame, or only afxdp's test frames (UDP whose payload starts with its marker) */
+export type MatchName = 'udp' | 'all' | 'afxdp';
+export const MATCH_NAMES: readonly MatchName[] = ['afxdp', 'udp', 'all'];
+
+/** What a run takes off the queue, in words (the live view, the CLI's note, the report's `taken.text`). */
+export function describeMatch(o: Pick<ReceiverOptions, 'match' | 'udpPort' | 'program'>): string {
+  if (o.program !== undefined) return 'what your program redirects';
+  const port = o.udpPort ?? 0;
+  const to = port === 0 ? 'to any port' : `to port ${port}`;
+  switch (o.match ?? 'udp') {
+    case 'all':
+      return 'every frame';
+    case 'afxdp':
+      return `afxdp test frames (UDP ${to} with its payload marker)`;
+    default:
+      return `every UDP datagram ${to}`;
+  }
+}
 /**
  * How each queue is received (docs/BENCHMARKS.md has the cost of each):
  *  - 'event': on the main thread; Node's loop (uv_poll) wakes a drain. Callbacks run on the main thread.
@@ -50,9 +67,12 @@ export interface ReceiverOptions {
   netnsFd?: number;
   /** clock of the XDP stamp and of the user-side time; default 'monotonic' */
   clock?: ClockName;
-  /** which frames go to the sockets: 'udp' (default: IPv4/IPv6 UDP, the rest reaches the stack) or 'all' */
+  /**
+   * which frames go to the sockets: 'udp' (default: IPv4/IPv6 UDP, the rest reaches the stack),
+   * 'afxdp' (only UDP whose payload starts with afxdp's marker, as the generator sends it) or 'all'
+   */
   match?: MatchName;
-  /** with match 'udp': only this destination port (0 = any; default 0) */
+  /** with match 'udp' or 'afxdp': only this destination port (0 = any; default 0) */
   udpPort?: number;
   /**
    * Measure sender → XDP from the TX time the afxdp generator writes into each payload: the run
@@ -174,6 +194,7 @@ export function resolve(opts: ReceiverOptions): Resolved {
   if (!Object.hasOwn(STRATEGY_CODES, o.strategy)) {
     throw new AfxdpError('EUSAGE', `unknown strategy ${JSON.stringify(o.strategy)}`, { hint: `use one of ${Object.keys(STRATEGY_CODES).join(', ')}` });
   }
+  if (!MATCH_NAMES.includes(o.match)) throw new AfxdpError('EUSAGE', `match ${JSON.stringify(o.match)} is not ${MATCH_NAMES.join(', ')}`, { hint: 'use --match afxdp, --match udp or --all' });
   if (!Number.isInteger(o.udpPort) || o.udpPort < 0 || o.udpPort > 65535) throw new AfxdpError('EUSAGE', `UDP port ${o.udpPort} is out of range`, { hint: 'use 0..65535 (0 = any port)' });
   if (!Number.isInteger(o.stackEvery) || o.stackEvery < 0 || o.stackEvery === 1 || o.stackEvery > 1000) {
     throw new AfxdpError('EUSAGE', `stack share 1/${o.stackEvery} is out of range`, { hint: 'use every 2..1000th packet to the kernel stack (--stack-every N), or 0 for none' });

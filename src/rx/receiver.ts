@@ -96,7 +96,7 @@ export interface WarmupCut {
   samples: Partial<Record<Segment, number>>;
 }
 
-const MATCH = { udp: 0, all: 1 } as const;
+const MATCH = { udp: 0, all: 1, afxdp: 2 } as const; // enum afxdp_match in bpf/stamp.h
 const CLOCK = { monotonic: 0, tai: 1 } as const;
 const ENXIO = 6;
 const WORKER_URL = new URL('./worker.js', import.meta.url);

@@ -2,8 +2,15 @@
  * Network namespaces that die with our process, and a way to run code inside one.
  *
  * Why a child process plus an fd instead of `ip netns add`: named namespaces are bind mounts under
- * /run/netns that survive a crash. A holder child started with a parent-death signal takes its
- * namespace (and any veth end inside it) with it, even when Node is SIGKILLed.
+ * /run/netns that survive a crash. A holder child takes its namespace (and any veth end inside it)
+ * with it when it exits, and it exits when Node does, even when Node is SIGKILLed.
+ *
+ * Two ways out, because a run may drop root after setup (sys/privileges.ts): the holder reads its
+ * stdin, a pipe whose only write end is Node's, and exits at EOF — when Node closes it
+ * (destroyNow) or dies. That needs no privilege. The parent-death signal alone is not enough:
+ * the kernel checks it like a kill() from the dying parent, so once Node runs as an ordinary user
+ * it no longer reaches a root holder (measured on 6.18: the holders outlived a dropped Node), and
+ * neither does Node's own kill().
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,8 +35,9 @@ const POLL_MS = 10;
  * The death signal survives the execs (setpriv → unshare → bash, one pid, no fork), so by the time
  * bash reads its parent either the signal is armed or the parent is already someone else (init
  * or a subreaper): then the holder exits at once instead of holding a namespace forever.
+ * `cat` holds the namespace until its stdin (our pipe) ends; what it copies goes to /dev/null.
  */
-const HOLDER_SCRIPT = '[ "$PPID" = "$1" ] || exit 97; exec -a "$0" sleep infinity';
+const HOLDER_SCRIPT = '[ "$PPID" = "$1" ] || exit 97; exec -a "$0" cat';
 
 /** argv of a namespace holder (exported for the test of the PPID check). */
 export function holderArgs(name: string, parentPid: number): string[] {
@@ -65,12 +73,13 @@ export class NetnsHolder {
   static async create(runId: string, role: string): Promise<NetnsHolder> {
     const name = `${HOLDER_PREFIX}${runId}-${role}`;
     const child = spawn('setpriv', holderArgs(name, process.pid), {
-      stdio: 'ignore',
+      stdio: ['pipe', 'ignore', 'ignore'],
       detached: false,
     });
     // Not holding the event loop open: a forgotten lab must not keep the process alive (the
-    // holder dies with us anyway).
+    // holder dies with us anyway: its stdin ends).
     child.unref();
+    child.stdin?.on('error', () => undefined); // EPIPE once the holder is gone: nothing to do
 
     let spawnError: Error | undefined;
     let exitedEarly: string | undefined;
@@ -154,8 +163,11 @@ export class NetnsHolder {
       }
       this.nsFd = -1;
     }
-    // child.kill is safe against pid reuse: Node has not reaped the child before its 'exit'.
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    // End of its stdin: the holder exits, whatever our uid is now.
+    this.child.stdin?.destroy();
+    // child.kill is safe against pid reuse: Node has not reaped the child before its 'exit'. After
+    // a privilege drop it would fail (EPERM, an 'error' event), so only while we are root.
+    if (this.child.exitCode === null && this.child.signalCode === null && process.geteuid?.() === 0) this.child.kill('SIGKILL');
   }
 
   /** Closes the fd, kills the holder and waits until it is gone. Idempotent. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 // the CLI uses only the public API (src/index.ts)
-import { runDemo, renderTable, requireCaps, LAB_NEEDS, RT_NEED, type SizeRange } from '../../index.js';
+import { runDemo, renderTable, requireCaps, resolveRunAs, LAB_NEEDS, RT_NEED, type SizeRange } from '../../index.js';
 import { intArg, sizeArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
@@ -38,6 +38,8 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
       const rx = receiveOptions(o);
       // before any output file, namespace or program: the receiver's UMEM per queue plus the generators' (4096 frames of 4 KiB each)
       requireCaps('afxdp demo', o.rt ? [...LAB_NEEDS, RT_NEED] : LAB_NEEDS, { umemBytes: (Math.max(4096, o.ringSize * 2) + 4096) * 4096 * o.queues });
+      const runAs = resolveRunAs({ user: o.user });
+      if (!o.json) note(`privileges: ${runAs.text}`);
       const report = await runDemo({
         ...rx,
         hints: rx.hints,
@@ -51,6 +53,7 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
         ...(o.compareStack ? { compareStack: true, ...stackOptions(o) } : {}),
         queues: o.queues,
         signal: c.signal,
+        dropPrivileges: runAs.drop,
         log: o.json ? undefined : note,
         outputs: outputOptions(o),
         onMetrics: (url) => note(`metrics on ${url}`),

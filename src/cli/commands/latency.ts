@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 // the CLI uses only the public API (src/index.ts)
-import { runLatency, renderTable, requireCaps, PROBE_NEEDS, RT_NEED, AfxdpError } from '../../index.js';
+import { runLatency, renderTable, requireCaps, resolveRunAs, describeMatch, PROBE_NEEDS, RT_NEED, MATCH_NAMES, DEFAULT_UDP_PORT, AfxdpError, type MatchName } from '../../index.js';
 import { outputOptions } from '../outputs.js';
 import { intArg, numArg, choiceArg, ifnameArg, queuesArg } from '../args.js';
 import { note, printJson } from '../output.js';
@@ -14,7 +14,8 @@ interface LatencyFlags extends ReceiveFlags {
   packets?: number;
   duration?: number;
   bind: 'auto' | 'copy' | 'zerocopy';
-  port: number;
+  port?: number;
+  match?: MatchName;
   all?: boolean;
   force?: boolean;
   queues?: number | 'all';
@@ -30,7 +31,8 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
     .option('--packets <n>', 'stop after this many packets', intArg('--packets', 1, Number.MAX_SAFE_INTEGER))
     .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', numArg('--duration', 0.001, 31_536_000))
     .option('--bind <bind>', 'AF_XDP bind: auto (zero-copy, else copy), copy, zerocopy', choiceArg('--bind', ['auto', 'copy', 'zerocopy'] as const), 'auto')
-    .option('--port <p>', 'only UDP packets to this destination port (0 = any UDP)', intArg('--port', 0, 65535), 0)
+    .option('--port <p>', `only UDP to this destination port (0 = any); without --match it takes every UDP datagram to that port (default: afxdp's frames to port ${DEFAULT_UDP_PORT})`, intArg('--port', 0, 65535))
+    .option('--match <what>', "which frames to take: afxdp (default: afxdp's test frames, as `afxdp gen` sends them), udp (every UDP datagram, or to --port), all (every frame, like --all)", choiceArg('--match', MATCH_NAMES))
     .option('--all', 'take every frame of the queue, not only UDP (other traffic then no longer reaches the kernel stack on that queue)')
     .option('--queues <n|all>', 'measure queues 0..n-1 (or every RX queue) at once, one socket per queue', queuesArg)
     .option('--sender-ts', 'the traffic comes from an afxdp generator on this host: also measure sender → XDP from the TX time in its payload (same clock)')
@@ -39,7 +41,7 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
   addReceiveOptions(cmd, '')
     .addHelpText(
       'after',
-      '\nBy default only UDP (IPv4/IPv6) is redirected to afxdp; everything else on the queue (ssh, ARP, ...) still reaches the kernel.\n' +
+      `\nBy default only afxdp's own test frames (UDP to port ${DEFAULT_UDP_PORT} whose payload starts with its marker, as \`afxdp gen\` sends them) are taken; every other frame on the queue (DNS, NTP, QUIC, ssh, ARP, ...) still reaches the kernel. --port, --match udp and --all widen that.\n` +
         'Stops at --packets, at --duration, or at Ctrl-C / SIGTERM, whichever comes first, and reports what it measured.\n\n' +
         'Examples:\n  afxdp latency --iface eth0 --duration 10\n  afxdp latency --iface eth0 --queue 2 --port 9000 --packets 100000 --json\n',
     )
@@ -49,11 +51,14 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
         throw new AfxdpError('EUSAGE', '--queue and --queues cannot be combined', { hint: 'use --queue Q for one queue or --queues N|all for several' });
       }
       const rx = receiveOptions(o);
+      const { match, udpPort } = latencyMatch(o);
       const nQueues = o.queues === undefined ? 1 : o.queues === 'all' ? 1 : o.queues;
       // before anything is opened, loaded or attached: name every missing capability at once
       // (through a broker, the broker holds them; only --rt is this process's own)
       if (o.broker === undefined) requireCaps('afxdp latency', o.rt ? [...PROBE_NEEDS, RT_NEED] : PROBE_NEEDS, { umemBytes: Math.max(4096, o.ringSize * 2) * 4096 * nQueues });
       else if (o.rt) requireCaps('afxdp latency', [RT_NEED]);
+      const runAs = resolveRunAs({ user: o.user });
+      note(`privileges: ${runAs.text}`);
       const queues = o.queues === undefined ? [o.queue] : o.queues === 'all' ? 'all' : Array.from({ length: o.queues }, (_, i) => i);
       const until = [o.packets !== undefined ? `${o.packets} packets` : '', o.duration !== undefined ? `${o.duration} s` : '', 'Ctrl-C'].filter(Boolean).join(' or ');
       const { report, error } = await runLatency({
@@ -61,8 +66,8 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
         ifname: o.iface,
         queues,
         bind: o.bind,
-        udpPort: o.port,
-        match: o.all ? 'all' : 'udp',
+        udpPort,
+        match,
         senderRunId: o.senderTs ? 'any' : undefined,
         force: !!o.force,
         broker: o.broker,
@@ -70,12 +75,13 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
         durationS: o.duration,
         warmup: o.warmup,
         signal: c.signal,
+        dropPrivileges: runAs.drop,
         outputs: outputOptions(o),
         onMetrics: (url) => note(`metrics on ${url}`),
         onOpen: (r) => {
           if (r.replaced) note(`--force: detached XDP program ${r.replaced.name} (id ${r.replaced.id}) from ${o.iface}; it is not restored afterwards`);
           if (r.fragsNote) note(r.fragsNote);
-          note(`measuring on ${o.iface} queue${r.queues.length > 1 ? 's' : ''} ${r.queues.join(',')} (XDP ${r.mode}, AF_XDP ${r.bindMode}${r.sg ? ` multi-buffer (MTU ${r.mtu}, ${r.frameSize}-byte frames)` : ''}, ${r.poll} poll, strategy ${r.strategy}, hints ${r.hints ? 'on' : `off: ${r.hintsOff}`}, ${o.all ? 'all frames' : o.port ? `UDP port ${o.port}` : 'UDP'}${o.broker ? `; through the broker at ${o.broker}` : ''}) until ${until}`);
+          note(`measuring on ${o.iface} queue${r.queues.length > 1 ? 's' : ''} ${r.queues.join(',')} (XDP ${r.mode}, AF_XDP ${r.bindMode}${r.sg ? ` multi-buffer (MTU ${r.mtu}, ${r.frameSize}-byte frames)` : ''}, ${r.poll} poll, strategy ${r.strategy}, hints ${r.hints ? 'on' : `off: ${r.hintsOff}`}, taking ${describeMatch({ match, udpPort, program: o.program })}${o.broker ? `; through the broker at ${o.broker}` : ''}) until ${until}`);
         },
       });
       if (o.json) printJson(report);
@@ -83,4 +89,19 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
       // the report so far is out; the failure is the exit status and the one error line
       if (error) throw error;
     });
+}
+
+/**
+ * What `afxdp latency` takes: afxdp's own frames to its port unless the flags widen it (on an
+ * interface afxdp did not create, other UDP flows must keep reaching their sockets).
+ */
+function latencyMatch(o: LatencyFlags): { match: MatchName; udpPort: number } {
+  if (o.all && o.match !== undefined && o.match !== 'all') {
+    throw new AfxdpError('EUSAGE', `--all and --match ${o.match} contradict each other`, { hint: 'use one of them (--all is --match all)' });
+  }
+  const match: MatchName = o.all ? 'all' : (o.match ?? (o.port !== undefined ? 'udp' : 'afxdp'));
+  if (match === 'all' && o.port !== undefined) {
+    throw new AfxdpError('EUSAGE', '--port does not apply with --all: every frame is taken', { hint: 'drop --port, or use --match udp --port P' });
+  }
+  return { match, udpPort: match === 'all' ? 0 : (o.port ?? (match === 'afxdp' ? DEFAULT_UDP_PORT : 0)) };
 }
