@@ -60,7 +60,7 @@ test(`hostile frames, --all: every one of ${RANDOM_FRAMES}+ crafted and random f
   assert.deepEqual(await leakedBy([]), []);
 });
 
-test('hostile frames, default UDP filter: exactly the frames the filter matches are measured, the rest reach the stack', async () => {
+test('hostile frames, --match udp: exactly the frames the filter matches are measured, the rest reach the stack', async () => {
   const pair = await ForeignPair.create();
   try {
     const all = hostileFrames(macBytes(pair.rxMac), macBytes(pair.txMac), { random: 300, seed: 0x1dea });
@@ -69,7 +69,7 @@ test('hostile frames, default UDP filter: exactly the frames the filter matches 
     frames.push(all.find((f) => f.name === 'IPv4 UDP, good')!.bytes);
     const want = frames.filter((f) => udpMatch(f)).length;
     assert.ok(want > 5 && want < frames.length, `a mix of matching (${want}) and other frames`);
-    const { report: rep } = await measure(pair, ['--packets', String(want), '--duration', '30'], frames);
+    const { report: rep } = await measure(pair, ['--match', 'udp', '--packets', String(want), '--duration', '30'], frames);
     const p = rep.packets;
     assert.equal(xdp(rep).seen, frames.length, 'the program saw every frame');
     assert.equal(xdp(rep).matched, want, 'matched exactly the UDP frames');

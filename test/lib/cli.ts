@@ -32,6 +32,11 @@ export interface CliOptions {
   onStderr?: (chunk: string, child: import('node:child_process').ChildProcess) => void;
   /** called once the child is spawned (to act on a run that prints nothing, e.g. with --json) */
   onSpawn?: (child: import('node:child_process').ChildProcess) => void;
+  /**
+   * environment additions. SUDO_UID/SUDO_GID/SUDO_USER are taken out of the inherited environment
+   * (a suite started with sudo would otherwise make every run drop root): set them here to test that.
+   */
+  env?: Record<string, string>;
 }
 
 /**
@@ -53,7 +58,8 @@ export function runCli(args: string[], o: CliOptions = {}): Promise<CliResult> {
   const node = o.node ?? process.execPath;
   const argv = [...(o.wrap ?? []), node, BIN, ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { SUDO_UID: _u, SUDO_GID: _g, SUDO_USER: _n, ...env } = process.env;
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, ...o.env } });
     o.onSpawn?.(child);
     let stdout = '';
     let stderr = '';

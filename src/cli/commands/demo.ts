@@ -39,7 +39,6 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
       // before any output file, namespace or program: the receiver's UMEM per queue plus the generators' (4096 frames of 4 KiB each)
       requireCaps('afxdp demo', o.rt ? [...LAB_NEEDS, RT_NEED] : LAB_NEEDS, { umemBytes: (Math.max(4096, o.ringSize * 2) + 4096) * 4096 * o.queues });
       const runAs = resolveRunAs({ user: o.user });
-      if (!o.json) note(`privileges: ${runAs.text}`);
       const report = await runDemo({
         ...rx,
         hints: rx.hints,
@@ -54,11 +53,22 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
         queues: o.queues,
         signal: c.signal,
         dropPrivileges: runAs.drop,
-        log: o.json ? undefined : note,
+        // the drop is said once the lab stands (an output error before it stays the one line)
+        log: o.json ? undefined : dropNoted(runAs.drop ? `privileges: ${runAs.text}` : null),
         outputs: outputOptions(o),
         onMetrics: (url) => note(`metrics on ${url}`),
       });
       if (o.json) printJson(report);
       else process.stdout.write(renderTable(report) + '\n');
     });
+}
+
+/** The notes, with `first` said before the first of them. */
+function dropNoted(first: string | null): (line: string) => void {
+  let said = first === null;
+  return (line) => {
+    if (!said) note(first!);
+    said = true;
+    note(line);
+  };
 }

@@ -58,7 +58,6 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
       if (o.broker === undefined) requireCaps('afxdp latency', o.rt ? [...PROBE_NEEDS, RT_NEED] : PROBE_NEEDS, { umemBytes: Math.max(4096, o.ringSize * 2) * 4096 * nQueues });
       else if (o.rt) requireCaps('afxdp latency', [RT_NEED]);
       const runAs = resolveRunAs({ user: o.user });
-      note(`privileges: ${runAs.text}`);
       const queues = o.queues === undefined ? [o.queue] : o.queues === 'all' ? 'all' : Array.from({ length: o.queues }, (_, i) => i);
       const until = [o.packets !== undefined ? `${o.packets} packets` : '', o.duration !== undefined ? `${o.duration} s` : '', 'Ctrl-C'].filter(Boolean).join(' or ');
       const { report, error } = await runLatency({
@@ -79,6 +78,7 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
         outputs: outputOptions(o),
         onMetrics: (url) => note(`metrics on ${url}`),
         onOpen: (r) => {
+          if (runAs.drop) note(`privileges: ${runAs.text}`);
           if (r.replaced) note(`--force: detached XDP program ${r.replaced.name} (id ${r.replaced.id}) from ${o.iface}; it is not restored afterwards`);
           if (r.fragsNote) note(r.fragsNote);
           note(`measuring on ${o.iface} queue${r.queues.length > 1 ? 's' : ''} ${r.queues.join(',')} (XDP ${r.mode}, AF_XDP ${r.bindMode}${r.sg ? ` multi-buffer (MTU ${r.mtu}, ${r.frameSize}-byte frames)` : ''}, ${r.poll} poll, strategy ${r.strategy}, hints ${r.hints ? 'on' : `off: ${r.hintsOff}`}, taking ${describeMatch({ match, udpPort, program: o.program })}${o.broker ? `; through the broker at ${o.broker}` : ''}) until ${until}`);
