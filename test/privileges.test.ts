@@ -15,6 +15,7 @@ import { runCli, assertNoLeftovers, assertOneLineError, type CliResult } from '.
 import { withLab, inside, openGenerator, waitForRunTraffic } from './lib/lab.js';
 import { waitFor, waitForValue } from './lib/wait.js';
 import { threadCreds, type ThreadCreds } from '../src/sys/privileges.js';
+import { udpSockets, udpFlowsFinding } from '../src/doctor/least-privilege.js';
 import { resolveRunAs, describeMatch, type Report } from '../src/index.js';
 import { PAYLOAD_MAGIC } from '../src/wire/frame.js';
 import { ROOT } from './lib/cli.js';
@@ -195,6 +196,12 @@ test('latency on an interface it did not create takes only afxdp\'s frames: anot
         return JSON.parse(r.stdout) as Report;
       };
 
+      // the doctor sees the socket a wide match would starve (and says the default leaves it alone)
+      const doc = await runCli(['doctor', '--iface', lab.rx.ifname, '--json'], { wrap: inside(lab) });
+      const flows = (JSON.parse(doc.stdout) as { findings: Array<{ id: string; status: string; value: unknown; detail: string }> }).findings.find((f) => f.id === `iface.${lab.rx.ifname}.udp_flows`)!;
+      assert.equal(flows.status, 'warn', flows.detail);
+      assert.deepEqual(flows.value, [OTHER]);
+
       const def = await measure([], GEN);
       assert.deepEqual(def.taken, { match: 'afxdp', udp_port: 9, text: 'afxdp test frames (UDP to port 9 with its payload marker)' });
       assert.equal(def.packets.received, GEN, 'every generator packet measured');
@@ -222,4 +229,35 @@ test('latency match flags: --port widens to any UDP to that port, contradictions
     assert.deepEqual((JSON.parse(r.stdout) as Report).taken, { match: 'udp', udp_port: 4242, text: 'every UDP datagram to port 4242' });
     assert.match(r.stderr, /taking every UDP datagram to port 4242/);
   });
+});
+
+test('doctor: which user a run continues as; UDP sockets from /proc/net/udp and udp6', async () => {
+  const privileges = async (env?: Record<string, string>): Promise<{ status: string; detail: string }> =>
+    (JSON.parse((await runCli(['doctor', '--json'], { env })).stdout) as { findings: Array<{ id: string; status: string; detail: string }> }).findings.find((f) => f.id === 'run.privileges')!;
+  const sudo = await privileges(SUDO);
+  assert.equal(sudo.status, 'ok');
+  assert.match(sudo.detail, /drops to nobody \(uid 65534/);
+  const root = await privileges();
+  assert.equal(root.status, 'warn');
+  assert.match(root.detail, /stays root \(no SUDO_UID and no --user/);
+  // the parser against what the kernel prints: IPv4 127.0.0.53:53, 0.0.0.0:68; IPv6 [::]:123 and [fe80::1]:5353
+  const files: Record<string, string> = {
+    '/proc/net/udp': '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n' +
+      '  1: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 1 2 0000000000000000 0\n' +
+      '  2: 00000000:0044 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 2 2 0000000000000000 0\n',
+    '/proc/net/udp6': '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n' +
+      '  3: 00000000000000000000000000000000:007B 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 3 2 0000000000000000 0\n' +
+      '  4: 000080FE000000000000000001000000:14E9 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4 2 0000000000000000 0\n',
+  };
+  assert.deepEqual(udpSockets((f) => files[f]!), [
+    { addr: '127.0.0.53', port: 53 },
+    { addr: '0.0.0.0', port: 68 },
+    { addr: '0:0:0:0:0:0:0:0', port: 123 },
+    { addr: 'fe80:0:0:0:0:0:0:1', port: 5353 },
+  ]);
+  // on lo (127.0.0.1, ::1): the wildcard sockets; 127.0.0.53 is no address of lo's (a limit: the doctor compares addresses, not routes)
+  const lo = udpFlowsFinding('lo', udpSockets((f) => files[f]!));
+  assert.equal(lo.status, 'warn');
+  assert.deepEqual(lo.value, [68, 123]);
+  assert.equal(udpFlowsFinding('lo', []).status, 'ok');
 });
