@@ -114,7 +114,7 @@ export class NetnsHolder {
       if (exitedEarly) {
         return fail(
           `namespace holder ${name} exited at once (${exitedEarly})`,
-          'unshare --net needs CAP_SYS_ADMIN: run as root; check that setpriv, unshare, bash and sleep are installed',
+          'unshare --net needs CAP_SYS_ADMIN: run as root; check that setpriv, unshare, bash and cat are installed',
         );
       }
       if (child.pid !== undefined) {
