@@ -9,8 +9,10 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { runCli, assertNoLeftovers, assertOneLineError, type CliResult } from './lib/cli.js';
 import { withLab, inside, openGenerator, waitForRunTraffic } from './lib/lab.js';
 import { waitFor, waitForValue } from './lib/wait.js';
@@ -51,6 +53,19 @@ async function runUntil(args: string[], ready: RegExp, act: (pid: number, kill: 
   return r;
 }
 
+/** A TCP port below 1024 that is free on 127.0.0.1 right now. */
+async function freePrivilegedPort(): Promise<number> {
+  for (let port = 900; port < 1024; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port in 900..1023');
+}
+
 function assertDropped(threads: ThreadCreds[], uid: number): void {
   assert.ok(threads.length >= 3, `the main thread, workers and Node's own threads: ${threads.length}`);
   for (const t of threads) {
@@ -67,8 +82,11 @@ test('sudo-style demo: drops to SUDO_UID after setup; CSV and HTML belong to tha
   try {
     const csv = path.join(dir, 'out.csv');
     const html = path.join(dir, 'run.html');
-    const r = await runCli(['demo', '--packets', '2000', '--rate', '20000', '--csv', csv, '--html', html, '--no-live'], { env: SUDO, timeoutMs: 90_000 });
+    // the metrics port is bound before the drop, as root: a port below 1024 still works
+    const port = await freePrivilegedPort();
+    const r = await runCli(['demo', '--packets', '2000', '--rate', '20000', '--csv', csv, '--html', html, '--prometheus', `127.0.0.1:${port}`, '--no-live'], { env: SUDO, timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`metrics on http://127\\.0\\.0\\.1:${port}/metrics`));
     assert.match(r.stderr, /privileges: drops to nobody \(uid 65534, gid 65534; from SUDO_UID\) after setup/);
     for (const f of [csv, html]) {
       const st = fs.statSync(f);
@@ -141,6 +159,20 @@ test('--user root keeps root (even under sudo); --user NAME needs a user that ex
   assert.deepEqual(resolveRunAs({ env: SUDO }).drop, { uid: NOBODY, gid: NOBODY, name: 'nobody' });
   assert.deepEqual(resolveRunAs({ user: String(NOBODY), env: {} }).drop, { uid: NOBODY, gid: NOBODY, name: 'nobody' });
   assert.equal(resolveRunAs({ user: 'root', env: SUDO }).drop, null);
+  // a process that is not root has nothing to switch, and cannot become someone else
+  const mod = JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'src', 'index.js')).href);
+  const code = `import(${mod}).then((m) => { const own = m.resolveRunAs({ env: {} }); let other; try { m.resolveRunAs({ user: 'root', env: {} }); } catch (e) { other = { code: e.code, message: e.message }; } console.log(JSON.stringify({ mode: own.mode, other })); });`;
+  const out = await new Promise<string>((resolve, reject) => {
+    const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let o = '';
+    c.stdout.on('data', (d: Buffer) => (o += d.toString()));
+    c.on('error', reject);
+    c.on('close', () => resolve(o));
+  });
+  const seen = JSON.parse(out) as { mode: string; other: { code: string; message: string } };
+  assert.equal(seen.mode, 'user');
+  assert.equal(seen.other.code, 'EPERM');
+  assert.match(seen.other.message, /runs as uid 65534, not root, and cannot become another user/);
 });
 
 test('--csv /dev/stdout after the drop writes to the stdout it has (a pipe root made, which the user could not reopen)', async () => {

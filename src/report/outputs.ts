@@ -45,17 +45,21 @@ export class RunOutputs {
   /**
    * Checks every output now: creates/truncates the files and listens on the metrics port. The
    * pcapng writer needs the probe's clock and interface, so its file is only checked here and
-   * opened in attach().
+   * opened in attach(). `asOwner` wraps the file opens (the pipeline opens them as the user a
+   * run drops to: sys/privileges.ts asUser).
    */
-  static async open(o: OutputOptions): Promise<RunOutputs> {
+  static async open(o: OutputOptions, asOwner: (open: () => void) => void = (open) => open()): Promise<RunOutputs> {
     const out = new RunOutputs(o);
     try {
-      for (const [flag, file] of [['--pcap', o.pcap], ['--html', o.html]] as const) {
-        if (file !== undefined) fs.closeSync(openOutput(flag, file));
-      }
-      out.htmlChecked = o.html !== undefined;
-      if (o.csv !== undefined) out.csv = new CsvWriter(o.csv);
-      if (o.hlog !== undefined) out.hlog = new HlogWriter(o.hlog);
+      // the files as their owner-to-be (a privilege drop: the user), the port as we are
+      asOwner(() => {
+        for (const [flag, file] of [['--pcap', o.pcap], ['--html', o.html]] as const) {
+          if (file !== undefined) fs.closeSync(openOutput(flag, file));
+        }
+        out.htmlChecked = o.html !== undefined;
+        if (o.csv !== undefined) out.csv = new CsvWriter(o.csv);
+        if (o.hlog !== undefined) out.hlog = new HlogWriter(o.hlog);
+      });
       if (o.prometheus !== undefined) out.metrics = await MetricsServer.listen(o.prometheus);
     } catch (e) {
       await out.close();

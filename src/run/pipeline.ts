@@ -70,7 +70,7 @@ export interface PipelineResult {
 
 export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
   const drop = p.dropPrivileges ?? null;
-  const outs = await asUser(drop, () => RunOutputs.open({ target: p.packets, application: `afxdp ${packageVersion()}`, ...p.outputs }));
+  const outs = await RunOutputs.open({ target: p.packets, application: `afxdp ${packageVersion()}`, ...p.outputs }, (open) => asUser(drop, open));
   let rx: LatencyReceiver | undefined;
   let monitor: RunMonitor | undefined;
   let warm: Warmup | undefined;

@@ -124,16 +124,17 @@ function setGroupsFor(u: PrivilegeDrop): void {
  * Runs fn with the *effective* ids of `u` (the real and saved uid stay 0): files fn creates belong
  * to the user, and a path only opens if the user could open it — a link planted at an output
  * path reaches only what the user can reach. Afterwards root again (the kernel gives the effective
- * capabilities back from the permitted set). With u null, just fn().
+ * capabilities back from the permitted set). Synchronous, so nothing else runs in between. With u
+ * null, just fn().
  */
-export async function asUser<T>(u: PrivilegeDrop | null, fn: () => Promise<T>): Promise<T> {
+export function asUser<T>(u: PrivilegeDrop | null, fn: () => T): T {
   if (u === null) return fn();
   const groups = process.getgroups!();
   setGroupsFor(u);
   process.setegid!(u.gid);
   process.seteuid!(u.uid);
   try {
-    return await fn();
+    return fn();
   } finally {
     process.seteuid!(0);
     process.setegid!(0);
