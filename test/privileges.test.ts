@@ -259,7 +259,14 @@ test('latency match flags: --port widens to any UDP to that port, contradictions
     const r = await runCli(['latency', '--iface', lab.rx.ifname, '--port', '4242', '--duration', '0.2', '--json'], { wrap: inside(lab) });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual((JSON.parse(r.stdout) as Report).taken, { match: 'udp', udp_port: 4242, text: 'every UDP datagram to port 4242' });
-    assert.match(r.stderr, /taking every UDP datagram to port 4242/);
+    assert.match(r.stderr, /measuring on .*taking every UDP datagram to port 4242\)/);
+    // the live view (plain lines off a terminal) says it once, before its first line of numbers
+    const live = await runCli(['latency', '--iface', lab.rx.ifname, '--duration', '1.6'], { wrap: inside(lab) });
+    assert.equal(live.code, 0, live.stderr);
+    const lines = live.stderr.split('\n');
+    const at = lines.indexOf('afxdp: taking afxdp test frames (UDP to port 9 with its payload marker)');
+    assert.ok(at >= 0 && /pps/.test(lines[at + 1] ?? ''), live.stderr);
+    assert.equal(lines.filter((l) => l.startsWith('afxdp: taking')).length, 1);
   });
 });
 
