@@ -15,7 +15,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCli, assertNoLeftovers, assertOneLineError, type CliResult } from './lib/cli.js';
 import { withLab, inside, openGenerator, waitForRunTraffic } from './lib/lab.js';
-import { waitFor, waitForValue } from './lib/wait.js';
+import { waitFor } from './lib/wait.js';
+import { runTool } from '../src/sys/exec.js';
 import { threadCreds, type ThreadCreds } from '../src/sys/privileges.js';
 import { udpSockets, udpFlowsFinding } from '../src/doctor/least-privilege.js';
 import { resolveRunAs, describeMatch, type Report } from '../src/index.js';
@@ -84,7 +85,8 @@ test('sudo-style demo: drops to SUDO_UID after setup; CSV and HTML belong to tha
     const html = path.join(dir, 'run.html');
     // the metrics port is bound before the drop, as root: a port below 1024 still works
     const port = await freePrivilegedPort();
-    const r = await runCli(['demo', '--packets', '2000', '--rate', '20000', '--csv', csv, '--html', html, '--prometheus', `127.0.0.1:${port}`, '--no-live'], { env: SUDO, timeoutMs: 90_000 });
+    // the map strategy in a worker: the stamps are map lookups through a map fd, with no capability
+    const r = await runCli(['demo', '--packets', '2000', '--rate', '20000', '--strategy', 'map', '--poll', 'worker', '--csv', csv, '--html', html, '--prometheus', `127.0.0.1:${port}`, '--no-live'], { env: SUDO, timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, new RegExp(`metrics on http://127\\.0\\.0\\.1:${port}/metrics`));
     assert.match(r.stderr, /privileges: drops to nobody \(uid 65534, gid 65534; from SUDO_UID\) after setup/);
@@ -94,7 +96,8 @@ test('sudo-style demo: drops to SUDO_UID after setup; CSV and HTML belong to tha
       assert.equal(st.gid, NOBODY, `${f} has the user's group`);
     }
     assert.equal(fs.readFileSync(csv, 'utf8').trimEnd().split('\n').length, 2001, 'a header and a row per packet');
-    assert.match(r.stdout, /received 2,000/);
+    assert.match(r.stdout, /received 2,000\s+meta valid 2,000 \/ invalid 0/);
+    assert.match(r.stdout, /via meta 0 \/ prepend 0 \/ map 2,000/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -182,15 +185,26 @@ test('--csv /dev/stdout after the drop writes to the stdout it has (a pipe root 
   assert.equal(rows.length, 300);
 });
 
-/** A kernel UDP socket on `port` in the lab's rx namespace; count() is what it received so far. */
-async function kernelSocket(nsPid: number, port: number): Promise<{ count: () => number; close: () => void }> {
+/**
+ * A kernel UDP socket on `port` in the lab's rx namespace; count() is what it read so far,
+ * arrived() what reached it: read, or dropped by the socket itself when its receive buffer was
+ * full (a slow reader on a loaded machine), from the `drops` column of /proc/net/udp.
+ */
+async function kernelSocket(nsPid: number, port: number): Promise<{ count: () => number; arrived: () => Promise<number>; close: () => void }> {
   const script = `const s=require('dgram').createSocket('udp4');let n=0;s.on('message',()=>{n++;process.stdout.write(n+'\\n')});s.bind(${port},()=>process.stdout.write('ready\\n'));process.stdin.on('end',()=>process.exit(0));process.stdin.resume();`;
   const child = spawn('nsenter', ['-t', String(nsPid), '-n', '--', process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await waitFor(() => out.includes('ready'), { what: 'the kernel UDP socket to listen', timeoutMs: 10_000 });
   const count = (): number => Number(out.trimEnd().split('\n').filter((l) => /^\d+$/.test(l)).pop() ?? 0);
-  return { count, close: () => child.stdin.end() };
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const arrived = async (): Promise<number> => {
+    const n = count();
+    const { stdout } = await runTool('nsenter', ['-t', String(nsPid), '-n', '--', 'cat', '/proc/net/udp']);
+    const line = stdout.split('\n').find((l) => new RegExp(`^\\s*\\d+: [0-9A-F]{8}:${hexPort} `).test(l));
+    return n + Number(line?.trim().split(/\s+/).pop() ?? 0);
+  };
+  return { count, arrived, close: () => child.stdin.end() };
 }
 
 test('latency on an interface it did not create takes only afxdp\'s frames: another UDP flow keeps reaching its kernel socket; --match udp takes it', async () => {
@@ -238,13 +252,15 @@ test('latency on an interface it did not create takes only afxdp\'s frames: anot
       assert.deepEqual(def.taken, { match: 'afxdp', udp_port: 9, text: 'afxdp test frames (UDP to port 9 with its payload marker)' });
       assert.equal(def.packets.received, GEN, 'every generator packet measured');
       assert.equal(def.packets.meta_valid, GEN);
-      assert.equal(await waitForValue(() => (sock.count() === FLOW ? FLOW : null), { what: `${FLOW} datagrams at the kernel socket`, timeoutMs: 10_000, detail: () => String(sock.count()) }), FLOW);
+      let arrived = 0;
+      await waitFor(async () => (arrived = await sock.arrived()) >= FLOW, { what: `${FLOW} datagrams at the kernel socket`, timeoutMs: 10_000, detail: () => String(arrived) });
+      assert.equal(arrived, FLOW);
 
-      const before = sock.count();
+      const before = await sock.arrived();
       const wide = await measure(['--match', 'udp'], FLOW + GEN);
       assert.deepEqual(wide.taken, { match: 'udp', udp_port: 0, text: 'every UDP datagram to any port' });
       assert.equal(wide.packets.received, FLOW + GEN, 'the other flow was taken too');
-      assert.equal(sock.count(), before, 'and never reached its socket');
+      assert.equal(await sock.arrived(), before, 'and never reached its socket');
     } finally {
       sock.close();
     }
