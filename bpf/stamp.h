@@ -25,11 +25,9 @@ struct afxdp_counters {
 enum afxdp_match {
 	AFXDP_MATCH_UDP = 0, /* IPv4/IPv6 UDP (optionally one destination port); the rest passes */
 	AFXDP_MATCH_ALL = 1, /* every frame on the queue */
-	AFXDP_MATCH_AFXDP = 2, /* like UDP, and the payload starts with AFXDP_PAYLOAD_MAGIC (afxdp's test frames) */
+	AFXDP_MATCH_AFXDP = 2, /* like UDP, and the payload starts with AFXDP_PAYLOAD_MAGIC (stack_split.h: afxdp's test frames) */
 };
 
-/* the first 4 payload bytes of afxdp's test frames, big-endian 'AFXG' (src/wire/frame.ts) */
-#define AFXDP_PAYLOAD_MAGIC 0x41465847
 
 /* the clock setting is afxdp_cfg_clock in afxdp/meta.h */
 

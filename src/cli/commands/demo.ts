@@ -39,6 +39,8 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
       // before any output file, namespace or program: the receiver's UMEM per queue plus the generators' (4096 frames of 4 KiB each)
       requireCaps('afxdp demo', o.rt ? [...LAB_NEEDS, RT_NEED] : LAB_NEEDS, { umemBytes: (Math.max(4096, o.ringSize * 2) + 4096) * 4096 * o.queues });
       const runAs = resolveRunAs({ user: o.user });
+      // --compare-stack sets up as root for each of its runs: it keeps its privileges (SECURITY.md)
+      const drop = o.compareStack ? null : runAs.drop;
       const report = await runDemo({
         ...rx,
         hints: rx.hints,
@@ -52,9 +54,9 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
         ...(o.compareStack ? { compareStack: true, ...stackOptions(o) } : {}),
         queues: o.queues,
         signal: c.signal,
-        dropPrivileges: runAs.drop,
+        dropPrivileges: drop,
         // the drop is said once the lab stands (an output error before it stays the one line)
-        log: o.json ? undefined : dropNoted(runAs.drop ? `privileges: ${runAs.text}` : null),
+        log: o.json ? undefined : dropNoted(drop ? `privileges: ${runAs.text}` : null),
         outputs: outputOptions(o),
         onMetrics: (url) => note(`metrics on ${url}`),
       });
