@@ -19,6 +19,7 @@ import { inChromium } from './lib/chromium.js';
 import { pathDrops, type Report, type StackPath, type AfXdpPath } from '../src/report/report.js';
 import { readUdpCounters } from '../src/rx/stack.js';
 import { LatencyReceiver } from '../src/rx/receiver.js';
+import { stackReceiversOf } from '../src/run/compare-stack.js';
 
 const dropsOf = (p: AfXdpPath | StackPath): number => pathDrops(p);
 
@@ -283,4 +284,13 @@ test('bench:stack --quick writes its results file: every path at every rate, med
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('no --stack-receiver: both where the C receiver is built, Node\'s alone where it is not (an npm install)', () => {
+  assert.deepEqual(stackReceiversOf(undefined, true), ['node', 'c']);
+  assert.deepEqual(stackReceiversOf(undefined, false), ['node']);
+  // asked for explicitly, c stays c (without the binary: the one-line error when it starts)
+  assert.deepEqual(stackReceiversOf('c', false), ['c']);
+  assert.deepEqual(stackReceiversOf('both', false), ['node', 'c']);
+  assert.throws(() => stackReceiversOf('java' as never, true), /stack receiver "java" is not node, c or both/);
 });

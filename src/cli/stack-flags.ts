@@ -7,14 +7,14 @@ import { AfxdpError, type CompareStackOptions, type StackReceiverChoice } from '
 import { intArg, choiceArg } from './args.js';
 
 export interface StackFlags {
-  stackReceiver: StackReceiverChoice;
+  stackReceiver?: StackReceiverChoice;
   stackEvery: number;
   stackRcvbuf?: number;
 }
 
 export function addStackOptions(cmd: Command, prefix: string): Command {
   return cmd
-    .option('--stack-receiver <r>', `${prefix}the kernel stack's receiver: node (dgram, its own process and event loop), c (recvmmsg, SO_TIMESTAMPNS), or both (one run with each in turn)`, choiceArg('--stack-receiver', ['node', 'c', 'both'] as const), 'both')
+    .option('--stack-receiver <r>', `${prefix}the kernel stack's receiver: node (dgram, its own process and event loop), c (recvmmsg, SO_TIMESTAMPNS), or both (one run with each in turn; the default where the C receiver is built, else node)`, choiceArg('--stack-receiver', ['node', 'c', 'both'] as const))
     .option('--stack-every <n>', `${prefix}every Nth packet goes to the kernel stack, the rest to the AF_XDP socket (2..1000)`, intArg('--stack-every', 2, 1000), 2)
     .option('--stack-rcvbuf <bytes>', `${prefix}SO_RCVBUF of the stack receiver's socket (default: the kernel's)`, intArg('--stack-rcvbuf', 1024, 1 << 30));
 }

@@ -13,7 +13,7 @@ import { withNetns } from '../sys/netns.js';
 import { resolve, lookup } from '../rx/options.js';
 import type { Lab } from '../lab/lab.js';
 import type { LatencyReceiver } from '../rx/receiver.js';
-import { StackReceiver, STACK_PATH, STACK_RECEIVERS, type StackReceiverName, type StackResult } from '../rx/stack.js';
+import { StackReceiver, STACK_PATH, STACK_RECEIVERS, STACK_RX_BINARY, type StackReceiverName, type StackResult } from '../rx/stack.js';
 import type { StackCounters } from '../xdp/counters.js';
 import { DEFAULT_UDP_PORT, STACK_FRAME_MIN } from '../wire/frame.js';
 import { afXdpPath, stackPath, pathComparison } from '../report/paths.js';
@@ -36,15 +36,21 @@ export const DEFAULT_STACK_EVERY = 2;
 // clock_gettime(2): the calling thread's CPU time
 const CLOCK_THREAD_CPUTIME_ID = 3;
 
-function receiversOf(c: StackReceiverChoice | undefined): StackReceiverName[] {
-  const choice = c ?? 'both';
+/**
+ * The stack receivers a run takes turns with. Not asked: both where the C receiver is built (a
+ * checkout after `make`), else Node's alone — an npm install has no bench/ build, and the default
+ * must work there; asking for `c` or `both` without it stays a one-line error.
+ */
+export function stackReceiversOf(c: StackReceiverChoice | undefined, cBuilt = fs.existsSync(STACK_RX_BINARY)): StackReceiverName[] {
+  if (c === undefined) return cBuilt ? [...STACK_RECEIVERS] : ['node'];
+  const choice = c;
   if (!STACK_RECEIVER_CHOICES.includes(choice)) throw new AfxdpError('EUSAGE', `stack receiver ${JSON.stringify(choice)} is not node, c or both`, { hint: 'use --stack-receiver node, c or both' });
   return choice === 'both' ? [...STACK_RECEIVERS] : [choice];
 }
 
 /** What cannot be compared, refused before anything is built. */
 export function checkCompareStack(o: DemoOptions | CompareIfaceOptions): void {
-  receiversOf(o.stackReceiver);
+  stackReceiversOf(o.stackReceiver);
   const every = o.stackEvery ?? DEFAULT_STACK_EVERY;
   if (!Number.isInteger(every) || every < 2 || every > 1000) throw new AfxdpError('EUSAGE', `--stack-every ${every} is out of range`, { hint: 'use 2..1000: every Nth packet goes to the kernel stack' });
   if (o.program !== undefined) throw new AfxdpError('EUSAGE', 'the kernel-stack comparison cannot use --program: the split is in afxdp\'s own program', { hint: 'drop --program' });
@@ -113,7 +119,9 @@ async function eachReceiver(o: CompareStackOptions & { signal?: AbortSignal }, o
   const { html, ...files } = outputs ?? {};
   if (html !== undefined) fs.closeSync(openOutput('--html', html));
   let first: Report | null = null;
-  for (const r of receiversOf(o.stackReceiver)) {
+  const receivers = stackReceiversOf(o.stackReceiver);
+  if (o.stackReceiver === undefined && !receivers.includes('c')) log(`kernel stack: only Node's dgram receiver (the C one, ${STACK_RX_BINARY}, is not built: \`make build/bench/stack_rx\` in the package adds it)`);
+  for (const r of receivers) {
     // Ctrl-C / SIGTERM: the report covers the runs made so far
     if (first !== null && o.signal?.aborted) break;
     const receiver = await start(r);
