@@ -43,10 +43,13 @@ struct vlan_hdr {
 /* AFXDP_MATCH_AFXDP: only afxdp's own test frames, so other UDP flows keep reaching the stack */
 static __always_inline int payload_is_afxdp(void *payload, void *data_end)
 {
-	__be32 *magic = payload;
-	if ((void *)(magic + 1) > data_end)
+	/* byte by byte: the payload may sit at an odd offset of match_frame()'s stack copy, and the
+	 * verifier refuses a misaligned 4-byte stack load (a packet pointer would not care) */
+	__u8 *m = payload;
+	if ((void *)(m + 4) > data_end)
 		return 0;
-	return *magic == bpf_htonl(AFXDP_PAYLOAD_MAGIC);
+	return m[0] == (AFXDP_PAYLOAD_MAGIC >> 24) && m[1] == ((AFXDP_PAYLOAD_MAGIC >> 16) & 0xff) &&
+	       m[2] == ((AFXDP_PAYLOAD_MAGIC >> 8) & 0xff) && m[3] == (AFXDP_PAYLOAD_MAGIC & 0xff);
 }
 
 /* Is this a frame we measure? Bounds-checked parse of Ethernet [+ one VLAN tag] + IP + UDP. */
