@@ -13,6 +13,7 @@
  */
 #ifndef AFXDP_STACK_SPLIT_H
 #define AFXDP_STACK_SPLIT_H
+#include "l2.h"
 
 #define AFXDP_PAYLOAD_MAGIC 0x41465847u /* 'AFXG', src/wire/frame.ts */
 #define AFXDP_STACK_MAGIC   0x41465853u /* 'AFXS' */
@@ -38,18 +39,10 @@ struct {
 /* Writes the in-place stamp; 0 when the frame is no IPv4 afxdp frame with room for it. */
 static __always_inline int afxdp_stack_stamp(void *data, void *data_end)
 {
-	struct ethhdr *eth = data;
-	if ((void *)(eth + 1) > data_end)
+	__u16 proto;
+	void *l3 = afxdp_l3(data, data_end, &proto);
+	if (!l3)
 		return 0;
-	__u16 proto = eth->h_proto;
-	void *l3 = eth + 1;
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		__be16 *vh = l3; /* tci, proto */
-		if ((void *)(vh + 2) > data_end)
-			return 0;
-		proto = vh[1];
-		l3 = vh + 2;
-	}
 	if (proto != bpf_htons(ETH_P_IP))
 		return 0;
 	struct iphdr *ip = l3;

@@ -15,6 +15,7 @@
 #include <bpf/bpf_endian.h>
 #include <afxdp/meta.h>
 #include "stamp.h"
+#include "l2.h"
 /* the kernel-stack comparison: every Nth matched frame to the stack, stamped in place */
 #include "stack_split.h"
 
@@ -35,11 +36,6 @@ struct {
 	__type(value, struct afxdp_counters);
 } afxdp_counters SEC(".maps");
 
-struct vlan_hdr {
-	__be16 tci;
-	__be16 proto;
-};
-
 /* AFXDP_MATCH_AFXDP: only afxdp's own test frames, so other UDP flows keep reaching the stack */
 static __always_inline int payload_is_afxdp(void *payload, void *data_end)
 {
@@ -55,18 +51,10 @@ static __always_inline int payload_is_afxdp(void *payload, void *data_end)
 /* Is this a frame we measure? Bounds-checked parse of Ethernet [+ one VLAN tag] + IP + UDP. */
 static __always_inline int match_headers(void *data, void *data_end)
 {
-	struct ethhdr *eth = data;
-	if ((void *)(eth + 1) > data_end)
+	__u16 proto;
+	void *l3 = afxdp_l3(data, data_end, &proto);
+	if (!l3)
 		return 0;
-	__u16 proto = eth->h_proto;
-	void *l3 = eth + 1;
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		struct vlan_hdr *vh = l3;
-		if ((void *)(vh + 1) > data_end)
-			return 0;
-		proto = vh->proto;
-		l3 = vh + 1;
-	}
 
 	struct udphdr *udp;
 	if (proto == bpf_htons(ETH_P_IP)) {
