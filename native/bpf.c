@@ -6,6 +6,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <signal.h>
 #include <linux/if_link.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -354,9 +355,17 @@ AFX_FN(bpfLoad)
 			nb++;
 		}
 	}
+	/* The verifier gives up with EAGAIN when a signal is pending (it checks signal_pending() as it
+	 * walks the program), and libbpf retries only 5 times: a profiler's SIGPROF every 50 µs
+	 * (node --cpu-prof) made every attempt fail. Signals are held for this thread during the load
+	 * and delivered right after it. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	cap_begin();
 	int err = bpf_object__load(h->obj);
 	napi_value log = cap_end(env);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	napi_value res, plogs;
 	napi_create_object(env, &res);

@@ -135,3 +135,24 @@ test('objects afxdp cannot use: one line, exit 2, nothing left behind', async ()
     await assertNoLeftovers();
   }
 });
+
+test('a profiler firing signals during the verifier does not fail the load (node --cpu-prof every 20 µs)', async () => {
+  // The verifier returns EAGAIN when a signal is pending and libbpf retries only 5 times: with
+  // SIGPROF every 20 µs every attempt failed ("the verifier rejected … processed 1 insns") until
+  // the load held the thread's signals.
+  const prof = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-prof-'));
+  try {
+    // --cpu-prof is not allowed in NODE_OPTIONS: a node that always profiles
+    const node = path.join(prof, 'node');
+    fs.writeFileSync(node, `#!/bin/sh\nexec ${process.execPath} --cpu-prof --cpu-prof-interval 20 --cpu-prof-dir=${prof} "$@"\n`, { mode: 0o755 });
+    const r = await runCli(['demo', '--packets', '500', '--rate', '0', '--json'], { node });
+    assert.equal(r.code, 0, r.stderr);
+    const rep = JSON.parse(r.stdout) as Report;
+    trackLab(/^afxdp-([a-z0-9]{6})r$/.exec(rep.iface)![1]!);
+    assert.equal(rep.packets.received, 500);
+    assert.ok(fs.readdirSync(prof).some((f) => f.endsWith('.cpuprofile')), 'the profiler ran');
+  } finally {
+    fs.rmSync(prof, { recursive: true, force: true });
+    await assertNoLeftovers();
+  }
+});
