@@ -11,6 +11,13 @@ import type { Report } from '../src/report/report.js';
 import { runCli, assertOneLineError, trackLab, assertNoLeftovers } from './lib/cli.js';
 import { withLab, openGenerator } from './lib/lab.js';
 import { waitForEnd } from '../src/run/session.js';
+import { XskSocket } from '../src/xsk/socket.js';
+import { RxEngine, type EngineConfig } from '../src/rx/engine.js';
+import { BucketWriter } from '../src/measure/recorder.js';
+import { newCounts } from '../src/rx/counts.js';
+import { withNetns } from '../src/sys/netns.js';
+import { native } from '../src/native.js';
+import type { AfxdpError } from '../src/errors.js';
 
 test('the synthetic warm-up before attach leaves no packet, count or sample behind, in every mode', async () => {
   const lab = await Lab.create();
@@ -113,4 +120,53 @@ test('--warmup 300ms excludes the first 0.3 s (event mode), and a run that ends 
 test('--warmup rejects what is neither a time nor a packet count, and --ping refuses it, with one line', async () => {
   for (const v of ['5x', '0', '-1s', '2h', '1.5']) assertOneLineError(await runCli(['latency', '--iface', 'lo', '--warmup', v]), 2, /--warmup/);
   assertOneLineError(await runCli(['demo', '--ping', '--warmup', '1s']), 2, /--ping cannot use --warmup/);
+});
+
+test('the rehearsal runs the real receive path on stand-in rings and leaves the real rings, frames and counters as they were', async () => {
+  await withLab(async (lab) => {
+    const open = (trackFrames: boolean): XskSocket =>
+      withNetns(lab.rx.netns.fd, () => XskSocket.create({ ifindex: native().ifNameToIndex(lab.rx.ifname), ifname: lab.rx.ifname, queue: 0, trackFrames }));
+    const config: EngineConfig = { queue: 0, clockId: 1, clockFlag: 0, strategy: 'meta', cookie: 0x1234abcd, mapFd: -1, senderRunId: -1 };
+    const sock = open(false);
+    try {
+      const engine = new RxEngine(sock, config, { xdpToUser: new BucketWriter(), senderToXdp: new BucketWriter(), hwToXdp: null }, newCounts(false));
+      const realRx = sock.rx;
+      const realFill = sock.fill;
+      const filled = sock.fill.pending();
+      const state = (): Uint8Array => new Uint8Array(engine.recorders.xdpToUser.stateBuffer).slice();
+      const before = state();
+      let turns = 0;
+      let standIn = 0;
+      let received = 0;
+      const done = engine.warmUp(10_000, () => {
+        turns++;
+        if (sock.rx !== realRx && sock.fill !== realFill) standIn++;
+        const n = engine.pollOnce();
+        received += n;
+        return n;
+      });
+      assert.equal(done, 10_000);
+      assert.equal(received, 10_000, 'every synthetic packet came through receive() and went back through recycle()');
+      assert.ok(turns > 10_000 / sock.batchSize && standIn === turns, `${turns} turns, ${standIn} on stand-in rings`);
+      assert.equal(sock.rx, realRx);
+      assert.equal(sock.fill, realFill);
+      assert.equal(sock.rx!.ready(), 0, 'nothing was put on the real RX ring');
+      assert.equal(sock.fill.pending(), filled, 'the real fill ring holds what it held');
+      assert.ok(engine.counts.every((c) => c === 0), 'counters restored');
+      assert.deepEqual(state(), before, 'the recorder holds what it held');
+      assert.equal(sock.txAlloc() >= 0, true, 'the rehearsal frame went back to the free list');
+    } finally {
+      sock.close();
+    }
+    // with the frame tracker the rings are never swapped (it would see the rehearsal's frames)
+    const tracked = open(true);
+    try {
+      const engine = new RxEngine(tracked, config, { xdpToUser: new BucketWriter(), senderToXdp: new BucketWriter(), hwToXdp: null }, newCounts(false));
+      assert.throws(() => tracked.rehearse(() => 0), (e: AfxdpError) => e.code === 'ESTATE');
+      assert.equal(engine.warmUp(1000), 1000);
+      assert.equal(tracked.rx!.ready(), 0);
+    } finally {
+      tracked.close();
+    }
+  });
 });

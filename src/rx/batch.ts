@@ -27,8 +27,8 @@ export class PacketBatch {
   /** packets in this batch */
   n = 0;
   /** the user-side time of the batch (first JS touch), lo/hi u32 words of ns in the receiver's clock */
-  userLo = 0;
-  userHi = 0;
+  userLo = -0; // -0: a double field from the start (see MetaReader's fields in xdp/meta.ts)
+  userHi = -0;
   /** generator sequence number, −1 when the frame carries no afxdp payload */
   readonly seq!: Float64Array;
   /** segment latencies in ns; NaN when not measured for the packet */

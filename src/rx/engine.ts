@@ -12,7 +12,7 @@
  */
 import { native } from '../native.js';
 import type { XskSocket } from '../xsk/socket.js';
-import { F_HW_TS, F_XDP_TS, META_MAGIC, META_VERSION, META_MIN_LEN, type StrategyName } from '../xdp/meta.js';
+import { F_HW_TS, F_QUEUE, F_RX_HASH, F_VLAN, F_XDP_TS, META_MAGIC, META_VERSION, META_MIN_LEN, META_SIZE, type StrategyName } from '../xdp/meta.js';
 import { readPayload, writeUdpFrame, setRunId, setTxTimestamp } from '../wire/frame.js';
 import { RECORDER_BYTES, type BucketWriter } from '../measure/recorder.js';
 import { PacketBatch, type PacketSink } from './batch.js';
@@ -61,6 +61,8 @@ export class RxEngine {
   readonly sinks: PacketSink[] = [];
   private readonly payload = new Uint32Array(4);
   private readonly now = new Uint32Array(2);
+  /** the addon's clock, looked up once: a property load per batch on the addon's exports is not free */
+  private readonly clockGettime = native().clockGettime;
 
   constructor(
     readonly socket: XskSocket,
@@ -92,7 +94,7 @@ export class RxEngine {
   private measure(n: number): number {
     const b = this.batch;
     const now = this.now;
-    native().clockGettime(this.config.clockId, now);
+    this.clockGettime(this.config.clockId, now);
     const nowLo = now[0]!;
     const nowHi = now[1]!;
     b.n = n;
@@ -163,14 +165,21 @@ export class RxEngine {
   }
 
   /**
-   * Runs take()'s decoding and recording on synthetic stamped packets, before the program is
-   * attached (nothing can arrive yet), so V8 compiles the hot path before the first real packet
-   * instead of during the first milliseconds of traffic. Every slot of a batch points at one free
-   * UMEM frame that the kernel never had; nothing is left behind: the counters and recorders are
-   * restored, the frame's metadata magic is cleared and the frame is given back. Sinks are not
-   * called. Returns how many synthetic packets went through (0 when no frame was free).
+   * Runs the receive path on synthetic stamped packets before the program is attached (nothing
+   * can arrive yet), so V8 compiles it with its optimizing tier before the first real packet
+   * instead of during the first milliseconds of traffic (and on the helper threads, whose CPU the
+   * run would be charged for). The socket rehearses with stand-in RX and fill rings
+   * (XskSocket.rehearse): the packets come in batches of every size from 1 to a full batch and go
+   * through the same pollOnce() as real ones — receive, decode, record, recycle, the fill ring —
+   * or through `turn`, the caller's loop step around it (a worker's receive loop), which also
+   * gets a turn on the empty ring now and then.
+   * Every slot points at one free UMEM frame that the kernel never had; nothing is left behind:
+   * the counters and recorders are restored, the frame's metadata magic is cleared and the frame
+   * is given back. Sinks are not called. With the frame tracker (--debug-frames) the rings are
+   * not swapped and only the decoding and recording run. Returns how many synthetic packets went
+   * through (0 when no frame was free).
    */
-  warmUp(packets: number = WARMUP_PACKETS): number {
+  warmUp(packets: number = WARMUP_PACKETS, turn: () => unknown = () => this.pollOnce()): number {
     const sock = this.socket;
     const frame = sock.txAlloc();
     if (frame < 0) return 0;
@@ -183,38 +192,93 @@ export class RxEngine {
     const now = this.now;
     native().clockGettime(this.config.clockId, now);
     setTxTimestamp(bytes, addr, now[0]!, now[1]!);
-    // the metadata in front, as the program writes it (xdp/meta.ts OFF_*): stamped "now"
+    // the metadata in front, as the program writes it (xdp/meta.ts OFF_*)
     const at = addr >>> 2;
-    words[at - 1] = (META_MAGIC | META_VERSION) >>> 0;
-    words[at - 2] = META_MIN_LEN + 4;
-    words[at - 3] = F_XDP_TS | this.config.clockFlag;
-    words[at - 4] = this.config.queue;
-    words[at - 5] = now[1]!;
-    words[at - 6] = now[0]!;
-    words[at - 7] = this.config.cookie;
+    const magic = (META_MAGIC | META_VERSION) >>> 0;
+    const nowLo = now[0]!;
+    const nowHi = now[1]!;
+    /**
+     * Stamps the synthetic packet for batch k as the program would (flags, queue, stamp). Every
+     * third batch has a recent stamp; the others carry words ≥ 2^31 (and, every third, the
+     * hardware hints) because real stamps do: code compiled after seeing only small words, or
+     * without a branch real packets take, is thrown away (deoptimized) by the first real packet.
+     */
+    const stamp = (k: number): void => {
+      const kind = k % 3;
+      // kind 0: "now" minus 1 ns … 20 ms, the latencies real traffic has (with the borrow)
+      const back = ((k * 7919) % 20_000_000) + 1;
+      const lo = nowLo - back;
+      words[at - 1] = magic; // also after recycle()'s stale guard cleared it
+      words[at - 2] = kind === 2 ? META_SIZE : META_MIN_LEN + 4;
+      words[at - 3] = F_XDP_TS | F_QUEUE | this.config.clockFlag | (kind === 2 ? F_HW_TS | F_RX_HASH | F_VLAN : 0);
+      words[at - 4] = this.config.queue;
+      words[at - 5] = kind === 0 ? (lo < 0 ? nowHi - 1 : nowHi) : nowHi - 1;
+      words[at - 6] = kind === 0 ? lo >>> 0 : 0xf0000000 + k;
+      words[at - 7] = this.config.cookie;
+      words[at - 8] = 0x81000000 + 0x8100; // vlan tci (high half), proto (low half)
+      words[at - 9] = 0x80000000 + k; // rx hash type, rx hash, hardware stamp
+      words[at - 10] = 0x80000000 + k;
+      words[at - 11] = nowHi - 1;
+      words[at - 12] = 0xe0000000 + k;
+    };
+    stamp(0);
     const views = this.stateViews();
     const saved = views.map((v) => v.slice());
+    const sinks = this.sinks.splice(0); // the rehearsal's batches are nobody's
     const bs = sock.batchSize;
-    let done = 0;
     try {
-      while (done < packets) {
-        const n = Math.min(bs, packets - done);
-        for (let i = 0; i < n; i++) {
-          sock.rxAddr[i] = addr;
-          sock.rxLen[i] = WARMUP_LEN;
-          if (sock.rxSegs !== null) sock.rxSegs[i] = 1;
+      if (sock.tracker !== null) {
+        let done = 0;
+        let k = 0;
+        while (done < packets) {
+          const n = Math.min(bs, packets - done);
+          stamp(k++);
+          for (let i = 0; i < n; i++) {
+            sock.rxAddr[i] = addr;
+            sock.rxLen[i] = WARMUP_LEN;
+            if (sock.rxSegs !== null) sock.rxSegs[i] = 1;
+          }
+          this.measure(n);
+          done += n;
         }
-        this.measure(n);
-        done += n;
+        return done;
       }
+      return sock.rehearse((rx, fill) => {
+        const rw = rx.words;
+        let done = 0;
+        let size = 1;
+        let k = 0;
+        while (done < packets) {
+          const n = Math.min(size, packets - done);
+          size = size === bs ? 1 : size + 1;
+          stamp(k++);
+          let idx = rx.kernelProducerIndex;
+          for (let i = 0; i < n; i++, idx++) {
+            const e = rx.entryWord(idx);
+            rw[e] = addr;
+            rw[e + 1] = 0;
+            rw[e + 2] = WARMUP_LEN;
+            rw[e + 3] = 0; // options: no XDP_PKT_CONTD, a whole packet
+          }
+          rx.produceAsKernel(n);
+          turn();
+          fill.consumeAllAsKernel();
+          // now and then a turn on the empty ring: the idle path is compiled too
+          if ((k & 15) === 0) turn();
+          // and a fresh start, as the first real packet sees it (min/max are set again)
+          if ((k & 255) === 0) views.forEach((v, i) => v.set(saved[i]!));
+          done += n;
+        }
+        return done;
+      });
     } finally {
+      this.sinks.push(...sinks);
       views.forEach((v, i) => v.set(saved[i]!));
       bytes.fill(0, frame, frame + sock.umem.frameSize);
       sock.rxAddr.fill(0);
       sock.rxLen.fill(0);
       sock.txUnalloc(frame);
     }
-    return done;
   }
 
   /** The bytes of the counters and of every recorder's state (warmUp() restores them). */

@@ -23,6 +23,7 @@ import { withNetns } from '../sys/netns.js';
 import { XskSocket, busyPollOf, type KernelStats, type BusyPollSettings, type AdoptedSocket } from '../xsk/socket.js';
 import { requestQueues, peerGone, BROKERED_OPTIONS, type Grant } from '../sys/broker-wire.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
+import { collectGarbage } from '../sys/gc.js';
 import { attachXdp, bundledObject, type XdpAttachment, type XdpMode, type BpfObject } from '../xdp/program.js';
 import { F_CLOCK_TAI, STRATEGY_CODES, type MetaReader } from '../xdp/meta.js';
 import { CounterReader, StackCounterReader, type ProgramCounters, type StackCounters } from '../xdp/counters.js';
@@ -338,7 +339,9 @@ export class LatencyReceiver {
       val[0] = rq.fd;
       native().bpfMapUpdate(this.xskmapFd, new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
     }
-    // host knobs once every engine exists and is warm
+    // host knobs once every engine exists and is warm; the warm-up's garbage goes now, not in a
+    // scavenge during traffic (workers collect their own)
+    collectGarbage();
     if (o.cpuDmaLatency) this.held.push(holdCpuDmaLatency());
     if (g !== null || j !== null) return; // and attached the program / it is attached
     // 3. attach, last (a device-bound program attaches in native mode only)

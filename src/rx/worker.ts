@@ -17,7 +17,8 @@ import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
 import { XskSocket, type BindMode, type AdoptedSocket } from '../xsk/socket.js';
 import { BucketWriter } from '../measure/recorder.js';
-import { RxEngine, type EngineConfig } from './engine.js';
+import { RxEngine, WARMUP_PACKETS, type EngineConfig } from './engine.js';
+import { collectGarbage } from '../sys/gc.js';
 import { tuneThisThread, type ThreadTuning } from '../sys/thread.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import { C_HEAP_START, C_HEAP_END, C_IDLE_KICKS, C_POLL_WAITS, C_BUSY_POLLS } from './counts.js';
@@ -72,9 +73,9 @@ export const ERROR_BYTES = 4096;
 /** poll 'worker': the longest a blocked worker takes to see the stop word */
 const STOP_CHECK_MS = 20;
 
+/** The isolate's live heap, after a collection (so garbage does not count as growth). */
 function heapUsed(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) gc();
+  collectGarbage();
   return v8.getHeapStatistics().used_heap_size;
 }
 
@@ -84,6 +85,74 @@ function fail(d: WorkerData, ctl: Int32Array, e: unknown): void {
   new TextEncoder().encodeInto(json.slice(0, ERROR_BYTES / 4), new Uint8Array(d.error));
   Atomics.store(ctl, CTL_READY, READY_ERROR);
   Atomics.notify(ctl, CTL_READY);
+}
+
+/**
+ * One turn of a worker's receive loop: a batch if one is ready, else (poll 'worker') a sleep in
+ * poll(2) until the socket is readable or STOP_CHECK_MS pass, or (poll 'busy') another look.
+ * A method rather than the body of run()'s loop so that V8 compiles it like any hot function —
+ * and the warm-up can run it — instead of replacing run() on the stack in the middle of traffic.
+ */
+class ReceiveLoop {
+  /** how long an idle turn sleeps in poll(2) (the warm-up sets 0) */
+  waitMs = STOP_CHECK_MS;
+  private idle = 0;
+  private readonly sock: XskSocket;
+  private readonly fd: number;
+  private readonly pollWait: (fd: number, timeoutMs: number) => number;
+
+  constructor(
+    private readonly engine: RxEngine,
+    private readonly ctl: Int32Array,
+    private readonly counts: Float64Array,
+    /** poll 'worker': sleep in poll(2) while the ring is empty (else spin) */
+    private readonly block: boolean,
+    /** SO_BUSY_POLL is set: an empty ring first runs the driver's NAPI here */
+    private readonly busyPoll: boolean,
+  ) {
+    this.sock = engine.socket;
+    this.fd = engine.socket.fd;
+    this.pollWait = native().pollWait;
+  }
+
+  /** Returns false once the main thread asked this worker to stop. */
+  turn(): boolean {
+    const engine = this.engine;
+    const counts = this.counts;
+    let n = engine.pollOnce();
+    if (n === 0 && this.busyPoll) {
+      // recvfrom on the empty ring: the kernel runs the driver's NAPI in this thread (up to
+      // SO_BUSY_POLL µs) and the ring may hold packets right after
+      this.sock.kickRx();
+      counts[C_BUSY_POLLS]++;
+      n = engine.pollOnce();
+    }
+    if (n > 0) {
+      this.idle = 0;
+      return Atomics.load(this.ctl, CTL_STATE) === STATE_RUNNING; // one load per batch: stops under load too
+    }
+    if (this.block) {
+      if (Atomics.load(this.ctl, CTL_STATE) !== STATE_RUNNING) return false;
+      if (this.sock.fill.needsWakeup()) {
+        this.sock.kickRx();
+        counts[C_IDLE_KICKS]++;
+      }
+      counts[C_POLL_WAITS]++;
+      const r = this.pollWait(this.fd, this.waitMs);
+      if (r < 0) throw new AfxdpError('ESYS', `poll() on the AF_XDP socket of queue ${engine.config.queue} failed`, { errno: -r });
+      return true;
+    }
+    // Spinning: the stop word costs an atomic load, so it is read only now and then while idle
+    // (a burst is always drained first). With need_wakeup the kernel may ask for a kick to refill.
+    if ((++this.idle & 1023) === 0) {
+      if (Atomics.load(this.ctl, CTL_STATE) !== STATE_RUNNING) return false;
+      if (this.sock.fill.needsWakeup()) {
+        this.sock.kickRx();
+        counts[C_IDLE_KICKS]++;
+      }
+    }
+    return true;
+  }
 }
 
 function run(d: WorkerData): void {
@@ -137,54 +206,20 @@ function run(d: WorkerData): void {
     counts,
   );
   if (d.channel) engine.sinks.push(new BatchChannel(d.channel.shape, d.config.queue, d.channel.buffer));
-  engine.warmUp();
+  const loop = new ReceiveLoop(engine, ctl, counts, d.block, d.busyPoll > 0);
+  // the loop's own step is rehearsed too (without waiting: nothing can arrive yet)
+  loop.waitMs = 0;
+  engine.warmUp(WARMUP_PACKETS, () => loop.turn());
+  loop.waitMs = STOP_CHECK_MS;
+  // collects the warm-up's garbage now, before traffic, rather than in a scavenge during it
+  counts[C_HEAP_START] = heapUsed();
   ctl[CTL_FD] = sock.fd;
   ctl[CTL_ZEROCOPY] = sock.bindMode === 'zerocopy' ? 1 : 0;
-  counts[C_HEAP_START] = heapUsed();
   Atomics.store(ctl, CTL_READY, READY_OK);
   Atomics.notify(ctl, CTL_READY);
 
-  const fill = sock.fill;
-  const fd = sock.fd;
-  const nat = native();
-  const busyPoll = d.busyPoll > 0;
-  let idle = 0;
   try {
-    for (;;) {
-      let n = engine.pollOnce();
-      if (n === 0 && busyPoll) {
-        // recvfrom on the empty ring: the kernel runs the driver's NAPI in this thread (up to
-        // SO_BUSY_POLL µs) and the ring may hold packets right after
-        sock.kickRx();
-        counts[C_BUSY_POLLS]++;
-        n = engine.pollOnce();
-      }
-      if (n === 0 && d.block) {
-        if (Atomics.load(ctl, CTL_STATE) !== STATE_RUNNING) break;
-        if (fill.needsWakeup()) {
-          sock.kickRx();
-          counts[C_IDLE_KICKS]++;
-        }
-        counts[C_POLL_WAITS]++;
-        const r = nat.pollWait(fd, STOP_CHECK_MS);
-        if (r < 0) throw new AfxdpError('ESYS', `poll() on the AF_XDP socket of queue ${d.config.queue} failed`, { errno: -r });
-        continue;
-      }
-      if (n === 0) {
-        // The stop word costs an atomic load: read it only while idle, and a burst is always
-        // drained first. With need_wakeup the kernel may ask for a kick to refill.
-        if ((++idle & 1023) === 0) {
-          if (Atomics.load(ctl, CTL_STATE) !== STATE_RUNNING) break;
-          if (fill.needsWakeup()) {
-            sock.kickRx();
-            counts[C_IDLE_KICKS]++;
-          }
-        }
-        continue;
-      }
-      idle = 0;
-      if (Atomics.load(ctl, CTL_STATE) !== STATE_RUNNING) break; // one load per batch: stops under load too
-    }
+    for (;;) if (!loop.turn()) break;
     engine.drain(); // what arrived before the stop word
   } finally {
     counts[C_HEAP_END] = heapUsed();

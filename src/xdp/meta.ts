@@ -50,20 +50,22 @@ export class MetaReader {
   private readonly words: Uint32Array;
   private readonly bytes: Uint8Array;
   private readonly frameShift: number;
-  // the last read() result
-  flags = 0;
-  len = 0;
-  version = 0;
-  rxQueue = 0;
-  cookie = 0;
-  xdpTsLo = 0;
-  xdpTsHi = 0;
-  hwTsLo = 0;
-  hwTsHi = 0;
-  rxHash = 0;
-  rxHashType = 0;
-  vlanTci = 0;
-  vlanProto = 0;
+  // The last read() result: u32 words. They start as -0 (equal to 0 everywhere) because -0 is a
+  // heap number: a field that starts as a small integer changes its hidden class the first time
+  // it holds a word ≥ 2^30, which deoptimized the whole receive loop in the middle of traffic.
+  flags = -0;
+  len = -0;
+  version = -0;
+  rxQueue = -0;
+  cookie = -0;
+  xdpTsLo = -0;
+  xdpTsHi = -0;
+  hwTsLo = -0;
+  hwTsHi = -0;
+  rxHash = -0;
+  rxHashType = -0;
+  vlanTci = -0;
+  vlanProto = -0;
 
   constructor(umem: { words: Uint32Array; bytes: Uint8Array; frameShift: number }) {
     this.words = umem.words;

@@ -11,6 +11,9 @@
 import { native, type RingOffsets } from '../native.js';
 import { XDP_RING_NEED_WAKEUP } from './constants.js';
 
+/** a stand-in ring's layout: the kernel's (producer, consumer, flags on their own cache lines, then the entries) */
+const STAND_IN_OFFSETS: RingOffsets = { producer: 0, consumer: 64, flags: 128, desc: 192 };
+
 export class Ring {
   readonly size: number;
   readonly mask: number;
@@ -27,12 +30,16 @@ export class Ring {
   private cachedProd = 0;
   private cachedCons = 0;
 
-  constructor(fd: number, pgoff: number, off: RingOffsets, size: number, entryWordsShift: number) {
+  /**
+   * @param fd the socket whose ring this is (mapped at pgoff), or null for a stand-in ring in
+   *   ordinary memory (Ring.standIn): same class and layout, nobody on the kernel's side
+   */
+  constructor(fd: number | null, pgoff: number, off: RingOffsets, size: number, entryWordsShift: number) {
     this.size = size;
     this.mask = size - 1;
     this.entryShift = entryWordsShift;
     const bytes = off.desc + size * (4 << entryWordsShift);
-    this.buffer = native().xskMmapRing(fd, pgoff, bytes);
+    this.buffer = fd === null ? new ArrayBuffer(bytes) : native().xskMmapRing(fd, pgoff, bytes);
     this.words = new Uint32Array(this.buffer);
     this.producerWord = off.producer >>> 2;
     this.consumerWord = off.consumer >>> 2;
@@ -40,6 +47,29 @@ export class Ring {
     this.descWord = off.desc >>> 2;
     this.cachedProd = Atomics.load(this.words, this.producerWord);
     this.cachedCons = Atomics.load(this.words, this.consumerWord);
+  }
+
+  /**
+   * A ring like `like` (size, entry size) in ordinary memory, empty: the receive path's warm-up
+   * (XskSocket.rehearse) plays the kernel's side on it so V8 compiles the real code before traffic.
+   */
+  static standIn(like: Ring): Ring {
+    return new Ring(null, 0, STAND_IN_OFFSETS, like.size, like.entryShift);
+  }
+
+  /** The kernel's side of a stand-in consumer ring (RX): publishes `n` entries written at `producerIndex`. */
+  produceAsKernel(n: number): void {
+    Atomics.store(this.words, this.producerWord, (Atomics.load(this.words, this.producerWord) + n) >>> 0);
+  }
+
+  /** The kernel's side of a stand-in producer ring (fill): takes everything published. */
+  consumeAllAsKernel(): void {
+    Atomics.store(this.words, this.consumerWord, Atomics.load(this.words, this.producerWord));
+  }
+
+  /** The producer index as the kernel's side sees it (where its next entry goes). */
+  get kernelProducerIndex(): number {
+    return Atomics.load(this.words, this.producerWord);
   }
 
   /** word index of entry number `idx` (free-running; masked here) */

@@ -410,6 +410,34 @@ export class XskSocket {
     return pkts;
   }
 
+  /**
+   * Runs `fn` with the RX and fill rings replaced by empty stand-ins in ordinary memory
+   * (Ring.standIn), on which `fn` plays the kernel's side: the receive path's own code (receive,
+   * recycle, the fill ring) runs, and V8 compiles it, before any packet can arrive. Only while
+   * the socket cannot receive yet (before the program is attached; the kernel does not touch
+   * RX or fill then) and never with the frame tracker (it would see the rehearsal's frames).
+   * The real rings are back when it returns, untouched.
+   */
+  rehearse<T>(fn: (rx: Ring, fill: Ring) => T): T {
+    if (this.rx === null || this.tracker !== null || this.closed) throw new AfxdpError('ESTATE', 'this socket cannot rehearse its receive path');
+    const self = this as unknown as { rx: Ring; fill: Ring };
+    const real = { rx: this.rx, fill: this.fill };
+    const rx = Ring.standIn(real.rx);
+    const fill = Ring.standIn(real.fill);
+    const skipping = this.skipping;
+    const dropped = this.chainsDropped;
+    self.rx = rx;
+    self.fill = fill;
+    try {
+      return fn(rx, fill);
+    } finally {
+      self.rx = real.rx;
+      self.fill = real.fill;
+      this.skipping = skipping;
+      this.chainsDropped = dropped;
+    }
+  }
+
   /** The first `k` descriptors read into segAddr, taken off the RX ring and put back on the fill ring at once. */
   private dropBuffers(k: number): void {
     this.rx!.release(k);
