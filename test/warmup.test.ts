@@ -5,6 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Lab } from '../src/lab/lab.js';
 import { LatencyReceiver, type PollMode } from '../src/rx/receiver.js';
 import type { Report } from '../src/report/report.js';
@@ -169,4 +172,20 @@ test('the rehearsal runs the real receive path on stand-in rings and leaves the 
       tracked.close();
     }
   });
+});
+
+test("the worker's batch channel rehearses with a private twin: the CSV holds exactly the packets sent, none of the rehearsal's", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-rehearse-'));
+  try {
+    const csv = path.join(dir, 'w.csv');
+    const rep = await demo(['--packets', '3000', '--rate', '0', '--poll', 'worker', '--csv', csv]);
+    assert.equal(rep.packets.received, 3000);
+    const rows = fs.readFileSync(csv, 'utf8').trim().split('\n').slice(1);
+    assert.equal(rows.length, 3000);
+    const seqs = new Set(rows.map((r) => Number(r.split(',')[0])));
+    assert.ok(seqs.size === 3000 && [...seqs].every((s) => s >= 0 && s < 3000), 'each generator packet once, no synthetic row');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    await assertNoLeftovers();
+  }
 });

@@ -12,6 +12,13 @@ import { F_VIA_MAP, F_VIA_PREPEND } from '../xdp/meta.js';
 export interface PacketSink {
   /** Called once per batch; must not keep references to the arrays (they are reused). */
   onBatch(b: PacketBatch): void;
+  /**
+   * A stand-in of the same class for the engine's warm-up (RxEngine.warmUp), so V8 compiles this
+   * sink's onBatch before traffic: it takes the rehearsal's batches where nobody sees them, and
+   * `settle()` (called after each rehearsed turn) plays whatever normally consumes them. Sinks
+   * without one are left out of the rehearsal.
+   */
+  rehearsal?(): { sink: PacketSink; settle(): void };
 }
 
 /** Column names and their element types, in layout order (8-byte columns first: alignment). */

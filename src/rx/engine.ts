@@ -175,7 +175,8 @@ export class RxEngine {
    * gets a turn on the empty ring now and then.
    * Every slot points at one free UMEM frame that the kernel never had; nothing is left behind:
    * the counters and recorders are restored, the frame's metadata magic is cleared and the frame
-   * is given back. Sinks are not called. With the frame tracker (--debug-frames) the rings are
+   * is given back. Sinks are not called; those with a stand-in (PacketSink.rehearsal: the
+   * worker's batch channel) rehearse with it. With the frame tracker (--debug-frames) the rings are
    * not swapped and only the decoding and recording run. Returns how many synthetic packets went
    * through (0 when no frame was free).
    */
@@ -224,7 +225,9 @@ export class RxEngine {
     stamp(0);
     const views = this.stateViews();
     const saved = views.map((v) => v.slice());
-    const sinks = this.sinks.splice(0); // the rehearsal's batches are nobody's
+    // the rehearsal's batches are nobody's: sinks that have a stand-in rehearse with it
+    const sinks = this.sinks.splice(0);
+    const twins = sinks.flatMap((s) => (s.rehearsal ? [s.rehearsal()] : []));
     const bs = sock.batchSize;
     try {
       if (sock.tracker !== null) {
@@ -243,6 +246,7 @@ export class RxEngine {
         }
         return done;
       }
+      for (const t of twins) this.sinks.push(t.sink);
       return sock.rehearse((rx, fill) => {
         const rw = rx.words;
         let done = 0;
@@ -263,6 +267,7 @@ export class RxEngine {
           rx.produceAsKernel(n);
           turn();
           fill.consumeAllAsKernel();
+          for (let t = 0; t < twins.length; t++) twins[t]!.settle();
           // now and then a turn on the empty ring: the idle path is compiled too
           if ((k & 15) === 0) turn();
           // and a fresh start, as the first real packet sees it (min/max are set again)
@@ -272,6 +277,7 @@ export class RxEngine {
         return done;
       });
     } finally {
+      this.sinks.length = 0;
       this.sinks.push(...sinks);
       views.forEach((v, i) => v.set(saved[i]!));
       bytes.fill(0, frame, frame + sock.umem.frameSize);

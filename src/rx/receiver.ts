@@ -101,7 +101,14 @@ const MATCH = { udp: 0, all: 1, afxdp: 2 } as const; // enum afxdp_match in bpf/
 const CLOCK = { monotonic: 0, tai: 1 } as const;
 const ENXIO = 6;
 const WORKER_URL = new URL('./worker.js', import.meta.url);
-const CHANNEL_SLOTS = 32;
+/**
+ * A worker's batch channel holds about this many bytes (its slots sized for the MTU), at least 32
+ * and at most 1024 batches. Its depth is what a slow moment of the main thread's sinks (a CSV
+ * flush, a GC, the JIT at start) can absorb before the worker waits for a free slot — and a
+ * waiting worker is latency afxdp adds to every packet behind it: 32 slots of small batches (50
+ * kpps arrives ~8 packets per batch) were ~5 ms, and `--poll worker --csv` measured p99 20-70 ms.
+ */
+const CHANNEL_BYTES = 32 << 20;
 /** who runs this receiver: a process on its own, the broker for a client, or a broker's client */
 type Role = 'local' | 'broker' | 'client';
 /** a broker's answer as the client holds it: fds not yet adopted are ≥ 0; `conn` holds the queues */
@@ -506,8 +513,12 @@ export class LatencyReceiver {
     const kernel = new SharedArrayBuffer(8 * 6);
     let channel: W.WorkerData['channel'] = null;
     if (o.deliver) {
-      // room per packet: a frame, or with sg an MTU-sized packet (a larger one, a GRO packet in generic mode, is cut there)
-      const shape: ChannelShape = { slots: CHANNEL_SLOTS, batchSize: o.batchSize, frameSize: this.sg ? Math.max(4096, Math.ceil((this.mtu + 18) / 64) * 64) : 4096 };
+      // room per packet: an MTU-sized frame with a VLAN tag or two (a frame cannot hold more without
+      // sg), or with sg an MTU-sized packet (a larger one, a GRO packet in generic mode, is cut there)
+      const mtuFrame = Math.ceil((this.mtu + 22) / 64) * 64;
+      const room = this.mtu <= 0 ? 4096 : this.sg ? Math.max(4096, mtuFrame) : Math.min(4096, mtuFrame);
+      const slots = Math.min(1024, Math.max(32, Math.floor(CHANNEL_BYTES / (o.batchSize * room))));
+      const shape: ChannelShape = { slots, batchSize: o.batchSize, frameSize: room };
       rq.channel = new BatchChannel(shape, rq.queue);
       channel = { buffer: rq.channel.buffer, shape };
     }
