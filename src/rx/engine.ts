@@ -225,9 +225,7 @@ export class RxEngine {
     stamp(0);
     const views = this.stateViews();
     const saved = views.map((v) => v.slice());
-    // the rehearsal's batches are nobody's: sinks that have a stand-in rehearse with it
-    const sinks = this.sinks.splice(0);
-    const twins = sinks.flatMap((s) => (s.rehearsal ? [s.rehearsal()] : []));
+    const sinks = this.sinks.splice(0); // the rehearsal's batches are nobody's
     const bs = sock.batchSize;
     try {
       if (sock.tracker !== null) {
@@ -246,6 +244,8 @@ export class RxEngine {
         }
         return done;
       }
+      // sinks that have a stand-in rehearse with it
+      const twins = sinks.flatMap((s) => (s.rehearsal ? [s.rehearsal()] : []));
       for (const t of twins) this.sinks.push(t.sink);
       return sock.rehearse((rx, fill) => {
         const rw = rx.words;
