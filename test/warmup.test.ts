@@ -158,6 +158,8 @@ test('the rehearsal runs the real receive path on stand-in rings and leaves the 
       assert.equal(sock.fill.pending(), filled, 'the real fill ring holds what it held');
       assert.ok(engine.counts.every((c) => c === 0), 'counters restored');
       assert.deepEqual(state(), before, 'the recorder holds what it held');
+      const b = engine.batch;
+      assert.ok([b.flags, b.xdpLo, b.hwLo, b.rxHash, b.vlanTci, b.xdpToUser].every((c) => c.every((v) => v === 0)), 'no synthetic stamp or hint left in the columns');
       assert.equal(sock.txAlloc() >= 0, true, 'the rehearsal frame went back to the free list');
     } finally {
       sock.close();

@@ -114,6 +114,14 @@ export class PacketBatch {
   }
 }
 
+/** Zeroes every column of a batch (the engine's warm-up leaves no synthetic value behind). */
+export function clearBatch(b: PacketBatch): void {
+  const cols = b as unknown as Record<string, Float64Array | Uint32Array>;
+  for (const k of F64) cols[k]!.fill(0);
+  for (const k of U32) cols[k]!.fill(0);
+  b.n = 0;
+}
+
 /** How many buffers packet i of a batch is in (1 unless the socket is bound with XDP_USE_SG). */
 export function segmentCount(b: PacketBatch, i: number): number {
   return b.segs === null ? 1 : b.segs[i]!;

@@ -15,7 +15,7 @@ import type { XskSocket } from '../xsk/socket.js';
 import { F_HW_TS, F_QUEUE, F_RX_HASH, F_VLAN, F_XDP_TS, META_MAGIC, META_VERSION, META_MIN_LEN, META_SIZE, type StrategyName } from '../xdp/meta.js';
 import { readPayload, writeUdpFrame, setRunId, setTxTimestamp } from '../wire/frame.js';
 import { RECORDER_BYTES, type BucketWriter } from '../measure/recorder.js';
-import { PacketBatch, type PacketSink } from './batch.js';
+import { PacketBatch, clearBatch, type PacketSink } from './batch.js';
 import { StampDecoder } from './stamps.js';
 import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_SIZE_BASE, C_MULTI_BUFFER, C_CHAINS_DROPPED } from './counts.js';
 
@@ -281,8 +281,7 @@ export class RxEngine {
       this.sinks.push(...sinks);
       views.forEach((v, i) => v.set(saved[i]!));
       bytes.fill(0, frame, frame + sock.umem.frameSize);
-      sock.rxAddr.fill(0);
-      sock.rxLen.fill(0);
+      clearBatch(this.batch); // the columns hold no synthetic stamp or hint (addr/len: the socket's)
       sock.txUnalloc(frame);
     }
   }
