@@ -39,7 +39,7 @@ describe('afxdp demo', () => {
       assert.equal(doc.mode, mode);
       assert.equal(doc.bind, 'copy', 'veth binds in copy mode');
       assert.equal(doc.strategy, 'meta');
-      assert.equal(doc.poll, 'event');
+      assert.equal(doc.poll, 'worker');
       assert.equal(doc.clock, 'monotonic');
       assertHealthyRun(doc, 3000);
       // the generator's TX time is in every payload (same host, same clock): sender → XDP is measured

@@ -28,11 +28,11 @@ async function demo(args: string[]): Promise<Report> {
 test('report A B C: event vs busy vs prepend (from its hlog), one page with every run in every plot', async () => {
   const dir = tmpdir();
   const f = (n: string): string => path.join(dir, n);
-  const event = await demo([]);
+  const event = await demo(['--poll', 'event']);
   // busy poll, stamped in CLOCK_TAI: sender → XDP is only measured in CLOCK_MONOTONIC (one clock with the
   // generator's payload time), so this run shows how a segment one run lacks is drawn
   const busy = await demo(['--poll', 'busy', '--clock', 'tai']);
-  const prepend = await demo(['--strategy', 'prepend', '--hlog', f('prepend.hlog')]);
+  const prepend = await demo(['--poll', 'event', '--strategy', 'prepend', '--hlog', f('prepend.hlog')]);
   fs.writeFileSync(f('event.json'), JSON.stringify(event));
   fs.writeFileSync(f('busy.json'), JSON.stringify(busy));
   await assertNoLeftovers();

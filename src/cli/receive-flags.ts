@@ -32,7 +32,8 @@ export interface ReceiveFlags extends OutputFlags {
   ringSize: number;
   frameSize: number;
   debugFrames?: boolean;
-  poll: PollMode;
+  /** undefined: the command's default (receivePoll) */
+  poll?: PollMode;
   batch: number;
   warmup?: WarmupSpec;
   cpu?: number;
@@ -48,7 +49,7 @@ export function addReceiveOptions(cmd: Command, ringHelp: string): Command {
   cmd
     .option('--mode <mode>', 'XDP attach mode: auto (native, else generic), native, generic', choiceArg('--mode', ['auto', 'native', 'generic'] as const), 'auto')
     .option('--clock <clock>', 'clock of the stamps: monotonic or tai', choiceArg('--clock', ['monotonic', 'tai'] as const), 'monotonic')
-    .option('--poll <mode>', 'receive mode: event (uv_poll on the main thread), worker (a worker thread per queue sleeps in poll(2)) or busy (a worker thread spins per queue)', choiceArg('--poll', POLL_MODES), 'event')
+    .option('--poll <mode>', 'receive mode: worker (a worker thread per queue sleeps in poll(2); the default), event (uv_poll on the main thread; the default with --ping and --compare-stack, which need it) or busy (a worker thread spins per queue)', choiceArg('--poll', POLL_MODES))
     .option('--batch <n>', 'descriptors per receive batch', intArg('--batch', 1, 4096), 64)
     .option('--cpu <n>', 'pin the receiving thread to CPU n (event: the main thread; worker/busy: queue i on CPU n+i)', intArg('--cpu', 0, 4095))
     .option('--rt', 'run the receiving thread(s) SCHED_FIFO (needs CAP_SYS_NICE; with --poll busy a spinning FIFO thread holds its CPU up to the kernel\'s RT throttle)')
@@ -69,15 +70,25 @@ export function addReceiveOptions(cmd: Command, ringHelp: string): Command {
   return addOutputOptions(cmd);
 }
 
+/**
+ * The receive mode without --poll: a worker per queue that sleeps in poll(2) — the C poll loop's
+ * shape, without a libuv turn per wake-up, so the cheapest in CPU per packet and the measured
+ * default (docs/BENCHMARKS.md) — unless the run needs the main thread: --ping sends from the
+ * receiving socket and --compare-stack measures the AF_XDP path's CPU there.
+ */
+export function receivePoll(f: ReceiveFlags, needsMainThread = false): PollMode {
+  return f.poll ?? (needsMainThread ? 'event' : 'worker');
+}
+
 /** The receiver options the shared flags stand for. */
-export function receiveOptions(f: ReceiveFlags): Omit<ReceiverOptions, 'ifname' | 'program'> & { program?: string } {
+export function receiveOptions(f: ReceiveFlags, needsMainThread = false): Omit<ReceiverOptions, 'ifname' | 'program'> & { program?: string } {
   if (f.xskmap !== undefined && f.program === undefined) {
     throw new AfxdpError('EUSAGE', '--xskmap needs --program', { hint: "afxdp's own program has one XSKMAP; name yours with --program OBJ.o --xskmap NAME" });
   }
   return {
     mode: f.mode,
     clock: f.clock,
-    poll: f.poll,
+    poll: receivePoll(f, needsMainThread),
     batchSize: f.batch,
     strategy: f.strategy,
     simulateNoMeta: !!f.simulateNoMeta,

@@ -35,7 +35,7 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
     .action(async (o: DemoFlags) => {
       const c = ctx();
       if (!o.compareStack) refuseStackFlags(cmd);
-      const rx = receiveOptions(o);
+      const rx = receiveOptions(o, !!o.ping || !!o.compareStack);
       // before any output file, namespace or program: the receiver's UMEM per queue plus the generators' (4096 frames of 4 KiB each)
       requireCaps('afxdp demo', o.rt ? [...LAB_NEEDS, RT_NEED] : LAB_NEEDS, { umemBytes: (Math.max(4096, o.ringSize * 2) + 4096) * 4096 * o.queues });
       const runAs = resolveRunAs({ user: o.user });
