@@ -29,7 +29,9 @@ test('a double recycle, a frame handed out twice, a foreign address and ring tot
   assert.throws(() => t.move(7 * 4096, FRAME_KERNEL, FRAME_APP, 'RX ring'), isBroken(/frame 7 .* is free, expected kernel/));
   assert.throws(() => t.move(64 * 4096, FRAME_KERNEL, FRAME_APP, 'RX ring'), isBroken(/outside the UMEM/));
   assert.throws(() => t.move(-1, FRAME_KERNEL, FRAME_APP, 'RX ring'), isBroken(/outside the UMEM/));
-  assert.throws(() => t.check({ freeTop: 63, fillPending: 2, rxReady: 0, txPending: 0, completionReady: 0 }), isBroken(/fill ring \(2\) or RX ring \(0\) holds more frames than the 1 given to the kernel/));
+  assert.throws(() => t.check({ freeTop: 63, fillPending: 0, rxReady: 2, txPending: 0, completionReady: 0 }), isBroken(/the RX ring holds 2 frames, more than the 1 given to the kernel/));
+  // the fill ring may look fuller than what the kernel holds: it publishes its consumption lazily
+  t.check({ freeTop: 63, fillPending: 2, rxReady: 0, txPending: 0, completionReady: 0 });
   assert.throws(() => t.check({ freeTop: 60, fillPending: 0, rxReady: 0, txPending: 0, completionReady: 0 }), isBroken(/63 frames marked free but the free list holds 60/));
   assert.throws(() => t.check({ freeTop: 63, fillPending: 0, rxReady: 0, txPending: 1, completionReady: 0 }), isBroken(/TX ring/));
 });

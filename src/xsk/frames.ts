@@ -68,12 +68,13 @@ export class FrameTracker {
     this.checks++;
     const c = this.counts;
     if (c[FRAME_FREE] !== o.freeTop) throw broken(`${c[FRAME_FREE]} frames marked free but the free list holds ${o.freeTop}`);
-    // Each ring alone can never hold more frames than the kernel was given. Their sum can, for a
-    // moment: the kernel publishes a packet on the RX ring before it publishes that it consumed
-    // the fill entry, so one frame may show in both (seen once in a hostile-frames run).
-    const kernelMin = Math.max(o.fillPending, o.rxReady);
-    if (c[FRAME_KERNEL]! < kernelMin) {
-      throw broken(`fill ring (${o.fillPending}) or RX ring (${o.rxReady}) holds more frames than the ${c[FRAME_KERNEL]} given to the kernel`);
+    // The RX ring can never hold more frames than the kernel was given. The fill ring is not
+    // checked: the kernel takes fill entries into a cache and publishes its consumer index only
+    // when it next refills that cache, so entries it has already used — frames received, even
+    // recycled, since — still look pending (fill 16 > 15 given, seen under load in worker mode
+    // with --ring-size 16).
+    if (c[FRAME_KERNEL]! < o.rxReady) {
+      throw broken(`the RX ring holds ${o.rxReady} frames, more than the ${c[FRAME_KERNEL]} given to the kernel`);
     }
     // likewise: a completion can be published before the TX ring's consumer index moves
     const txMin = Math.max(o.txPending, o.completionReady);
