@@ -49,6 +49,7 @@ export type { ProgramCounters, StackCounters } from './xdp/counters.js';
 // the test lab (private namespaces + veth) and its traffic generator, for your own tests
 export { Lab, type LabOptions, type LabSide, type LabLeftovers } from './lab/lab.js';
 export { TrafficGenerator, type GeneratorOptions, type SendOptions, type SizeRange } from './lab/generator.js';
+export { GeneratorThread, type GeneratorResult } from './lab/generator-thread.js';
 export { runDemo, type DemoOptions } from './run/demo.js';
 export { runCompareIface, type CompareIfaceOptions, type CompareStackOptions, type StackReceiverChoice } from './run/compare-stack.js';
 export { macFromString, ipv4FromString, FRAME_MIN, FRAME_MAX, DEFAULT_UDP_PORT } from './wire/frame.js';

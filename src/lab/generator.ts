@@ -142,18 +142,12 @@ export class TrafficGenerator {
 
   /**
    * Sends `count` frames paced at `rate` (0 = as fast as the socket takes them), yielding to the
-   * event loop between batches so a receiver on the same thread keeps draining. Resolves with the
-   * number of frames the kernel accepted once all of them completed.
+   * event loop between turns of a few batches so a receiver on the same thread keeps draining.
+   * Resolves with the number of frames the kernel accepted once all of them completed.
    */
   send(opts: SendOptions): Promise<number> {
     const { count, rate, signal } = opts;
-    if (!Number.isInteger(count) || count < 0) throw new AfxdpError('EUSAGE', `packet count ${count} is not a whole number ≥ 0`);
-    if (!(rate >= 0) || !Number.isFinite(rate)) throw new AfxdpError('EUSAGE', `rate ${rate} is not a number ≥ 0`);
-    const sock = this.socket;
-    const bytes = sock.umem.bytes;
-    const nat = native();
-    const now = this.now;
-    const batch = this.batch;
+    checkSend(count, rate);
     const start = process.hrtime();
     const target = this.sent + count;
     const first = this.sent;
@@ -162,7 +156,6 @@ export class TrafficGenerator {
       const tick = (): void => {
         try {
           if (signal?.aborted) return finish();
-          sock.reclaim();
           let due = target;
           if (rate > 0) {
             const [s, ns] = process.hrtime(start);
@@ -170,30 +163,7 @@ export class TrafficGenerator {
           }
           // Several batches per event-loop turn: a turn costs microseconds, a batch of 32 frames
           // about as much, so one batch per turn halved the full-speed rate (bench: tx_mpps).
-          for (let b = 0; b < BATCHES_PER_TURN; b++) {
-            if (this.templates !== null) {
-              if (this.sendChains(due) === 0) break;
-              continue;
-            }
-            let k = 0;
-            const room = sock.txFree(batch.length);
-            while (this.sent + k < due && k < room) {
-              const addr = sock.txAlloc();
-              if (addr < 0) break;
-              setSeq(bytes, addr, this.seq++);
-              batch[k++] = addr;
-            }
-            if (k === 0) break;
-            // one TX time per batch, taken right before the kernel gets the batch
-            nat.clockGettime(CLOCK_MONOTONIC, now);
-            for (let i = 0; i < k; i++) {
-              setTxTimestamp(bytes, batch[i]!, now[0]!, now[1]!);
-              sock.txPush(batch[i]!, this.size);
-            }
-            this.sent += k;
-            if (this.progress !== null) this.progress[0] = this.sent;
-            this.flush();
-          }
+          this.pump(due, BATCHES_PER_TURN);
           if (this.sent >= target) return finish();
           // behind schedule (or unpaced): continue after the poll phase; ahead: wait a little
           if (rate === 0 || this.sent < due) setImmediate(tick);
@@ -207,6 +177,94 @@ export class TrafficGenerator {
       };
       tick();
     });
+  }
+
+  /**
+   * send() for a thread of its own (GeneratorThread's worker, or your own worker_thread): the
+   * same batches in a loop that never yields, as bench/c/tx_ref's — no event-loop turn and no
+   * allocation per turn, so no garbage collection during the run. Paced and ahead of schedule it
+   * sleeps in Atomics.wait (at most 1 ms, as tx_ref's nanosleep). It stops early once another
+   * thread sets `stop[0]` to non-zero (and Atomics.notify wakes a sleep). Returns the number of
+   * frames sent once all of them completed (or after 2 s without completions).
+   * Blocks the calling thread: not for the main thread of a program that must stay responsive.
+   */
+  sendSync(opts: { count: number; rate: number; stop?: Int32Array }): number {
+    const { count, rate } = opts;
+    checkSend(count, rate);
+    const stop = opts.stop ?? null;
+    const now = this.now;
+    const nat = native();
+    const target = this.sent + count;
+    const first = this.sent;
+    nat.clockGettime(CLOCK_MONOTONIC, now);
+    const t0 = now[1]! * 2 ** 32 + now[0]!;
+    while (this.sent < target) {
+      if (stop !== null && Atomics.load(stop, 0) !== 0) break;
+      let due = target;
+      if (rate > 0) {
+        nat.clockGettime(CLOCK_MONOTONIC, now);
+        const elapsed = now[1]! * 2 ** 32 + now[0]! - t0;
+        due = Math.min(target, first + Math.floor((elapsed * rate) / 1e9) + 1);
+      }
+      if (this.pump(due, 1) > 0) continue;
+      // nothing sent: ahead of schedule (sleep), or every frame or ring slot is with the kernel (kick and spin, as tx_ref)
+      if (rate > 0 && this.sent >= due) Atomics.wait(stop ?? sleepCell, 0, 0, Math.min(1, 1000 / rate));
+      else this.flush();
+    }
+    // completions: spin like tx_ref, bounded
+    nat.clockGettime(CLOCK_MONOTONIC, now);
+    const end = now[1]! * 2 ** 32 + now[0]! + 2e9;
+    for (;;) {
+      this.flush();
+      this.socket.reclaim();
+      if (this.socket.framesInUse() === 0) break;
+      nat.clockGettime(CLOCK_MONOTONIC, now);
+      if (now[1]! * 2 ** 32 + now[0]! > end) break;
+    }
+    return this.sent - first;
+  }
+
+  /**
+   * The one sending loop of send() and sendSync(): up to `batches` batches of at most
+   * `batchSize` frames, while frames are due (`due`: the value of `sent` to reach) and the TX
+   * ring and the UMEM have room. Completions are reclaimed before each batch, as tx_ref does, so
+   * the frames just sent are reused while still in cache. Returns the frames sent.
+   */
+  private pump(due: number, batches: number): number {
+    const sock = this.socket;
+    const bytes = sock.umem.bytes;
+    const batch = this.batch;
+    const now = this.now;
+    const size = this.size;
+    const before = this.sent;
+    for (let b = 0; b < batches; b++) {
+      sock.reclaim();
+      if (this.templates !== null) {
+        if (this.sendChains(due) === 0) break;
+        continue;
+      }
+      let k = 0;
+      const room = sock.txFree(Math.min(batch.length, due - this.sent));
+      while (k < room) {
+        const addr = sock.txAlloc();
+        if (addr < 0) break;
+        setSeq(bytes, addr, this.seq++);
+        batch[k++] = addr;
+      }
+      if (k === 0) break;
+      // one TX time per batch, taken right before the kernel gets the batch
+      native().clockGettime(CLOCK_MONOTONIC, now);
+      const lo = now[0]!;
+      const hi = now[1]!;
+      for (let i = 0; i < k; i++) {
+        setTxTimestamp(bytes, batch[i]!, lo, hi);
+        sock.txPush(batch[i]!, size);
+      }
+      this.sent += k;
+      if (this.progress !== null) this.progress[0] = this.sent;
+      this.flush();
+    }
+    return this.sent - before;
   }
 
   /**
@@ -298,6 +356,14 @@ export function frameSizes(size: number | SizeRange): number[] {
 
 /** batches sent per event-loop turn before yielding (a receiver on the same thread keeps draining) */
 const BATCHES_PER_TURN = 16;
+
+/** Atomics.wait needs a shared Int32Array: sendSync()'s sleep when no stop cell is given */
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+function checkSend(count: number, rate: number): void {
+  if (!Number.isInteger(count) || count < 0) throw new AfxdpError('EUSAGE', `packet count ${count} is not a whole number ≥ 0`);
+  if (!(rate >= 0) || !Number.isFinite(rate)) throw new AfxdpError('EUSAGE', `rate ${rate} is not a number ≥ 0`);
+}
 
 function msSince(start: [number, number]): number {
   const [s, ns] = process.hrtime(start);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { TrafficGenerator, macFromString, ipv4FromString, FRAME_MIN, FRAME_MAX, DEFAULT_UDP_PORT, type SizeRange } from '../../index.js';
+import { GeneratorThread, macFromString, ipv4FromString, FRAME_MIN, FRAME_MAX, DEFAULT_UDP_PORT, type SizeRange } from '../../index.js';
 import { intArg, ifnameArg, sizeArg, frameSizeArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
@@ -46,38 +46,33 @@ export function registerGen(program: Command, ctx: () => CliContext): void {
       const c = ctx();
       const dstMac = macFromString(o.dstMac);
       const srcMac = o.srcMac === undefined ? undefined : macFromString(o.srcMac); // default: the MAC of --iface
-      const gen = TrafficGenerator.open({
-        ifname: o.iface,
-        queue: o.queue,
-        srcMac,
-        dstMac,
-        srcIp: ipv4FromString(o.srcIp),
-        dstIp: ipv4FromString(o.dstIp),
-        dstPort: o.port,
-        size: o.size,
-        frameSize: o.frameSize,
-        batchSize: o.batch,
-      });
+      const count = o.count ?? Number.MAX_SAFE_INTEGER;
+      // the sender runs in a worker thread of its own, in a loop that never yields (as bench/c/tx_ref):
+      // this thread keeps Ctrl-C and stops it through shared memory
+      const gen = new GeneratorThread(
+        { ifname: o.iface, queue: o.queue, srcMac, dstMac, srcIp: ipv4FromString(o.srcIp), dstIp: ipv4FromString(o.dstIp), dstPort: o.port, size: o.size, frameSize: o.frameSize, batchSize: o.batch },
+        { count, rate: o.rate, signal: c.signal },
+      );
       try {
-        const count = o.count ?? Number.MAX_SAFE_INTEGER;
-        if (!o.json) note(`sending ${o.count ?? 'until Ctrl-C'}${o.count ? ' packets' : ''} of ${typeof o.size === 'number' ? o.size : `${o.size.min}-${o.size.max}`} bytes${gen.socket.sg ? ' (multi-buffer)' : ''} on ${o.iface} queue ${o.queue} (AF_XDP ${gen.socket.bindMode}) at ${o.rate === 0 ? 'full speed' : `${o.rate} pps`}`);
-        const t0 = process.hrtime.bigint();
-        const sent = await gen.send({ count, rate: o.rate, signal: c.signal });
-        const durationS = Number(process.hrtime.bigint() - t0) / 1e9;
-        const stats = gen.socket.statistics();
+        await gen.ready;
+        if (!o.json) note(`sending ${o.count ?? 'until Ctrl-C'}${o.count ? ' packets' : ''} of ${typeof o.size === 'number' ? o.size : `${o.size.min}-${o.size.max}`} bytes${gen.sg ? ' (multi-buffer)' : ''} on ${o.iface} queue ${o.queue} (AF_XDP ${gen.bindMode}) at ${o.rate === 0 ? 'full speed' : `${o.rate} pps`}`);
+        gen.start();
+        const r = await gen.result;
+        // from the first batch to the last completion, measured in the sending thread (as tx_ref's elapsed_ns)
+        const durationS = r.seconds;
         const result = {
           iface: o.iface,
           queue: o.queue,
-          bind: gen.socket.bindMode,
+          bind: gen.bindMode,
           size: o.size,
-          sg: gen.socket.sg,
-          sent,
-          duration_s: Math.round(durationS * 1000) / 1000,
-          pps: durationS > 0 ? Math.round(sent / durationS) : 0,
-          tx_invalid_descs: stats.tx_invalid_descs,
+          sg: gen.sg,
+          sent: r.sent,
+          duration_s: Math.round(durationS * 1e6) / 1e6,
+          pps: durationS > 0 ? Math.round(r.sent / durationS) : 0,
+          tx_invalid_descs: r.txInvalidDescs,
         };
         if (o.json) printJson(result);
-        else process.stdout.write(`sent ${sent} packets in ${result.duration_s} s (${(result.pps / 1e6).toFixed(3)} Mpps)\n`);
+        else process.stdout.write(`sent ${r.sent} packets in ${Math.round(durationS * 1000) / 1000} s (${(result.pps / 1e6).toFixed(3)} Mpps)\n`);
       } finally {
         gen.close();
       }
