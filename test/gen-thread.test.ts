@@ -11,20 +11,24 @@ import { waitForEnd } from '../src/run/session.js';
 import { GeneratorThread } from '../src/index.js';
 import { AfxdpError } from '../src/errors.js';
 
-test('sendSync sends exactly count frames, paced and at full speed, and every one arrives stamped', async () => {
+test('warmUp sends nothing; sendSync sends exactly count frames, paced and at full speed, and every one arrives stamped', async () => {
   await withLab(async (lab) => {
     // the RX ring holds both runs: this thread is blocked while sendSync runs
     const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, ringSize: 8192 });
     const gen = openGenerator(lab);
     try {
       rx.start();
+      // the warm-up runs the loop on frames that never leave: nothing sent, every frame back
+      gen.warmUp(5000);
+      assert.equal(gen.sent, 0);
+      assert.equal(gen.socket.framesInUse(), 0);
       assert.equal(gen.sendSync({ count: 3000, rate: 30_000 }), 3000);
       assert.equal(gen.sendSync({ count: 3000, rate: 0 }), 3000);
       assert.equal(gen.sent, 6000);
       assert.equal(gen.socket.framesInUse(), 0); // every frame completed and reclaimed
       await waitForEnd(rx, { expected: () => 6000, idleMs: 2000 });
       await rx.close();
-      assert.equal(rx.stats().received, 6000);
+      assert.equal(rx.stats().received, 6000); // not one frame more: the warm-up sent none
       assert.equal(rx.stats().metaValid, 6000);
       assert.equal(gen.socket.statistics().tx_invalid_descs, 0);
       // a stop cell already set: nothing is sent

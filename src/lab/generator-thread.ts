@@ -109,6 +109,7 @@ async function run(d: ThreadData): Promise<Done> {
   let gen: TrafficGenerator | undefined;
   try {
     gen = TrafficGenerator.open({ ...d.opts, progress: new Float64Array(d.shared, 0, 1) });
+    gen.warmUp();
     parentPort!.postMessage({ ready: { bind: gen.socket.bindMode, sg: gen.socket.sg } } satisfies Ready);
     await started;
     const t0 = process.hrtime.bigint();

@@ -574,6 +574,23 @@ export class XskSocket {
     return 0;
   }
 
+  /**
+   * Takes back, unsent, the frames txPush() queued since the last txFlush(): their ring slots were
+   * never published, so the kernel did not see them. Returns how many (the generator's warm-up).
+   */
+  txDiscard(): number {
+    const tx = this.tx!;
+    const n = this.txQueued;
+    const shift = this.umem.frameShift;
+    for (let i = 0; i < n; i++) {
+      const addr = tx.words[tx.entryWord((tx.producerIndex + i) >>> 0)]!;
+      if (this.tracker !== null) this.tracker.move(addr, FRAME_TX, FRAME_FREE, 'txDiscard');
+      this.freeFrames[this.freeTop++] = (addr >>> shift) << shift;
+    }
+    this.txQueued = 0;
+    return n;
+  }
+
   /** Moves completed TX frames back to the free list; returns how many. */
   reclaim(): number {
     const cr = this.completion;
