@@ -208,7 +208,8 @@ export class TrafficGenerator {
         const elapsed = now[1]! * 2 ** 32 + now[0]! - t0;
         due = Math.min(target, first + Math.floor((elapsed * rate) / 1e9) + 1);
       }
-      if (this.pump(due, 1) > 0) continue;
+      // unpaced, a few batches between the checks of stop (paced: one, to keep to the schedule)
+      if (this.pump(due, rate > 0 ? 1 : BATCHES_PER_TURN) > 0) continue;
       // nothing sent: ahead of schedule (sleep), or every frame or ring slot is with the kernel (kick and spin, as tx_ref)
       if (rate > 0 && this.sent >= due) Atomics.wait(stop ?? sleepCell, 0, 0, Math.min(1, 1000 / rate));
       else this.flush();
