@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withLab, openGenerator } from './lib/lab.js';
-import { assertNoLeftovers } from './lib/cli.js';
+import { withLab, openGenerator, inside } from './lib/lab.js';
+import { assertNoLeftovers, runCli } from './lib/cli.js';
 import { LatencyReceiver } from '../src/rx/receiver.js';
 import { waitForEnd } from '../src/run/session.js';
 import { GeneratorThread } from '../src/index.js';
@@ -94,6 +94,24 @@ test('GeneratorThread: sends from its worker, reports count and time; stop() end
     } finally {
       bad.close();
     }
+  });
+  await assertNoLeftovers();
+});
+
+test('afxdp gen without --count sends until Ctrl-C, then reports what it sent (exit 0)', async () => {
+  await withLab(async (lab) => {
+    const r = await runCli(['gen', '--iface', lab.tx.ifname, '--dst-mac', lab.rx.mac, '--rate', '20000'], {
+      wrap: inside(lab, 'tx'),
+      onStderr: (chunk, child) => {
+        // the note comes once the worker's socket is open; the stop reaches the worker through shared memory
+        if (/sending until Ctrl-C/.test(chunk)) child.kill('SIGINT');
+      },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /AF_XDP copy\) at 20000 pps/);
+    const m = /^sent (\d+) packets in ([\d.]+) s/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    assert.ok(Number(m[1]) >= 0 && Number(m[1]) < Number.MAX_SAFE_INTEGER, r.stdout);
   });
   await assertNoLeftovers();
 });
