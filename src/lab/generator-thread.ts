@@ -10,6 +10,7 @@
  */
 import { Worker, workerData, parentPort } from 'node:worker_threads';
 import { AfxdpError } from '../errors.js';
+import { collectGarbage } from '../sys/gc.js';
 import { TrafficGenerator, type GeneratorOptions, type SendOptions } from './generator.js';
 
 interface ThreadData {
@@ -110,6 +111,7 @@ async function run(d: ThreadData): Promise<Done> {
   try {
     gen = TrafficGenerator.open({ ...d.opts, progress: new Float64Array(d.shared, 0, 1) });
     gen.warmUp();
+    collectGarbage(); // what the warm-up's interpreted batches left behind, before the clock starts
     parentPort!.postMessage({ ready: { bind: gen.socket.bindMode, sg: gen.socket.sg } } satisfies Ready);
     await started;
     const t0 = process.hrtime.bigint();
