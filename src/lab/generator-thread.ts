@@ -13,7 +13,11 @@ import { AfxdpError } from '../errors.js';
 import { collectGarbage } from '../sys/gc.js';
 import { TrafficGenerator, type GeneratorOptions, type SendOptions } from './generator.js';
 
+/** marks GeneratorThread's own workerData: other workers (the receiver's) import this module too */
+const KIND = 'afxdp-generator-thread';
+
 interface ThreadData {
+  kind: typeof KIND;
   opts: Omit<GeneratorOptions, 'progress'>;
   count: number;
   rate: number;
@@ -52,7 +56,7 @@ export class GeneratorThread {
   private readonly worker: Worker;
 
   constructor(opts: Omit<GeneratorOptions, 'progress'>, send: SendOptions) {
-    const data: ThreadData = { opts, count: send.count, rate: send.rate, shared: this.shared };
+    const data: ThreadData = { kind: KIND, opts, count: send.count, rate: send.rate, shared: this.shared };
     this.worker = new Worker(new URL(import.meta.url), { workerData: data, name: `afxdp-tx-q${opts.queue ?? 0}` });
     const stop = (): void => this.stop();
     send.signal?.addEventListener('abort', stop, { once: true });
@@ -127,7 +131,7 @@ async function run(d: ThreadData): Promise<Done> {
 }
 
 // Only as the worker GeneratorThread starts (importing this module runs nothing).
-if ((workerData as ThreadData | null)?.shared instanceof SharedArrayBuffer) {
+if ((workerData as ThreadData | null)?.kind === KIND) {
   void run(workerData as ThreadData).then((m) => {
     parentPort!.postMessage(m);
     parentPort!.close();
