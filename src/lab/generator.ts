@@ -229,18 +229,31 @@ export class TrafficGenerator {
 
   /**
    * Runs the sending loop on `packets` frames that never leave, so V8 compiles it before the first
-   * real packet instead of during the run: each batch is written and queued as for real, then taken
-   * back before the kick (made for every 64th batch only, and it finds the ring empty). Nothing is sent; `sent` and the sequence
-   * numbers stay as they were. GeneratorThread calls it before it reports ready. The template path
-   * (jumbo frames, size ranges) is not warmed.
+   * real packet instead of during the run: each batch is written and queued as for real, then
+   * taken back before the kick (made for every 64th batch only; it finds the ring empty), and
+   * completions come from a stand-in ring. Nothing is sent; `sent` and the sequence numbers stay
+   * as they were. GeneratorThread calls it before it reports ready. The template path
+   * (jumbo frames, size ranges) and a socket with the frame tracker are not warmed.
    */
   warmUp(packets = WARMUP_PACKETS): void {
-    if (this.templates !== null) return;
+    if (this.templates !== null || this.socket.tracker !== null) return;
+    const sock = this.socket;
     const sent = this.sent;
     const seq = this.seq;
     this.dry = true;
     try {
-      while (this.sent - sent < packets) if (this.pump(this.sent + this.batch.length, 1) === 0) break;
+      // a frame completes on a stand-in completion ring before each batch, so reclaim()'s loop runs
+      // too: without it the first real completion deoptimized the compiled loop (--trace-deopt)
+      sock.rehearseCompletions((cr) => {
+        while (this.sent - sent < packets) {
+          const addr = sock.txAlloc();
+          if (addr < 0) break;
+          cr.words[cr.entryWord(cr.kernelProducerIndex)] = addr;
+          cr.produceAsKernel(1); // reclaimed by the batch that follows
+          if (this.pump(this.sent + this.batch.length, 1) === 0) break;
+        }
+        sock.reclaim();
+      });
     } finally {
       this.dry = false;
       this.sent = sent;

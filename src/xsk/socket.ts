@@ -438,6 +438,24 @@ export class XskSocket {
     }
   }
 
+  /**
+   * rehearse() for the TX side: runs `fn` with the completion ring replaced by an empty stand-in
+   * in ordinary memory, on which `fn` plays the kernel's side (completes frames it took with
+   * txAlloc), so reclaim() runs, and V8 compiles it, before any frame is sent. Not with the frame
+   * tracker. The real ring is back when it returns, untouched.
+   */
+  rehearseCompletions<T>(fn: (completion: Ring) => T): T {
+    if (this.tx === null || this.tracker !== null || this.closed) throw new AfxdpError('ESTATE', 'this socket cannot rehearse its TX path');
+    const self = this as unknown as { completion: Ring };
+    const real = this.completion;
+    self.completion = Ring.standIn(real);
+    try {
+      return fn(self.completion);
+    } finally {
+      self.completion = real;
+    }
+  }
+
   /** The first `k` descriptors read into segAddr, taken off the RX ring and put back on the fill ring at once. */
   private dropBuffers(k: number): void {
     this.rx!.release(k);
