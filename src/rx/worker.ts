@@ -132,11 +132,7 @@ class ReceiveLoop {
       return Atomics.load(this.ctl, CTL_STATE) === STATE_RUNNING; // one load per batch: stops under load too
     }
     if (this.block) {
-      if (Atomics.load(this.ctl, CTL_STATE) !== STATE_RUNNING) return false;
-      if (this.sock.fill.needsWakeup()) {
-        this.sock.kickRx();
-        counts[C_IDLE_KICKS]++;
-      }
+      if (!this.idleCheck()) return false;
       counts[C_POLL_WAITS]++;
       const r = this.pollWait(this.fd, this.waitMs);
       if (r < 0) throw new AfxdpError('ESYS', `poll() on the AF_XDP socket of queue ${engine.config.queue} failed`, { errno: -r });
@@ -144,12 +140,16 @@ class ReceiveLoop {
     }
     // Spinning: the stop word costs an atomic load, so it is read only now and then while idle
     // (a burst is always drained first). With need_wakeup the kernel may ask for a kick to refill.
-    if ((++this.idle & 1023) === 0) {
-      if (Atomics.load(this.ctl, CTL_STATE) !== STATE_RUNNING) return false;
-      if (this.sock.fill.needsWakeup()) {
-        this.sock.kickRx();
-        counts[C_IDLE_KICKS]++;
-      }
+    if ((++this.idle & 1023) === 0) return this.idleCheck();
+    return true;
+  }
+
+  /** While idle: false once told to stop; else kicks the kernel if it asked to refill (need_wakeup). */
+  private idleCheck(): boolean {
+    if (Atomics.load(this.ctl, CTL_STATE) !== STATE_RUNNING) return false;
+    if (this.sock.fill.needsWakeup()) {
+      this.sock.kickRx();
+      this.counts[C_IDLE_KICKS]++;
     }
     return true;
   }

@@ -420,19 +420,11 @@ export class XskSocket {
    */
   rehearse<T>(fn: (rx: Ring, fill: Ring) => T): T {
     if (this.rx === null || this.tracker !== null || this.closed) throw new AfxdpError('ESTATE', 'this socket cannot rehearse its receive path');
-    const self = this as unknown as { rx: Ring; fill: Ring };
-    const real = { rx: this.rx, fill: this.fill };
-    const rx = Ring.standIn(real.rx);
-    const fill = Ring.standIn(real.fill);
     const skipping = this.skipping;
     const dropped = this.chainsDropped;
-    self.rx = rx;
-    self.fill = fill;
     try {
-      return fn(rx, fill);
+      return this.withStandIns(['rx', 'fill'], () => fn(this.rx!, this.fill));
     } finally {
-      self.rx = real.rx;
-      self.fill = real.fill;
       this.skipping = skipping;
       this.chainsDropped = dropped;
     }
@@ -446,13 +438,18 @@ export class XskSocket {
    */
   rehearseCompletions<T>(fn: (completion: Ring) => T): T {
     if (this.tx === null || this.tracker !== null || this.closed) throw new AfxdpError('ESTATE', 'this socket cannot rehearse its TX path');
-    const self = this as unknown as { completion: Ring };
-    const real = this.completion;
-    self.completion = Ring.standIn(real);
+    return this.withStandIns(['completion'], () => fn(this.completion));
+  }
+
+  /** Runs `fn` with the named rings swapped for empty stand-ins (Ring.standIn); the real ones are back after. */
+  private withStandIns<T>(names: Array<'rx' | 'fill' | 'completion'>, fn: () => T): T {
+    const rings = this as unknown as Record<'rx' | 'fill' | 'completion', Ring>;
+    const real = names.map((k) => rings[k]);
+    names.forEach((k, i) => (rings[k] = Ring.standIn(real[i]!)));
     try {
-      return fn(self.completion);
+      return fn();
     } finally {
-      self.completion = real;
+      names.forEach((k, i) => (rings[k] = real[i]!));
     }
   }
 
