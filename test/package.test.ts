@@ -62,7 +62,7 @@ test('the tarball holds what users need and nothing else', () => {
   for (const f of [
     'package.json', 'README.md', 'LICENSE', 'LICENSES/GPL-2.0-only.txt', 'CHANGELOG.md', 'Makefile', 'scripts/install.mjs', 'bin/afxdp',
     'prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/bpf/stamp.bpf.o', 'prebuilds/linux-x64/THIRD-PARTY/VERSIONS',
-    'prebuilds/linux-x64/THIRD-PARTY/libelf.LGPL-3.0.txt', 'prebuilds/linux-arm64/node.napi.glibc.node', 'prebuilds/linux-arm64/THIRD-PARTY/VERSIONS',
+    'prebuilds/linux-x64/THIRD-PARTY/libelf.LGPL-3.0-or-later.txt', 'prebuilds/linux-arm64/node.napi.glibc.node', 'prebuilds/linux-arm64/THIRD-PARTY/VERSIONS',
     'dist/src/index.js', 'dist/src/index.d.ts', 'bpf/include/afxdp/meta.h', 'bpf/stamp.bpf.c', 'native/xsk.c',
     'examples/latency-probe.ts', 'examples/xdp-filter.bpf.c', 'docs/API.md', 'docs/CLI.md', 'docs/METADATA-ABI.md', 'docs/TROUBLESHOOTING.md',
   ]) {
