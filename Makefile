@@ -28,8 +28,11 @@ ADDON    := build/Release/afxdp.node
 # -Werror for our own builds and CI; `make package` (npm install on a user's machine) drops it so a
 # newer compiler's new warnings cannot break an install
 WERROR ?= -Werror
-BPF_CFLAGS := -O2 -g -Wall $(WERROR) -target bpf -D__BPF__ -I$(ARCH_INC) -Ibpf/include -Ibpf
-NATIVE_CFLAGS := -O2 -g -Wall -Wextra $(WERROR) -Wno-unused-parameter -std=gnu11 -fPIC \
+# the checkout's path stays out of every object (debug info, BTF line info, __FILE__): two builds of
+# one commit in different directories are byte-identical (scripts/reproducible checks it)
+REPRO_FLAGS := -ffile-prefix-map=$(CURDIR)/= -ffile-prefix-map=$(CURDIR)=.
+BPF_CFLAGS := -O2 -g -Wall $(WERROR) $(REPRO_FLAGS) -target bpf -D__BPF__ -I$(ARCH_INC) -Ibpf/include -Ibpf
+NATIVE_CFLAGS := -O2 -g -Wall -Wextra $(WERROR) $(REPRO_FLAGS) -Wno-unused-parameter -std=gnu11 -fPIC \
 	-fvisibility=hidden -I$(NAPI_INC) $(if $(NODE_INC),-idirafter $(NODE_INC)) -Ibpf/include -DNAPI_VERSION=8
 
 # the C reference receiver / generator of `npm run bench` (its XDP programs are in BENCH_BPF_OBJ), and
