@@ -11,7 +11,7 @@ import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import type { Report } from '../report/report.js';
 import { receiverReport } from '../report/receiver-report.js';
 import type { XskSocket, BindMode, KernelStats } from '../xsk/socket.js';
-import { XDP_PKT_CONTD } from '../xsk/constants.js';
+import { MAX_TX_CHAIN, framesFor, queueCopy, flushTx } from '../xsk/tx.js';
 import type { XdpMode, XdpModeOption } from '../xdp/program.js';
 import type { ProgramCounters } from '../xdp/counters.js';
 import type { PacketBatch } from '../rx/batch.js';
@@ -19,9 +19,6 @@ import { Batch, type BatchOwner } from './batch.js';
 import { XdpProgram } from './program.js';
 import { withNetnsFd, type NetnsOption } from './netns.js';
 import { expectChoice, expectInt, expectObject, expectString, describe } from './validate.js';
-
-/** frames of one sent packet at most: the kernel builds it as one skb of MAX_SKB_FRAGS (17) fragments + the linear part */
-const MAX_TX_CHAIN = 16;
 
 export interface OpenOptions {
   /** interface name, e.g. 'eth0' */
@@ -95,8 +92,6 @@ export interface BatchesOptions {
   signal?: AbortSignal;
 }
 
-const MAX_TX_KICKS = 64;
-
 export class AfxdpSocket implements BatchOwner {
   readonly iface: string;
   /** the first (or only) queue */
@@ -117,6 +112,7 @@ export class AfxdpSocket implements BatchOwner {
   private txQueued = 0;
   /** the frames of the packet send() is queueing */
   private readonly txChain = new Uint32Array(MAX_TX_CHAIN);
+  private readonly txLens = new Uint32Array(MAX_TX_CHAIN);
   private isClosed = false;
   private consumer: 'iterator' | 'callback' | null = null;
   private wake: (() => void) | null = null;
@@ -438,38 +434,8 @@ export class AfxdpSocket implements BatchOwner {
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 1 || offset + length > data.length) {
       throw new AfxdpError('EUSAGE', `send: offset ${String(offset)} / length ${String(length)} do not fit in ${data.length} bytes`);
     }
-    const fs = sock.umem.frameSize;
-    if (length > fs && !sock.sg) {
-      throw new AfxdpError('EUSAGE', `send: ${length} bytes exceed the UMEM frame size ${fs} and this socket is not bound for multi-buffer packets`, { hint: "open it with { sg: true } (kernel ≥ 6.6), or send at most one frame (no FCS) per call" });
-    }
-    const k = length <= fs ? 1 : Math.ceil(length / fs);
-    if (k > MAX_TX_CHAIN) {
-      throw new AfxdpError('EUSAGE', `send: ${length} bytes take ${k} frames of ${fs} bytes; the kernel sends at most ${MAX_TX_CHAIN} per packet`, { hint: `send at most ${MAX_TX_CHAIN * fs} bytes per packet` });
-    }
-    if (sock.txFree(this.txQueued + k) < this.txQueued + k) {
-      sock.reclaim();
-      return false;
-    }
-    const addrs = this.txChain;
-    for (let j = 0; j < k; j++) {
-      const a = sock.txAlloc();
-      if (a < 0) {
-        for (let u = 0; u < j; u++) sock.txUnalloc(addrs[u]!);
-        return false;
-      }
-      addrs[j] = a;
-    }
-    const bytes = sock.umem.bytes;
-    if (k === 1) {
-      bytes.set(length === data.length && offset === 0 ? data : data.subarray(offset, offset + length), addrs[0]!);
-      sock.txPush(addrs[0]!, length);
-    } else {
-      for (let j = 0; j < k; j++) {
-        const n = Math.min(fs, length - j * fs);
-        bytes.set(data.subarray(offset + j * fs, offset + j * fs + n), addrs[j]!);
-        sock.txPush(addrs[j]!, n, j + 1 < k ? XDP_PKT_CONTD : 0);
-      }
-    }
+    const k = framesFor(sock, length, 'send');
+    if (queueCopy(sock, data, offset, length, k, this.txQueued, this.txChain, this.txLens) === 0) return false;
     this.txQueued += k;
     this.sent++;
     if (this.batch.released) this.flush();
@@ -482,9 +448,7 @@ export class AfxdpSocket implements BatchOwner {
     const sock = this.sock;
     if (sock === null || sock.tx === null) return;
     this.txQueued = 0;
-    sock.txFlush();
-    // copy mode transmits at most 32 frames per kick
-    for (let i = 0; i < MAX_TX_KICKS && sock.tx.pending() > 0; i++) sock.txFlush();
+    flushTx(sock);
     sock.reclaim();
   }
 

@@ -14,7 +14,8 @@ import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
 import { runToolSync } from '../sys/exec.js';
 import { XskSocket } from '../xsk/socket.js';
-import { CLOCK_MONOTONIC, XDP_PKT_CONTD } from '../xsk/constants.js';
+import { CLOCK_MONOTONIC } from '../xsk/constants.js';
+import { allocChain, pushChain, flushTx } from '../xsk/tx.js';
 import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, macFromString, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT, FRAME_MIN, FRAME_MAX, ETH_HLEN } from '../wire/frame.js';
 
 /** A range of frame sizes: the packets cycle through SIZE_STEPS sizes spread evenly over it. */
@@ -86,7 +87,8 @@ export class TrafficGenerator {
   /** template path: the descriptors of one batch (address, length), packet after packet */
   private readonly chain: Uint32Array = new Uint32Array(0);
   private readonly chainLen: Uint32Array = new Uint32Array(0);
-  private readonly chainOpt: Uint32Array = new Uint32Array(0);
+  /** template path: per packet of the batch, its number of frames */
+  private readonly chainCount: Uint32Array = new Uint32Array(0);
 
   private constructor(o: GeneratorOptions) {
     this.progress = o.progress ?? null;
@@ -124,7 +126,7 @@ export class TrafficGenerator {
         const most = Math.ceil(this.size / frameSize);
         this.chain = new Uint32Array(batch * most);
         this.chainLen = new Uint32Array(batch * most);
-        this.chainOpt = new Uint32Array(batch * most);
+        this.chainCount = new Uint32Array(batch);
         return;
       }
       for (let i = 0; i < this.socket.umem.frameCount; i++) {
@@ -321,8 +323,8 @@ export class TrafficGenerator {
     const templates = this.templates!;
     const chain = this.chain;
     const chainLen = this.chainLen;
-    const chainOpt = this.chainOpt;
     const first = this.batch;
+    const count = this.chainCount;
     let room = sock.txFree(chain.length);
     let k = 0;
     let d = 0;
@@ -331,38 +333,30 @@ export class TrafficGenerator {
       const pieces = t.pieces;
       if (pieces.length > room) break;
       const start = d;
+      if (!allocChain(sock, pieces.length, chain, start)) break; // no frames for the whole chain: next turn
       for (let j = 0; j < pieces.length; j++) {
-        const addr = sock.txAlloc();
-        if (addr < 0) break;
-        bytes.set(pieces[j]!, addr);
-        chain[d] = addr;
-        chainOpt[d] = j + 1 < pieces.length ? XDP_PKT_CONTD : 0;
+        bytes.set(pieces[j]!, chain[d]!);
         chainLen[d++] = pieces[j]!.length;
       }
-      if (d - start < pieces.length) {
-        while (d > start) sock.txUnalloc(chain[--d]!); // no frames for the whole chain: next turn
-        break;
-      }
       setSeq(bytes, chain[start]!, this.seq++);
-      first[k++] = start;
+      first[k] = start;
+      count[k++] = pieces.length;
       room -= pieces.length;
     }
     if (k === 0) return 0;
     const now = this.now;
     native().clockGettime(CLOCK_MONOTONIC, now);
     for (let i = 0; i < k; i++) setTxTimestamp(bytes, chain[first[i]!]!, now[0]!, now[1]!);
-    for (let i = 0; i < d; i++) sock.txPush(chain[i]!, chainLen[i]!, chainOpt[i]!);
+    for (let i = 0; i < k; i++) pushChain(sock, chain, chainLen, first[i]!, count[i]!);
     this.sent += k;
     if (this.progress !== null) this.progress[0] = this.sent;
     this.flush();
     return k;
   }
 
-  /** Kicks until the TX ring is empty: copy mode transmits at most 32 frames per sendto. */
+  /** Kicks until the TX ring is empty (the one TX flush, xsk/tx.ts). */
   private flush(): void {
-    const sock = this.socket;
-    sock.txFlush();
-    for (let tries = 0; tries < 256 && sock.tx!.pending() > 0; tries++) sock.txFlush();
+    flushTx(this.socket);
   }
 
   private async drainCompletions(): Promise<void> {

@@ -20,6 +20,7 @@ import { AfxdpError } from '../errors.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI, XDP_PACKET_HEADROOM, XDP_TX_METADATA, XDP_TXMD_FLAGS_TIMESTAMP, XSK_TX_METADATA_LEN } from '../xsk/constants.js';
 import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT } from '../wire/frame.js';
 import { LatencyRecorder } from '../measure/recorder.js';
+import { flushTx } from '../xsk/tx.js';
 import type { LatencyReceiver } from '../rx/receiver.js';
 import type { PacketBatch, PacketSink } from '../rx/batch.js';
 
@@ -166,8 +167,7 @@ export class PingSender implements PacketSink {
               sock.txPush(a, this.size, XDP_TX_METADATA);
             }
             this.sent += k;
-            sock.txFlush();
-            for (let tries = 0; tries < 256 && sock.tx!.pending() > 0; tries++) sock.txFlush();
+            flushTx(sock);
           }
           if (this.sent >= target) return resolve(this.sent - first);
           if (rate === 0 || this.sent < due) setImmediate(tick);

@@ -4,13 +4,16 @@
  * The data path is batch-oriented and allocation-free: `receive()` copies up to `batchSize`
  * RX descriptors into the preallocated `rxAddr`/`rxLen` arrays and hands the RX slots back at
  * once; the frames stay the application's until `recycle()` puts them back on the fill ring.
- * Sending works the same way with `txAlloc()` / `txPush()` / `txFlush()` / `reclaim()`.
+ * Sending works the same way with `txAlloc()` / `txPush()` / `txFlush()` / `reclaim()` (the chain
+ * and flush around them: tx.ts). Which frames are free, and the fill and completion rings, are the
+ * socket's FramePool (pool.ts); a received packet can also leave by TX in place (`forward()`).
  */
 import { native, type MmapOffsets } from '../native.js';
 import { AfxdpError, isNativeError } from '../errors.js';
 import { Ring, isPowerOfTwo } from './ring.js';
 import { Umem, type UmemOptions } from './umem.js';
-import { FrameTracker, FRAME_APP, FRAME_FREE, FRAME_KERNEL, FRAME_TX } from './frames.js';
+import { FrameTracker, FRAME_APP, FRAME_KERNEL, FRAME_TX } from './frames.js';
+import { FramePool } from './pool.js';
 import {
   ADDR_WORDS_SHIFT,
   DESC_WORDS_SHIFT,
@@ -125,8 +128,8 @@ export class XskSocket {
   readonly bindMode: 'copy' | 'zerocopy';
   readonly rx: Ring | null;
   readonly tx: Ring | null;
-  readonly fill: Ring;
-  readonly completion: Ring;
+  /** the free list, the fill ring and the completion ring: every frame allocation of this socket */
+  readonly pool: FramePool;
   /**
    * filled by receive(), one entry per packet: UMEM address of the packet data (of its first
    * buffer) and the packet's whole length. Without `sg` a packet is one descriptor.
@@ -145,10 +148,10 @@ export class XskSocket {
   private skipping = false;
   /** chains longer than the receive window (batchSize + MAX_CHAIN buffers), dropped whole (their frames recycled) */
   chainsDropped = 0;
-  /** frames owned by user space and free for use (RX refill or TX) */
-  private readonly freeFrames: Uint32Array;
-  private freeTop = 0;
   private txQueued = 0;
+  /** per packet of the last receive(): 1 when forward() sent it (recycle() then leaves its frames to TX) */
+  private readonly rxForwarded: Uint8Array;
+  private forwarded = 0;
   private closed = false;
   private poll: ReturnType<ReturnType<typeof native>['pollStart']> | null = null;
   private readonly statsBuf = new Float64Array(8);
@@ -175,7 +178,7 @@ export class XskSocket {
     this.rxSeg0 = o.sg ? new Uint32Array(o.batchSize) : null;
     this.segAddr = o.sg ? new Uint32Array(o.batchSize + MAX_CHAIN) : null;
     this.segLen = o.sg ? new Uint32Array(o.batchSize + MAX_CHAIN) : null;
-    this.freeFrames = new Uint32Array(umem.frameCount);
+    this.rxForwarded = new Uint8Array(o.batchSize);
     this.tracker = o.trackFrames ? new FrameTracker(umem.frameCount, umem.frameShift) : null;
 
     // an adopted socket is registered, sized and bound already: map its rings (no capability needed)
@@ -190,23 +193,33 @@ export class XskSocket {
         if (o.txRingSize) sys(() => n.xskSetRingSize(this.fd, XDP_TX_RING, o.txRingSize), 'size the TX ring', o);
       }
       const off: MmapOffsets = sys(() => n.xskMmapOffsets(this.fd), 'read the ring offsets', o);
-      this.fill = new Ring(this.fd, XDP_UMEM_PGOFF_FILL_RING, off.fr, o.fillRingSize, ADDR_WORDS_SHIFT);
-      this.completion = new Ring(this.fd, XDP_UMEM_PGOFF_COMPLETION_RING, off.cr, o.completionRingSize, ADDR_WORDS_SHIFT);
+      const fill = new Ring(this.fd, XDP_UMEM_PGOFF_FILL_RING, off.fr, o.fillRingSize, ADDR_WORDS_SHIFT);
+      const completion = new Ring(this.fd, XDP_UMEM_PGOFF_COMPLETION_RING, off.cr, o.completionRingSize, ADDR_WORDS_SHIFT);
+      this.pool = new FramePool(umem, fill, completion, this.tracker, () => this.checkFrames(), () => this.kickRx());
       this.rx = o.rxRingSize ? new Ring(this.fd, XDP_PGOFF_RX_RING, off.rx, o.rxRingSize, DESC_WORDS_SHIFT) : null;
       this.tx = o.txRingSize ? new Ring(this.fd, XDP_PGOFF_TX_RING, off.tx, o.txRingSize, DESC_WORDS_SHIFT) : null;
 
-      for (let i = umem.frameCount - 1; i >= 0; i--) this.freeFrames[this.freeTop++] = umem.frameAddr(i);
       // RX: give the kernel frames to write into before bind, so the first packet finds one
       // (adopted: the broker did, and they may hold packets already; only the bookkeeping is ours)
       const self = this as { initialFill: number };
-      if (adopt) self.initialFill = this.takeFree(adopt.filled);
-      else if (this.rx) self.initialFill = this.refill(Math.min(o.fillRingSize, this.rxShare()));
+      if (adopt) self.initialFill = this.pool.takeFree(adopt.filled);
+      else if (this.rx) self.initialFill = this.pool.refill(Math.min(o.fillRingSize, this.rxShare()));
 
       this.bindMode = adopt ? adopt.bindMode : this.bind(o);
     } catch (e) {
       n.close(this.fd);
       throw e;
     }
+  }
+
+  /** the fill ring (the pool's) */
+  get fill(): Ring {
+    return this.pool.fill;
+  }
+
+  /** the completion ring (the pool's) */
+  get completion(): Ring {
+    return this.pool.completion;
   }
 
   /** Takes over a socket the broker made and passed (its fd and UMEM memfd are the caller's to give). */
@@ -443,20 +456,21 @@ export class XskSocket {
 
   /** Runs `fn` with the named rings swapped for empty stand-ins (Ring.standIn); the real ones are back after. */
   private withStandIns<T>(names: Array<'rx' | 'fill' | 'completion'>, fn: () => T): T {
-    const rings = this as unknown as Record<'rx' | 'fill' | 'completion', Ring>;
-    const real = names.map((k) => rings[k]);
-    names.forEach((k, i) => (rings[k] = Ring.standIn(real[i]!)));
+    // rx is the socket's; fill and completion are the pool's
+    const holder = (k: 'rx' | 'fill' | 'completion'): Record<string, Ring> => (k === 'rx' ? (this as unknown as Record<string, Ring>) : (this.pool as unknown as Record<string, Ring>));
+    const real = names.map((k) => holder(k)[k]!);
+    names.forEach((k, i) => (holder(k)[k] = Ring.standIn(real[i]!)));
     try {
       return fn();
     } finally {
-      names.forEach((k, i) => (rings[k] = real[i]!));
+      names.forEach((k, i) => (holder(k)[k] = real[i]!));
     }
   }
 
   /** The first `k` descriptors read into segAddr, taken off the RX ring and put back on the fill ring at once. */
   private dropBuffers(k: number): void {
     this.rx!.release(k);
-    this.giveBack(this.segAddr!, k, false);
+    this.pool.giveBack(this.segAddr!, k, false);
   }
 
   /**
@@ -471,63 +485,69 @@ export class XskSocket {
       const addr = this.rxAddr[i]!;
       if (addr - 4 >= (addr >>> shift) << shift && (addr & 3) === 0) words[(addr - 4) >>> 2] = 0;
     }
+    if (this.forwarded > 0) n = this.dropForwarded(n);
     // with sg, every buffer of the n packets' chains (they are the first ones in segAddr)
-    if (this.sg) return this.giveBack(this.segAddr!, n === 0 ? 0 : this.rxSeg0![n - 1]! + this.rxSegs![n - 1]!, true);
-    this.giveBack(this.rxAddr, n, true);
+    if (this.sg) return this.pool.giveBack(this.segAddr!, n === 0 ? 0 : this.rxSeg0![n - 1]! + this.rxSegs![n - 1]!, true);
+    this.pool.giveBack(this.rxAddr, n, true);
   }
 
   /**
-   * The frames holding addrs[0..k) go back: to the fill ring while it has room, else to the free
-   * list. `received`: they were the application's (recycle); else the kernel's still (a dropped
-   * chain, never handed out).
+   * Transmits received packet i (of the last receive()) from its own frames, as they are now: its
+   * descriptor (every buffer of a chain) goes on the TX ring, and recycle() leaves its frames to
+   * TX; they come back through the completion ring and on to the fill ring (FramePool.fillDebt).
+   * Sent at the next txFlush(). Returns false, and queues nothing, when the TX ring has no room.
    */
-  private giveBack(addrs: Uint32Array, k: number, received: boolean): void {
-    const shift = this.umem.frameShift;
-    const fill = this.fill;
-    let free = fill.free(k);
-    let idx = fill.producerIndex;
-    const fw = fill.words;
-    for (let i = 0; i < k; i++) {
-      const base = (addrs[i]! >>> shift) << shift;
-      if (free > 0) {
-        const e = fill.entryWord(idx++);
-        fw[e] = base;
-        fw[e + 1] = 0;
-        free--;
-      } else {
-        this.freeFrames[this.freeTop++] = base;
+  forward(i: number): boolean {
+    const tx = this.tx;
+    if (tx === null) throw new AfxdpError('ESTATE', 'this socket has no TX ring');
+    if (this.rxForwarded[i] !== 0) return true;
+    const segs = this.sg ? this.rxSegs![i]! : 1;
+    if (tx.free(this.txQueued + segs) < this.txQueued + segs) return false;
+    if (segs === 1) {
+      this.txPush(this.rxAddr[i]!, this.rxLen[i]!);
+    } else {
+      const s0 = this.rxSeg0![i]!;
+      for (let j = 0; j < segs; j++) {
+        // the first buffer from where the packet starts (a stripped prepended stamp is not sent)
+        const a = j === 0 ? this.rxAddr[i]! : this.segAddr![s0 + j]!;
+        const len = j === 0 ? this.segLen![s0]! - (a - this.segAddr![s0]!) : this.segLen![s0 + j]!;
+        this.txPush(a, len, j + 1 < segs ? XDP_PKT_CONTD : 0);
       }
     }
-    const toFill = (idx - fill.producerIndex) >>> 0;
-    if (this.tracker !== null) this.trackGivenBack(addrs, k, toFill, received);
-    fill.submit(toFill);
-    if (fill.needsWakeup()) this.kickRx();
+    this.rxForwarded[i] = 1;
+    this.forwarded++;
+    return true;
   }
 
-  /** Puts up to n free frames on the fill ring; returns how many. */
-  private refill(n: number): number {
-    const fill = this.fill;
-    const k = Math.min(fill.free(n), this.freeTop);
-    let idx = fill.producerIndex;
-    for (let i = 0; i < k; i++) {
-      const e = fill.entryWord(idx++);
-      fill.words[e] = this.freeFrames[--this.freeTop]!;
-      fill.words[e + 1] = 0;
-      if (this.tracker !== null) this.tracker.move(fill.words[e]!, FRAME_FREE, FRAME_KERNEL, 'refill');
+  /**
+   * recycle() of a batch some packets of which were forwarded: the rest move to the front of the
+   * receive columns (their chains, with sg) and the pool owes the fill ring the forwarded frames.
+   * Returns the packets left to recycle. Reorders the columns: the batch is over by then.
+   */
+  private dropForwarded(n: number): number {
+    const fw = this.rxForwarded;
+    let kept = 0;
+    let keptBufs = 0;
+    let gone = 0;
+    for (let i = 0; i < n; i++) {
+      const segs = this.sg ? this.rxSegs![i]! : 1;
+      if (fw[i] !== 0) {
+        fw[i] = 0;
+        gone += segs;
+        continue;
+      }
+      if (this.sg) {
+        const s0 = this.rxSeg0![i]!;
+        for (let j = 0; j < segs; j++) this.segAddr![keptBufs + j] = this.segAddr![s0 + j]!;
+        this.rxSeg0![kept] = keptBufs;
+        this.rxSegs![kept] = segs;
+        keptBufs += segs;
+      }
+      this.rxAddr[kept++] = this.rxAddr[i]!;
     }
-    fill.submit(k);
-    if (this.tracker !== null) this.checkFrames();
-    return k;
-  }
-
-  /** An adopted socket: the first k free frames are on the fill ring already (put there by the broker's refill()). */
-  private takeFree(k: number): number {
-    if (!Number.isInteger(k) || k < 0 || k > this.freeTop) throw new AfxdpError('EBROKER', `the broker says ${k} frames are on the fill ring of a UMEM of ${this.freeTop}`, { hint: 'client and broker must be the same afxdp version' });
-    for (let i = 0; i < k; i++) {
-      const addr = this.freeFrames[--this.freeTop]!;
-      if (this.tracker !== null) this.tracker.move(addr, FRAME_FREE, FRAME_KERNEL, 'adopt');
-    }
-    return k;
+    this.forwarded = 0;
+    this.pool.fillDebt += gone;
+    return kept;
   }
 
   kickRx(): number {
@@ -539,17 +559,12 @@ export class XskSocket {
 
   /** A free frame's address for the caller to write a packet into, or -1 when none is free. */
   txAlloc(): number {
-    if (this.freeTop === 0) this.reclaim();
-    if (this.freeTop === 0) return -1;
-    const addr = this.freeFrames[--this.freeTop]!;
-    if (this.tracker !== null) this.tracker.move(addr, FRAME_FREE, FRAME_APP, 'txAlloc');
-    return addr;
+    return this.pool.alloc();
   }
 
   /** Gives a frame obtained from txAlloc() back unused. */
   txUnalloc(addr: number): void {
-    if (this.tracker !== null) this.tracker.move(addr, FRAME_APP, FRAME_FREE, 'txUnalloc');
-    this.freeFrames[this.freeTop++] = addr;
+    this.pool.unalloc(addr);
   }
 
   /** Free TX ring slots (at most max). */
@@ -596,59 +611,19 @@ export class XskSocket {
   txDiscard(): number {
     const tx = this.tx!;
     const n = this.txQueued;
-    const shift = this.umem.frameShift;
-    for (let i = 0; i < n; i++) {
-      const addr = tx.words[tx.entryWord((tx.producerIndex + i) >>> 0)]!;
-      if (this.tracker !== null) this.tracker.move(addr, FRAME_TX, FRAME_FREE, 'txDiscard');
-      this.freeFrames[this.freeTop++] = (addr >>> shift) << shift;
-    }
+    for (let i = 0; i < n; i++) this.pool.untransmit(tx.words[tx.entryWord((tx.producerIndex + i) >>> 0)]!);
     this.txQueued = 0;
     return n;
   }
 
-  /** Moves completed TX frames back to the free list; returns how many. */
+  /** Moves completed TX frames back to the free list; returns how many (FramePool.reclaim). */
   reclaim(): number {
-    const cr = this.completion;
-    let total = 0;
-    for (;;) {
-      const n = cr.peek(256);
-      if (n === 0) break;
-      let idx = cr.consumerIndex;
-      // masked to the frame base: a packet may have been sent at an offset (TX metadata in front)
-      const shift = this.umem.frameShift;
-      const t = this.tracker;
-      for (let i = 0; i < n; i++) {
-        const addr = cr.words[cr.entryWord(idx++)]!;
-        if (t !== null) t.move(addr, FRAME_TX, FRAME_FREE, 'completion');
-        this.freeFrames[this.freeTop++] = (addr >>> shift) << shift;
-      }
-      cr.release(n);
-      total += n;
-    }
-    if (this.tracker !== null) this.checkFrames();
-    return total;
+    return this.pool.reclaim();
   }
 
-  /**
-   * Like reclaim(), but also copies the completed descriptors' addresses (as sent: a frame base
-   * plus any offset) into `out`, up to out.length of them, so the caller can read each frame's
-   * TX metadata (completion timestamp) right away, before the frame is reused. The frames go back
-   * to the free list as frame bases.
-   */
+  /** reclaim() that also copies the completed addresses into `out` (FramePool.reclaimInto: TX metadata). */
   reclaimInto(out: Uint32Array): number {
-    const cr = this.completion;
-    const n = cr.peek(out.length);
-    if (n === 0) return 0;
-    const shift = this.umem.frameShift;
-    let idx = cr.consumerIndex;
-    for (let i = 0; i < n; i++) {
-      const a = cr.words[cr.entryWord(idx++)]!;
-      out[i] = a;
-      if (this.tracker !== null) this.tracker.move(a, FRAME_TX, FRAME_FREE, 'completion');
-      this.freeFrames[this.freeTop++] = (a >>> shift) << shift;
-    }
-    cr.release(n);
-    return n;
+    return this.pool.reclaimInto(out);
   }
 
   // ------------------------------------------------------------------ frame tracking (debug)
@@ -658,16 +633,6 @@ export class XskSocket {
     const t = this.tracker!;
     const a = this.sg ? this.segAddr! : this.rxAddr;
     for (let i = 0; i < n; i++) t.move(a[i]!, FRAME_KERNEL, FRAME_APP, 'RX ring');
-    this.checkFrames();
-  }
-
-  /** giveBack() sends the first `toFill` frames to the fill ring and the rest to the free list */
-  private trackGivenBack(addrs: Uint32Array, k: number, toFill: number, received: boolean): void {
-    const t = this.tracker!;
-    for (let i = 0; i < k; i++) {
-      if (received) t.move(addrs[i]!, FRAME_APP, i < toFill ? FRAME_KERNEL : FRAME_FREE, 'recycle');
-      else if (i >= toFill) t.move(addrs[i]!, FRAME_KERNEL, FRAME_FREE, 'dropped chain');
-    }
     this.checkFrames();
   }
 
@@ -682,12 +647,12 @@ export class XskSocket {
     const completionReady = this.completion.ready();
     const fillPending = this.fill.pending();
     const txPending = this.tx ? this.tx.pending() + this.txQueued : 0;
-    t.check({ freeTop: this.freeTop, fillPending, rxReady, txPending, completionReady });
+    t.check({ freeTop: this.pool.freeCount, fillPending, rxReady, txPending, completionReady });
   }
 
   /** Frames not in the free list (on a ring, with the kernel, or held by the caller). */
   framesInUse(): number {
-    return this.umem.frameCount - this.freeTop;
+    return this.pool.inUse();
   }
 
   // ------------------------------------------------------------------ events, stats, close

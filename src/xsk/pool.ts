@@ -1,0 +1,190 @@
+/**
+ * FramePool: where a socket's UMEM frames are when user space holds them — the free list — and
+ * the two rings that move frames between user space and the kernel without a packet: the fill
+ * ring (frames given to the kernel to receive into) and the completion ring (frames the kernel
+ * has finished sending). Every frame allocation of a socket goes through here: RX refill, the
+ * recycle of received frames, TX allocation (send, the generator, ping) and the return of sent
+ * frames, including received frames that were forwarded (transmitted in place): those are owed
+ * to the fill ring (`fillDebt`) and go back there as they complete, so forwarding never starves
+ * the receive side of frames.
+ *
+ * No allocation and no system call per frame; a kick (need_wakeup) at most per batch.
+ */
+import { AfxdpError } from '../errors.js';
+import type { Ring } from './ring.js';
+import type { Umem } from './umem.js';
+import { FRAME_APP, FRAME_FREE, FRAME_KERNEL, FRAME_TX, type FrameTracker } from './frames.js';
+
+export class FramePool {
+  /** frames owned by user space and free for use (RX refill or TX) */
+  private readonly freeFrames: Uint32Array;
+  private top = 0;
+  /** received frames that left by TX (forwarded) and are owed to the fill ring once they complete */
+  fillDebt = 0;
+  private readonly shift: number;
+
+  constructor(
+    readonly umem: Umem,
+    /** the fill ring (a stand-in during a rehearsal: XskSocket swaps it) */
+    public fill: Ring,
+    /** the completion ring (likewise) */
+    public completion: Ring,
+    private readonly tracker: FrameTracker | null,
+    /** the owner's invariant check (frame tracking), run once per batch when tracking */
+    private readonly check: () => void,
+    /** kicks the kernel to take fill entries (need_wakeup) */
+    private readonly kickFill: () => void,
+  ) {
+    this.freeFrames = new Uint32Array(umem.frameCount);
+    this.shift = umem.frameShift;
+    for (let i = umem.frameCount - 1; i >= 0; i--) this.freeFrames[this.top++] = umem.frameAddr(i);
+  }
+
+  /** frames in the free list */
+  get freeCount(): number {
+    return this.top;
+  }
+
+  /** Frames not in the free list (on a ring, with the kernel, or held by the caller). */
+  inUse(): number {
+    return this.umem.frameCount - this.top;
+  }
+
+  /** A free frame's address, or -1 when none is free (completed TX frames are taken back first). */
+  alloc(): number {
+    if (this.top === 0) this.reclaim();
+    if (this.top === 0) return -1;
+    const addr = this.freeFrames[--this.top]!;
+    if (this.tracker !== null) this.tracker.move(addr, FRAME_FREE, FRAME_APP, 'alloc');
+    return addr;
+  }
+
+  /** Gives a frame from alloc() back unused. */
+  unalloc(addr: number): void {
+    if (this.tracker !== null) this.tracker.move(addr, FRAME_APP, FRAME_FREE, 'unalloc');
+    this.freeFrames[this.top++] = addr;
+  }
+
+  /** A frame queued for TX but never published (its ring slot taken back): free again. */
+  untransmit(addr: number): void {
+    if (this.tracker !== null) this.tracker.move(addr, FRAME_TX, FRAME_FREE, 'txDiscard');
+    this.freeFrames[this.top++] = (addr >>> this.shift) << this.shift;
+  }
+
+  /** Puts up to n free frames on the fill ring; returns how many. */
+  refill(n: number): number {
+    const fill = this.fill;
+    const k = Math.min(fill.free(n), this.top);
+    let idx = fill.producerIndex;
+    for (let i = 0; i < k; i++) {
+      const e = fill.entryWord(idx++);
+      fill.words[e] = this.freeFrames[--this.top]!;
+      fill.words[e + 1] = 0;
+      if (this.tracker !== null) this.tracker.move(fill.words[e]!, FRAME_FREE, FRAME_KERNEL, 'refill');
+    }
+    fill.submit(k);
+    if (this.tracker !== null) this.check();
+    return k;
+  }
+
+  /**
+   * The frames holding addrs[0..k) go back: to the fill ring while it has room, else to the free
+   * list. `received`: they were the application's (recycle); else the kernel's still (a dropped
+   * chain, never handed out).
+   */
+  giveBack(addrs: Uint32Array, k: number, received: boolean): void {
+    const shift = this.shift;
+    const fill = this.fill;
+    let free = fill.free(k);
+    let idx = fill.producerIndex;
+    const fw = fill.words;
+    for (let i = 0; i < k; i++) {
+      const base = (addrs[i]! >>> shift) << shift;
+      if (free > 0) {
+        const e = fill.entryWord(idx++);
+        fw[e] = base;
+        fw[e + 1] = 0;
+        free--;
+      } else {
+        this.freeFrames[this.top++] = base;
+      }
+    }
+    const toFill = (idx - fill.producerIndex) >>> 0;
+    if (this.tracker !== null) this.trackGivenBack(addrs, k, toFill, received);
+    fill.submit(toFill);
+    if (fill.needsWakeup()) this.kickFill();
+  }
+
+  /** A socket adopted from the broker: the first k free frames are on the fill ring already. */
+  takeFree(k: number): number {
+    if (!Number.isInteger(k) || k < 0 || k > this.top) throw new AfxdpError('EBROKER', `the broker says ${k} frames are on the fill ring of a UMEM of ${this.top}`, { hint: 'client and broker must be the same afxdp version' });
+    for (let i = 0; i < k; i++) {
+      const addr = this.freeFrames[--this.top]!;
+      if (this.tracker !== null) this.tracker.move(addr, FRAME_FREE, FRAME_KERNEL, 'adopt');
+    }
+    return k;
+  }
+
+  /** Moves completed TX frames back to the free list (and what is owed, on to the fill ring); returns how many. */
+  reclaim(): number {
+    const cr = this.completion;
+    let total = 0;
+    for (;;) {
+      const n = cr.peek(256);
+      if (n === 0) break;
+      let idx = cr.consumerIndex;
+      // masked to the frame base: a packet may have been sent at an offset (TX metadata in front, a forwarded packet)
+      const shift = this.shift;
+      const t = this.tracker;
+      for (let i = 0; i < n; i++) {
+        const addr = cr.words[cr.entryWord(idx++)]!;
+        if (t !== null) t.move(addr, FRAME_TX, FRAME_FREE, 'completion');
+        this.freeFrames[this.top++] = (addr >>> shift) << shift;
+      }
+      cr.release(n);
+      total += n;
+    }
+    if (this.fillDebt > 0 && total > 0) this.payDebt();
+    if (this.tracker !== null) this.check();
+    return total;
+  }
+
+  /**
+   * Like reclaim(), but also copies the completed descriptors' addresses (as sent: a frame base
+   * plus any offset) into `out`, up to out.length of them, so the caller can read each frame's
+   * TX metadata (completion timestamp) right away, before the frame is reused.
+   */
+  reclaimInto(out: Uint32Array): number {
+    const cr = this.completion;
+    const n = cr.peek(out.length);
+    if (n === 0) return 0;
+    const shift = this.shift;
+    let idx = cr.consumerIndex;
+    for (let i = 0; i < n; i++) {
+      const a = cr.words[cr.entryWord(idx++)]!;
+      out[i] = a;
+      if (this.tracker !== null) this.tracker.move(a, FRAME_TX, FRAME_FREE, 'completion');
+      this.freeFrames[this.top++] = (a >>> shift) << shift;
+    }
+    cr.release(n);
+    if (this.fillDebt > 0) this.payDebt();
+    return n;
+  }
+
+  /** Forwarded frames that completed go back to the fill ring (frames are alike: any free one will do). */
+  private payDebt(): void {
+    const k = this.refill(this.fillDebt);
+    this.fillDebt -= k;
+    if (k > 0 && this.fill.needsWakeup()) this.kickFill();
+  }
+
+  /** giveBack() sends the first `toFill` frames to the fill ring and the rest to the free list */
+  private trackGivenBack(addrs: Uint32Array, k: number, toFill: number, received: boolean): void {
+    const t = this.tracker!;
+    for (let i = 0; i < k; i++) {
+      if (received) t.move(addrs[i]!, FRAME_APP, i < toFill ? FRAME_KERNEL : FRAME_FREE, 'recycle');
+      else if (i >= toFill) t.move(addrs[i]!, FRAME_KERNEL, FRAME_FREE, 'dropped chain');
+    }
+    this.check();
+  }
+}
