@@ -16,7 +16,8 @@ export type AfxdpErrorCode =
   | 'ELAB' // the test lab could not be built
   | 'EPERM' // missing privileges / capabilities
   | 'EBROKER' // the broker (afxdp serve) is not reachable, refused, went away or speaks another protocol
-  | 'ETOOL'; // an external command failed or is missing
+  | 'ETOOL' // an external command failed or is missing
+  | 'EHANDLER'; // a handler module (open({ handler })) could not be loaded or threw
 
 export class AfxdpError extends Error {
   override readonly name = 'AfxdpError';

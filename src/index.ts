@@ -12,6 +12,7 @@ import { PACKAGE_ROOT } from './native.js';
 // sockets, batches, packets
 export { open, AfxdpSocket, type OpenOptions, type SocketStats, type BatchesOptions } from './api/socket.js';
 export { Batch, Packet } from './api/batch.js';
+export type { HandlerContext, PacketHandler } from './api/handler-host.js';
 export type { NetnsOption } from './api/netns.js';
 
 // your own XDP programs
@@ -22,7 +23,7 @@ export { checkObject as checkProgram, type CheckResult, type ProgramVerdict } fr
 export { AfxdpError, type AfxdpErrorCode } from './errors.js';
 
 // measuring without touching packets, and reports
-export { LatencyReceiver, ReceiveQueue, POLL_MODES, type ReceiverOptions, type ReceiverStats, type ReceiverTuning, type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram } from './rx/receiver.js';
+export { LatencyReceiver, ReceiveQueue, POLL_MODES, type ReceiverOptions, type ReceiverStats, type HandlerStats, type ReceiverTuning, type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram } from './rx/receiver.js';
 export { LatencyProbe, type ProbeOptions, type ProbeStats } from './rx/probe.js';
 export { MATCH_NAMES, describeMatch } from './rx/options.js';
 export { PacketBatch, type PacketSink } from './rx/batch.js';

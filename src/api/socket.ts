@@ -5,8 +5,11 @@
  * the consumer side — batches through `for await`, a callback or receive(), and send().
  */
 import './dispose.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AfxdpError } from '../errors.js';
-import { LatencyReceiver, POLL_MODES, type ClockName, type MatchName, type PollMode, type StrategyName, type LoadedProgram } from '../rx/receiver.js';
+import { LatencyReceiver, POLL_MODES, type HandlerStats, type ClockName, type MatchName, type PollMode, type StrategyName, type LoadedProgram } from '../rx/receiver.js';
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import type { Report } from '../report/report.js';
 import { receiverReport } from '../report/receiver-report.js';
@@ -67,9 +70,17 @@ export interface OpenOptions {
   batchSize?: number;
   /** path of a broker's socket (`afxdp serve`, docs/BROKER.md): the broker attaches and makes the sockets, this process needs no capability; the interface is in the broker's namespace (not with `program` or `netns`) */
   broker?: string;
+  /**
+   * user code in the receiving thread: a `URL` or an absolute path of an ES module whose default
+   * export `(batch, ctx) => void` runs in each queue's receive worker for every batch, over the
+   * UMEM (no copy), before the frames are recycled; `ctx.forward(i)` transmits a packet in place,
+   * `ctx.send(bytes)` a new frame (docs/API.md#handlers). Poll mode 'worker' (the default with a
+   * handler) or 'busy'. The socket's own receive(), onBatch() and `for await` are then not used.
+   */
+  handler?: URL | string;
 }
 
-const OPEN_OPTIONS = ['iface', 'queue', 'queues', 'poll', 'strategy', 'simulateNoMeta', 'hints', 'mode', 'bind', 'clock', 'match', 'udpPort', 'program', 'netns', 'ringSize', 'tx', 'frameCount', 'frameSize', 'sg', 'batchSize', 'broker'];
+const OPEN_OPTIONS = ['iface', 'queue', 'queues', 'poll', 'strategy', 'simulateNoMeta', 'hints', 'mode', 'bind', 'clock', 'match', 'udpPort', 'program', 'netns', 'ringSize', 'tx', 'frameCount', 'frameSize', 'sg', 'batchSize', 'broker', 'handler'];
 
 export interface SocketStats {
   /** packets received through this API */
@@ -79,8 +90,12 @@ export interface SocketStats {
   metaInvalid: number;
   /** valid stamps by the strategy that carried them */
   byStrategy: { meta: number; prepend: number; map: number };
-  /** frames accepted by send() */
+  /** frames accepted by send(), and with a handler the new frames its ctx.send() sent */
   sent: number;
+  /** handler mode: packets the handlers forwarded in place (ctx.forward); 0 without a handler */
+  forwarded: number;
+  /** handler mode: handled (= received), forwarded, sent, dropped (not forwarded) and the handlers' own counters; null without a handler */
+  handler: HandlerStats | null;
   /** XDP_STATISTICS of the socket */
   kernel: KernelStats;
   /** the default program's counters, summed over the queues; null with your own program */
@@ -118,8 +133,10 @@ export class AfxdpSocket implements BatchOwner {
   private wake: (() => void) | null = null;
   private iterPoll = false;
   private lastStats: SocketStats | null = null;
+  /** the handler module (URL) receiving the packets, or null */
+  readonly handlerModule: string | null;
 
-  private constructor(rx: LatencyReceiver) {
+  private constructor(rx: LatencyReceiver, handler?: string) {
     this.rx = rx;
     this.iface = rx.ifname;
     this.queue = rx.queues[0]!;
@@ -128,6 +145,7 @@ export class AfxdpSocket implements BatchOwner {
     this.clock = rx.clock;
     this.sock = rx.poll === 'event' && rx.socketOf(0).tx !== null ? rx.socketOf(0) : null;
     this.batch = new Batch(this);
+    this.handlerModule = handler ?? null;
   }
 
   /** Opens AF_XDP sockets on `iface` (queue 0, or `queues`) with the XDP program in front of them. */
@@ -146,7 +164,8 @@ export class AfxdpSocket implements BatchOwner {
       if (!Array.isArray(opts.queues) || opts.queues.length === 0) throw new AfxdpError('EUSAGE', `open: options.queues must be 'all' or a non-empty array of queue ids, got ${describe(opts.queues)}`);
       queues = opts.queues.map((q, i) => expectInt(`open: options.queues[${i}]`, q, 0, 63));
     }
-    const poll = expectChoice('open: options.poll', opts.poll, POLL_MODES) ?? 'event';
+    const handler = opts.handler === undefined ? undefined : handlerUrl(opts.handler);
+    const poll = expectChoice('open: options.poll', opts.poll, POLL_MODES) ?? (handler === undefined ? 'event' : 'worker');
     const strategy = expectChoice('open: options.strategy', opts.strategy, ['auto', 'meta', 'prepend', 'map'] as const) ?? 'auto';
     const mode = expectChoice('open: options.mode', opts.mode, ['auto', 'native', 'generic'] as const) ?? 'auto';
     const bind = expectChoice('open: options.bind', opts.bind, ['auto', 'copy', 'zerocopy'] as const) ?? 'auto';
@@ -201,10 +220,11 @@ export class AfxdpSocket implements BatchOwner {
         batchSize,
         txRingSize,
         broker: opts.broker,
-        // the consumer is this class: in the worker modes the workers hand their batches over
-        deliver: poll !== 'event',
+        // the consumer is this class: in the worker modes the workers hand their batches over (a handler keeps them)
+        deliver: poll !== 'event' && handler === undefined,
+        handler: handler === undefined ? undefined : { host: HANDLER_HOST, module: handler },
       });
-      return new AfxdpSocket(rx);
+      return new AfxdpSocket(rx, handler);
     });
   }
 
@@ -241,6 +261,7 @@ export class AfxdpSocket implements BatchOwner {
    */
   receive(): Batch | null {
     this.checkOpen();
+    this.checkNoHandler();
     const b = this.batch;
     if (!b.released) {
       throw new AfxdpError('ESTATE', 'the previous batch is not released yet', { hint: 'call batch.release() before receiving again' });
@@ -366,6 +387,7 @@ export class AfxdpSocket implements BatchOwner {
   }
 
   private claim(kind: 'iterator' | 'callback'): void {
+    this.checkNoHandler();
     if (this.consumer !== null) {
       throw new AfxdpError('ESTATE', `this socket already has a ${this.consumer === 'iterator' ? 'batch iterator' : 'onBatch() callback'}`, {
         hint: 'use one way of receiving at a time (end the loop or call offBatch() first)',
@@ -435,7 +457,7 @@ export class AfxdpSocket implements BatchOwner {
       throw new AfxdpError('EUSAGE', `send: offset ${String(offset)} / length ${String(length)} do not fit in ${data.length} bytes`);
     }
     const k = framesFor(sock, length, 'send');
-    if (queueCopy(sock, data, offset, length, k, this.txQueued, this.txChain, this.txLens) === 0) return false;
+    if (queueCopy(sock, data, offset, length, k, this.txChain, this.txLens) === 0) return false;
     this.txQueued += k;
     this.sent++;
     if (this.batch.released) this.flush();
@@ -466,7 +488,9 @@ export class AfxdpSocket implements BatchOwner {
       metaValid: r.metaValid,
       metaInvalid: r.metaInvalid,
       byStrategy: r.byStrategy,
-      sent: this.sent,
+      sent: this.sent + (r.handler?.sent ?? 0),
+      forwarded: r.handler?.forwarded ?? 0,
+      handler: r.handler,
       kernel: r.kernel,
       program: this.rx.programHasCounters ? r.program : null,
     };
@@ -520,9 +544,50 @@ export class AfxdpSocket implements BatchOwner {
     this.close();
   }
 
+  /**
+   * The error that ended receiving on a queue (a handler that threw, the interface gone, a worker
+   * that died), or null. The counts up to then stay readable.
+   */
+  get error(): AfxdpError | null {
+    return this.rx.error;
+  }
+
+  /** Calls cb once with the error that ends receiving on a queue (see `error`). */
+  onError(cb: (err: AfxdpError) => void): void {
+    if (typeof cb !== 'function') throw new AfxdpError('EUSAGE', `onError: the callback must be a function, got ${describe(cb)}`);
+    if (this.rx.error !== null) {
+      const e = this.rx.error;
+      queueMicrotask(() => cb(e));
+      return;
+    }
+    this.rx.onError = cb;
+  }
+
+  private checkNoHandler(): void {
+    if (this.handlerModule !== null) {
+      throw new AfxdpError('ESTATE', `this socket's packets go to its handler ${this.handlerModule}`, { hint: 'with a handler, read stats() and latency() on the main thread; receive in the handler' });
+    }
+  }
+
   private checkOpen(): void {
     if (this.isClosed) throw new AfxdpError('ECLOSED', `socket on ${this.iface} queue ${this.queue} is closed`, { hint: 'open a new one with open()' });
   }
+}
+
+/** the module that runs a handler in a receive worker (rx/handler.ts) */
+const HANDLER_HOST = new URL('./handler-host.js', import.meta.url).href;
+
+/** open()'s `handler` as a file: URL, checked to exist (a missing module is one line here, not a worker's failure). */
+function handlerUrl(h: unknown): string {
+  let url: URL;
+  if (h instanceof URL) url = h;
+  else if (typeof h === 'string' && path.isAbsolute(h)) url = pathToFileURL(h);
+  else if (typeof h === 'string' && h.startsWith('file:')) url = new URL(h);
+  else throw new AfxdpError('EUSAGE', `open: options.handler must be a URL or an absolute path of an ES module, got ${describe(h)}`, { hint: "e.g. new URL('./handler.mjs', import.meta.url)" });
+  if (url.protocol !== 'file:') throw new AfxdpError('EUSAGE', `open: handler module ${url.href} is not a file: URL`, { hint: 'handlers are loaded from local files' });
+  const file = fileURLToPath(url);
+  if (!existsSync(file)) throw new AfxdpError('EUSAGE', `open: handler module ${file} does not exist`, { hint: 'give the absolute path (or a file: URL) of an ES module' });
+  return url.href;
 }
 
 /** Opens AF_XDP sockets with an XDP program in front of them; see AfxdpSocket.open. */

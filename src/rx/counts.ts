@@ -33,7 +33,14 @@ export const C_SIZE_BASE = 16;
 export const C_MULTI_BUFFER = 22;
 /** chains too long for the socket's receive window (batch size + 64 buffers), dropped whole */
 export const C_CHAINS_DROPPED = 23;
-export const COUNTS_SLOTS = 24;
+/** handler mode: packets the handler was called for, forwarded (ctx.forward), sent (ctx.send, new frames) and not forwarded (their frames recycled) */
+export const C_HANDLED = 24;
+export const C_FORWARDED = 25;
+export const C_SENT = 26;
+export const C_HANDLER_DROPPED = 27;
+export const COUNTS_SLOTS = 28;
+/** handler mode: slots of the handler's own counters (ctx.counters), per queue */
+export const HANDLER_COUNTERS = 16;
 
 /**
  * The size classes of the report (`packets.by_size`), by the whole packet's length without FCS:

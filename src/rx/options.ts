@@ -9,6 +9,7 @@ import { AfxdpError } from '../errors.js';
 import type { BindMode } from '../xsk/socket.js';
 import type { XdpModeOption } from '../xdp/program.js';
 import { STRATEGY_CODES, type StrategyName } from '../xdp/meta.js';
+import type { HandlerSpec } from './handler.js';
 
 export type { StrategyName };
 export type ClockName = 'monotonic' | 'tai';
@@ -140,6 +141,12 @@ export interface ReceiverOptions {
    * The interface is the broker's (its network namespace); not with `program`, `force`, `netnsFd`.
    */
   broker?: string;
+  /**
+   * worker and busy modes: user code in each queue's receive worker (rx/handler.ts): the host
+   * module that runs it and the user's module, as URLs. The workers' sockets get a TX ring (of
+   * ringSize entries) to forward and send on. Default: none
+   */
+  handler?: HandlerSpec;
 }
 
 
@@ -147,10 +154,10 @@ const MAX_QUEUES = 64; // AFXDP_MAX_QUEUES in bpf/stamp.h
 /** a busy poll longer than this per empty ring only burns the CPU: the wake-up path takes over */
 const MAX_BUSY_POLL_US = 10_000;
 
-export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker'>> &
-  Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker'> & { queues: readonly number[] | 'all' };
+export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker' | 'handler'>> &
+  Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker' | 'handler'> & { queues: readonly number[] | 'all' };
 
-const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'frameSize', 'sg', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'cpuDmaLatency', 'busyPoll', 'stackEvery', 'broker']);
+const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'frameSize', 'sg', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'cpuDmaLatency', 'busyPoll', 'stackEvery', 'broker', 'handler']);
 
 export function resolve(opts: ReceiverOptions): Resolved {
   for (const k of Object.keys(opts)) {
@@ -189,6 +196,7 @@ export function resolve(opts: ReceiverOptions): Resolved {
     busyPoll: opts.busyPoll ?? 0,
     stackEvery: opts.stackEvery ?? 0,
     broker: opts.broker,
+    handler: opts.handler,
   };
   if (!POLL_MODES.includes(o.poll)) throw new AfxdpError('EUSAGE', `poll mode ${JSON.stringify(o.poll)} is not ${POLL_MODES.join(', ')}`, { hint: 'use --poll event, --poll worker or --poll busy' });
   if (!Object.hasOwn(STRATEGY_CODES, o.strategy)) {
@@ -214,6 +222,11 @@ export function resolve(opts: ReceiverOptions): Resolved {
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
   if (inWorkers(o.poll) && (o.txRingSize > 0 || o.txMetadataLen > 0)) {
     throw new AfxdpError('EUSAGE', `sending needs poll mode event: in ${o.poll} mode the worker owns the socket`, { hint: 'open with poll: "event" to send, or receive only' });
+  }
+  if (o.handler !== undefined) {
+    if (!inWorkers(o.poll)) throw new AfxdpError('EUSAGE', 'a handler runs in the receive workers: it needs poll mode worker or busy', { hint: 'open with poll: "worker" (the default with a handler) or "busy"' });
+    if (o.deliver) throw new AfxdpError('EUSAGE', 'with a handler the batches stay in the workers: deliver cannot be used', { hint: 'read the handler\'s counters instead, or drop the handler' });
+    if (o.broker !== undefined) throw new AfxdpError('EUSAGE', 'a handler cannot be used with a broker yet: the broker makes the sockets without a TX ring', { hint: 'run without the broker (with the privileges to open the socket here)' });
   }
   if (o.broker !== undefined) {
     if (typeof o.broker !== 'string' || o.broker === '') throw new AfxdpError('EUSAGE', `broker must be the path of a broker socket, got ${JSON.stringify(o.broker)}`, { hint: 'e.g. /run/afxdp/broker.sock (afxdp serve --socket)' });

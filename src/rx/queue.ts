@@ -11,7 +11,7 @@ import { LatencyRecorder, RECORDER_BYTES } from '../measure/recorder.js';
 import type { Segment, MeasuredQueue } from '../measure/monitor.js';
 import type { RxEngine } from './engine.js';
 import type { BatchChannel } from './channel.js';
-import { newCounts, C_RECEIVED, C_META_VALID, C_META_INVALID } from './counts.js';
+import { newCounts, C_RECEIVED, C_META_VALID, C_META_INVALID, HANDLER_COUNTERS } from './counts.js';
 import { CTL_STATE, STATE_STOPPED } from './worker.js';
 
 export const NO_COUNTERS: ProgramCounters = { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0, unstamped: 0 };
@@ -28,6 +28,8 @@ export class ReceiveQueue implements MeasuredQueue {
   worker: { thread: Worker; ctl: Int32Array; kernel: Float64Array } | null = null;
   /** worker modes with `deliver`: the batches the worker hands over */
   channel: BatchChannel | null = null;
+  /** handler mode: the handler's own counters (ctx.counters), written by the worker */
+  handlerCounters: Float64Array | null = null;
   fd = -1;
   bindMode: 'copy' | 'zerocopy' = 'copy';
   private lastKernel: KernelStats | null = null;
@@ -44,6 +46,13 @@ export class ReceiveQueue implements MeasuredQueue {
     this.xdpToUser = rec();
     this.senderToXdp = segments.sender ? rec() : null;
     this.hwToXdp = segments.hw ? rec() : null;
+  }
+
+  /** Handler mode: gives the queue the handler's counters (shared with its worker). */
+  withHandlerCounters(): SharedArrayBuffer {
+    const buf = new SharedArrayBuffer(8 * HANDLER_COUNTERS);
+    this.handlerCounters = new Float64Array(buf);
+    return buf;
   }
 
   get received(): number {

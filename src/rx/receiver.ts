@@ -35,7 +35,7 @@ import { tuneThisThread } from '../sys/thread.js';
 import { holdCpuDmaLatency } from '../sys/host-tuning.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import type { PacketBatch, PacketSink } from './batch.js';
-import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END, C_BUSY_POLLS, C_SIZE_BASE, C_MULTI_BUFFER, C_CHAINS_DROPPED, SIZE_CLASSES } from './counts.js';
+import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END, C_BUSY_POLLS, C_SIZE_BASE, C_MULTI_BUFFER, C_CHAINS_DROPPED, C_HANDLED, C_FORWARDED, C_SENT, C_HANDLER_DROPPED, HANDLER_COUNTERS, SIZE_CLASSES } from './counts.js';
 import * as W from './worker.js';
 import type { StrategyCounts, HintCounts } from './stamps.js';
 import { resolve, lookup, inWorkers, wantsSg, DEFAULT_FRAME_SIZE, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
@@ -77,6 +77,17 @@ export interface ReceiverStats {
   multiBuffer: number;
   /** chains longer than the socket takes at once (batch size + 64 buffers), dropped whole */
   chainsDropped: number;
+  /** handler mode: what the handlers did (null without a handler) */
+  handler: HandlerStats | null;
+}
+
+/** Handler mode: packets handled = forwarded + dropped (recycled); sent = new frames; counters = the handlers' own (ctx.counters), summed. */
+export interface HandlerStats {
+  handled: number;
+  forwarded: number;
+  sent: number;
+  dropped: number;
+  counters: number[];
 }
 
 /** The real-time knobs of a run (--cpu, --rt, --cpu-dma-latency, --busy-poll). */
@@ -544,12 +555,20 @@ export class LatencyReceiver {
       recorders: { xdpToUser: bufferOf(rq.xdpToUser)!, senderToXdp: bufferOf(rq.senderToXdp), hwToXdp: bufferOf(rq.hwToXdp) },
       channel,
       adopt: adopt === null ? null : { socket: adopt, ifindex: this.ifindex },
+      handler: o.handler ?? null,
+      handlerCounters: o.handler ? rq.withHandlerCounters() : null,
+      // a handler forwards and sends on the queue's own socket
+      txRingSize: o.handler ? o.ringSize : 0,
     };
     const thread = new Worker(WORKER_URL, { workerData: data, name: `afxdp-rx-q${rq.queue}` });
     thread.unref();
     // an exception inside the worker after setup ends its loop; the state word says stopped
     thread.on('error', (e) => this.fail(new AfxdpError('ESTATE', `the receive worker of queue ${rq.queue} failed: ${e.message}`, { cause: e })));
     rq.worker = { thread, ctl, kernel: new Float64Array(kernel) };
+    // an error that ended the worker's receiving after setup (a handler that threw)
+    thread.on('message', (m: W.WorkerMessage) => {
+      if (m && typeof m === 'object' && 'error' in m) this.fail(new AfxdpError(m.error.code, m.error.message, { hint: m.error.hint, errno: m.error.errno }));
+    });
     // a worker starts in tens of ms; 10 s covers a loaded machine
     const r = Atomics.wait(ctl, W.CTL_READY, W.READY_WAITING, 10_000);
     const ready = Atomics.load(ctl, W.CTL_READY);
@@ -803,6 +822,7 @@ export class LatencyReceiver {
       bySize: Object.fromEntries(SIZE_CLASSES.map((k, i) => [k.name, c[C_SIZE_BASE + i]!])),
       multiBuffer: c[C_MULTI_BUFFER]!,
       chainsDropped: c[C_CHAINS_DROPPED]!,
+      handler: this.o.handler === undefined ? null : handlerStats(list),
     };
   }
 
@@ -873,6 +893,19 @@ export class LatencyReceiver {
       native().close(this.brokered.conn);
     }
   }
+}
+
+function handlerStats(list: ReceiveQueue[]): HandlerStats {
+  const s: HandlerStats = { handled: 0, forwarded: 0, sent: 0, dropped: 0, counters: new Array<number>(HANDLER_COUNTERS).fill(0) };
+  for (const rq of list) {
+    s.handled += rq.counts[C_HANDLED]!;
+    s.forwarded += rq.counts[C_FORWARDED]!;
+    s.sent += rq.counts[C_SENT]!;
+    s.dropped += rq.counts[C_HANDLER_DROPPED]!;
+    const u = rq.handlerCounters;
+    if (u !== null) for (let i = 0; i < HANDLER_COUNTERS; i++) s.counters[i]! += u[i]!;
+  }
+  return s;
 }
 
 function addInto<T extends object>(a: T, b: T): void {

@@ -10,7 +10,7 @@
  * loop), poll 'busy' spins on the ring. Results go through SharedArrayBuffers — counters, HdrHistogram buckets
  * and, when the main thread needs the packets, a BatchChannel — never per-packet messages.
  */
-import { workerData } from 'node:worker_threads';
+import { workerData, parentPort } from 'node:worker_threads';
 import v8 from 'node:v8';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
@@ -22,6 +22,7 @@ import { collectGarbage } from '../sys/gc.js';
 import { tuneThisThread, type ThreadTuning } from '../sys/thread.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import { C_HEAP_START, C_HEAP_END, C_IDLE_KICKS, C_POLL_WAITS, C_BUSY_POLLS } from './counts.js';
+import type { HandlerSpec, HandlerHost } from './handler.js';
 
 export interface WorkerData {
   ifname: string;
@@ -55,6 +56,17 @@ export interface WorkerData {
   channel: { buffer: SharedArrayBuffer; shape: ChannelShape } | null;
   /** a broker's client: the socket the broker made (fds are process-wide), adopted instead of created */
   adopt: { socket: AdoptedSocket; ifindex: number } | null;
+  /** handler mode: the user's module and the host that runs it (rx/handler.ts); null: none */
+  handler: HandlerSpec | null;
+  /** handler mode: the handler's own counters (HANDLER_COUNTERS doubles) */
+  handlerCounters: SharedArrayBuffer | null;
+  /** TX ring entries (handler mode: forward and send on this socket); 0 = receive only */
+  txRingSize: number;
+}
+
+/** What a worker posts to the main thread after setup: only an error that ended its receiving. */
+export interface WorkerMessage {
+  error: { code: AfxdpError['code']; message: string; hint?: string; errno?: number };
 }
 
 // ctl words
@@ -79,9 +91,13 @@ function heapUsed(): number {
   return v8.getHeapStatistics().used_heap_size;
 }
 
-function fail(d: WorkerData, ctl: Int32Array, e: unknown): void {
+function errorJson(e: unknown): WorkerMessage['error'] {
   const a = e as AfxdpError;
-  const json = JSON.stringify({ code: a.code ?? 'ESYS', message: a.message ?? String(e), hint: a.hint, errno: a.errno });
+  return { code: a.code ?? 'ESYS', message: a.message ?? String(e), hint: a.hint, errno: a.errno };
+}
+
+function fail(d: WorkerData, ctl: Int32Array, e: unknown): void {
+  const json = JSON.stringify(errorJson(e));
   new TextEncoder().encodeInto(json.slice(0, ERROR_BYTES / 4), new Uint8Array(d.error));
   Atomics.store(ctl, CTL_READY, READY_ERROR);
   Atomics.notify(ctl, CTL_READY);
@@ -147,6 +163,8 @@ class ReceiveLoop {
   /** While idle: false once told to stop; else kicks the kernel if it asked to refill (need_wakeup). */
   private idleCheck(): boolean {
     if (Atomics.load(this.ctl, CTL_STATE) !== STATE_RUNNING) return false;
+    // forwarded frames owed to the fill ring come back with their completions
+    if (this.sock.tx !== null) this.sock.reclaim();
     if (this.sock.fill.needsWakeup()) {
       this.sock.kickRx();
       this.counts[C_IDLE_KICKS]++;
@@ -155,7 +173,7 @@ class ReceiveLoop {
   }
 }
 
-function run(d: WorkerData): void {
+async function run(d: WorkerData): Promise<void> {
   const ctl = new Int32Array(d.ctl);
   const counts = new Float64Array(d.counts);
   let sock: XskSocket;
@@ -168,6 +186,7 @@ function run(d: WorkerData): void {
       bind: d.bind,
       rxRingSize: d.ringSize,
       fillRingSize: d.ringSize,
+      txRingSize: d.txRingSize,
       frameCount: d.frameCount,
       frameSize: d.frameSize,
       sg: d.sg,
@@ -206,6 +225,21 @@ function run(d: WorkerData): void {
     counts,
   );
   if (d.channel) engine.sinks.push(new BatchChannel(d.channel.shape, d.config.queue, d.channel.buffer));
+  if (d.handler !== null) {
+    try {
+      const host = (await import(d.handler.host)) as HandlerHost;
+      const stop = (e: unknown): void => {
+        // the rest of this batch is recycled by the engine; the loop ends at its next look at the state word
+        parentPort?.postMessage({ error: errorJson(e) } satisfies WorkerMessage);
+        Atomics.store(ctl, CTL_STATE, STATE_STOP);
+      };
+      engine.sinks.push(await host.createHandlerSink({ socket: sock, queue: d.config.queue, module: d.handler.module, counts, counters: new Float64Array(d.handlerCounters!), stop }));
+    } catch (e) {
+      sock.close();
+      fail(d, ctl, e);
+      return;
+    }
+  }
   const loop = new ReceiveLoop(engine, ctl, counts, d.block, d.busyPoll > 0);
   // the loop's own step is rehearsed too (without waiting: nothing can arrive yet)
   loop.waitMs = 0;
@@ -237,4 +271,4 @@ function run(d: WorkerData): void {
 }
 
 // Only as the worker that receiver.ts starts (importing this module for its constants runs nothing).
-if ((workerData as WorkerData | null)?.ctl instanceof SharedArrayBuffer) run(workerData as WorkerData);
+if ((workerData as WorkerData | null)?.ctl instanceof SharedArrayBuffer) void run(workerData as WorkerData);

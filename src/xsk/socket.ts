@@ -567,6 +567,11 @@ export class XskSocket {
     this.pool.unalloc(addr);
   }
 
+  /** descriptors txPush() queued that the next txFlush() publishes */
+  get txQueuedCount(): number {
+    return this.txQueued;
+  }
+
   /** Free TX ring slots (at most max). */
   txFree(max: number): number {
     const tx = this.tx;

@@ -62,11 +62,13 @@ export function framesFor(sock: XskSocket, length: number, who: string): number 
 
 /**
  * A copy of `data[offset, offset + length)` queued as one packet (the caller checked the
- * arguments; `chain`, `lens`: scratch of MAX_TX_CHAIN). `queued`: descriptors the caller queued
- * and has not flushed yet (the TX ring must have room for them too). Returns the frames used, 0
- * when the TX ring or the pool has no room (then nothing is queued; flush or wait and retry).
+ * arguments and took k from framesFor(); `chain`, `lens`: scratch of MAX_TX_CHAIN). Returns the
+ * frames used, 0 when the TX ring or the pool has no room (then nothing is queued; flush or wait
+ * and retry).
  */
-export function queueCopy(sock: XskSocket, data: Uint8Array, offset: number, length: number, k: number, queued: number, chain: Uint32Array, lens: Uint32Array): number {
+export function queueCopy(sock: XskSocket, data: Uint8Array, offset: number, length: number, k: number, chain: Uint32Array, lens: Uint32Array): number {
+  // room for what is queued and not yet published, too
+  const queued = sock.txQueuedCount;
   if (sock.txFree(queued + k) < queued + k) {
     sock.reclaim();
     return 0;
