@@ -134,3 +134,23 @@ test('examples/prometheus-exporter: keeps serving /metrics with the packet count
     assert.equal(r.code, 0, r.stderr);
   });
 });
+
+test('examples/l2fwd-handler: the handler forwards every datagram back to the sender with the Ethernet addresses swapped', async () => {
+  await withLab(async (lab) => {
+    const run = startExample('l2fwd-handler', [lab.rx.ifname], lab.rx.netns.pid, /forwarding on \S+ queues 0 \(XDP \w+, AF_XDP \w+, poll worker\)/);
+    assert.match(await run.ready, /^forwarding/);
+    const rxPackets = async (): Promise<number> => {
+      const { stdout } = await lab.tx.netns.exec('ip', ['-j', '-s', 'link', 'show', 'dev', lab.tx.ifname]);
+      return (JSON.parse(stdout) as Array<{ stats64: { rx: { packets: number } } }>)[0]!.stats64.rx.packets;
+    };
+    const before = await rxPackets();
+    assert.equal(await sendFrames(lab, 200), 200);
+    // each frame comes back to the tx end (its kernel then drops it: the IP addresses were not swapped)
+    let after = before;
+    await waitFor(async () => (after = await rxPackets()) - before >= 200, { what: 'the tx end to count the 200 forwarded frames', detail: () => `${after - before} so far` });
+    run.child.kill('SIGTERM');
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /forwarded 200 of 200 packets \(handler saw 200\), XDP → handler p50 [1-9]\d* ns/);
+  });
+});
