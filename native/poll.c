@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #if defined(__has_include)
 #if __has_include(<uv.h>)
@@ -168,12 +170,56 @@ AFX_FN(pollWait)
 	return afx_i32(env, r == 0 ? 0 : pfd.revents);
 }
 
+/* pollWaitWake(fd, wakeFd, timeoutMs): pollWait() that another thread can end early by
+ * signalling the eventfd wakeFd (wakeSignal). The eventfd is read (reset) here when it fired.
+ * Returns fd's revents (0 on timeout, EINTR or a wake-up alone) or -errno. */
+AFX_FN(pollWaitWake)
+{
+	napi_value argv[3];
+	int32_t fd, wake, timeout;
+	if (!afx_args(env, info, 3, argv) || !afx_get_i32(env, argv[0], &fd) || !afx_get_i32(env, argv[1], &wake) || !afx_get_i32(env, argv[2], &timeout))
+		return NULL;
+	struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = wake, .events = POLLIN } };
+	int r = poll(pfd, 2, timeout);
+	if (r < 0)
+		return afx_i32(env, errno == EINTR ? 0 : -errno);
+	if (pfd[1].revents & POLLIN) {
+		uint64_t v;
+		ssize_t n = read(wake, &v, sizeof(v)); /* non-blocking: resets the counter */
+		(void)n;
+	}
+	return afx_i32(env, r == 0 ? 0 : pfd[0].revents);
+}
+
+/* wakeCreate(): a non-blocking eventfd for pollWaitWake(); wakeSignal(fd): ends such a wait
+ * (returns 0 or -errno). Not per packet: at most once per send of a sleeping worker. */
+AFX_FN(wakeCreate)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0)
+		return afx_throw_errno(env, "eventfd", errno);
+	return afx_i32(env, fd);
+}
+
+AFX_FN(wakeSignal)
+{
+	napi_value argv[1];
+	int32_t fd;
+	if (!afx_args(env, info, 1, argv) || !afx_get_i32(env, argv[0], &fd))
+		return NULL;
+	uint64_t one = 1;
+	return afx_i32(env, write(fd, &one, sizeof(one)) < 0 ? -errno : 0);
+}
+
 napi_value afx_poll_init(napi_env env, napi_value exports)
 {
 	static const afx_fn fns[] = {
 		{ "pollStart", pollStart },
 		{ "pollStop", pollStop },
 		{ "pollWait", pollWait },
+		{ "pollWaitWake", pollWaitWake },
+		{ "wakeCreate", wakeCreate },
+		{ "wakeSignal", wakeSignal },
 	};
 	afx_register(env, exports, fns, AFX_COUNT(fns));
 	return exports;

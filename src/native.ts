@@ -106,6 +106,12 @@ export interface NativeAddon {
   pollStop(handle: PollHandle): void;
   /** Blocks the calling thread in poll(2) for POLLIN up to timeoutMs; returns revents (0: timeout or EINTR) or -errno. For a worker thread. */
   pollWait(fd: number, timeoutMs: number): number;
+  /** pollWait() that ends early when another thread calls wakeSignal(wakeFd) */
+  pollWaitWake(fd: number, wakeFd: number, timeoutMs: number): number;
+  /** a non-blocking eventfd for pollWaitWake() (close it with close()) */
+  wakeCreate(): number;
+  /** ends a pollWaitWake() on this eventfd (or the next one); 0 or -errno */
+  wakeSignal(fd: number): number;
 
   // libbpf
   bpfOpen(path: string): BpfObjectHandle;

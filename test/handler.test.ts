@@ -95,12 +95,14 @@ function checkCounters(sock: AfxdpSocket, n: number, forwarded: number): void {
 }
 
 for (const poll of ['worker', 'busy'] as const) {
-  test(`handler l2fwd (poll ${poll}, copy mode, 1 queue): every frame comes back with swapped addresses and an intact payload; counters exact`, async () => {
+  test(`handler l2fwd (poll ${poll}, copy mode, 1 queue), sender's send() in poll ${poll} too: every frame comes back with swapped addresses and an intact payload; counters exact`, async () => {
     await withLab(async (lab) => {
       const fwd = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd, handler: L2FWD, poll, bind: 'copy' });
-      const sender = open({ iface: lab.tx.ifname, netns: lab.tx.netns.fd, tx: true, bind: 'copy' });
+      // the sender's worker owns its socket: send() hands the frames to it
+      const sender = open({ iface: lab.tx.ifname, netns: lab.tx.netns.fd, tx: true, poll, bind: 'copy' });
       try {
         assert.equal(fwd.poll, poll);
+        assert.equal(sender.poll, poll);
         assert.equal(fwd.bind, 'copy');
         const n = 2000;
         const frames = Array.from({ length: n }, (_, s) => frameOf(lab, s, 128));
@@ -113,6 +115,7 @@ for (const poll of ['worker', 'busy'] as const) {
         assert.equal(h.counters[0], n, 'the handler counted every packet in ctx.counters[0]');
         assert.ok(h.counters[1]! >= 1 && h.counters[1]! <= n, 'and its batches in ctx.counters[1]');
         assert.equal(h.sent, 0);
+        assert.equal(sender.stats().sent, n, 'the sender sent every frame from its worker');
         assert.equal(fwd.error, null);
         assert.equal(fwd.stats().kernel.tx_invalid_descs, 0);
         // the handler owns the packets: the main thread's ways of receiving are refused

@@ -54,7 +54,7 @@ export interface OpenOptions {
   netns?: NetnsOption;
   /** RX and fill ring entries (power of two); default 2048 */
   ringSize?: number;
-  /** TX ring (event mode, sent from the first queue's socket): true = 2048 entries, or a power of two; default false (receive only) */
+  /** TX ring so send() works (sent from the first queue's socket; in the worker modes by its worker): true = 2048 entries, or a power of two; default false (receive only) */
   tx?: boolean | number;
   /** UMEM frames per socket; default max(4096, 2 × ringSize) */
   frameCount?: number;
@@ -183,7 +183,6 @@ export class AfxdpSocket implements BatchOwner {
     if (opts.tx === true) txRingSize = 2048;
     else if (typeof opts.tx === 'number') txRingSize = expectInt('open: options.tx', opts.tx, 1, 1 << 20);
     else if (opts.tx !== undefined && opts.tx !== false) throw new AfxdpError('EUSAGE', `open: options.tx must be a boolean or a ring size, got ${describe(opts.tx)}`);
-    if (txRingSize > 0 && poll !== 'event') throw new AfxdpError('EUSAGE', `open: sending (options.tx) needs poll "event": in ${poll} mode a worker owns each socket`, { hint: 'open a second socket with poll "event" and tx to send' });
     let program: string | LoadedProgram | undefined;
     if (opts.program instanceof XdpProgram) {
       const prog = opts.program;
@@ -452,10 +451,9 @@ export class AfxdpSocket implements BatchOwner {
   send(data: Uint8Array, offset = 0, length: number = data?.length - offset): boolean {
     this.checkOpen();
     if (!(data instanceof Uint8Array)) throw new AfxdpError('EUSAGE', `send: data must be a Uint8Array (or Buffer), got ${describe(data)}`);
+    if (this.poll !== 'event') return this.post(data, offset, length);
     const sock = this.txSocket();
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 1 || offset + length > data.length) {
-      throw new AfxdpError('EUSAGE', `send: offset ${String(offset)} / length ${String(length)} do not fit in ${data.length} bytes`);
-    }
+    checkRange(data, offset, length);
     const k = framesFor(sock, length, 'send');
     if (queueCopy(sock, data, offset, length, k, this.txChain, this.txLens) === 0) return false;
     this.txQueued += k;
@@ -464,7 +462,23 @@ export class AfxdpSocket implements BatchOwner {
     return true;
   }
 
-  /** Sends everything queued by send() now and reclaims completed frames. */
+  /**
+   * send() in the worker modes: the worker that owns the first queue's socket sends it in its
+   * next turn (it is woken if asleep); the frame is copied into shared memory here.
+   */
+  private post(data: Uint8Array, offset: number, length: number): boolean {
+    const room = this.rx.postRoom;
+    if (room === 0) throw new AfxdpError('ESTATE', 'this socket has no TX ring', { hint: 'open it with { tx: true } to send' });
+    checkRange(data, offset, length);
+    if (length > room) {
+      throw new AfxdpError('EUSAGE', `send: ${length} bytes exceed the ${room} bytes a frame of this socket takes`, { hint: this.rx.sg ? 'send at most an MTU-sized frame' : 'open it with { sg: true } (kernel ≥ 6.6) for larger frames, or send at most one UMEM frame' });
+    }
+    if (!this.rx.post(data, offset, length)) return false;
+    this.sent++;
+    return true;
+  }
+
+  /** Sends everything queued by send() now and reclaims completed frames (worker modes: the worker sends on its own). */
   flush(): void {
     this.checkOpen();
     const sock = this.sock;
@@ -571,6 +585,12 @@ export class AfxdpSocket implements BatchOwner {
 
   private checkOpen(): void {
     if (this.isClosed) throw new AfxdpError('ECLOSED', `socket on ${this.iface} queue ${this.queue} is closed`, { hint: 'open a new one with open()' });
+  }
+}
+
+function checkRange(data: Uint8Array, offset: number, length: number): void {
+  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 1 || offset + length > data.length) {
+    throw new AfxdpError('EUSAGE', `send: offset ${String(offset)} / length ${String(length)} do not fit in ${data.length} bytes`);
   }
 }
 

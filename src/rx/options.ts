@@ -80,7 +80,7 @@ export interface ReceiverOptions {
    * id to accept, or 'any'. Only with the sender on this host and clock 'monotonic'. Default: off.
    */
   senderRunId?: number | 'any';
-  /** TX ring entries (0 = receive only, the default; event mode only) */
+  /** TX ring entries (0 = receive only, the default). Worker modes: the first queue's worker sends what post() hands it */
   txRingSize?: number;
   /** TX metadata bytes in front of each TX packet (see XskSocketOptions.txMetadataLen); default 0 */
   txMetadataLen?: number;
@@ -220,8 +220,11 @@ export function resolve(opts: ReceiverOptions): Resolved {
   if (o.frameSize !== 2048 && o.frameSize !== 4096) throw new AfxdpError('EUSAGE', `UMEM frame size ${String(o.frameSize)} is not supported`, { hint: 'use --frame-size 2048 or 4096' });
   if (o.sg !== true && o.sg !== false && o.sg !== 'auto') throw new AfxdpError('EUSAGE', `sg ${JSON.stringify(o.sg)} is not true, false or 'auto'`, { hint: "multi-buffer receive: true, false or 'auto' (when the MTU needs it)" });
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
-  if (inWorkers(o.poll) && (o.txRingSize > 0 || o.txMetadataLen > 0)) {
-    throw new AfxdpError('EUSAGE', `sending needs poll mode event: in ${o.poll} mode the worker owns the socket`, { hint: 'open with poll: "event" to send, or receive only' });
+  if (inWorkers(o.poll) && o.txMetadataLen > 0) {
+    throw new AfxdpError('EUSAGE', `TX metadata needs poll mode event: in ${o.poll} mode the worker owns the socket and its completions`, { hint: 'open with poll: "event"' });
+  }
+  if (o.broker !== undefined && inWorkers(o.poll) && o.txRingSize > 0) {
+    throw new AfxdpError('EUSAGE', `sending through a broker needs poll mode event`, { hint: 'open with poll: "event" to send, or receive only' });
   }
   if (o.handler !== undefined) {
     if (!inWorkers(o.poll)) throw new AfxdpError('EUSAGE', 'a handler runs in the receive workers: it needs poll mode worker or busy', { hint: 'open with poll: "worker" (the default with a handler) or "busy"' });

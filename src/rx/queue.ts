@@ -11,6 +11,7 @@ import { LatencyRecorder, RECORDER_BYTES } from '../measure/recorder.js';
 import type { Segment, MeasuredQueue } from '../measure/monitor.js';
 import type { RxEngine } from './engine.js';
 import type { BatchChannel } from './channel.js';
+import type { Outbox } from './outbox.js';
 import { newCounts, C_RECEIVED, C_META_VALID, C_META_INVALID, HANDLER_COUNTERS } from './counts.js';
 import { CTL_STATE, STATE_STOPPED } from './worker.js';
 
@@ -28,6 +29,8 @@ export class ReceiveQueue implements MeasuredQueue {
   worker: { thread: Worker; ctl: Int32Array; kernel: Float64Array } | null = null;
   /** worker modes with `deliver`: the batches the worker hands over */
   channel: BatchChannel | null = null;
+  /** worker modes with a TX ring, the first queue: the frames send() hands its worker */
+  outbox: Outbox | null = null;
   /** handler mode: the handler's own counters (ctx.counters), written by the worker */
   handlerCounters: Float64Array | null = null;
   fd = -1;

@@ -34,6 +34,7 @@ import { RxEngine, type EngineConfig } from './engine.js';
 import { tuneThisThread } from '../sys/thread.js';
 import { holdCpuDmaLatency } from '../sys/host-tuning.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
+import { Outbox } from './outbox.js';
 import type { PacketBatch, PacketSink } from './batch.js';
 import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END, C_BUSY_POLLS, C_SIZE_BASE, C_MULTI_BUFFER, C_CHAINS_DROPPED, C_HANDLED, C_FORWARDED, C_SENT, C_HANDLER_DROPPED, HANDLER_COUNTERS, SIZE_CLASSES } from './counts.js';
 import * as W from './worker.js';
@@ -120,6 +121,8 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
  * kpps arrives ~8 packets per batch) were ~5 ms, and `--poll worker --csv` measured p99 20-70 ms.
  */
 const CHANNEL_BYTES = 32 << 20;
+/** frames send() can hand a worker before it has queued them (rx/outbox.ts) */
+const OUTBOX_SLOTS = 512;
 /** who runs this receiver: a process on its own, the broker for a client, or a broker's client */
 type Role = 'local' | 'broker' | 'client';
 /** a broker's answer as the client holds it: fds not yet adopted are ≥ 0; `conn` holds the queues */
@@ -557,9 +560,16 @@ export class LatencyReceiver {
       adopt: adopt === null ? null : { socket: adopt, ifindex: this.ifindex },
       handler: o.handler ?? null,
       handlerCounters: o.handler ? rq.withHandlerCounters() : null,
-      // a handler forwards and sends on the queue's own socket
-      txRingSize: o.handler ? o.ringSize : 0,
+      // a handler forwards and sends on the queue's own socket; send() goes through the first queue's
+      txRingSize: o.txRingSize > 0 && this.perQueue[0] === rq ? o.txRingSize : o.handler ? o.ringSize : 0,
+      outbox: null,
     };
+    if (o.txRingSize > 0 && this.perQueue[0] === rq) {
+      // room per frame as the socket can send one: a UMEM frame, or with sg an MTU-sized chain
+      const room = this.sg ? Math.max(o.frameSize, Math.ceil((this.mtu + 22) / 64) * 64) : o.frameSize;
+      rq.outbox = new Outbox({ slots: OUTBOX_SLOTS, room }, native().wakeCreate());
+      data.outbox = { buffer: rq.outbox.buffer, shape: rq.outbox.shape, wakeFd: rq.outbox.wakeFd };
+    }
     const thread = new Worker(WORKER_URL, { workerData: data, name: `afxdp-rx-q${rq.queue}` });
     thread.unref();
     // an exception inside the worker after setup ends its loop; the state word says stopped
@@ -831,6 +841,22 @@ export class LatencyReceiver {
     return this.perQueue.filter((rq) => rq.worker !== null).map((rq) => ({ queue: rq.queue, start: rq.counts[C_HEAP_START]!, end: rq.counts[C_HEAP_END]! }));
   }
 
+  /**
+   * Worker modes with a TX ring: hands a frame to the first queue's worker, which sends it in its
+   * next turn (rx/outbox.ts; woken if asleep). False when its outbox is full. `room()` is the
+   * largest frame it takes.
+   */
+  post(data: Uint8Array, offset: number, length: number): boolean {
+    const ob = this.perQueue[0]?.outbox;
+    if (!ob) throw new AfxdpError('ESTATE', 'this receiver has no TX ring in a worker', { hint: 'open it with a TX ring (tx: true) to send' });
+    return ob.push(data, offset, length);
+  }
+
+  /** Worker modes with a TX ring: the largest frame post() takes (0: none). */
+  get postRoom(): number {
+    return this.perQueue[0]?.outbox?.shape.room ?? 0;
+  }
+
   /** The AF_XDP socket of a queue (by index in `queues`); event mode only (in the worker modes a worker owns it). */
   socketOf(index = 0): XskSocket {
     const e = this.perQueue[index]?.engine;
@@ -885,6 +911,7 @@ export class LatencyReceiver {
       void rq.worker?.thread.terminate();
     }
     for (const s of this.forClient) s.close();
+    for (const rq of this.perQueue) if (rq.outbox !== null) native().close(rq.outbox.wakeFd);
     if (this.ownsObject) this.obj?.close();
     while (this.held.length > 0) this.held.pop()!();
     // a client gives the queues back by closing the connection: the broker then detaches

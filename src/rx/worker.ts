@@ -23,6 +23,7 @@ import { tuneThisThread, type ThreadTuning } from '../sys/thread.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import { C_HEAP_START, C_HEAP_END, C_IDLE_KICKS, C_POLL_WAITS, C_BUSY_POLLS } from './counts.js';
 import type { HandlerSpec, HandlerHost } from './handler.js';
+import { Outbox, type OutboxShape } from './outbox.js';
 
 export interface WorkerData {
   ifname: string;
@@ -60,8 +61,10 @@ export interface WorkerData {
   handler: HandlerSpec | null;
   /** handler mode: the handler's own counters (HANDLER_COUNTERS doubles) */
   handlerCounters: SharedArrayBuffer | null;
-  /** TX ring entries (handler mode: forward and send on this socket); 0 = receive only */
+  /** TX ring entries (handler mode: forward and send on this socket; send() on the main thread); 0 = receive only */
   txRingSize: number;
+  /** the frames the main thread's send() hands this worker (rx/outbox.ts), and the eventfd that wakes it; null: none */
+  outbox: { buffer: SharedArrayBuffer; shape: OutboxShape; wakeFd: number } | null;
 }
 
 /** What a worker posts to the main thread after setup: only an error that ended its receiving. */
@@ -116,6 +119,7 @@ class ReceiveLoop {
   private readonly sock: XskSocket;
   private readonly fd: number;
   private readonly pollWait: (fd: number, timeoutMs: number) => number;
+  private readonly pollWaitWake: (fd: number, wakeFd: number, timeoutMs: number) => number;
 
   constructor(
     private readonly engine: RxEngine,
@@ -125,16 +129,22 @@ class ReceiveLoop {
     private readonly block: boolean,
     /** SO_BUSY_POLL is set: an empty ring first runs the driver's NAPI here */
     private readonly busyPoll: boolean,
+    /** frames the main thread sends on this socket, or null */
+    private readonly outbox: Outbox | null,
   ) {
     this.sock = engine.socket;
     this.fd = engine.socket.fd;
     this.pollWait = native().pollWait;
+    this.pollWaitWake = native().pollWaitWake;
   }
 
   /** Returns false once the main thread asked this worker to stop. */
   turn(): boolean {
     const engine = this.engine;
     const counts = this.counts;
+    const ob = this.outbox;
+    // the owning thread sends what the main thread's send() handed over
+    if (ob !== null && ob.pending()) ob.drainInto(this.sock);
     let n = engine.pollOnce();
     if (n === 0 && this.busyPoll) {
       // recvfrom on the empty ring: the kernel runs the driver's NAPI in this thread (up to
@@ -150,7 +160,11 @@ class ReceiveLoop {
     if (this.block) {
       if (!this.idleCheck()) return false;
       counts[C_POLL_WAITS]++;
-      const r = this.pollWait(this.fd, this.waitMs);
+      let r: number;
+      if (ob === null) r = this.pollWait(this.fd, this.waitMs);
+      else if (ob.asleep(true)) r = 0; // a frame came in meanwhile: no sleep
+      else r = this.pollWaitWake(this.fd, ob.wakeFd, this.waitMs);
+      ob?.asleep(false);
       if (r < 0) throw new AfxdpError('ESYS', `poll() on the AF_XDP socket of queue ${engine.config.queue} failed`, { errno: -r });
       return true;
     }
@@ -240,7 +254,8 @@ async function run(d: WorkerData): Promise<void> {
       return;
     }
   }
-  const loop = new ReceiveLoop(engine, ctl, counts, d.block, d.busyPoll > 0);
+  const outbox = d.outbox === null ? null : new Outbox(d.outbox.shape, d.outbox.wakeFd, d.outbox.buffer);
+  const loop = new ReceiveLoop(engine, ctl, counts, d.block, d.busyPoll > 0, outbox);
   // the loop's own step is rehearsed too (without waiting: nothing can arrive yet)
   loop.waitMs = 0;
   engine.warmUp(WARMUP_PACKETS, () => loop.turn());
@@ -255,6 +270,7 @@ async function run(d: WorkerData): Promise<void> {
   try {
     for (;;) if (!loop.turn()) break;
     engine.drain(); // what arrived before the stop word
+    if (outbox !== null) outbox.drainInto(sock); // and what the main thread sent before it
   } finally {
     counts[C_HEAP_END] = heapUsed();
     const k = new Float64Array(d.kernel);
