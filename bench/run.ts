@@ -7,6 +7,7 @@
  *   npm run bench                 full run (a few minutes, bounded to 10)
  *   npm run bench -- --quick      small counts, 1 repeat: checks that everything works (CI)
  *   npm run bench -- --out FILE   write the results elsewhere
+ *   npm run bench -- --only l2fwd only the l2fwd comparison (handler mode vs rx_ref --l2fwd 1)
  *
  * Receivers run as their own processes (C: build/bench/rx_ref; TS: dist/bench/rx-child.js) so
  * each one's CPU time is its own. The sender is the C generator for every receive figure, so the
@@ -35,6 +36,7 @@ const BENCH_BPF = path.join(PACKAGE_ROOT, 'build', 'bench-bpf', 'bench.bpf.o');
 const BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1;
 const COST_BPF = path.join(PACKAGE_ROOT, 'build', 'bench-bpf', 'cost.bpf.o');
 const RX_CHILD = path.join(here, 'rx-child.js');
+const L2FWD_CHILD = path.join(here, 'l2fwd-child.js');
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'afxdp');
 const DEADLINE_MS = 10 * 60 * 1000;
 
@@ -46,8 +48,10 @@ const { values: args } = parseArgs({
     rate: { type: 'string' },
     pin: { type: 'boolean', default: false },
     nice: { type: 'string', default: '-15' },
+    only: { type: 'string' },
   },
 });
+if (args.only !== undefined && args.only !== 'l2fwd') throw new Error(`--only ${args.only}: the only section that runs alone is l2fwd`);
 const QUICK = args.quick!;
 const REPEATS = Number(args.repeats ?? (QUICK ? 1 : 3));
 /** the fixed rate for CPU per packet and latency: both C poll() and TS event hold it here */
@@ -243,8 +247,8 @@ function stampCost(): Json {
   }
 }
 
-/** Attaches the XDP_DROP counter program on the rx end for the duration of fn. */
-async function withDrop<T>(lab: Lab, fn: (dropped: () => number) => Promise<T>): Promise<T> {
+/** Attaches the XDP_DROP counter program on the rx end (or `side`) for the duration of fn. */
+async function withDrop<T>(lab: Lab, fn: (dropped: () => number) => Promise<T>, side: 'rx' | 'tx' = 'rx'): Promise<T> {
   const obj = BpfObject.open(BENCH_BPF);
   try {
     obj.load();
@@ -258,8 +262,9 @@ async function withDrop<T>(lab: Lab, fn: (dropped: () => number) => Promise<T>):
       for (let c = 0; c < cpus; c++) t += value[c * 2]! + value[c * 2 + 1]! * 4294967296;
       return t;
     };
-    const ifindex = withNetns(lab.rx.netns.fd, () => native().ifNameToIndex(lab.rx.ifname));
-    const link = withNetns(lab.rx.netns.fd, () => attachXdp(obj.programFd('xdp_drop_count'), ifindex, lab.rx.ifname, 'native'));
+    const end = lab[side];
+    const ifindex = withNetns(end.netns.fd, () => native().ifNameToIndex(end.ifname));
+    const link = withNetns(end.netns.fd, () => attachXdp(obj.programFd('xdp_drop_count'), ifindex, end.ifname, 'native'));
     try {
       return await fn(dropped);
     } finally {
@@ -268,6 +273,72 @@ async function withDrop<T>(lab: Lab, fn: (dropped: () => number) => Promise<T>):
   } finally {
     obj.close();
   }
+}
+
+type L2Variant = 'c_l2fwd' | 'ts_l2fwd';
+
+/** The forwarder on the rx end: C `rx_ref --l2fwd 1` (poll()) or TS handler mode (poll worker, examples/l2fwd-handler.forward). */
+function startForwarder(lab: Lab, v: L2Variant, count: number): Child {
+  if (v === 'c_l2fwd') return start(RX_REF, ['--iface', lab.rx.ifname, '--netns', `/proc/${lab.rx.netns.pid}/ns/net`, '--mode', 'poll', '--l2fwd', '1', '--count', String(count)], RX_CPU);
+  return start('nsenter', ['-t', String(lab.rx.netns.pid), '-n', '--', process.execPath, L2FWD_CHILD, '--iface', lab.rx.ifname, '--poll', 'worker', '--count', String(count)], RX_CPU);
+}
+
+/**
+ * l2fwd, TS handler vs the same loop in C, each forwarding the C sender's frames back to the tx
+ * end, where the XDP_DROP counter counts what came back: at full speed the Mpps back (per the
+ * sender's time), and at the fixed rate the forwarder's CPU per packet and XDP → forwarding code
+ * latency (the forwarder's share of a round trip; the round trip itself is not measured here).
+ */
+async function l2fwdBench(lab: Lab): Promise<Json> {
+  const variants: L2Variant[] = ['c_l2fwd', 'ts_l2fwd'];
+  const full: Record<L2Variant, number[]> = { c_l2fwd: [], ts_l2fwd: [] };
+  const fixed: Record<L2Variant, Json[]> = { c_l2fwd: [], ts_l2fwd: [] };
+  await withDrop(
+    lab,
+    async (back) => {
+      for (let r = 0; r < REPEATS; r++) {
+        for (const v of rotate(variants, r)) {
+          for (const [count, rate] of [[N_MAX, 0], [N_RATE, RATE]] as const) {
+            checkDeadline();
+            const fwd = startForwarder(lab, v, count);
+            await fwd.ready;
+            const b0 = back();
+            const tx = await sendC(lab, count, rate);
+            const j = await fwd.finish(1500);
+            const returned = back() - b0;
+            if (rate === 0) full[v].push(mpps(returned, num(tx, 'elapsed_ns')));
+            else fixed[v].push({ ...j, returned });
+            log(`l2fwd ${v} @${rate || 'full'} pps: received ${num(j, 'received')}, forwarded ${num(j, 'forwarded')}, back at the sender ${returned}/${count}, cpu ${(num(j, 'cpu_ns') / Math.max(1, num(j, 'received'))).toFixed(0)} ns/pkt, p50 ${num(lat(j), 'p50')} p99 ${num(lat(j), 'p99')} ns`);
+          }
+        }
+      }
+    },
+    'tx',
+  );
+  const cpu = (v: L2Variant): number | null => round(median(fixed[v].map((j) => num(j, 'cpu_ns') / num(j, 'received'))));
+  const pct = (v: L2Variant, k: string): number | null => round(median(fixed[v].map((j) => num(lat(j), k))));
+  return {
+    rate_pps: RATE,
+    mpps: { c: round3(median(full.c_l2fwd)), ts: round3(median(full.ts_l2fwd)), sender_bound: true },
+    cpu_ns_per_packet: { c: cpu('c_l2fwd'), ts: cpu('ts_l2fwd') },
+    xdp_to_forwarder_ns: { c: { p50: pct('c_l2fwd', 'p50'), p99: pct('c_l2fwd', 'p99') }, ts: { p50: pct('ts_l2fwd', 'p50'), p99: pct('ts_l2fwd', 'p99') } },
+    returned_at_rate: { c: median(fixed.c_l2fwd.map((j) => num(j, 'returned'))), ts: median(fixed.ts_l2fwd.map((j) => num(j, 'returned'))), sent: N_RATE },
+    compare: { ts: 'handler mode, poll worker (examples/l2fwd-handler.forward)', c: 'rx_ref --l2fwd 1 --mode poll' },
+  };
+}
+
+function l2fwdTable(l: Json): string {
+  const f = (x: unknown): string => (x === null || x === undefined ? '–' : String(x));
+  const m = l.mpps as Json;
+  const c = l.cpu_ns_per_packet as Json;
+  const x = l.xdp_to_forwarder_ns as Record<'c' | 'ts', Json>;
+  return grid([
+    ['l2fwd (TS handler vs C)', 'C', 'TS', 'TS ÷ C'],
+    ['Mpps back at the sender, full speed (sender-bound)', f(m.c), f(m.ts), ratio(m.ts, m.c)],
+    [`forwarder CPU ns/pkt @${f(l.rate_pps)} pps`, f(c.c), f(c.ts), ratio(c.ts, c.c)],
+    [`XDP→forwarder p50 ns @${f(l.rate_pps)} pps`, f(x.c.p50), f(x.ts.p50), ratio(x.ts.p50, x.c.p50)],
+    [`XDP→forwarder p99 ns @${f(l.rate_pps)} pps`, f(x.c.p99), f(x.ts.p99), ratio(x.ts.p99, x.c.p99)],
+  ]);
 }
 
 const num = (j: Json, k: string): number => Number(j[k]);
@@ -286,6 +357,15 @@ async function main(): Promise<void> {
   const raw: Json = {};
   try {
     log(`lab ${lab.id}; ${REPEATS} repeat(s); fixed rate ${RATE} pps; ${PIN ? `receiver on CPU ${RX_CPU}, sender on CPU ${TX_CPU}` : 'not pinned'}; nice ${NICE}`);
+    if (args.only === 'l2fwd') {
+      const l2fwd = await l2fwdBench(lab);
+      const results = { schema: BENCH_SCHEMA, l2fwd, meta: { quick: QUICK, only: 'l2fwd', repeats: REPEATS, date: new Date().toISOString(), duration_s: Math.round((Date.now() - started) / 1000), node: process.version, kernel: os.release(), cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100), nice: NICE } };
+      mkdirSync(path.dirname(args.out!), { recursive: true });
+      writeFileSync(args.out!, JSON.stringify(results, null, 2) + '\n');
+      process.stdout.write(l2fwdTable(l2fwd) + '\n');
+      log(`wrote ${args.out} in ${results.meta.duration_s} s`);
+      return;
+    }
 
     // 1. CPU per packet and XDP → user p50 at a fixed rate
     const variants: RxVariant[] = ['c_poll', 'ts_event', 'ts_worker', 'ts_worker_bp', 'c_spin', 'ts_busy'];
@@ -355,6 +435,9 @@ async function main(): Promise<void> {
     const stamp = stampCost();
     log(`stamp: ${JSON.stringify(stamp)}`);
 
+    // 6. l2fwd: handler mode vs the same loop in C
+    const l2fwd = await l2fwdBench(lab);
+
     const results = {
       schema: BENCH_SCHEMA,
       rx_cpu_ns_per_packet: { rate_pps: RATE, c: round(cpuPer('c_poll')), ts_event: round(cpuPer('ts_event')), ts_busy: round(cpuPer('ts_busy')), c_spin: round(cpuPer('c_spin')), ts_worker: round(cpuPer('ts_worker')) },
@@ -365,6 +448,7 @@ async function main(): Promise<void> {
       stamp_ns_per_packet: stamp,
       tx_mpps: { c: round3(median(tx.c)), ts: round3(median(tx.ts)) },
       heap_growth_bytes: { packets: N_HEAP, ts_event: median(heap.ts_event), ts_busy: median(heap.ts_busy), ts_worker: median(heap.ts_worker), received: heapReceived },
+      l2fwd,
       meta: {
         quick: QUICK,
         repeats: REPEATS,
@@ -383,7 +467,7 @@ async function main(): Promise<void> {
     };
     mkdirSync(path.dirname(args.out!), { recursive: true });
     writeFileSync(args.out!, JSON.stringify(results, null, 2) + '\n');
-    process.stdout.write(table(results) + '\n');
+    process.stdout.write(table(results) + '\n\n' + l2fwdTable(l2fwd) + '\n');
     log(`wrote ${args.out} in ${results.meta.duration_s} s`);
   } finally {
     cleanup();

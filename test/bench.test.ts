@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --quick`: the whole benchmark pipeline at small counts — C and TS receivers,
- * both generators, XDP_DROP, BPF_PROG_TEST_RUN — must produce a valid afxdp.bench/1 file and
+ * both generators, XDP_DROP, BPF_PROG_TEST_RUN, l2fwd in C and as a handler — must produce a valid afxdp.bench/1 file and
  * leave nothing behind. Functional only: the figures themselves are not judged here.
  */
 import { test } from 'node:test';
@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, trackLab, assertNoLeftovers } from './lib/cli.js';
 
-test('bench --quick writes a complete afxdp.bench/1 results file', { timeout: 120_000 }, async () => {
+test('bench --quick writes a complete afxdp.bench/1 results file', { timeout: 180_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-bench-'));
   const out = path.join(dir, 'results.json');
   try {
@@ -48,6 +48,14 @@ test('bench --quick writes a complete afxdp.bench/1 results file', { timeout: 12
       assert.ok((tails[v]!.p50 as number) <= (tails[v]!.p99 as number) && (tails[v]!.p99 as number) <= (tails[v]!.max as number), JSON.stringify(tails[v]));
     }
     assert.deepEqual(tails.compare, { ts_event: 'c_poll', ts_worker: 'c_poll', ts_worker_bp: 'c_poll', ts_busy: 'c_spin' });
+    // l2fwd: the handler and the C loop each forwarded every frame of the fixed-rate run back to the sender
+    const l2 = r.l2fwd as unknown as { mpps: Record<string, unknown>; cpu_ns_per_packet: Record<string, unknown>; xdp_to_forwarder_ns: Record<string, Record<string, unknown>>; returned_at_rate: Record<string, number> };
+    for (const v of ['c', 'ts']) {
+      assert.equal(typeof l2.mpps[v], 'number', `l2fwd.mpps.${v}`);
+      assert.equal(typeof l2.cpu_ns_per_packet[v], 'number', `l2fwd.cpu_ns_per_packet.${v}`);
+      for (const k of ['p50', 'p99']) assert.equal(typeof l2.xdp_to_forwarder_ns[v]?.[k], 'number', `l2fwd.xdp_to_forwarder_ns.${v}.${k}`);
+      assert.equal(l2.returned_at_rate[v], l2.returned_at_rate.sent, `l2fwd ${v}: every frame back at the sender`);
+    }
     // strategies that do not exist yet are null, never a made-up number
     for (const k of ['prepend', 'map']) assert.ok(k in r.stamp_ns_per_packet!);
     assert.equal(r.meta!.quick, true);

@@ -7,7 +7,13 @@
  * clear the magic word (stale guard) and put the frame back on the fill ring.
  *
  *   rx_ref --iface IF [--netns /proc/PID/ns/net] [--queue Q] [--mode spin|poll]
- *          [--xdp native|generic] [--batch 64] [--ring 2048] [--count N] [--duration S]
+ *          [--xdp native|generic] [--batch 64] [--ring 2048] [--count N] [--duration S] [--l2fwd 1]
+ *
+ * --l2fwd 1: xdpsock's l2fwd, the C yardstick of afxdp's handler mode (a handler that swaps the
+ * Ethernet addresses and calls ctx.forward): after the same decode and latency count, every
+ * packet's Ethernet addresses are swapped and its descriptor goes on the TX ring as it is (the
+ * frame is sent in place); a kick per batch (copy mode transmits on sendto); completed frames go
+ * back to the fill ring. A packet the TX ring has no room for goes back to the fill ring (dropped).
  *
  * Prints "ready" on stderr once attached; stops at --count packets, --duration seconds, or
  * SIGINT/SIGTERM; prints one JSON object on stdout.
@@ -88,10 +94,26 @@ static uint64_t hist_percentile(const struct hist *h, double p)
 
 static struct hist hist = { .min = UINT64_MAX };
 
+/* l2fwd: completed TX frames go back to the fill ring (as many as it takes; it is as large as the RX ring) */
+static void l2fwd_complete(struct xsk *x, uint32_t shift)
+{
+	uint32_t n = ring_peek(&x->comp, 256);
+	if (n == 0)
+		return;
+	uint32_t f = ring_free(&x->fill, n);
+	uint32_t ci = x->comp.cached_cons, fi = x->fill.cached_prod;
+	for (uint32_t i = 0; i < f; i++)
+		*ring_addr(&x->fill, fi + i) = (*ring_addr(&x->comp, ci + i) >> shift) << shift;
+	ring_release(&x->comp, f);
+	ring_submit(&x->fill, f);
+	if (ring_needs_wakeup(&x->fill))
+		recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
 struct opts {
 	const char *iface, *netns;
 	unsigned queue, batch, ring;
-	int spin, generic;
+	int spin, generic, l2fwd;
 	uint64_t count;
 	double duration;
 };
@@ -99,7 +121,7 @@ struct opts {
 static void usage(void)
 {
 	fprintf(stderr, "usage: rx_ref --iface IF [--netns PATH] [--queue Q] [--mode spin|poll] [--xdp native|generic]\n"
-			"              [--batch N] [--ring N] [--count N] [--duration S]\n");
+			"              [--batch N] [--ring N] [--count N] [--duration S] [--l2fwd 1]\n");
 	exit(2);
 }
 
@@ -119,6 +141,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "--ring")) o->ring = (unsigned)atoi(v);
 		else if (!strcmp(a, "--count")) o->count = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--duration")) o->duration = atof(v);
+		else if (!strcmp(a, "--l2fwd")) o->l2fwd = atoi(v);
 		else usage();
 		i++;
 	}
@@ -159,7 +182,7 @@ int main(int argc, char **argv)
 
 	uint32_t frames = o.ring * 2 < 4096 ? 4096 : o.ring * 2;
 	struct xsk x;
-	xsk_open(&x, ifindex, o.queue, frames, 4096, o.ring, 0);
+	xsk_open(&x, ifindex, o.queue, frames, 4096, o.ring, o.l2fwd ? o.ring : 0);
 	if (bpf_map_update_elem(map_fd, &o.queue, &x.fd, 0))
 		die("bpf_map_update_elem(xsks_map)", errno);
 	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = o.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
@@ -177,15 +200,21 @@ int main(int argc, char **argv)
 	const uint32_t batch = o.batch;
 	const uint32_t shift = 12; /* log2(4096) */
 	uint8_t *umem = x.umem;
-	uint64_t received = 0, valid = 0, wakeups = 0, first_ns = 0, last_ns = 0;
+	uint64_t received = 0, valid = 0, wakeups = 0, first_ns = 0, last_ns = 0, forwarded = 0, kicks = 0;
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	uint64_t deadline = o.duration > 0 ? t0 + (uint64_t)(o.duration * 1e9) : UINT64_MAX;
 	struct pollfd pfd = { .fd = x.fd, .events = POLLIN };
 	uint32_t idle = 0;
 
 	while (!stop) {
+		if (o.l2fwd)
+			l2fwd_complete(&x, shift);
 		uint32_t got = ring_peek(&x.rx, batch);
 		if (got == 0) {
+			if (o.l2fwd && x.tx.cached_prod != __atomic_load_n(x.tx.consumer, __ATOMIC_ACQUIRE)) {
+				kicks++; /* frames still queued: copy mode sends at most 32 per kick */
+				sendto(x.fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+			}
 			if (ring_needs_wakeup(&x.fill))
 				recvfrom(x.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 			if (!o.spin) {
@@ -207,6 +236,7 @@ int main(int argc, char **argv)
 		uint32_t rx_idx = x.rx.cached_cons;
 		uint32_t fill_free = ring_free(&x.fill, got);
 		uint32_t fill_idx = x.fill.cached_prod;
+		uint32_t tx_free = o.l2fwd ? ring_free(&x.tx, got) : 0, tx_n = 0, fill_n = 0;
 		for (uint32_t i = 0; i < got; i++) {
 			const struct xdp_desc *d = ring_desc(&x.rx, rx_idx + i);
 			uint64_t addr = d->addr;
@@ -229,17 +259,38 @@ int main(int argc, char **argv)
 				}
 				memset(pkt - 4, 0, 4); /* stale guard, like XskSocket.recycle() */
 			}
+			if (tx_n < tx_free) {
+				/* l2fwd: swap the Ethernet addresses, send the frame as it is */
+				uint8_t mac[6];
+				memcpy(mac, pkt, 6);
+				memcpy(pkt, pkt + 6, 6);
+				memcpy(pkt + 6, mac, 6);
+				struct xdp_desc *t = ring_desc(&x.tx, x.tx.cached_prod + tx_n++);
+				t->addr = addr;
+				t->len = d->len;
+				t->options = 0;
+				continue;
+			}
 			/* the fill ring is as large as the RX ring and holds every frame we do not: never full */
-			if (i < fill_free)
-				*ring_addr(&x.fill, fill_idx + i) = base;
+			if (fill_n < fill_free)
+				*ring_addr(&x.fill, fill_idx + fill_n++) = base;
 		}
 		ring_release(&x.rx, got);
-		ring_submit(&x.fill, got < fill_free ? got : fill_free);
+		ring_submit(&x.fill, fill_n);
+		if (tx_n) {
+			ring_submit(&x.tx, tx_n);
+			forwarded += tx_n;
+			kicks++;
+			sendto(x.fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+		}
 		received += got;
 		if (o.count && received >= o.count)
 			break;
 	}
 	uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+	/* l2fwd: what is still queued goes out before the numbers are read */
+	for (int i = 0; o.l2fwd && i < 64 && x.tx.cached_prod != __atomic_load_n(x.tx.consumer, __ATOMIC_ACQUIRE); i++)
+		sendto(x.fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
 
 	uint64_t ks[6];
 	xsk_stats(x.fd, ks);
@@ -250,11 +301,11 @@ int main(int argc, char **argv)
 	bpf_object__close(obj);
 
 	double mean = hist.total ? (double)hist.sum / (double)hist.total : 0;
-	printf("{\"received\":%llu,\"meta_valid\":%llu,\"meta_invalid\":%llu,\"mode\":\"%s\",\"bind\":\"%s\",\"batch\":%u,"
+	printf("{\"received\":%llu,\"forwarded\":%llu,\"tx_kicks\":%llu,\"meta_valid\":%llu,\"meta_invalid\":%llu,\"mode\":\"%s\",\"bind\":\"%s\",\"batch\":%u,"
 	       "\"elapsed_ns\":%llu,\"first_to_last_ns\":%llu,\"cpu_ns\":%llu,\"cpu_user_ns\":%llu,\"cpu_sys_ns\":%llu,\"poll_wakeups\":%llu,"
 	       "\"kernel\":{\"rx_dropped\":%llu,\"rx_invalid_descs\":%llu,\"rx_ring_full\":%llu,\"rx_fill_ring_empty_descs\":%llu},"
 	       "\"latency_ns\":{\"count\":%llu,\"min\":%llu,\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu,\"mean\":%.0f,\"negative\":%llu}}\n",
-	       (unsigned long long)received, (unsigned long long)valid, (unsigned long long)(received - valid),
+	       (unsigned long long)received, (unsigned long long)forwarded, (unsigned long long)kicks, (unsigned long long)valid, (unsigned long long)(received - valid),
 	       o.spin ? "spin" : "poll", x.copy ? "copy" : "zerocopy", batch, (unsigned long long)(t1 - t0),
 	       (unsigned long long)(last_ns - first_ns),
 	       (unsigned long long)(tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime) - tv_ns(ru0.ru_utime) - tv_ns(ru0.ru_stime)),
