@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { open, AfxdpError, type Lab, type AfxdpSocket } from '../src/index.js';
+import { open, AfxdpError, LatencyReceiver, type Lab, type AfxdpSocket } from '../src/index.js';
 import { writeUdpFrame, setSeq, setRunId, readPayload, PAYLOAD_OFFSET, PAYLOAD_LEN } from '../src/wire/frame.js';
 import { ROOT } from './lib/cli.js';
 import { withLab, xdpOn } from './lib/lab.js';
@@ -200,6 +200,29 @@ test('handler ctx.send (poll busy): a new frame per packet comes back; the recei
       sender.close();
       fwd.close();
     }
+  });
+});
+
+test('frame accounting under a forwarding handler: the frame tracker checks every frame\'s owner at every batch, over more frames than the fill ring holds', async () => {
+  await withLab(async (lab) => {
+    // the receiver under open({ handler }), with the debug frame tracker on (src/xsk/frames.ts)
+    const host = pathToFileURL(path.join(ROOT, 'dist', 'src', 'api', 'handler-host.js')).href;
+    const rx = LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'worker', bind: 'copy', trackFrames: true, handler: { host, module: pathToFileURL(L2FWD).href } });
+    const sender = open({ iface: lab.tx.ifname, netns: lab.tx.netns.fd, tx: true, bind: 'copy' });
+    try {
+      const n = 5000; // the fill ring holds 2048: forwarded frames must come back to it through completions
+      const frames = Array.from({ length: n }, (_, s) => frameOf(lab, s, 64));
+      const echoes = collectEchoes(lab, sender, n, (s) => frames[s]!);
+      await sendAll(sender, frames);
+      assert.equal((await echoes).seen.size, n);
+      assert.equal(rx.error, null, 'no frame accounting error in the worker');
+      const h = rx.stats().handler!;
+      assert.deepEqual([h.handled, h.forwarded, h.dropped], [n, n, 0]);
+    } finally {
+      sender.close();
+      rx.close();
+    }
+    assert.equal(rx.error, null);
   });
 });
 
