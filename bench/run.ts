@@ -37,6 +37,7 @@ const BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1;
 const COST_BPF = path.join(PACKAGE_ROOT, 'build', 'bench-bpf', 'cost.bpf.o');
 const RX_CHILD = path.join(here, 'rx-child.js');
 const L2FWD_CHILD = path.join(here, 'l2fwd-child.js');
+const PING_CHILD = path.join(here, 'ping-child.js');
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'afxdp');
 const DEADLINE_MS = 10 * 60 * 1000;
 
@@ -284,10 +285,11 @@ function startForwarder(lab: Lab, v: L2Variant, count: number): Child {
 }
 
 /**
- * l2fwd, TS handler vs the same loop in C, each forwarding the C sender's frames back to the tx
- * end, where the XDP_DROP counter counts what came back: at full speed the Mpps back (per the
- * sender's time), and at the fixed rate the forwarder's CPU per packet and XDP → forwarding code
- * latency (the forwarder's share of a round trip; the round trip itself is not measured here).
+ * l2fwd, TS handler vs the same loop in C, each forwarding frames back to the tx end. At full
+ * speed the C sender's frames are counted back by the XDP_DROP counter on the tx end (Mpps per the
+ * sender's time); at the fixed rate afxdp's ping on the tx end (bench/ping-child) measures the
+ * round trip to its user space, and the forwarder reports its CPU per packet and its XDP →
+ * forwarding-code latency.
  */
 async function l2fwdBench(lab: Lab): Promise<Json> {
   const variants: L2Variant[] = ['c_l2fwd', 'ts_l2fwd'];
@@ -298,32 +300,44 @@ async function l2fwdBench(lab: Lab): Promise<Json> {
     async (back) => {
       for (let r = 0; r < REPEATS; r++) {
         for (const v of rotate(variants, r)) {
-          for (const [count, rate] of [[N_MAX, 0], [N_RATE, RATE]] as const) {
-            checkDeadline();
-            const fwd = startForwarder(lab, v, count);
-            await fwd.ready;
-            const b0 = back();
-            const tx = await sendC(lab, count, rate);
-            const j = await fwd.finish(1500);
-            const returned = back() - b0;
-            if (rate === 0) full[v].push(mpps(returned, num(tx, 'elapsed_ns')));
-            else fixed[v].push({ ...j, returned });
-            log(`l2fwd ${v} @${rate || 'full'} pps: received ${num(j, 'received')}, forwarded ${num(j, 'forwarded')}, back at the sender ${returned}/${count}, cpu ${(num(j, 'cpu_ns') / Math.max(1, num(j, 'received'))).toFixed(0)} ns/pkt, p50 ${num(lat(j), 'p50')} p99 ${num(lat(j), 'p99')} ns`);
-          }
+          checkDeadline();
+          const fwd = startForwarder(lab, v, N_MAX);
+          await fwd.ready;
+          const b0 = back();
+          const tx = await sendC(lab, N_MAX, 0);
+          const j = await fwd.finish(1500);
+          const returned = back() - b0;
+          full[v].push(mpps(returned, num(tx, 'elapsed_ns')));
+          log(`l2fwd ${v} full speed: received ${num(j, 'received')}, forwarded ${num(j, 'forwarded')}, back at the sender ${returned}/${N_MAX}`);
         }
       }
     },
     'tx',
   );
+  for (let r = 0; r < REPEATS; r++) {
+    for (const v of rotate(variants, r)) {
+      checkDeadline();
+      const fwd = startForwarder(lab, v, N_RATE);
+      await fwd.ready;
+      const ping = start('nsenter', ['-t', String(lab.tx.netns.pid), '-n', '--', process.execPath, PING_CHILD, '--iface', lab.tx.ifname, '--src-mac', lab.tx.mac, '--dst-mac', lab.rx.mac, '--src-ip', lab.tx.ip, '--dst-ip', lab.rx.ip, '--count', String(N_RATE), '--rate', String(RATE)], TX_CPU);
+      const p = await ping.finish(120_000);
+      const j = await fwd.finish(1500);
+      fixed[v].push({ ...j, ping: p });
+      const rtt = (p.rtt_ns ?? {}) as Json;
+      log(`l2fwd ${v} @${RATE} pps: ${num(p, 'replies')}/${num(p, 'sent')} replies, rtt p50 ${num(rtt, 'p50')} p99 ${num(rtt, 'p99')} ns; forwarder cpu ${(num(j, 'cpu_ns') / Math.max(1, num(j, 'received'))).toFixed(0)} ns/pkt, XDP→forwarder p50 ${num(lat(j), 'p50')} p99 ${num(lat(j), 'p99')} ns`);
+    }
+  }
   const cpu = (v: L2Variant): number | null => round(median(fixed[v].map((j) => num(j, 'cpu_ns') / num(j, 'received'))));
   const pct = (v: L2Variant, k: string): number | null => round(median(fixed[v].map((j) => num(lat(j), k))));
+  const rtt = (v: L2Variant, k: string): number | null => round(median(fixed[v].map((j) => num(((j.ping as Json).rtt_ns ?? {}) as Json, k))));
   return {
     rate_pps: RATE,
     mpps: { c: round3(median(full.c_l2fwd)), ts: round3(median(full.ts_l2fwd)), sender_bound: true },
+    rtt_ns: { c: { p50: rtt('c_l2fwd', 'p50'), p99: rtt('c_l2fwd', 'p99') }, ts: { p50: rtt('ts_l2fwd', 'p50'), p99: rtt('ts_l2fwd', 'p99') } },
     cpu_ns_per_packet: { c: cpu('c_l2fwd'), ts: cpu('ts_l2fwd') },
     xdp_to_forwarder_ns: { c: { p50: pct('c_l2fwd', 'p50'), p99: pct('c_l2fwd', 'p99') }, ts: { p50: pct('ts_l2fwd', 'p50'), p99: pct('ts_l2fwd', 'p99') } },
-    returned_at_rate: { c: median(fixed.c_l2fwd.map((j) => num(j, 'returned'))), ts: median(fixed.ts_l2fwd.map((j) => num(j, 'returned'))), sent: N_RATE },
-    compare: { ts: 'handler mode, poll worker (examples/l2fwd-handler.forward)', c: 'rx_ref --l2fwd 1 --mode poll' },
+    replies_at_rate: { c: median(fixed.c_l2fwd.map((j) => num(j.ping as Json, 'replies'))), ts: median(fixed.ts_l2fwd.map((j) => num(j.ping as Json, 'replies'))), sent: N_RATE },
+    compare: { ts: 'handler mode, poll worker (examples/l2fwd-handler.forward)', c: 'rx_ref --l2fwd 1 --mode poll', rtt: 'afxdp ping on the tx end (bench/ping-child): send → reply in its user space' },
   };
 }
 
@@ -332,9 +346,12 @@ function l2fwdTable(l: Json): string {
   const m = l.mpps as Json;
   const c = l.cpu_ns_per_packet as Json;
   const x = l.xdp_to_forwarder_ns as Record<'c' | 'ts', Json>;
+  const rt = l.rtt_ns as Record<'c' | 'ts', Json>;
   return grid([
     ['l2fwd (TS handler vs C)', 'C', 'TS', 'TS ÷ C'],
     ['Mpps back at the sender, full speed (sender-bound)', f(m.c), f(m.ts), ratio(m.ts, m.c)],
+    [`round trip p50 ns @${f(l.rate_pps)} pps (ping)`, f(rt.c.p50), f(rt.ts.p50), ratio(rt.ts.p50, rt.c.p50)],
+    [`round trip p99 ns @${f(l.rate_pps)} pps (ping)`, f(rt.c.p99), f(rt.ts.p99), ratio(rt.ts.p99, rt.c.p99)],
     [`forwarder CPU ns/pkt @${f(l.rate_pps)} pps`, f(c.c), f(c.ts), ratio(c.ts, c.c)],
     [`XDP→forwarder p50 ns @${f(l.rate_pps)} pps`, f(x.c.p50), f(x.ts.p50), ratio(x.ts.p50, x.c.p50)],
     [`XDP→forwarder p99 ns @${f(l.rate_pps)} pps`, f(x.c.p99), f(x.ts.p99), ratio(x.ts.p99, x.c.p99)],

@@ -48,13 +48,17 @@ test('bench --quick writes a complete afxdp.bench/1 results file', { timeout: 18
       assert.ok((tails[v]!.p50 as number) <= (tails[v]!.p99 as number) && (tails[v]!.p99 as number) <= (tails[v]!.max as number), JSON.stringify(tails[v]));
     }
     assert.deepEqual(tails.compare, { ts_event: 'c_poll', ts_worker: 'c_poll', ts_worker_bp: 'c_poll', ts_busy: 'c_spin' });
-    // l2fwd: the handler and the C loop each forwarded every frame of the fixed-rate run back to the sender
-    const l2 = r.l2fwd as unknown as { mpps: Record<string, unknown>; cpu_ns_per_packet: Record<string, unknown>; xdp_to_forwarder_ns: Record<string, Record<string, unknown>>; returned_at_rate: Record<string, number> };
+    // l2fwd: the handler and the C loop each forwarded the fixed-rate run's ping requests back to the sender
+    const l2 = r.l2fwd as unknown as { mpps: Record<string, unknown>; cpu_ns_per_packet: Record<string, unknown>; xdp_to_forwarder_ns: Record<string, Record<string, unknown>>; rtt_ns: Record<string, Record<string, unknown>>; replies_at_rate: Record<string, number> };
     for (const v of ['c', 'ts']) {
       assert.equal(typeof l2.mpps[v], 'number', `l2fwd.mpps.${v}`);
       assert.equal(typeof l2.cpu_ns_per_packet[v], 'number', `l2fwd.cpu_ns_per_packet.${v}`);
-      for (const k of ['p50', 'p99']) assert.equal(typeof l2.xdp_to_forwarder_ns[v]?.[k], 'number', `l2fwd.xdp_to_forwarder_ns.${v}.${k}`);
-      assert.equal(l2.returned_at_rate[v], l2.returned_at_rate.sent, `l2fwd ${v}: every frame back at the sender`);
+      for (const k of ['p50', 'p99']) {
+        assert.equal(typeof l2.xdp_to_forwarder_ns[v]?.[k], 'number', `l2fwd.xdp_to_forwarder_ns.${v}.${k}`);
+        assert.equal(typeof l2.rtt_ns[v]?.[k], 'number', `l2fwd.rtt_ns.${v}.${k}`);
+      }
+      // functional only: replies came back through each forwarder (how many is a figure: a loaded machine drops some)
+      assert.ok(l2.replies_at_rate[v]! > 0 && l2.replies_at_rate[v]! <= l2.replies_at_rate.sent!, `l2fwd ${v}: ${l2.replies_at_rate[v]} replies`);
     }
     // strategies that do not exist yet are null, never a made-up number
     for (const k of ['prepend', 'map']) assert.ok(k in r.stamp_ns_per_packet!);
