@@ -147,6 +147,7 @@ test('handler l2fwd on 2 queues: each queue forwards on its own socket; every fr
         assert.equal(perQueue.length, 2);
         assert.ok(perQueue[0]! > 0 && perQueue[1]! > 0, `both queues forwarded (${perQueue.join(', ')})`);
         assert.deepEqual(byQueue, perQueue, 'a frame forwarded by queue q comes back on queue q');
+        assert.deepEqual(fwd.stats().handler!.counters.slice(2, 4), perQueue, 'ctx.queue: each worker counted its own queue');
         checkCounters(fwd, n, n);
       } finally {
         sender.close();
