@@ -22,7 +22,7 @@ export { checkObject as checkProgram, type CheckResult, type ProgramVerdict } fr
 export { AfxdpError, type AfxdpErrorCode } from './errors.js';
 
 // measuring without touching packets, and reports
-export { LatencyReceiver, ReceiveQueue, POLL_MODES, type ReceiverOptions, type ReceiverStats, type ReceiverTuning, type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram } from './rx/receiver.js';
+export { LatencyReceiver, ReceiveQueue, POLL_MODES, SCHED_CHOICES, type SchedChoice, type SchedReport, type ThreadSched, type ReceiverOptions, type ReceiverStats, type ReceiverTuning, type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram } from './rx/receiver.js';
 export { LatencyProbe, type ProbeOptions, type ProbeStats } from './rx/probe.js';
 export { MATCH_NAMES, describeMatch } from './rx/options.js';
 export { PacketBatch, type PacketSink } from './rx/batch.js';

@@ -147,6 +147,22 @@ export interface NativeAddon {
   threadPin(cpu: number): number;
   /** SCHED_FIFO at this priority for the calling thread; 0 or -errno (EPERM without CAP_SYS_NICE). */
   threadFifo(priority: number): number;
+  /** the calling thread's CPUs (sched_getaffinity) */
+  threadAffinity(): number[];
+  /** the calling thread on these CPUs; 0 or -errno */
+  threadSetAffinity(cpus: number[]): number;
+  /** the calling thread's kernel id (gettid) */
+  threadId(): number;
+  /** [policy, priority] of a thread of this process (0: the calling one); -errno (ESRCH: gone) */
+  threadPolicy(tid: number): [number, number] | number;
+  /** sched_setscheduler(tid, policy, priority) for a thread of this process (0: the calling one); 0 or -errno */
+  threadSetPolicy(tid: number, policy: number, priority: number): number;
+  /** Registers the calling thread's clock and the two u32 words clockNow() writes (lo, hi ns) */
+  clockRegister(clockId: number, out: Uint32Array): void;
+  /** The registered clock into the registered words (no arguments: the cheapest clock read) */
+  clockNow(): void;
+  /** pollWait() that reads the registered clock as soon as poll(2) returns readable */
+  pollWaitClock(fd: number, timeoutMs: number): number;
   /** fcntl(F_DUPFD_CLOEXEC): a new fd (≥ 3) for the same open file; throws with errno (EBADF) */
   dupFd(fd: number): number;
   ifNameToIndex(name: string): number;

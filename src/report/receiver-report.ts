@@ -79,7 +79,14 @@ export function receiverReport(rx: LatencyReceiver, x: ReportExtras): Report {
     hw_before_xdp: rx.perQueue.reduce((a, q) => a + (q.hwToXdp?.negative ?? 0), 0),
   };
   const t = rx.tuning();
-  report.tuning = { cpu: t.cpu, rt: t.rt, cpu_dma_latency: t.cpuDmaLatency, busy_poll: t.busyPoll };
+  const sc = t.sched;
+  report.tuning = {
+    cpu: t.cpu,
+    rt: t.rt,
+    cpu_dma_latency: t.cpuDmaLatency,
+    busy_poll: t.busyPoll,
+    sched: sc === null ? null : { policy: sc.policy, skipped: sc.skipped, not_restored: sc.notRestored, threads: sc.threads },
+  };
   const all = rx.stats();
   report.packets.by_size = all.bySize;
   report.multi_buffer = {

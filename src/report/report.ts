@@ -225,6 +225,17 @@ export interface TuningReport {
   cpu_dma_latency: boolean;
   /** SO_BUSY_POLL and SO_PREFER_BUSY_POLL as the kernel reports them for the first socket, the budget set (the kernel does not report it) and the busy-poll calls made; null: off */
   busy_poll: { usecs: number; prefer: boolean; budget: number; polls: number } | null;
+  /**
+   * who got the CPU first while receiving (added field): the policy ('receiver-first' or 'off'),
+   * what was skipped without CAP_SYS_NICE, and every thread of the process with the policy it ran
+   * under (read from the kernel while receiving, at close) and the one it had before
+   */
+  sched?: {
+    policy: 'receiver-first' | 'off';
+    skipped: string | null;
+    not_restored: string | null;
+    threads: Array<{ tid: number; name: string; role: 'receiving' | 'main' | 'helper'; policy: string; priority: number; before: string | null }>;
+  } | null;
 }
 
 // ---- the kernel-stack comparison's sections (built in paths.ts)

@@ -29,6 +29,8 @@ export class ReceiveQueue implements MeasuredQueue {
   /** worker modes with `deliver`: the batches the worker hands over */
   channel: BatchChannel | null = null;
   fd = -1;
+  /** worker modes: the receiving worker's thread id (gettid), -1 otherwise */
+  tid = -1;
   bindMode: 'copy' | 'zerocopy' = 'copy';
   private lastKernel: KernelStats | null = null;
   private readonly statsBuf = new Float64Array(8);
