@@ -189,3 +189,15 @@ test('without CAP_SYS_NICE, the library lowers helpers only as far as it can und
   });
   await assertNoLeftovers();
 });
+
+test('doctor says what receiver first does here, and what CAP_SYS_NICE would add', async () => {
+  type Doc = { findings: Array<{ id: string; status: string; text?: string; message?: string; fix?: string | null }> };
+  const with_ = JSON.parse((await runCli(['doctor', '--json'])).stdout) as Doc;
+  const ok = with_.findings.find((f) => f.id === 'cpu.sched')!;
+  assert.equal(ok.status, 'ok');
+  const r = await runCli(['doctor', '--json'], { wrap: ['setpriv', '--inh-caps=-sys_nice', '--bounding-set=-sys_nice', '--'] });
+  const f = (JSON.parse(r.stdout) as Doc).findings.find((x) => x.id === 'cpu.sched')!;
+  assert.equal(f.status, 'warn');
+  assert.match(JSON.stringify(f), /without CAP_SYS_NICE.*SCHED_IDLE cannot be undone/);
+  assert.match(JSON.stringify(f), /cap_sys_nice/);
+});
