@@ -82,3 +82,5 @@ export {
 
 /** `clang -I<INCLUDE_DIR>` finds <afxdp/meta.h> for your own XDP programs. */
 export const INCLUDE_DIR: string = path.join(PACKAGE_ROOT, 'bpf', 'include');
+export { runCalibrate, type CalibrateOptions, type CalibrateResult } from './run/calibrate.js';
+export { calibrationPath, loadCalibration, describeCalibration, CALIBRATION_SCHEMA, type Calibration, type CalibrationSide, type InstrumentCitation } from './report/calibration.js';

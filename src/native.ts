@@ -204,6 +204,17 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The package root: dist/src/.. /.. */
 export const PACKAGE_ROOT = path.resolve(here, '..', '..');
 /** The addon built from source (a checkout, or an install where no prebuilt binary fits) */
+/**
+ * A C reference program of the package (rx_ref: the C receiver of `afxdp calibrate`; stack_rx: the
+ * kernel stack's C receiver): a checkout's build (build/bench/NAME, `make`), else the prebuilt
+ * one shipped for this architecture (prebuilds/linux-<arch>/NAME, `make prebuilds`). Each finds
+ * afxdp's BPF objects relative to itself (../bpf/), where both layouts keep them.
+ */
+export function referenceBinary(name: 'rx_ref' | 'stack_rx'): string {
+  const built = path.join(PACKAGE_ROOT, 'build', 'bench', name);
+  return existsSync(built) ? built : path.join(PACKAGE_ROOT, 'prebuilds', `linux-${process.arch}`, name);
+}
+
 export const ADDON_PATH = path.join(PACKAGE_ROOT, 'build', 'Release', 'afxdp.node');
 /**
  * afxdp's own BPF objects: built by `make` in a checkout (or by the install script when it built

@@ -6,6 +6,7 @@
  *   - anything else needs a new schema string ('afxdp.report/2').
  * Keys are snake_case as in docs/CLI.md, in the order shown there; fields are only ever added.
  */
+import type { InstrumentCitation } from './calibration.js';
 import { AfxdpError } from '../errors.js';
 import type { LatencySummary } from '../measure/recorder.js';
 
@@ -213,6 +214,11 @@ export interface Report {
   multi_buffer?: MultiBufferReport;
   /** which frames the run took off the queue; the rest went on to the kernel stack (added field) */
   taken?: TakenReport;
+  /**
+   * the instrument's own share on this host, as `afxdp calibrate` last measured it here (added
+   * field; absent when this host has no calibration): afxdp's receiver ÷ the C reference receiver
+   */
+  instrument?: InstrumentCitation;
 }
 
 /** --cpu, --rt, --cpu-dma-latency, --busy-poll as they took effect. */

@@ -119,6 +119,7 @@ function packetLines(r: Report): string[] {
   }
   const sc = t?.sched;
   if (sc) items.push(`scheduling: ${schedLine(sc)}`);
+  if (r.instrument) items.push(r.instrument.text);
   const mb = r.multi_buffer;
   if (mb && mb.sg) {
     let line = `multi-buffer (MTU ${mb.mtu}, ${mb.frame_size}-byte frames): ${formatCount(mb.packets)} packets in several buffers`;

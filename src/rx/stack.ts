@@ -11,10 +11,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AfxdpError } from '../errors.js';
-import { PACKAGE_ROOT } from '../native.js';
+import { referenceBinary } from '../native.js';
 import { withNetns } from '../sys/netns.js';
 import { registerCleanup } from '../sys/cleanup.js';
 import { LatencyRecorder } from '../measure/recorder.js';
@@ -69,8 +68,8 @@ export interface StackResult {
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
 const NODE_CHILD = fileURLToPath(new URL('./stack-dgram.js', import.meta.url));
-/** bench/c/stack_rx.c, built by `make` next to the C reference receiver */
-export const STACK_RX_BINARY = path.join(PACKAGE_ROOT, 'build', 'bench', 'stack_rx');
+/** bench/c/stack_rx.c, built by `make` next to the C reference receiver, or the prebuilt one */
+export const STACK_RX_BINARY = referenceBinary('stack_rx');
 // O_TMPFILE: an unlinked file, gone with the last fd even when we are SIGKILLed
 const O_TMPFILE = 0o20000000 | fs.constants.O_DIRECTORY;
 
