@@ -1,0 +1,59 @@
+/**
+ * `afxdp calibrate`: the C reference receiver and afxdp's receiver on the same lab traffic, in
+ * the suite's quick form. Functional only: both sides received every packet, the ratios are the
+ * medians' quotients, the file is saved where reports find it, and a report on this host cites
+ * it. No timing assertions.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Calibration } from '../src/index.js';
+import type { Report } from '../src/report/report.js';
+import { runCli, assertOneLineError, assertNoLeftovers } from './lib/cli.js';
+
+test('calibrate --quick: both receivers get every packet; afxdp ÷ C is saved and a demo report cites it', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-calibrate-'));
+  const file = path.join(dir, 'calibration.json');
+  try {
+    const r = await runCli(['calibrate', '--quick', '--json'], { env: { AFXDP_CALIBRATION: file } });
+    assert.equal(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout) as Calibration;
+    assert.equal(c.schema, 'afxdp.calibration/1');
+    assert.equal(c.quick, true);
+    assert.equal(c.rounds.length, 1);
+    for (const who of ['c', 'ts'] as const) {
+      const s = c.rounds[0]![who];
+      assert.equal(s.received, c.traffic.packets, `${who} received every packet`);
+      for (const k of ['cpu_ns_per_packet', 'p50', 'p99', 'p999'] as const) assert.ok(s[k]! > 0, `${who} ${k}`);
+    }
+    const f = c.figures;
+    assert.equal(c.ratio.p50, Math.round((f.ts.p50! / f.c.p50!) * 1000) / 1000);
+    assert.equal(c.ratio.cpu, Math.round((f.ts.cpu_ns_per_packet! / f.c.cpu_ns_per_packet!) * 1000) / 1000);
+    assert.deepEqual(c.ts, { poll: 'worker', sched: 'receiver-first', rt: false });
+    assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), c, 'saved as printed');
+    // a report on this host cites it; the table says it in one line
+    const d = await runCli(['demo', '--json', '--packets', '200', '--rate', '2000'], { env: { AFXDP_CALIBRATION: file } });
+    assert.equal(d.code, 0, d.stderr);
+    const inst = (JSON.parse(d.stdout) as Report).instrument!;
+    assert.equal(inst.source, file);
+    assert.deepEqual(inst.ratio, c.ratio);
+    assert.match(inst.text, /^instrument overhead on this host \(afxdp calibrate --quick, .*\): afxdp ÷ C receiver: CPU [\d.]+×, p50 [\d.]+×, p99 [\d.]+×, p99\.9 [\d.]+×$/);
+    const t = await runCli(['demo', '--packets', '200', '--rate', '2000'], { env: { AFXDP_CALIBRATION: file } });
+    assert.match(t.stdout, /instrument overhead on this host/);
+    // a calibration from another host is not cited
+    fs.writeFileSync(file, JSON.stringify({ ...c, host: { ...c.host, hostname: `${c.host.hostname}-elsewhere` } }));
+    const e = await runCli(['demo', '--json', '--packets', '100', '--rate', '2000'], { env: { AFXDP_CALIBRATION: file } });
+    assert.equal((JSON.parse(e.stdout) as Report).instrument, undefined);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  await assertNoLeftovers();
+});
+
+test('calibrate: bad input is one line', async () => {
+  assertOneLineError(await runCli(['calibrate', '--rounds', '0']), 2, /--rounds/);
+  assertOneLineError(await runCli(['calibrate', '--sched', 'fast']), 2, /--sched/);
+  assertOneLineError(await runCli(['calibrate', '--rt'], { wrap: ['setpriv', '--inh-caps=-sys_nice', '--bounding-set=-sys_nice', '--'] }), 1, /CAP_SYS_NICE/);
+});
