@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Calibration } from '../src/index.js';
+import { loadCalibration, describeCalibration, calibrationPath, CALIBRATION_SCHEMA, type Calibration } from '../src/index.js';
 import type { Report } from '../src/report/report.js';
 import { runCli, assertOneLineError, assertNoLeftovers } from './lib/cli.js';
 
@@ -17,11 +17,13 @@ test('calibrate --quick: both receivers get every packet; afxdp ÷ C is saved an
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-calibrate-'));
   const file = path.join(dir, 'calibration.json');
   try {
-    const r = await runCli(['calibrate', '--quick', '--json'], { env: { AFXDP_CALIBRATION: file } });
+    const r = await runCli(['calibrate', '--quick', '--packets', '1500', '--rate', '10000', '--out', file, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const c = JSON.parse(r.stdout) as Calibration;
     assert.equal(c.schema, 'afxdp.calibration/1');
     assert.equal(c.quick, true);
+    assert.equal(c.schema, CALIBRATION_SCHEMA);
+    assert.deepEqual(c.traffic, { rate_pps: 10000, packets: 1500, size: 64, rounds: 1 });
     assert.equal(c.rounds.length, 1);
     for (const who of ['c', 'ts'] as const) {
       const s = c.rounds[0]![who];
@@ -33,12 +35,17 @@ test('calibrate --quick: both receivers get every packet; afxdp ÷ C is saved an
     assert.equal(c.ratio.cpu, Math.round((f.ts.cpu_ns_per_packet! / f.c.cpu_ns_per_packet!) * 1000) / 1000);
     assert.deepEqual(c.ts, { poll: 'worker', sched: 'receiver-first', rt: false });
     assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), c, 'saved as printed');
+    // this host's: found where the reports look (AFXDP_CALIBRATION), described in one line
+    assert.deepEqual(loadCalibration(file), c);
+    assert.equal(calibrationPath({ AFXDP_CALIBRATION: file }), file);
+    assert.equal(calibrationPath({ XDG_CACHE_HOME: '/x' }), '/x/afxdp/calibration.json');
     // a report on this host cites it; the table says it in one line
     const d = await runCli(['demo', '--json', '--packets', '200', '--rate', '2000'], { env: { AFXDP_CALIBRATION: file } });
     assert.equal(d.code, 0, d.stderr);
     const inst = (JSON.parse(d.stdout) as Report).instrument!;
     assert.equal(inst.source, file);
     assert.deepEqual(inst.ratio, c.ratio);
+    assert.equal(inst.text, describeCalibration(c));
     assert.match(inst.text, /^instrument overhead on this host \(afxdp calibrate --quick, .*\): afxdp ÷ C receiver: CPU [\d.]+×, p50 [\d.]+×, p99 [\d.]+×, p99\.9 [\d.]+×$/);
     const t = await runCli(['demo', '--packets', '200', '--rate', '2000'], { env: { AFXDP_CALIBRATION: file } });
     assert.match(t.stdout, /instrument overhead on this host/);
@@ -53,7 +60,9 @@ test('calibrate --quick: both receivers get every packet; afxdp ÷ C is saved an
 });
 
 test('calibrate: bad input is one line', async () => {
-  assertOneLineError(await runCli(['calibrate', '--rounds', '0']), 2, /--rounds/);
+  assertOneLineError(await runCli(['calibrate', '--no-save', '--rounds', '0']), 2, /--rounds/);
+  assertOneLineError(await runCli(['calibrate', '--packets', '5']), 2, /--packets/);
+  assertOneLineError(await runCli(['calibrate', '--rate', '5']), 2, /--rate/);
   assertOneLineError(await runCli(['calibrate', '--sched', 'fast']), 2, /--sched/);
   assertOneLineError(await runCli(['calibrate', '--rt'], { wrap: ['setpriv', '--inh-caps=-sys_nice', '--bounding-set=-sys_nice', '--'] }), 1, /CAP_SYS_NICE/);
 });

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { LatencyReceiver } from '../src/index.js';
+import { LatencyReceiver, SCHED_CHOICES } from '../src/index.js';
 import type { Report } from '../src/report/report.js';
 import { ROOT, runCli, assertNoLeftovers } from './lib/cli.js';
 import { waitFor } from './lib/wait.js';
@@ -101,6 +101,7 @@ test('event mode with --rt: the main thread receives SCHED_FIFO, the helpers are
 });
 
 test('--sched off leaves every thread as it is; an unknown policy is a usage error', async () => {
+  assert.deepEqual(SCHED_CHOICES, ['receiver-first', 'off']);
   await withLab(async (lab) => {
     const rx = LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'worker', sched: 'off' });
     try {
@@ -114,6 +115,10 @@ test('--sched off leaves every thread as it is; an unknown policy is a usage err
   const r = await runCli(['latency', '--iface', 'lo', '--sched', 'first']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--sched/);
+  // the CLI's --sched off: the report says nothing was arranged
+  const d = await runCli(['demo', '--json', '--packets', '200', '--rate', '2000', '--sched', 'off']);
+  assert.equal(d.code, 0, d.stderr);
+  assert.equal((JSON.parse(d.stdout) as Report).tuning!.sched, null);
   await assertNoLeftovers();
 });
 
@@ -200,4 +205,31 @@ test('doctor says what receiver first does here, and what CAP_SYS_NICE would add
   assert.equal(f.status, 'warn');
   assert.match(JSON.stringify(f), /without CAP_SYS_NICE.*SCHED_IDLE cannot be undone/);
   assert.match(JSON.stringify(f), /cap_sys_nice/);
+});
+
+test('demo --tx-worker: the sender\'s thread works for the run, so it is lowered to SCHED_BATCH, not SCHED_IDLE', async () => {
+  let pid = 0;
+  const run = runCli(['demo', '--json', '--packets', '10000', '--rate', '2000', '--tx-worker'], { onSpawn: (c) => (pid = c.pid!) });
+  // while it sends: the main thread and the sender's thread SCHED_BATCH, the helpers SCHED_IDLE. A
+  // helper born from the main thread is SCHED_BATCH too until the next rescan (1 s): only a thread
+  // that stays SCHED_BATCH for longer is the sender
+  let first: { at: number; tids: Set<number> } | null = null;
+  await waitFor(() => {
+    let k: Map<number, string>;
+    try {
+      k = kernelPolicies(pid);
+    } catch {
+      return false;
+    }
+    const batch = [...k].filter(([t, p]) => t !== pid && p === 'SCHED_BATCH').map(([t]) => t);
+    if (first === null) {
+      if (k.get(pid) === 'SCHED_BATCH' && batch.length > 0 && [...k.values()].includes('SCHED_IDLE')) first = { at: Date.now(), tids: new Set(batch) };
+      return false;
+    }
+    return Date.now() - first.at > 2_500 && batch.some((t) => first!.tids.has(t));
+  }, { what: 'a sender thread that stays SCHED_BATCH beside the main thread', timeoutMs: 30_000 });
+  const r = await run;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as Report).packets.received, 10000);
+  await assertNoLeftovers();
 });

@@ -240,7 +240,7 @@ export interface TuningReport {
     policy: 'receiver-first' | 'off';
     skipped: string | null;
     not_restored: string | null;
-    threads: Array<{ tid: number; name: string; role: 'receiving' | 'main' | 'helper'; policy: string; priority: number; before: string | null }>;
+    threads: Array<{ tid: number; name: string; role: 'receiving' | 'main' | 'work' | 'helper'; policy: string; priority: number; before: string | null }>;
   } | null;
 }
 

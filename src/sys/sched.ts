@@ -6,8 +6,9 @@
  *
  *   - helper threads (V8 platform, libuv pool, other workers) → SCHED_IDLE: they run only when a
  *     CPU has nothing else to do, and a waking receiver preempts them at once;
- *   - the main thread, when it is not the receiving thread → SCHED_BATCH: it keeps its share (it
- *     reads the stop conditions, feeds sinks, may send), but never preempts the receiver on wake-up.
+ *   - the main thread, when it is not the receiving thread, and afxdp's own sender threads
+ *     (markWorkThread) → SCHED_BATCH: they keep their share (the stop conditions, the sinks, the
+ *     traffic), but never preempt the receiver on wake-up.
  *
  * Undoing it is not symmetric: leaving SCHED_IDLE needs CAP_SYS_NICE (or an RLIMIT_NICE of 20,
  * usually 0), leaving SCHED_BATCH needs nothing. So without CAP_SYS_NICE the helpers get
@@ -36,8 +37,21 @@ export function policyName(p: number): PolicyName | `policy ${number}` {
   return POLICY_NAMES[p] ?? `policy ${p}`;
 }
 
-/** A thread's role in a run. */
-export type ThreadRole = 'receiving' | 'main' | 'helper';
+/** A thread's role in a run: 'work' is a thread of ours that does the run's work besides receiving (a sender). */
+export type ThreadRole = 'receiving' | 'main' | 'work' | 'helper';
+
+/**
+ * Threads of this process that do a run's own work besides receiving (afxdp's senders in their
+ * workers): lowered like the main thread (SCHED_BATCH), never to SCHED_IDLE, where a loaded
+ * machine would starve them.
+ */
+const workThreads = new Set<number>();
+
+/** Marks a thread as one that works for the run (e.g. a sender's worker, by its tid); unmark() when it ends. */
+export function markWorkThread(tid: number): () => void {
+  workThreads.add(tid);
+  return () => workThreads.delete(tid);
+}
 
 /** One thread of the process as the run had it (the report's `tuning.threads`). */
 export interface ThreadSched {
@@ -188,12 +202,18 @@ class ReceiverFirst {
   /** Lowers the threads not seen yet (started since the last scan), but the receiving ones. */
   scan(): void {
     const first = this.scans++ === 0;
+    // a sender marked after a scan took it for a helper: up to SCHED_BATCH (from SCHED_IDLE this needs CAP_SYS_NICE)
+    for (const [tid, l] of this.lowered) {
+      if (l.role !== 'helper' || !workThreads.has(tid)) continue;
+      l.role = 'work';
+      if (l.changed) native().threadSetPolicy(tid, SCHED_BATCH, 0);
+    }
     for (const tid of threadIds()) {
       if (this.receiving.has(tid) || (this.mainReceives > 0 && tid === this.mainTid) || this.lowered.has(tid)) continue;
       const now = threadPolicy(tid);
       if (now === null) continue;
-      const role: ThreadRole = tid === this.mainTid ? 'main' : 'helper';
-      const want = role === 'main' ? SCHED_BATCH : this.helperPolicy;
+      const role: ThreadRole = tid === this.mainTid ? 'main' : workThreads.has(tid) ? 'work' : 'helper';
+      const want = role === 'helper' ? this.helperPolicy : SCHED_BATCH;
       // a thread at the target or below (SCHED_IDLE), or real-time (someone chose that), stays as it is
       const leave = now[0] === want || now[0] === SCHED_IDLE || now[0] === SCHED_FIFO || now[0] === SCHED_RR || now[0] === SCHED_DEADLINE;
       const r = leave ? 0 : native().threadSetPolicy(tid, want, 0);
@@ -211,7 +231,7 @@ class ReceiverFirst {
       if (p === null) continue;
       const l = this.lowered.get(tid);
       const receiving = this.receiving.has(tid) || (this.mainReceives > 0 && tid === this.mainTid);
-      const role: ThreadRole = receiving ? 'receiving' : tid === this.mainTid ? 'main' : 'helper';
+      const role: ThreadRole = receiving ? 'receiving' : tid === this.mainTid ? 'main' : workThreads.has(tid) ? 'work' : 'helper';
       const before = l === undefined ? policyName(p[0]) : l.before === null ? null : policyName(l.before[0]);
       threads.push({ tid, name: l?.name ?? threadName(tid), role, policy: policyName(p[0]), priority: p[1], before });
     }
