@@ -293,14 +293,3 @@ export function holdReceiverFirst(o: ReceiverFirstOptions): ReceiverFirstHold {
     },
   };
 }
-
-/** The report of a run without the policy: every thread as it is. */
-export function threadsAsTheyAre(receiving: number[], mainReceives: boolean): ThreadSched[] {
-  const main = process.pid;
-  return threadIds().flatMap((tid) => {
-    const p = threadPolicy(tid);
-    if (p === null) return [];
-    const role: ThreadRole = receiving.includes(tid) || (mainReceives && tid === main) ? 'receiving' : tid === main ? 'main' : 'helper';
-    return [{ tid, name: threadName(tid), role, policy: policyName(p[0]), priority: p[1], before: policyName(p[0]) }];
-  });
-}
