@@ -128,7 +128,7 @@ export class StackReceiver {
     if (!STACK_RECEIVERS.includes(o.receiver)) throw new AfxdpError('EUSAGE', `stack receiver ${JSON.stringify(o.receiver)} is not ${STACK_RECEIVERS.join(' or ')}`, { hint: 'use --stack-receiver node, c or both' });
     if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new AfxdpError('EUSAGE', `UDP port ${o.port} is out of range`, { hint: 'use 1..65535: the port the traffic is sent to' });
     if (o.receiver === 'c' && !fs.existsSync(STACK_RX_BINARY)) {
-      throw new AfxdpError('EUSAGE', `the C stack receiver ${STACK_RX_BINARY} is not built`, { hint: 'build it with `make build/bench/stack_rx` in the package (gcc), or use --stack-receiver node' });
+      throw new AfxdpError('EUSAGE', `the C stack receiver ${STACK_RX_BINARY} is missing`, { hint: 'the package ships it in prebuilds/linux-<arch>/ (x64, arm64); in a checkout `make` builds it; or use --stack-receiver node' });
     }
     const netns = o.netnsFd === undefined ? [] : ['--netns', `/proc/${process.pid}/fd/${o.netnsFd}`];
     const common = ['--port', String(o.port), ...netns, ...(o.rcvbuf ? ['--rcvbuf', String(o.rcvbuf)] : []), '--out', '3'];
