@@ -216,6 +216,6 @@ function schedLine(sc: NonNullable<NonNullable<Report['tuning']>['sched']>): str
   const parts = [...groups].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k));
   let line = `${sc.policy === 'receiver-first' ? 'receiver first' : sc.policy}: ${parts.join(', ')}`;
   if (sc.skipped) line += `; ${sc.skipped}`;
-  if (sc.not_restored) line += `; ${sc.not_restored}`;
+  if (sc.not_restored && !sc.skipped) line += `; ${sc.not_restored}`; // with `skipped`, expected and said already
   return line;
 }
