@@ -175,13 +175,17 @@ export async function runCalibrate(o: CalibrateOptions = {}): Promise<CalibrateR
         running.delete(rx);
       }
     };
+    const interrupted = (): void => {
+      if (o.signal?.aborted) throw new AfxdpError('ESTATE', 'calibration interrupted before it finished', { hint: 'nothing was saved; run it again to the end' });
+    };
     for (let r = 0; r < rounds; r++) {
-      if (o.signal?.aborted) throw new AfxdpError('EUSAGE', 'calibration interrupted', { hint: 'nothing was saved' });
+      interrupted();
       // the order alternates: neither side always runs on a machine that just did the other's work
       const order: Array<'c' | 'ts'> = r % 2 === 0 ? ['c', 'ts'] : ['ts', 'c'];
       const got: Partial<Record<'c' | 'ts', CalibrationSide & { received: number }>> = {};
       for (const who of order) {
         got[who] = await runOne(who);
+        interrupted(); // a run cut short is not a figure
         const g = got[who]!;
         log(`round ${r + 1}/${rounds} ${who === 'c' ? 'C rx_ref' : 'afxdp  '}: received ${g.received}/${packets}, CPU ${g.cpu_ns_per_packet ?? '?'} ns/packet, p50 ${g.p50 ?? '?'} p99 ${g.p99 ?? '?'} p99.9 ${g.p999 ?? '?'} ns`);
       }
