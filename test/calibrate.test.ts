@@ -11,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadCalibration, describeCalibration, calibrationPath, CALIBRATION_SCHEMA, type Calibration } from '../src/index.js';
 import type { Report } from '../src/report/report.js';
-import { runCli, assertOneLineError, assertNoLeftovers } from './lib/cli.js';
+import { runCli, assertOneLineError, assertNoLeftovers, trackLab } from './lib/cli.js';
+import { waitFor } from './lib/wait.js';
+import { labOfRun } from './lib/lab.js';
 
 test('calibrate --quick: both receivers get every packet; afxdp ÷ C is saved and a demo report cites it', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-calibrate-'));
@@ -65,4 +67,24 @@ test('calibrate: bad input is one line', async () => {
   assertOneLineError(await runCli(['calibrate', '--rate', '5']), 2, /--rate/);
   assertOneLineError(await runCli(['calibrate', '--sched', 'fast']), 2, /--sched/);
   assertOneLineError(await runCli(['calibrate', '--rt'], { wrap: ['setpriv', '--inh-caps=-sys_nice', '--bounding-set=-sys_nice', '--'] }), 1, /CAP_SYS_NICE/);
+});
+
+test('calibrate stopped by SIGINT: one error line, nothing saved, nothing left behind', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-calibrate-'));
+  const file = path.join(dir, 'calibration.json');
+  try {
+    let pid = 0;
+    const run = runCli(['calibrate', '--rounds', '2', '--packets', '500000', '--rate', '20000', '--out', file], { onSpawn: (c) => (pid = c.pid!) });
+    // a receiver of the run is up: its lab stands
+    await waitFor(() => pid > 0 && labOfRun(pid) !== null, { what: 'the calibration lab', timeoutMs: 30_000 });
+    trackLab(labOfRun(pid)!.id); // the leftover check looks for it
+    process.kill(pid, 'SIGINT');
+    const r = await run;
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr.trim().split('\n').pop()!, /^afxdp: calibration interrupted before it finished \(nothing was saved/);
+    assert.ok(!fs.existsSync(file), 'nothing saved');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  await assertNoLeftovers();
 });
