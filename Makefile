@@ -77,8 +77,12 @@ TRIPLE_x64     := x86_64-linux-gnu
 TRIPLE_arm64   := aarch64-linux-gnu
 PREBUILT_ADDONS := $(foreach a,$(PREBUILD_ARCHS),prebuilds/linux-$(a)/node.napi.glibc.node prebuilds/linux-$(a)/THIRD-PARTY/VERSIONS)
 PREBUILT_BPF  := $(patsubst bpf/%.bpf.c,prebuilds/bpf/%.bpf.o,$(BPF_SRC))
+# the C reference receivers users run through afxdp: rx_ref (`afxdp calibrate`) and stack_rx
+# (`--compare-stack --stack-receiver c`); each finds the BPF objects at ../bpf/ from itself
+REF_BINS := rx_ref stack_rx
+PREBUILT_REFS := $(foreach a,$(PREBUILD_ARCHS),$(foreach r,$(REF_BINS),prebuilds/linux-$(a)/$(r)))
 
-prebuilds: $(PREBUILT_ADDONS) $(PREBUILT_BPF)
+prebuilds: $(PREBUILT_ADDONS) $(PREBUILT_BPF) $(PREBUILT_REFS)
 
 # built once, kept (make would delete an intermediate file)
 .PRECIOUS: .deps/linux-%/.done
@@ -97,13 +101,22 @@ prebuilds/linux-%/THIRD-PARTY/VERSIONS: .deps/linux-%/.done
 	@mkdir -p $(dir $@)
 	cp .deps/linux-$*/licenses/* .deps/linux-$*/VERSIONS $(dir $@)
 
+# linked like the addon: static libbpf, libelf and zlib of .deps, glibc dynamic; -s drops debug info
+define REF_RULE
+prebuilds/linux-%/$(1): bench/c/$(1).c bench/c/xsk_ref.h Makefile .deps/linux-%/.done
+	@mkdir -p $$(dir $$@)
+	$$(TRIPLE_$$*)-gcc -I.deps/linux-$$*/include -O2 -Wall -Wextra $(WERROR) $(REPRO_FLAGS) -std=gnu11 -s -o $$@ $$< \
+		$$(addprefix .deps/linux-$$*/lib/,libbpf.a libelf.a libz.a) -Wl,--as-needed
+endef
+$(foreach r,$(REF_BINS),$(eval $(call REF_RULE,$(r))))
+
 prebuilds/bpf/%.bpf.o: build/bpf/%.bpf.o
 	@mkdir -p $(dir $@)
 	cp $< $@
 
 build/bench/%: bench/c/%.c bench/c/xsk_ref.h Makefile
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -g -Wall -Wextra $(WERROR) -std=gnu11 -o $@ $< -lbpf -lelf -lz
+	$(CC) -O2 -g -Wall -Wextra $(WERROR) $(REPRO_FLAGS) -std=gnu11 -o $@ $< -lbpf -lelf -lz
 
 build/bench-bpf/%.bpf.o: bench/bpf/%.bpf.c bpf/include/afxdp/meta.h Makefile
 	@mkdir -p $(dir $@)

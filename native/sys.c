@@ -7,11 +7,13 @@
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,6 +164,43 @@ AFX_FN(threadPin)
 	return afx_i32(env, sched_setaffinity(0, sizeof(set), &set) ? -errno : 0);
 }
 
+/* threadAffinity(): the calling thread's CPUs (sched_getaffinity), as an array of CPU numbers. */
+AFX_FN(threadAffinity)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return afx_throw_errno(env, "sched_getaffinity", errno);
+	napi_value a;
+	napi_create_array(env, &a);
+	uint32_t k = 0;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set))
+			napi_set_element(env, a, k++, afx_i32(env, c));
+	return a;
+}
+
+/* threadSetAffinity(cpus): the calling thread on these CPUs; 0 or -errno. */
+AFX_FN(threadSetAffinity)
+{
+	napi_value argv[1];
+	uint32_t n = 0;
+	if (!afx_args(env, info, 1, argv) || napi_get_array_length(env, argv[0], &n) != napi_ok)
+		return afx_throw_type(env, "threadSetAffinity: expected an array of CPU numbers");
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value v;
+		int32_t c;
+		if (napi_get_element(env, argv[0], i, &v) != napi_ok || !afx_get_i32(env, v, &c))
+			return NULL;
+		if (c < 0 || c >= CPU_SETSIZE)
+			return afx_i32(env, -EINVAL);
+		CPU_SET(c, &set);
+	}
+	return afx_i32(env, sched_setaffinity(0, sizeof(set), &set) ? -errno : 0);
+}
+
 /* threadFifo(priority): SCHED_FIFO for the calling thread only; -errno (EPERM without
  * CAP_SYS_NICE or an RLIMIT_RTPRIO that allows it). */
 AFX_FN(threadFifo)
@@ -172,6 +211,113 @@ AFX_FN(threadFifo)
 		return NULL;
 	struct sched_param sp = { .sched_priority = prio };
 	return afx_i32(env, sched_setscheduler(0, SCHED_FIFO, &sp) ? -errno : 0);
+}
+
+/* threadId(): the calling thread's kernel id (gettid), as /proc/self/task/TID names it. */
+AFX_FN(threadId)
+{
+	return afx_i32(env, (int32_t)syscall(SYS_gettid));
+}
+
+/* threadPolicy(tid): [policy, priority] of a thread of this process (0: the calling one), the
+ * policy without SCHED_RESET_ON_FORK; -errno (ESRCH: the thread is gone). */
+AFX_FN(threadPolicy)
+{
+	napi_value argv[1];
+	int32_t tid;
+	if (!afx_args(env, info, 1, argv) || !afx_get_i32(env, argv[0], &tid))
+		return NULL;
+	int pol = sched_getscheduler(tid);
+	struct sched_param sp = { 0 };
+	if (pol < 0 || sched_getparam(tid, &sp))
+		return afx_i32(env, -errno);
+	napi_value a;
+	napi_create_array_with_length(env, 2, &a);
+	napi_set_element(env, a, 0, afx_i32(env, pol & ~SCHED_RESET_ON_FORK));
+	napi_set_element(env, a, 1, afx_i32(env, sp.sched_priority));
+	return a;
+}
+
+/* threadSetPolicy(tid, policy, priority): sched_setscheduler on one thread of this process (0:
+ * the calling one); 0 or -errno. Lowering a thread needs no privilege; raising one (out of
+ * SCHED_IDLE, into SCHED_FIFO) needs CAP_SYS_NICE or an RLIMIT_NICE / RLIMIT_RTPRIO that allows it. */
+AFX_FN(threadSetPolicy)
+{
+	napi_value argv[3];
+	int32_t tid, pol, prio;
+	if (!afx_args(env, info, 3, argv) || !afx_get_i32(env, argv[0], &tid) || !afx_get_i32(env, argv[1], &pol) || !afx_get_i32(env, argv[2], &prio))
+		return NULL;
+	struct sched_param sp = { .sched_priority = prio };
+	return afx_i32(env, sched_setscheduler(tid, pol, &sp) ? -errno : 0);
+}
+
+/* The calling thread's registered clock (clockRegister): a zero-argument clockNow() writes into
+ * it, so a read costs the call and the vDSO, not the argument conversions. Per thread: each
+ * worker registers its own (an addon instance per worker, one thread each). */
+static __thread uint32_t *clock_out;
+static __thread clockid_t clock_id;
+static __thread napi_ref clock_ref;
+
+/* clockRegister(clockId, out): out (a Uint32Array of >= 2 words) receives clockNow()'s reading
+ * as (lo, hi) words of the ns value; kept alive by a reference until the next registration. */
+AFX_FN(clockRegister)
+{
+	napi_value argv[2];
+	int32_t id;
+	void *data;
+	size_t len;
+	if (!afx_args(env, info, 2, argv) || !afx_get_i32(env, argv[0], &id) || !afx_get_bytes(env, argv[1], &data, &len))
+		return NULL;
+	if (len < 8)
+		return afx_throw_type(env, "clockRegister: output needs 2 u32 words");
+	struct timespec ts;
+	if (clock_gettime(id, &ts))
+		return afx_throw_errno(env, "clock_gettime", errno);
+	if (clock_ref)
+		napi_delete_reference(env, clock_ref);
+	clock_ref = NULL;
+	napi_create_reference(env, argv[1], 1, &clock_ref);
+	clock_out = data;
+	clock_id = id;
+	return afx_undefined(env);
+}
+
+static inline void clock_store(void)
+{
+	struct timespec ts;
+	clock_gettime(clock_id, &ts);
+	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	clock_out[0] = (uint32_t)ns;
+	clock_out[1] = (uint32_t)(ns >> 32);
+}
+
+/* clockNow(): the registered clock into the registered words. */
+AFX_FN(clockNow)
+{
+	if (clock_out == NULL)
+		return afx_throw_type(env, "clockNow: no clock registered in this thread (clockRegister)");
+	clock_store();
+	return NULL;
+}
+
+/* pollWaitClock(fd, timeoutMs): pollWait() that reads the registered clock the moment poll(2)
+ * returns readable, before going back to JS (a worker's wake-up: the earliest user-space time of
+ * the packets that woke it). Returns the revents (0 on timeout or EINTR) or -errno. */
+AFX_FN(pollWaitClock)
+{
+	napi_value argv[2];
+	int32_t fd, timeout;
+	if (!afx_args(env, info, 2, argv) || !afx_get_i32(env, argv[0], &fd) || !afx_get_i32(env, argv[1], &timeout))
+		return NULL;
+	if (clock_out == NULL)
+		return afx_throw_type(env, "pollWaitClock: no clock registered in this thread (clockRegister)");
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int r = poll(&pfd, 1, timeout);
+	if (r > 0)
+		clock_store();
+	if (r < 0)
+		return afx_i32(env, errno == EINTR ? 0 : -errno);
+	return afx_i32(env, r == 0 ? 0 : pfd.revents);
 }
 
 /* dupFd(fd): a close-on-exec duplicate of an fd this process already has (`--csv /dev/stdout`
@@ -201,6 +347,14 @@ napi_value afx_sys_init(napi_env env, napi_value exports)
 		{ "threadPin", threadPin },
 		{ "threadFifo", threadFifo },
 		{ "dupFd", dupFd },
+		{ "threadId", threadId },
+		{ "threadAffinity", threadAffinity },
+		{ "threadSetAffinity", threadSetAffinity },
+		{ "threadPolicy", threadPolicy },
+		{ "threadSetPolicy", threadSetPolicy },
+		{ "clockRegister", clockRegister },
+		{ "clockNow", clockNow },
+		{ "pollWaitClock", pollWaitClock },
 	};
 	afx_register(env, exports, fns, AFX_COUNT(fns));
 	return exports;

@@ -23,7 +23,7 @@ export { checkObject as checkProgram, type CheckResult, type ProgramVerdict } fr
 export { AfxdpError, type AfxdpErrorCode } from './errors.js';
 
 // measuring without touching packets, and reports
-export { LatencyReceiver, ReceiveQueue, POLL_MODES, type ReceiverOptions, type ReceiverStats, type HandlerStats, type ReceiverTuning, type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram } from './rx/receiver.js';
+export { LatencyReceiver, ReceiveQueue, POLL_MODES, SCHED_CHOICES, type SchedChoice, type SchedReport, type ThreadSched, type ReceiverOptions, type ReceiverStats, type HandlerStats, type ReceiverTuning, type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram } from './rx/receiver.js';
 export { LatencyProbe, type ProbeOptions, type ProbeStats } from './rx/probe.js';
 export { MATCH_NAMES, describeMatch } from './rx/options.js';
 export { PacketBatch, type PacketSink } from './rx/batch.js';
@@ -83,3 +83,5 @@ export {
 
 /** `clang -I<INCLUDE_DIR>` finds <afxdp/meta.h> for your own XDP programs. */
 export const INCLUDE_DIR: string = path.join(PACKAGE_ROOT, 'bpf', 'include');
+export { runCalibrate, type CalibrateOptions, type CalibrateResult } from './run/calibrate.js';
+export { calibrationPath, loadCalibration, describeCalibration, CALIBRATION_SCHEMA, type Calibration, type CalibrationSide, type InstrumentCitation } from './report/calibration.js';

@@ -153,6 +153,22 @@ export interface NativeAddon {
   threadPin(cpu: number): number;
   /** SCHED_FIFO at this priority for the calling thread; 0 or -errno (EPERM without CAP_SYS_NICE). */
   threadFifo(priority: number): number;
+  /** the calling thread's CPUs (sched_getaffinity) */
+  threadAffinity(): number[];
+  /** the calling thread on these CPUs; 0 or -errno */
+  threadSetAffinity(cpus: number[]): number;
+  /** the calling thread's kernel id (gettid) */
+  threadId(): number;
+  /** [policy, priority] of a thread of this process (0: the calling one); -errno (ESRCH: gone) */
+  threadPolicy(tid: number): [number, number] | number;
+  /** sched_setscheduler(tid, policy, priority) for a thread of this process (0: the calling one); 0 or -errno */
+  threadSetPolicy(tid: number, policy: number, priority: number): number;
+  /** Registers the calling thread's clock and the two u32 words clockNow() writes (lo, hi ns) */
+  clockRegister(clockId: number, out: Uint32Array): void;
+  /** The registered clock into the registered words (no arguments: the cheapest clock read) */
+  clockNow(): void;
+  /** pollWait() that reads the registered clock as soon as poll(2) returns readable */
+  pollWaitClock(fd: number, timeoutMs: number): number;
   /** fcntl(F_DUPFD_CLOEXEC): a new fd (≥ 3) for the same open file; throws with errno (EBADF) */
   dupFd(fd: number): number;
   ifNameToIndex(name: string): number;
@@ -194,6 +210,17 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The package root: dist/src/.. /.. */
 export const PACKAGE_ROOT = path.resolve(here, '..', '..');
 /** The addon built from source (a checkout, or an install where no prebuilt binary fits) */
+/**
+ * A C reference program of the package (rx_ref: the C receiver of `afxdp calibrate`; stack_rx: the
+ * kernel stack's C receiver): a checkout's build (build/bench/NAME, `make`), else the prebuilt
+ * one shipped for this architecture (prebuilds/linux-<arch>/NAME, `make prebuilds`). Each finds
+ * afxdp's BPF objects relative to itself (../bpf/), where both layouts keep them.
+ */
+export function referenceBinary(name: 'rx_ref' | 'stack_rx'): string {
+  const built = path.join(PACKAGE_ROOT, 'build', 'bench', name);
+  return existsSync(built) ? built : path.join(PACKAGE_ROOT, 'prebuilds', `linux-${process.arch}`, name);
+}
+
 export const ADDON_PATH = path.join(PACKAGE_ROOT, 'build', 'Release', 'afxdp.node');
 /**
  * afxdp's own BPF objects: built by `make` in a checkout (or by the install script when it built

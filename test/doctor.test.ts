@@ -63,7 +63,7 @@ test('doctor (machine only): JSON schema, kernel release, one line per finding',
   const r = assertSchema(JSON.parse(j.stdout));
   assert.equal(r.kernel.release, release());
   assert.equal(r.iface, null);
-  for (const id of ['kernel.release', 'kernel.xdp_sockets', 'kernel.btf', 'kernel.jit', 'system.bpffs', 'caps.cap_bpf', 'caps.cap_net_admin', 'caps.cap_perfmon', 'system.memlock', 'system.busy_poll', 'cpu.idle', 'cpu.realtime']) byId(r, id);
+  for (const id of ['kernel.release', 'kernel.xdp_sockets', 'kernel.btf', 'kernel.jit', 'system.bpffs', 'caps.cap_bpf', 'caps.cap_net_admin', 'caps.cap_perfmon', 'system.memlock', 'system.busy_poll', 'cpu.idle', 'cpu.realtime', 'cpu.sched']) byId(r, id);
   assert.equal(byId(r, 'kernel.xdp_sockets').status, 'ok', 'AF_XDP works here (the rest of the suite uses it)');
   const t = await runCli(['doctor']);
   assert.equal(t.code, 0);

@@ -63,6 +63,7 @@ test('the tarball holds what users need and nothing else', () => {
     'package.json', 'README.md', 'LICENSE', 'LICENSES/GPL-2.0-only.txt', 'CHANGELOG.md', 'Makefile', 'scripts/install.mjs', 'bin/afxdp',
     'prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/bpf/stamp.bpf.o', 'prebuilds/linux-x64/THIRD-PARTY/VERSIONS',
     'prebuilds/linux-x64/THIRD-PARTY/libelf.LGPL-3.0-or-later.txt', 'prebuilds/linux-arm64/node.napi.glibc.node', 'prebuilds/linux-arm64/THIRD-PARTY/VERSIONS',
+    'prebuilds/linux-x64/rx_ref', 'prebuilds/linux-x64/stack_rx', 'prebuilds/linux-arm64/rx_ref', 'prebuilds/linux-arm64/stack_rx',
     'dist/src/index.js', 'dist/src/index.d.ts', 'bpf/include/afxdp/meta.h', 'bpf/stamp.bpf.c', 'native/xsk.c',
     'examples/latency-probe.ts', 'examples/xdp-filter.bpf.c', 'docs/API.md', 'docs/CLI.md', 'docs/METADATA-ABI.md', 'docs/TROUBLESHOOTING.md',
   ]) {
@@ -92,6 +93,13 @@ test('installed without scripts: nothing was built, the prebuilt addon loads and
   const w = run(process.execPath, ['which.mjs'], { cwd: proj });
   assert.equal(w.code, 0, w.stderr);
   assert.equal(w.stdout.trim(), `function ${fs.realpathSync(addon)}`);
+  // the C reference receivers (afxdp calibrate, --stack-receiver c) are installed executable and need only glibc
+  for (const ref of ['rx_ref', 'stack_rx']) {
+    const bin = path.join(pkg, 'prebuilds', 'linux-x64', ref);
+    fs.accessSync(bin, fs.constants.X_OK);
+    const refLibs = run('ldd', [bin]).stdout.split('\n').map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean).map((l) => path.basename(l));
+    assert.deepEqual(refLibs.filter((l) => !/^(linux-vdso|ld-linux-x86-64|libc|libm)\.so\.\d+$/.test(l)), [], `${ref} links only glibc`);
+  }
 });
 
 test('TypeScript users get the types: a correct file compiles, a wrong one is rejected', () => {

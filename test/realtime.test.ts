@@ -78,7 +78,9 @@ test('--cpu-dma-latency and --busy-poll take effect (kernel view) and every pack
 test('a run without the knobs reports them off; --busy-poll needs a worker mode and a number', async () => {
   const r = await runCli(['demo', '--json', '--packets', '200', '--rate', '2000']);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual((JSON.parse(r.stdout) as Report).tuning, { cpu: null, rt: false, cpu_dma_latency: false, busy_poll: null });
+  const { sched, ...knobs } = (JSON.parse(r.stdout) as Report).tuning!;
+  assert.deepEqual(knobs, { cpu: null, rt: false, cpu_dma_latency: false, busy_poll: null });
+  assert.equal(sched!.policy, 'receiver-first', 'receiver first is the default');
   assertOneLineError(await runCli(['demo', '--poll', 'event', '--busy-poll', '50']), 2, /busy polling needs poll mode worker or busy.*--poll worker/);
   assertOneLineError(await runCli(['demo', '--poll', 'busy', '--busy-poll', '20000']), 2, /--busy-poll must be a whole number from 0 to 10000/);
   await assertNoLeftovers();

@@ -15,6 +15,7 @@ import { registerReport } from './commands/report.js';
 import { registerGen } from './commands/gen.js';
 import { registerCompare } from './commands/compare.js';
 import { registerServe } from './commands/serve.js';
+import { registerCalibrate } from './commands/calibrate.js';
 
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
@@ -81,6 +82,7 @@ export function createProgram(ctx: () => CliContext): Command {
   registerGen(program, ctx);
   registerCompare(program, ctx);
   registerServe(program, ctx);
+  registerCalibrate(program, ctx);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
   return program;
 }

@@ -5,7 +5,7 @@
  * form of the stamping help).
  */
 import type { Command } from 'commander';
-import { AfxdpError, STRATEGY_NAMES, POLL_MODES, type ReceiverOptions, type StrategyName, type PollMode, type WarmupSpec } from '../index.js';
+import { AfxdpError, STRATEGY_NAMES, POLL_MODES, SCHED_CHOICES, type SchedChoice, type ReceiverOptions, type StrategyName, type PollMode, type WarmupSpec } from '../index.js';
 import { intArg, choiceArg, ringSizeArg, warmupArg, frameSizeArg } from './args.js';
 import { addOutputOptions, type OutputFlags } from './outputs.js';
 
@@ -38,6 +38,7 @@ export interface ReceiveFlags extends OutputFlags {
   warmup?: WarmupSpec;
   cpu?: number;
   rt?: boolean;
+  sched: SchedChoice;
   cpuDmaLatency?: boolean;
   busyPoll?: number;
   json?: boolean;
@@ -53,6 +54,7 @@ export function addReceiveOptions(cmd: Command, ringHelp: string): Command {
     .option('--batch <n>', 'descriptors per receive batch', intArg('--batch', 1, 4096), 64)
     .option('--cpu <n>', 'pin the receiving thread to CPU n (event: the main thread; worker/busy: queue i on CPU n+i)', intArg('--cpu', 0, 4095))
     .option('--rt', 'run the receiving thread(s) SCHED_FIFO (needs CAP_SYS_NICE; with --poll busy a spinning FIFO thread holds its CPU up to the kernel\'s RT throttle)')
+    .option('--sched <policy>', "who gets the CPU first while receiving: receiver-first (default: the process's other threads are lowered, V8's and libuv's helpers to SCHED_IDLE, the main thread to SCHED_BATCH; no privilege needed; the report lists every thread's policy) or off", choiceArg('--sched', SCHED_CHOICES), 'receiver-first')
     .option('--cpu-dma-latency', 'hold /dev/cpu_dma_latency at 0 µs for the run: CPUs stay out of deep idle states, so a wake-up pays no C-state exit (root)')
     .option('--busy-poll <us>', 'with --poll worker|busy: SO_BUSY_POLL for this many µs (with SO_PREFER_BUSY_POLL, budget = --batch); the receiving thread runs the driver\'s NAPI itself when its ring is empty (CAP_NET_ADMIN)', intArg('--busy-poll', 0, 10000))
     .option('--warmup <s|packets>', 'leave the first part of the run out of the latency figures: a time (2s, 500ms) or a packet count (10000); the report says what was excluded', warmupArg)
@@ -100,6 +102,9 @@ export function receiveOptions(f: ReceiveFlags, needsMainThread = false): Omit<R
     trackFrames: !!f.debugFrames,
     cpu: f.cpu,
     rt: !!f.rt,
+    sched: f.sched,
+    // the command's process ends with the run: a helper thread may stay SCHED_IDLE without CAP_SYS_NICE
+    schedUntilExit: true,
     cpuDmaLatency: !!f.cpuDmaLatency,
     busyPoll: f.busyPoll ?? 0,
   };

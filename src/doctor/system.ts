@@ -1,6 +1,6 @@
 /**
  * Machine-wide doctor checks: kernel, its config (XDP sockets, BTF, JIT), bpffs, capabilities,
- * memlock, busy-poll sysctls, CPU idle states, real-time receive (--cpu, --rt). Read-only: files under /proc and /sys, and an
+ * memlock, busy-poll sysctls, CPU idle states, real-time receive (--cpu, --rt), receiver first (--sched). Read-only: files under /proc and /sys, and an
  * AF_XDP socket opened and closed at once.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -161,6 +161,7 @@ export function systemFindings(): Finding[] {
 
   out.push(cpuIdle());
   out.push(realtime());
+  out.push(receiverFirst());
   return out;
 }
 
@@ -177,6 +178,21 @@ function realtime(): Finding {
   return nice === false
     ? finding('cpu.realtime', 'warn', 'real-time receive', `${pin}; --rt (SCHED_FIFO) is not available: CAP_SYS_NICE missing (RLIMIT_RTPRIO ${rtprio})`, { cpus, cap_sys_nice: false, rlimit_rtprio: rtprio }, 'grant CAP_SYS_NICE (or run as root) to use --rt')
     : finding('cpu.realtime', 'ok', 'real-time receive', `${pin}; --rt (SCHED_FIFO priority ${RT_PRIORITY}) available${nice === null ? ' (capabilities unreadable)' : ' (CAP_SYS_NICE)'}`, { cpus, cap_sys_nice: nice, rlimit_rtprio: rtprio });
+}
+
+/**
+ * Receiver first (--sched, the default): what this process may do to give the receiving thread
+ * the CPU before its own other threads, and what CAP_SYS_NICE would add (src/sys/sched.ts).
+ */
+function receiverFirst(): Finding {
+  const eff = effectiveCaps();
+  const nice = eff === null ? null : (eff & (1n << BigInt(CAP_SYS_NICE))) !== 0n;
+  const niceLimit = /Max nice priority\s+(\S+)/.exec(read('/proc/self/limits') ?? '')?.[1] ?? '?';
+  const undo = nice !== false || niceLimit === 'unlimited' || Number(niceLimit) >= 20;
+  const base = 'while a run receives, the main thread is SCHED_BATCH and';
+  return undo
+    ? finding('cpu.sched', 'ok', 'receiver first', `${base} V8's and libuv's helper threads SCHED_IDLE; close() restores them (CAP_SYS_NICE${nice === null ? ' assumed: capabilities unreadable' : ''})`, { cap_sys_nice: nice, rlimit_nice: niceLimit, helpers: 'SCHED_IDLE' })
+    : finding('cpu.sched', 'warn', 'receiver first', `${base} helper threads SCHED_IDLE in a CLI run (they stay so until it exits) but only SCHED_BATCH in a library receiver: without CAP_SYS_NICE (RLIMIT_NICE ${niceLimit}) SCHED_IDLE cannot be undone at close; SCHED_BATCH keeps helpers from preempting the receiver, SCHED_IDLE also lets a waking receiver preempt them at once (docs/BENCHMARKS.md "Receiver first")`, { cap_sys_nice: false, rlimit_nice: niceLimit, helpers: 'SCHED_BATCH' }, 'grant CAP_SYS_NICE (e.g. `sudo setcap cap_sys_nice+ep $(which node)`) or raise RLIMIT_NICE to 20 (LimitNICE=-20 in a systemd unit, or `nice` in /etc/security/limits.conf)');
 }
 
 /** CPU idle states: deep C-states add wake-up latency to event-mode receive. */

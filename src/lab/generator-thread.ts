@@ -11,6 +11,8 @@
 import { Worker, workerData, parentPort } from 'node:worker_threads';
 import { AfxdpError } from '../errors.js';
 import { collectGarbage } from '../sys/gc.js';
+import { markWorkThread } from '../sys/sched.js';
+import { native } from '../native.js';
 import { TrafficGenerator, type GeneratorOptions, type SendOptions } from './generator.js';
 
 /** marks GeneratorThread's own workerData: other workers (the receiver's) import this module too */
@@ -34,7 +36,7 @@ export interface GeneratorResult {
   txInvalidDescs: number;
 }
 
-type Ready = { ready: { bind: 'copy' | 'zerocopy'; sg: boolean } };
+type Ready = { ready: { bind: 'copy' | 'zerocopy'; sg: boolean; tid: number } };
 type Done = GeneratorResult | { error: { code: AfxdpError['code']; message: string; hint?: string; errno?: number } };
 type Message = Ready | Done;
 
@@ -65,6 +67,9 @@ export class GeneratorThread {
     this.result = new Promise<GeneratorResult>((resolve, reject) => {
       this.worker.on('message', (m: Message) => {
         if ('ready' in m) {
+          // a sender works for the run: lowered no further than SCHED_BATCH while a receiver runs first
+          const unmark = markWorkThread(m.ready.tid);
+          this.worker.once('exit', unmark);
           this.bindMode = m.ready.bind;
           this.sg = m.ready.sg;
           isReady();
@@ -116,7 +121,7 @@ async function run(d: ThreadData): Promise<Done> {
     gen = TrafficGenerator.open({ ...d.opts, progress: new Float64Array(d.shared, 0, 1) });
     gen.warmUp();
     collectGarbage(); // what the warm-up's interpreted batches left behind, before the clock starts
-    parentPort!.postMessage({ ready: { bind: gen.socket.bindMode, sg: gen.socket.sg } } satisfies Ready);
+    parentPort!.postMessage({ ready: { bind: gen.socket.bindMode, sg: gen.socket.sg, tid: native().threadId() } } satisfies Ready);
     await started;
     const t0 = process.hrtime.bigint();
     const sent = Atomics.load(stopCell, STOP) !== 0 ? 0 : gen.sendSync({ count: d.count, rate: d.rate, stop: stopCell.subarray(STOP) });

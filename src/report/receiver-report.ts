@@ -3,6 +3,7 @@
  * latency summaries of every measured segment, and what the run pipeline adds (sent, duration,
  * environment, the monitor's timeline and histograms). One builder for every face and mode.
  */
+import { instrumentCitation } from './calibration.js';
 import { LatencyRecorder } from '../measure/recorder.js';
 import type { RunMonitor, Segment } from '../measure/monitor.js';
 import type { LatencyReceiver, ReceiveQueue, ReceiverStats } from '../rx/receiver.js';
@@ -79,7 +80,17 @@ export function receiverReport(rx: LatencyReceiver, x: ReportExtras): Report {
     hw_before_xdp: rx.perQueue.reduce((a, q) => a + (q.hwToXdp?.negative ?? 0), 0),
   };
   const t = rx.tuning();
-  report.tuning = { cpu: t.cpu, rt: t.rt, cpu_dma_latency: t.cpuDmaLatency, busy_poll: t.busyPoll };
+  const sc = t.sched;
+  report.tuning = {
+    cpu: t.cpu,
+    rt: t.rt,
+    cpu_dma_latency: t.cpuDmaLatency,
+    busy_poll: t.busyPoll,
+    sched: sc === null ? null : { policy: sc.policy, skipped: sc.skipped, not_restored: sc.notRestored, threads: sc.threads },
+  };
+  // what `afxdp calibrate` measured on this host, when it did: the instrument's own share
+  const cited = instrumentCitation();
+  if (cited !== null) report.instrument = cited;
   const all = rx.stats();
   report.packets.by_size = all.bySize;
   report.multi_buffer = {

@@ -6,6 +6,7 @@
  *   - anything else needs a new schema string ('afxdp.report/2').
  * Keys are snake_case as in docs/CLI.md, in the order shown there; fields are only ever added.
  */
+import type { InstrumentCitation } from './calibration.js';
 import { AfxdpError } from '../errors.js';
 import type { LatencySummary } from '../measure/recorder.js';
 
@@ -213,6 +214,11 @@ export interface Report {
   multi_buffer?: MultiBufferReport;
   /** which frames the run took off the queue; the rest went on to the kernel stack (added field) */
   taken?: TakenReport;
+  /**
+   * the instrument's own share on this host, as `afxdp calibrate` last measured it here (added
+   * field; absent when this host has no calibration): afxdp's receiver ÷ the C reference receiver
+   */
+  instrument?: InstrumentCitation;
 }
 
 /** --cpu, --rt, --cpu-dma-latency, --busy-poll as they took effect. */
@@ -225,6 +231,17 @@ export interface TuningReport {
   cpu_dma_latency: boolean;
   /** SO_BUSY_POLL and SO_PREFER_BUSY_POLL as the kernel reports them for the first socket, the budget set (the kernel does not report it) and the busy-poll calls made; null: off */
   busy_poll: { usecs: number; prefer: boolean; budget: number; polls: number } | null;
+  /**
+   * who got the CPU first while receiving (added field): the policy ('receiver-first' or 'off'),
+   * what was skipped without CAP_SYS_NICE, and every thread of the process with the policy it ran
+   * under (read from the kernel while receiving, at close) and the one it had before
+   */
+  sched?: {
+    policy: 'receiver-first' | 'off';
+    skipped: string | null;
+    not_restored: string | null;
+    threads: Array<{ tid: number; name: string; role: 'receiving' | 'main' | 'work' | 'helper'; policy: string; priority: number; before: string | null }>;
+  } | null;
 }
 
 // ---- the kernel-stack comparison's sections (built in paths.ts)

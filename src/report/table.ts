@@ -117,6 +117,9 @@ function packetLines(r: Report): string[] {
     const on = [t.cpu !== null ? `cpu ${t.cpu}` : '', t.rt ? 'SCHED_FIFO' : '', t.cpu_dma_latency ? 'cpu_dma_latency 0' : '', t.busy_poll ? `busy poll ${t.busy_poll.usecs} µs × ${formatCount(t.busy_poll.polls)}` : ''];
     items.push(`tuning: ${on.filter((x) => x !== '').join(', ')}`);
   }
+  const sc = t?.sched;
+  if (sc) items.push(`scheduling: ${schedLine(sc)}`);
+  if (r.instrument) items.push(r.instrument.text);
   const mb = r.multi_buffer;
   if (mb && mb.sg) {
     let line = `multi-buffer (MTU ${mb.mtu}, ${mb.frame_size}-byte frames): ${formatCount(mb.packets)} packets in several buffers`;
@@ -201,4 +204,18 @@ const STACK_LABEL = { node: 'node dgram', c: 'c recvmmsg' } as const;
 export function renderTable(report: Report): string {
   const notes = report.ping ? ['', ...wrapWords(`tx stamps: ${report.ping.tx_timestamp_source}`, 2)] : [];
   return [...headerLines(report), ...packetLines(report), '', ...tableLines(report), ...pathLines(report), ...notes].join('\n');
+}
+
+/** "receiver first: receiving SCHED_OTHER ×1, main SCHED_BATCH, helpers SCHED_IDLE ×9" (+ what was skipped) */
+function schedLine(sc: NonNullable<NonNullable<Report['tuning']>['sched']>): string {
+  const groups = new Map<string, number>();
+  for (const th of sc.threads) {
+    const k = `${th.role === 'helper' ? 'helpers' : th.role} ${th.policy}${th.priority > 0 ? ` ${th.priority}` : ''}`;
+    groups.set(k, (groups.get(k) ?? 0) + 1);
+  }
+  const parts = [...groups].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k));
+  let line = `${sc.policy === 'receiver-first' ? 'receiver first' : sc.policy}: ${parts.join(', ')}`;
+  if (sc.skipped) line += `; ${sc.skipped}`;
+  if (sc.not_restored && !sc.skipped) line += `; ${sc.not_restored}`; // with `skipped`, expected and said already
+  return line;
 }

@@ -37,9 +37,9 @@ export const DEFAULT_STACK_EVERY = 2;
 const CLOCK_THREAD_CPUTIME_ID = 3;
 
 /**
- * The stack receivers a run takes turns with. Not asked: both where the C receiver is built (a
- * checkout after `make`), else Node's alone — an npm install has no bench/ build, and the default
- * must work there; asking for `c` or `both` without it stays a one-line error.
+ * The stack receivers a run takes turns with. Not asked: both where the C receiver is there (a
+ * checkout after `make`, or the package's prebuilt one for this architecture), else Node's alone;
+ * asking for `c` or `both` without it stays a one-line error.
  */
 export function stackReceiversOf(c: StackReceiverChoice | undefined, cBuilt = fs.existsSync(STACK_RX_BINARY)): StackReceiverName[] {
   if (c === undefined) return cBuilt ? [...STACK_RECEIVERS] : ['node'];
@@ -120,7 +120,7 @@ async function eachReceiver(o: CompareStackOptions & { signal?: AbortSignal }, o
   if (html !== undefined) fs.closeSync(openOutput('--html', html));
   let first: Report | null = null;
   const receivers = stackReceiversOf(o.stackReceiver);
-  if (o.stackReceiver === undefined && !receivers.includes('c')) log(`kernel stack: only Node's dgram receiver (the C one, ${STACK_RX_BINARY}, is not built: \`make build/bench/stack_rx\` in the package adds it)`);
+  if (o.stackReceiver === undefined && !receivers.includes('c')) log(`kernel stack: only Node's dgram receiver (the C one, ${STACK_RX_BINARY}, is missing: the package ships it in prebuilds/linux-<arch>/, a checkout builds it with \`make\`)`);
   for (const r of receivers) {
     // Ctrl-C / SIGTERM: the report covers the runs made so far
     if (first !== null && o.signal?.aborted) break;

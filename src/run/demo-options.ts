@@ -1,5 +1,5 @@
 /** What `afxdp demo` (run/demo.ts) and its round-trip form (run/ping-demo.ts) take. */
-import type { ClockName, StrategyName, PollMode, ReceiverOptions } from '../rx/receiver.js';
+import type { ClockName, StrategyName, PollMode, ReceiverOptions, SchedChoice } from '../rx/receiver.js';
 import type { OutputOptions } from '../report/outputs.js';
 import type { XdpModeOption } from '../xdp/program.js';
 import type { WarmupSpec } from './warmup.js';
@@ -69,6 +69,10 @@ export interface DemoOptions extends CompareStackOptions {
   cpu?: number;
   /** SCHED_FIFO for the receiving thread(s); needs CAP_SYS_NICE */
   rt?: boolean;
+  /** who gets the CPU first while receiving (see ReceiverOptions.sched) */
+  sched?: SchedChoice;
+  /** the process ends with the run (see ReceiverOptions.schedUntilExit) */
+  schedUntilExit?: boolean;
   /** hold /dev/cpu_dma_latency at 0 for the run (see ReceiverOptions.cpuDmaLatency) */
   cpuDmaLatency?: boolean;
   /** worker and busy modes: SO_BUSY_POLL µs (see ReceiverOptions.busyPoll) */
@@ -93,7 +97,7 @@ export interface DemoOptions extends CompareStackOptions {
 }
 
 /** The receiver options a demo (one way or round trip) takes straight from its options. */
-export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode' | 'strategy' | 'simulateNoMeta' | 'hints' | 'ringSize' | 'batchSize' | 'trackFrames' | 'cpu' | 'rt' | 'cpuDmaLatency' | 'busyPoll' | 'frameSize'> {
+export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode' | 'strategy' | 'simulateNoMeta' | 'hints' | 'ringSize' | 'batchSize' | 'trackFrames' | 'cpu' | 'rt' | 'sched' | 'schedUntilExit' | 'cpuDmaLatency' | 'busyPoll' | 'frameSize'> {
   return {
     mode: o.mode ?? 'auto',
     strategy: o.strategy,
@@ -104,6 +108,8 @@ export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode
     trackFrames: o.trackFrames,
     cpu: o.cpu,
     rt: o.rt,
+    sched: o.sched,
+    schedUntilExit: o.schedUntilExit,
     cpuDmaLatency: o.cpuDmaLatency,
     busyPoll: o.busyPoll,
     frameSize: o.frameSize,

@@ -39,6 +39,9 @@ export function describeMatch(o: Pick<ReceiverOptions, 'match' | 'udpPort' | 'pr
  *  - 'busy': a worker thread per queue spins on its ring: the lowest latency, a core per queue.
  */
 export type PollMode = 'event' | 'worker' | 'busy';
+/** the scheduling policy of a run (ReceiverOptions.sched) */
+export type SchedChoice = 'receiver-first' | 'off';
+export const SCHED_CHOICES: readonly SchedChoice[] = ['receiver-first', 'off'];
 export const POLL_MODES: readonly PollMode[] = ['event', 'worker', 'busy'];
 /** Whether a poll mode receives in worker threads (the numbers then live in shared memory). */
 export function inWorkers(p: PollMode): boolean {
@@ -120,6 +123,16 @@ export interface ReceiverOptions {
   cpu?: number;
   /** SCHED_FIFO for the receiving thread(s): needs CAP_SYS_NICE. Default false */
   rt?: boolean;
+  /**
+   * Who gets the CPU first while receiving (src/sys/sched.ts): 'receiver-first' (default) lowers
+   * every other thread of the process — V8's and libuv's helper threads to SCHED_IDLE, the main
+   * thread (when it is not the receiving one) to SCHED_BATCH — and restores them at close; no
+   * privilege needed (without CAP_SYS_NICE helpers get SCHED_BATCH, as SCHED_IDLE could not be
+   * undone). 'off' leaves every thread as it is.
+   */
+  sched?: SchedChoice;
+  /** the process ends when this receiver closes (the CLI): without CAP_SYS_NICE helpers may stay SCHED_IDLE. Default false */
+  schedUntilExit?: boolean;
   /** hold /dev/cpu_dma_latency at 0 µs from setup to close (no deep CPU idle states); needs root. Default false */
   cpuDmaLatency?: boolean;
   /**
@@ -157,7 +170,7 @@ const MAX_BUSY_POLL_US = 10_000;
 export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker' | 'handler'>> &
   Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker' | 'handler'> & { queues: readonly number[] | 'all' };
 
-const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'frameSize', 'sg', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'cpuDmaLatency', 'busyPoll', 'stackEvery', 'broker', 'handler']);
+const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'frameSize', 'sg', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'sched', 'schedUntilExit', 'cpuDmaLatency', 'busyPoll', 'stackEvery', 'broker', 'handler']);
 
 export function resolve(opts: ReceiverOptions): Resolved {
   for (const k of Object.keys(opts)) {
@@ -192,6 +205,8 @@ export function resolve(opts: ReceiverOptions): Resolved {
     deliver: opts.deliver ?? false,
     cpu: opts.cpu,
     rt: opts.rt ?? false,
+    sched: opts.sched ?? 'receiver-first',
+    schedUntilExit: opts.schedUntilExit ?? false,
     cpuDmaLatency: opts.cpuDmaLatency ?? false,
     busyPoll: opts.busyPoll ?? 0,
     stackEvery: opts.stackEvery ?? 0,
@@ -199,6 +214,7 @@ export function resolve(opts: ReceiverOptions): Resolved {
     handler: opts.handler,
   };
   if (!POLL_MODES.includes(o.poll)) throw new AfxdpError('EUSAGE', `poll mode ${JSON.stringify(o.poll)} is not ${POLL_MODES.join(', ')}`, { hint: 'use --poll event, --poll worker or --poll busy' });
+  if (!SCHED_CHOICES.includes(o.sched)) throw new AfxdpError('EUSAGE', `sched ${JSON.stringify(o.sched)} is not ${SCHED_CHOICES.join(' or ')}`, { hint: 'use --sched receiver-first (default) or --sched off' });
   if (!Object.hasOwn(STRATEGY_CODES, o.strategy)) {
     throw new AfxdpError('EUSAGE', `unknown strategy ${JSON.stringify(o.strategy)}`, { hint: `use one of ${Object.keys(STRATEGY_CODES).join(', ')}` });
   }

@@ -34,6 +34,8 @@ export class ReceiveQueue implements MeasuredQueue {
   /** handler mode: the handler's own counters (ctx.counters), written by the worker */
   handlerCounters: Float64Array | null = null;
   fd = -1;
+  /** worker modes: the receiving worker's thread id (gettid), -1 otherwise */
+  tid = -1;
   bindMode: 'copy' | 'zerocopy' = 'copy';
   private lastKernel: KernelStats | null = null;
   private readonly statsBuf = new Float64Array(8);

@@ -31,7 +31,8 @@ import { loadStampProgram, type LoadedStampProgram } from '../xdp/stamp-program.
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import { SEGMENTS, type Segment } from '../measure/monitor.js';
 import { RxEngine, type EngineConfig } from './engine.js';
-import { tuneThisThread } from '../sys/thread.js';
+import { tuneThisThread, holdThreadPolicy } from '../sys/thread.js';
+import { holdReceiverFirst, type ReceiverFirstHold, type SchedReport } from '../sys/sched.js';
 import { holdCpuDmaLatency } from '../sys/host-tuning.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
 import { Outbox } from './outbox.js';
@@ -43,8 +44,9 @@ import { resolve, lookup, inWorkers, wantsSg, DEFAULT_FRAME_SIZE, type Resolved,
 import { ReceiveQueue, emptyKernel, NO_COUNTERS } from './queue.js';
 
 export type { StrategyCounts, HintCounts };
-export type { ReceiverOptions, ClockName, MatchName, PollMode, StrategyName, LoadedProgram } from './options.js';
-export { rxQueueCount, POLL_MODES, inWorkers } from './options.js';
+export type { ReceiverOptions, ClockName, MatchName, PollMode, StrategyName, LoadedProgram, SchedChoice } from './options.js';
+export { rxQueueCount, POLL_MODES, SCHED_CHOICES, inWorkers } from './options.js';
+export type { SchedReport, ThreadSched } from '../sys/sched.js';
 export { ReceiveQueue, emptyKernel } from './queue.js';
 export interface MapStats {
   /** stamps the program stored (null: a user program without afxdp's counters) */
@@ -99,6 +101,8 @@ export interface ReceiverTuning {
   cpuDmaLatency: boolean;
   /** what the kernel reports for the first socket, and the busy-poll calls made; null: off */
   busyPoll: (BusyPollSettings & { polls: number }) | null;
+  /** the scheduling policy and every thread's policy while receiving; null: sched 'off' or not started */
+  sched: SchedReport | null;
 }
 
 /** What excludeWarmup() dropped from the histograms (the report's `warmup`, with what was asked). */
@@ -188,6 +192,8 @@ export class LatencyReceiver {
   private closed = false;
   /** undo functions of the host knobs held for the run (--cpu-dma-latency), last first */
   private readonly held: Array<() => void> = [];
+  /** receiver first (ReceiverOptions.sched) while receiving, from start() to close() */
+  private schedHold: ReceiverFirstHold | null = null;
   /** the busy polling the kernel reports for the first socket (null: off) */
   private busyPollTook: BusyPollSettings | null = null;
   /** after close(): the final counts, summed [0] and per queue [1 + index] */
@@ -333,7 +339,10 @@ export class LatencyReceiver {
     // 2. the sockets (or workers), each registered in the XSKMAP
     const mapFd = g !== null ? (g.mapInUse ? this.brokeredFd(2 * g.sockets.length + (g.hasCounters ? 1 : 0)) : -1) : this.mapInUse && this.obj ? this.obj.mapFd('afxdp_stamps') : -1;
     // event mode receives on this (the main) thread
-    if (o.poll === 'event' && (o.cpu !== undefined || o.rt)) tuneThisThread({ cpu: o.cpu ?? -1, rt: o.rt }, this.queues[0]!);
+    if (o.poll === 'event' && (o.cpu !== undefined || o.rt)) {
+      this.held.push(holdThreadPolicy()); // close() gives the main thread its policy and CPUs back
+      tuneThisThread({ cpu: o.cpu ?? -1, rt: o.rt }, this.queues[0]!);
+    }
     const segments = { sender: o.senderRunId !== undefined && o.clock === 'monotonic', hw: o.clock === 'tai' };
     const key = new Uint32Array(1);
     const val = new Uint32Array(1);
@@ -591,6 +600,7 @@ export class LatencyReceiver {
       throw new AfxdpError('ESTATE', `the receive worker of queue ${rq.queue} did not start (${r})`, { hint: 'the machine may be overloaded; try again' });
     }
     rq.fd = ctl[W.CTL_FD]!;
+    rq.tid = ctl[W.CTL_TID]!;
     rq.bindMode = ctl[W.CTL_ZEROCOPY] === 1 ? 'zerocopy' : 'copy';
     if (o.busyPoll > 0 && this.busyPollTook === null) this.busyPollTook = busyPollOf(rq.fd, o.batchSize);
   }
@@ -605,6 +615,7 @@ export class LatencyReceiver {
       rt: o.rt,
       cpuDmaLatency: o.cpuDmaLatency,
       busyPoll: this.busyPollTook === null ? null : { ...this.busyPollTook, polls },
+      sched: this.schedHold?.report() ?? null,
     };
   }
 
@@ -658,6 +669,10 @@ export class LatencyReceiver {
     if (this.closed) throw new AfxdpError('ECLOSED', 'the receiver is closed');
     if (this.started) return;
     this.started = true;
+    if (this.o.sched === 'receiver-first' && this.role !== 'broker') {
+      const receiving = this.perQueue.map((rq) => rq.tid).filter((t) => t > 0);
+      this.schedHold = holdReceiverFirst({ receiving, mainReceives: this.poll === 'event', untilExit: this.o.schedUntilExit });
+    }
     if (this.poll === 'event') {
       for (const rq of this.perQueue) {
         rq.engine!.socket.onReadable((status) => {
@@ -877,6 +892,7 @@ export class LatencyReceiver {
    */
   close(): void {
     if (this.closed) return;
+    this.schedHold?.freeze(); // the report shows the threads as they ran, receiving ones included
     try {
       this.drain();
     } catch {
@@ -914,6 +930,7 @@ export class LatencyReceiver {
     for (const rq of this.perQueue) if (rq.outbox !== null) native().close(rq.outbox.wakeFd);
     if (this.ownsObject) this.obj?.close();
     while (this.held.length > 0) this.held.pop()!();
+    this.schedHold?.release(); // every thread back as it was (the report keeps how they ran)
     // a client gives the queues back by closing the connection: the broker then detaches
     if (this.brokered !== null) {
       for (const fd of this.brokered.fds) if (fd >= 0) native().close(fd);

@@ -11,10 +11,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AfxdpError } from '../errors.js';
-import { PACKAGE_ROOT } from '../native.js';
+import { referenceBinary } from '../native.js';
 import { withNetns } from '../sys/netns.js';
 import { registerCleanup } from '../sys/cleanup.js';
 import { LatencyRecorder } from '../measure/recorder.js';
@@ -69,8 +68,8 @@ export interface StackResult {
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
 const NODE_CHILD = fileURLToPath(new URL('./stack-dgram.js', import.meta.url));
-/** bench/c/stack_rx.c, built by `make` next to the C reference receiver */
-export const STACK_RX_BINARY = path.join(PACKAGE_ROOT, 'build', 'bench', 'stack_rx');
+/** bench/c/stack_rx.c, built by `make` next to the C reference receiver, or the prebuilt one */
+export const STACK_RX_BINARY = referenceBinary('stack_rx');
 // O_TMPFILE: an unlinked file, gone with the last fd even when we are SIGKILLed
 const O_TMPFILE = 0o20000000 | fs.constants.O_DIRECTORY;
 
@@ -129,7 +128,7 @@ export class StackReceiver {
     if (!STACK_RECEIVERS.includes(o.receiver)) throw new AfxdpError('EUSAGE', `stack receiver ${JSON.stringify(o.receiver)} is not ${STACK_RECEIVERS.join(' or ')}`, { hint: 'use --stack-receiver node, c or both' });
     if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new AfxdpError('EUSAGE', `UDP port ${o.port} is out of range`, { hint: 'use 1..65535: the port the traffic is sent to' });
     if (o.receiver === 'c' && !fs.existsSync(STACK_RX_BINARY)) {
-      throw new AfxdpError('EUSAGE', `the C stack receiver ${STACK_RX_BINARY} is not built`, { hint: 'build it with `make build/bench/stack_rx` in the package (gcc), or use --stack-receiver node' });
+      throw new AfxdpError('EUSAGE', `the C stack receiver ${STACK_RX_BINARY} is missing`, { hint: 'the package ships it in prebuilds/linux-<arch>/ (x64, arm64); in a checkout `make` builds it; or use --stack-receiver node' });
     }
     const netns = o.netnsFd === undefined ? [] : ['--netns', `/proc/${process.pid}/fd/${o.netnsFd}`];
     const common = ['--port', String(o.port), ...netns, ...(o.rcvbuf ? ['--rcvbuf', String(o.rcvbuf)] : []), '--out', '3'];

@@ -77,7 +77,9 @@ export const CTL_STATE = 0;
 export const CTL_READY = 1;
 export const CTL_FD = 2;
 export const CTL_ZEROCOPY = 3;
-export const CTL_LEN = 4;
+/** the worker thread's kernel id (the scheduling policy of the run keeps it as it is) */
+export const CTL_TID = 4;
+export const CTL_LEN = 5;
 export const STATE_RUNNING = 0;
 export const STATE_STOP = 1;
 export const STATE_STOPPED = 2;
@@ -193,6 +195,7 @@ async function run(d: WorkerData): Promise<void> {
   let sock: XskSocket;
   try {
     tuneThisThread(d.tuning, d.config.queue);
+    ctl[CTL_TID] = native().threadId();
     const opts = (ifindex: number): Parameters<typeof XskSocket.create>[0] => ({
       ifindex,
       ifname: d.ifname,

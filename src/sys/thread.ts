@@ -23,6 +23,20 @@ export interface ThreadTuning {
   rt: boolean;
 }
 
+/**
+ * Remembers the calling thread's scheduling policy and CPUs; the returned function puts them back
+ * (a receiver tuned the main thread for event mode: after close() it is the application's again).
+ */
+export function holdThreadPolicy(): () => void {
+  const n = native();
+  const policy = n.threadPolicy(0);
+  const cpus = n.threadAffinity();
+  return () => {
+    if (typeof policy !== 'number') n.threadSetPolicy(0, policy[0], policy[1]);
+    n.threadSetAffinity(cpus);
+  };
+}
+
 /** Applies the tuning to the calling thread; a refusal is one clear error. */
 export function tuneThisThread(t: ThreadTuning, queue: number): void {
   const n = native();
