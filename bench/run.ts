@@ -13,13 +13,13 @@
  * each one's CPU time is its own. The sender is the C generator for every receive figure, so the
  * receivers see identical traffic.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../src/lab/lab.js';
+import { ReadyProcess, type Json } from '../src/run/ready-process.js';
 import { native, PACKAGE_ROOT } from '../src/native.js';
 import { withNetns } from '../src/sys/netns.js';
 import { BpfObject, attachXdp } from '../src/xdp/program.js';
@@ -87,7 +87,6 @@ function pinned(cpu: number, cmd: string, argv: string[]): [string, string[]] {
   return [c, a];
 }
 
-type Json = Record<string, unknown>;
 
 function log(s: string): void {
   process.stderr.write(`bench: ${s}\n`);
@@ -104,60 +103,11 @@ function checkDeadline(): void {
   if (Date.now() - started > DEADLINE_MS) throw new Error('the bench ran past its 10-minute bound');
 }
 
-/** A child process with "ready" on stderr and one JSON line on stdout at the end. */
-class Child {
-  readonly proc: ChildProcess;
-  private out = '';
-  private err = '';
-  readonly ready: Promise<void>;
-  readonly done: Promise<Json>;
 
-  constructor(cmd: string, argv: string[]) {
-    this.proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
-    this.ready = new Promise((resolve, reject) => {
-      this.proc.stderr!.on('data', (d: Buffer) => {
-        this.err += d.toString();
-        if (/^ready$/m.test(this.err)) resolve();
-      });
-      this.proc.once('exit', () => reject(new Error(`${path.basename(cmd)} ${argv.join(' ')} exited before ready: ${this.err.trim()}`)));
-    });
-    this.ready.catch(() => undefined);
-    this.done = new Promise((resolve, reject) => {
-      this.proc.once('exit', (code, sig) => {
-        const text = this.out.trim();
-        try {
-          // one JSON document: a single line (rx_ref, rx-child) or pretty-printed (afxdp gen --json)
-          resolve(JSON.parse(text.startsWith('{\n') ? text : (text.split('\n').pop() ?? '')) as Json);
-        } catch {
-          reject(new Error(`${path.basename(cmd)} ended (${code ?? sig}) without a result: ${this.err.trim().slice(-300)}`));
-        }
-      });
-    });
-    this.done.catch(() => undefined);
-  }
-
-  /** Waits for the result; after `ms` asks the child to stop (SIGINT) and report what it has. */
-  async finish(ms: number): Promise<Json> {
-    const t = setTimeout(() => this.proc.kill('SIGINT'), ms);
-    const hard = setTimeout(() => this.proc.kill('SIGKILL'), ms + 10_000);
-    try {
-      return await this.done;
-    } finally {
-      clearTimeout(t);
-      clearTimeout(hard);
-    }
-  }
-
-  kill(): void {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
-  }
-}
-
-const children = new Set<Child>();
-function start(cmd: string, argv: string[], cpu?: number): Child {
+const children = new Set<ReadyProcess>();
+function start(cmd: string, argv: string[], cpu?: number): ReadyProcess {
   const [c0, a0] = cpu === undefined ? [cmd, argv] : pinned(cpu, cmd, argv);
-  const c = new Child(c0, a0);
+  const c = new ReadyProcess(c0, a0, path.basename(c0));
   children.add(c);
   void c.done.finally(() => children.delete(c)).catch(() => undefined);
   return c;
@@ -170,7 +120,7 @@ const BUSY_POLL_US = 50;
 const C_OF: Record<'ts_event' | 'ts_worker' | 'ts_worker_bp' | 'ts_busy', 'c_poll' | 'c_spin'> = { ts_event: 'c_poll', ts_worker: 'c_poll', ts_worker_bp: 'c_poll', ts_busy: 'c_spin' };
 const TAILS = ['p50', 'p90', 'p99', 'p999', 'max'] as const;
 
-function startReceiver(lab: Lab, v: RxVariant, count: number, extra: string[] = []): Child {
+function startReceiver(lab: Lab, v: RxVariant, count: number, extra: string[] = []): ReadyProcess {
   if (v === 'c_poll' || v === 'c_spin') {
     return start(RX_REF, ['--iface', lab.rx.ifname, '--netns', `/proc/${lab.rx.netns.pid}/ns/net`, '--mode', v === 'c_spin' ? 'spin' : 'poll', '--count', String(count)], RX_CPU);
   }
@@ -279,7 +229,7 @@ async function withDrop<T>(lab: Lab, fn: (dropped: () => number) => Promise<T>, 
 type L2Variant = 'c_l2fwd' | 'ts_l2fwd';
 
 /** The forwarder on the rx end: C `rx_ref --l2fwd 1` (poll()) or TS handler mode (poll worker, examples/l2fwd-handler.forward). */
-function startForwarder(lab: Lab, v: L2Variant, count: number): Child {
+function startForwarder(lab: Lab, v: L2Variant, count: number): ReadyProcess {
   if (v === 'c_l2fwd') return start(RX_REF, ['--iface', lab.rx.ifname, '--netns', `/proc/${lab.rx.netns.pid}/ns/net`, '--mode', 'poll', '--l2fwd', '1', '--count', String(count)], RX_CPU);
   return start('nsenter', ['-t', String(lab.rx.netns.pid), '-n', '--', process.execPath, L2FWD_CHILD, '--iface', lab.rx.ifname, '--poll', 'worker', '--count', String(count)], RX_CPU);
 }

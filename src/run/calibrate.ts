@@ -8,7 +8,6 @@
  * medians over the rounds, saved where `latency` and `demo` reports cite it
  * (report/calibration.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import { GeneratorThread } from '../lab/generator-thread.js';
 import { RT_PRIORITY } from '../sys/thread.js';
 import { CALIBRATION_SCHEMA, saveCalibration, thisHost, calibrationPath, describeCalibration, type Calibration, type CalibrationSide } from '../report/calibration.js';
 import { packageVersion } from './session.js';
+import { ReadyProcess, type Json } from './ready-process.js';
 import type { SchedChoice } from '../rx/options.js';
 
 const RX_CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'rx-child.js');
@@ -53,62 +53,6 @@ export interface CalibrateResult {
   text: string;
 }
 
-type Json = Record<string, unknown>;
-
-/** A receiver process: "ready" on stderr, one JSON line on stdout at the end. */
-class ReceiverProcess {
-  private readonly proc: ChildProcess;
-  private out = '';
-  private err = '';
-  readonly ready: Promise<void>;
-  readonly done: Promise<Json>;
-
-  constructor(cmd: string, argv: string[], what: string) {
-    this.proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
-    const exited = new Promise<number | string | null>((resolve) => this.proc.once('exit', (code, sig) => resolve(code ?? sig)));
-    this.proc.once('error', () => undefined); // a missing binary: exit follows with the reason on stderr
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.proc.stderr!.on('data', (d: Buffer) => {
-        this.err += d.toString();
-        if (/^ready$/m.test(this.err)) resolve();
-      });
-      void exited.then((code) => reject(new AfxdpError('ESTATE', `${what} ended before it was ready (${code}): ${this.lastError()}`, { hint: 'run `afxdp doctor`; the C receiver needs the package\'s prebuilt rx_ref (or `make` in a checkout)' })));
-      setTimeout(() => reject(new AfxdpError('ESTATE', `${what} was not ready in ${READY_MS / 1000} s`, { hint: 'the machine may be overloaded; try again' })), READY_MS).unref();
-    });
-    this.ready.catch(() => undefined);
-    this.done = exited.then((code) => {
-      const line = this.out.trim().split('\n').pop() ?? '';
-      try {
-        return JSON.parse(line) as Json;
-      } catch {
-        throw new AfxdpError('ESTATE', `${what} ended (${code}) without a result: ${this.lastError()}`);
-      }
-    });
-    this.done.catch(() => undefined);
-  }
-
-  private lastError(): string {
-    return this.err.trim().split('\n').filter((l) => l !== 'ready').slice(-2).join(' / ') || 'no message';
-  }
-
-  /** Asks it to stop (it reports what it received) and waits; kills it if it does not. */
-  async stop(ms: number): Promise<Json> {
-    const t = setTimeout(() => this.proc.kill('SIGINT'), ms);
-    const hard = setTimeout(() => this.proc.kill('SIGKILL'), ms + 10_000);
-    try {
-      return await this.done;
-    } finally {
-      clearTimeout(t);
-      clearTimeout(hard);
-    }
-  }
-
-  kill(): void {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
-  }
-}
-
 function median(xs: Array<number | null>): number | null {
   const v = xs.filter((x): x is number => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return null;
@@ -141,17 +85,17 @@ export async function runCalibrate(o: CalibrateOptions = {}): Promise<CalibrateR
     throw new AfxdpError('ETOOL', `the C reference receiver is missing (${rxRef})`, { hint: 'a package from npm ships it in prebuilds/linux-<arch>/; in a checkout run `make` (it builds build/bench/rx_ref)' });
   }
   const lab = await Lab.create();
-  const running = new Set<ReceiverProcess>();
+  const running = new Set<ReadyProcess>();
   const results: Calibration['rounds'] = [];
   try {
     const netns = `/proc/${lab.rx.netns.pid}/ns/net`;
     const chrt = rt ? ['chrt', '-f', String(RT_PRIORITY)] : [];
-    const start = (who: 'c' | 'ts'): ReceiverProcess => {
+    const start = (who: 'c' | 'ts'): ReadyProcess => {
       const argv =
         who === 'c'
           ? [...chrt, rxRef, '--iface', lab.rx.ifname, '--netns', netns, '--mode', 'poll', '--count', String(packets)]
           : [process.execPath, RX_CHILD, '--iface', lab.rx.ifname, '--netns', netns, '--poll', 'worker', '--sched', sched, ...(rt ? ['--rt'] : []), '--count', String(packets)];
-      const p = new ReceiverProcess(argv[0]!, argv.slice(1), who === 'c' ? 'the C reference receiver (rx_ref)' : "afxdp's receiver");
+      const p = new ReadyProcess(argv[0]!, argv.slice(1), who === 'c' ? 'the C reference receiver (rx_ref)' : "afxdp's receiver", { readyMs: READY_MS, hint: 'run `afxdp doctor`; the C receiver needs the package\'s prebuilt rx_ref (or `make` in a checkout)' });
       running.add(p);
       return p;
     };
@@ -169,7 +113,7 @@ export async function runCalibrate(o: CalibrateOptions = {}): Promise<CalibrateR
           gen.close();
         }
         // it stops by itself at --count; a packet lost on the way would leave it waiting
-        return side(await rx.stop(2_000));
+        return side(await rx.finish(2_000));
       } finally {
         rx.kill();
         running.delete(rx);
