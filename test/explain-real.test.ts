@@ -37,6 +37,35 @@ function corpus(): Array<{ name: string; log: string; side: Sidecar }> {
     }));
 }
 
+/** Words a fix for a program of this type must never use: another type's context, actions or helpers. */
+function wrongTypeWords(type: string): RegExp | null {
+  if (type === 'xdp') return /__sk_buff|TC_ACT_|bpf_skb_|PT_REGS/;
+  if (['tc', 'socket_filter', 'cgroup_skb'].includes(type)) return /xdp_md|XDP_PASS|bpf_xdp_|PT_REGS/;
+  if (['kprobe', 'tracepoint', 'raw_tracepoint', 'perf_event', 'fentry', 'lsm', 'struct_ops'].includes(type)) return /xdp_md|XDP_PASS|__sk_buff|TC_ACT_|data_end/;
+  return null;
+}
+
+/**
+ * Would the fix have helped the poster? "helped": the class the thread settled on and its words;
+ * "partly": the class but not the words, or an honest unknown that names the right candidate;
+ * "no": unknown; "misleading": another class, words the thread rules out, or another type's idioms.
+ */
+function fixVerdict(e: ReturnType<typeof explainLog>, side: Sidecar): 'helped' | 'partly' | 'no' | 'misleading' {
+  const words = `${e.explanation}\n${e.fix}\n${e.brief}`;
+  const wrong = wrongTypeWords(side.program_type);
+  if (side.explanation_never_says && new RegExp(side.explanation_never_says).test(words)) return 'misleading';
+  if (e.class !== side.expected_class && e.class !== 'unknown') return 'misleading';
+  if (wrong && e.program_type.type !== null && e.program_type.type !== side.program_type && wrong.test(`${e.fix}\n${e.snippet ?? ''}`)) return 'misleading';
+  if (e.class === side.expected_class && side.expected_class !== 'unknown') {
+    if (side.explanation_says && !new RegExp(side.explanation_says).test(words)) return 'partly';
+    if (wrong && wrong.test(`${e.fix}\n${e.snippet ?? ''}`)) return 'partly';
+    return 'helped';
+  }
+  if (e.class === 'unknown' && side.expected_class === 'unknown') return side.explanation_says && !new RegExp(side.explanation_says).test(words) ? 'partly' : 'helped';
+  const cand = (e.facts.recognised as { candidate?: string } | undefined)?.candidate;
+  return cand === side.expected_class ? 'partly' : 'no';
+}
+
 const KNOWN = new Set([...CLASSES.map((c) => c.id), 'unknown']);
 
 test('the real corpus: at least 40 logs, each with its source, kernel, program type, cause and expected class', () => {
@@ -80,7 +109,9 @@ test('the real corpus: >= 90% classified as the source established, none pointin
     if (ok) right++;
     else if (e.class !== side.expected_class) misses.push(`${name}: ${e.class} (confidence ${e.confidence}), want ${side.expected_class}`);
   }
-  const score = `explain on the real corpus: ${right}/${all.length} right (${((100 * right) / all.length).toFixed(1)}%), ${misleading.length} misleading`;
+  const verdicts = all.map(({ side, log }) => fixVerdict(explainLog(log), side));
+  const count = (v: string): number => verdicts.filter((x) => x === v).length;
+  const score = `explain on the real corpus: ${right}/${all.length} right (${((100 * right) / all.length).toFixed(1)}%), ${misleading.length} misleading; fix would have helped: ${count('helped')} fully, ${count('partly')} partly, ${count('no')} not, ${count('misleading')} misleading`;
   t.diagnostic(score);
   console.log(score);
   assert.deepEqual(misleading, [], 'no explanation leads away from the real fix');
@@ -181,7 +212,7 @@ test('afxdp explain --type kprobe and --json on a real log', async () => {
     assert.equal(k.code, 0, k.stderr);
     const doc = JSON.parse(k.stdout) as { class: string; program_type: { type: string; source: string }; confidence: number; fix: string };
     assert.equal(doc.class, 'ctx-modified');
-    assert.deepEqual(doc.program_type, { type: 'kprobe', source: 'given', evidence: null });
+    assert.deepEqual(doc.program_type, { type: 'kprobe', source: 'given', evidence: null, confidence: 1, alternatives: [] });
     assert.match(doc.fix, /PT_REGS_PARMn/);
     const h = await runCli(['explain', '--help']);
     for (const t of PROG_TYPES) assert.ok(h.stdout.includes(t), `--help lists ${t}`);

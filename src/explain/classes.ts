@@ -3,10 +3,11 @@
  * (detector), why the verifier refuses in plain words, what to change, and a short corrected
  * snippet. Classes are tried in order; the first whose detector matches wins.
  */
-import { decodeCtxAccess } from './ctx.js';
+import { ctxCandidates, decodeCtxAccess } from './ctx.js';
 import { helperById, LAST_HELPER_ID, TRACING_HELPERS } from './helpers.js';
-import { calledBefore, memAccess, registerState, registerType, type ParsedLog } from './log.js';
+import { memAccess, registerState, registerType, type ParsedLog } from './log.js';
 import { progTypeInfo, type ProgType } from './progtype.js';
+import { loaderCause } from './loader.js';
 
 export interface DetectInput {
   log: ParsedLog;
@@ -14,6 +15,8 @@ export interface DetectInput {
   progType: ProgType | null;
   /** message + detail lines, joined with newlines */
   text: string;
+  /** the whole input as given (loader lines around the verifier log count too) */
+  raw: string;
 }
 
 /** What a detector found; the fields feed the explanation's wording. */
@@ -30,6 +33,8 @@ export interface Match {
    * CONFIDENCE_MIN the explanation is `unknown` and this reading is only reported as recognised.
    */
   confidence?: number;
+  /** the texts depend on the program type (context fields, helpers): a doubtful type is said aloud */
+  typed?: boolean;
 }
 
 /** Readings less sure than this are not presented as the cause. */
@@ -41,6 +46,32 @@ function typeOrXdp(t: ProgType | null): { t: ProgType; note: string; confidence:
   return { t: 'xdp', note: ' (program type assumed: XDP, the log does not name it; give --type if it is another)', confidence: 0.6 };
 }
 
+
+/** What a snippet returns to let things pass, in the type's words ("XDP_PASS", "TC_ACT_OK", "0"). */
+function passOf(t: ProgType | null): string {
+  return t ? progTypeInfo(t).pass : 'XDP_PASS';
+}
+
+/** How a program of type t reaches its packet: the two ctx fields, in C. */
+function packetPtrs(t: ProgType | null): string {
+  if (t === 'sock_ops') return 'void *data = (void *)(long)ctx->skb_data;\nvoid *data_end = (void *)(long)ctx->skb_data_end;';
+  return 'void *data = (void *)(long)ctx->data;\nvoid *data_end = (void *)(long)ctx->data_end;';
+}
+
+/** Packet-moving helpers: after any of them the verifier drops every packet pointer (bpf_helper_changes_pkt_data). */
+const PKT_CHANGING = /^bpf_(xdp_adjust_(meta|head|tail)|skb_(change_(head|tail|proto)|pull_data|adjust_room|vlan_(push|pop)|store_bytes)|l[34]_csum_replace|clone_redirect|msg_(pull|push|pop)_data|lwt_(push_encap|seg6_\w+)|store_hdr_opt)$/;
+
+/** The last call before line `before` to a helper that changes packet data; old logs name it by number ("call 39"). */
+function pktChangingCall(log: ParsedLog, before: number): { line: number; name: string; insn: number } | null {
+  for (let i = Math.min(before, log.lines.length) - 1; i >= 0; i--) {
+    const m = /^(\d+): \(85\) call (?:([a-z_0-9]+)#(\d+)|(\d+))(?:\s|$)/.exec(log.lines[i]!);
+    if (!m) continue;
+    const byId = m[4] !== undefined ? helperById(Number(m[4])) : null;
+    const name = byId ? `bpf_${byId.name}` : m[2] ? (m[2].startsWith('bpf_') ? m[2] : `bpf_${m[2]}`) : null;
+    if (name && PKT_CHANGING.test(name)) return { line: i, name, insn: Number(m[1]) };
+  }
+  return null;
+}
 
 export interface VerifierClass {
   id: string;
@@ -145,6 +176,43 @@ function pointerSpill(log: ParsedLog, off: number, before = log.insn?.line ?? lo
   return null;
 }
 
+/**
+ * A NULL test the program made that the verifier did not apply to the register it refused: the
+ * lookup's result was copied or spilled, one copy tested against 0, another dereferenced.
+ */
+function checkedForNull(log: ParsedLog, text: string): { reg: number; check: number; how: string } | null {
+  const m = /R(\d+) invalid mem access '\w*or_null\w*'/.exec(text);
+  if (!m || !log.insn) return null;
+  const reg = Number(m[1]);
+  // the lookup that produced it: the last call before the failing instruction
+  let call = -1;
+  for (let i = log.insn.line - 1; i >= 0; i--) if (/^\d+: \(85\) call /.test(log.lines[i]!)) { call = i; break; }
+  if (call < 0) return null;
+  // registers and stack slots holding R0's value after the call, and the tests of them against 0
+  const regs = new Set([0]);
+  const slots = new Set<string>();
+  let tested: { reg: number; insn: number; how: string } | null = null;
+  for (let i = call + 1; i < log.insn.line; i++) {
+    const l = log.lines[i]!;
+    const mv = /^\d+: \(bf\) r(\d+) = r(\d+)/.exec(l);
+    if (mv) { if (regs.has(Number(mv[2]))) regs.add(Number(mv[1])); else regs.delete(Number(mv[1])); continue; }
+    const sp = /^\d+: \(7b\) \*\(u64 \*\)\(r10 (-\d+)\) = r(\d+)/.exec(l);
+    if (sp && regs.has(Number(sp[2]))) { slots.add(sp[1]!); continue; }
+    const fl = /^\d+: \(79\) r(\d+) = \*\(u64 \*\)\(r10 (-\d+)\)/.exec(l);
+    if (fl) { if (slots.has(fl[2]!)) regs.add(Number(fl[1])); else regs.delete(Number(fl[1])); continue; }
+    const test = /^(\d+): \([0-9a-f]{2}\) if r(\d+) (==|!=) 0x0 goto/.exec(l);
+    if (test && regs.has(Number(test[2]))) {
+      // the path the log follows must be the non-NULL one: fall through "== 0", or the jump of "!= 0" ("from T to …")
+      const jumped = log.lines.slice(i + 1, log.insn.line).some((x) => x.startsWith(`from ${test[1]} to `));
+      if ((test[3] === '==') !== jumped) tested = { reg: Number(test[2]), insn: Number(test[1]), how: `R${test[2]}${slots.size ? `, with a copy on the stack at ${[...slots][0]}` : ''}` };
+    }
+    const w = /^\d+: \([0-9a-f]{2}\) r(\d+) [-+*/|&^]?= /.exec(l);
+    if (w && !mv) regs.delete(Number(w[1]));
+  }
+  if (!tested || !regs.has(reg)) return null;
+  return { reg, check: tested.insn, how: tested.how };
+}
+
 export const CLASSES: VerifierClass[] = [
   {
     id: 'kernel-bug',
@@ -174,6 +242,21 @@ export const CLASSES: VerifierClass[] = [
           facts: { slot: Number(fill![1]), spilled_at: spilled.insn },
         };
       }
+      const nullCheck = checkedForNull(log, text);
+      if (nullCheck) {
+        return {
+          why: `the program does test the pointer for NULL (insn ${nullCheck.check}) before this use, but the verifier did not carry that test over to R${nullCheck.reg}: the compiler tested one copy of the lookup result (${nullCheck.how}) and uses another, and this kernel does not link the copies. Older kernels lose a NULL check through a stack spill or a copy made before the test; newer verifiers track more of these, so the same object may load on a current kernel`,
+          fix: 'on this kernel, test the pointer in the variable you use, right after the lookup, and return early (if (!v) return 0;) before storing it anywhere; mark it with barrier_var(v) after the test if the compiler still moves things; or load it on a current kernel (6.x), whose verifier follows the copies',
+          brief: 'the NULL check is there but this verifier lost it on a copy: test and use the same variable right after the lookup, or use a newer kernel',
+          snippet: `__u64 *v = bpf_map_lookup_elem(&counts, &key);
+if (!v)
+        return 0;                /* test the variable you then use */
+barrier_var(v);                  /* keep the compiler from using an untested copy */
+__sync_fetch_and_add(v, 1);`,
+          facts: { null_check_insn: nullCheck.check },
+          confidence: 0.7,
+        };
+      }
       const m = /verifier bug[^\n]*|REG INVARIANTS VIOLATION[^\n]*|verifier internal error[^\n]*|WARNING: [^\n]*kernel\/bpf\/verifier\.c:\d+[^\n]*/.exec(text);
       if (!m) return null;
       return {
@@ -181,6 +264,102 @@ export const CLASSES: VerifierClass[] = [
         fix: 'note uname -r and the clang version; try the latest stable kernel of your series (the fix is usually backported), or build with another clang version; report it to bpf@vger.kernel.org with the object if it persists. Reshaping the code around the failing instruction is a stopgap, not a fix',
         brief: 'a kernel verifier bug: try a newer stable kernel (or another clang) and report it',
         snippet: `uname -r; clang --version            /* what to quote in the report */`,
+      };
+    },
+  },
+  {
+    id: 'core-reloc',
+    title: 'a CO-RE relocation the loader could not resolve (field or type missing in this kernel)',
+    before: 'int uid = BPF_CORE_READ(task, loginuid.val);   /* no loginuid in this kernel\'s task_struct */',
+    detect({ text, raw }) {
+      // libbpf poisons an unresolved CO-RE access with a call to helper 0xbad2310 (195896080)
+      const poison = /invalid func unknown#195896080|unknown func unknown#195896080|<invalid CO-RE relocation>|failed to resolve CO-RE relocation[^\n]*/.exec(`${text}\n${raw}`);
+      const said = loaderCause(raw);
+      if (!poison && said?.kind !== 'core-reloc') return null;
+      const foreign = /btf_vmlinux is malformed|Unrecognized arg#\d+ type/.exec(`${text}\n${raw}`);
+      if (foreign) {
+        return {
+          why: `the kernel could not use the BTF it was given ("${foreign[0]}"), and the call that follows is the loader's marker for a CO-RE relocation it could not resolve (#195896080 is no helper): the type information the program was relocated against does not describe this kernel — a vmlinux BTF of another architecture or kernel build, handed to the loader, or a kernel BTF the running kernel cannot parse`,
+          fix: 'relocate against the running kernel\'s own BTF (/sys/kernel/btf/vmlinux, the loader\'s default); if you pass a BTF file (libbpf btf_custom_path, cilium/ebpf KernelTypes, BTFHub), take it from exactly this kernel release and architecture',
+          brief: 'the BTF used for CO-RE is not this kernel\'s (another architecture or build): use /sys/kernel/btf/vmlinux',
+          snippet: 'bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h   # this kernel, this architecture',
+          facts: { btf: foreign[0] },
+        };
+      }
+      const relo = /failed to resolve CO-RE relocation[^\n]*|relo #\d+: [^\n]*no matching targets[^\n]*|apply CO-RE relocations:[^\n]*/.exec(raw)?.[0]?.trim();
+      return {
+        why: `the instruction is one the loader poisoned: a CO-RE access (BPF_CORE_READ, preserve_access_index) named a field or type the running kernel's BTF does not have${relo ? ` — the loader said "${relo}"` : ' (libbpf marks such an instruction with the call 0xbad2310, helper #195896080, and the verifier refuses it only if the path reaches it)'}. The program was compiled against another kernel's vmlinux.h`,
+        fix: 'guard the access with bpf_core_field_exists() / bpf_core_type_exists() (or a ___flavour struct for the other layout) so the path that reads it is dead on this kernel; or read the field under the name it has here; regenerate vmlinux.h from the target kernel',
+        brief: 'a CO-RE field or type missing in this kernel: guard it with bpf_core_field_exists()',
+        snippet: 'if (bpf_core_field_exists(task->loginuid))       /* false on this kernel: branch dropped */\n        uid = BPF_CORE_READ(task, loginuid.val);',
+        facts: { relocation: relo ?? null },
+      };
+    },
+  },
+  {
+    id: 'func-signature',
+    title: 'a function signature the kernel\'s BTF check refuses (arguments or return type)',
+    before: 'int BPF_PROG(on_exec, void *bprm)   /* the hook takes struct linux_binprm * */',
+    detect({ log, progType, text, raw }) {
+      const t = text;
+      const m =
+        // printed while the global function is checked, often well before the log's last line
+        /Global function (\w+)\(\) doesn't return scalar/.exec(`${t}\n${raw}`) ??
+        /func '(\w+)' doesn't have (\d+)-th argument/.exec(`${t}\n${raw}`) ??
+        /The function (\w+) has (\d+) arguments?\. Too many|Function (\w+) has (\d+) > \d+ args/.exec(`${t}\n${raw}`) ??
+        /Caller passes invalid args into func#\d+(?: \('(\w+)'\))?/.exec(t) ??
+        /arg#(\d+) (?:expected pointer to ctx, but got \w+|type is not a pointer|pointer type [^\n]* must point to [^\n]*)/.exec(t) ??
+        /func '(\w+)' arg(\d+) type (\w+) is not a struct|func '(\w+)' arg(\d+) has btf_id \d+ type (\w+) '(\w+)'$/.exec(t);
+      if (!m) return null;
+      const s0 = m[0];
+      const tracing = progType ? progTypeInfo(progType).tracing : /func '\w+' arg\d/.test(s0);
+      const argIdiom = 'declare the arguments exactly as the kernel function or hook takes them, in order (BPF_PROG(name, struct linux_binprm *bprm, …), from vmlinux.h of the target kernel); read pointer fields directly (fentry/LSM/tp_btf) or with BPF_CORE_READ / bpf_probe_read_kernel';
+      if (/doesn't return scalar/.test(s0)) {
+        return {
+          why: `${m[1]}() is a global (non-static) BPF function, and the verifier checks global functions on their own, against their BTF signature: they may only return a scalar (an integer), not a pointer`,
+          fix: `make ${m[1]}() static (then it is verified inline with its callers and may return a pointer), or return the value through an out-argument / an integer (e.g. an index) instead of a pointer`,
+          brief: `global functions must return a scalar: make ${m[1]}() static`,
+          snippet: `static __noinline struct item *${m[1]}(struct task_struct *p)   /* static: verified with its caller */`,
+          facts: { function: m[1] },
+        };
+      }
+      if (/doesn't have \d+-th argument/.test(s0)) {
+        return {
+          why: `the program reads argument ${m[2]} of ${m[1]}, which the kernel's BTF says it does not have (it has fewer arguments in this kernel): the program's argument list does not match the function's prototype${tracing ? '' : ' (a BTF-typed tracing program: fentry/fexit, LSM, tp_btf)'}`,
+          fix: `${argIdiom}; for fexit the return value comes after the last real argument; when the prototype differs between kernels, attach to the version-specific function or check the argument count with bpf_get_func_arg_cnt()`,
+          brief: `${m[1]} has fewer arguments in this kernel: declare BPF_PROG with its exact prototype`,
+          snippet: `SEC("fexit/${m[1]}")\nint BPF_PROG(on_exit, struct sock *sk, int ret)   /* real args first, then the return value */`,
+          facts: { function: m[1], arg: Number(m[2]) },
+        };
+      }
+      if (/Too many|> \d+ args/.test(s0)) {
+        return {
+          why: `${m[1] ?? m[3]} has more arguments than BPF can pass (at most 5 for BPF-to-BPF calls and global functions, 12 for fentry on newer kernels)`,
+          fix: 'pass a pointer to a struct holding the values instead of many arguments, or make the function static and __always_inline',
+          brief: 'too many arguments: pass a struct pointer or inline the function',
+          snippet: 'struct args { __u32 a, b, c, d, e, f; };\nstatic __always_inline int f(struct args *x)',
+        };
+      }
+      if (/Caller passes invalid args|arg#\d+ /.test(s0) && !/^func '/.test(s0)) {
+        return {
+          why: `a global function's argument does not fit what its BTF prototype promises ("${s0}"): global functions are verified once, on their own, assuming only what the argument types say, so each caller must pass exactly that kind (ctx for a ctx argument, a pointer to memory of a known size for a pointer argument, a scalar for an integer)`,
+          fix: 'give pointer arguments a type of known size (not void * or an incomplete struct), pass ctx only where the argument is the program\'s context (__arg_ctx on 6.7+), or make the function static so it is verified with its caller\'s types',
+          brief: 'a global function argument of the wrong kind: fix its prototype or make it static',
+          snippet: 'static __noinline int handle(struct xdp_md *ctx, struct hdr *h)   /* static: checked with the caller\'s types */',
+        };
+      }
+      // "func 'X' argN has btf_id … type STRUCT 'Y'": the kernel was reading the prototype when it refused
+      const fn = m[1] ?? m[4];
+      const arg = m[2] ?? m[5];
+      const ty = m[7] ?? null;
+      return {
+        why: `the verifier stopped while checking the arguments of ${fn} against the kernel's BTF: argument ${arg} is ${ty ? `struct ${ty} *` : `a ${m[3] ?? 'pointer'}`} in this kernel, and the program's declaration of it does not fit (a void * or another struct where the kernel has ${ty ? `struct ${ty} *` : 'its own type'}, or an argument read at the wrong slot)${tracing ? '' : '; this is a BTF-typed tracing program (fentry/fexit, LSM, tp_btf)'}. Since 6.4 the kernel checks these types strictly`,
+        fix: `${argIdiom}${ty ? `: argument ${arg} as struct ${ty} *` : ''}`,
+        brief: `declare ${fn}'s arguments with their exact kernel types${ty ? ` (arg${arg}: struct ${ty} *)` : ''}`,
+        snippet: `SEC("${/^bpf_lsm_/.test(fn ?? '') ? `lsm/${(fn ?? '').replace(/^bpf_lsm_/, '')}` : `fentry/${fn}`}")\nint BPF_PROG(prog${ty ? `, struct ${ty} *arg${arg}` : ''})`,
+        facts: { function: fn ?? null, arg: arg ? Number(arg) : null, type: ty },
+        confidence: log.message && /has btf_id/.test(log.message) ? 0.6 : 0.9,
+        typed: true,
       };
     },
   },
@@ -204,11 +383,14 @@ export const CLASSES: VerifierClass[] = [
           : `the program writes to ${d.name}: ${d.reason}${note}`,
         fix: meta
           ? 'reserve room with bpf_xdp_adjust_meta(ctx, -len) (len a multiple of 4), re-read ctx->data and ctx->data_meta, check meta + 1 <= data, then write through the meta pointer'
-          : `do not write ${d.name}: keep the value in a local variable, or use the helper that changes it`,
+          : d.field?.name === 'bpf_sock_ops_cb_flags'
+            ? 'set the callback flags with bpf_sock_ops_cb_flags_set(skops, flags), not by assignment'
+            : `do not write ${d.name}: keep the value in a local variable, or use the helper that changes it${progType === 'sock_ops' ? ' (sock_ops may write only ctx->reply / replylong[] and sk_txhash)' : progType === 'cgroup_sock_addr' ? ' (the hook may rewrite only user_ip4/user_ip6/user_port, and msg_src_ip* in sendmsg hooks)' : ''}`,
         brief: meta ? 'reserve metadata room with bpf_xdp_adjust_meta() and write through the data_meta pointer after checking meta + 1 <= data' : `${d.name} is read-only; keep your value in a local variable`,
-        snippet: meta ? ADJUST_META : progType === 'xdp' ? `__u32 queue = ctx->rx_queue_index;   /* read fields; never assign to ctx->... */` : `__u32 v = ${progType === 'kprobe' ? 'PT_REGS_PARM1(ctx)' : 'ctx->mark'};   /* copy into a local; change the copy */`,
+        snippet: meta ? ADJUST_META : progType === 'xdp' ? `__u32 queue = ctx->rx_queue_index;   /* read fields; never assign to ctx->... */` : `__u32 v = ${progType === 'kprobe' ? 'PT_REGS_PARM1(ctx)' : progType === 'sock_ops' ? 'skops->op' : progType === 'cgroup_sock_addr' ? 'ctx->user_port' : progType === 'cgroup_sock' ? 'sk->family' : 'ctx->mark'};   /* copy into a local; change the copy */`,
         facts: { ctx_field: d.field?.name ?? null, ctx_struct: d.layout.struct, ctx_access: d.name, off: Number(m[1]), size: Number(m[2]) },
         confidence,
+        typed: true,
       };
     },
   },
@@ -221,18 +403,46 @@ export const CLASSES: VerifierClass[] = [
       if (!m) return null;
       let { t: progType, note, confidence } = typeOrXdp(given);
       let d = decodeCtxAccess(progType, Number(m[1]), Number(m[2]), false);
+      let readings: string | null = null;
       if (!given && !d.field) {
-        const skb = decodeCtxAccess('tc', Number(m[1]), Number(m[2]), false);
-        if (skb.field) {
-          [progType, d] = ['tc', skb];
-          note = ' (program type assumed: tc — the offset is no field of struct xdp_md but one of struct __sk_buff; give --type to be sure)';
+        // the offset alone: which contexts have a field there; one is a reading, several are said as such
+        const cands = ctxCandidates(Number(m[1]), Number(m[2])).filter((c) => c.type !== 'xdp');
+        if (cands.length === 1) {
+          [progType, d] = [cands[0]!.type, cands[0]!.access];
+          note = ` (program type read from the offset: it is no field of struct xdp_md but one of ${d.layout.struct}; give --type to be sure)`;
+          // __sk_buff is the common case; an offset alone pointing at a rarer context stays a guess
+          if (progType !== 'tc') confidence = 0.45;
+        } else if (cands.length > 1) {
+          readings = cands.map((c) => `${c.access.name} of ${c.access.layout.struct} (${c.type})`).join(', ');
         }
+      }
+      if (readings) {
+        return {
+          why: `the program reads context byte ${m[1]} (${m[2]} bytes), which is no field of struct xdp_md; the log does not say the program type, and the offset fits several contexts: ${readings}. Which field it is, and why it is refused, depends on the type`,
+          fix: 'give --type TYPE for the exact reading; in any type, read context fields by name through the context struct of that type from the target kernel\'s headers (vmlinux.h or linux/bpf.h), with their own size, and only the fields that type may read',
+          brief: 'a context offset several program types have: give --type to read it',
+          snippet: '/* afxdp explain LOG --type tc   (or sock_ops, cgroup_sock_addr, kprobe …) */',
+          facts: { off: Number(m[1]), size: Number(m[2]), readings },
+          confidence: 0.55,
+        };
       }
       const info = progTypeInfo(progType);
       const byType: Partial<Record<ProgType, { fix: string; snippet: string }>> = {
         tracepoint: {
           fix: 'read only the fields of the tracepoint\'s format after its 8 common bytes, through the record struct of the target kernel (vmlinux.h: struct trace_event_raw_<name>, or the format file); bpftrace: no args->common_* fields',
           snippet: `SEC("tp/sched/sched_process_exec")\nint on_exec(struct trace_event_raw_sched_process_exec *ctx)\n{\n        __u32 pid = ctx->pid;            /* a field of the record, past the common bytes */`,
+        },
+        sock_ops: {
+          fix: 'read struct bpf_sock_ops fields by name with their own size, and only those valid for the callback (ctx->op says which); socket details beyond them through ctx->sk (bpf_sk_fullsock / bpf_tcp_sock) or bpf_sock_ops helpers; packet bytes through ctx->skb_data/skb_data_end (5.10+)',
+          snippet: `SEC("sockops")\nint on_sock(struct bpf_sock_ops *skops)\n{\n        __u32 op = skops->op;                 /* u32 field, read whole */\n        __u32 port = skops->remote_port;`,
+        },
+        cgroup_sock_addr: {
+          fix: 'read struct bpf_sock_addr fields by name, 4 bytes at a time (user_ip6[i], msg_src_ip6[i] are u32 arrays); the hook decides which fields exist (msg_src_* only in sendmsg hooks)',
+          snippet: `SEC("cgroup/connect4")\nint on_connect(struct bpf_sock_addr *ctx)\n{\n        __u32 ip = ctx->user_ip4;             /* network byte order */\n        __u16 port = bpf_ntohs(ctx->user_port);`,
+        },
+        cgroup_sock: {
+          fix: 'read struct bpf_sock fields by name with their own size; which fields a hook may read depends on it (src_ip/src_port only in post_bind hooks)',
+          snippet: `SEC("cgroup/sock_create")\nint on_create(struct bpf_sock *sk)\n{\n        __u32 family = sk->family;`,
         },
         kprobe: {
           fix: 'read arguments with PT_REGS_PARM1(ctx)..PARM5 (or declare them with BPF_KPROBE); each is one 8-byte register slot of struct pt_regs',
@@ -251,6 +461,7 @@ export const CLASSES: VerifierClass[] = [
         facts: { ctx_field: d.field?.name ?? null, ctx_struct: d.layout.struct, ctx_access: d.name, off: Number(m[1]), size: Number(m[2]) },
         // with no type known, an offset that is no field of xdp_md says nothing certain
         confidence: given || d.field ? confidence : 0.4,
+        typed: true,
       };
     },
   },
@@ -343,18 +554,23 @@ export const CLASSES: VerifierClass[] = [
     id: 'pkt-invalidated',
     title: 'packet pointer used after a helper that moved the packet',
     before: 'struct ethhdr *eth = data;   /* checked against data_end */\nbpf_xdp_adjust_meta(ctx, -8);\nreturn eth->h_proto;       /* eth is stale */',
-    detect({ log, text }) {
+    detect({ log, progType, text }) {
       const r = msgReg(text, /R(\d+) invalid mem access '(?:scalar|inv|imm)'/);
       if (r === null || !log.insn) return null;
-      const call = calledBefore(log, log.insn.line, /^bpf_(xdp_adjust_(meta|head|tail)|skb_(change_|pull_data|adjust_room|vlan_)|l[34]_csum_replace|skb_store_bytes)/);
+      const call = pktChangingCall(log, log.insn.line);
       if (!call) return null;
+      // the register was a packet pointer before the call: the state says so, or it was loaded from ctx->data
       const was = registerType(log, r, call.line);
-      if (!was || !/^pkt/.test(was)) return null;
+      const def = definition(log, r, call.line);
+      const fromCtx = def && /^r\d+ = \*\(u32 \*\)\(r\d+ \+(0|8|76|140)\)$/.test(def.text);
+      if (!(was && /^pkt/.test(was)) && !fromCtx) return null;
+      const t = progType ?? (/^bpf_xdp_/.test(call.name) ? 'xdp' : 'tc');
+      const meta = /meta/.test(call.name);
       return {
-        why: `R${r} held a packet pointer (${was}) before instruction ${call.insn} called ${call.name}. That helper can move the packet start, end or metadata, so the verifier invalidates every packet pointer (and every bounds check) made before it: R${r} is now just a number`,
-        fix: `after ${call.name} returns, re-read ctx->data / ctx->data_end (and data_meta) and repeat the bounds check before using the packet again`,
+        why: `R${r} held a packet pointer (${was ?? `loaded by ${def!.text}`}) before instruction ${call.insn} called ${call.name}. That helper can move or reallocate the packet (start, end${meta ? ' or metadata' : ', or its headroom'}), so the verifier invalidates every packet pointer (and every bounds check) made before it: R${r} is now just a number`,
+        fix: `after ${call.name} returns, re-read ctx->data / ctx->data_end${t === 'xdp' ? ' (and data_meta)' : ''} and repeat the bounds check before using the packet again; keep offsets (integers), not pointers, across the call`,
         brief: `re-read ctx->data/data_end and re-check bounds after ${call.name}`,
-        snippet: `if (${call.name}(ctx, delta))\n        return XDP_PASS;\nvoid *data = (void *)(long)ctx->data;          /* fresh pointers */\nvoid *data_end = (void *)(long)ctx->data_end;\nstruct ethhdr *eth = data;\nif ((void *)(eth + 1) > data_end)              /* fresh check */\n        return XDP_PASS;`,
+        snippet: `if (${call.name}(ctx, ${t === 'xdp' ? 'delta' : /pull_data/.test(call.name) ? 'len' : '...'}))\n        return ${t === 'xdp' ? 'XDP_PASS' : passOf(t)};\n${packetPtrs(t)}          /* fresh pointers */\nstruct ethhdr *eth = data;\nif ((void *)(eth + 1) > data_end)              /* fresh check */\n        return ${t === 'xdp' ? 'XDP_PASS' : passOf(t)};`,
         facts: { helper: call.name, helper_insn: call.insn, register: r },
       };
     },
@@ -802,18 +1018,34 @@ export const CLASSES: VerifierClass[] = [
     id: 'scalar-deref',
     title: 'number dereferenced as a pointer',
     before: 'volatile __u32 *p = (void *)(long)ctx->rx_queue_index;\nreturn *p;',
-    detect({ log, text }) {
+    detect({ log, progType, text }) {
       const m = /R(\d+) invalid mem access '(scalar|inv|imm)'/.exec(text);
       if (!m) return null;
+      const btfArgs = progType === 'fentry' || progType === 'lsm' || progType === 'struct_ops';
+      const tracingProg = progType === 'kprobe' || progType === 'tracepoint' || progType === 'raw_tracepoint' || progType === 'perf_event';
       const seen = log.insn ? definition(log, Number(m[1]), log.insn.line) !== null : false;
       return {
         // the log does not show where the register came from: a number, or a pointer an old kernel lost
         confidence: seen ? 0.9 : 0.45,
         why: `R${m[1]} holds a plain number (scalar${m[2] !== 'scalar' ? `; older kernels print '${m[2]}'` : ''}), not a pointer the verifier knows (packet, map value, stack, ctx); BPF programs cannot turn integers into pointers, and pointers that were spilled or combined in ways the verifier cannot track also become scalars`,
-        fix: 'dereference only pointers obtained from ctx->data, map lookups, the stack or helpers; for kernel memory use bpf_probe_read_kernel (tracing programs)',
-        brief: 'dereference only pointers from ctx->data, map lookups or the stack',
+        fix: btfArgs
+          ? 'in fentry/fexit, LSM, tp_btf and struct_ops programs only the BTF-typed arguments (BPF_PROG) and pointers read from them are trusted; a pointer computed from an integer or read from a map is not: read kernel memory through it with bpf_probe_read_kernel() or BPF_CORE_READ()'
+          : tracingProg
+            ? 'kernel pointers in kprobe/tracepoint programs are plain numbers to the verifier: read through them with bpf_probe_read_kernel() (bpf_probe_read_user() for user memory) or BPF_CORE_READ(), never *ptr'
+            : 'dereference only pointers obtained from ctx->data, map lookups, the stack or helpers; for kernel memory use bpf_probe_read_kernel (tracing programs)',
+        brief: btfArgs || tracingProg ? 'read kernel memory with bpf_probe_read_kernel() / BPF_CORE_READ(), not *ptr' : 'dereference only pointers from ctx->data, map lookups or the stack',
         snippet: `__u32 key = 0;\n__u32 *v = bpf_map_lookup_elem(&table, &key);   /* a real pointer */\nif (v)\n        return *v;`,
       };
+    },
+  },
+  {
+    id: 'loader',
+    title: 'the loader failed before the verifier judged the program (BTF, map, extern, section)',
+    before: 'extern int bpf_foo(void) __ksym;   /* a kfunc this kernel does not have */',
+    detect({ raw }) {
+      const c = loaderCause(raw);
+      if (!c || c.kind === 'core-reloc') return null;
+      return { why: c.why, fix: c.fix, brief: c.brief, snippet: c.snippet, facts: { loader: c.tool, loader_says: c.quote, cause: c.kind } };
     },
   },
 ];
