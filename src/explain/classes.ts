@@ -372,6 +372,21 @@ __sync_fetch_and_add(v, 1);`,
       const acc = log.insn ? memAccess(log.insn.text) : null;
       if (!m || !acc?.write) return null;
       const { t: progType, note, confidence } = typeOrXdp(given);
+      if (!given && !decodeCtxAccess('xdp', Number(m[1]), Number(m[2]), true).field) {
+        // no field of xdp_md there: the program is of another type, and the offset alone does not say which
+        const cands = ctxCandidates(Number(m[1]), Number(m[2])).filter((c) => c.type !== 'xdp');
+        if (cands.length) {
+          const readings = cands.map((c) => `${c.access.name} of ${c.access.layout.struct} (${c.type})`).join(', ');
+          return {
+            why: `the program writes ${m[2]} bytes at context offset ${m[1]}, past struct xdp_md, so it is not an XDP program; the log does not say its type, and the offset is a field of several contexts: ${readings}. Most context fields are read-only; each type lets programs write only a few (tc: mark, priority, tc_index, cb[]; sock_ops: reply and sk_txhash; cgroup/connect: user_ip4/user_ip6/user_port)`,
+            fix: 'give --type TYPE for the exact field; keep the value in a local variable instead of writing it into the context, or use the helper of that type that changes it',
+            brief: 'a write to a context field this program type may not write (give --type to name it)',
+            snippet: '/* afxdp explain LOG --type sock_ops   (or tc, cgroup_sock_addr …) */',
+            facts: { off: Number(m[1]), size: Number(m[2]), readings },
+            confidence: 0.55,
+          };
+        }
+      }
       const d = decodeCtxAccess(progType, Number(m[1]), Number(m[2]), true);
       const meta = d.field?.name === 'data_meta';
       return {
@@ -406,12 +421,16 @@ __sync_fetch_and_add(v, 1);`,
       let readings: string | null = null;
       if (!given && !d.field) {
         // the offset alone: which contexts have a field there; one is a reading, several are said as such
-        const cands = ctxCandidates(Number(m[1]), Number(m[2])).filter((c) => c.type !== 'xdp');
+        let cands = ctxCandidates(Number(m[1]), Number(m[2])).filter((c) => c.type !== 'xdp');
+        // __sk_buff's packet pointers are the usual reason to read offsets 76/80/140 of a context
+        const skbPtr = cands.find((c) => c.type === 'tc' && c.access.field?.pointer);
+        if (skbPtr) cands = [skbPtr];
         if (cands.length === 1) {
           [progType, d] = [cands[0]!.type, cands[0]!.access];
           note = ` (program type read from the offset: it is no field of struct xdp_md but one of ${d.layout.struct}; give --type to be sure)`;
           // __sk_buff is the common case; an offset alone pointing at a rarer context stays a guess
           if (progType !== 'tc') confidence = 0.45;
+          else if (skbPtr) note = ` (program type read from the offset: ${d.name} of struct __sk_buff — a tc, socket filter or cgroup_skb program; give --type to be sure)`;
         } else if (cands.length > 1) {
           readings = cands.map((c) => `${c.access.name} of ${c.access.layout.struct} (${c.type})`).join(', ');
         }
@@ -450,7 +469,15 @@ __sync_fetch_and_add(v, 1);`,
         },
       };
       const tracingArgs = info.tracing && progType !== 'kprobe' && progType !== 'tracepoint';
-      const special = byType[progType] ?? (tracingArgs
+      const noDirect = d.field?.pointer && d.layout.struct === 'struct __sk_buff' && Number(m[2]) === 4;
+      const special = noDirect
+        ? {
+            fix: 'read packet bytes with bpf_skb_load_bytes(skb, offset, &buf, len) (socket filters: also load_byte/load_half/load_word); direct access through skb->data/data_end needs a type and kernel that allow it (tc 4.7+, cgroup_skb 4.20+, or XDP)',
+            snippet: `__u8 hdr[14];
+if (bpf_skb_load_bytes(skb, 0, hdr, sizeof(hdr)) < 0)   /* copies from the packet */
+        return 0;`,
+          }
+        : byType[progType] ?? (tracingArgs
         ? { fix: 'declare the arguments with BPF_PROG(name, type1 arg1, …) so each is read as a whole u64 slot of the context', snippet: `int BPF_PROG(on_call, struct file *file, int ret)\n{` }
         : null);
       return {
@@ -563,11 +590,15 @@ __sync_fetch_and_add(v, 1);`,
       const was = registerType(log, r, call.line);
       const def = definition(log, r, call.line);
       const fromCtx = def && /^r\d+ = \*\(u32 \*\)\(r\d+ \+(0|8|76|140)\)$/.test(def.text);
-      if (!(was && /^pkt/.test(was)) && !fromCtx) return null;
+      // the log starts after the register was set (cut, or "[...]"): a register untouched since a
+      // packet-changing call and then refused as a number is most likely a stale packet pointer
+      const unseen = !was && !def && !definition(log, r, log.insn.line);
+      if (!(was && /^pkt/.test(was)) && !fromCtx && !unseen) return null;
       const t = progType ?? (/^bpf_xdp_/.test(call.name) ? 'xdp' : 'tc');
       const meta = /meta/.test(call.name);
       return {
-        why: `R${r} held a packet pointer (${was ?? `loaded by ${def!.text}`}) before instruction ${call.insn} called ${call.name}. That helper can move or reallocate the packet (start, end${meta ? ' or metadata' : ', or its headroom'}), so the verifier invalidates every packet pointer (and every bounds check) made before it: R${r} is now just a number`,
+        ...(unseen ? { confidence: 0.6 } : {}),
+        why: `R${r} held a packet pointer${unseen ? ' (most likely: the log does not show where it was set, and nothing wrote it after the call)' : ` (${was ?? `loaded by ${def!.text}`})`} before instruction ${call.insn} called ${call.name}. That helper can move or reallocate the packet (start, end${meta ? ' or metadata' : ', or its headroom'}), so the verifier invalidates every packet pointer (and every bounds check) made before it: R${r} is now just a number`,
         fix: `after ${call.name} returns, re-read ctx->data / ctx->data_end${t === 'xdp' ? ' (and data_meta)' : ''} and repeat the bounds check before using the packet again; keep offsets (integers), not pointers, across the call`,
         brief: `re-read ctx->data/data_end and re-check bounds after ${call.name}`,
         snippet: `if (${call.name}(ctx, ${t === 'xdp' ? 'delta' : /pull_data/.test(call.name) ? 'len' : '...'}))\n        return ${t === 'xdp' ? 'XDP_PASS' : passOf(t)};\n${packetPtrs(t)}          /* fresh pointers */\nstruct ethhdr *eth = data;\nif ((void *)(eth + 1) > data_end)              /* fresh check */\n        return ${t === 'xdp' ? 'XDP_PASS' : passOf(t)};`,
@@ -650,6 +681,17 @@ __sync_fetch_and_add(v, 1);`,
     before: 'for (__u32 i = 0; i < ctx->rx_queue_index; i++)   /* bound from ctx: up to 4G */\n        sum += bpf_ktime_get_ns() & i;',
     detect({ text }) {
       const m = /BPF program is too large\. Processed (\d+) insn|The sequence of (\d+) jumps is too complex|too many states|complexity limit/.exec(text);
+      // bcc: "Program too large (113 insns), at most 4096 insns" — its words for any E2BIG
+      const e2big = /Program\s+too large \((\d+) insns\), at most (\d+) insns/.exec(text);
+      if (e2big && Number(e2big[1]) <= Number(e2big[2])) {
+        return {
+          why: `the program has only ${e2big[1]} instructions, so it is not too long: the kernel returned E2BIG because the verifier gave up on its complexity (it walks every path, up to 1,000,000 instructions since 5.2), and this loader (bcc) words every E2BIG as a size limit. Usually a loop whose bound comes from data, or many conditions inside a loop, multiplying the paths`,
+          fix: 'reduce the paths the verifier must walk: fewer iterations (a small constant bound), fewer independent conditions inside the loop, or bpf_loop() (5.17+) so the body is verified once; the verifier log (debug=… in bcc, log level 1) shows the real message',
+          brief: 'E2BIG here is the complexity limit, not the size: fewer loop iterations or conditions, or bpf_loop()',
+          snippet: `static long step(__u32 i, void *c) { /* one iteration */ return 0; }\n...\nbpf_loop(n, step, &state, 0);          /* verified once, runs n times */`,
+          facts: { insns: Number(e2big[1]) },
+        };
+      }
       if (!m) return null;
       return {
         why: `the verifier walks every path of the program and gave up${m[1] ? ` after ${m[1]} instructions (its limit is 1,000,000)` : ''}: usually a loop whose bound comes from data (so every iteration is a new path) or many independent branches multiplying the paths`,
@@ -735,13 +777,19 @@ __sync_fetch_and_add(v, 1);`,
     id: 'no-return-value',
     title: 'program exits without setting a return value',
     before: '__attribute__((naked)) int prog(struct xdp_md *ctx) { asm volatile("exit"); }',
-    detect({ log, text }) {
-      if (!/R0 !read_ok/.test(text) || log.insn?.text !== 'exit') return null;
+    detect({ log, progType, text, raw }) {
+      if (!/R0 !read_ok/.test(text)) return null;
+      // the exit may sit behind a tool's own prefix ("failed to try attaching to fentry: 0: (95) exit")
+      if (log.insn?.text !== 'exit' && !/\(95\) exit\s*\n\s*R0 !read_ok/.test(raw)) return null;
+      const info = progType ? progTypeInfo(progType) : null;
+      const xdp = !progType || progType === 'xdp';
       return {
-        why: 'the program reaches `exit` without writing R0, the return value (for XDP the action); usually a path through inline assembly or a naked function that never sets it',
-        fix: 'return an action on every path (XDP_PASS, XDP_DROP, XDP_REDIRECT …); in asm, set r0 before exit',
-        brief: 'set r0 / return an action on every path',
-        snippet: `int prog(struct xdp_md *ctx)\n{\n        return XDP_PASS;\n}`,
+        why: `the program reaches \`exit\` without writing R0, the return value (${xdp ? 'for XDP the action' : info!.tracing ? `${info!.label} programs must return 0` : `what the ${info!.label} hook acts on`}); usually a path through inline assembly, a naked function or hand-written instructions that never set it`,
+        fix: xdp
+          ? 'return an action on every path (XDP_PASS, XDP_DROP, XDP_REDIRECT …); in asm or hand-built instructions, set r0 before exit'
+          : `return a value on every path (${info!.tracing ? '0 for tracing programs' : `e.g. ${info!.pass}`}); in asm or hand-built instructions, set r0 (r0 = 0) before exit`,
+        brief: 'set r0 / return a value on every path',
+        snippet: xdp ? `int prog(struct xdp_md *ctx)\n{\n        return XDP_PASS;\n}` : `BPF_MOV64_IMM(BPF_REG_0, 0),   /* r0 = 0 */\nBPF_EXIT_INSN(),`,
       };
     },
   },
@@ -813,7 +861,20 @@ __sync_fetch_and_add(v, 1);`,
         bpf_skb_change_tail: 'bpf_xdp_adjust_tail',
         bpf_trace_printk: 'bpf_printk from a GPL program',
       };
-      const alt = progType === 'xdp' ? xdpAlt[name] : undefined;
+      // packet-changing __sk_buff helpers: which types have them, and what a packet reader without them uses
+      const skbOnly: Record<string, string> = {
+        bpf_skb_pull_data: 'tc (sched_cls/act), sk_skb and lwt programs',
+        bpf_skb_store_bytes: 'tc, sk_skb and lwt_xmit programs',
+        bpf_skb_change_head: 'tc and sk_skb programs',
+        bpf_skb_change_tail: 'tc and sk_skb programs',
+        bpf_skb_adjust_room: 'tc and sk_skb programs',
+        bpf_l3_csum_replace: 'tc and lwt_xmit programs',
+        bpf_l4_csum_replace: 'tc and lwt_xmit programs',
+        bpf_clone_redirect: 'tc and lwt_xmit programs',
+      };
+      const owners = skbOnly[name];
+      const alt = progType === 'xdp' ? xdpAlt[name]
+        : owners && progType !== 'tc' ? `bpf_skb_load_bytes() to read packet bytes (${name} exists only for ${owners}; to change packets, move the logic to tc)` : undefined;
       if (!kfunc && TRACING_HELPERS.has(bare)) {
         // a tracing helper: either the wrong program type, or a tracing program the kernel withholds it from
         const withheld = `the kernel withholds it from tracing programs under lockdown (Secure Boot; /sys/kernel/security/lockdown shows [integrity] or [confidentiality]), and the old bpf_probe_read/bpf_probe_read_str on architectures whose kernel and user address spaces overlap (s390): use bpf_probe_read_kernel/bpf_probe_read_user (5.5+), and for lockdown a kernel booted without it`;

@@ -174,12 +174,15 @@ export function decodeCtxAccess(t: ProgType, off: number, size: number, write: b
     reason = `${name} is read-only for ${t} programs: programs may read it but not write it`;
     if (field.name === 'data_meta') reason += '; the metadata area is moved with bpf_xdp_adjust_meta() and written through the pointer you read from ctx->data_meta';
     else if (field.pointer) reason += '; packet pointers are moved with bpf_xdp_adjust_head()/bpf_xdp_adjust_tail() (tc: bpf_skb_change_head/tail)';
-  } else if (field.pointer && size !== 4) {
+  } else if (field.pointer && size === 4 && layout.struct === 'struct __sk_buff') {
+    reason = `${name} is a packet pointer, and direct packet access through it is not allowed for this program: socket filters never have it (nor cgroup_skb before 4.20, nor tc before 4.7, and data_meta only tc and XDP); read packet bytes with bpf_skb_load_bytes() (or load_byte/load_half/load_word in socket filters)`;
+  } else if (field.pointer && size !== 4 && field.size === 4) {
     reason = `${name} must be read with one 32-bit load (the verifier rewrites it into a real pointer); this access is ${size} bytes`;
   } else if (field.name === 'cb' && size !== 4) {
     reason = `${name} is part of cb[], an array of __u32: read and write it 4 bytes at a time (older kernels refuse ${size}-byte cb accesses; a compiler may merge two fields into one ${size}-byte load)`;
   } else if (off !== field.offset || size > field.size) {
-    reason = `${name} is read with a ${size}-byte access at a wrong offset or size (the field is ${field.size} bytes at offset ${field.offset})`;
+    reason = `${name} is read with a ${size}-byte access at a wrong offset or size (the field is ${field.size} bytes at offset ${field.offset})` +
+      (size > field.size ? `; the compiler may have merged it with the next field into one ${size}-byte load: read each field on its own (a volatile read, or one statement per field with a barrier between)` : '');
   } else {
     reason = `${name} is not accessible this way for ${t} programs`;
   }

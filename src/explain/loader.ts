@@ -17,7 +17,7 @@ export interface LoaderLine {
 const ERROR_LINES: Array<{ tool: Loader; re: RegExp }> = [
   { tool: 'libbpf', re: /^libbpf: .*(?:fail|error|invalid|not found|no matching|unsupported|doesn't support|not supported|-E[A-Z]+|\(-\d+\)|: -\d+|cannot|can't|unknown|unrecognized|missing|mismatch)/i },
   { tool: 'cilium/ebpf', re: /(?:^|: )(?:field \w+: )?program \w+: (?:load program|apply CO-RE relocations|fixup|load BTF|reference)[^\n]*|(?:^|: )map \w+: [^\n]*(?:create|pin)[^\n]*|(?:loading objects|load \w+ objects): [^\n]+/ },
-  { tool: 'aya', re: /\b(?:BtfRelocationError|RelocationError|MapError|ProgramError|BtfError|LoadError|ParseError)\b[^\n]*|the BPF_PROG_LOAD syscall failed[^\n]*|error relocating [^\n]+/ },
+  { tool: 'aya', re: /\b(?:BtfRelocationError|RelocationError|MapError|ProgramError|BtfError|LoadError|ParseError)\b[^\n]*|BTF error: [^\n]*|the BPF_(?:PROG|BTF)_LOAD syscall failed[^\n]*|error relocating [^\n]+/ },
   { tool: 'bpftrace', re: /^(?:stdin|[\w./-]+\.bt):\d+:\d+-?\d*: ERROR: [^\n]+|^ERROR: [^\n]+/ },
   { tool: 'bcc', re: /^bpf: Failed to load program: [^\n]+|^Exception: Failed to (?:load|compile|attach)[^\n]+|^could not open bpf map[^\n]*|^bpf_prog_load\w*\(\)[^\n]*/ },
 ];
@@ -48,7 +48,7 @@ export interface LoaderCause {
   brief: string;
   snippet: string;
   /** what the cause is about, for facts */
-  kind: 'core-reloc' | 'btf' | 'map' | 'extern' | 'section' | 'permission' | 'kernel-btf' | 'other';
+  kind: 'core-reloc' | 'btf' | 'map' | 'extern' | 'section' | 'attach-target' | 'kernel-btf' | 'other';
 }
 
 /** The first loader line whose cause afxdp can name; null when the loader said nothing it knows. */
@@ -76,6 +76,17 @@ export function loaderCause(raw: string): LoaderCause | null {
         snippet: 'ls /sys/kernel/btf/vmlinux                        # missing: CONFIG_DEBUG_INFO_BTF is off\nLIBBPF_OPTS(bpf_object_open_opts, o, .btf_custom_path = "/path/to/vmlinux.btf");',
       };
     }
+    const target = /(?:\S+\/)?(\w+) is not found in vmlinux BTF|failed to find kernel BTF type ID of '(\w+)'|attach_btf_id \d+ is not a function|The address of function (\w+) cannot be found/.exec(t);
+    if (target) {
+      const fn = target[1] ?? target[2] ?? target[3] ?? 'the function';
+      return {
+        quote: t, tool: l.tool, kind: 'attach-target',
+        why: `the program attaches by BTF (fentry/fexit, fmod_ret, LSM, tp_btf) to ${fn}, and the kernel's BTF has no such function ("${t}"): it lives in a module (module BTF needs 5.11+ and a loader that searches it; earlier only vmlinux had BTF), the compiler inlined or renamed it in this build (e.g. a .isra/.constprop copy), or this kernel version does not have it`,
+        fix: `check it: bpftool btf dump file /sys/kernel/btf/vmlinux | grep "'${fn}'" (and /sys/kernel/btf/<module>); attach to a function this kernel has, use a kprobe (works for inlined-away and module symbols in kallsyms), or a kernel/loader with module BTF`,
+        brief: `${fn} is not in this kernel's BTF: attach elsewhere or use a kprobe`,
+        snippet: `SEC("kprobe/${fn}")                       /* kallsyms symbol, no BTF needed */\nint BPF_KPROBE(on_call)`,
+      };
+    }
     if (/failed to (?:find|resolve) (?:BTF for )?(?:extern|ksym)|extern \(\w+ ksym\) '\w+': not found|failed to find kernel symbol|resolve ksym/i.test(t)) {
       return {
         quote: t, tool: l.tool, kind: 'extern',
@@ -85,7 +96,17 @@ export function loaderCause(raw: string): LoaderCause | null {
         snippet: 'extern int bpf_foo(struct task_struct *t) __ksym __weak;\n...\nif (bpf_ksym_exists(bpf_foo))\n        bpf_foo(task);',
       };
     }
-    if (/Error loading (?:\.BTF|BTF)|BTF load|load BTF|loading BTF|BtfError|failed to load BTF/i.test(t) || (btfKernel && /BTF/i.test(t))) {
+    if (/Error loading (?:\.BTF|BTF)|BTF load|load BTF|loading BTF|BtfError|BTF error|BPF_BTF_LOAD|failed to load BTF/i.test(t) || (btfKernel && /BTF/i.test(t))) {
+      const arg = /\[\d+\] FUNC (\w+) type_id=\d+ Invalid arg#(\d+)/.exec(raw);
+      if (arg) {
+        return {
+          quote: `${t} — ${arg[0]}`, tool: l.tool, kind: 'btf',
+          why: `the kernel refused the object's BTF before verifying any instruction: the prototype of ${arg[1]} has an argument ${arg[2]} the kernel's BTF check rejects ("${arg[0]}"): an argument with a type but no name, or of a type it does not accept — BTF the compiler or loader emitted incompletely (the loader must fix up or drop such prototypes for the kernel)`,
+          fix: 'update the loader (libbpf and aya sanitize function prototypes for the kernel), or give every argument of BPF functions a name and a plain type; the verifier has not looked at the program yet',
+          brief: `the kernel refused the BTF prototype of ${arg[1]} (arg #${arg[2]}): update the loader or name the argument`,
+          snippet: 'int BPF_PROG(syslog_audit, int type, int ret_prev)   /* every argument named */',
+        };
+      }
       return {
         quote: btfKernel ? `${t} — ${btfKernel[0].trim()}` : t, tool: l.tool, kind: 'btf',
         why: `the kernel refused the object's BTF (type information) before verifying any instruction ("${btfKernel ? btfKernel[0].trim() : t}"): the compiler emitted BTF kinds or flags newer than this kernel knows (e.g. DECL_TAG, TYPE_TAG, ENUM64, FLOAT, or function linkage added in 5.x-6.x), or the BTF is malformed`,
@@ -109,6 +130,19 @@ export function loaderCause(raw: string): LoaderCause | null {
       };
     }
     if (/failed to guess program type|unrecognized ELF section|program type not supported|unknown section|no programs found|missing BPF prog type|can't guess/i.test(t)) {
+      // the loader often lists what it knows: name the ones the wrong section is the start of
+      const wrong = /section '([^']+)'/.exec(t)?.[1];
+      const known = /supported section\(type\) names are: ([^\n]+)/.exec(raw)?.[1]?.split(/\s+/) ?? [];
+      const near = wrong ? known.filter((k) => k.replace(/\+$/, '').startsWith(wrong) && k !== wrong).slice(0, 3) : [];
+      if (near.length) {
+        return {
+          quote: t, tool: l.tool, kind: 'section',
+          why: `the loader cannot tell the program type from the ELF section name '${wrong}' ("${t}"); it knows ${near.map((n) => `'${n}'`).join(', ')}, which name the same hook with its address family or variant`,
+          fix: `name the section ${near.map((n) => `SEC("${n.replace(/\+$/, '')}")`).join(' or ')}`,
+          brief: `unknown section '${wrong}': use ${near.map((n) => n.replace(/\+$/, '')).join(' or ')}`,
+          snippet: `SEC("${near[0]!.replace(/\+$/, '')}")`,
+        };
+      }
       return {
         quote: t, tool: l.tool, kind: 'section',
         why: `the loader cannot tell the program type from the ELF section name ("${t}"): the SEC() name is not one it knows (a typo, or a section prefix newer than this loader)`,

@@ -76,7 +76,7 @@ const SKB_FAMILY: ProgType[] = ['socket_filter', 'cgroup_skb'];
 const CLUES: Array<{ re: RegExp; type: ProgType; confidence?: number; alternatives?: ProgType[] }> = [
   // the context struct or attach macro, as C source lines or section names show it
   { re: /struct xdp_md\b|SEC\("xdp|\bXDP program\b|\bxdp_md\b|\bXdpContext\b|\bxdp-filter|\bxdp_\w*prog\b|\bprog 'xdp/, type: 'xdp' },
-  { re: /struct bpf_sock_ops\b|SEC\("sockops|\bsockops\b|\bsock_ops\b|BPF_SOCK_OPS_\w+|\bbpf_sock_ops_cb_flags_set\b|\bSockOpsContext\b/, type: 'sock_ops' },
+  { re: /struct bpf_sock_ops\b|SEC\("sockops|\bsockops\b|\bsock_ops\b|BPF_SOCK_OPS_\w+|\bbpf_sock_ops_cb_flags_set\b|\bSockOpsContext\b|\bskops->/, type: 'sock_ops' },
   { re: /BPF_STRUCT_OPS|struct_ops|\bscx_bpf_\w+|sched_ext/, type: 'struct_ops' },
   { re: /SEC\("lsm|LSM_PROBE|\bbpf_lsm_\w+|\blsm\/\w+/, type: 'lsm' },
   { re: /SEC\("(f(entry|exit)|fmod_ret|tp_btf|iter)|\bfentry\b|\bfexit\b|\bfmod_ret\b|\btp_btf\b|kfunc__|kretfunc__|\bkfunc:|\bkretfunc:|\bfentry:|\bfexit:/, type: 'fentry' },
@@ -118,9 +118,21 @@ function ctxLoadOffsets(p: ParsedLog): Array<{ off: number; size: number }> {
  * surrounding tool output (bpftrace probes, bcc calls, libbpf's prog name) count too.
  */
 export function inferProgType(p: ParsedLog, raw: string): ProgTypeGuess | null {
+  // the C line of a refused context access names the field: "ctx->remote_ip4" at offset 24 is
+  // struct bpf_sock_ops's, not __sk_buff's vlan_tci
+  const access = /invalid bpf_context access off=(\d+)/.exec(p.message ?? '');
+  const named = access ? typeFromSourceField(p, Number(access[1])) : null;
+  if (named) return { type: named.t, evidence: `${named.field} at context offset ${access![1]} (${progTypeInfo(named.t).ctx})`, confidence: 0.8 };
+  // a loader's list of the section names it knows names every type: no clue to this program's
+  const text = raw.replace(/^.*supported section\(type\) names are:.*$/gm, '');
+  // a helper the verifier refuses is no evidence of the type: it is refused because the type lacks it
+  const refused = /(?:unknown func|cannot use helper|invalid func) (?:bpf_)?([a-z_0-9]+)#?/.exec(p.message ?? '')?.[1];
   for (const c of CLUES) {
-    const m = c.re.exec(raw);
-    if (m) return { type: c.type, evidence: m[0], confidence: c.confidence ?? 0.9, ...(c.alternatives ? { alternatives: c.alternatives } : {}) };
+    const re = new RegExp(c.re.source, 'g');
+    for (const m of text.matchAll(re)) {
+      if (refused && m[0].replace(/^bpf_/, '').replace(/#.*$/, '') === refused.replace(/^bpf_/, '') && (c.confidence ?? 0.9) < 0.9) continue;
+      return { type: c.type, evidence: m[0], confidence: c.confidence ?? 0.9, ...(c.alternatives ? { alternatives: c.alternatives } : {}) };
+    }
   }
   // how the program reads its context: data/data_end at 0/4 are xdp_md's, at 76/80 __sk_buff's
   const ctxLoads = p.lines.filter((l) => /^\d+: \(61\) r\d+ = \*\(u32 \*\)\(r\d+ \+(0|4|76|80)\)/.test(l));
@@ -140,6 +152,16 @@ export function inferProgType(p: ParsedLog, raw: string): ProgTypeGuess | null {
     if (only.length === 1) return { type: only[0]!, evidence: `context loads at offsets ${[...new Set(loads.map((a) => a.off))].join(', ')} fit only ${progTypeInfo(only[0]!).ctx}`, confidence: 0.6 };
   }
   return null;
+}
+
+/** The context type whose field at `off` the failing C line names (exactly one), or null. */
+function typeFromSourceField(p: ParsedLog, off: number): { t: ProgType; field: string } | null {
+  const names = new Set([...(p.source?.text ?? '').matchAll(/\w+\s*->\s*(\w+)/g)].map((m) => m[1]!));
+  if (!names.size) return null;
+  const hits = (['xdp', 'tc', 'sock_ops', 'cgroup_sock_addr', 'cgroup_sock', 'kprobe'] as ProgType[])
+    .map((t) => ({ t, f: decodeCtxAccess(t, off, 1, false).field }))
+    .filter((h) => h.f && names.has(h.f.name));
+  return hits.length === 1 ? { t: hits[0]!.t, field: hits[0]!.f!.name } : null;
 }
 
 /** Does a read of off/size land on a field of t's context, with a size the field allows? */
