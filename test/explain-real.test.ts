@@ -26,15 +26,25 @@ interface Sidecar {
   explanation_never_says?: string;
 }
 
-function corpus(): Array<{ name: string; log: string; side: Sidecar }> {
-  return readdirSync(REAL)
+/** Logs gathered after the explainer was frozen, scored before any change for them (docs/VERIFIER.md). */
+const HELDOUT = path.join(ROOT, 'test', 'fixtures', 'verifier-heldout');
+
+function corpus(dir = REAL): Array<{ name: string; log: string; side: Sidecar }> {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => ({
       name: f.replace(/\.json$/, ''),
-      side: JSON.parse(readFileSync(path.join(REAL, f), 'utf8')) as Sidecar,
-      log: readFileSync(path.join(REAL, f.replace(/\.json$/, '.log')), 'utf8'),
+      side: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Sidecar,
+      log: readFileSync(path.join(dir, f.replace(/\.json$/, '.log')), 'utf8'),
     }));
+}
+
+/** The program type the explanation names against the thread's: right, wrong, or not named. */
+function typeVerdict(e: ReturnType<typeof explainLog>, side: Sidecar): 'right' | 'wrong' | 'unnamed' | 'n/a' {
+  if (!(PROG_TYPES as readonly string[]).includes(side.program_type)) return 'n/a';
+  if (e.program_type.type === null) return 'unnamed';
+  return e.program_type.type === side.program_type || (e.program_type.alternatives as string[]).includes(side.program_type) ? 'right' : 'wrong';
 }
 
 /** Words a fix for a program of this type must never use: another type's context, actions or helpers. */
@@ -220,4 +230,48 @@ test('afxdp explain --type kprobe and --json on a real log', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the held-out logs: each labelled from its thread; class, fix text and program type scored like the corpus', (t) => {
+  const all = corpus(HELDOUT);
+  assert.ok(all.length >= 20, `${all.length} held-out logs`);
+  const real = new Set(corpus().map((c) => c.side.source));
+  const verdicts: Record<string, number> = { helped: 0, partly: 0, no: 0, misleading: 0 };
+  const types: Record<string, number> = { right: 0, wrong: 0, unnamed: 0, 'n/a': 0 };
+  let right = 0;
+  const misleading: string[] = [];
+  const wrongType: string[] = [];
+  for (const { name, side, log } of all) {
+    assert.match(side.source, /^https:\/\/github\.com\/[^/]+\/[^/]+\/(issues|pull)\/\d+$/, `${name}: source URL`);
+    assert.ok(!real.has(side.source), `${name}: not a thread of the corpus`);
+    assert.ok(KNOWN.has(side.expected_class), `${name}: expected class ${side.expected_class}`);
+    const e = explainLog(log);
+    if (e.class === side.expected_class) right++;
+    const v = fixVerdict(e, side);
+    verdicts[v]!++;
+    if (v === 'misleading') misleading.push(`${name}: ${e.class} (${e.fix.slice(0, 80)}…)`);
+    const tv = typeVerdict(e, side);
+    types[tv]!++;
+    if (tv === 'wrong') wrongType.push(`${name}: ${e.program_type.type}, the thread's is ${side.program_type}`);
+  }
+  const score = `explain on the held-out logs: ${right}/${all.length} right class; fix would have helped: ${verdicts.helped} fully, ${verdicts.partly} partly, ${verdicts.no} not, ${verdicts.misleading} misleading; program type: ${types.right} right, ${types.wrong} wrong, ${types.unnamed} not named`;
+  t.diagnostic(score);
+  console.log(score);
+  assert.deepEqual(misleading, [], 'no fix sends the poster the wrong way');
+  assert.deepEqual(wrongType, [], 'no program type named wrongly');
+});
+
+test('the corpus: the program type is never named wrongly, and named wherever the log shows it', (t) => {
+  const wrong: string[] = [];
+  const counts: Record<string, number> = { right: 0, wrong: 0, unnamed: 0, 'n/a': 0 };
+  for (const { name, side, log } of corpus()) {
+    const e = explainLog(log);
+    const v = typeVerdict(e, side);
+    counts[v]!++;
+    if (v === 'wrong') wrong.push(`${name}: ${e.program_type.type} (${e.program_type.evidence}), the thread's is ${side.program_type}`);
+  }
+  const score = `program type on the real corpus: ${counts.right} right, ${counts.wrong} wrong, ${counts.unnamed} not named`;
+  t.diagnostic(score);
+  console.log(score);
+  assert.deepEqual(wrong, []);
 });

@@ -309,7 +309,9 @@ __sync_fetch_and_add(v, 1);`,
         /The function (\w+) has (\d+) arguments?\. Too many|Function (\w+) has (\d+) > \d+ args/.exec(`${t}\n${raw}`) ??
         /Caller passes invalid args into func#\d+(?: \('(\w+)'\))?/.exec(t) ??
         /arg#(\d+) (?:expected pointer to ctx, but got \w+|type is not a pointer|pointer type [^\n]* must point to [^\n]*)/.exec(t) ??
-        /func '(\w+)' arg(\d+) type (\w+) is not a struct|func '(\w+)' arg(\d+) has btf_id \d+ type (\w+) '(\w+)'$/.exec(t);
+        /func '(\w+)' arg(\d+) type (\w+) is not a struct|func '(\w+)' arg(\d+) has btf_id \d+ type (\w+) '(\w+)'$/.exec(t) ??
+        // the same, wrapped by a tool over two lines, as the log's last words
+        (/has btf_id|type STRUCT/.test(log.message ?? '') ? /func '(\w+)' arg(\d+) type (\w+) is not a struct|func '(\w+)' arg(\d+) has btf_id \d+\s+type (\w+) '(\w+)'/.exec(raw) : null);
       if (!m) return null;
       const s0 = m[0];
       const tracing = progType ? progTypeInfo(progType).tracing : /func '\w+' arg\d/.test(s0);
