@@ -404,7 +404,7 @@ __sync_fetch_and_add(v, 1);`,
             ? 'set the callback flags with bpf_sock_ops_cb_flags_set(skops, flags), not by assignment'
             : `do not write ${d.name}: keep the value in a local variable, or use the helper that changes it${progType === 'sock_ops' ? ' (sock_ops may write only ctx->reply / replylong[] and sk_txhash)' : progType === 'cgroup_sock_addr' ? ' (the hook may rewrite only user_ip4/user_ip6/user_port, and msg_src_ip* in sendmsg hooks)' : ''}`,
         brief: meta ? 'reserve metadata room with bpf_xdp_adjust_meta() and write through the data_meta pointer after checking meta + 1 <= data' : `${d.name} is read-only; keep your value in a local variable`,
-        snippet: meta ? ADJUST_META : progType === 'xdp' ? `__u32 queue = ctx->rx_queue_index;   /* read fields; never assign to ctx->... */` : `__u32 v = ${progType === 'kprobe' ? 'PT_REGS_PARM1(ctx)' : progType === 'sock_ops' ? 'skops->op' : progType === 'cgroup_sock_addr' ? 'ctx->user_port' : progType === 'cgroup_sock' ? 'sk->family' : 'ctx->mark'};   /* copy into a local; change the copy */`,
+        snippet: meta ? ADJUST_META : progType === 'xdp' ? `__u32 queue = ctx->rx_queue_index;   /* read fields; never assign to ctx->... */` : `__u32 v = ${progType === 'kprobe' ? 'PT_REGS_PARM1(ctx)' : d.field ? `ctx->${d.field.name}` : 'ctx->mark'};   /* copy into a local; change the copy */`,
         facts: { ctx_field: d.field?.name ?? null, ctx_struct: d.layout.struct, ctx_access: d.name, off: Number(m[1]), size: Number(m[2]) },
         confidence,
         typed: true,

@@ -162,7 +162,9 @@ function insnRegisters(log: ParsedLog): Record<string, string> {
 export function renderExplanation(e: Explanation): string {
   const out: string[] = [];
   const where = e.source_line?.file ? `${e.source_line.file}:${e.source_line.line ?? '?'}` : null;
-  out.push(`what:  ${e.error.message ?? '(no message: log truncated)'}${e.error.program ? ` [program ${e.error.program}]` : ''}`);
+  // a loader's failure has no verifier message: its own line is the "what"
+  const loaderSays = typeof e.facts.loader_says === 'string' ? e.facts.loader_says : null;
+  out.push(`what:  ${e.error.message ?? (loaderSays ? `${loaderSays} (${String(e.facts.loader)})` : '(no message: log truncated)')}${e.error.program ? ` [program ${e.error.program}]` : ''}`);
   if (e.error.insn !== null) out.push(`at:    insn ${e.error.insn}: ${e.error.insn_text}`);
   const regs = Object.entries(e.error.registers);
   if (regs.length) out.push(`state: ${regs.map(([r, s]) => `${r}=${s}`).join(' ')}`);
@@ -180,7 +182,7 @@ export function renderExplanation(e: Explanation): string {
     out.push('like this:');
     for (const l of e.snippet.split('\n')) out.push(`    ${l}`);
   }
-  if (e.error.truncated) out.push('note:  the log is truncated; the explanation uses what is there');
+  if (e.error.truncated && !loaderSays) out.push('note:  the log is truncated; the explanation uses what is there');
   return out.join('\n') + '\n';
 }
 
