@@ -275,3 +275,31 @@ test('the corpus: the program type is never named wrongly, and named wherever th
   console.log(score);
   assert.deepEqual(wrong, []);
 });
+
+test('a NULL test the log shows, lost by the kernel on a copy, is the kernel\'s fault; a dereference on the NULL path is the program\'s', () => {
+  const lookup = '7: (85) call bpf_map_lookup_elem#1\n8: (7b) *(u64 *)(r10 -16) = r0\n';
+  // tested in R0 (fall-through of "== 0" is the non-NULL path), dereferenced through the stack copy
+  const lost = explainLog(`${lookup}9: (15) if r0 == 0x0 goto pc+5\n10: (79) r1 = *(u64 *)(r10 -16)\n11: (61) r2 = *(u32 *)(r1 +0)\nR1 invalid mem access 'map_value_or_null'\n`);
+  assert.equal(lost.class, 'kernel-bug');
+  assert.match(lost.explanation, /does test the pointer for NULL \(insn 9\)/);
+  assert.match(lost.fix, /right after the lookup|newer|current kernel/);
+  // the fall-through of "!= 0" is the NULL path: the program's own mistake
+  const nullPath = explainLog(`${lookup}9: (55) if r0 != 0x0 goto pc+5\n10: (79) r1 = *(u64 *)(r10 -16)\n11: (61) r2 = *(u32 *)(r1 +0)\nR1 invalid mem access 'map_value_or_null'\n`);
+  assert.equal(nullPath.class, 'map-null');
+  // no test at all
+  const none = explainLog(`${lookup}9: (79) r1 = *(u64 *)(r10 -16)\n10: (61) r2 = *(u32 *)(r1 +0)\nR1 invalid mem access 'map_value_or_null'\n`);
+  assert.equal(none.class, 'map-null');
+});
+
+test('loader lines are read and quoted: a log with no verifier complaint but a loader error is explained', () => {
+  const ksym = explainLog("libbpf: extern (func ksym) 'bpf_cpumask_create': not found in kernel or module BTFs\nlibbpf: failed to load object 'sched.bpf.o'\n");
+  assert.equal(ksym.class, 'loader');
+  assert.equal(ksym.facts.loader, 'libbpf');
+  assert.match(ksym.explanation, /bpf_cpumask_create/);
+  assert.match(ksym.fix, /__weak/);
+  const map = explainLog("libbpf: map 'events': failed to create: Operation not permitted(-1)\n");
+  assert.match(map.fix, /CAP_BPF|RLIMIT_MEMLOCK/);
+  const unknown = explainLog("0: (b7) r0 = 0\nsome message afxdp does not know\nprocessed 1 insns\nlibbpf: prog 'x': failed to load: -22\n");
+  assert.equal(unknown.class, 'unknown');
+  assert.match(unknown.explanation, /the loader said: "libbpf: prog 'x': failed to load: -22" \(libbpf\)/);
+});
