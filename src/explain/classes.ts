@@ -628,6 +628,17 @@ if (bpf_skb_load_bytes(skb, 0, hdr, sizeof(hdr)) < 0)   /* copies from the packe
     title: 'index, offset or size the verifier cannot bound (map value, stack, buffer)',
     before: 'struct slots *s = bpf_map_lookup_elem(&table, &key);\nif (!s) return XDP_PASS;\ns->v[ctx->rx_queue_index] += 1;   /* index not checked */',
     detect({ text }) {
+      // a helper's size argument: "R2 min value is negative, either use unsigned or 'var &= const'"
+      const negSize = /R(\d+) min value is negative, either use unsigned or 'var &= const'/.exec(text);
+      if (negSize) {
+        return {
+          why: `the size passed to the helper in R${negSize[1]} may be negative as far as the verifier can tell (a signed value, or one whose bounds it lost — e.g. clamped earlier, then spilled to the stack and reloaded, which older kernels do not track), so it cannot check the copy stays inside the buffer`,
+          fix: 'make the size unsigned and bound it on the register passed, right before the call: __u32 n = len; n &= MAX - 1; (MAX a power of two, no larger than the buffer) — or pass a constant size when reading a string (bpf_probe_read_str stops at the NUL)',
+          brief: 'make the size unsigned and mask it (n &= MAX - 1) right before the helper call',
+          snippet: `__u32 n = len;                         /* unsigned */\nn &= MAX_BUF - 1;                      /* bounded on the register passed */\nbpf_probe_read_kernel(buf, n, src);`,
+          facts: { register: Number(negSize[1]) },
+        };
+      }
       const signed = /math between (\w+) pointer and register with unbounded min value|R(\d+) min value is negative|value (-\d+) makes (\w+) pointer be out of bounds/.exec(text);
       if (signed) {
         const kind = pointerKind(signed[1] ?? signed[4] ?? 'map_value');
@@ -815,10 +826,13 @@ if (bpf_skb_load_bytes(skb, 0, hdr, sizeof(hdr)) < 0)   /* copies from the packe
           facts: { slot: Number(m[2]), written_at: spill.insn },
         };
       }
+      // a direct 8-byte load starting inside a slot: wider than what was written there
+      const wide = /invalid read from stack (?:R\d+ )?off[= ]?-?\d+\+([1-7]) size 8/.exec(text);
       return {
         why: m[1] !== undefined
           ? `instruction reads R${m[1]}, which no earlier instruction on this path wrote (in C: a variable used before it is set on some path, or inline asm naming a register it did not load)`
-          : `the program reads stack bytes (offset ${m[2]}) that were never written on this path, e.g. a struct passed to a helper with padding or fields left unset`,
+          : `the program reads stack bytes (offset ${m[2]}) that were never written on this path, e.g. a struct passed to a helper with padding or fields left unset` +
+            (wide ? `; here an 8-byte load reaches past what was written — the compiler often merges byte compares of a char array into 8-byte loads, so an array whose size is not a multiple of 8 is read beyond its end: size it to a multiple of 8 and zero it` : ''),
         fix: 'initialise the variable on every path (= 0, or `struct x v = {};` / __builtin_memset for structs passed to helpers or maps)',
         brief: 'initialise the variable (or zero the struct) on every path',
         snippet: `struct flow_key key = {};          /* zeroes padding too */\nkey.port = port;\n__u64 *v = bpf_map_lookup_elem(&flows, &key);`,

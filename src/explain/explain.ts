@@ -55,6 +55,9 @@ export interface ExplainOptions {
   progTypeSource?: ProgTypeSource;
 }
 
+/** Classes about stack layout, which code generators (bpftrace) get wrong rather than their users. */
+const GENERATED_LAYOUT = new Set(['misaligned', 'uninit', 'stack']);
+
 export function explainLog(text: string, opts: ExplainOptions = {}): Explanation {
   const log = parseVerifierLog(text);
   const guess = opts.progType ? null : inferProgType(log, text);
@@ -116,7 +119,10 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
       const confidence = m.confidence ?? 0.9;
       if (confidence >= CONFIDENCE_MIN) {
         const why = m.typed && typeDoubt ? `${m.why}${typeDoubt}` : m.why;
-        return make(true, c.id, c.title, m.typed && typeDoubt ? Math.min(confidence, 0.7) : confidence, { explanation: why, fix: m.fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} });
+        // bpftrace writes the program itself: a layout mistake is its codegen's, not the script's
+        const generated = GENERATED_LAYOUT.has(c.id) && loaderSaid.some((l) => l.tool === 'bpftrace') || (GENERATED_LAYOUT.has(c.id) && /^Attaching \d+ probes?\.\.\.$|\bbpftrace\b/m.test(text));
+        const fix = generated ? `${m.fix} — the program here is bpftrace's own code (a script has no stack variables): if the script is valid, upgrade bpftrace or report it with bpftrace -v output` : m.fix;
+        return make(true, c.id, c.title, m.typed && typeDoubt ? Math.min(confidence, 0.7) : confidence, { explanation: why, fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} });
       }
       // a reading too unsure to act on: say what was recognised, not what to change
       return make(true, UNKNOWN_CLASS.id, 'not explained with confidence', confidence, {

@@ -51,11 +51,20 @@ export interface LoaderCause {
   kind: 'core-reloc' | 'btf' | 'map' | 'extern' | 'section' | 'attach-target' | 'kernel-btf' | 'other';
 }
 
+/** BTF kinds by number, with their name and first kernel (include/uapi/linux/btf.h). */
+const BTF_KINDS: Record<number, [string, string]> = {
+  12: ['FUNC', '4.20'], 13: ['FUNC_PROTO', '4.20'], 14: ['VAR', '5.2'], 15: ['DATASEC', '5.2'], 16: ['FLOAT', '5.13'],
+  17: ['DECL_TAG', '5.16'], 18: ['TYPE_TAG', '5.17'], 19: ['ENUM64', '6.0'],
+};
+
 /** The first loader line whose cause afxdp can name; null when the loader said nothing it knows. */
 export function loaderCause(raw: string): LoaderCause | null {
   const lines = loaderLines(raw);
   // the kernel's BTF check, which libbpf and others print under "Error loading BTF"
-  const btfKernel = /^\[\d+\] [A-Z_]+ [^\n]*(?:Invalid|Unsupported|unknown)[^\n]*|Unsupported BTF_KIND:?\s*\d*|Invalid btf_info kind_flag|btf_header not found|Invalid (?:name|func linkage|type_id|member|arg#\d+)/m.exec(raw);
+  const btfKernel = /^\[\d+\] [A-Z_]+ [^\n]*(?:Invalid|Unsupported|unknown)[^\n]*|^\[\d+\] Invalid kind:\d+|Unsupported BTF_KIND:?\s*\d*|Invalid btf_info kind_flag|btf_header not found|Invalid (?:name|func linkage|type_id|member|arg#\d+)/m.exec(raw);
+  // the kernel's dump of the object's BTF ("magic: 0xeb9f") ending in a complaint: the BTF was refused
+  const btfDump = /magic: 0xeb9f/.test(raw) && btfKernel;
+  const kind = /Invalid kind:(\d+)|Unsupported BTF_KIND:?\s*(\d+)/.exec(raw);
   for (const l of lines) {
     const t = l.text;
     if (/CO-RE relocation|relo #\d+: (?:no matching targets|failed|target candidate search failed)|apply CO-RE relocations|BtfRelocationError|relocating [^\n]*CO-RE|<invalid CO-RE relocation>/.test(t)) {
@@ -68,11 +77,13 @@ export function loaderCause(raw: string): LoaderCause | null {
       };
     }
     if (/failed to find valid kernel BTF|vmlinux BTF is not found|kernel BTF is missing|BTF is required, but is missing|failed to find kernel BTF|no BTF found for kernel/i.test(t)) {
+      // the kernel's own preloaded iterators (CONFIG_BPF_PRELOAD) fail the same way at boot
+      const preload = /iterators_bpf/.test(raw);
       return {
         quote: t, tool: l.tool, kind: 'kernel-btf',
-        why: `the program uses CO-RE or BTF-typed attach points, and the running kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing: built without CONFIG_DEBUG_INFO_BTF) ("${t}")`,
-        fix: 'run a kernel built with CONFIG_DEBUG_INFO_BTF=y, or ship the kernel\'s BTF (BTFHub, or bpftool gen min_core_btf) and hand it to the loader (libbpf: btf_custom_path; cilium/ebpf: KernelTypes); programs without CO-RE need no BTF',
-        brief: 'the kernel has no BTF: use a BTF-enabled kernel or pass its BTF file to the loader',
+        why: `the loader found no kernel BTF it can read ("${t}"). Two causes: the kernel exposes none (/sys/kernel/btf/vmlinux is missing: built without CONFIG_DEBUG_INFO_BTF${preload ? '; here the kernel\'s own preloaded BPF iterators, CONFIG_BPF_PRELOAD, need it at boot' : ''}), or it has one that this loader is too old to parse (newer kernels add BTF kinds and flags; libbpf then fails the same way)`,
+        fix: `check ls /sys/kernel/btf/vmlinux: if it exists, update the loader (libbpf, libbpf-rs/libbpf-sys, bpftool, cilium/ebpf) to a release that reads this kernel's BTF; if it does not, run a kernel built with CONFIG_DEBUG_INFO_BTF=y${preload ? ' (or build without CONFIG_BPF_PRELOAD)' : ''}, or ship the kernel's BTF (BTFHub, bpftool gen min_core_btf) and hand it to the loader (libbpf: btf_custom_path; cilium/ebpf: KernelTypes)`,
+        brief: 'no kernel BTF the loader can read: update the loader if /sys/kernel/btf/vmlinux exists, else a BTF-enabled kernel or a BTF file',
         snippet: 'ls /sys/kernel/btf/vmlinux                        # missing: CONFIG_DEBUG_INFO_BTF is off\nLIBBPF_OPTS(bpf_object_open_opts, o, .btf_custom_path = "/path/to/vmlinux.btf");',
       };
     }
@@ -96,7 +107,18 @@ export function loaderCause(raw: string): LoaderCause | null {
         snippet: 'extern int bpf_foo(struct task_struct *t) __ksym __weak;\n...\nif (bpf_ksym_exists(bpf_foo))\n        bpf_foo(task);',
       };
     }
-    if (/Error loading (?:\.BTF|BTF)|BTF load|load BTF|loading BTF|BtfError|BTF error|BPF_BTF_LOAD|failed to load BTF/i.test(t) || (btfKernel && /BTF/i.test(t))) {
+    if (/Error loading (?:\.BTF|BTF)|BTF load|load BTF|loading BTF|BtfError|BTF error|BPF_BTF_LOAD|failed to load BTF/i.test(t) || (btfKernel && /BTF/i.test(t)) || btfDump) {
+      if (kind) {
+        const k = Number(kind[1] ?? kind[2]);
+        const since = BTF_KINDS[k];
+        return {
+          quote: `${t} — ${kind[0]}`, tool: l.tool, kind: 'btf',
+          why: `the kernel refused the object's BTF: it does not know BTF kind ${k}${since ? ` (${since[0]}, added in Linux ${since[1]})` : ''} ("${kind[0]}"); the compiler or the tool that generated the program emitted type information newer than this kernel`,
+          fix: `use a loader or tool version that leaves out (or rewrites) BTF kinds this kernel lacks — libbpf sanitizes them for old kernels, and tools that emit their own BTF (bpftrace, aya) fixed this in later releases or need an older release for this kernel — or run Linux ${since ? since[1] : 'newer'}+`,
+          brief: `BTF kind ${k}${since ? ` (${since[0]})` : ''} is newer than this kernel: a loader/tool that sanitizes BTF, or Linux ${since ? since[1] : 'newer'}+`,
+          snippet: `bpftool btf dump file prog.bpf.o | grep -c ${since ? since[0] : 'KIND'}     # the kinds the object carries`,
+        };
+      }
       const arg = /\[\d+\] FUNC (\w+) type_id=\d+ Invalid arg#(\d+)/.exec(raw);
       if (arg) {
         return {
