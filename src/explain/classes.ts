@@ -257,6 +257,15 @@ __sync_fetch_and_add(v, 1);`,
           confidence: 0.7,
         };
       }
+      if (/bpf_rcu_read_unlock is missing/.test(text) && !/call bpf_rcu_read_lock/.test(log.lines.join('\n'))) {
+        return {
+          why: 'the verifier says an RCU read section is still open at exit, yet the log shows no bpf_rcu_read_lock(): older verifiers report this for calls to (non-inlined) functions from sleepable programs, whose RCU state they track wrongly — a kernel limitation, not a missing unlock in the program',
+          fix: 'inline the called function on this kernel (__always_inline, or a macro) so no BPF-to-BPF call is made from the sleepable program, or run a newer kernel; if the program does take bpf_rcu_read_lock(), unlock it on every path',
+          brief: 'an old-verifier RCU misreport for calls from sleepable programs: inline the callee or upgrade the kernel',
+          snippet: 'static __always_inline u32 cpu_to_llc_id(s32 cpu)   /* no call from the sleepable program */',
+          confidence: 0.6,
+        };
+      }
       const m = /verifier bug[^\n]*|REG INVARIANTS VIOLATION[^\n]*|verifier internal error[^\n]*|WARNING: [^\n]*kernel\/bpf\/verifier\.c:\d+[^\n]*/.exec(text);
       if (!m) return null;
       return {
@@ -615,6 +624,15 @@ if (bpf_skb_load_bytes(skb, 0, hdr, sizeof(hdr)) < 0)   /* copies from the packe
     detect({ text }) {
       const m = /R(\d+) invalid mem access '(\w*or_null\w*)'/.exec(text);
       if (!m) return null;
+      if (/^(rcu_ptr|trusted_ptr|ptr)_or_null/.test(m[2]!)) {
+        // a BTF pointer field that may be NULL (an __rcu field, or one the kernel marks maybe-NULL)
+        return {
+          why: `R${m[1]} is a pointer read from a kernel struct field that may be NULL (${m[2]}, e.g. an __rcu field such as task->cred or task->real_parent): every load of such a field is a fresh maybe-NULL value, so a NULL test of one load does not cover another load of the same field`,
+          fix: 'load the field once into a local variable, test that local for NULL, and use only it (or read through it with BPF_CORE_READ / bpf_probe_read_kernel, which need no NULL proof)',
+          brief: 'load the maybe-NULL field once, test it, and use that local',
+          snippet: `const struct cred *cred = task->cred;     /* one load */\nif (!cred)\n        return 0;\nuid = cred->uid.val;                       /* the tested pointer */`,
+        };
+      }
       return {
         why: `R${m[1]} is the result of a lookup (${m[2]}): it is NULL when the key is absent, and the program dereferences it without checking`,
         fix: 'test the pointer right after the lookup and handle the NULL case; only the checked branch may dereference it',
@@ -888,6 +906,8 @@ if (bpf_skb_load_bytes(skb, 0, hdr, sizeof(hdr)) < 0)   /* copies from the packe
         bpf_l4_csum_replace: 'tc and lwt_xmit programs',
         bpf_clone_redirect: 'tc and lwt_xmit programs',
       };
+      // helpers opened to every program type in 6.10 (before: tracing, cgroup and socket-address programs)
+      const since610 = /^bpf_get_(ns_)?current_pid_tgid$/.test(name);
       const owners = skbOnly[name];
       const alt = progType === 'xdp' ? xdpAlt[name]
         : owners && progType !== 'tc' ? `bpf_skb_load_bytes() to read packet bytes (${name} exists only for ${owners}; to change packets, move the logic to tc)` : undefined;
@@ -911,6 +931,16 @@ if (bpf_skb_load_bytes(skb, 0, hdr, sizeof(hdr)) < 0)   /* copies from the packe
           snippet: `long err = bpf_probe_read_kernel(&pid, sizeof(pid), &task->tgid);   /* tracing programs, 5.5+ */`,
           facts: { helper: name },
           confidence: info ? 0.85 : 0.7,
+        };
+      }
+      if (since610) {
+        return {
+          why: `${name} is available to every program type only since Linux 6.10; before that, tracing, cgroup and socket-address programs have it, but not ${info ? `${info.label} programs` : 'packet programs (XDP, tc, socket filters) — the log does not say the type'}`,
+          fix: `on kernels before 6.10, do not call ${name} from ${info ? info.label : 'XDP/tc/socket-filter'} programs: get the process from a tracing or cgroup program and share it through a map (a packet carries no "current process" anyway in softirq context), or run 6.10+`,
+          brief: `${name} needs Linux 6.10+ in ${info ? info.label : 'packet'} programs`,
+          snippet: '/* a kprobe/cgroup program stores pid -> data in a map; the tc/XDP program looks it up */',
+          facts: { helper: name, since: '6.10' },
+          confidence: 0.8,
         };
       }
       return {
@@ -1104,7 +1134,8 @@ if (bpf_skb_load_bytes(skb, 0, hdr, sizeof(hdr)) < 0)   /* copies from the packe
       return {
         // the log does not show where the register came from: a number, or a pointer an old kernel lost
         confidence: seen ? 0.9 : 0.45,
-        why: `R${m[1]} holds a plain number (scalar${m[2] !== 'scalar' ? `; older kernels print '${m[2]}'` : ''}), not a pointer the verifier knows (packet, map value, stack, ctx); BPF programs cannot turn integers into pointers, and pointers that were spilled or combined in ways the verifier cannot track also become scalars`,
+        why: `R${m[1]} holds a plain number (scalar${m[2] !== 'scalar' ? `; older kernels print '${m[2]}'` : ''}), not a pointer the verifier knows (packet, map value, stack, ctx); BPF programs cannot turn integers into pointers, and pointers that were spilled or combined in ways the verifier cannot track also become scalars` +
+          (!seen && m[2] === 'inv' ? `. The log does not show where R${m[1]} came from; on this kernel ('inv': before 5.18) a ring-buffer record or other memory pointer spilled to the stack and reloaded also ends up this way on kernels before 5.11 (5.10.10 has the fix): if R${m[1]} was such a pointer, the program is right and the kernel too old — keep the pointer in a register or upgrade` : ''),
         fix: btfArgs
           ? 'in fentry/fexit, LSM, tp_btf and struct_ops programs only the BTF-typed arguments (BPF_PROG) and pointers read from them are trusted; a pointer computed from an integer or read from a map is not: read kernel memory through it with bpf_probe_read_kernel() or BPF_CORE_READ()'
           : tracingProg
