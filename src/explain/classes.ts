@@ -317,6 +317,7 @@ __sync_fetch_and_add(v, 1);`,
         /func '(\w+)' doesn't have (\d+)-th argument/.exec(`${t}\n${raw}`) ??
         /The function (\w+) has (\d+) arguments?\. Too many|Function (\w+) has (\d+) > \d+ args/.exec(`${t}\n${raw}`) ??
         /Caller passes invalid args into func#\d+(?: \('(\w+)'\))?/.exec(t) ??
+        /Arg#(\d+) type (\w+) in (\w+)\(\) is not supported yet/.exec(`${t}\n${raw}`) ??
         /arg#(\d+) (?:expected pointer to ctx, but got \w+|type is not a pointer|pointer type [^\n]* must point to [^\n]*)/.exec(t) ??
         /func '(\w+)' arg(\d+) type (\w+) is not a struct|func '(\w+)' arg(\d+) has btf_id \d+ type (\w+) '(\w+)'$/.exec(t) ??
         // the same, wrapped by a tool over two lines, as the log's last words
@@ -341,6 +342,15 @@ __sync_fetch_and_add(v, 1);`,
           brief: `${m[1]} has fewer arguments in this kernel: declare BPF_PROG with its exact prototype`,
           snippet: `SEC("fexit/${m[1]}")\nint BPF_PROG(on_exit, struct sock *sk, int ret)   /* real args first, then the return value */`,
           facts: { function: m[1], arg: Number(m[2]) },
+        };
+      }
+      if (/is not supported yet/.test(s0)) {
+        return {
+          why: `${m[3]}() is a global (non-static) function, verified on its own against its BTF prototype, and this kernel does not support its argument ${m[1]} of type ${m[2]} there: older kernels (before 5.12) accept only scalars and the program's context as global-function arguments, no other pointers`,
+          fix: `make ${m[3]}() static (it is then verified with its caller's types, pointers included), or pass a scalar (an index, an offset) instead of the pointer; on 5.12+ pointer arguments to global functions are supported`,
+          brief: `global function ${m[3]}() cannot take a ${m[2]} argument on this kernel: make it static`,
+          snippet: `static __noinline int ${m[3]}(struct state *st)   /* static: verified with its caller */`,
+          facts: { function: m[3], arg: Number(m[1]) },
         };
       }
       if (/Too many|> \d+ args/.test(s0)) {

@@ -143,10 +143,10 @@ export function loaderCause(raw: string): LoaderCause | null {
         quote: t, tool: l.tool, kind: 'map',
         why: perm
           ? `the loader could not create a map ("${t}"): the process lacks the privilege (CAP_BPF/CAP_SYS_ADMIN) or, on kernels before 5.11, the locked-memory limit (RLIMIT_MEMLOCK) is too low for the map`
-          : `the loader could not create a map ("${t}"): the kernel does not know the map type or one of its flags/sizes (a map type newer than the kernel, a key/value size it refuses), so the program is never verified`,
+          : `the loader could not create a map ("${t}"): the kernel refuses its definition — a map type newer than the kernel (ring buffers need 5.8, task/inode storage 5.10-5.11, arena 6.9 …), a flag it lacks, or a missing or wrong size (max_entries, key_size, value_size: a STACK_TRACE map needs a value_size of depth × 8) — so the program is never verified`,
         fix: perm
           ? 'run as root or with CAP_BPF (+CAP_PERFMON/CAP_NET_ADMIN as the program type needs); on kernels before 5.11 raise RLIMIT_MEMLOCK (ulimit -l unlimited, or setrlimit before loading; libbpf 1.0 does it)'
-          : 'check the map definition against the running kernel: bpftool feature probe lists the map types it has; drop flags or types the kernel lacks',
+          : 'check the map definition against the running kernel: declare max_entries and the key/value sizes the map type needs; bpftool feature probe lists the map types the kernel has — use an older type (perf event array instead of ring buffer) or a newer kernel',
         brief: perm ? 'map creation not permitted: run with CAP_BPF/root; before 5.11 raise RLIMIT_MEMLOCK' : 'a map type, flag or size this kernel does not accept',
         snippet: perm ? 'struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };\nsetrlimit(RLIMIT_MEMLOCK, &r);            /* kernels before 5.11 charge maps to memlock */' : 'bpftool feature probe | grep map_type',
       };
