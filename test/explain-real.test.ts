@@ -303,3 +303,22 @@ test('loader lines are read and quoted: a log with no verifier complaint but a l
   assert.equal(unknown.class, 'unknown');
   assert.match(unknown.explanation, /the loader said: "libbpf: prog 'x': failed to load: -22" \(libbpf\)/);
 });
+
+test('a bound check the log shows on a copy of the index: the program checked, the verifier lost it on the copy', () => {
+  const log = [
+    '10: (bf) r3 = r2',
+    '11: (25) if r3 > 0x3 goto pc+5',
+    '12: (67) r2 <<= 3',
+    '13: (0f) r1 += r2',
+    '14: (79) r0 = *(u64 *)(r1 +0)',
+    'R1 unbounded memory access, make sure to bounds check any such access',
+  ].join('\n');
+  const e = explainLog(log);
+  assert.equal(e.class, 'map-value-bounds');
+  assert.match(e.explanation, /The bound check is in the log \(11: \(25\) if r3 > 0x3 goto pc\+5\), but it tested R3, a copy of the index R2/);
+  assert.match(e.fix, /barrier_var/);
+  // the same without the check says nothing of the kind
+  const plain = explainLog(log.replace('11: (25) if r3 > 0x3 goto pc+5\n', ''));
+  assert.equal(plain.class, 'map-value-bounds');
+  assert.doesNotMatch(plain.explanation, /bound check is in the log/);
+});

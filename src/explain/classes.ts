@@ -213,6 +213,45 @@ function checkedForNull(log: ParsedLog, text: string): { reg: number; check: num
   return { reg, check: tested.insn, how: tested.how };
 }
 
+/**
+ * A bound check the log shows on a copy of the index that reached the access unbounded: the
+ * program added rX to the pointer, and an earlier "if rY > N" tested rY, a register copied to or
+ * from rX. Older verifiers do not carry bounds across such copies.
+ */
+function boundOnCopy(log: ParsedLog): { check: string; index: number; tested: number } | null {
+  if (!log.insn) return null;
+  const acc = memAccess(log.insn.text);
+  if (!acc) return null;
+  // the index added to the base register
+  let index: number | null = null;
+  let at = -1;
+  for (let i = log.insn.line - 1; i >= Math.max(0, log.insn.line - 40); i--) {
+    const m = new RegExp(`^\\d+: \\(0f\\) r${acc.base} \\+= r(\\d+)`).exec(log.lines[i]!);
+    if (m) { index = Number(m[1]); at = i; break; }
+  }
+  if (index === null) return null;
+  // registers holding the same value as the index in the window before the addition (plain copies)
+  const lo = Math.max(0, at - 60);
+  const copies = new Set([index]);
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = at - 1; i >= lo; i--) {
+      const mv = /^\d+: \([0-9a-f]{2}\) [rw](\d+) = [rw](\d+)(?:\s|$)/.exec(log.lines[i]!);
+      if (!mv) continue;
+      const [a, b] = [Number(mv[1]), Number(mv[2])];
+      if (copies.has(a)) copies.add(b);
+      else if (copies.has(b)) copies.add(a);
+    }
+  }
+  for (let i = at - 1; i >= lo; i--) {
+    const l = log.lines[i]!;
+    const test = /^(\d+): \([0-9a-f]{2}\) if [rw](\d+) (?:s?[<>]=?) (?:0x[0-9a-f]+|\d+) goto/.exec(l);
+    if (test && copies.has(Number(test[2])) && Number(test[2]) !== index) {
+      return { check: l.replace(/\s+;.*$/, ''), index, tested: Number(test[2]) };
+    }
+  }
+  return null;
+}
+
 export const CLASSES: VerifierClass[] = [
   {
     id: 'kernel-bug',
@@ -655,7 +694,7 @@ if (bpf_skb_load_bytes(skb, 0, hdr, sizeof(hdr)) < 0)   /* copies from the packe
     id: 'map-value-bounds',
     title: 'index, offset or size the verifier cannot bound (map value, stack, buffer)',
     before: 'struct slots *s = bpf_map_lookup_elem(&table, &key);\nif (!s) return XDP_PASS;\ns->v[ctx->rx_queue_index] += 1;   /* index not checked */',
-    detect({ text }) {
+    detect({ log, text }) {
       // a helper's size argument: "R2 min value is negative, either use unsigned or 'var &= const'"
       const negSize = /R(\d+) min value is negative, either use unsigned or 'var &= const'/.exec(text);
       if (negSize) {
@@ -689,9 +728,13 @@ if (bpf_skb_load_bytes(skb, 0, hdr, sizeof(hdr)) < 0)   /* copies from the packe
       const m = /R(\d+) unbounded memory access|invalid access to map value, value_size=(\d+) off=(-?\d+) size=(\d+)|R(\d+) (min|max) value is outside of the allowed memory range/.exec(text);
       if (!m) return null;
       const sizes = m[2] ? ` (value is ${m[2]} bytes; access at ${m[3]}, ${m[4]} bytes)` : '';
+      // the program did check, on a copy of the index: the check is in the log
+      const copy = boundOnCopy(log);
       return {
-        why: `the program indexes into a map value with an offset the verifier cannot prove stays inside the value${sizes}; an index taken from the packet, ctx or a helper can be anything, and a helper or kfunc given a pointer into the value reads its whole argument size from there`,
-        fix: 'compare the index with the array length (or mask it) right before the access, in the same function, on the same variable; when a helper or kfunc gets a pointer into the value, make sure the value holds the full size it reads from that offset',
+        why: `the program indexes into a map value with an offset the verifier cannot prove stays inside the value${sizes}; an index taken from the packet, ctx or a helper can be anything, and a helper or kfunc given a pointer into the value reads its whole argument size from there` +
+          (copy ? `. The bound check is in the log (${copy.check}), but it tested R${copy.tested}, a copy of the index R${copy.index} that is added to the pointer: the compiler compared one register and used another, and this verifier did not carry the bound across the copy (bounds started to follow register copies only in late 2020, "bpf: Propagate scalar ranges through register assignments"; even newer kernels lose them when the copy is altered in between) — the program's check is right, the verifier lost it` : ''),
+        fix: (copy ? 'on this kernel, bound the very variable used, right before the access (i &= N - 1, or if (i >= N) return; immediately before), with barrier_var(i) so the compiler keeps one register; or run a newer kernel. ' : '') +
+          'compare the index with the array length (or mask it) right before the access, in the same function, on the same variable; when a helper or kfunc gets a pointer into the value, make sure the value holds the full size it reads from that offset',
         brief: 'bound the index against the value size right before the access',
         snippet: `__u32 i = ctx->rx_queue_index;\nif (i >= ARRAY_SIZE(s->v))        /* proves 0 <= i < 4 */\n        return XDP_PASS;\ns->v[i] += 1;`,
       };
