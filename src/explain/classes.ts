@@ -3,10 +3,11 @@
  * (detector), why the verifier refuses in plain words, what to change, and a short corrected
  * snippet. Classes are tried in order; the first whose detector matches wins.
  */
-import { decodeCtxAccess } from './ctx.js';
+import { ctxCandidates, decodeCtxAccess } from './ctx.js';
 import { helperById, LAST_HELPER_ID, TRACING_HELPERS } from './helpers.js';
-import { calledBefore, memAccess, registerState, registerType, type ParsedLog } from './log.js';
+import { memAccess, registerState, registerType, type ParsedLog } from './log.js';
 import { progTypeInfo, type ProgType } from './progtype.js';
+import { loaderCause } from './loader.js';
 
 export interface DetectInput {
   log: ParsedLog;
@@ -14,6 +15,8 @@ export interface DetectInput {
   progType: ProgType | null;
   /** message + detail lines, joined with newlines */
   text: string;
+  /** the whole input as given (loader lines around the verifier log count too) */
+  raw: string;
 }
 
 /** What a detector found; the fields feed the explanation's wording. */
@@ -30,6 +33,8 @@ export interface Match {
    * CONFIDENCE_MIN the explanation is `unknown` and this reading is only reported as recognised.
    */
   confidence?: number;
+  /** the texts depend on the program type (context fields, helpers): a doubtful type is said aloud */
+  typed?: boolean;
 }
 
 /** Readings less sure than this are not presented as the cause. */
@@ -41,6 +46,32 @@ function typeOrXdp(t: ProgType | null): { t: ProgType; note: string; confidence:
   return { t: 'xdp', note: ' (program type assumed: XDP, the log does not name it; give --type if it is another)', confidence: 0.6 };
 }
 
+
+/** What a snippet returns to let things pass, in the type's words ("XDP_PASS", "TC_ACT_OK", "0"). */
+function passOf(t: ProgType | null): string {
+  return t ? progTypeInfo(t).pass : 'XDP_PASS';
+}
+
+/** How a program of type t reaches its packet: the two ctx fields, in C. */
+function packetPtrs(t: ProgType | null): string {
+  if (t === 'sock_ops') return 'void *data = (void *)(long)ctx->skb_data;\nvoid *data_end = (void *)(long)ctx->skb_data_end;';
+  return 'void *data = (void *)(long)ctx->data;\nvoid *data_end = (void *)(long)ctx->data_end;';
+}
+
+/** Packet-moving helpers: after any of them the verifier drops every packet pointer (bpf_helper_changes_pkt_data). */
+const PKT_CHANGING = /^bpf_(xdp_adjust_(meta|head|tail)|skb_(change_(head|tail|proto)|pull_data|adjust_room|vlan_(push|pop)|store_bytes)|l[34]_csum_replace|clone_redirect|msg_(pull|push|pop)_data|lwt_(push_encap|seg6_\w+)|store_hdr_opt)$/;
+
+/** The last call before line `before` to a helper that changes packet data; old logs name it by number ("call 39"). */
+function pktChangingCall(log: ParsedLog, before: number): { line: number; name: string; insn: number } | null {
+  for (let i = Math.min(before, log.lines.length) - 1; i >= 0; i--) {
+    const m = /^(\d+): \(85\) call (?:([a-z_0-9]+)#(\d+)|(\d+))(?:\s|$)/.exec(log.lines[i]!);
+    if (!m) continue;
+    const byId = m[4] !== undefined ? helperById(Number(m[4])) : null;
+    const name = byId ? `bpf_${byId.name}` : m[2] ? (m[2].startsWith('bpf_') ? m[2] : `bpf_${m[2]}`) : null;
+    if (name && PKT_CHANGING.test(name)) return { line: i, name, insn: Number(m[1]) };
+  }
+  return null;
+}
 
 export interface VerifierClass {
   id: string;
@@ -145,6 +176,82 @@ function pointerSpill(log: ParsedLog, off: number, before = log.insn?.line ?? lo
   return null;
 }
 
+/**
+ * A NULL test the program made that the verifier did not apply to the register it refused: the
+ * lookup's result was copied or spilled, one copy tested against 0, another dereferenced.
+ */
+function checkedForNull(log: ParsedLog, text: string): { reg: number; check: number; how: string } | null {
+  const m = /R(\d+) invalid mem access '\w*or_null\w*'/.exec(text);
+  if (!m || !log.insn) return null;
+  const reg = Number(m[1]);
+  // the lookup that produced it: the last call before the failing instruction
+  let call = -1;
+  for (let i = log.insn.line - 1; i >= 0; i--) if (/^\d+: \(85\) call /.test(log.lines[i]!)) { call = i; break; }
+  if (call < 0) return null;
+  // registers and stack slots holding R0's value after the call, and the tests of them against 0
+  const regs = new Set([0]);
+  const slots = new Set<string>();
+  let tested: { reg: number; insn: number; how: string } | null = null;
+  for (let i = call + 1; i < log.insn.line; i++) {
+    const l = log.lines[i]!;
+    const mv = /^\d+: \(bf\) r(\d+) = r(\d+)/.exec(l);
+    if (mv) { if (regs.has(Number(mv[2]))) regs.add(Number(mv[1])); else regs.delete(Number(mv[1])); continue; }
+    const sp = /^\d+: \(7b\) \*\(u64 \*\)\(r10 (-\d+)\) = r(\d+)/.exec(l);
+    if (sp && regs.has(Number(sp[2]))) { slots.add(sp[1]!); continue; }
+    const fl = /^\d+: \(79\) r(\d+) = \*\(u64 \*\)\(r10 (-\d+)\)/.exec(l);
+    if (fl) { if (slots.has(fl[2]!)) regs.add(Number(fl[1])); else regs.delete(Number(fl[1])); continue; }
+    const test = /^(\d+): \([0-9a-f]{2}\) if r(\d+) (==|!=) 0x0 goto/.exec(l);
+    if (test && regs.has(Number(test[2]))) {
+      // the path the log follows must be the non-NULL one: fall through "== 0", or the jump of "!= 0" ("from T to …")
+      const jumped = log.lines.slice(i + 1, log.insn.line).some((x) => x.startsWith(`from ${test[1]} to `));
+      if ((test[3] === '==') !== jumped) tested = { reg: Number(test[2]), insn: Number(test[1]), how: `R${test[2]}${slots.size ? `, with a copy on the stack at ${[...slots][0]}` : ''}` };
+    }
+    const w = /^\d+: \([0-9a-f]{2}\) r(\d+) [-+*/|&^]?= /.exec(l);
+    if (w && !mv) regs.delete(Number(w[1]));
+  }
+  if (!tested || !regs.has(reg)) return null;
+  return { reg, check: tested.insn, how: tested.how };
+}
+
+/**
+ * A bound check the log shows on a copy of the index that reached the access unbounded: the
+ * program added rX to the pointer, and an earlier "if rY > N" tested rY, a register copied to or
+ * from rX. Older verifiers do not carry bounds across such copies.
+ */
+function boundOnCopy(log: ParsedLog): { check: string; index: number; tested: number } | null {
+  if (!log.insn) return null;
+  const acc = memAccess(log.insn.text);
+  if (!acc) return null;
+  // the index added to the base register
+  let index: number | null = null;
+  let at = -1;
+  for (let i = log.insn.line - 1; i >= Math.max(0, log.insn.line - 40); i--) {
+    const m = new RegExp(`^\\d+: \\(0f\\) r${acc.base} \\+= r(\\d+)`).exec(log.lines[i]!);
+    if (m) { index = Number(m[1]); at = i; break; }
+  }
+  if (index === null) return null;
+  // registers holding the same value as the index in the window before the addition (plain copies)
+  const lo = Math.max(0, at - 60);
+  const copies = new Set([index]);
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = at - 1; i >= lo; i--) {
+      const mv = /^\d+: \([0-9a-f]{2}\) [rw](\d+) = [rw](\d+)(?:\s|$)/.exec(log.lines[i]!);
+      if (!mv) continue;
+      const [a, b] = [Number(mv[1]), Number(mv[2])];
+      if (copies.has(a)) copies.add(b);
+      else if (copies.has(b)) copies.add(a);
+    }
+  }
+  for (let i = at - 1; i >= lo; i--) {
+    const l = log.lines[i]!;
+    const test = /^(\d+): \([0-9a-f]{2}\) if [rw](\d+) (?:s?[<>]=?) (?:0x[0-9a-f]+|\d+) goto/.exec(l);
+    if (test && copies.has(Number(test[2])) && Number(test[2]) !== index) {
+      return { check: l.replace(/\s+;.*$/, ''), index, tested: Number(test[2]) };
+    }
+  }
+  return null;
+}
+
 export const CLASSES: VerifierClass[] = [
   {
     id: 'kernel-bug',
@@ -174,6 +281,30 @@ export const CLASSES: VerifierClass[] = [
           facts: { slot: Number(fill![1]), spilled_at: spilled.insn },
         };
       }
+      const nullCheck = checkedForNull(log, text);
+      if (nullCheck) {
+        return {
+          why: `the program does test the pointer for NULL (insn ${nullCheck.check}) before this use, but the verifier did not carry that test over to R${nullCheck.reg}: the compiler tested one copy of the lookup result (${nullCheck.how}) and uses another, and this kernel does not link the copies. Older kernels lose a NULL check through a stack spill or a copy made before the test; newer verifiers track more of these, so the same object may load on a current kernel`,
+          fix: 'on this kernel, test the pointer in the variable you use, right after the lookup, and return early (if (!v) return 0;) before storing it anywhere; mark it with barrier_var(v) after the test if the compiler still moves things; or load it on a current kernel (6.x), whose verifier follows the copies',
+          brief: 'the NULL check is there but this verifier lost it on a copy: test and use the same variable right after the lookup, or use a newer kernel',
+          snippet: `__u64 *v = bpf_map_lookup_elem(&counts, &key);
+if (!v)
+        return 0;                /* test the variable you then use */
+barrier_var(v);                  /* keep the compiler from using an untested copy */
+__sync_fetch_and_add(v, 1);`,
+          facts: { null_check_insn: nullCheck.check },
+          confidence: 0.7,
+        };
+      }
+      if (/bpf_rcu_read_unlock is missing/.test(text) && !/call bpf_rcu_read_lock/.test(log.lines.join('\n'))) {
+        return {
+          why: 'the verifier says an RCU read section is still open at exit, yet the log shows no bpf_rcu_read_lock(): older verifiers report this for calls to (non-inlined) functions from sleepable programs, whose RCU state they track wrongly — a kernel limitation, not a missing unlock in the program',
+          fix: 'inline the called function on this kernel (__always_inline, or a macro) so no BPF-to-BPF call is made from the sleepable program, or run a newer kernel; if the program does take bpf_rcu_read_lock(), unlock it on every path',
+          brief: 'an old-verifier RCU misreport for calls from sleepable programs: inline the callee or upgrade the kernel',
+          snippet: 'static __always_inline u32 cpu_to_llc_id(s32 cpu)   /* no call from the sleepable program */',
+          confidence: 0.6,
+        };
+      }
       const m = /verifier bug[^\n]*|REG INVARIANTS VIOLATION[^\n]*|verifier internal error[^\n]*|WARNING: [^\n]*kernel\/bpf\/verifier\.c:\d+[^\n]*/.exec(text);
       if (!m) return null;
       return {
@@ -181,6 +312,114 @@ export const CLASSES: VerifierClass[] = [
         fix: 'note uname -r and the clang version; try the latest stable kernel of your series (the fix is usually backported), or build with another clang version; report it to bpf@vger.kernel.org with the object if it persists. Reshaping the code around the failing instruction is a stopgap, not a fix',
         brief: 'a kernel verifier bug: try a newer stable kernel (or another clang) and report it',
         snippet: `uname -r; clang --version            /* what to quote in the report */`,
+      };
+    },
+  },
+  {
+    id: 'core-reloc',
+    title: 'a CO-RE relocation the loader could not resolve (field or type missing in this kernel)',
+    before: 'int uid = BPF_CORE_READ(task, loginuid.val);   /* no loginuid in this kernel\'s task_struct */',
+    detect({ text, raw }) {
+      // libbpf poisons an unresolved CO-RE access with a call to helper 0xbad2310 (195896080)
+      const poison = /invalid func unknown#195896080|unknown func unknown#195896080|<invalid CO-RE relocation>|failed to resolve CO-RE relocation[^\n]*/.exec(`${text}\n${raw}`);
+      const said = loaderCause(raw);
+      if (!poison && said?.kind !== 'core-reloc') return null;
+      const foreign = /btf_vmlinux is malformed|Unrecognized arg#\d+ type/.exec(`${text}\n${raw}`);
+      if (foreign) {
+        return {
+          why: `the kernel could not use the BTF it was given ("${foreign[0]}"), and the call that follows is the loader's marker for a CO-RE relocation it could not resolve (#195896080 is no helper): the type information the program was relocated against does not describe this kernel — a vmlinux BTF of another architecture or kernel build, handed to the loader, or a kernel BTF the running kernel cannot parse`,
+          fix: 'relocate against the running kernel\'s own BTF (/sys/kernel/btf/vmlinux, the loader\'s default); if you pass a BTF file (libbpf btf_custom_path, cilium/ebpf KernelTypes, BTFHub), take it from exactly this kernel release and architecture',
+          brief: 'the BTF used for CO-RE is not this kernel\'s (another architecture or build): use /sys/kernel/btf/vmlinux',
+          snippet: 'bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h   # this kernel, this architecture',
+          facts: { btf: foreign[0] },
+        };
+      }
+      const relo = /failed to resolve CO-RE relocation[^\n]*|relo #\d+: [^\n]*no matching targets[^\n]*|apply CO-RE relocations:[^\n]*/.exec(raw)?.[0]?.trim();
+      return {
+        why: `the instruction is one the loader poisoned: a CO-RE access (BPF_CORE_READ, preserve_access_index) named a field or type the running kernel's BTF does not have${relo ? ` — the loader said "${relo}"` : ' (libbpf marks such an instruction with the call 0xbad2310, helper #195896080, and the verifier refuses it only if the path reaches it)'}. The program was compiled against another kernel's vmlinux.h`,
+        fix: 'guard the access with bpf_core_field_exists() / bpf_core_type_exists() (or a ___flavour struct for the other layout) so the path that reads it is dead on this kernel; or read the field under the name it has here; regenerate vmlinux.h from the target kernel',
+        brief: 'a CO-RE field or type missing in this kernel: guard it with bpf_core_field_exists()',
+        snippet: 'if (bpf_core_field_exists(task->loginuid))       /* false on this kernel: branch dropped */\n        uid = BPF_CORE_READ(task, loginuid.val);',
+        facts: { relocation: relo ?? null },
+      };
+    },
+  },
+  {
+    id: 'func-signature',
+    title: 'a function signature the kernel\'s BTF check refuses (arguments or return type)',
+    before: 'int BPF_PROG(on_exec, void *bprm)   /* the hook takes struct linux_binprm * */',
+    detect({ log, progType, text, raw }) {
+      const t = text;
+      const m =
+        // printed while the global function is checked, often well before the log's last line
+        /Global function (\w+)\(\) doesn't return scalar/.exec(`${t}\n${raw}`) ??
+        /func '(\w+)' doesn't have (\d+)-th argument/.exec(`${t}\n${raw}`) ??
+        /The function (\w+) has (\d+) arguments?\. Too many|Function (\w+) has (\d+) > \d+ args/.exec(`${t}\n${raw}`) ??
+        /Caller passes invalid args into func#\d+(?: \('(\w+)'\))?/.exec(t) ??
+        /Arg#(\d+) type (\w+) in (\w+)\(\) is not supported yet/.exec(`${t}\n${raw}`) ??
+        /arg#(\d+) (?:expected pointer to ctx, but got \w+|type is not a pointer|pointer type [^\n]* must point to [^\n]*)/.exec(t) ??
+        /func '(\w+)' arg(\d+) type (\w+) is not a struct|func '(\w+)' arg(\d+) has btf_id \d+ type (\w+) '(\w+)'$/.exec(t) ??
+        // the same, wrapped by a tool over two lines, as the log's last words
+        (/has btf_id|type STRUCT/.test(log.message ?? '') ? /func '(\w+)' arg(\d+) type (\w+) is not a struct|func '(\w+)' arg(\d+) has btf_id \d+\s+type (\w+) '(\w+)'/.exec(raw) : null);
+      if (!m) return null;
+      const s0 = m[0];
+      const tracing = progType ? progTypeInfo(progType).tracing : /func '\w+' arg\d/.test(s0);
+      const argIdiom = 'declare the arguments exactly as the kernel function or hook takes them, in order (BPF_PROG(name, struct linux_binprm *bprm, …), from vmlinux.h of the target kernel); read pointer fields directly (fentry/LSM/tp_btf) or with BPF_CORE_READ / bpf_probe_read_kernel';
+      if (/doesn't return scalar/.test(s0)) {
+        return {
+          why: `${m[1]}() is a global (non-static) BPF function, and the verifier checks global functions on their own, against their BTF signature: they may only return a scalar (an integer), not a pointer`,
+          fix: `make ${m[1]}() static (then it is verified inline with its callers and may return a pointer), or return the value through an out-argument / an integer (e.g. an index) instead of a pointer`,
+          brief: `global functions must return a scalar: make ${m[1]}() static`,
+          snippet: `static __noinline struct item *${m[1]}(struct task_struct *p)   /* static: verified with its caller */`,
+          facts: { function: m[1] },
+        };
+      }
+      if (/doesn't have \d+-th argument/.test(s0)) {
+        return {
+          why: `the program reads argument ${m[2]} of ${m[1]}, which the kernel's BTF says it does not have (it has fewer arguments in this kernel): the program's argument list does not match the function's prototype${tracing ? '' : ' (a BTF-typed tracing program: fentry/fexit, LSM, tp_btf)'}`,
+          fix: `${argIdiom}; for fexit the return value comes after the last real argument; when the prototype differs between kernels, attach to the version-specific function or check the argument count with bpf_get_func_arg_cnt()`,
+          brief: `${m[1]} has fewer arguments in this kernel: declare BPF_PROG with its exact prototype`,
+          snippet: `SEC("fexit/${m[1]}")\nint BPF_PROG(on_exit, struct sock *sk, int ret)   /* real args first, then the return value */`,
+          facts: { function: m[1], arg: Number(m[2]) },
+        };
+      }
+      if (/is not supported yet/.test(s0)) {
+        return {
+          why: `${m[3]}() is a global (non-static) function, verified on its own against its BTF prototype, and this kernel does not support its argument ${m[1]} of type ${m[2]} there: older kernels (before 5.12) accept only scalars and the program's context as global-function arguments, no other pointers`,
+          fix: `make ${m[3]}() static (it is then verified with its caller's types, pointers included), or pass a scalar (an index, an offset) instead of the pointer; on 5.12+ pointer arguments to global functions are supported`,
+          brief: `global function ${m[3]}() cannot take a ${m[2]} argument on this kernel: make it static`,
+          snippet: `static __noinline int ${m[3]}(struct state *st)   /* static: verified with its caller */`,
+          facts: { function: m[3], arg: Number(m[1]) },
+        };
+      }
+      if (/Too many|> \d+ args/.test(s0)) {
+        return {
+          why: `${m[1] ?? m[3]} has more arguments than BPF can pass (at most 5 for BPF-to-BPF calls and global functions, 12 for fentry on newer kernels)`,
+          fix: 'pass a pointer to a struct holding the values instead of many arguments, or make the function static and __always_inline',
+          brief: 'too many arguments: pass a struct pointer or inline the function',
+          snippet: 'struct args { __u32 a, b, c, d, e, f; };\nstatic __always_inline int f(struct args *x)',
+        };
+      }
+      if (/Caller passes invalid args|arg#\d+ /.test(s0) && !/^func '/.test(s0)) {
+        return {
+          why: `a global function's argument does not fit what its BTF prototype promises ("${s0}"): global functions are verified once, on their own, assuming only what the argument types say, so each caller must pass exactly that kind (ctx for a ctx argument, a pointer to memory of a known size for a pointer argument, a scalar for an integer)`,
+          fix: 'give pointer arguments a type of known size (not void * or an incomplete struct), pass ctx only where the argument is the program\'s context (__arg_ctx on 6.7+), or make the function static so it is verified with its caller\'s types',
+          brief: 'a global function argument of the wrong kind: fix its prototype or make it static',
+          snippet: 'static __noinline int handle(struct xdp_md *ctx, struct hdr *h)   /* static: checked with the caller\'s types */',
+        };
+      }
+      // "func 'X' argN has btf_id … type STRUCT 'Y'": the kernel was reading the prototype when it refused
+      const fn = m[1] ?? m[4];
+      const arg = m[2] ?? m[5];
+      const ty = m[7] ?? null;
+      return {
+        why: `the verifier stopped while checking the arguments of ${fn} against the kernel's BTF: argument ${arg} is ${ty ? `struct ${ty} *` : `a ${m[3] ?? 'pointer'}`} in this kernel, and the program's declaration of it does not fit (a void * or another struct where the kernel has ${ty ? `struct ${ty} *` : 'its own type'}, or an argument read at the wrong slot)${tracing ? '' : '; this is a BTF-typed tracing program (fentry/fexit, LSM, tp_btf)'}. Since 6.4 the kernel checks these types strictly`,
+        fix: `${argIdiom}${ty ? `: argument ${arg} as struct ${ty} *` : ''}`,
+        brief: `declare ${fn}'s arguments with their exact kernel types${ty ? ` (arg${arg}: struct ${ty} *)` : ''}`,
+        snippet: `SEC("${/^bpf_lsm_/.test(fn ?? '') ? `lsm/${(fn ?? '').replace(/^bpf_lsm_/, '')}` : `fentry/${fn}`}")\nint BPF_PROG(prog${ty ? `, struct ${ty} *arg${arg}` : ''})`,
+        facts: { function: fn ?? null, arg: arg ? Number(arg) : null, type: ty },
+        confidence: log.message && /has btf_id/.test(log.message) ? 0.6 : 0.9,
+        typed: true,
       };
     },
   },
@@ -193,6 +432,21 @@ export const CLASSES: VerifierClass[] = [
       const acc = log.insn ? memAccess(log.insn.text) : null;
       if (!m || !acc?.write) return null;
       const { t: progType, note, confidence } = typeOrXdp(given);
+      if (!given && !decodeCtxAccess('xdp', Number(m[1]), Number(m[2]), true).field) {
+        // no field of xdp_md there: the program is of another type, and the offset alone does not say which
+        const cands = ctxCandidates(Number(m[1]), Number(m[2])).filter((c) => c.type !== 'xdp');
+        if (cands.length) {
+          const readings = cands.map((c) => `${c.access.name} of ${c.access.layout.struct} (${c.type})`).join(', ');
+          return {
+            why: `the program writes ${m[2]} bytes at context offset ${m[1]}, past struct xdp_md, so it is not an XDP program; the log does not say its type, and the offset is a field of several contexts: ${readings}. Most context fields are read-only; each type lets programs write only a few (tc: mark, priority, tc_index, cb[]; sock_ops: reply and sk_txhash; cgroup/connect: user_ip4/user_ip6/user_port)`,
+            fix: 'give --type TYPE for the exact field; keep the value in a local variable instead of writing it into the context, or use the helper of that type that changes it',
+            brief: 'a write to a context field this program type may not write (give --type to name it)',
+            snippet: '/* afxdp explain LOG --type sock_ops   (or tc, cgroup_sock_addr …) */',
+            facts: { off: Number(m[1]), size: Number(m[2]), readings },
+            confidence: 0.55,
+          };
+        }
+      }
       const d = decodeCtxAccess(progType, Number(m[1]), Number(m[2]), true);
       const meta = d.field?.name === 'data_meta';
       return {
@@ -204,11 +458,14 @@ export const CLASSES: VerifierClass[] = [
           : `the program writes to ${d.name}: ${d.reason}${note}`,
         fix: meta
           ? 'reserve room with bpf_xdp_adjust_meta(ctx, -len) (len a multiple of 4), re-read ctx->data and ctx->data_meta, check meta + 1 <= data, then write through the meta pointer'
-          : `do not write ${d.name}: keep the value in a local variable, or use the helper that changes it`,
+          : d.field?.name === 'bpf_sock_ops_cb_flags'
+            ? 'set the callback flags with bpf_sock_ops_cb_flags_set(skops, flags), not by assignment'
+            : `do not write ${d.name}: keep the value in a local variable, or use the helper that changes it${progType === 'sock_ops' ? ' (sock_ops may write only ctx->reply / replylong[] and sk_txhash)' : progType === 'cgroup_sock_addr' ? ' (the hook may rewrite only user_ip4/user_ip6/user_port, and msg_src_ip* in sendmsg hooks)' : ''}`,
         brief: meta ? 'reserve metadata room with bpf_xdp_adjust_meta() and write through the data_meta pointer after checking meta + 1 <= data' : `${d.name} is read-only; keep your value in a local variable`,
-        snippet: meta ? ADJUST_META : progType === 'xdp' ? `__u32 queue = ctx->rx_queue_index;   /* read fields; never assign to ctx->... */` : `__u32 v = ${progType === 'kprobe' ? 'PT_REGS_PARM1(ctx)' : 'ctx->mark'};   /* copy into a local; change the copy */`,
+        snippet: meta ? ADJUST_META : progType === 'xdp' ? `__u32 queue = ctx->rx_queue_index;   /* read fields; never assign to ctx->... */` : `__u32 v = ${progType === 'kprobe' ? 'PT_REGS_PARM1(ctx)' : d.field ? `ctx->${d.field.name}` : 'ctx->mark'};   /* copy into a local; change the copy */`,
         facts: { ctx_field: d.field?.name ?? null, ctx_struct: d.layout.struct, ctx_access: d.name, off: Number(m[1]), size: Number(m[2]) },
         confidence,
+        typed: true,
       };
     },
   },
@@ -221,12 +478,32 @@ export const CLASSES: VerifierClass[] = [
       if (!m) return null;
       let { t: progType, note, confidence } = typeOrXdp(given);
       let d = decodeCtxAccess(progType, Number(m[1]), Number(m[2]), false);
+      let readings: string | null = null;
       if (!given && !d.field) {
-        const skb = decodeCtxAccess('tc', Number(m[1]), Number(m[2]), false);
-        if (skb.field) {
-          [progType, d] = ['tc', skb];
-          note = ' (program type assumed: tc — the offset is no field of struct xdp_md but one of struct __sk_buff; give --type to be sure)';
+        // the offset alone: which contexts have a field there; one is a reading, several are said as such
+        let cands = ctxCandidates(Number(m[1]), Number(m[2])).filter((c) => c.type !== 'xdp');
+        // __sk_buff's packet pointers are the usual reason to read offsets 76/80/140 of a context
+        const skbPtr = cands.find((c) => c.type === 'tc' && c.access.field?.pointer);
+        if (skbPtr) cands = [skbPtr];
+        if (cands.length === 1) {
+          [progType, d] = [cands[0]!.type, cands[0]!.access];
+          note = ` (program type read from the offset: it is no field of struct xdp_md but one of ${d.layout.struct}; give --type to be sure)`;
+          // __sk_buff is the common case; an offset alone pointing at a rarer context stays a guess
+          if (progType !== 'tc') confidence = 0.45;
+          else if (skbPtr) note = ` (program type read from the offset: ${d.name} of struct __sk_buff — a tc, socket filter or cgroup_skb program; give --type to be sure)`;
+        } else if (cands.length > 1) {
+          readings = cands.map((c) => `${c.access.name} of ${c.access.layout.struct} (${c.type})`).join(', ');
         }
+      }
+      if (readings) {
+        return {
+          why: `the program reads context byte ${m[1]} (${m[2]} bytes), which is no field of struct xdp_md; the log does not say the program type, and the offset fits several contexts: ${readings}. Which field it is, and why it is refused, depends on the type`,
+          fix: 'give --type TYPE for the exact reading; in any type, read context fields by name through the context struct of that type from the target kernel\'s headers (vmlinux.h or linux/bpf.h), with their own size, and only the fields that type may read',
+          brief: 'a context offset several program types have: give --type to read it',
+          snippet: '/* afxdp explain LOG --type tc   (or sock_ops, cgroup_sock_addr, kprobe …) */',
+          facts: { off: Number(m[1]), size: Number(m[2]), readings },
+          confidence: 0.55,
+        };
       }
       const info = progTypeInfo(progType);
       const byType: Partial<Record<ProgType, { fix: string; snippet: string }>> = {
@@ -234,13 +511,33 @@ export const CLASSES: VerifierClass[] = [
           fix: 'read only the fields of the tracepoint\'s format after its 8 common bytes, through the record struct of the target kernel (vmlinux.h: struct trace_event_raw_<name>, or the format file); bpftrace: no args->common_* fields',
           snippet: `SEC("tp/sched/sched_process_exec")\nint on_exec(struct trace_event_raw_sched_process_exec *ctx)\n{\n        __u32 pid = ctx->pid;            /* a field of the record, past the common bytes */`,
         },
+        sock_ops: {
+          fix: 'read struct bpf_sock_ops fields by name with their own size, and only those valid for the callback (ctx->op says which); socket details beyond them through ctx->sk (bpf_sk_fullsock / bpf_tcp_sock) or bpf_sock_ops helpers; packet bytes through ctx->skb_data/skb_data_end (5.10+)',
+          snippet: `SEC("sockops")\nint on_sock(struct bpf_sock_ops *skops)\n{\n        __u32 op = skops->op;                 /* u32 field, read whole */\n        __u32 port = skops->remote_port;`,
+        },
+        cgroup_sock_addr: {
+          fix: 'read struct bpf_sock_addr fields by name, 4 bytes at a time (user_ip6[i], msg_src_ip6[i] are u32 arrays); the hook decides which fields exist (msg_src_* only in sendmsg hooks)',
+          snippet: `SEC("cgroup/connect4")\nint on_connect(struct bpf_sock_addr *ctx)\n{\n        __u32 ip = ctx->user_ip4;             /* network byte order */\n        __u16 port = bpf_ntohs(ctx->user_port);`,
+        },
+        cgroup_sock: {
+          fix: 'read struct bpf_sock fields by name with their own size; which fields a hook may read depends on it (src_ip/src_port only in post_bind hooks)',
+          snippet: `SEC("cgroup/sock_create")\nint on_create(struct bpf_sock *sk)\n{\n        __u32 family = sk->family;`,
+        },
         kprobe: {
           fix: 'read arguments with PT_REGS_PARM1(ctx)..PARM5 (or declare them with BPF_KPROBE); each is one 8-byte register slot of struct pt_regs',
           snippet: `SEC("kprobe/vfs_unlink")\nint BPF_KPROBE(on_unlink, struct inode *dir, struct dentry *dentry)\n{`,
         },
       };
       const tracingArgs = info.tracing && progType !== 'kprobe' && progType !== 'tracepoint';
-      const special = byType[progType] ?? (tracingArgs
+      const noDirect = d.field?.pointer && d.layout.struct === 'struct __sk_buff' && Number(m[2]) === 4;
+      const special = noDirect
+        ? {
+            fix: 'read packet bytes with bpf_skb_load_bytes(skb, offset, &buf, len) (socket filters: also load_byte/load_half/load_word); direct access through skb->data/data_end needs a type and kernel that allow it (tc 4.7+, cgroup_skb 4.20+, or XDP)',
+            snippet: `__u8 hdr[14];
+if (bpf_skb_load_bytes(skb, 0, hdr, sizeof(hdr)) < 0)   /* copies from the packet */
+        return 0;`,
+          }
+        : byType[progType] ?? (tracingArgs
         ? { fix: 'declare the arguments with BPF_PROG(name, type1 arg1, …) so each is read as a whole u64 slot of the context', snippet: `int BPF_PROG(on_call, struct file *file, int ret)\n{` }
         : null);
       return {
@@ -251,6 +548,7 @@ export const CLASSES: VerifierClass[] = [
         facts: { ctx_field: d.field?.name ?? null, ctx_struct: d.layout.struct, ctx_access: d.name, off: Number(m[1]), size: Number(m[2]) },
         // with no type known, an offset that is no field of xdp_md says nothing certain
         confidence: given || d.field ? confidence : 0.4,
+        typed: true,
       };
     },
   },
@@ -343,18 +641,27 @@ export const CLASSES: VerifierClass[] = [
     id: 'pkt-invalidated',
     title: 'packet pointer used after a helper that moved the packet',
     before: 'struct ethhdr *eth = data;   /* checked against data_end */\nbpf_xdp_adjust_meta(ctx, -8);\nreturn eth->h_proto;       /* eth is stale */',
-    detect({ log, text }) {
+    detect({ log, progType, text }) {
       const r = msgReg(text, /R(\d+) invalid mem access '(?:scalar|inv|imm)'/);
       if (r === null || !log.insn) return null;
-      const call = calledBefore(log, log.insn.line, /^bpf_(xdp_adjust_(meta|head|tail)|skb_(change_|pull_data|adjust_room|vlan_)|l[34]_csum_replace|skb_store_bytes)/);
+      const call = pktChangingCall(log, log.insn.line);
       if (!call) return null;
+      // the register was a packet pointer before the call: the state says so, or it was loaded from ctx->data
       const was = registerType(log, r, call.line);
-      if (!was || !/^pkt/.test(was)) return null;
+      const def = definition(log, r, call.line);
+      const fromCtx = def && /^r\d+ = \*\(u32 \*\)\(r\d+ \+(0|8|76|140)\)$/.test(def.text);
+      // the log starts after the register was set (cut, or "[...]"): a register untouched since a
+      // packet-changing call and then refused as a number is most likely a stale packet pointer
+      const unseen = !was && !def && !definition(log, r, log.insn.line);
+      if (!(was && /^pkt/.test(was)) && !fromCtx && !unseen) return null;
+      const t = progType ?? (/^bpf_xdp_/.test(call.name) ? 'xdp' : 'tc');
+      const meta = /meta/.test(call.name);
       return {
-        why: `R${r} held a packet pointer (${was}) before instruction ${call.insn} called ${call.name}. That helper can move the packet start, end or metadata, so the verifier invalidates every packet pointer (and every bounds check) made before it: R${r} is now just a number`,
-        fix: `after ${call.name} returns, re-read ctx->data / ctx->data_end (and data_meta) and repeat the bounds check before using the packet again`,
+        ...(unseen ? { confidence: 0.6 } : {}),
+        why: `R${r} held a packet pointer${unseen ? ' (most likely: the log does not show where it was set, and nothing wrote it after the call)' : ` (${was ?? `loaded by ${def!.text}`})`} before instruction ${call.insn} called ${call.name}. That helper can move or reallocate the packet (start, end${meta ? ' or metadata' : ', or its headroom'}), so the verifier invalidates every packet pointer (and every bounds check) made before it: R${r} is now just a number`,
+        fix: `after ${call.name} returns, re-read ctx->data / ctx->data_end${t === 'xdp' ? ' (and data_meta)' : ''} and repeat the bounds check before using the packet again; keep offsets (integers), not pointers, across the call`,
         brief: `re-read ctx->data/data_end and re-check bounds after ${call.name}`,
-        snippet: `if (${call.name}(ctx, delta))\n        return XDP_PASS;\nvoid *data = (void *)(long)ctx->data;          /* fresh pointers */\nvoid *data_end = (void *)(long)ctx->data_end;\nstruct ethhdr *eth = data;\nif ((void *)(eth + 1) > data_end)              /* fresh check */\n        return XDP_PASS;`,
+        snippet: `if (${call.name}(ctx, ${t === 'xdp' ? 'delta' : /pull_data/.test(call.name) ? 'len' : '...'}))\n        return ${t === 'xdp' ? 'XDP_PASS' : passOf(t)};\n${packetPtrs(t)}          /* fresh pointers */\nstruct ethhdr *eth = data;\nif ((void *)(eth + 1) > data_end)              /* fresh check */\n        return ${t === 'xdp' ? 'XDP_PASS' : passOf(t)};`,
         facts: { helper: call.name, helper_insn: call.insn, register: r },
       };
     },
@@ -366,6 +673,15 @@ export const CLASSES: VerifierClass[] = [
     detect({ text }) {
       const m = /R(\d+) invalid mem access '(\w*or_null\w*)'/.exec(text);
       if (!m) return null;
+      if (/^(rcu_ptr|trusted_ptr|ptr)_or_null/.test(m[2]!)) {
+        // a BTF pointer field that may be NULL (an __rcu field, or one the kernel marks maybe-NULL)
+        return {
+          why: `R${m[1]} is a pointer read from a kernel struct field that may be NULL (${m[2]}, e.g. an __rcu field such as task->cred or task->real_parent): every load of such a field is a fresh maybe-NULL value, so a NULL test of one load does not cover another load of the same field`,
+          fix: 'load the field once into a local variable, test that local for NULL, and use only it (or read through it with BPF_CORE_READ / bpf_probe_read_kernel, which need no NULL proof)',
+          brief: 'load the maybe-NULL field once, test it, and use that local',
+          snippet: `const struct cred *cred = task->cred;     /* one load */\nif (!cred)\n        return 0;\nuid = cred->uid.val;                       /* the tested pointer */`,
+        };
+      }
       return {
         why: `R${m[1]} is the result of a lookup (${m[2]}): it is NULL when the key is absent, and the program dereferences it without checking`,
         fix: 'test the pointer right after the lookup and handle the NULL case; only the checked branch may dereference it',
@@ -378,7 +694,18 @@ export const CLASSES: VerifierClass[] = [
     id: 'map-value-bounds',
     title: 'index, offset or size the verifier cannot bound (map value, stack, buffer)',
     before: 'struct slots *s = bpf_map_lookup_elem(&table, &key);\nif (!s) return XDP_PASS;\ns->v[ctx->rx_queue_index] += 1;   /* index not checked */',
-    detect({ text }) {
+    detect({ log, text }) {
+      // a helper's size argument: "R2 min value is negative, either use unsigned or 'var &= const'"
+      const negSize = /R(\d+) min value is negative, either use unsigned or 'var &= const'/.exec(text);
+      if (negSize) {
+        return {
+          why: `the size passed to the helper in R${negSize[1]} may be negative as far as the verifier can tell (a signed value, or one whose bounds it lost — e.g. clamped earlier, then spilled to the stack and reloaded, which older kernels do not track), so it cannot check the copy stays inside the buffer`,
+          fix: 'make the size unsigned and bound it on the register passed, right before the call: __u32 n = len; n &= MAX - 1; (MAX a power of two, no larger than the buffer) — or pass a constant size when reading a string (bpf_probe_read_str stops at the NUL)',
+          brief: 'make the size unsigned and mask it (n &= MAX - 1) right before the helper call',
+          snippet: `__u32 n = len;                         /* unsigned */\nn &= MAX_BUF - 1;                      /* bounded on the register passed */\nbpf_probe_read_kernel(buf, n, src);`,
+          facts: { register: Number(negSize[1]) },
+        };
+      }
       const signed = /math between (\w+) pointer and register with unbounded min value|R(\d+) min value is negative|value (-\d+) makes (\w+) pointer be out of bounds/.exec(text);
       if (signed) {
         const kind = pointerKind(signed[1] ?? signed[4] ?? 'map_value');
@@ -401,9 +728,13 @@ export const CLASSES: VerifierClass[] = [
       const m = /R(\d+) unbounded memory access|invalid access to map value, value_size=(\d+) off=(-?\d+) size=(\d+)|R(\d+) (min|max) value is outside of the allowed memory range/.exec(text);
       if (!m) return null;
       const sizes = m[2] ? ` (value is ${m[2]} bytes; access at ${m[3]}, ${m[4]} bytes)` : '';
+      // the program did check, on a copy of the index: the check is in the log
+      const copy = boundOnCopy(log);
       return {
-        why: `the program indexes into a map value with an offset the verifier cannot prove stays inside the value${sizes}; an index taken from the packet, ctx or a helper can be anything, and a helper or kfunc given a pointer into the value reads its whole argument size from there`,
-        fix: 'compare the index with the array length (or mask it) right before the access, in the same function, on the same variable; when a helper or kfunc gets a pointer into the value, make sure the value holds the full size it reads from that offset',
+        why: `the program indexes into a map value with an offset the verifier cannot prove stays inside the value${sizes}; an index taken from the packet, ctx or a helper can be anything, and a helper or kfunc given a pointer into the value reads its whole argument size from there` +
+          (copy ? `. The bound check is in the log (${copy.check}), but it tested R${copy.tested}, a copy of the index R${copy.index} that is added to the pointer: the compiler compared one register and used another, and this verifier did not carry the bound across the copy (bounds started to follow register copies only in late 2020, "bpf: Propagate scalar ranges through register assignments"; even newer kernels lose them when the copy is altered in between) — the program's check is right, the verifier lost it` : ''),
+        fix: (copy ? 'on this kernel, bound the very variable used, right before the access (i &= N - 1, or if (i >= N) return; immediately before), with barrier_var(i) so the compiler keeps one register; or run a newer kernel. ' : '') +
+          'compare the index with the array length (or mask it) right before the access, in the same function, on the same variable; when a helper or kfunc gets a pointer into the value, make sure the value holds the full size it reads from that offset',
         brief: 'bound the index against the value size right before the access',
         snippet: `__u32 i = ctx->rx_queue_index;\nif (i >= ARRAY_SIZE(s->v))        /* proves 0 <= i < 4 */\n        return XDP_PASS;\ns->v[i] += 1;`,
       };
@@ -434,6 +765,17 @@ export const CLASSES: VerifierClass[] = [
     before: 'for (__u32 i = 0; i < ctx->rx_queue_index; i++)   /* bound from ctx: up to 4G */\n        sum += bpf_ktime_get_ns() & i;',
     detect({ text }) {
       const m = /BPF program is too large\. Processed (\d+) insn|The sequence of (\d+) jumps is too complex|too many states|complexity limit/.exec(text);
+      // bcc: "Program too large (113 insns), at most 4096 insns" — its words for any E2BIG
+      const e2big = /Program\s+too large \((\d+) insns\), at most (\d+) insns/.exec(text);
+      if (e2big && Number(e2big[1]) <= Number(e2big[2])) {
+        return {
+          why: `the program has only ${e2big[1]} instructions, so it is not too long: the kernel returned E2BIG because the verifier gave up on its complexity (it walks every path, up to 1,000,000 instructions since 5.2), and this loader (bcc) words every E2BIG as a size limit. Usually a loop whose bound comes from data, or many conditions inside a loop, multiplying the paths`,
+          fix: 'reduce the paths the verifier must walk: fewer iterations (a small constant bound), fewer independent conditions inside the loop, or bpf_loop() (5.17+) so the body is verified once; the verifier log (debug=… in bcc, log level 1) shows the real message',
+          brief: 'E2BIG here is the complexity limit, not the size: fewer loop iterations or conditions, or bpf_loop()',
+          snippet: `static long step(__u32 i, void *c) { /* one iteration */ return 0; }\n...\nbpf_loop(n, step, &state, 0);          /* verified once, runs n times */`,
+          facts: { insns: Number(e2big[1]) },
+        };
+      }
       if (!m) return null;
       return {
         why: `the verifier walks every path of the program and gave up${m[1] ? ` after ${m[1]} instructions (its limit is 1,000,000)` : ''}: usually a loop whose bound comes from data (so every iteration is a new path) or many independent branches multiplying the paths`,
@@ -519,13 +861,19 @@ export const CLASSES: VerifierClass[] = [
     id: 'no-return-value',
     title: 'program exits without setting a return value',
     before: '__attribute__((naked)) int prog(struct xdp_md *ctx) { asm volatile("exit"); }',
-    detect({ log, text }) {
-      if (!/R0 !read_ok/.test(text) || log.insn?.text !== 'exit') return null;
+    detect({ log, progType, text, raw }) {
+      if (!/R0 !read_ok/.test(text)) return null;
+      // the exit may sit behind a tool's own prefix ("failed to try attaching to fentry: 0: (95) exit")
+      if (log.insn?.text !== 'exit' && !/\(95\) exit\s*\n\s*R0 !read_ok/.test(raw)) return null;
+      const info = progType ? progTypeInfo(progType) : null;
+      const xdp = !progType || progType === 'xdp';
       return {
-        why: 'the program reaches `exit` without writing R0, the return value (for XDP the action); usually a path through inline assembly or a naked function that never sets it',
-        fix: 'return an action on every path (XDP_PASS, XDP_DROP, XDP_REDIRECT …); in asm, set r0 before exit',
-        brief: 'set r0 / return an action on every path',
-        snippet: `int prog(struct xdp_md *ctx)\n{\n        return XDP_PASS;\n}`,
+        why: `the program reaches \`exit\` without writing R0, the return value (${xdp ? 'for XDP the action' : info!.tracing ? `${info!.label} programs must return 0` : `what the ${info!.label} hook acts on`}); usually a path through inline assembly, a naked function or hand-written instructions that never set it`,
+        fix: xdp
+          ? 'return an action on every path (XDP_PASS, XDP_DROP, XDP_REDIRECT …); in asm or hand-built instructions, set r0 before exit'
+          : `return a value on every path (${info!.tracing ? '0 for tracing programs' : `e.g. ${info!.pass}`}); in asm or hand-built instructions, set r0 (r0 = 0) before exit`,
+        brief: 'set r0 / return a value on every path',
+        snippet: xdp ? `int prog(struct xdp_md *ctx)\n{\n        return XDP_PASS;\n}` : `BPF_MOV64_IMM(BPF_REG_0, 0),   /* r0 = 0 */\nBPF_EXIT_INSN(),`,
       };
     },
   },
@@ -549,10 +897,13 @@ export const CLASSES: VerifierClass[] = [
           facts: { slot: Number(m[2]), written_at: spill.insn },
         };
       }
+      // a direct 8-byte load starting inside a slot: wider than what was written there
+      const wide = /invalid read from stack (?:R\d+ )?off[= ]?-?\d+\+([1-7]) size 8/.exec(text);
       return {
         why: m[1] !== undefined
           ? `instruction reads R${m[1]}, which no earlier instruction on this path wrote (in C: a variable used before it is set on some path, or inline asm naming a register it did not load)`
-          : `the program reads stack bytes (offset ${m[2]}) that were never written on this path, e.g. a struct passed to a helper with padding or fields left unset`,
+          : `the program reads stack bytes (offset ${m[2]}) that were never written on this path, e.g. a struct passed to a helper with padding or fields left unset` +
+            (wide ? `; here an 8-byte load reaches past what was written — the compiler often merges byte compares of a char array into 8-byte loads, so an array whose size is not a multiple of 8 is read beyond its end: size it to a multiple of 8 and zero it` : ''),
         fix: 'initialise the variable on every path (= 0, or `struct x v = {};` / __builtin_memset for structs passed to helpers or maps)',
         brief: 'initialise the variable (or zero the struct) on every path',
         snippet: `struct flow_key key = {};          /* zeroes padding too */\nkey.port = port;\n__u64 *v = bpf_map_lookup_elem(&flows, &key);`,
@@ -597,7 +948,22 @@ export const CLASSES: VerifierClass[] = [
         bpf_skb_change_tail: 'bpf_xdp_adjust_tail',
         bpf_trace_printk: 'bpf_printk from a GPL program',
       };
-      const alt = progType === 'xdp' ? xdpAlt[name] : undefined;
+      // packet-changing __sk_buff helpers: which types have them, and what a packet reader without them uses
+      const skbOnly: Record<string, string> = {
+        bpf_skb_pull_data: 'tc (sched_cls/act), sk_skb and lwt programs',
+        bpf_skb_store_bytes: 'tc, sk_skb and lwt_xmit programs',
+        bpf_skb_change_head: 'tc and sk_skb programs',
+        bpf_skb_change_tail: 'tc and sk_skb programs',
+        bpf_skb_adjust_room: 'tc and sk_skb programs',
+        bpf_l3_csum_replace: 'tc and lwt_xmit programs',
+        bpf_l4_csum_replace: 'tc and lwt_xmit programs',
+        bpf_clone_redirect: 'tc and lwt_xmit programs',
+      };
+      // helpers opened to every program type in 6.10 (before: tracing, cgroup and socket-address programs)
+      const since610 = /^bpf_get_(ns_)?current_pid_tgid$/.test(name);
+      const owners = skbOnly[name];
+      const alt = progType === 'xdp' ? xdpAlt[name]
+        : owners && progType !== 'tc' ? `bpf_skb_load_bytes() to read packet bytes (${name} exists only for ${owners}; to change packets, move the logic to tc)` : undefined;
       if (!kfunc && TRACING_HELPERS.has(bare)) {
         // a tracing helper: either the wrong program type, or a tracing program the kernel withholds it from
         const withheld = `the kernel withholds it from tracing programs under lockdown (Secure Boot; /sys/kernel/security/lockdown shows [integrity] or [confidentiality]), and the old bpf_probe_read/bpf_probe_read_str on architectures whose kernel and user address spaces overlap (s390): use bpf_probe_read_kernel/bpf_probe_read_user (5.5+), and for lockdown a kernel booted without it`;
@@ -618,6 +984,16 @@ export const CLASSES: VerifierClass[] = [
           snippet: `long err = bpf_probe_read_kernel(&pid, sizeof(pid), &task->tgid);   /* tracing programs, 5.5+ */`,
           facts: { helper: name },
           confidence: info ? 0.85 : 0.7,
+        };
+      }
+      if (since610) {
+        return {
+          why: `${name} is available to every program type only since Linux 6.10; before that, tracing, cgroup and socket-address programs have it, but not ${info ? `${info.label} programs` : 'packet programs (XDP, tc, socket filters) — the log does not say the type'}`,
+          fix: `on kernels before 6.10, do not call ${name} from ${info ? info.label : 'XDP/tc/socket-filter'} programs: get the process from a tracing or cgroup program and share it through a map (a packet carries no "current process" anyway in softirq context), or run 6.10+`,
+          brief: `${name} needs Linux 6.10+ in ${info ? info.label : 'packet'} programs`,
+          snippet: '/* a kprobe/cgroup program stores pid -> data in a map; the tc/XDP program looks it up */',
+          facts: { helper: name, since: '6.10' },
+          confidence: 0.8,
         };
       }
       return {
@@ -802,18 +1178,35 @@ export const CLASSES: VerifierClass[] = [
     id: 'scalar-deref',
     title: 'number dereferenced as a pointer',
     before: 'volatile __u32 *p = (void *)(long)ctx->rx_queue_index;\nreturn *p;',
-    detect({ log, text }) {
+    detect({ log, progType, text }) {
       const m = /R(\d+) invalid mem access '(scalar|inv|imm)'/.exec(text);
       if (!m) return null;
+      const btfArgs = progType === 'fentry' || progType === 'lsm' || progType === 'struct_ops';
+      const tracingProg = progType === 'kprobe' || progType === 'tracepoint' || progType === 'raw_tracepoint' || progType === 'perf_event';
       const seen = log.insn ? definition(log, Number(m[1]), log.insn.line) !== null : false;
       return {
         // the log does not show where the register came from: a number, or a pointer an old kernel lost
         confidence: seen ? 0.9 : 0.45,
-        why: `R${m[1]} holds a plain number (scalar${m[2] !== 'scalar' ? `; older kernels print '${m[2]}'` : ''}), not a pointer the verifier knows (packet, map value, stack, ctx); BPF programs cannot turn integers into pointers, and pointers that were spilled or combined in ways the verifier cannot track also become scalars`,
-        fix: 'dereference only pointers obtained from ctx->data, map lookups, the stack or helpers; for kernel memory use bpf_probe_read_kernel (tracing programs)',
-        brief: 'dereference only pointers from ctx->data, map lookups or the stack',
+        why: `R${m[1]} holds a plain number (scalar${m[2] !== 'scalar' ? `; older kernels print '${m[2]}'` : ''}), not a pointer the verifier knows (packet, map value, stack, ctx); BPF programs cannot turn integers into pointers, and pointers that were spilled or combined in ways the verifier cannot track also become scalars` +
+          (!seen && m[2] === 'inv' ? `. The log does not show where R${m[1]} came from; on this kernel ('inv': before 5.18) a ring-buffer record or other memory pointer spilled to the stack and reloaded also ends up this way on kernels before 5.11 (5.10.10 has the fix): if R${m[1]} was such a pointer, the program is right and the kernel too old — keep the pointer in a register or upgrade` : ''),
+        fix: btfArgs
+          ? 'in fentry/fexit, LSM, tp_btf and struct_ops programs only the BTF-typed arguments (BPF_PROG) and pointers read from them are trusted; a pointer computed from an integer or read from a map is not: read kernel memory through it with bpf_probe_read_kernel() or BPF_CORE_READ()'
+          : tracingProg
+            ? 'kernel pointers in kprobe/tracepoint programs are plain numbers to the verifier: read through them with bpf_probe_read_kernel() (bpf_probe_read_user() for user memory) or BPF_CORE_READ(), never *ptr'
+            : 'dereference only pointers obtained from ctx->data, map lookups, the stack or helpers; for kernel memory use bpf_probe_read_kernel (tracing programs)',
+        brief: btfArgs || tracingProg ? 'read kernel memory with bpf_probe_read_kernel() / BPF_CORE_READ(), not *ptr' : 'dereference only pointers from ctx->data, map lookups or the stack',
         snippet: `__u32 key = 0;\n__u32 *v = bpf_map_lookup_elem(&table, &key);   /* a real pointer */\nif (v)\n        return *v;`,
       };
+    },
+  },
+  {
+    id: 'loader',
+    title: 'the loader failed before the verifier judged the program (BTF, map, extern, section)',
+    before: 'extern int bpf_foo(void) __ksym;   /* a kfunc this kernel does not have */',
+    detect({ raw }) {
+      const c = loaderCause(raw);
+      if (!c || c.kind === 'core-reloc') return null;
+      return { why: c.why, fix: c.fix, brief: c.brief, snippet: c.snippet, facts: { loader: c.tool, loader_says: c.quote, cause: c.kind } };
     },
   },
 ];

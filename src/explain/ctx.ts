@@ -4,7 +4,7 @@
  * are what the kernel's is_valid_access callbacks allow.
  */
 
-import type { ProgType } from './progtype.js';
+import type { ProgType } from './progtype-id.js';
 
 export interface CtxField {
   name: string;
@@ -70,8 +70,50 @@ const PT_REGS: CtxLayout = {
   fields: PT_REGS_FIELDS.map((name, i) => ({ name, offset: i * 8, size: 8, writable: false })),
 };
 
+/** struct bpf_sock_ops (uapi); sock_ops programs may write reply/replylong and sk_txhash */
+const SOCK_OPS: CtxLayout = {
+  struct: 'struct bpf_sock_ops',
+  size: 216,
+  fields: [
+    ['op', 0, 4], ['args', 4, 16], ['family', 20, 4], ['remote_ip4', 24, 4], ['local_ip4', 28, 4], ['remote_ip6', 32, 16], ['local_ip6', 48, 16],
+    ['remote_port', 64, 4], ['local_port', 68, 4], ['is_fullsock', 72, 4], ['snd_cwnd', 76, 4], ['srtt_us', 80, 4], ['bpf_sock_ops_cb_flags', 84, 4],
+    ['state', 88, 4], ['rtt_min', 92, 4], ['snd_ssthresh', 96, 4], ['rcv_nxt', 100, 4], ['snd_nxt', 104, 4], ['snd_una', 108, 4], ['mss_cache', 112, 4],
+    ['ecn_flags', 116, 4], ['rate_delivered', 120, 4], ['rate_interval_us', 124, 4], ['packets_out', 128, 4], ['retrans_out', 132, 4],
+    ['total_retrans', 136, 4], ['segs_in', 140, 4], ['data_segs_in', 144, 4], ['segs_out', 148, 4], ['data_segs_out', 152, 4], ['lost_out', 156, 4],
+    ['sacked_out', 160, 4], ['sk_txhash', 164, 4], ['bytes_received', 168, 8], ['bytes_acked', 176, 8], ['sk', 184, 8],
+    ['skb_data', 192, 8], ['skb_data_end', 200, 8], ['skb_len', 208, 4], ['skb_tcp_flags', 212, 4],
+  ].map(([name, offset, size]) => ({
+    name: name as string, offset: offset as number, size: size as number,
+    writable: name === 'args' || name === 'sk_txhash',
+    ...(name === 'skb_data' || name === 'skb_data_end' ? { pointer: true } : {}),
+  })),
+};
+
+/** struct bpf_sock_addr (uapi); connect/bind/sendmsg hooks may rewrite the user_* and msg_src_* fields */
+const SOCK_ADDR: CtxLayout = {
+  struct: 'struct bpf_sock_addr',
+  size: 72,
+  fields: [
+    ['user_family', 0, 4], ['user_ip4', 4, 4], ['user_ip6', 8, 16], ['user_port', 24, 4], ['family', 28, 4], ['type', 32, 4],
+    ['protocol', 36, 4], ['msg_src_ip4', 40, 4], ['msg_src_ip6', 44, 16], ['sk', 64, 8],
+  ].map(([name, offset, size]) => ({ name: name as string, offset: offset as number, size: size as number, writable: /^(user_ip|user_port|msg_src)/.test(name as string) })),
+};
+
+/** struct bpf_sock (uapi), the cgroup_sock context; sock_create may set bound_dev_if, mark, priority */
+const BPF_SOCK: CtxLayout = {
+  struct: 'struct bpf_sock',
+  size: 80,
+  fields: [
+    ['bound_dev_if', 0, 4], ['family', 4, 4], ['type', 8, 4], ['protocol', 12, 4], ['mark', 16, 4], ['priority', 20, 4], ['src_ip4', 24, 4],
+    ['src_ip6', 28, 16], ['src_port', 44, 4], ['dst_port', 48, 2], ['dst_ip4', 52, 4], ['dst_ip6', 56, 16], ['state', 72, 4], ['rx_queue_mapping', 76, 4],
+  ].map(([name, offset, size]) => ({ name: name as string, offset: offset as number, size: size as number, writable: /^(bound_dev_if|mark|priority)$/.test(name as string) })),
+};
+
 const LAYOUTS: Partial<Record<ProgType, CtxLayout>> = {
   kprobe: PT_REGS,
+  sock_ops: SOCK_OPS,
+  cgroup_sock_addr: SOCK_ADDR,
+  cgroup_sock: BPF_SOCK,
   xdp: XDP_MD,
   tc: skBuff(new Set(['mark', 'priority', 'tc_index', 'cb', 'tc_classid', 'queue_mapping', 'tstamp'])),
   socket_filter: skBuff(new Set(['cb'])),
@@ -81,6 +123,24 @@ const LAYOUTS: Partial<Record<ProgType, CtxLayout>> = {
 /** The layout afxdp knows for a program type's context (null: BTF-typed or per-tracepoint contexts). */
 export function ctxLayout(t: ProgType): CtxLayout | null {
   return LAYOUTS[t] ?? null;
+}
+
+/**
+ * The program types whose fixed context has a field at this offset of this size (reads), strongest
+ * first: what an offset alone says about the type when nothing else does.
+ */
+export function ctxCandidates(off: number, size: number): Array<{ type: ProgType; access: CtxAccess }> {
+  const out: Array<{ type: ProgType; access: CtxAccess }> = [];
+  for (const t of ['xdp', 'tc', 'sock_ops', 'cgroup_sock_addr', 'cgroup_sock', 'kprobe'] as ProgType[]) {
+    const a = decodeCtxAccess(t, off, size, false);
+    if (fitsField(a, off, size)) out.push({ type: t, access: a });
+  }
+  return out;
+}
+
+/** A read of off/size that lands inside one field, with a size the field allows (pointers: one u32 load). */
+export function fitsField(a: CtxAccess, off: number, size: number): boolean {
+  return a.field !== null && off + size <= a.field.offset + a.field.size && (!a.field.pointer || size === a.field.size);
 }
 
 export interface CtxAccess {
@@ -107,19 +167,22 @@ export function decodeCtxAccess(t: ProgType, off: number, size: number, write: b
     };
   }
   let name = `ctx->${field.name}`;
-  if (field.name === 'cb') name = `ctx->cb[${Math.floor((off - field.offset) / 4)}]`;
+  if (field.name === 'cb' || field.name === 'args') name = `ctx->${field.name}[${Math.floor((off - field.offset) / 4)}]`;
   else if (off !== field.offset) name = `${name} (byte ${off - field.offset} of it)`;
   let reason: string;
   if (write && !field.writable) {
     reason = `${name} is read-only for ${t} programs: programs may read it but not write it`;
     if (field.name === 'data_meta') reason += '; the metadata area is moved with bpf_xdp_adjust_meta() and written through the pointer you read from ctx->data_meta';
     else if (field.pointer) reason += '; packet pointers are moved with bpf_xdp_adjust_head()/bpf_xdp_adjust_tail() (tc: bpf_skb_change_head/tail)';
-  } else if (field.pointer && size !== 4) {
+  } else if (field.pointer && size === 4 && layout.struct === 'struct __sk_buff') {
+    reason = `${name} is a packet pointer, and direct packet access through it is not allowed for this program: socket filters never have it (nor cgroup_skb before 4.20, nor tc before 4.7, and data_meta only tc and XDP); read packet bytes with bpf_skb_load_bytes() (or load_byte/load_half/load_word in socket filters)`;
+  } else if (field.pointer && size !== 4 && field.size === 4) {
     reason = `${name} must be read with one 32-bit load (the verifier rewrites it into a real pointer); this access is ${size} bytes`;
   } else if (field.name === 'cb' && size !== 4) {
     reason = `${name} is part of cb[], an array of __u32: read and write it 4 bytes at a time (older kernels refuse ${size}-byte cb accesses; a compiler may merge two fields into one ${size}-byte load)`;
   } else if (off !== field.offset || size > field.size) {
-    reason = `${name} is read with a ${size}-byte access at a wrong offset or size (the field is ${field.size} bytes at offset ${field.offset})`;
+    reason = `${name} is read with a ${size}-byte access at a wrong offset or size (the field is ${field.size} bytes at offset ${field.offset})` +
+      (size > field.size ? `; the compiler may have merged it with the next field into one ${size}-byte load: read each field on its own (a volatile read, or one statement per field with a barrier between)` : '');
   } else {
     reason = `${name} is not accessible this way for ${t} programs`;
   }
@@ -136,7 +199,7 @@ function decodeTypedCtx(t: ProgType, off: number, size: number, write: boolean):
     }
     return mk('the tracepoint record', `byte ${off} of the tracepoint record`, `offset ${off} (${size} bytes) is past the record or not aligned with a field of this tracepoint's format (/sys/kernel/tracing/events/<category>/<name>/format)`);
   }
-  if (t === 'perf_event' || t === 'cgroup_sock' || t === 'cgroup_sock_addr') {
+  if (t === 'perf_event') {
     const st = ctxStructOf(t);
     return mk(st, `byte ${off} of ${st}`, `offset ${off} (${size} bytes) is no field of ${st} readable this way; read fields by name, with their own size`);
   }

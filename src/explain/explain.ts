@@ -3,6 +3,7 @@
  */
 import { CLASSES, CONFIDENCE_MIN, UNKNOWN_CLASS } from './classes.js';
 import { parseVerifierLog, registerState, type ParsedLog, type SourceLine } from './log.js';
+import { loaderLines } from './loader.js';
 import { inferProgType, type ProgType, type ProgTypeSource } from './progtype.js';
 
 export const EXPLAIN_SCHEMA = 'afxdp.explain/1';
@@ -28,7 +29,15 @@ export interface Explanation {
   };
   source_line: SourceLine | null;
   /** the program type the texts speak of, and where afxdp got it (null: nothing said, no type-specific words) */
-  program_type: { type: ProgType | null; source: ProgTypeSource | 'unknown'; evidence: string | null };
+  program_type: {
+    type: ProgType | null;
+    source: ProgTypeSource | 'unknown';
+    evidence: string | null;
+    /** how sure the type is, 0..1 (1: given or from the object; 0: unknown) */
+    confidence: number;
+    /** other types the log's clue fits as well (an __sk_buff helper: tc, socket_filter, cgroup_skb) */
+    alternatives: ProgType[];
+  };
   /** how sure the class is, 0..1; below 0.5 the class is "unknown" and facts.recognised says what was seen */
   confidence: number;
   explanation: string;
@@ -46,15 +55,22 @@ export interface ExplainOptions {
   progTypeSource?: ProgTypeSource;
 }
 
+/** Classes about stack layout, which code generators (bpftrace) get wrong rather than their users. */
+const GENERATED_LAYOUT = new Set(['misaligned', 'uninit', 'stack']);
+
 export function explainLog(text: string, opts: ExplainOptions = {}): Explanation {
   const log = parseVerifierLog(text);
   const guess = opts.progType ? null : inferProgType(log, text);
   const progType = opts.progType ?? guess?.type ?? null;
   const program_type: Explanation['program_type'] = opts.progType
-    ? { type: opts.progType, source: opts.progTypeSource ?? 'given', evidence: null }
+    ? { type: opts.progType, source: opts.progTypeSource ?? 'given', evidence: null, confidence: opts.progTypeSource === 'assumed' ? 0.6 : 1, alternatives: [] }
     : guess
-      ? { type: guess.type, source: 'log', evidence: guess.evidence }
-      : { type: null, source: 'unknown', evidence: null };
+      ? { type: guess.type, source: 'log', evidence: guess.evidence, confidence: guess.confidence, alternatives: guess.alternatives ?? [] }
+      : { type: null, source: 'unknown', evidence: null, confidence: 0, alternatives: [] };
+  // a type read from a weak clue: the texts use it, and say it is a reading, not a fact
+  const typeDoubt = program_type.source === 'log' && program_type.confidence < 0.7
+    ? ` (program type read as ${program_type.type} from "${program_type.evidence}"${program_type.alternatives.length ? `, which ${program_type.alternatives.join(' and ')} programs have too` : ''}: not sure; give --type if it is another)`
+    : '';
   const error: Explanation['error'] = {
     message: log.message,
     details: log.details,
@@ -77,6 +93,14 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
     confidence,
     ...rest,
   });
+  const loaderSaid = loaderLines(text);
+  if (!log.message || !log.isVerifierLog) {
+    // no verifier complaint, but the loader said why it stopped: that is the answer
+    for (const k of CLASSES.filter((x) => x.id === 'core-reloc' || x.id === 'loader')) {
+      const m = k.detect({ log, progType, text: '', raw: text });
+      if (m) return make(true, k.id, k.title, m.confidence ?? 0.9, { explanation: m.why, fix: m.fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} });
+    }
+  }
   if (!log.isVerifierLog || (!log.message && !log.insn)) {
     return make(false, 'none', 'no verifier error found', 0, {
       explanation: 'the input has no verifier complaint and no instruction listing',
@@ -90,11 +114,15 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
   const at = log.insn ? `instruction ${log.insn.idx} (${log.insn.text})` : 'the end of the log';
   if (log.message) {
     for (const c of CLASSES) {
-      const m = c.detect({ log, progType, text: textAll });
+      const m = c.detect({ log, progType, text: textAll, raw: text });
       if (!m) continue;
       const confidence = m.confidence ?? 0.9;
       if (confidence >= CONFIDENCE_MIN) {
-        return make(true, c.id, c.title, confidence, { explanation: m.why, fix: m.fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} });
+        const why = m.typed && typeDoubt ? `${m.why}${typeDoubt}` : m.why;
+        // bpftrace writes the program itself: a layout mistake is its codegen's, not the script's
+        const generated = GENERATED_LAYOUT.has(c.id) && loaderSaid.some((l) => l.tool === 'bpftrace') || (GENERATED_LAYOUT.has(c.id) && /^Attaching \d+ probes?\.\.\.$|\bbpftrace\b/m.test(text));
+        const fix = generated ? `${m.fix} — the program here is bpftrace's own code (a script has no stack variables): if the script is valid, upgrade bpftrace or report it with bpftrace -v output` : m.fix;
+        return make(true, c.id, c.title, m.typed && typeDoubt ? Math.min(confidence, 0.7) : confidence, { explanation: why, fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} });
       }
       // a reading too unsure to act on: say what was recognised, not what to change
       return make(true, UNKNOWN_CLASS.id, 'not explained with confidence', confidence, {
@@ -106,15 +134,16 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
       });
     }
   }
+  const quoted = loaderSaid.length ? `; the loader said: ${loaderSaid.slice(0, 3).map((l) => `"${l.text}" (${l.tool})`).join(', ')}` : '';
   const explanation = log.message
-    ? `the verifier stopped at ${at} with "${log.message}"; afxdp does not explain this message yet`
+    ? `the verifier stopped at ${at} with "${log.message}"; afxdp does not explain this message yet${quoted}`
     : `the log ends at ${at} without the verifier's message: it was cut (copy the whole log, or raise the log buffer); the failing instruction is most likely ${at}`;
   return make(true, UNKNOWN_CLASS.id, log.message ? UNKNOWN_CLASS.title : 'truncated log: the verifier message is missing', 0, {
     explanation,
     fix: log.message ? 'look at the instruction and the register state just before it (afxdp check --verbose shows the full log); please report the message so afxdp learns it' : 'get the complete log: afxdp check OBJ.o --verbose',
     brief: log.message ? 'not yet explained' : 'log truncated',
     snippet: null,
-    facts: { recognised: { message: log.message, insn: log.insn?.idx ?? null } },
+    facts: { recognised: { message: log.message, insn: log.insn?.idx ?? null }, ...(loaderSaid.length ? { loader_says: loaderSaid.map((l) => l.text) } : {}) },
   });
 }
 
@@ -139,7 +168,9 @@ function insnRegisters(log: ParsedLog): Record<string, string> {
 export function renderExplanation(e: Explanation): string {
   const out: string[] = [];
   const where = e.source_line?.file ? `${e.source_line.file}:${e.source_line.line ?? '?'}` : null;
-  out.push(`what:  ${e.error.message ?? '(no message: log truncated)'}${e.error.program ? ` [program ${e.error.program}]` : ''}`);
+  // a loader's failure has no verifier message: its own line is the "what"
+  const loaderSays = typeof e.facts.loader_says === 'string' ? e.facts.loader_says : null;
+  out.push(`what:  ${e.error.message ?? (loaderSays ? `${loaderSays} (${String(e.facts.loader)})` : '(no message: log truncated)')}${e.error.program ? ` [program ${e.error.program}]` : ''}`);
   if (e.error.insn !== null) out.push(`at:    insn ${e.error.insn}: ${e.error.insn_text}`);
   const regs = Object.entries(e.error.registers);
   if (regs.length) out.push(`state: ${regs.map(([r, s]) => `${r}=${s}`).join(' ')}`);
@@ -147,14 +178,17 @@ export function renderExplanation(e: Explanation): string {
   for (const d of e.error.details) out.push(`       ${d}`);
   out.push(`class: ${e.class} (${e.title})${e.found ? `, confidence ${e.confidence.toFixed(2)}` : ''}`);
   const pt = e.program_type;
-  if (pt.type) out.push(`type:  ${pt.type} (${pt.source === 'log' ? `from the log: ${pt.evidence}` : pt.source === 'object' ? 'from the object' : pt.source === 'assumed' ? 'assumed' : 'given'})`);
+  if (pt.type) {
+    const alt = pt.alternatives.length ? `; or ${pt.alternatives.join(', ')}` : '';
+    out.push(`type:  ${pt.type} (${pt.source === 'log' ? `from the log: ${pt.evidence}, confidence ${pt.confidence.toFixed(2)}${alt}` : pt.source === 'object' ? 'from the object' : pt.source === 'assumed' ? 'assumed' : 'given'})`);
+  } else if (e.found) out.push('type:  unknown (the log does not show it; --type TYPE says it)');
   out.push(`why:   ${e.explanation}`);
   out.push(`fix:   ${e.fix}`);
   if (e.snippet) {
     out.push('like this:');
     for (const l of e.snippet.split('\n')) out.push(`    ${l}`);
   }
-  if (e.error.truncated) out.push('note:  the log is truncated; the explanation uses what is there');
+  if (e.error.truncated && !loaderSays) out.push('note:  the log is truncated; the explanation uses what is there');
   return out.join('\n') + '\n';
 }
 

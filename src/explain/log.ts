@@ -108,11 +108,11 @@ function verifierRegion(lines: string[]): { lines: string[]; program: string | n
 
 /** Known verifier complaints, for logs whose end (and so the message position) is missing. */
 const MESSAGE_HINT_RE =
-  /invalid |!read_ok|prohibited|not allowed|too large|too complex|infinite loop|back-edge|Unreleased reference|cannot call|cannot use helper|unknown func|div by zero|At program exit|expected=|require|unbounded|outside of the packet|Too large|misaligned|unsupported|leak|out of bounds|exceeds|not supported|math between|combined stack size|has btf_id|verifier bug|INVARIANTS VIOLATION|verifier internal error|unknown opcode|invalid stack|disallowed|min value is|max value is|uses reserved fields|unknown insn class/;
+  /invalid |!read_ok|prohibited|not allowed|too large|too complex|infinite loop|back-edge|Unreleased reference|cannot call|cannot use helper|unknown func|div by zero|At program exit|expected=|require|unbounded|outside of the packet|Too large|misaligned|unsupported|leak|out of bounds|exceeds|not supported|math between|combined stack size|has btf_id|verifier bug|INVARIANTS VIOLATION|verifier internal error|unknown opcode|invalid stack|disallowed|min value is|max value is|uses reserved fields|unknown insn class|size cannot be determined|doesn't return scalar|Caller passes invalid args|-th argument|CO-RE relocation|btf_vmlinux is malformed|Too many/;
 
 /** Complaints recognisable even in the middle of a line (logs pasted as one line). */
 const EMBEDDED_MESSAGE_RE =
-  /\b(?:invalid func [\w#]+|unknown func [\w#]+|program of this type cannot use helper [\w#]+|R\d+ invalid mem access '\w+'|invalid bpf_context access off=\d+ size=\d+|invalid access to packet, off=-?\d+ size=\d+, R\d+\([^)]*\))/g;
+  /\b(?:invalid func [\w#]+|unknown func [\w#]+|program of this type cannot use helper [\w#]+|R\d+ invalid mem access '\w+'|invalid bpf_context access off=\d+ size=\d+|invalid access to packet, off=-?\d+ size=\d+, R\d+\([^)]*\)|R\d+ min value is negative, either use unsigned(?: index)? or [^(\n]*?'var &= const'|R\d+ unbounded memory access, [^(\n]+?(?= \(\d+ line|$)|R\d+ (?:min|max) value is outside of the allowed memory range|invalid access to map value, value_size=\d+ off=-?\d+ size=\d+|misaligned \w+ access off \S+ size \d+|combined stack size of \d+ calls is \d+|BPF program is too large\. Processed \d+ insn|R\d+ !read_ok|invalid (?:indirect )?read from stack (?:R\d+ )?off[= ]?-?\d+\+?-?\d* size \d+|Unreleased reference id=\d+ alloc_insn=\d+|dereference of modified ctx ptr (?:R\d+ off=-?\d+ )?disallowed|R\d+ type=\w+ expected=[\w, ]+|math between \w+ pointer and register with unbounded min value is not allowed)/gm;
 
 export function parseVerifierLog(text: string): ParsedLog {
   const raw = text.split('\n');

@@ -5,21 +5,11 @@
  * the type; when the type is only assumed, the explanation says so.
  */
 import type { ParsedLog } from './log.js';
+import { decodeCtxAccess, fitsField } from './ctx.js';
 
-export type ProgType =
-  | 'xdp'
-  | 'tc'
-  | 'socket_filter'
-  | 'cgroup_skb'
-  | 'cgroup_sock'
-  | 'cgroup_sock_addr'
-  | 'kprobe'
-  | 'tracepoint'
-  | 'raw_tracepoint'
-  | 'perf_event'
-  | 'fentry'
-  | 'lsm'
-  | 'struct_ops';
+import type { ProgType } from './progtype-id.js';
+
+export type { ProgType };
 
 export interface ProgTypeInfo {
   type: ProgType;
@@ -42,6 +32,7 @@ const INFO: ProgTypeInfo[] = [
   { type: 'cgroup_skb', label: 'cgroup_skb', ctx: 'struct __sk_buff', packet: true, tracing: false, pass: '1' },
   { type: 'cgroup_sock', label: 'cgroup_sock', ctx: 'struct bpf_sock', packet: false, tracing: false, pass: '1' },
   { type: 'cgroup_sock_addr', label: 'cgroup_sock_addr', ctx: 'struct bpf_sock_addr', packet: false, tracing: false, pass: '1' },
+  { type: 'sock_ops', label: 'sock_ops', ctx: 'struct bpf_sock_ops', packet: false, tracing: false, pass: '1' },
   { type: 'kprobe', label: 'kprobe/uprobe', ctx: 'struct pt_regs', packet: false, tracing: true, pass: '0' },
   { type: 'tracepoint', label: 'tracepoint', ctx: 'the tracepoint record (struct trace_event_raw_*)', packet: false, tracing: true, pass: '0' },
   { type: 'raw_tracepoint', label: 'raw tracepoint', ctx: 'struct bpf_raw_tracepoint_args', packet: false, tracing: true, pass: '0' },
@@ -61,7 +52,7 @@ export function progTypeInfo(t: ProgType): ProgTypeInfo {
 export function progTypeFromKernel(type: number | undefined): ProgType | null {
   const map: Record<number, ProgType> = {
     1: 'socket_filter', 2: 'kprobe', 3: 'tc', 4: 'tc', 5: 'tracepoint', 6: 'xdp', 7: 'perf_event', 8: 'cgroup_skb',
-    9: 'cgroup_sock', 17: 'raw_tracepoint', 18: 'cgroup_sock_addr', 26: 'fentry', 27: 'struct_ops', 29: 'lsm',
+    9: 'cgroup_sock', 13: 'sock_ops', 17: 'raw_tracepoint', 18: 'cgroup_sock_addr', 26: 'fentry', 27: 'struct_ops', 29: 'lsm',
   };
   return type === undefined ? null : (map[type] ?? null);
 }
@@ -73,42 +64,107 @@ export interface ProgTypeGuess {
   type: ProgType;
   /** the words of the log that gave it away */
   evidence: string;
+  /** how sure: 0.9 a name or struct of the type, 0.7 a helper or BTF line only that type has, 0.6 context offsets that fit only its struct */
+  confidence: number;
+  /** other types the same clue fits (an __sk_buff helper: tc, socket filter, cgroup_skb) */
+  alternatives?: ProgType[];
 }
 
+const SKB_FAMILY: ProgType[] = ['socket_filter', 'cgroup_skb'];
+
 /** Clues, strongest first: each a pattern over the log text and the type it means. */
-const CLUES: Array<{ re: RegExp; type: ProgType }> = [
+const CLUES: Array<{ re: RegExp; type: ProgType; confidence?: number; alternatives?: ProgType[] }> = [
   // the context struct or attach macro, as C source lines or section names show it
   { re: /struct xdp_md\b|SEC\("xdp|\bXDP program\b|\bxdp_md\b|\bXdpContext\b|\bxdp-filter|\bxdp_\w*prog\b|\bprog 'xdp/, type: 'xdp' },
+  { re: /struct bpf_sock_ops\b|SEC\("sockops|\bsockops\b|\bsock_ops\b|BPF_SOCK_OPS_\w+|\bbpf_sock_ops_cb_flags_set\b|\bSockOpsContext\b|\bskops->/, type: 'sock_ops' },
   { re: /BPF_STRUCT_OPS|struct_ops|\bscx_bpf_\w+|sched_ext/, type: 'struct_ops' },
   { re: /SEC\("lsm|LSM_PROBE|\bbpf_lsm_\w+|\blsm\/\w+/, type: 'lsm' },
-  { re: /SEC\("f(entry|exit)|\bfentry\b|\bfexit\b|kfunc__/, type: 'fentry' },
-  { re: /struct bpf_raw_tracepoint_args|raw_tracepoint|raw_tp\b|BPF_RAW_TRACEPOINT/, type: 'raw_tracepoint' },
-  { re: /struct bpf_perf_event_data|perf_event\b|SEC\("perf_event/, type: 'perf_event' },
+  { re: /SEC\("(f(entry|exit)|fmod_ret|tp_btf|iter)|\bfentry\b|\bfexit\b|\bfmod_ret\b|\btp_btf\b|kfunc__|kretfunc__|\bkfunc:|\bkretfunc:|\bfentry:|\bfexit:/, type: 'fentry' },
+  { re: /struct bpf_raw_tracepoint_args|raw_tracepoint|raw_tp\b|BPF_RAW_TRACEPOINT|\brawtracepoint:/, type: 'raw_tracepoint' },
+  { re: /struct bpf_perf_event_data|perf_event\b|SEC\("perf_event|\bprofile:|\binterval:/, type: 'perf_event' },
   { re: /struct trace_event_raw_\w+|tracepoint__|SEC\("tp\/|SEC\("tracepoint|\btracepoint:|\bt:\w+:\w+/, type: 'tracepoint' },
-  { re: /struct pt_regs|BPF_KPROBE|BPF_KRETPROBE|BPF_UPROBE|PT_REGS_\w+|\bkprobe|\buprobe|\buretprobe|attach_kprobe/, type: 'kprobe' },
-  { re: /struct bpf_sock_addr\b|cgroup\/(connect|bind|sendmsg|recvmsg)/, type: 'cgroup_sock_addr' },
+  { re: /struct pt_regs|BPF_KPROBE|BPF_KRETPROBE|BPF_UPROBE|PT_REGS_\w+|\bkprobe|\buprobe|\buretprobe|attach_kprobe|\bProbeContext\b/, type: 'kprobe' },
+  { re: /struct bpf_sock_addr\b|cgroup\/(connect|bind|sendmsg|recvmsg|getpeername|getsockname)\d?|\bSockAddrContext\b/, type: 'cgroup_sock_addr' },
+  { re: /cgroup\/(sock_create|sock_release|post_bind)\d?|\bSockContext\b/, type: 'cgroup_sock' },
   { re: /cgroup_skb|cgroup\/skb/, type: 'cgroup_skb' },
-  { re: /struct __sk_buff|SEC\("(tc|classifier|tcx)|\btc_\w+|\btcx?_(ingress|egress)|sched_cls|\bbpf_skb_\w+/, type: 'tc' },
+  { re: /SEC\("socket|\bsocket_filter\b|\bSocketFilter\b|attach_raw_socket/, type: 'socket_filter' },
+  { re: /SEC\("(tc|classifier|tcx)|\btc_\w+|\btcx?_(ingress|egress)|sched_cls|\bTcContext\b/, type: 'tc' },
+  // a BTF-typed context the kernel describes: "func 'tcp_connect' arg0 has btf_id 123 type STRUCT 'sock'"
+  { re: /\bfunc '\w+' arg\d+ (?:has btf_id|type \w+)|\btrusted_ptr_\w+\(|\bR1(?:_w)?=ptr_\w+\(/, type: 'fentry', confidence: 0.7 },
+  // helpers only one family has
+  { re: /\bbpf_xdp_\w+|\bxdp_adjust_\w+#/, type: 'xdp', confidence: 0.7 },
+  { re: /\bbpf_sock_(map|hash)_update\b|\bsock_ops_cb_flags_set#|\bbpf_(load|store)_hdr_opt\b/, type: 'sock_ops', confidence: 0.7 },
+  { re: /\bbpf_(get_stackid|probe_read\w*|get_current_task\w*|override_return|perf_event_read)\b|\b(probe_read\w*|get_current_task)#\d+/, type: 'kprobe', confidence: 0.5, alternatives: ['tracepoint', 'fentry', 'raw_tracepoint'] },
+  // __sk_buff helpers: tc most often, but socket filters and cgroup_skb have many of them too
+  { re: /\bbpf_skb_\w+|\bskb_\w+#\d+|\bbpf_l[34]_csum_replace\b|\bbpf_clone_redirect\b/, type: 'tc', confidence: 0.5, alternatives: SKB_FAMILY },
 ];
+
+/** One context load as the log prints it: "2: (61) r2 = *(u32 *)(r1 +76)" (R1 = ctx at entry). */
+function ctxLoadOffsets(p: ParsedLog): Array<{ off: number; size: number }> {
+  const out: Array<{ off: number; size: number }> = [];
+  const ctxRegs = new Set([1]);
+  for (const l of p.lines.slice(0, 400)) {
+    const mv = /^\d+: \(bf\) r(\d+) = r(\d+)$/.exec(l);
+    if (mv && ctxRegs.has(Number(mv[2]))) ctxRegs.add(Number(mv[1]));
+    const m = /^\d+: \((61|69|71|79)\) r\d+ = \*\(u(8|16|32|64) \*\)\(r(\d+) \+(\d+)\)/.exec(l);
+    if (m && ctxRegs.has(Number(m[3]))) out.push({ off: Number(m[4]), size: Number(m[2]) / 8 });
+    if (/\(85\) call/.test(l)) break; // after a call R1 is no longer ctx
+  }
+  return out;
+}
 
 /**
  * The program type a log shows, or null. Reads the log as the user pasted it (raw), so names in
  * surrounding tool output (bpftrace probes, bcc calls, libbpf's prog name) count too.
  */
 export function inferProgType(p: ParsedLog, raw: string): ProgTypeGuess | null {
+  // the C line of a refused context access names the field: "ctx->remote_ip4" at offset 24 is
+  // struct bpf_sock_ops's, not __sk_buff's vlan_tci
+  const access = /invalid bpf_context access off=(\d+)/.exec(p.message ?? '');
+  const named = access ? typeFromSourceField(p, Number(access[1])) : null;
+  if (named) return { type: named.t, evidence: `${named.field} at context offset ${access![1]} (${progTypeInfo(named.t).ctx})`, confidence: 0.8 };
+  // a loader's list of the section names it knows names every type: no clue to this program's
+  const text = raw.replace(/^.*supported section\(type\) names are:.*$/gm, '');
+  // a helper the verifier refuses is no evidence of the type: it is refused because the type lacks it
+  const refused = /(?:unknown func|cannot use helper|invalid func) (?:bpf_)?([a-z_0-9]+)#?/.exec(p.message ?? '')?.[1];
   for (const c of CLUES) {
-    const m = c.re.exec(raw);
-    if (m) return { type: c.type, evidence: m[0] };
+    const re = new RegExp(c.re.source, 'g');
+    for (const m of text.matchAll(re)) {
+      if (refused && m[0].replace(/^bpf_/, '').replace(/#.*$/, '') === refused.replace(/^bpf_/, '') && (c.confidence ?? 0.9) < 0.9) continue;
+      return { type: c.type, evidence: m[0], confidence: c.confidence ?? 0.9, ...(c.alternatives ? { alternatives: c.alternatives } : {}) };
+    }
   }
   // how the program reads its context: data/data_end at 0/4 are xdp_md's, at 76/80 __sk_buff's
   const ctxLoads = p.lines.filter((l) => /^\d+: \(61\) r\d+ = \*\(u32 \*\)\(r\d+ \+(0|4|76|80)\)/.test(l));
   if (p.lines.some((l) => /=pkt(_end)?\(/.test(l)) || /=pkt\b/.test(raw)) {
-    if (ctxLoads.some((l) => /\+(76|80)\)/.test(l))) return { type: 'tc', evidence: 'packet pointers loaded from ctx offsets 76/80 (__sk_buff)' };
-    if (ctxLoads.some((l) => /\+(0|4)\)/.test(l))) return { type: 'xdp', evidence: 'packet pointers loaded from ctx offsets 0/4 (xdp_md)' };
+    if (ctxLoads.some((l) => /\+(76|80)\)/.test(l))) return { type: 'tc', evidence: 'packet pointers loaded from ctx offsets 76/80 (__sk_buff)', confidence: 0.7, alternatives: SKB_FAMILY };
+    if (ctxLoads.some((l) => /\+(0|4)\)/.test(l))) return { type: 'xdp', evidence: 'packet pointers loaded from ctx offsets 0/4 (xdp_md)', confidence: 0.7 };
   }
   // pt_regs arguments: u64 loads from ctx at the x86-64 argument offsets (di=112, si=104, …)
   if (p.lines.some((l) => /^\d+: \(79\) r\d+ = \*\(u64 \*\)\(r1 \+(112|104|96|88|72)\)/.test(l))) {
-    return { type: 'kprobe', evidence: 'u64 loads of pt_regs argument slots from ctx' };
+    return { type: 'kprobe', evidence: 'u64 loads of pt_regs argument slots from ctx', confidence: 0.6 };
+  }
+  // sock_ops: a u32 load of ctx->op (offset 0) and loads past struct xdp_md's 24 bytes that fit struct bpf_sock_ops only
+  const loads = ctxLoadOffsets(p);
+  if (loads.length >= 2) {
+    const fits = (t: ProgType): boolean => loads.every((a) => fitsLayout(t, a.off, a.size));
+    const only = (['xdp', 'tc', 'sock_ops', 'cgroup_sock_addr', 'cgroup_sock'] as ProgType[]).filter(fits);
+    if (only.length === 1) return { type: only[0]!, evidence: `context loads at offsets ${[...new Set(loads.map((a) => a.off))].join(', ')} fit only ${progTypeInfo(only[0]!).ctx}`, confidence: 0.6 };
   }
   return null;
+}
+
+/** The context type whose field at `off` the failing C line names (exactly one), or null. */
+function typeFromSourceField(p: ParsedLog, off: number): { t: ProgType; field: string } | null {
+  const names = new Set([...(p.source?.text ?? '').matchAll(/\w+\s*->\s*(\w+)/g)].map((m) => m[1]!));
+  if (!names.size) return null;
+  const hits = (['xdp', 'tc', 'sock_ops', 'cgroup_sock_addr', 'cgroup_sock', 'kprobe'] as ProgType[])
+    .map((t) => ({ t, f: decodeCtxAccess(t, off, 1, false).field }))
+    .filter((h) => h.f && names.has(h.f.name));
+  return hits.length === 1 ? { t: hits[0]!.t, field: hits[0]!.f!.name } : null;
+}
+
+/** Does a read of off/size land on a field of t's context, with a size the field allows? */
+function fitsLayout(t: ProgType, off: number, size: number): boolean {
+  return fitsField(decodeCtxAccess(t, off, size, false), off, size);
 }
