@@ -7,7 +7,7 @@
  * raises it.
  */
 import { AfxdpError } from '../errors.js';
-import { checkOption, checkQueues, describeValue, defaultFrameCount, RING_SIZE_MAX, FRAME_COUNT_MAX, type BoundedOption } from '../rx/bounds.js';
+import { checkOption, checkQueues, describeValue, quote, defaultFrameCount, RING_SIZE_MAX, FRAME_COUNT_MAX, type BoundedOption } from '../rx/bounds.js';
 import { BROKERED_OPTIONS, BROKER_PROTOCOL, versionError, type OpenRequest } from '../sys/broker-wire.js';
 
 export interface BrokerLimits {
@@ -108,9 +108,9 @@ export function checkEnvelope(msg: unknown): Partial<OpenRequest> {
 
 /** Checks every field of an open request; throws EUSAGE naming the first bad one. */
 export function checkRequest(r: Partial<OpenRequest>, limits: BrokerLimits): CheckedRequest {
-  if (r.op !== 'open') throw new AfxdpError('EBROKER', `unknown request ${describeValue(r.op)}`, { hint: 'this broker knows: open' });
+  if (r.op !== 'open') throw new AfxdpError('EBROKER', `unknown request ${quote(r.op)}`, { hint: 'this broker knows: open' });
   for (const k of Object.keys(r)) {
-    if (!FIELDS.includes(k)) throw new AfxdpError('EUSAGE', `the request has an unknown field ${describeValue(k)}`, { hint: `a request has ${FIELDS.join(', ')}` });
+    if (!FIELDS.includes(k)) throw new AfxdpError('EUSAGE', `the request has an unknown field ${quote(k)}`, { hint: `a request has ${FIELDS.join(', ')}` });
   }
   const ifname = r.ifname as unknown;
   if (typeof ifname !== 'string' || ifname.length === 0 || ifname.length > 15 || /[\s/:\0]/.test(ifname)) {
@@ -122,7 +122,7 @@ export function checkRequest(r: Partial<OpenRequest>, limits: BrokerLimits): Che
   const options: Record<string, number | string | boolean> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (!Object.hasOwn(OPTION_OF, k)) {
-      throw new AfxdpError('EUSAGE', `option ${describeValue(k).replace(/^the string /, '')} cannot be asked of the broker`, { hint: `a client may ask for ${BROKERED_OPTIONS.join(', ')}` });
+      throw new AfxdpError('EUSAGE', `option ${quote(k)} cannot be asked of the broker`, { hint: `a client may ask for ${BROKERED_OPTIONS.join(', ')}` });
     }
     const max = k === 'ringSize' || k === 'txRingSize' ? limits.ringSize : k === 'frameCount' ? limits.frameCount : undefined;
     const raise = max === undefined ? undefined : `the broker's ${k === 'frameCount' ? LIMIT_FLAGS.frameCount : LIMIT_FLAGS.ringSize}`;

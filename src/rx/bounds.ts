@@ -70,6 +70,11 @@ export function describeValue(v: unknown): string {
   return typeof v;
 }
 
+/** A name as an error quotes it: JSON, at most 24 characters of it. */
+export function quote(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v.length > 24 ? `${v.slice(0, 24)}…` : v) : describeValue(v);
+}
+
 /** Checks one option's value; returns it, or throws EUSAGE naming the field, what it got and what it takes. */
 export function checkOption<K extends BoundedOption>(name: K, v: unknown, how: CheckHow = {}): number | string | boolean {
   const spec: Spec = OPTION_SPECS[name];
