@@ -108,6 +108,7 @@ export function checkEnvelope(msg: unknown): Partial<OpenRequest> {
 
 /** Checks every field of an open request; throws EUSAGE naming the first bad one. */
 export function checkRequest(r: Partial<OpenRequest>, limits: BrokerLimits): CheckedRequest {
+  if (r.op === undefined) throw new AfxdpError('EUSAGE', 'the request has no op field', { hint: 'this broker knows: open' });
   if (r.op !== 'open') throw new AfxdpError('EBROKER', `unknown request ${quote(r.op)}`, { hint: 'this broker knows: open' });
   for (const k of Object.keys(r)) {
     if (!FIELDS.includes(k)) throw new AfxdpError('EUSAGE', `the request has an unknown field ${quote(k)}`, { hint: `a request has ${FIELDS.join(', ')}` });

@@ -61,6 +61,7 @@ export interface CheckHow {
 
 /** A value as an error names it: short, typed, never a whole 64 KiB string. */
 export function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 24 ? `${v.slice(0, 24)}…` : v)}`;

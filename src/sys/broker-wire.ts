@@ -15,6 +15,7 @@ const MAX_FDS = 64;
 const ANSWER_TIMEOUT_MS = 30_000;
 const EAGAIN = 11;
 const EMSGSIZE = 90;
+const ECONNRESET = 104;
 
 /** The one request: open these queues of this interface for me. */
 export interface OpenRequest {
@@ -94,7 +95,10 @@ export function sendMessage(fd: number, msg: unknown, fds: readonly number[] = [
 export function receiveMessage(fd: number, timeoutMs: number): { msg: unknown; fds: number[]; bad?: string } | 'closed' | null {
   const buf = inBuf;
   const fdsOut = inFds;
-  const r = native().recvFds(fd, buf, fdsOut, timeoutMs);
+  let r = native().recvFds(fd, buf, fdsOut, timeoutMs);
+  // the peer closed with a message of ours unread: the kernel reports the reset first, once;
+  // what the peer sent before closing (a broker's refusal) is still there to read
+  if (r.bytes === -ECONNRESET) r = native().recvFds(fd, buf, fdsOut, 0);
   if (r.bytes === -EAGAIN) return null;
   if (r.bytes === 0) return 'closed';
   if (r.bytes === -EMSGSIZE) return { msg: null, fds: [], bad: `the message is larger than ${MAX_MESSAGE / 1024} KiB or carries more than ${MAX_FDS} file descriptors` };
@@ -157,7 +161,7 @@ export function peerGone(fd: number): boolean {
 
 /** The one line for an unknown protocol version, from either side. */
 export function versionError(theirs: unknown, who: 'broker' | 'client'): AfxdpError {
-  const said = JSON.stringify(theirs) ?? String(theirs);
+  const said = JSON.stringify(theirs) ?? 'none';
   return new AfxdpError('EBROKER', `the ${who} speaks afxdp broker protocol version ${said.length > 24 ? `${said.slice(0, 24)}…` : said}, this ${who === 'broker' ? 'client' : 'broker'} speaks ${BROKER_PROTOCOL}`, {
     hint: 'run the same afxdp version for the broker (afxdp serve) and its clients',
   });
