@@ -90,8 +90,8 @@ export function checkOption<K extends BoundedOption>(name: K, v: unknown, how: C
     throw new AfxdpError('EUSAGE', `${label} must be ${range}, got ${describeValue(v)}`);
   }
   if ('zeroOff' in spec && spec.zeroOff && v === 0) return 0;
-  if (v > max && v <= spec.max && how.raise !== undefined) {
-    throw new AfxdpError('EUSAGE', `${label} ${v} is above the limit of ${max}`, { hint: `ask for ${max} or less, or have ${how.raise} raised` });
+  if (v > max && how.raise !== undefined) {
+    throw new AfxdpError('EUSAGE', `${label} ${v} is above the limit of ${max}`, { hint: `ask for ${max} or less${max < spec.max ? `, or have ${how.raise} raised (up to ${spec.max})` : ` (${how.raise} cannot go higher)`}` });
   }
   if (v < spec.min || v > max) throw new AfxdpError('EUSAGE', `${label} must be ${range}, got ${v}`);
   if ('pow2' in spec && spec.pow2 && (v & (v - 1)) !== 0) throw new AfxdpError('EUSAGE', `${label} ${v} is not a power of two`, { hint: `the kernel only takes ring sizes like 64, 512, 2048: use a power of two from ${spec.min} to ${max}` });

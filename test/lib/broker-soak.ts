@@ -12,6 +12,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { runCli, ROOT, type CliResult } from './cli.js';
 import { withLab, inside, xdpOn } from './lab.js';
+import type { Lab } from '../../src/index.js';
 import { waitFor } from './wait.js';
 import { runTool } from '../../src/sys/exec.js';
 import { FUZZ_FLAGS, type FuzzSummary } from './broker-fuzz.js';
@@ -40,6 +41,29 @@ async function oomLines(): Promise<string[]> {
   return stdout.split('\n').filter((l) => /out of memory|oom-kill|invoked oom-killer/i.test(l));
 }
 
+export interface ServeRun {
+  child: ChildProcess;
+  socket: string;
+  done: Promise<CliResult>;
+  /** the broker's log so far (its last 200 kB) */
+  log(): string;
+}
+
+/** `afxdp serve` in the lab's rx namespace on DIR/broker.sock, allowing uid 65534 (whose group may connect), with `flags`. */
+export async function startServe(lab: Lab, dir: string, flags: string[] = []): Promise<ServeRun> {
+  const socket = path.join(dir, 'broker.sock');
+  let log = '';
+  let child: ChildProcess | undefined;
+  const done = runCli(['serve', '--socket', socket, '--allow-uid', String(NOBODY), '--group', String(NOBODY), '--iface', lab.rx.ifname, ...flags], {
+    wrap: inside(lab),
+    timeoutMs: 24 * 3600_000,
+    onSpawn: (c) => (child = c),
+    onStderr: (chunk) => (log = (log + chunk).slice(-200_000)),
+  });
+  await waitFor(() => /broker listening/.test(log), { what: 'the broker to listen', timeoutMs: 20_000, detail: () => log });
+  return { child: child!, socket, done, log: () => log };
+}
+
 /** Starts the broker in a lab, fuzzes it with `cases` cases, stops it; everything it made is gone after. */
 export async function soakBroker(cases: number, seed: number, legitEvery = 1, extraFlags: string[] = []): Promise<SoakResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-broker-fuzz-'));
@@ -49,15 +73,9 @@ export async function soakBroker(cases: number, seed: number, legitEvery = 1, ex
   let fuzzer: ChildProcess | undefined;
   try {
     return await withLab(async (lab) => {
-      const socket = path.join(dir, 'broker.sock');
-      let log = '';
-      const done = runCli(['serve', '--socket', socket, '--allow-uid', String(NOBODY), '--group', String(NOBODY), '--iface', lab.rx.ifname, ...FUZZ_FLAGS, ...extraFlags], {
-        wrap: inside(lab),
-        timeoutMs: 24 * 3600_000,
-        onSpawn: (c) => (child = c),
-        onStderr: (chunk) => (log = (log + chunk).slice(-200_000)),
-      });
-      await waitFor(() => /broker listening/.test(log), { what: 'the broker to listen', timeoutMs: 20_000, detail: () => log });
+      const b = await startServe(lab, dir, [...FUZZ_FLAGS, ...extraFlags]);
+      child = b.child;
+      const { socket, done } = b;
       const pid = child!.pid!;
       const fds = { before: fdsOf(pid), max: 0, after: 0 };
       const rssKiB = { before: rssOf(pid), max: 0, after: 0 };
@@ -88,7 +106,7 @@ export async function soakBroker(cases: number, seed: number, legitEvery = 1, ex
       const brokerExit = await done;
       const attachedAfter = await xdpOn(lab);
       const oomAfter = await oomLines();
-      return { summary: JSON.parse(out) as FuzzSummary, seconds, fds, rssKiB, oom: oomAfter.slice(oomBefore.length), attachedAfter, brokerExit, brokerLog: log };
+      return { summary: JSON.parse(out) as FuzzSummary, seconds, fds, rssKiB, oom: oomAfter.slice(oomBefore.length), attachedAfter, brokerExit, brokerLog: b.log() };
     });
   } finally {
     fuzzer?.kill('SIGKILL');
