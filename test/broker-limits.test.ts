@@ -14,7 +14,7 @@ import { open, AfxdpError, checkOption, checkQueues, LatencyReceiver, type Repor
 import { checkRequest, checkEnvelope, DEFAULT_LIMITS } from '../src/run/broker-limits.js';
 import { repeatedKey, sendMessage, receiveMessage, requestQueues, BROKER_PROTOCOL } from '../src/sys/broker-wire.js';
 import { native } from '../src/native.js';
-import { runCli, assertOneLineError, assertNoLeftovers, type CliResult } from './lib/cli.js';
+import { runCli, assertOneLineError, assertNoLeftovers, ROOT, type CliResult } from './lib/cli.js';
 import { withLab, openGenerator, xdpOn } from './lib/lab.js';
 import { startServe, asUser, NOBODY, type ServeRun } from './lib/broker-soak.js';
 import { waitFor } from './lib/wait.js';
@@ -89,12 +89,12 @@ afterEach(async () => {
   await assertNoLeftovers();
 });
 
-async function serve(lab: Parameters<typeof startServe>[0], flags: string[]): Promise<ServeRun> {
+async function serve(lab: Parameters<typeof startServe>[0], flags: string[], as: string[] = []): Promise<ServeRun> {
   if (!dir) {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-broker-limits-'));
     fs.chmodSync(dir, 0o755);
   }
-  const b = await startServe(lab, dir, flags);
+  const b = await startServe(lab, dir, flags, as);
   brokers.add(b);
   return b;
 }
@@ -268,6 +268,26 @@ describe('through the broker: jumbo frames and busy polling', () => {
       assert.match(b.log(), /busy poll 50 µs/);
       // over the bound: one line from the broker's check
       assert.match(ask(b.socket, { version: BROKER_PROTOCOL, op: 'open', ifname: lab.rx.ifname, queues: [0], options: { busyPoll: 1e9 } }).answer, /^options\.busyPoll must be a whole number from 0 to 10000, got 1000000000/);
+      await stop(b);
+    });
+  });
+
+  test('the broker runs as a user of its own with only the unit\'s ambient capabilities (examples/afxdp-broker.service: User=, AmbientCapabilities=)', async () => {
+    await withLab(async (lab) => {
+      const unit = fs.readFileSync(path.join(ROOT, 'examples', 'afxdp-broker.service'), 'utf8');
+      const caps = /^AmbientCapabilities=(.+)$/m.exec(unit)![1]!.trim().split(/\s+/).map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',');
+      assert.equal(/^CapabilityBoundingSet=(.+)$/m.exec(unit)![1]!.trim(), /^AmbientCapabilities=(.+)$/m.exec(unit)![1]!.trim(), 'the bounding set is exactly what the broker is given');
+      // uid 65533 in group nogroup: the socket's group is its own, so no CAP_CHOWN is needed
+      const as = ['setpriv', '--reuid=65533', `--regid=${NOBODY}`, '--clear-groups', `--inh-caps=-all,${caps}`, `--ambient-caps=-all,${caps}`, `--bounding-set=-all,${caps}`, '--'];
+      // its runtime directory is its own (RuntimeDirectory= with User=)
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-broker-user-'));
+      fs.chmodSync(dir, 0o755);
+      fs.chownSync(dir, 65533, NOBODY);
+      const b = await serve(lab, [], as);
+      const status = fs.readFileSync(`/proc/${b.child.pid}/status`, 'utf8');
+      assert.match(status, /^Uid:\s+65533\s/m);
+      const ok = await runCli(['latency', '--iface', lab.rx.ifname, '--broker', b.socket, '--duration', '0.3', '--json'], { wrap: asUser(NOBODY) });
+      assert.equal(ok.code, 0, `${ok.stderr}\n${b.log()}`);
       await stop(b);
     });
   });

@@ -50,12 +50,12 @@ export interface ServeRun {
 }
 
 /** `afxdp serve` in the lab's rx namespace on DIR/broker.sock, allowing uid 65534 (whose group may connect), with `flags`. */
-export async function startServe(lab: Lab, dir: string, flags: string[] = []): Promise<ServeRun> {
+export async function startServe(lab: Lab, dir: string, flags: string[] = [], as: string[] = []): Promise<ServeRun> {
   const socket = path.join(dir, 'broker.sock');
   let log = '';
   let child: ChildProcess | undefined;
   const done = runCli(['serve', '--socket', socket, '--allow-uid', String(NOBODY), '--group', String(NOBODY), '--iface', lab.rx.ifname, ...flags], {
-    wrap: inside(lab),
+    wrap: [...inside(lab), ...as],
     timeoutMs: 24 * 3600_000,
     onSpawn: (c) => (child = c),
     onStderr: (chunk) => (log = (log + chunk).slice(-200_000)),
