@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { open, AfxdpError, checkOption, checkQueues, LatencyReceiver, type Report } from '../src/index.js';
-import { checkRequest, checkEnvelope, DEFAULT_LIMITS } from '../src/run/broker-limits.js';
+import { open, AfxdpError, checkOption, checkQueues, LatencyReceiver, Broker, DEFAULT_LIMITS, RING_SIZE_MAX, FRAME_COUNT_MAX, type Report } from '../src/index.js';
+import { checkRequest, checkEnvelope } from '../src/run/broker-limits.js';
 import { repeatedKey, sendMessage, receiveMessage, requestQueues, BROKER_PROTOCOL } from '../src/sys/broker-wire.js';
 import { native } from '../src/native.js';
 import { runCli, assertOneLineError, assertNoLeftovers, ROOT, type CliResult } from './lib/cli.js';
@@ -125,6 +125,42 @@ function ask(socket: string, req: object): { answer: string; ms: number } {
 }
 
 describe('the broker\'s limits', () => {
+  test('afxdp serve\'s limit flags parse into the limits; bad values are one usage line; Broker.listen checks its limits', async () => {
+    const socket = path.join(os.tmpdir(), 'afxdp-never.sock');
+    const flags = ['--max-ring-size', '4096', '--max-frame-count', '8192', '--max-connections', '64', '--max-connections-per-uid', '8', '--max-queues-per-uid', '4', '--max-umem-per-uid', '256', '--max-umem', '512', '--max-ring-entries-per-uid', '65536', '--request-timeout', '2.5'];
+    const ok = await runCli(['serve', '--socket', socket, ...flags, '--help']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /--max-connections-per-uid <n>\s+connections open at once per uid \(default: 16\)/);
+    for (const [flag, value, re] of [
+      ['--max-ring-size', '1000', /--max-ring-size 1000 is not a power of two/],
+      ['--max-frame-count', '99999', /--max-frame-count must be a whole number from 64 to 16384, got 99999/],
+      ['--max-connections', '0', /--max-connections must be a whole number from 1/],
+      ['--max-connections-per-uid', '-1', /--max-connections-per-uid must be a whole number/],
+      ['--max-queues-per-uid', 'x', /--max-queues-per-uid must be a whole number/],
+      ['--max-umem-per-uid', '1e9', /--max-umem-per-uid must be a whole number/],
+      ['--max-umem', '0', /--max-umem must be a whole number/],
+      ['--max-ring-entries-per-uid', '', /--max-ring-entries-per-uid must be a whole number/],
+      ['--request-timeout', '100', /--request-timeout must be a number from 0.1 to 60/],
+    ] as const) {
+      assertOneLineError(await runCli(['serve', '--socket', socket, flag, value]), 2, re);
+    }
+    const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-broker-api-'));
+    try {
+      const broker = Broker.listen({ socket: path.join(dir2, 'b.sock'), limits: { connectionsPerUid: 4 } });
+      try {
+        assert.deepEqual(broker.limits, { ...DEFAULT_LIMITS, connectionsPerUid: 4 });
+        assert.equal(broker.limits.ringSize, RING_SIZE_MAX);
+        assert.equal(broker.limits.frameCount, FRAME_COUNT_MAX);
+      } finally {
+        broker.close();
+      }
+      assert.throws(() => Broker.listen({ socket: path.join(dir2, 'c.sock'), limits: { ringSize: 1 << 20 } }), usage(/^--max-ring-size must be a power of two from 8 to 8192, got 1048576$/));
+      assert.throws(() => Broker.listen({ socket: path.join(dir2, 'c.sock'), limits: { connections: 0 } }), usage(/^broker limit connections \(--max-connections\) must be a whole number ≥ 1, got 0$/));
+    } finally {
+      fs.rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+
   test('hostile numbers over the wire are refused in under a second, nothing is allocated, the broker stays responsive', async () => {
     await withLab(async (lab) => {
       const b = await serve(lab, ['--max-ring-size', '1024']);
