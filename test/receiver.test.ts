@@ -104,7 +104,7 @@ test('a busy-mode socket that cannot be created is reported from the worker as o
     );
     // a ring size that is not a power of two never reaches a worker
     assert.throws(() => LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'busy', ringSize: 1000 }),
-      (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /^ringSize 1000 is not a power of two$/.test(e.message),
+      (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /^ringSize must be a power of two from 8 to 8192 \(e\.g\. 64, 512, 2048\), got 1000$/.test(e.message),
     );
   }, { queues: 1 });
 });

@@ -94,7 +94,7 @@ export function checkOption<K extends BoundedOption>(name: K, v: unknown, how: C
     throw new AfxdpError('EUSAGE', `${label} ${v} is above the limit of ${max}`, { hint: `ask for ${max} or less${max < spec.max ? `, or have ${how.raise} raised (up to ${spec.max})` : ` (${how.raise} cannot go higher)`}` });
   }
   if (v < spec.min || v > max) throw new AfxdpError('EUSAGE', `${label} must be ${range}, got ${v}`);
-  if ('pow2' in spec && spec.pow2 && (v & (v - 1)) !== 0) throw new AfxdpError('EUSAGE', `${label} ${v} is not a power of two`, { hint: `the kernel only takes ring sizes like 64, 512, 2048: use a power of two from ${spec.min} to ${max}` });
+  if ('pow2' in spec && spec.pow2 && (v & (v - 1)) !== 0) throw new AfxdpError('EUSAGE', `${label} must be ${range} (e.g. 64, 512, 2048), got ${v}`, { hint: 'the kernel only takes ring sizes that are powers of two' });
   if ('multipleOf' in spec && spec.multipleOf !== undefined && v % spec.multipleOf !== 0) {
     throw new AfxdpError('EUSAGE', `${label} must be a multiple of ${spec.multipleOf} from ${spec.min} to ${max}, got ${v}`, { hint: spec.why });
   }
