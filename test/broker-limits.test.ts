@@ -226,6 +226,28 @@ describe('the broker\'s limits', () => {
     });
   });
 
+  test('out of fds: the broker pauses accepting instead of spinning, and serves again once fds are free', async () => {
+    await withLab(async (lab) => {
+      // 64 fds: Node takes ~25; the connections below take the rest
+      const b = await serve(lab, ['--max-connections', '1000', '--max-connections-per-uid', '1000'], ['prlimit', '--nofile=64:64', '--']);
+      const conns: number[] = [];
+      try {
+        for (let i = 0; i < 80; i++) conns.push(native().unixConnect(b.socket));
+        await waitFor(() => /accept failed: errno 24/.test(b.log()), { what: 'the broker to run out of fds', timeoutMs: 5_000, detail: () => b.log() });
+        // paused, it tries again every 200 ms: a few failed accepts per second, not thousands
+        const l0 = b.logged();
+        await new Promise((r) => setTimeout(r, 1000));
+        const lines = (b.logged() - l0) / 'afxdp: accept failed: errno 24\n'.length;
+        assert.ok(lines <= 10, `${lines} failed accepts logged in 1 s while out of fds`);
+      } finally {
+        for (const c of conns) native().close(c);
+      }
+      const ok = await runCli(['latency', '--iface', lab.rx.ifname, '--broker', b.socket, '--duration', '0.3', '--json'], { wrap: asUser(NOBODY) });
+      assert.equal(ok.code, 0, ok.stderr);
+      await stop(b);
+    });
+  });
+
   test('queues and UMEM per uid: a request over the limit is refused naming it and the flag; a held queue counts until it is given back', async () => {
     await withLab(async (lab) => {
       const b = await serve(lab, ['--max-queues-per-uid', '1', '--max-umem-per-uid', '24']);

@@ -69,6 +69,10 @@ const PROGRAM_OPTIONS = ['mode', 'clock', 'match', 'udpPort', 'strategy', 'simul
 
 const BACKLOG = 16;
 const EAGAIN = 11;
+const EMFILE = 24;
+const ENFILE = 23;
+/** how long accepting pauses when the broker is out of fds */
+const ACCEPT_PAUSE_MS = 200;
 /** the longest log line: a client's request never makes a longer one */
 export const LOG_MAX = 300;
 /** a grant carries 2 fds per queue and 2 map fds, at most 64 (native/unix.c MAX_FDS) */
@@ -81,7 +85,9 @@ export class Broker {
   readonly path: string;
   private readonly o: BrokerOptions;
   private readonly listenFd: number;
-  private readonly watch: PollHandle;
+  private watch: PollHandle | null;
+  /** set while accepting is paused (out of fds) */
+  private resume: NodeJS.Timeout | null = null;
   private readonly clients = new Set<Client>();
   /** interface → its program and the clients holding queues of it */
   private readonly attached = new Map<string, Attached>();
@@ -142,7 +148,8 @@ export class Broker {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
-    native().pollStop(this.watch);
+    if (this.resume !== null) clearTimeout(this.resume);
+    if (this.watch !== null) native().pollStop(this.watch);
     for (const c of [...this.clients]) this.drop(c, 'the broker stops');
     native().close(this.listenFd);
     fs.rmSync(this.path, { force: true });
@@ -209,7 +216,18 @@ export class Broker {
     for (;;) {
       const fd = native().unixAccept(this.listenFd);
       if (fd < 0) {
-        if (fd !== -EAGAIN) this.log(`accept failed: errno ${-fd}`);
+        if (fd === -EAGAIN) return;
+        this.log(`accept failed: errno ${-fd}`);
+        // out of fds (EMFILE, ENFILE): the pending connection keeps the socket readable, so a
+        // level-triggered poll would spin; stop looking for a while instead
+        if ((fd === -EMFILE || fd === -ENFILE) && this.watch !== null) {
+          native().pollStop(this.watch);
+          this.watch = null;
+          this.resume = setTimeout(() => {
+            this.resume = null;
+            if (!this.closed) this.watch = native().pollStart(this.listenFd, () => this.accept());
+          }, ACCEPT_PAUSE_MS);
+        }
         return;
       }
       let cred: { pid: number; uid: number; gid: number };

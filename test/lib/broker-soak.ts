@@ -47,21 +47,27 @@ export interface ServeRun {
   done: Promise<CliResult>;
   /** the broker's log so far (its last 200 kB) */
   log(): string;
+  /** characters it logged in all */
+  logged(): number;
 }
 
 /** `afxdp serve` in the lab's rx namespace on DIR/broker.sock, allowing uid 65534 (whose group may connect), with `flags`. */
 export async function startServe(lab: Lab, dir: string, flags: string[] = [], as: string[] = []): Promise<ServeRun> {
   const socket = path.join(dir, 'broker.sock');
   let log = '';
+  let logged = 0;
   let child: ChildProcess | undefined;
   const done = runCli(['serve', '--socket', socket, '--allow-uid', String(NOBODY), '--group', String(NOBODY), '--iface', lab.rx.ifname, ...flags], {
     wrap: [...inside(lab), ...as],
     timeoutMs: 24 * 3600_000,
     onSpawn: (c) => (child = c),
-    onStderr: (chunk) => (log = (log + chunk).slice(-200_000)),
+    onStderr: (chunk) => {
+      logged += chunk.length;
+      log = (log + chunk).slice(-200_000);
+    },
   });
   await waitFor(() => /broker listening/.test(log), { what: 'the broker to listen', timeoutMs: 20_000, detail: () => log });
-  return { child: child!, socket, done, log: () => log };
+  return { child: child!, socket, done, log: () => log, logged: () => logged };
 }
 
 /** Starts the broker in a lab, fuzzes it with `cases` cases, stops it; everything it made is gone after. */
