@@ -173,6 +173,17 @@ describe('the broker\'s limits', () => {
         [req({ frameCount: 2 ** 31 }), /^options\.frameCount 2147483648 is above the limit of 16384 \(ask for 16384 or less \(the broker's --max-frame-count cannot go higher\)\)$/],
         [{ version: BROKER_PROTOCOL, op: 'open', ifname: lab.rx.ifname, queues: Array.from({ length: 1000 }, (_, i) => i) }, /^queues must be 'all' or a list of 1 to 64 queue ids, got 1000 entries/],
       ];
+      // a duplicate key: JSON.parse would keep the last one silently
+      const c = native().unixConnect(b.socket);
+      try {
+        const text = `{"version":${BROKER_PROTOCOL},"op":"open","ifname":"${lab.rx.ifname}","options":{"ringSize":8,"ringSize":8192}}`;
+        assert.equal(native().sendFds(c, new TextEncoder().encode(text), new Int32Array(0)), 0);
+        const got = receiveMessage(c, 5000);
+        assert.ok(got !== null && got !== 'closed');
+        assert.deepEqual((got.msg as { error: unknown }).error, { code: 'EUSAGE', message: 'the request has the key "ringSize" twice in one object', hint: 'send each field once' });
+      } finally {
+        native().close(c);
+      }
       for (const [r, re] of cases) {
         const { answer, ms } = ask(b.socket, r);
         assert.match(answer, re);

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { native, type PollHandle } from '../native.js';
 import { AfxdpError, isNativeError } from '../errors.js';
 import { LatencyReceiver, type ReceiverOptions } from '../rx/receiver.js';
-import { MAX_QUEUES } from '../rx/bounds.js';
+import { MAX_QUEUES, quote } from '../rx/bounds.js';
 import { rxQueueCount } from '../rx/options.js';
 import { withNetns } from '../sys/netns.js';
 import { sendMessage, receiveMessage, BROKER_PROTOCOL, type Answer } from '../sys/broker-wire.js';
@@ -270,6 +270,7 @@ export class Broker {
     for (const f of got.fds) native().close(f); // a client has nothing to pass
     const who = `client pid ${c.pid} uid ${c.uid}`;
     try {
+      if (got.repeated !== undefined) throw new AfxdpError('EUSAGE', `the request has the key ${quote(got.repeated)} twice in one object`, { hint: 'send each field once' });
       if (got.bad !== undefined) throw new AfxdpError('EBROKER', `the request is not an afxdp broker message: ${got.bad}`, { hint: 'clients talk to the broker through afxdp (open({ broker }) or --broker)' });
       const grant = this.open(c, got.msg);
       if (!sendMessage(c.fd, { version: BROKER_PROTOCOL, ok: true, grant: grant.grant } satisfies Answer, grant.fds)) return this.drop(c, 'went away before the answer');

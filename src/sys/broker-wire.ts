@@ -90,9 +90,9 @@ export function sendMessage(fd: number, msg: unknown, fds: readonly number[] = [
  * One message, waiting up to timeoutMs (0: only what is there now). Returns null when nothing came
  * in time, 'closed' when the peer closed, else the parsed message and its fds (the caller's to
  * close). A record that is not JSON, repeats a key of an object or is larger than MAX_MESSAGE
- * comes back as `msg: null` with `bad` saying which.
+ * comes back as `msg: null` with `bad` saying which (and `repeated`, the key that appears twice).
  */
-export function receiveMessage(fd: number, timeoutMs: number): { msg: unknown; fds: number[]; bad?: string } | 'closed' | null {
+export function receiveMessage(fd: number, timeoutMs: number): { msg: unknown; fds: number[]; bad?: string; repeated?: string } | 'closed' | null {
   const buf = inBuf;
   const fdsOut = inFds;
   let r = native().recvFds(fd, buf, fdsOut, timeoutMs);
@@ -113,7 +113,7 @@ export function receiveMessage(fd: number, timeoutMs: number): { msg: unknown; f
     return { msg: null, fds: [], bad: 'not JSON' };
   }
   const dup = repeatedKey(text);
-  if (dup !== null) return { msg: null, fds, bad: `the key ${JSON.stringify(dup.length > 24 ? `${dup.slice(0, 24)}…` : dup)} appears twice in one object` };
+  if (dup !== null) return { msg: null, fds, bad: 'a key appears twice in one object', repeated: dup };
   return { msg, fds };
 }
 
