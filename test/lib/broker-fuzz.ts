@@ -229,6 +229,7 @@ export function fuzz(socket: string, ifname: string, cases: number, seed: number
       r = { ms: 0, answers: 0, granted: 0, problems: [`the case threw: ${(e as Error).message}`] };
     }
     s.cases++;
+    if (s.cases % 500 === 0) process.stderr.write(`broker-fuzz: ${s.cases} cases, ${s.failures.length} failures, slowest ${s.maxMs.toFixed(0)} ms\n`);
     s.byKind[c.kind] = (s.byKind[c.kind] ?? 0) + 1;
     s.answers += r.answers;
     s.granted += r.granted;
