@@ -192,6 +192,7 @@ export class Broker {
   private sweep(): void {
     const now = performance.now();
     const t = this.limits.requestTimeoutMs;
+    for (const [uid, at] of this.limitLogged) if (now - at > LIMIT_LOG_MS) this.limitLogged.delete(uid);
     for (const c of [...this.clients]) {
       if (c.rx === null && now - c.since > t) {
         this.refuse(c, new AfxdpError('EBROKER', `no request within ${t / 1000} s of connecting`, { hint: `send the open request at once (the broker's ${LIMIT_FLAGS.requestTimeoutMs} sets the deadline)` }));
