@@ -98,9 +98,13 @@ test('a queue the interface does not have is refused, and nothing is left attach
 
 test('a busy-mode socket that cannot be created is reported from the worker as one error', async () => {
   await withLab(async (lab) => {
-    // ring size 3 is not a power of two: the worker's XskSocket.create() refuses it
-    assert.throws(() => LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'busy', ringSize: 3 }),
-      (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /not a power of two/.test(e.message),
+    // veth has no zero-copy: the worker's bind fails (options are checked before, on this thread)
+    assert.throws(() => LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'busy', bind: 'zerocopy' }),
+      (e: unknown) => e instanceof AfxdpError && e.code === 'ESYS' && /cannot bind an AF_XDP socket \(zerocopy\)/.test(e.message),
+    );
+    // a ring size that is not a power of two never reaches a worker
+    assert.throws(() => LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll: 'busy', ringSize: 1000 }),
+      (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /^ringSize must be a power of two from 8 to 8192 \(e\.g\. 64, 512, 2048\), got 1000$/.test(e.message),
     );
   }, { queues: 1 });
 });

@@ -22,6 +22,7 @@ import { Batch, type BatchOwner } from './batch.js';
 import { XdpProgram } from './program.js';
 import { withNetnsFd, type NetnsOption } from './netns.js';
 import { expectChoice, expectInt, expectObject, expectString, describe } from './validate.js';
+import { checkOption, checkQueues } from '../rx/bounds.js';
 
 export interface OpenOptions {
   /** interface name, e.g. 'eth0' */
@@ -157,12 +158,12 @@ export class AfxdpSocket implements BatchOwner {
     expectString('open: options.iface', opts.iface);
     if (opts.broker !== undefined) expectString('open: options.broker', opts.broker);
     if (opts.queue !== undefined && opts.queues !== undefined) throw new AfxdpError('EUSAGE', 'open: give options.queue or options.queues, not both');
-    const queue = opts.queue === undefined ? 0 : expectInt('open: options.queue', opts.queue, 0, 4095);
+    const queue = opts.queue === undefined ? 0 : (checkOption('queue', opts.queue, { label: 'open: options.queue' }) as number);
     let queues: readonly number[] | 'all' = [queue];
     if (opts.queues === 'all') queues = 'all';
     else if (opts.queues !== undefined) {
       if (!Array.isArray(opts.queues) || opts.queues.length === 0) throw new AfxdpError('EUSAGE', `open: options.queues must be 'all' or a non-empty array of queue ids, got ${describe(opts.queues)}`);
-      queues = opts.queues.map((q, i) => expectInt(`open: options.queues[${i}]`, q, 0, 63));
+      queues = checkQueues(opts.queues, 'open: options.queues');
     }
     const handler = opts.handler === undefined ? undefined : handlerUrl(opts.handler);
     const poll = expectChoice('open: options.poll', opts.poll, POLL_MODES) ?? (handler === undefined ? 'event' : 'worker');
@@ -172,8 +173,8 @@ export class AfxdpSocket implements BatchOwner {
     const clock = expectChoice('open: options.clock', opts.clock, ['monotonic', 'tai'] as const) ?? 'monotonic';
     const match = expectChoice('open: options.match', opts.match, ['udp', 'all', 'afxdp'] as const) ?? 'udp';
     const udpPort = opts.udpPort === undefined ? 0 : expectInt('open: options.udpPort', opts.udpPort, 0, 65535);
-    const ringSize = opts.ringSize === undefined ? 2048 : expectInt('open: options.ringSize', opts.ringSize, 1, 1 << 20);
-    const frameCount = opts.frameCount === undefined ? undefined : expectInt('open: options.frameCount', opts.frameCount, 64, 1 << 20);
+    const ringSize = opts.ringSize === undefined ? 2048 : (checkOption('ringSize', opts.ringSize, { label: 'open: options.ringSize' }) as number);
+    const frameCount = opts.frameCount === undefined ? undefined : (checkOption('frameCount', opts.frameCount, { label: 'open: options.frameCount' }) as number);
     const batchSize = opts.batchSize === undefined ? undefined : expectInt('open: options.batchSize', opts.batchSize, 1, 4096);
     if (opts.frameSize !== undefined && opts.frameSize !== 2048 && opts.frameSize !== 4096) throw new AfxdpError('EUSAGE', `open: options.frameSize must be 2048 or 4096, got ${describe(opts.frameSize)}`);
     if (opts.sg !== undefined && opts.sg !== 'auto' && typeof opts.sg !== 'boolean') throw new AfxdpError('EUSAGE', `open: options.sg must be true, false or 'auto', got ${describe(opts.sg)}`);
@@ -181,7 +182,7 @@ export class AfxdpSocket implements BatchOwner {
     if (opts.hints !== undefined && opts.hints !== 'auto' && typeof opts.hints !== 'boolean') throw new AfxdpError('EUSAGE', `open: options.hints must be true, false or 'auto', got ${describe(opts.hints)}`);
     let txRingSize = 0;
     if (opts.tx === true) txRingSize = 2048;
-    else if (typeof opts.tx === 'number') txRingSize = expectInt('open: options.tx', opts.tx, 1, 1 << 20);
+    else if (typeof opts.tx === 'number') txRingSize = checkOption('txRingSize', opts.tx, { label: 'open: options.tx' }) as number;
     else if (opts.tx !== undefined && opts.tx !== false) throw new AfxdpError('EUSAGE', `open: options.tx must be a boolean or a ring size, got ${describe(opts.tx)}`);
     let program: string | LoadedProgram | undefined;
     if (opts.program instanceof XdpProgram) {

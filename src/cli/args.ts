@@ -1,6 +1,6 @@
 /** Argument parsers for the CLI: each rejects bad input with a message naming the accepted values. */
 import { InvalidArgumentError } from 'commander';
-import { AfxdpError, parseWarmup, FRAME_MIN, FRAME_MAX, type WarmupSpec, type SizeRange } from '../index.js';
+import { AfxdpError, parseWarmup, checkOption, FRAME_MIN, FRAME_MAX, RING_SIZE_MIN, RING_SIZE_MAX, type WarmupSpec, type SizeRange, type BoundedOption } from '../index.js';
 
 export function intArg(name: string, min: number, max: number): (v: string) => number {
   return (v: string) => {
@@ -36,17 +36,22 @@ export function ifnameArg(v: string): string {
   return v;
 }
 
-/** Ring sizes: the kernel takes only powers of two; the cap keeps the UMEM (2 frames per entry, 4 KiB each) ≤ 64 MiB. */
-export const RING_SIZE_MIN = 8;
-export const RING_SIZE_MAX = 8192;
+export { RING_SIZE_MIN, RING_SIZE_MAX };
 
-export function ringSizeArg(v: string): number {
-  const n = intArg('--ring-size', RING_SIZE_MIN, RING_SIZE_MAX)(v);
-  if ((n & (n - 1)) !== 0) {
-    throw new InvalidArgumentError(`--ring-size must be a power of two from ${RING_SIZE_MIN} to ${RING_SIZE_MAX} (e.g. 64, 512, 2048), got ${n}`);
-  }
-  return n;
+/** A flag checked by the library's one option check (its bounds are the API's and the broker's defaults). */
+export function optionArg(flag: string, option: BoundedOption): (v: string) => number {
+  return (v: string) => {
+    const t = v.trim();
+    const n = /^\d+$/.test(t) ? Number(t) : NaN;
+    try {
+      return checkOption(option, Number.isSafeInteger(n) ? n : t, { label: flag }) as number;
+    } catch (e) {
+      throw new InvalidArgumentError(e instanceof AfxdpError ? e.message : String(e));
+    }
+  };
 }
+
+export const ringSizeArg = optionArg('--ring-size', 'ringSize');
 
 /** --queues: a count 1..64 or 'all' */
 export function queuesArg(v: string): number | 'all' {

@@ -8,8 +8,9 @@ import { cpuCount } from '../sys/thread.js';
 import { AfxdpError } from '../errors.js';
 import type { BindMode } from '../xsk/socket.js';
 import type { XdpModeOption } from '../xdp/program.js';
-import { STRATEGY_CODES, type StrategyName } from '../xdp/meta.js';
+import type { StrategyName } from '../xdp/meta.js';
 import type { HandlerSpec } from './handler.js';
+import { OPTION_SPECS, MAX_QUEUES, checkOption, checkQueues, defaultFrameCount, type BoundedOption } from './bounds.js';
 
 export type { StrategyName };
 export type ClockName = 'monotonic' | 'tai';
@@ -162,11 +163,6 @@ export interface ReceiverOptions {
   handler?: HandlerSpec;
 }
 
-
-const MAX_QUEUES = 64; // AFXDP_MAX_QUEUES in bpf/stamp.h
-/** a busy poll longer than this per empty ring only burns the CPU: the wake-up path takes over */
-const MAX_BUSY_POLL_US = 10_000;
-
 export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker' | 'handler'>> &
   Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker' | 'handler'> & { queues: readonly number[] | 'all' };
 
@@ -176,6 +172,11 @@ export function resolve(opts: ReceiverOptions): Resolved {
   for (const k of Object.keys(opts)) {
     if (!KNOWN.has(k)) throw new AfxdpError('EUSAGE', `unknown receiver option ${JSON.stringify(k)}`, { hint: `known options: ${[...KNOWN].join(', ')}` });
   }
+  // every bounded option through the one check (rx/bounds.ts), before anything is made
+  for (const k of Object.keys(OPTION_SPECS) as BoundedOption[]) {
+    if (k !== 'queue' && (opts as unknown as Record<string, unknown>)[k] !== undefined) checkOption(k, (opts as unknown as Record<string, unknown>)[k]);
+  }
+  if (opts.queues !== undefined) checkQueues(opts.queues);
   const ringSize = opts.ringSize ?? 2048;
   const o: Resolved = {
     ifname: opts.ifname,
@@ -195,7 +196,7 @@ export function resolve(opts: ReceiverOptions): Resolved {
     hints: opts.hints ?? 'auto',
     program: opts.program,
     xskmap: opts.xskmap,
-    frameCount: opts.frameCount ?? Math.max(4096, ringSize * 2),
+    frameCount: opts.frameCount ?? defaultFrameCount(ringSize),
     frameSize: opts.frameSize ?? DEFAULT_FRAME_SIZE,
     sg: opts.sg ?? 'auto',
     ringSize,
@@ -213,13 +214,7 @@ export function resolve(opts: ReceiverOptions): Resolved {
     broker: opts.broker,
     handler: opts.handler,
   };
-  if (!POLL_MODES.includes(o.poll)) throw new AfxdpError('EUSAGE', `poll mode ${JSON.stringify(o.poll)} is not ${POLL_MODES.join(', ')}`, { hint: 'use --poll event, --poll worker or --poll busy' });
   if (!SCHED_CHOICES.includes(o.sched)) throw new AfxdpError('EUSAGE', `sched ${JSON.stringify(o.sched)} is not ${SCHED_CHOICES.join(' or ')}`, { hint: 'use --sched receiver-first (default) or --sched off' });
-  if (!Object.hasOwn(STRATEGY_CODES, o.strategy)) {
-    throw new AfxdpError('EUSAGE', `unknown strategy ${JSON.stringify(o.strategy)}`, { hint: `use one of ${Object.keys(STRATEGY_CODES).join(', ')}` });
-  }
-  if (!MATCH_NAMES.includes(o.match)) throw new AfxdpError('EUSAGE', `match ${JSON.stringify(o.match)} is not ${MATCH_NAMES.join(', ')}`, { hint: 'use --match afxdp, --match udp or --all' });
-  if (!Number.isInteger(o.udpPort) || o.udpPort < 0 || o.udpPort > 65535) throw new AfxdpError('EUSAGE', `UDP port ${o.udpPort} is out of range`, { hint: 'use 0..65535 (0 = any port)' });
   if (!Number.isInteger(o.stackEvery) || o.stackEvery < 0 || o.stackEvery === 1 || o.stackEvery > 1000) {
     throw new AfxdpError('EUSAGE', `stack share 1/${o.stackEvery} is out of range`, { hint: 'use every 2..1000th packet to the kernel stack (--stack-every N), or 0 for none' });
   }
@@ -227,15 +222,9 @@ export function resolve(opts: ReceiverOptions): Resolved {
   if (o.cpu !== undefined && (!Number.isInteger(o.cpu) || o.cpu < 0 || o.cpu >= cpuCount())) {
     throw new AfxdpError('EUSAGE', `CPU ${o.cpu} is out of range: this machine has ${cpuCount()} CPU${cpuCount() === 1 ? '' : 's'}`, { hint: `use --cpu 0..${cpuCount() - 1}` });
   }
-  if (!Number.isInteger(o.busyPoll) || o.busyPoll < 0 || o.busyPoll > MAX_BUSY_POLL_US) {
-    throw new AfxdpError('EUSAGE', `busy-poll time ${o.busyPoll} µs is out of range`, { hint: `use 0..${MAX_BUSY_POLL_US} µs (50 is a common choice; 0 = off)` });
-  }
   if (o.busyPoll > 0 && !inWorkers(o.poll)) {
     throw new AfxdpError('EUSAGE', 'busy polling needs poll mode worker or busy: in event mode the socket waits in the event loop, which never busy-polls', { hint: 'add --poll worker (or --poll busy), or drop --busy-poll' });
   }
-  if (o.frameSize !== 2048 && o.frameSize !== 4096) throw new AfxdpError('EUSAGE', `UMEM frame size ${String(o.frameSize)} is not supported`, { hint: 'use --frame-size 2048 or 4096' });
-  if (o.sg !== true && o.sg !== false && o.sg !== 'auto') throw new AfxdpError('EUSAGE', `sg ${JSON.stringify(o.sg)} is not true, false or 'auto'`, { hint: "multi-buffer receive: true, false or 'auto' (when the MTU needs it)" });
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) throw new AfxdpError('EUSAGE', `batch size ${o.batchSize} is out of range`, { hint: 'use 1..4096' });
   if (inWorkers(o.poll) && o.txMetadataLen > 0) {
     throw new AfxdpError('EUSAGE', `TX metadata needs poll mode event: in ${o.poll} mode the worker owns the socket and its completions`, { hint: 'open with poll: "event"' });
   }
@@ -253,13 +242,6 @@ export function resolve(opts: ReceiverOptions): Resolved {
     if (clash !== undefined) {
       throw new AfxdpError('EUSAGE', `${clash} cannot be used with a broker: the broker loads afxdp's own program on the interfaces of its own network namespace and never detaches someone else's`, { hint: `drop ${clash}, or run without the broker (as root)` });
     }
-  }
-  if (o.queues !== 'all') {
-    if (o.queues.length === 0) throw new AfxdpError('EUSAGE', 'no queues given', { hint: 'use --queues N or --queues all' });
-    for (const q of o.queues) {
-      if (!Number.isInteger(q) || q < 0 || q >= MAX_QUEUES) throw new AfxdpError('EUSAGE', `queue ${q} is not a valid queue number`, { hint: `afxdp handles queues 0..${MAX_QUEUES - 1}` });
-    }
-    if (new Set(o.queues).size !== o.queues.length) throw new AfxdpError('EUSAGE', `queues ${o.queues.join(',')} has duplicates`, { hint: 'list each queue once' });
   }
   return o;
 }

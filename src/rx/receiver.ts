@@ -40,6 +40,7 @@ import type { PacketBatch, PacketSink } from './batch.js';
 import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END, C_BUSY_POLLS, C_SIZE_BASE, C_MULTI_BUFFER, C_CHAINS_DROPPED, C_HANDLED, C_FORWARDED, C_SENT, C_HANDLER_DROPPED, HANDLER_COUNTERS, SIZE_CLASSES } from './counts.js';
 import * as W from './worker.js';
 import type { StrategyCounts, HintCounts } from './stamps.js';
+import { checkOption } from './bounds.js';
 import { resolve, lookup, inWorkers, wantsSg, DEFAULT_FRAME_SIZE, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
 import { ReceiveQueue, emptyKernel, NO_COUNTERS } from './queue.js';
 
@@ -206,8 +207,8 @@ export class LatencyReceiver {
     this.joins = joins;
     this.mtu = mtu;
     this.frameSize = o.frameSize;
-    // through a broker the protocol does not carry multi-buffer yet: larger packets are rx_dropped there
-    this.sg = role === 'local' ? wantsSg(o.sg, mtu, o.frameSize) : false;
+    // a broker's client binds nothing: the broker decided, and the grant says
+    this.sg = role === 'client' ? (brokered?.grant.sg ?? false) : wantsSg(o.sg, mtu, o.frameSize);
     this.ifname = o.ifname;
     this.ifindex = ifindex;
     this.queues = queues;
@@ -233,7 +234,9 @@ export class LatencyReceiver {
    * gives what the client needs; close() detaches when the client is gone.
    */
   static openForClient(opts: ReceiverOptions, joins?: LatencyReceiver): LatencyReceiver {
-    const o = resolve({ ...opts, poll: 'event' });
+    // the broker never receives (poll does not matter); busy polling is set on the sockets it makes
+    const busyPoll = opts.busyPoll ?? 0;
+    const o: Resolved = { ...resolve({ ...opts, poll: 'event', busyPoll: 0 }), busyPoll: checkOption('busyPoll', busyPoll) as number };
     if (o.broker !== undefined) throw new AfxdpError('EUSAGE', 'a broker does not ask another broker');
     if (joins === undefined) return this.openHere(o, 'broker');
     // another client's queues of the same interface: its program (same options) takes these sockets too
@@ -252,15 +255,12 @@ export class LatencyReceiver {
 
   /** A client: the broker makes everything; this process adopts the sockets and receives. */
   private static openThroughBroker(o: Resolved): LatencyReceiver {
-    if (o.sg === true || o.frameSize !== DEFAULT_FRAME_SIZE) {
-      throw new AfxdpError('EUSAGE', 'multi-buffer receive (sg) and another UMEM frame size are not available through the broker yet', { hint: 'drop sg / frameSize (--frame-size) with a broker, or run with the privileges to open the socket here' });
-    }
     const options: Record<string, unknown> = {};
     for (const k of BROKERED_OPTIONS) options[k] = o[k];
     const { grant, fds, conn } = requestQueues(o.broker!, { ifname: o.ifname, queues: o.queues, options });
     // the broker's numbers decide the shapes the client maps
-    const shaped: Resolved = { ...o, frameCount: grant.frameCount, ringSize: grant.ringSize, txRingSize: grant.txRingSize, txMetadataLen: grant.txMetadataLen };
-    return LatencyReceiver.setUpOrClose(new this(shaped, grant.ifindex, grant.queues, 'client', { grant, fds, conn, path: o.broker! }), undefined);
+    const shaped: Resolved = { ...o, frameCount: grant.frameCount, ringSize: grant.ringSize, txRingSize: grant.txRingSize, txMetadataLen: grant.txMetadataLen, frameSize: grant.frameSize ?? DEFAULT_FRAME_SIZE };
+    return LatencyReceiver.setUpOrClose(new this(shaped, grant.ifindex, grant.queues, 'client', { grant, fds, conn, path: o.broker! }, null, grant.mtu ?? 0), undefined);
   }
 
   private static openHere(o: Resolved, role: Role): LatencyReceiver {
@@ -482,6 +482,11 @@ export class LatencyReceiver {
   private openForClientSocket(rq: ReceiveQueue): void {
     const socket = XskSocket.create({ ...this.socketOptions(rq.queue), shared: true });
     this.forClient.push(socket);
+    // SO_BUSY_POLL needs CAP_NET_ADMIN, which the broker has and its client has not: set here, on the shared socket
+    if (this.o.busyPoll > 0) {
+      socket.setBusyPoll(this.o.busyPoll);
+      if (this.busyPollTook === null) this.busyPollTook = busyPollOf(socket.fd, this.o.batchSize);
+    }
     rq.fd = socket.fd;
     rq.bindMode = socket.bindMode;
   }
@@ -515,6 +520,10 @@ export class LatencyReceiver {
       hasCounters: this.counters !== null,
       mapInUse: this.mapInUse,
       sockets: this.forClient.map((s) => ({ queue: s.queue, filled: s.initialFill, bindMode: s.bindMode })),
+      frameSize: o.frameSize,
+      sg: this.sg,
+      mtu: this.mtu,
+      busyPoll: this.busyPollTook?.usecs ?? 0,
     };
     return { grant, fds };
   }

@@ -218,7 +218,8 @@ async function run(d: WorkerData): Promise<void> {
           if (ifindex === 0) throw new AfxdpError('ENOIFACE', `interface ${d.ifname} not found`, { hint: 'list interfaces with `ip -br link`' });
           return XskSocket.create(opts(ifindex));
         });
-    if (d.busyPoll > 0) {
+    // an adopted socket's busy polling was set by the broker (raising it needs CAP_NET_ADMIN)
+    if (d.busyPoll > 0 && !a) {
       try {
         sock.setBusyPoll(d.busyPoll);
       } catch (e) {
