@@ -5,6 +5,7 @@
  * the consumer side — batches through `for await`, a callback or receive(), and send().
  */
 import './dispose.js';
+import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -108,7 +109,18 @@ export interface BatchesOptions {
   signal?: AbortSignal;
 }
 
-export class AfxdpSocket implements BatchOwner {
+/** The events an AfxdpSocket emits. */
+export interface AfxdpSocketEvents {
+  /** receiving ended: ENOIFACE (interface gone), EBROKER (broker gone), ESTATE (a receive worker died), EHANDLER (a handler threw) */
+  error: [err: AfxdpError];
+}
+
+/**
+ * An EventEmitter: `'error'` is emitted once when receiving ends on its own (see `error`). As
+ * with any Node emitter, an `'error'` nobody listens to is thrown (an uncaught exception), unless
+ * a `for await` loop (which then rejects) or an onBatch() error callback received it.
+ */
+export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements BatchOwner {
   readonly iface: string;
   /** the first (or only) queue */
   readonly queue: number;
@@ -137,7 +149,11 @@ export class AfxdpSocket implements BatchOwner {
   /** the handler module (URL) receiving the packets, or null */
   readonly handlerModule: string | null;
 
+  /** onBatch()'s error callback while the callback consumes */
+  private batchOnError: ((err: unknown) => void) | null = null;
+
   private constructor(rx: LatencyReceiver, handler?: string) {
+    super();
     this.rx = rx;
     this.iface = rx.ifname;
     this.queue = rx.queues[0]!;
@@ -147,6 +163,23 @@ export class AfxdpSocket implements BatchOwner {
     this.sock = rx.poll === 'event' && rx.socketOf(0).tx !== null ? rx.socketOf(0) : null;
     this.batch = new Batch(this);
     this.handlerModule = handler ?? null;
+    // the receiver's one failure path (interface or broker gone, worker died, handler threw) lands here
+    rx.onError = (e) => process.nextTick(() => this.raise(e));
+    rx.watchAlive();
+  }
+
+  /**
+   * Tells whoever consumes the socket that receiving ended: a waiting `for await` rejects, the
+   * onBatch() error callback is called, `'error'` is emitted to its listeners (and, as Node does,
+   * thrown when nobody received it at all).
+   */
+  private raise(e: AfxdpError): void {
+    if (this.isClosed) return;
+    const iterating = this.consumer === 'iterator';
+    this.wake?.();
+    const cb = this.consumer === 'callback' ? this.batchOnError : null;
+    if (cb !== null) cb(e);
+    if (this.listenerCount('error') > 0 || (!iterating && cb === null)) this.emit('error', e);
   }
 
   /** Opens AF_XDP sockets on `iface` (queue 0, or `queues`) with the XDP program in front of them. */
@@ -311,6 +344,8 @@ export class AfxdpSocket implements BatchOwner {
     try {
       for (;;) {
         if (this.isClosed || signal?.aborted) return;
+        // receiving ended (interface or broker gone, worker died): the loop rejects with why
+        if (this.rx.error !== null) throw this.rx.error;
         const b = this.receive();
         if (b !== null) {
           mine = true;
@@ -343,6 +378,7 @@ export class AfxdpSocket implements BatchOwner {
     if (typeof cb !== 'function') throw new AfxdpError('EUSAGE', `onBatch: the callback must be a function, got ${describe(cb)}`);
     if (onError !== undefined && typeof onError !== 'function') throw new AfxdpError('EUSAGE', `onBatch: onError must be a function, got ${describe(onError)}`);
     this.claim('callback');
+    this.batchOnError = onError ?? null;
     const dispatch = (): void => {
       for (;;) {
         if (this.isClosed || this.consumer !== 'callback') return;
@@ -369,7 +405,7 @@ export class AfxdpSocket implements BatchOwner {
 
   /** Worker modes: the callback runs whenever a worker hands over batches. */
   private async pumpCallback(dispatch: () => void): Promise<void> {
-    while (!this.isClosed && this.consumer === 'callback') {
+    while (!this.isClosed && this.consumer === 'callback' && this.rx.error === null) {
       dispatch();
       await this.channelsReady(100);
     }
@@ -384,6 +420,7 @@ export class AfxdpSocket implements BatchOwner {
     if (this.consumer !== 'callback') return;
     if (this.poll === 'event') for (const rq of this.rx.perQueue) rq.engine!.socket.offReadable();
     this.consumer = null;
+    this.batchOnError = null;
   }
 
   private claim(kind: 'iterator' | 'callback'): void {
@@ -560,14 +597,18 @@ export class AfxdpSocket implements BatchOwner {
   }
 
   /**
-   * The error that ended receiving on a queue (a handler that threw, the interface gone, a worker
-   * that died), or null. The counts up to then stay readable.
+   * The error that ended receiving (ENOIFACE: the interface is gone; EBROKER: the broker went
+   * away; ESTATE: a receive worker died; EHANDLER: a handler threw or could not load), or null.
+   * The counts up to then stay readable. Noticed within ALIVE_CHECK_MS (200 ms) at most.
    */
   get error(): AfxdpError | null {
     return this.rx.error;
   }
 
-  /** Calls cb once with the error that ends receiving on a queue (see `error`). */
+  /**
+   * Calls cb once with the error that ends receiving (see `error`): `once('error', cb)`, also
+   * when the error happened before (then cb runs on the next microtask).
+   */
   onError(cb: (err: AfxdpError) => void): void {
     if (typeof cb !== 'function') throw new AfxdpError('EUSAGE', `onError: the callback must be a function, got ${describe(cb)}`);
     if (this.rx.error !== null) {
@@ -575,7 +616,7 @@ export class AfxdpSocket implements BatchOwner {
       queueMicrotask(() => cb(e));
       return;
     }
-    this.rx.onError = cb;
+    this.once('error', cb);
   }
 
   private checkNoHandler(): void {

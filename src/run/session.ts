@@ -10,6 +10,7 @@ import { native, PACKAGE_ROOT } from '../native.js';
 import { withNetns } from '../sys/netns.js';
 import type { KernelStats } from '../xsk/socket.js';
 import type { AfxdpError } from '../errors.js';
+import { ALIVE_CHECK_MS } from '../rx/receiver.js';
 
 /** How often waitForEnd looks at the stop conditions that are not checked per batch. */
 const CHECK_MS = 100;
@@ -60,7 +61,7 @@ export function waitForEnd(probe: Receiving, o: WaitOptions): Promise<'packets' 
     const check = (): void => {
       const now = Date.now();
       // the interface can vanish without a poll event: ask the socket a few times per second
-      if (now - lastAlive >= 200) {
+      if (now - lastAlive >= ALIVE_CHECK_MS) {
         lastAlive = now;
         if (!probe.checkAlive()) return done('error');
       }

@@ -117,6 +117,11 @@ export interface WarmupCut {
 const MATCH = { udp: 0, all: 1, afxdp: 2 } as const; // enum afxdp_match in bpf/stamp.h
 const CLOCK = { monotonic: 0, tai: 1 } as const;
 const ENXIO = 6;
+/**
+ * How often the liveness check (checkAlive) runs while receiving: an interface that vanishes or a
+ * broker that goes away gives no poll event, so it is asked. Not per packet.
+ */
+export const ALIVE_CHECK_MS = 200;
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 /**
  * A worker's batch channel holds about this many bytes (its slots sized for the MTU), at least 32
@@ -191,6 +196,8 @@ export class LatencyReceiver {
   private mapInUse = false;
   private started = false;
   private closed = false;
+  /** watchAlive()'s timer */
+  private aliveTimer: NodeJS.Timeout | null = null;
   /** undo functions of the host knobs held for the run (--cpu-dma-latency), last first */
   private readonly held: Array<() => void> = [];
   /** receiver first (ReceiverOptions.sched) while receiving, from start() to close() */
@@ -592,6 +599,11 @@ export class LatencyReceiver {
     thread.unref();
     // an exception inside the worker after setup ends its loop; the state word says stopped
     thread.on('error', (e) => this.fail(new AfxdpError('ESTATE', `the receive worker of queue ${rq.queue} failed: ${e.message}`, { cause: e })));
+    // a worker that ends while asked to run (process.exit() in a handler, a terminated thread) receives nothing any more
+    thread.on('exit', (code) => {
+      if (this.closed || Atomics.load(ctl, W.CTL_STATE) !== W.STATE_RUNNING || Atomics.load(ctl, W.CTL_READY) !== W.READY_OK) return;
+      this.fail(new AfxdpError('ESTATE', `the receive worker of queue ${rq.queue} exited (code ${code}) while receiving`, { hint: 'the counts until then stay; close the socket and open it again' }));
+    });
     rq.worker = { thread, ctl, kernel: new Float64Array(kernel) };
     // an error that ended the worker's receiving after setup (a handler that threw)
     thread.on('message', (m: W.WorkerMessage) => {
@@ -804,9 +816,26 @@ export class LatencyReceiver {
     return this.error === null;
   }
 
+  /**
+   * Runs checkAlive() every ALIVE_CHECK_MS (an unref'd timer) until an error or close(), so
+   * `onError` hears of an interface or broker gone without anyone waiting in waitForEnd.
+   */
+  watchAlive(): void {
+    if (this.aliveTimer !== null || this.closed || this.error) return;
+    this.aliveTimer = setInterval(() => this.checkAlive(), ALIVE_CHECK_MS);
+    this.aliveTimer.unref();
+  }
+
+  private stopWatchAlive(): void {
+    if (this.aliveTimer === null) return;
+    clearInterval(this.aliveTimer);
+    this.aliveTimer = null;
+  }
+
   /** A socket failed: keep what was counted, say what happened, stop waking up. */
   private fail(e: AfxdpError): void {
     if (this.error) return;
+    this.stopWatchAlive();
     try {
       this.drain();
     } catch {
@@ -901,6 +930,7 @@ export class LatencyReceiver {
    */
   close(): void {
     if (this.closed) return;
+    this.stopWatchAlive();
     this.schedHold?.freeze(); // the report shows the threads as they ran, receiving ones included
     try {
       this.drain();
