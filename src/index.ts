@@ -56,6 +56,7 @@ export { GeneratorThread, type GeneratorResult } from './lab/generator-thread.js
 export { runDemo, type DemoOptions } from './run/demo.js';
 export { runCompareIface, type CompareIfaceOptions, type CompareStackOptions, type StackReceiverChoice } from './run/compare-stack.js';
 export { macFromString, ipv4FromString, FRAME_MIN, FRAME_MAX, DEFAULT_UDP_PORT } from './wire/frame.js';
+export { UdpView, parseUdp, udpReply } from './wire/udp.js';
 
 // diagnosing: the environment, and verifier logs
 export { runDoctor, renderDoctor, type DoctorReport } from './doctor/index.js';

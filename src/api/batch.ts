@@ -9,6 +9,7 @@
  */
 import { AfxdpError } from '../errors.js';
 import { F_HW_TS, F_RX_HASH, F_VLAN } from '../xdp/meta.js';
+import { UdpView, parseUdp, udpReply } from '../wire/udp.js';
 import { strategyOf, segmentCount, segmentRange, type PacketBatch } from '../rx/batch.js';
 
 const TWO32 = 4294967296;
@@ -59,6 +60,8 @@ export class Packet {
   /** @internal */
   generation = -1;
   private readonly batch: Batch;
+  /** the one UdpView udp() fills (no allocation per packet) */
+  private readonly udpView = new UdpView();
 
   /** @internal */
   constructor(batch: Batch, buffer: Uint8Array) {
@@ -118,6 +121,31 @@ export class Packet {
     }
     const r = this.batch.range(this.index, k);
     return this.buffer.subarray(r[0]!, r[1]!);
+  }
+
+  /**
+   * The packet as a UDP datagram (Ethernet, at most one VLAN tag, IPv4 or IPv6): addresses, ports
+   * and where the payload is in `buffer`; null for anything else (another protocol, an IPv4
+   * fragment, an IPv6 extension header, a multi-buffer packet). The view is reused: it describes
+   * this packet until the next call on any packet of the batch.
+   */
+  udp(): UdpView | null {
+    this.batch.checkLive(this.generation);
+    if (this.segmentCount > 1) return null;
+    return parseUdp(this.buffer, this.offset, this.length, this.udpView) ? this.udpView : null;
+  }
+
+  /**
+   * Turns a UDP packet into its reply, in place, ready for send(): Ethernet and IP addresses and
+   * the ports swapped, the UDP checksum computed anew (what arrived may carry a partial checksum
+   * left by the sender's checksum offload: docs/TROUBLESHOOTING.md). False (and nothing changed)
+   * when the packet is not one udp() reads.
+   */
+  udpReply(): boolean {
+    const v = this.udp();
+    if (v === null) return false;
+    udpReply(v);
+    return true;
   }
 
   /**
