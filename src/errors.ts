@@ -41,6 +41,43 @@ export class AfxdpError extends Error {
   }
 }
 
+/**
+ * The one refusal of an unknown option name: `<where>: unknown option "x" (did you mean "y"?)`,
+ * the known names in the hint. `aliases` maps another face's spelling to this one's (open()'s
+ * `iface` is runLatency()'s `ifname`); else the nearest known name by edit distance, if close.
+ */
+export function unknownOption(where: string, name: string, known: readonly string[], aliases: Readonly<Record<string, string>> = {}): AfxdpError {
+  const guess = Object.hasOwn(aliases, name) ? aliases[name]! : nearest(name, known);
+  const q = JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name);
+  return new AfxdpError('EUSAGE', `${where}: unknown option ${q}${guess === null ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}`, {
+    hint: `the options are ${known.join(', ')}`,
+  });
+}
+
+/** The known name nearest to `name` (case-insensitive Levenshtein) when at most a third of it differs, else null. */
+function nearest(name: string, known: readonly string[]): string | null {
+  // a 12-line edit distance rather than a dependency: commander has one for the CLI's flags but does not export it
+  const a = name.toLowerCase();
+  let best: string | null = null;
+  let bestD = Math.max(1, Math.floor(a.length / 3)) + 1;
+  for (const k of known) {
+    const b = k.toLowerCase();
+    if (Math.abs(a.length - b.length) >= bestD) continue;
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const cur = [i];
+      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+    const d = prev[b.length]!;
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
 /** Shape of errors thrown by the native addon: `err.errno` and `err.syscall` are set. */
 export interface NativeError extends Error {
   errno?: number;

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, AfxdpError, type Lab } from '../src/index.js';
+import { open, AfxdpError, LatencyReceiver, type Lab } from '../src/index.js';
+import { runTool } from '../src/sys/exec.js';
 import { withLab, openGenerator } from './lib/lab.js';
 
 /** One generator per TX queue: veth delivers on the RX queue numbered like the TX queue. */
@@ -51,9 +52,10 @@ for (const [strategy, poll] of [['prepend', 'busy'], ['map', 'event'], ['auto', 
         const rep = sock.report({ sent: 2 * perQueue });
         assert.equal(rep.poll, poll);
         assert.deepEqual(rep.per_queue!.map((q) => q.received), [perQueue, perQueue]);
-        // resetLatency starts a new interval: nothing recorded since
+        // resetLatency starts a new interval (over every queue): nothing recorded since; the whole run stays
         sock.resetLatency();
-        assert.equal(sock.latency().count, 0);
+        assert.equal(sock.latency({ since: 'reset' }).count, 0);
+        assert.equal(sock.latency().count, 2 * perQueue);
       } finally {
         traffic.close();
         sock.close();
@@ -85,10 +87,18 @@ test('onBatch() in busy mode: the callback runs on the main thread for every bat
   }, { queues: 1 });
 });
 
-test('open(): an option the API does not know is an error that names it', async () => {
+test('open(): an option the API does not know is an error that names it and the nearest known one', async () => {
   await withLab(async (lab) => {
     const base = { iface: lab.rx.ifname, netns: lab.rx.netns.fd };
-    assert.throws(() => open({ ...base, stratgy: 'prepend' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /unknown option "stratgy"/.test(e.message));
+    const refused = (o: object, message: RegExp) => assert.throws(() => open({ ...base, ...o } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && message.test(e.message) && /^the options are iface, queue,/.test(e.hint!));
+    refused({ stratgy: 'prepend' }, /^open: unknown option "stratgy" \(did you mean "strategy"\?\)$/);
+    refused({ batchsize: 8 }, /^open: unknown option "batchsize" \(did you mean "batchSize"\?\)$/);
+    // runLatency()'s spelling of the same option
+    refused({ netnsFd: 3 }, /^open: unknown option "netnsFd" \(did you mean "netns"\?\)$/);
+    refused({ ifname: 'x' }, /^open: unknown option "ifname" \(did you mean "iface"\?\)$/);
+    refused({ frobnicate: 1 }, /^open: unknown option "frobnicate"$/);
+    // and the other way round
+    assert.throws(() => LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, netns: 'x' } as never), /receiver options: unknown option "netns" \(did you mean "netnsFd"\?\)/);
     assert.throws(() => open({ ...base, poll: 'spin' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /poll must be one of event, worker, busy/.test(e.message));
     assert.throws(() => open({ ...base, strategy: 'magic' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /strategy must be one of/.test(e.message));
     assert.throws(() => open({ ...base, queue: 0, queues: [0] }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE');
@@ -98,4 +108,23 @@ test('open(): an option the API does not know is an error that names it', async 
     assert.deepEqual(sock.queues, [0]);
     sock.close();
   }, { queues: 1 });
+});
+
+test("open({ netns: NAME }): a bare `ip netns` name is /run/netns/NAME; an absent one is one clear line", async () => {
+  await withLab(async (lab) => {
+    const name = `${lab.id}-face`;
+    assert.throws(() => open({ iface: lab.rx.ifname, netns: name }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && e.message === `network namespace "${name}" does not exist (no /run/netns/${name})` && /ip netns list/.test(e.hint!));
+    // pin the lab's rx namespace under a name, as `ip netns add` would
+    await runTool('ip', ['netns', 'attach', name, String(lab.rx.netns.pid)]);
+    try {
+      const sock = open({ iface: lab.rx.ifname, netns: name });
+      try {
+        assert.equal(sock.iface, lab.rx.ifname);
+      } finally {
+        sock.close();
+      }
+    } finally {
+      await runTool('ip', ['netns', 'delete', name]);
+    }
+  });
 });

@@ -56,21 +56,31 @@ test('offBatch(): the callback stops; later packets wait in the ring for receive
   });
 });
 
-test('latency() counts since the last resetLatency()', async () => {
+test("resetLatency() starts an interval: latency({ since: 'reset' }) covers it, latency() and report() keep the whole run", async () => {
   await withLab(async (lab) => {
     const sock = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd });
     try {
       assert.equal(await sendFrames(lab, 100), 100);
       await take(sock, 100);
       assert.equal(sock.latency().count, 100);
+      assert.deepEqual(sock.latency({ since: 'reset' }), sock.latency(), 'before any reset the interval is the whole run');
       sock.resetLatency();
-      assert.equal(sock.latency().count, 0);
+      assert.equal(sock.latency({ since: 'reset' }).count, 0);
+      assert.equal(sock.latency().count, 100, 'the whole run is kept');
       assert.equal(await sendFrames(lab, 30), 30);
       await take(sock, 30);
-      const l = sock.latency();
+      const l = sock.latency({ since: 'reset' });
       assert.equal(l.count, 30);
-      assert.ok(l.min > 0 && l.min <= l.p50 && l.p50 <= l.max, JSON.stringify(l));
+      assert.ok(l.min > 0 && l.min <= l.p50 && l.p50 <= l.max && l.min <= l.mean && l.mean <= l.max, JSON.stringify(l));
+      const all = sock.latency({ since: 'open' });
+      assert.equal(all.count, 130);
+      assert.ok(all.min <= l.min && all.max >= l.max);
+      assert.equal(sock.report().latency_ns.xdp_to_user.count, 130, 'the report covers the whole run');
       assert.equal(sock.stats().received, 130, 'the packet counters are not reset');
+      sock.resetLatency();
+      assert.equal(sock.latency({ since: 'reset' }).count, 0, 'a second reset starts a new interval');
+      assert.throws(() => sock.latency({ sinse: 'reset' } as never), /^AfxdpError: latency: unknown option "sinse" \(did you mean "since"\?\)$/);
+      assert.throws(() => sock.latency({ since: 'start' } as never), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE');
     } finally {
       sock.close();
     }

@@ -220,3 +220,35 @@ test('percentiles stay between the exact min and max (a bucket may reach 0.1% pa
   h.recordValue(123457);
   assert.ok(h.getValueAtPercentile(99) > 123457, 'HdrHistogram alone would report past the max');
 });
+
+test("mark() starts a span: summaryOf(…, 'mark') equals a recorder that saw only what came after, over several recorders; the whole is kept", () => {
+  const r = rng(7);
+  const a = new LatencyRecorder();
+  const b = new LatencyRecorder();
+  const whole = new LatencyRecorder();
+  const after = new LatencyRecorder();
+  const value = (): number => Math.round(Math.exp(r() * 16));
+  assert.deepEqual(LatencyRecorder.summaryOf([a, b], 'mark'), LatencyRecorder.summaryOf([a, b]), 'never marked: the span is the whole');
+  for (let i = 0; i < 5000; i++) {
+    const v = value();
+    (i % 2 ? a : b).record(v);
+    whole.record(v);
+  }
+  a.record(3); // pending, unflushed at the mark: before it
+  whole.record(3);
+  a.mark();
+  b.mark();
+  assert.equal(LatencyRecorder.summaryOf([a, b], 'mark').count, 0);
+  for (let i = 0; i < 3000; i++) {
+    const v = value();
+    (i % 3 ? a : b).record(v);
+    whole.record(v);
+    after.record(v);
+  }
+  assert.deepEqual(LatencyRecorder.summaryOf([a, b], 'mark'), after.summary());
+  assert.deepEqual(LatencyRecorder.summaryOf([a, b]), whole.summary());
+  a.mark();
+  b.mark();
+  a.record(42);
+  assert.deepEqual(LatencyRecorder.summaryOf([a, b], 'mark'), { count: 1, min: 42, p50: 42, p90: 42, p99: 42, p999: 42, max: 42, mean: 42 });
+});

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { AfxdpError } from '../errors.js';
+import { AfxdpError, unknownOption } from '../errors.js';
 import { LatencyReceiver, POLL_MODES, type HandlerStats, type ClockName, type MatchName, type PollMode, type StrategyName, type LoadedProgram } from '../rx/receiver.js';
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import type { Report } from '../report/report.js';
@@ -84,6 +84,9 @@ export interface OpenOptions {
 
 const OPEN_OPTIONS = ['iface', 'queue', 'queues', 'poll', 'strategy', 'simulateNoMeta', 'hints', 'mode', 'bind', 'clock', 'match', 'udpPort', 'program', 'netns', 'ringSize', 'tx', 'frameCount', 'frameSize', 'sg', 'batchSize', 'broker', 'handler'];
 
+/** runLatency()/LatencyReceiver's names for open()'s options: "did you mean" points across */
+const RECEIVER_SPELLING = { ifname: 'iface', netnsFd: 'netns', txRingSize: 'tx' };
+
 export interface SocketStats {
   /** packets received through this API */
   received: number;
@@ -102,6 +105,11 @@ export interface SocketStats {
   kernel: KernelStats;
   /** the default program's counters, summed over the queues; null with your own program */
   program: ProgramCounters | null;
+}
+
+export interface LatencyOptions {
+  /** 'open' (default): everything received since open(); 'reset': since the last resetLatency() */
+  since?: 'open' | 'reset';
 }
 
 export interface BatchesOptions {
@@ -186,7 +194,7 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
   static open(opts: OpenOptions): AfxdpSocket {
     expectObject('open: options', opts);
     for (const k of Object.keys(opts)) {
-      if (!OPEN_OPTIONS.includes(k)) throw new AfxdpError('EUSAGE', `open: unknown option ${JSON.stringify(k)}`, { hint: `the options are ${OPEN_OPTIONS.join(', ')} (docs/API.md)` });
+      if (!OPEN_OPTIONS.includes(k)) throw unknownOption('open', k, OPEN_OPTIONS, RECEIVER_SPELLING);
     }
     expectString('open: options.iface', opts.iface);
     if (opts.broker !== undefined) expectString('open: options.broker', opts.broker);
@@ -550,18 +558,24 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
     return s;
   }
 
-  /** XDP → user latency summary (ns) of everything received so far, over all queues. */
-  latency(): LatencySummary {
-    return LatencyRecorder.summaryOf(this.rx.perQueue.map((q) => q.xdpToUser));
+  /**
+   * XDP → user latency summary (ns) over all queues: of everything received since open() (the
+   * default, what report() covers), or with `{ since: 'reset' }` since the last resetLatency()
+   * (since open() before the first).
+   */
+  latency(o: LatencyOptions = {}): LatencySummary {
+    expectObject('latency: options', o);
+    for (const k of Object.keys(o)) if (k !== 'since') throw unknownOption('latency', k, ['since']);
+    const since = expectChoice('latency: options.since', o.since, ['open', 'reset'] as const) ?? 'open';
+    return LatencyRecorder.summaryOf(this.rx.perQueue.map((q) => q.xdpToUser), since === 'open' ? 'all' : 'mark');
   }
 
-  /** Starts a new measurement interval: forgets the latencies recorded so far. */
+  /**
+   * Starts a new measurement interval: `latency({ since: 'reset' })` then covers what arrives
+   * from now on. Forgets nothing: latency() and report() keep the whole run.
+   */
   resetLatency(): void {
-    for (const q of this.rx.perQueue) {
-      q.xdpToUser.reset();
-      q.senderToXdp?.reset();
-      q.hwToXdp?.reset();
-    }
+    for (const q of this.rx.perQueue) q.xdpToUser.mark();
   }
 
   /** The afxdp.report/1 document (the same JSON as `afxdp latency --json`, with per_queue). */

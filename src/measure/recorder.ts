@@ -204,6 +204,12 @@ export class LatencyRecorder extends BucketWriter {
   private sumBase = 0;
   private readonly hist: Histogram;
   private interval: Histogram;
+  /** since the last mark() (null before the first): a span of the run that leaves the cumulative one whole */
+  private marked: Histogram | null = null;
+  private markMin = Infinity;
+  private markMax = -Infinity;
+  /** S_SUM at the last mark() */
+  private markSumBase = 0;
 
   /** @param shared the state buffer of a BucketWriter in another thread (RECORDER_BYTES); default: own memory */
   constructor(shared?: ArrayBufferLike) {
@@ -280,6 +286,7 @@ export class LatencyRecorder extends BucketWriter {
     const maxIdx = indexOfValue(max);
     const hist = this.hist;
     const interval = this.interval;
+    const marked = this.marked;
     for (let i = 0; i < COUNTS_LENGTH; i++) {
       const count = c[i] - f[i];
       if (count === 0) continue;
@@ -287,14 +294,18 @@ export class LatencyRecorder extends BucketWriter {
       const value = i === maxIdx ? max : i === minIdx ? min : valueFromIndex(i);
       hist.recordValueWithCount(value, count);
       interval.recordValueWithCount(value, count);
+      marked?.recordValueWithCount(value, count);
       // A bucket can hold both min and max (all values in one bucket): fold the min in too, at no count.
       if (i === maxIdx && i === minIdx && min !== max) {
         hist.recordValueWithCount(min, 0);
         interval.recordValueWithCount(min, 0);
+        marked?.recordValueWithCount(min, 0);
       }
     }
     if (min < this.allMin) this.allMin = min;
     if (max > this.allMax) this.allMax = max;
+    if (min < this.markMin) this.markMin = min;
+    if (max > this.markMax) this.markMax = max;
   }
 
   /** The cumulative hdr-histogram-js Histogram since reset (flushed). Owned by the recorder: read, do not mutate. */
@@ -356,17 +367,33 @@ export class LatencyRecorder extends BucketWriter {
    * One summary over several recorders (the queues of a receiver): percentiles of the merged
    * histograms, exact count, min, max and mean. One recorder: its own summary().
    */
-  static summaryOf(recorders: readonly LatencyRecorder[]): LatencySummary {
-    if (recorders.length === 1) return recorders[0]!.summary();
+  static summaryOf(recorders: readonly LatencyRecorder[], span: 'all' | 'mark' = 'all'): LatencySummary {
+    if (recorders.length === 1 && span === 'all') return recorders[0]!.summary();
     const merged = newLatencyHistogram();
     let lo = Infinity;
     let hi = -Infinity;
     let sum = 0;
     for (const r of recorders) {
-      merged.add(r.histogram);
-      if (r.allMin < lo) lo = r.allMin;
-      if (r.allMax > hi) hi = r.allMax;
-      sum += r.sum;
+      if (span === 'all') {
+        merged.add(r.histogram);
+        if (r.allMin < lo) lo = r.allMin;
+        if (r.allMax > hi) hi = r.allMax;
+        sum += r.sum;
+      } else {
+        r.flush();
+        // never marked: the span is the whole
+        if (r.marked === null) {
+          merged.add(r.hist);
+          if (r.allMin < lo) lo = r.allMin;
+          if (r.allMax > hi) hi = r.allMax;
+          sum += r.sum;
+          continue;
+        }
+        merged.add(r.marked);
+        if (r.markMin < lo) lo = r.markMin;
+        if (r.markMax > hi) hi = r.markMax;
+        sum += r.st[S_SUM] - r.markSumBase;
+      }
     }
     const count = merged.totalCount;
     if (count === 0) return { count: 0, min: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
@@ -411,6 +438,21 @@ export class LatencyRecorder extends BucketWriter {
     return out;
   }
 
+  /**
+   * Starts a span of the run (summaryOf(…, 'mark') summarises what was recorded since) without
+   * forgetting anything: summary(), histogram and the reports keep the whole. The first call
+   * allocates the span's histogram; later ones reuse it.
+   */
+  mark(): void {
+    this.flush();
+    if (this.marked === null) this.marked = newLatencyHistogram();
+    else this.marked.reset();
+    this.marked.startTimeStampMsec = Date.now();
+    this.markMin = Infinity;
+    this.markMax = -Infinity;
+    this.markSumBase = this.st[S_SUM];
+  }
+
   /** Forget everything: counts, both histograms, anomaly counters. (With a writer in another thread, a value it records at this very moment may be lost.) */
   reset(): void {
     this.clearState();
@@ -423,5 +465,9 @@ export class LatencyRecorder extends BucketWriter {
     this.hist.startTimeStampMsec = now;
     this.interval.reset();
     this.interval.startTimeStampMsec = now;
+    this.marked?.reset();
+    this.markMin = Infinity;
+    this.markMax = -Infinity;
+    this.markSumBase = 0;
   }
 }

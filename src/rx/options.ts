@@ -5,7 +5,7 @@
  */
 import { native } from '../native.js';
 import { cpuCount } from '../sys/thread.js';
-import { AfxdpError } from '../errors.js';
+import { AfxdpError, unknownOption } from '../errors.js';
 import type { BindMode } from '../xsk/socket.js';
 import type { XdpModeOption } from '../xdp/program.js';
 import type { StrategyName } from '../xdp/meta.js';
@@ -166,11 +166,13 @@ export interface ReceiverOptions {
 export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker' | 'handler'>> &
   Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker' | 'handler'> & { queues: readonly number[] | 'all' };
 
+/** open()'s names for these options: "did you mean" points across */
+const OPEN_SPELLING = { iface: 'ifname', netns: 'netnsFd', queue: 'queues', tx: 'txRingSize' };
 const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'frameSize', 'sg', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'sched', 'schedUntilExit', 'cpuDmaLatency', 'busyPoll', 'stackEvery', 'broker', 'handler']);
 
 export function resolve(opts: ReceiverOptions): Resolved {
   for (const k of Object.keys(opts)) {
-    if (!KNOWN.has(k)) throw new AfxdpError('EUSAGE', `unknown receiver option ${JSON.stringify(k)}`, { hint: `known options: ${[...KNOWN].join(', ')}` });
+    if (!KNOWN.has(k)) throw unknownOption('receiver options', k, [...KNOWN], OPEN_SPELLING);
   }
   // every bounded option through the one check (rx/bounds.ts), before anything is made
   for (const k of Object.keys(OPTION_SPECS) as BoundedOption[]) {
