@@ -78,6 +78,37 @@ function nearest(name: string, known: readonly string[]): string | null {
   return best;
 }
 
+/**
+ * How a face spells the CLI's flags: `'--queue': 'queue'` (`--queue 0` reads `queue: 0`), or
+ * `['outputs.html', false]` for a flag whose next word is not its value (a path stays as it is).
+ */
+export type Spelling = Readonly<Record<string, string | readonly [name: string, takesValue: boolean]>>;
+
+/**
+ * The lower layers name the CLI's flags in their messages and hints (`use --queue 0..3`); a face
+ * with other names (open(), runLatency()) passes what it throws through here so its user reads
+ * its own spelling (`use queue: 0..3`). Flags the table does not know stay as they are.
+ */
+export function respell(e: unknown, spelling: Spelling): unknown {
+  if (!(e instanceof AfxdpError)) return e;
+  const message = respellText(e.message, spelling);
+  const hint = e.hint === undefined ? undefined : respellText(e.hint, spelling);
+  if (message === e.message && hint === e.hint) return e;
+  const out = new AfxdpError(e.code, message, { errno: e.errno, hint, detail: e.detail, cause: e.cause });
+  out.stack = e.stack;
+  return out;
+}
+
+function respellText(text: string, spelling: Spelling): string {
+  return text.replace(/(?<![\w-])--([a-z][a-z-]*)(?: ([\w.]+))?/g, (all: string, flag: string, value: string | undefined) => {
+    const entry = Object.hasOwn(spelling, `--${flag}`) ? spelling[`--${flag}`]! : undefined;
+    if (entry === undefined) return all;
+    const [name, takesValue] = typeof entry === 'string' ? [entry, true] : entry;
+    if (value === undefined || !takesValue) return value === undefined ? name : `${name} ${value}`;
+    return `${name}: ${/^[\d.]+$/.test(value) || value === 'true' || value === 'false' ? value : `'${value}'`}`;
+  });
+}
+
 /** Shape of errors thrown by the native addon: `err.errno` and `err.syscall` are set. */
 export interface NativeError extends Error {
   errno?: number;

@@ -4,9 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, AfxdpError, LatencyReceiver, type Lab } from '../src/index.js';
+import { open, runLatency, AfxdpError, LatencyReceiver, type Lab } from '../src/index.js';
 import { runTool } from '../src/sys/exec.js';
-import { withLab, openGenerator } from './lib/lab.js';
+import { withNetns } from '../src/sys/netns.js';
+import { XskSocket } from '../src/xsk/socket.js';
+import { native } from '../src/native.js';
+import { withLab, openGenerator, xdpOn } from './lib/lab.js';
 
 /** One generator per TX queue: veth delivers on the RX queue numbered like the TX queue. */
 function sendOnEveryQueue(lab: Lab, queues: number, perQueue: number): { done: Promise<number[]>; close(): void } {
@@ -107,6 +110,32 @@ test('open(): an option the API does not know is an error that names it and the 
     const sock = open({ ...base, queues: 'all' });
     assert.deepEqual(sock.queues, [0]);
     sock.close();
+  }, { queues: 1 });
+});
+
+test("errors speak the face's names: open() and runLatency() say queue / outputs.html where the CLI says --queue / --html", async () => {
+  await withLab(async (lab) => {
+    const base = { iface: lab.rx.ifname, netns: lab.rx.netns.fd };
+    assert.throws(() => open({ ...base, queue: 5 }), (e: unknown) => e instanceof AfxdpError && e.code === 'ENOQUEUE' && /queue 5 does not exist/.test(e.message) && e.hint === 'use queue: 0' && !/--/.test(e.oneLine()));
+    await assert.rejects(runLatency({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, queues: [5], packets: 1 }), (e: unknown) => e instanceof AfxdpError && e.code === 'ENOQUEUE' && e.hint === 'use queues 0' && !/--/.test(e.oneLine()));
+    await assert.rejects(runLatency({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, packets: 1, outputs: { html: '/nonexistent-afxdp/r.html' } }), (e: unknown) => e instanceof AfxdpError && e.message === 'cannot write outputs.html /nonexistent-afxdp/r.html: its directory does not exist');
+    // the command's own spelling on request (the afxdp command asks for it)
+    await assert.rejects(runLatency({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, queues: [5], packets: 1, spelling: 'cli' }), (e: unknown) => e instanceof AfxdpError && e.hint === 'use --queue 0');
+    assert.deepEqual(await xdpOn(lab), [], 'nothing attached by the refused calls');
+  }, { queues: 1 });
+});
+
+test('a queue another AF_XDP socket holds: open() is one EBUSY line (bind auto tries zero-copy first: not a mode problem), nothing left attached', async () => {
+  await withLab(async (lab) => {
+    const holder = withNetns(lab.rx.netns.fd, () => XskSocket.create({ ifindex: native().ifNameToIndex(lab.rx.ifname), ifname: lab.rx.ifname, queue: 0, bind: 'copy' }));
+    try {
+      assert.throws(() => open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd }), (e: unknown) => e instanceof AfxdpError && e.code === 'EBUSY' && e.errno === 16 && e.message === `${lab.rx.ifname} queue 0 is in use by another AF_XDP socket` && /close that socket/.test(e.hint!));
+      assert.deepEqual(await xdpOn(lab), [], 'the program was detached again');
+    } finally {
+      holder.close();
+    }
+    // freed at close(): the queue opens now
+    open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd }).close();
   }, { queues: 1 });
 });
 

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { AfxdpError, unknownOption } from '../errors.js';
+import { AfxdpError, unknownOption, respell, type Spelling } from '../errors.js';
 import { LatencyReceiver, POLL_MODES, type HandlerStats, type ClockName, type MatchName, type PollMode, type StrategyName, type LoadedProgram } from '../rx/receiver.js';
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import type { Report } from '../report/report.js';
@@ -86,6 +86,12 @@ const OPEN_OPTIONS = ['iface', 'queue', 'queues', 'poll', 'strategy', 'simulateN
 
 /** runLatency()/LatencyReceiver's names for open()'s options: "did you mean" points across */
 const RECEIVER_SPELLING = { ifname: 'iface', netnsFd: 'netns', txRingSize: 'tx' };
+
+/** the CLI's flags as open() spells them: the lower layers' hints read in this face's names */
+const OPEN_SPELLING: Spelling = {
+  '--iface': 'iface', '--queue': 'queue', '--queues': 'queues', '--poll': 'poll', '--hints': 'hints', '--no-hints': 'hints: false', '--mode': 'mode', '--bind': 'bind',
+  '--frame-size': 'frameSize', '--frames': 'frameCount', '--match': 'match', '--all': "match: 'all'", '--program': 'program', '--ring-size': 'ringSize', '--batch-size': 'batchSize', '--broker': 'broker',
+};
 
 export interface SocketStats {
   /** packets received through this API */
@@ -192,6 +198,14 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
 
   /** Opens AF_XDP sockets on `iface` (queue 0, or `queues`) with the XDP program in front of them. */
   static open(opts: OpenOptions): AfxdpSocket {
+    try {
+      return AfxdpSocket.openAs(opts);
+    } catch (e) {
+      throw respell(e, OPEN_SPELLING);
+    }
+  }
+
+  private static openAs(opts: OpenOptions): AfxdpSocket {
     expectObject('open: options', opts);
     for (const k of Object.keys(opts)) {
       if (!OPEN_OPTIONS.includes(k)) throw unknownOption('open', k, OPEN_OPTIONS, RECEIVER_SPELLING);

@@ -729,9 +729,12 @@ function sys<T>(fn: () => T, what: string, o: { ifname: string; queue: number })
 function bindError(e: unknown, o: { ifname: string; queue: number; sg?: boolean }, mode: 'copy' | 'zerocopy'): AfxdpError {
   if (!isNativeError(e)) return e as AfxdpError;
   const errno = e.errno;
+  // a queue taken is not a system failure, and not about the bind mode tried (auto tries zero-copy first)
+  if (errno === 16) {
+    return new AfxdpError('EBUSY', `${o.ifname} queue ${o.queue} is in use by another AF_XDP socket`, { errno, hint: 'close that socket or stop its process first (an afxdp socket frees its queue at close()), or use another queue', cause: e });
+  }
   let hint = 'run `afxdp doctor` to check the interface';
   if (errno === 95 && mode === 'zerocopy') hint = `the driver of ${o.ifname} has no AF_XDP zero-copy: use --bind copy (or auto)`;
-  else if (errno === 16) hint = `another AF_XDP socket is already bound to ${o.ifname} queue ${o.queue}; stop it first`;
   else if (errno === 22 && o.sg) hint = `multi-buffer sockets (XDP_USE_SG, for packets larger than a UMEM frame) need kernel ≥ 6.6: upgrade, or lower the MTU of ${o.ifname} below the frame size`;
   else if (errno === 22) hint = `check that ${o.ifname} has queue ${o.queue} (ethtool -l ${o.ifname})`;
   else if (errno === 19 || errno === 6) hint = `${o.ifname} is gone or down`;

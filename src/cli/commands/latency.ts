@@ -61,6 +61,7 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
       const queues = o.queues === undefined ? [o.queue] : o.queues === 'all' ? 'all' : Array.from({ length: o.queues }, (_, i) => i);
       const until = [o.packets !== undefined ? `${o.packets} packets` : '', o.duration !== undefined ? `${o.duration} s` : '', 'Ctrl-C'].filter(Boolean).join(' or ');
       const { report, error } = await runLatency({
+        spelling: 'cli',
         ...rx,
         ifname: o.iface,
         queues,
