@@ -8,6 +8,7 @@
  * and flush around them: tx.ts). Which frames are free, and the fill and completion rings, are the
  * socket's FramePool (pool.ts); a received packet can also leave by TX in place (`forward()`).
  */
+import { statSync } from 'node:fs';
 import { native, type MmapOffsets } from '../native.js';
 import { AfxdpError, isNativeError } from '../errors.js';
 import { Ring, isPowerOfTwo } from './ring.js';
@@ -173,6 +174,8 @@ export class XskSocket {
   rxKicks = 0;
   txKicks = 0;
 
+  /** inode of the network namespace the socket was made in */
+  readonly netnsId: number;
   /** the socket whose UMEM this one shares (shareUmem), else null */
   readonly umemOwner: XskSocket | null;
   /** the fill and completion rings are this socket's own (not those of the socket it shares a queue with) */
@@ -199,8 +202,10 @@ export class XskSocket {
     // an adopted socket is registered, sized and bound already: map its rings (no capability needed)
     this.fd = adopt ? adopt.fd : sys(() => n.xskSocket(), 'create an AF_XDP socket', o);
     this.umemOwner = owner;
+    // the interface's namespace (the socket's, where bind looks the ifindex up): ifindexes repeat across namespaces
+    this.netnsId = statSync('/proc/thread-self/ns/net').ino;
     // sharing the queue of the UMEM's socket: the kernel gives both sockets that socket's fill and completion rings
-    this.ownRings = owner === null || owner.ifindex !== o.ifindex || owner.queue !== o.queue;
+    this.ownRings = owner === null || owner.ifindex !== o.ifindex || owner.queue !== o.queue || owner.netnsId !== this.netnsId;
     try {
       if (!adopt && owner === null) {
         const md = o.txMetadataLen;
