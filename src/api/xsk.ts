@@ -22,7 +22,7 @@ export interface XskOptions extends Omit<XskSocketOptions, 'ifindex' | 'ifname' 
   netns?: NetnsOption;
 }
 
-const XSK_OPTIONS = ['iface', 'queue', 'netns', 'rxRingSize', 'txRingSize', 'fillRingSize', 'completionRingSize', 'bind', 'needWakeup', 'batchSize', 'trackFrames', 'txMetadataLen', 'sg', 'shareUmem', 'frameCount', 'frameSize', 'shared', 'headroom', 'unaligned'];
+const XSK_OPTIONS = ['iface', 'queue', 'netns', 'rxRingSize', 'txRingSize', 'fillRingSize', 'completionRingSize', 'bind', 'needWakeup', 'batchSize', 'trackFrames', 'txMetadataLen', 'sg', 'shareUmem', 'frameCount', 'frameSize', 'shared', 'headroom', 'unaligned', 'initialFill'];
 
 /** afxdp's plainest program: every frame to the socket in `xsks_map` at its RX queue (loadProgram(XSK_REDIRECT_PROGRAM)). */
 export const XSK_REDIRECT_PROGRAM: string = path.join(BPF_DIR, 'xsk_redirect.bpf.o');

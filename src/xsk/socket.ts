@@ -96,6 +96,12 @@ export interface XskSocketOptions extends UmemOptions {
    * (forward(i, other)). Close the sharing sockets before the first one.
    */
   shareUmem?: XskSocket;
+  /**
+   * frames put on the fill ring before bind; default: as many as the fill ring takes (half the
+   * UMEM with a TX ring too; half of what is free when sharing a UMEM). 0: none (the kernel then
+   * counts rx_fill_ring_empty_descs until you refill)
+   */
+  initialFill?: number;
 }
 
 /**
@@ -181,7 +187,7 @@ export class XskSocket {
   /** the fill and completion rings are this socket's own (not those of the socket it shares a queue with) */
   private readonly ownRings: boolean;
 
-  private constructor(o: Required<Omit<XskSocketOptions, 'frameCount' | 'frameSize' | 'ifname' | 'shared' | 'headroom' | 'unaligned' | 'shareUmem'>> & { ifname: string }, umem: Umem, adopt: AdoptedSocket | null, owner: XskSocket | null = null) {
+  private constructor(o: Required<Omit<XskSocketOptions, 'frameCount' | 'frameSize' | 'ifname' | 'shared' | 'headroom' | 'unaligned' | 'shareUmem' | 'initialFill'>> & { ifname: string; initialFill?: number }, umem: Umem, adopt: AdoptedSocket | null, owner: XskSocket | null = null) {
     const n = native();
     this.umem = umem;
     this.ifindex = o.ifindex;
@@ -234,7 +240,7 @@ export class XskSocket {
       // (adopted: the broker did, and they may hold packets already; only the bookkeeping is ours)
       const self = this as { initialFill: number };
       if (adopt) self.initialFill = this.pool.takeFree(adopt.filled);
-      else if (this.rx && this.ownRings) self.initialFill = this.pool.refill(Math.min(o.fillRingSize, this.rxShare()));
+      else if (this.rx && this.ownRings) self.initialFill = this.pool.refill(Math.min(o.fillRingSize, o.initialFill ?? this.rxShare()));
 
       this.bindMode = adopt ? adopt.bindMode : owner !== null ? this.bindShared(o, owner) : this.bind(o);
     } catch (e) {
@@ -279,7 +285,11 @@ export class XskSocket {
       trackFrames: opts.trackFrames ?? false,
       txMetadataLen: opts.txMetadataLen ?? 0,
       sg: opts.sg ?? false,
+      initialFill: opts.initialFill,
     };
+    if (o.initialFill !== undefined && (!Number.isInteger(o.initialFill) || o.initialFill < 0)) {
+      throw new AfxdpError('EUSAGE', `initialFill ${String(o.initialFill)} is not a number of frames`, { hint: 'use 0 or more (at most the fill ring size is taken)' });
+    }
     if (rxRingSize === 0 && txRingSize === 0) {
       throw new AfxdpError('EUSAGE', 'an AF_XDP socket needs an RX ring, a TX ring or both', { hint: 'set rxRingSize or txRingSize' });
     }

@@ -18,8 +18,8 @@ export interface UmemOptions {
   shared?: boolean;
   /**
    * bytes the kernel leaves free in each frame in front of a received packet, on top of its own
-   * XDP_PACKET_HEADROOM (256): a received packet starts at frame + 256 + headroom. Less than
-   * frameSize - 256; default 0
+   * XDP_PACKET_HEADROOM (256): a received packet starts at frame + 256 + headroom. At most
+   * frameSize - 704 (maxHeadroom(): the kernel keeps room for 128 bytes of packet and an skb's tail); default 0
    */
   headroom?: number;
   /**
@@ -36,11 +36,20 @@ export function checkUmemOptions(frameSize: number, headroom: number, unaligned:
   if (!Number.isInteger(headroom) || headroom < 0) {
     throw new AfxdpError('EUSAGE', `UMEM headroom ${String(headroom)} is not a whole number of bytes ≥ 0`, { hint: 'use e.g. 0, 64, 128, 256' });
   }
-  if (headroom >= frameSize - XDP_PACKET_HEADROOM) {
-    throw new AfxdpError('EUSAGE', `UMEM headroom ${headroom} leaves no room for a packet in a ${frameSize}-byte frame (the kernel takes ${XDP_PACKET_HEADROOM} more)`, {
-      hint: `use a headroom below ${frameSize - XDP_PACKET_HEADROOM} (the kernel refuses headroom ≥ frame size - ${XDP_PACKET_HEADROOM}), or a larger frameSize`,
+  const max = maxHeadroom(frameSize);
+  if (headroom > max) {
+    throw new AfxdpError('EUSAGE', `UMEM headroom ${headroom} is too large for ${frameSize}-byte frames: the kernel takes at most ${max}`, {
+      hint: `use a headroom ≤ ${max} (frame size - ${XDP_PACKET_HEADROOM} XDP headroom - ${SKB_SHARED_INFO} skb_shared_info - 128 bytes of packet), or a larger frameSize`,
     });
   }
+}
+
+/** SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) on 64-bit kernels: the tail a copy-mode skb needs */
+const SKB_SHARED_INFO = 320;
+
+/** The largest UMEM headroom the kernel accepts for this frame size (xdp_umem_reg, kernel ≥ 6.x; older ones allowed up to frame - 257). */
+export function maxHeadroom(frameSize: number): number {
+  return frameSize - XDP_PACKET_HEADROOM - SKB_SHARED_INFO - 128;
 }
 
 export class Umem {
