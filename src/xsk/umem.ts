@@ -32,7 +32,7 @@ export interface UmemOptions {
 
 /** The kernel's rules for a UMEM registration (net/xdp/xdp_umem.c), checked before anything is made. */
 export function checkUmemOptions(frameSize: number, headroom: number, unaligned: boolean): void {
-  if (typeof unaligned !== 'boolean') throw new AfxdpError('EUSAGE', `UMEM option unaligned must be a boolean, got ${typeof unaligned}`);
+  if (typeof unaligned !== 'boolean') throw new AfxdpError('EUSAGE', `UMEM option unaligned must be a boolean, got ${typeof unaligned}`, { hint: 'unaligned: true for unaligned chunk mode, else leave it out' });
   if (!Number.isInteger(headroom) || headroom < 0) {
     throw new AfxdpError('EUSAGE', `UMEM headroom ${String(headroom)} is not a whole number of bytes ≥ 0`, { hint: 'use e.g. 0, 64, 128, 256' });
   }
