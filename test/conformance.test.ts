@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { XskSocket, KernelStats, Lab } from '../src/index.js';
 import type { XskOptions } from '../src/api/xsk.js';
+import path from 'node:path';
+import { ROOT } from './lib/cli.js';
 import { withLab } from './lib/lab.js';
 import { waitFor } from './lib/wait.js';
 import { sendFrames, drain, xskOn, redirectOn, writeFrame } from './lib/xsk.js';
@@ -28,11 +30,11 @@ interface Pair {
 }
 
 /** A sender on the lab's tx end and a receiver (options `rxOpts`) on its rx end behind XSK_REDIRECT_PROGRAM in `mode`. */
-async function withPair(mode: Mode, rxOpts: Omit<XskOptions, 'iface' | 'netns'>, fn: (p: Pair) => Promise<void>, txOpts: Omit<XskOptions, 'iface' | 'netns'> = {}): Promise<void> {
+async function withPair(mode: Mode, rxOpts: Omit<XskOptions, 'iface' | 'netns'>, fn: (p: Pair) => Promise<void>, txOpts: Omit<XskOptions, 'iface' | 'netns'> = {}, program?: string): Promise<void> {
   await withLab(async (lab) => {
     const tx = xskOn(lab.tx, { rxRingSize: 0, txRingSize: 2048, ...txOpts });
     const rx = xskOn(lab.rx, { rxRingSize: 2048, ...rxOpts });
-    const prog = redirectOn(lab.rx, [rx], mode);
+    const prog = redirectOn(lab.rx, [rx], mode, program);
     try {
       assert.equal(rx.bindMode, 'copy', 'veth has no zero-copy');
       await fn({ lab, tx, rx });
@@ -49,22 +51,25 @@ async function withPair(mode: Mode, rxOpts: Omit<XskOptions, 'iface' | 'netns'>,
  * arrived or nothing more comes; returns the sequence numbers in arrival order and the receive
  * addresses. `receive: false` leaves the RX ring alone (nothing is taken).
  */
-async function traffic(p: Pair, lens: number[], expect: number, o: { receive?: boolean } = {}): Promise<{ seqs: number[]; addrs: number[] }> {
+async function traffic(p: Pair, lens: number[], expect: number, o: { receive?: boolean } = {}): Promise<{ seqs: number[]; addrs: number[]; got: number[] }> {
   const seqs: number[] = [];
   const addrs: number[] = [];
+  const got: number[] = [];
   let sent = 0;
   const deadline = Date.now() + 15_000;
   let idleSince = 0;
   while (Date.now() < deadline) {
-    if (sent < lens.length && (o.receive === false || sent - seqs.length < 256)) {
+    // at most ~256 frames in flight: scaled by how many of those sent are expected to arrive
+    if (sent < lens.length && (o.receive === false || (sent * expect) / lens.length - seqs.length < 256)) {
       // frames of one length per call: sendFrames queues a run of equal frames
       sent += sendFrames(p.tx, sent, 1, lens[sent]!, p.lab.rx.macBytes, p.lab.tx.macBytes);
     } else if (p.tx.tx!.pending() > 0) p.tx.txFlush();
     p.tx.reclaim();
     if (o.receive !== false) {
-      drain(p.rx, (seq, addr) => {
+      drain(p.rx, (seq, addr, len) => {
         seqs.push(seq);
         addrs.push(addr);
+        got.push(len);
       });
     }
     if (sent === lens.length && p.tx.tx!.pending() === 0) {
@@ -75,7 +80,7 @@ async function traffic(p: Pair, lens: number[], expect: number, o: { receive?: b
     }
     await yieldLoop();
   }
-  return { seqs, addrs };
+  return { seqs, addrs, got };
 }
 
 const inOrder = (n: number, from = 0, step = 1): number[] => Array.from({ length: n }, (_, k) => from + k * step);
@@ -282,6 +287,46 @@ for (const mode of MODES) {
       } finally {
         for (const p of progs) p.close();
         for (const e of ends) e.close();
+      }
+    }));
+}
+
+const FIXTURES = path.join(ROOT, 'build', 'test-bpf');
+
+for (const mode of MODES) {
+  const sfx = `(${mode} XDP, copy)`;
+
+  test(`XDP_DROP_HALF ${sfx}: a program that drops every other frame: the socket gets exactly the even ones, in order`, () =>
+    withPair(mode, {}, async (p) => {
+      const n = 1024;
+      const { seqs } = await traffic(p, new Array(n).fill(MIN_PKT_SIZE), n / 2);
+      assert.deepEqual(seqs, inOrder(n / 2, 0, 2));
+      assertClean(p.rx.statistics());
+    }, {}, path.join(FIXTURES, 'xsk_drop_half.bpf.o')));
+
+  test(`XDP_ADJUST_TAIL_SHRINK ${sfx}: a program that takes 4 bytes off each frame's tail: every packet arrives 4 bytes shorter, the rest intact`, () =>
+    withPair(mode, {}, async (p) => {
+      const n = 512;
+      // traffic() checks the pattern over what arrived: the payload up to the new tail is intact
+      const { seqs, got } = await traffic(p, new Array(n).fill(MIN_PKT_SIZE * 2), n);
+      assert.deepEqual(seqs, inOrder(n));
+      assert.deepEqual([...new Set(got)], [MIN_PKT_SIZE * 2 - 4]);
+    }, {}, path.join(FIXTURES, 'xsk_shrink.bpf.o')));
+
+  test(`TEARDOWN ${sfx}: ten rounds of open, traffic, close on the same queues; each round receives everything`, () =>
+    withLab(async (lab) => {
+      for (let round = 0; round < 10; round++) {
+        const tx = xskOn(lab.tx, { rxRingSize: 0, txRingSize: 2048 });
+        const rx = xskOn(lab.rx, { rxRingSize: 2048 });
+        const prog = redirectOn(lab.rx, [rx], mode);
+        try {
+          const { seqs } = await traffic({ lab, tx, rx }, new Array(256).fill(MIN_PKT_SIZE), 256);
+          assert.deepEqual(seqs, inOrder(256), `round ${round}`);
+        } finally {
+          prog.close();
+          rx.close();
+          tx.close();
+        }
       }
     }));
 }

@@ -58,9 +58,9 @@ export function xskOn(side: LabSide, o: Omit<XskOptions, 'iface' | 'netns'> = {}
   return openXsk({ iface: side.ifname, netns: side.netns.fd, ...o });
 }
 
-/** XSK_REDIRECT_PROGRAM attached to `side` with `socks` registered at their queues; close() detaches and unloads. */
-export function redirectOn(side: LabSide, socks: XskSocket[], mode: 'native' | 'generic' | 'auto' = 'auto'): XdpProgram {
-  const p = loadProgram(XSK_REDIRECT_PROGRAM);
+/** XSK_REDIRECT_PROGRAM (or `file`, with an XSKMAP) attached to `side` with `socks` registered at their queues; close() detaches and unloads. */
+export function redirectOn(side: LabSide, socks: XskSocket[], mode: 'native' | 'generic' | 'auto' = 'auto', file = XSK_REDIRECT_PROGRAM): XdpProgram {
+  const p = loadProgram(file);
   try {
     for (const s of socks) p.register(s);
     p.attach(side.ifname, { netns: side.netns.fd, mode });
