@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import type { XskSocket, KernelStats, Lab } from '../src/index.js';
+import { loadProgram, type XskSocket, type KernelStats, type Lab } from '../src/index.js';
 import type { XskOptions } from '../src/api/xsk.js';
 import path from 'node:path';
 import { ROOT } from './lib/cli.js';
@@ -327,6 +327,50 @@ for (const mode of MODES) {
           rx.close();
           tx.close();
         }
+      }
+    }));
+}
+
+for (const mode of MODES) {
+  const sfx = `(${mode} XDP, copy)`;
+
+  test(`XDP_SHARED_UMEM ${sfx}: two sockets on one queue share a UMEM (and its fill ring); a program splits the frames between them by destination MAC; each gets its half in order`, () =>
+    withLab(async (lab) => {
+      const tx = xskOn(lab.tx, { rxRingSize: 0, txRingSize: 2048 });
+      const a = xskOn(lab.rx, { rxRingSize: 2048 });
+      const c = xskOn(lab.rx, { rxRingSize: 2048, shareUmem: a });
+      const prog = loadProgram(path.join(FIXTURES, 'xsk_by_mac.bpf.o'));
+      try {
+        assert.equal(c.fill, a.fill, 'one queue: one fill ring');
+        prog.register(a, 0);
+        prog.register(c, 1);
+        prog.attach(lab.rx.ifname, { netns: lab.rx.netns.fd, mode });
+        const dst = [0, 1].map((bit) => {
+          const m = lab.rx.macBytes.slice();
+          m[5] = (m[5]! & ~1) | bit;
+          return m;
+        });
+        const n = 1024;
+        const got: number[][] = [[], []];
+        let sent = 0;
+        const deadline = Date.now() + 15_000;
+        while (got[0]!.length + got[1]!.length < n && Date.now() < deadline) {
+          if (sent < n && sent - got[0]!.length - got[1]!.length < 256) sent += sendFrames(tx, sent, 1, MIN_PKT_SIZE, dst[sent % 2]!, lab.tx.macBytes);
+          else if (tx.tx!.pending() > 0) tx.txFlush();
+          tx.reclaim();
+          drain(a, (seq) => got[0]!.push(seq));
+          drain(c, (seq) => got[1]!.push(seq));
+          await yieldLoop();
+        }
+        assert.deepEqual(got[0], inOrder(n / 2, 0, 2));
+        assert.deepEqual(got[1], inOrder(n / 2, 1, 2));
+        assertClean(a.statistics());
+        assertClean(c.statistics());
+      } finally {
+        prog.close();
+        c.close();
+        a.close();
+        tx.close();
       }
     }));
 }
