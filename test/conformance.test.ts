@@ -374,3 +374,26 @@ for (const mode of MODES) {
       }
     }));
 }
+
+for (const mode of MODES) {
+  const sfx = `(${mode} XDP, copy)`;
+
+  test(`POLL_RX ${sfx}: receiving only when the socket polls readable (uv_poll on its fd): every packet arrives in order`, () =>
+    withPair(mode, {}, async (p) => {
+      const n = DEFAULT_PKT_CNT;
+      const seqs: number[] = [];
+      let wakes = 0;
+      p.rx.onReadable(() => {
+        wakes++;
+        while (drain(p.rx, (seq) => seqs.push(seq)) > 0);
+      });
+      try {
+        await traffic(p, new Array(n).fill(MIN_PKT_SIZE), n, { receive: false });
+        await waitFor(() => seqs.length >= n, { what: `${n} packets through the readable callback`, detail: () => `${seqs.length}` });
+        assert.deepEqual(seqs, inOrder(n));
+        assert.ok(wakes > 0 && wakes <= n);
+      } finally {
+        p.rx.offReadable();
+      }
+    }));
+}
