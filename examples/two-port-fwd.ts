@@ -6,7 +6,7 @@
  * header is rewritten for the port it leaves by (its own address as source, DST as destination).
  * Usage: two-port-fwd IFACE_A IFACE_B DST_MAC_A DST_MAC_B. Runs until SIGINT/SIGTERM.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { openXsk, loadProgram, macFromString, XSK_REDIRECT_PROGRAM, type XskSocket } from 'afxdp';
 
@@ -71,7 +71,9 @@ async function main(): Promise<void> {
   const header = (dst: string, iface: string): Uint8Array => {
     const h = new Uint8Array(12);
     h.set(macFromString(dst), 0);
-    h.set(macFromString(readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim()), 6);
+    // the port's own address, as iproute2 reports it in this network namespace
+    const [link] = JSON.parse(execFileSync('ip', ['-j', 'link', 'show', 'dev', iface], { encoding: 'utf8' })) as Array<{ address: string }>;
+    h.set(macFromString(link!.address), 6);
     return h;
   };
   const fwd = new TwoPortForwarder([a, b], [header(dstA, ifA), header(dstB, ifB)]);
