@@ -14,6 +14,8 @@ export { open, AfxdpSocket, type OpenOptions, type SocketStats, type BatchesOpti
 export { Batch, Packet } from './api/batch.js';
 export type { HandlerContext, PacketHandler } from './api/handler-host.js';
 export type { NetnsOption } from './api/netns.js';
+// one AF_XDP socket at xsk.h's level: its UMEM and rings, shared UMEM, unaligned chunks, headroom
+export { openXsk, XskSocket, XSK_REDIRECT_PROGRAM, type XskOptions } from './api/xsk.js';
 
 // your own XDP programs
 export { loadProgram, XdpProgram, type LoadProgramOptions, type AttachOptions, type Attachment, type MapInfo } from './api/program.js';

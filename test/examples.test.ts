@@ -154,3 +154,30 @@ test('examples/l2fwd-handler: the handler forwards every datagram back to the se
     assert.match(r.stderr, /forwarded 200 of 200 packets \(handler saw 200\), XDP → handler p50 [1-9]\d* ns/);
   });
 });
+
+test('examples/two-port-fwd: frames sent into one veth pair leave by the other, forwarded on one shared UMEM', async () => {
+  await withLab((lab1) =>
+    withLab(async (lab2) => {
+      // the forwarder's two ports in one namespace: lab2's rx end moves into lab1's rx namespace
+      await lab2.rx.netns.exec('ip', ['link', 'set', 'dev', lab2.rx.ifname, 'netns', String(lab1.rx.netns.pid)]);
+      await lab1.rx.netns.exec('ip', ['link', 'set', 'dev', lab2.rx.ifname, 'up']);
+      const rxPackets = async (): Promise<number> => {
+        const { stdout } = await lab2.tx.netns.exec('ip', ['-j', '-s', 'link', 'show', 'dev', lab2.tx.ifname]);
+        return (JSON.parse(stdout) as Array<{ stats64: { rx: { packets: number } } }>)[0]!.stats64.rx.packets;
+      };
+      const before = await rxPackets();
+      const run = startExample('two-port-fwd', [lab1.rx.ifname, lab2.rx.ifname, lab1.tx.mac, lab2.tx.mac], lab1.rx.netns.pid, /forwarding \S+ <-> \S+ on one UMEM \(AF_XDP copy\)/);
+      try {
+        assert.match(await run.ready, /^forwarding/);
+        assert.equal(await sendFrames(lab1, 300), 300);
+        let after = before;
+        await waitFor(async () => (after = await rxPackets()) - before >= 300, { what: 'the far end of the second pair to count the 300 forwarded frames', detail: () => `${after - before} so far` });
+      } finally {
+        run.child.kill('SIGTERM');
+      }
+      const r = await run.done;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`forwarded 300 ${lab1.rx.ifname} -> ${lab2.rx.ifname}, 0 ${lab2.rx.ifname} -> ${lab1.rx.ifname}; dropped 0`));
+    }),
+  );
+});

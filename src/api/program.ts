@@ -7,6 +7,7 @@ import { AfxdpError } from '../errors.js';
 import { native } from '../native.js';
 import { BpfObject, attachXdp, BPF_MAP_TYPE_XSKMAP, BPF_PROG_TYPE_XDP, type XdpModeOption, type XdpMode } from '../xdp/program.js';
 import { withNetnsOption, resolveIfindex, type NetnsOption } from './netns.js';
+import type { XskSocket } from '../xsk/socket.js';
 import { expectObject, expectOptional, expectString } from './validate.js';
 
 export interface LoadProgramOptions {
@@ -130,6 +131,15 @@ export class XdpProgram {
     } catch (e) {
       throw new AfxdpError('ESYS', `cannot update map ${map}: ${(e as Error).message}`, { errno: (e as { errno?: number }).errno, hint: 'check the key and value sizes against the map definition', cause: e });
     }
+  }
+
+  /**
+   * Puts an AF_XDP socket from openXsk() into the program's XSKMAP at `key` (default: the
+   * socket's queue, where a program like XSK_REDIRECT_PROGRAM looks it up).
+   */
+  register(sock: XskSocket, key: number = sock.queue): void {
+    if (this.xskMap === null) throw new AfxdpError('EUSAGE', `${this.path} has no XSKMAP (or several: name one with loadProgram(file, { xskMap }))`);
+    this.update(this.xskMap, new Uint8Array(new Uint32Array([key]).buffer), new Uint8Array(new Uint32Array([sock.fd]).buffer));
   }
 
   /**

@@ -15,10 +15,25 @@ import type { Ring } from './ring.js';
 import type { Umem } from './umem.js';
 import { FRAME_APP, FRAME_FREE, FRAME_KERNEL, FRAME_TX, type FrameTracker } from './frames.js';
 
+/**
+ * The frames of a UMEM user space holds and has not given out: one per UMEM, shared by the pools
+ * of every socket on it (shared UMEM), so a frame one socket received and another sent comes back
+ * to the same list whichever completion ring returns it.
+ */
+export class FreeList {
+  readonly frames: Uint32Array;
+  top = 0;
+  /** more than one pool takes from this list (a shared UMEM) */
+  shared = false;
+  constructor(umem: Umem) {
+    this.frames = new Uint32Array(umem.frameCount);
+    for (let i = umem.frameCount - 1; i >= 0; i--) this.frames[this.top++] = umem.frameAddr(i);
+  }
+}
+
 export class FramePool {
-  /** frames owned by user space and free for use (RX refill or TX) */
-  private readonly freeFrames: Uint32Array;
-  private top = 0;
+  /** frames owned by user space and free for use (RX refill or TX); shared with the other pools of the UMEM */
+  readonly free: FreeList;
   /** received frames that left by TX (forwarded) and are owed to the fill ring once they complete */
   fillDebt = 0;
   private readonly shift: number;
@@ -34,27 +49,29 @@ export class FramePool {
     private readonly check: () => void,
     /** kicks the kernel to take fill entries (need_wakeup) */
     private readonly kickFill: () => void,
+    /** the free list of the UMEM's first pool, when this socket shares its UMEM; else a new one */
+    free: FreeList | null = null,
   ) {
-    this.freeFrames = new Uint32Array(umem.frameCount);
+    this.free = free ?? new FreeList(umem);
+    if (free !== null) free.shared = true;
     this.shift = umem.frameShift;
-    for (let i = umem.frameCount - 1; i >= 0; i--) this.freeFrames[this.top++] = umem.frameAddr(i);
   }
 
   /** frames in the free list */
   get freeCount(): number {
-    return this.top;
+    return this.free.top;
   }
 
   /** Frames not in the free list (on a ring, with the kernel, or held by the caller). */
   inUse(): number {
-    return this.umem.frameCount - this.top;
+    return this.umem.frameCount - this.free.top;
   }
 
   /** A free frame's address, or -1 when none is free (completed TX frames are taken back first). */
   alloc(): number {
-    if (this.top === 0) this.reclaim();
-    if (this.top === 0) return -1;
-    const addr = this.freeFrames[--this.top]!;
+    if (this.free.top === 0) this.reclaim();
+    if (this.free.top === 0) return -1;
+    const addr = this.free.frames[--this.free.top]!;
     if (this.tracker !== null) this.tracker.move(addr, FRAME_FREE, FRAME_APP, 'alloc');
     return addr;
   }
@@ -62,23 +79,23 @@ export class FramePool {
   /** Gives a frame from alloc() back unused. */
   unalloc(addr: number): void {
     if (this.tracker !== null) this.tracker.move(addr, FRAME_APP, FRAME_FREE, 'unalloc');
-    this.freeFrames[this.top++] = addr;
+    this.free.frames[this.free.top++] = addr;
   }
 
   /** A frame queued for TX but never published (its ring slot taken back): free again. */
   untransmit(addr: number): void {
     if (this.tracker !== null) this.tracker.move(addr, FRAME_TX, FRAME_FREE, 'txDiscard');
-    this.freeFrames[this.top++] = (addr >>> this.shift) << this.shift;
+    this.free.frames[this.free.top++] = (addr >>> this.shift) << this.shift;
   }
 
   /** Puts up to n free frames on the fill ring; returns how many. */
   refill(n: number): number {
     const fill = this.fill;
-    const k = Math.min(fill.free(n), this.top);
+    const k = Math.min(fill.free(n), this.free.top);
     let idx = fill.producerIndex;
     for (let i = 0; i < k; i++) {
       const e = fill.entryWord(idx++);
-      fill.words[e] = this.freeFrames[--this.top]!;
+      fill.words[e] = this.free.frames[--this.free.top]!;
       fill.words[e + 1] = 0;
       if (this.tracker !== null) this.tracker.move(fill.words[e]!, FRAME_FREE, FRAME_KERNEL, 'refill');
     }
@@ -106,7 +123,7 @@ export class FramePool {
         fw[e + 1] = 0;
         free--;
       } else {
-        this.freeFrames[this.top++] = base;
+        this.free.frames[this.free.top++] = base;
       }
     }
     const toFill = (idx - fill.producerIndex) >>> 0;
@@ -117,9 +134,9 @@ export class FramePool {
 
   /** A socket adopted from the broker: the first k free frames are on the fill ring already. */
   takeFree(k: number): number {
-    if (!Number.isInteger(k) || k < 0 || k > this.top) throw new AfxdpError('EBROKER', `the broker says ${k} frames are on the fill ring of a UMEM of ${this.top}`, { hint: 'client and broker must be the same afxdp version' });
+    if (!Number.isInteger(k) || k < 0 || k > this.free.top) throw new AfxdpError('EBROKER', `the broker says ${k} frames are on the fill ring of a UMEM of ${this.free.top}`, { hint: 'client and broker must be the same afxdp version' });
     for (let i = 0; i < k; i++) {
-      const addr = this.freeFrames[--this.top]!;
+      const addr = this.free.frames[--this.free.top]!;
       if (this.tracker !== null) this.tracker.move(addr, FRAME_FREE, FRAME_KERNEL, 'adopt');
     }
     return k;
@@ -139,12 +156,13 @@ export class FramePool {
       for (let i = 0; i < n; i++) {
         const addr = cr.words[cr.entryWord(idx++)]!;
         if (t !== null) t.move(addr, FRAME_TX, FRAME_FREE, 'completion');
-        this.freeFrames[this.top++] = (addr >>> shift) << shift;
+        this.free.frames[this.free.top++] = (addr >>> shift) << shift;
       }
       cr.release(n);
       total += n;
     }
-    if (this.fillDebt > 0 && total > 0) this.payDebt();
+    // with a shared UMEM the owed frames may have come back on another socket's completion ring
+    if (this.fillDebt > 0 && (total > 0 || this.free.shared)) this.payDebt();
     if (this.tracker !== null) this.check();
     return total;
   }
@@ -164,7 +182,7 @@ export class FramePool {
       const a = cr.words[cr.entryWord(idx++)]!;
       out[i] = a;
       if (this.tracker !== null) this.tracker.move(a, FRAME_TX, FRAME_FREE, 'completion');
-      this.freeFrames[this.top++] = (a >>> shift) << shift;
+      this.free.frames[this.free.top++] = (a >>> shift) << shift;
     }
     cr.release(n);
     if (this.fillDebt > 0) this.payDebt();

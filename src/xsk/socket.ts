@@ -8,6 +8,7 @@
  * and flush around them: tx.ts). Which frames are free, and the fill and completion rings, are the
  * socket's FramePool (pool.ts); a received packet can also leave by TX in place (`forward()`).
  */
+import { statSync } from 'node:fs';
 import { native, type MmapOffsets } from '../native.js';
 import { AfxdpError, isNativeError } from '../errors.js';
 import { Ring, isPowerOfTwo } from './ring.js';
@@ -85,6 +86,22 @@ export interface XskSocketOptions extends UmemOptions {
    * descriptors (received as one packet, see receive()) and can be sent as one; default false
    */
   sg?: boolean;
+  /**
+   * shared UMEM (XDP_SHARED_UMEM): this socket uses the UMEM of `shareUmem` (already bound)
+   * instead of a new one. On the same interface and queue it also uses that socket's fill and
+   * completion rings; on another queue or interface it gets its own (fillRingSize,
+   * completionRingSize). Bind mode, need_wakeup and sg are the first socket's (the kernel takes
+   * no bind flags with XDP_SHARED_UMEM): no UMEM options, `bind`, `needWakeup`, `sg` or
+   * `trackFrames` with it. A received packet can then leave by the other socket without a copy
+   * (forward(i, other)). Close the sharing sockets before the first one.
+   */
+  shareUmem?: XskSocket;
+  /**
+   * frames put on the fill ring before bind; default: as many as the fill ring takes (half the
+   * UMEM with a TX ring too; half of what is free when sharing a UMEM). 0: none (the kernel then
+   * counts rx_fill_ring_empty_descs until you refill)
+   */
+  initialFill?: number;
 }
 
 /**
@@ -163,7 +180,14 @@ export class XskSocket {
   rxKicks = 0;
   txKicks = 0;
 
-  private constructor(o: Required<Omit<XskSocketOptions, 'frameCount' | 'frameSize' | 'ifname' | 'shared'>> & { ifname: string }, umem: Umem, adopt: AdoptedSocket | null) {
+  /** inode of the network namespace the socket was made in */
+  readonly netnsId: number;
+  /** the socket whose UMEM this one shares (shareUmem), else null */
+  readonly umemOwner: XskSocket | null;
+  /** the fill and completion rings are this socket's own (not those of the socket it shares a queue with) */
+  private readonly ownRings: boolean;
+
+  private constructor(o: Required<Omit<XskSocketOptions, 'frameCount' | 'frameSize' | 'ifname' | 'shared' | 'headroom' | 'unaligned' | 'shareUmem' | 'initialFill'>> & { ifname: string; initialFill?: number }, umem: Umem, adopt: AdoptedSocket | null, owner: XskSocket | null = null) {
     const n = native();
     this.umem = umem;
     this.ifindex = o.ifindex;
@@ -183,19 +207,32 @@ export class XskSocket {
 
     // an adopted socket is registered, sized and bound already: map its rings (no capability needed)
     this.fd = adopt ? adopt.fd : sys(() => n.xskSocket(), 'create an AF_XDP socket', o);
+    this.umemOwner = owner;
+    // the interface's namespace (the socket's, where bind looks the ifindex up): ifindexes repeat across namespaces
+    this.netnsId = statSync('/proc/thread-self/ns/net').ino;
+    // sharing the queue of the UMEM's socket: the kernel gives both sockets that socket's fill and completion rings
+    this.ownRings = owner === null || owner.ifindex !== o.ifindex || owner.queue !== o.queue || owner.netnsId !== this.netnsId;
     try {
-      if (!adopt) {
+      if (!adopt && owner === null) {
         const md = o.txMetadataLen;
-        sys(() => n.xskUmemReg(this.fd, umem.buffer, umem.frameSize, 0, md ? XDP_UMEM_TX_METADATA_LEN : 0, md), md ? `register the UMEM with ${md} bytes of TX metadata (kernel ≥ 6.8)` : 'register the UMEM', o);
+        sys(() => n.xskUmemReg(this.fd, umem.buffer, umem.frameSize, umem.headroom, (md ? XDP_UMEM_TX_METADATA_LEN : 0) | umem.regFlags, md), md ? `register the UMEM with ${md} bytes of TX metadata (kernel ≥ 6.8)` : 'register the UMEM', o);
+      }
+      if (!adopt && this.ownRings) {
         sys(() => n.xskSetRingSize(this.fd, XDP_UMEM_FILL_RING, o.fillRingSize), 'size the fill ring', o);
         sys(() => n.xskSetRingSize(this.fd, XDP_UMEM_COMPLETION_RING, o.completionRingSize), 'size the completion ring', o);
+      }
+      if (!adopt) {
         if (o.rxRingSize) sys(() => n.xskSetRingSize(this.fd, XDP_RX_RING, o.rxRingSize), 'size the RX ring', o);
         if (o.txRingSize) sys(() => n.xskSetRingSize(this.fd, XDP_TX_RING, o.txRingSize), 'size the TX ring', o);
       }
       const off: MmapOffsets = sys(() => n.xskMmapOffsets(this.fd), 'read the ring offsets', o);
-      const fill = new Ring(this.fd, XDP_UMEM_PGOFF_FILL_RING, off.fr, o.fillRingSize, ADDR_WORDS_SHIFT);
-      const completion = new Ring(this.fd, XDP_UMEM_PGOFF_COMPLETION_RING, off.cr, o.completionRingSize, ADDR_WORDS_SHIFT);
-      this.pool = new FramePool(umem, fill, completion, this.tracker, () => this.checkFrames(), () => this.kickRx());
+      if (this.ownRings) {
+        const fill = new Ring(this.fd, XDP_UMEM_PGOFF_FILL_RING, off.fr, o.fillRingSize, ADDR_WORDS_SHIFT);
+        const completion = new Ring(this.fd, XDP_UMEM_PGOFF_COMPLETION_RING, off.cr, o.completionRingSize, ADDR_WORDS_SHIFT);
+        this.pool = new FramePool(umem, fill, completion, this.tracker, () => this.checkFrames(), () => this.kickRx(), owner === null ? null : owner.pool.free);
+      } else {
+        this.pool = owner!.pool;
+      }
       this.rx = o.rxRingSize ? new Ring(this.fd, XDP_PGOFF_RX_RING, off.rx, o.rxRingSize, DESC_WORDS_SHIFT) : null;
       this.tx = o.txRingSize ? new Ring(this.fd, XDP_PGOFF_TX_RING, off.tx, o.txRingSize, DESC_WORDS_SHIFT) : null;
 
@@ -203,9 +240,9 @@ export class XskSocket {
       // (adopted: the broker did, and they may hold packets already; only the bookkeeping is ours)
       const self = this as { initialFill: number };
       if (adopt) self.initialFill = this.pool.takeFree(adopt.filled);
-      else if (this.rx) self.initialFill = this.pool.refill(Math.min(o.fillRingSize, this.rxShare()));
+      else if (this.rx && this.ownRings) self.initialFill = this.pool.refill(Math.min(o.fillRingSize, o.initialFill ?? this.rxShare()));
 
-      this.bindMode = adopt ? adopt.bindMode : this.bind(o);
+      this.bindMode = adopt ? adopt.bindMode : owner !== null ? this.bindShared(o, owner) : this.bind(o);
     } catch (e) {
       n.close(this.fd);
       throw e;
@@ -248,7 +285,11 @@ export class XskSocket {
       trackFrames: opts.trackFrames ?? false,
       txMetadataLen: opts.txMetadataLen ?? 0,
       sg: opts.sg ?? false,
+      initialFill: opts.initialFill,
     };
+    if (o.initialFill !== undefined && (!Number.isInteger(o.initialFill) || o.initialFill < 0)) {
+      throw new AfxdpError('EUSAGE', `initialFill ${String(o.initialFill)} is not a number of frames`, { hint: 'use 0 or more (at most the fill ring size is taken)' });
+    }
     if (rxRingSize === 0 && txRingSize === 0) {
       throw new AfxdpError('EUSAGE', 'an AF_XDP socket needs an RX ring, a TX ring or both', { hint: 'set rxRingSize or txRingSize' });
     }
@@ -271,7 +312,20 @@ export class XskSocket {
     if (!Number.isInteger(o.queue) || o.queue < 0) {
       throw new AfxdpError('EUSAGE', `queue ${o.queue} is not a valid queue number`, { hint: 'use an integer ≥ 0' });
     }
-    const umem = new Umem({ frameCount: opts.frameCount, frameSize: opts.frameSize, shared: opts.shared }, adopt ? adopt.umemFd : -1);
+    const owner = opts.shareUmem ?? null;
+    if (owner !== null) {
+      if (!(owner instanceof XskSocket)) throw new AfxdpError('EUSAGE', 'shareUmem must be an XskSocket (the socket whose UMEM to share)');
+      for (const k of ['frameCount', 'frameSize', 'shared', 'headroom', 'unaligned', 'bind', 'needWakeup', 'sg', 'trackFrames', 'txMetadataLen'] as const) {
+        if (opts[k] !== undefined) throw new AfxdpError('EUSAGE', `${k} cannot be set on a socket that shares the UMEM of ${owner.ifname} queue ${owner.queue}: it is that socket's`, { hint: `drop ${k}, or set it on the first socket` });
+      }
+      if (adopt) throw new AfxdpError('EUSAGE', 'an adopted socket cannot share a UMEM');
+      if (owner.tracker !== null) throw new AfxdpError('EUSAGE', 'frame tracking (trackFrames) does not follow frames across sockets sharing a UMEM', { hint: 'open the first socket without trackFrames' });
+      if (owner.isClosed) throw new AfxdpError('ECLOSED', `cannot share the UMEM of the closed socket on ${owner.ifname} queue ${owner.queue}`, { hint: 'share the UMEM of an open socket' });
+      o.sg = owner.sg;
+      o.needWakeup = false;
+      return new XskSocket(o, owner.umem, null, owner);
+    }
+    const umem = new Umem({ frameCount: opts.frameCount, frameSize: opts.frameSize, shared: opts.shared, headroom: opts.headroom, unaligned: opts.unaligned }, adopt ? adopt.umemFd : -1);
     return new XskSocket(o, umem, adopt);
   }
 
@@ -293,8 +347,25 @@ export class XskSocket {
   }
 
   private rxShare(): number {
-    // with TX too, keep half the frames for sending
+    // with TX too, keep half the frames for sending; a socket sharing a UMEM takes half of what is left
+    if (this.umemOwner !== null) return this.pool.freeCount >>> 1;
     return this.tx ? this.umem.frameCount >>> 1 : this.umem.frameCount;
+  }
+
+  /** bind with XDP_SHARED_UMEM: no other flag (the kernel refuses them); the mode is the first socket's */
+  private bindShared(o: { ifindex: number; queue: number; ifname: string }, owner: XskSocket): 'copy' | 'zerocopy' {
+    if (owner.isClosed) throw new AfxdpError('ECLOSED', `cannot share the UMEM of the closed socket on ${owner.ifname} queue ${owner.queue}`, { hint: 'share the UMEM of an open socket' });
+    try {
+      native().xskBind(this.fd, o.ifindex, o.queue, 0, owner.fd);
+    } catch (e) {
+      if (!isNativeError(e) || e.errno !== 22) throw bindError(e, o, owner.bindMode);
+      throw new AfxdpError('ESYS', `cannot bind an AF_XDP socket sharing the UMEM of ${owner.ifname} queue ${owner.queue} to ${o.ifname} queue ${o.queue}: ${e.message}`, {
+        errno: e.errno,
+        hint: `${o.ifname} must have queue ${o.queue}; in zero-copy mode both sockets must be on one driver`,
+        cause: e,
+      });
+    }
+    return owner.bindMode;
   }
 
   private bind(o: { ifindex: number; queue: number; bind: BindMode; needWakeup: boolean; ifname: string; sg: boolean }): 'copy' | 'zerocopy' {
@@ -360,7 +431,8 @@ export class XskSocket {
     let idx = rx.consumerIndex;
     for (let i = 0; i < n; i++, idx++) {
       const e = rx.entryWord(idx);
-      this.rxAddr[i] = w[e]!; // addr < 4 GiB: the high word is 0
+      // addr < 4 GiB; in unaligned chunk mode the high word's upper 16 bits are the packet's offset (0 otherwise)
+      this.rxAddr[i] = w[e]! + (w[e + 1]! >>> 16);
       this.rxLen[i] = w[e + 2]!;
     }
     rx.release(n);
@@ -392,7 +464,7 @@ export class XskSocket {
     let total = 0;
     for (; d < avail && pkts < this.batchSize; d++, idx++) {
       const e = rx.entryWord(idx);
-      sa[d] = w[e]!;
+      sa[d] = w[e]! + (w[e + 1]! >>> 16);
       sl[d] = w[e + 2]!;
       total += sl[d]!;
       if ((w[e + 3]! & XDP_PKT_CONTD) !== 0) continue;
@@ -496,22 +568,28 @@ export class XskSocket {
    * descriptor (every buffer of a chain) goes on the TX ring, and recycle() leaves its frames to
    * TX; they come back through the completion ring and on to the fill ring (FramePool.fillDebt).
    * Sent at the next txFlush(). Returns false, and queues nothing, when the TX ring has no room.
+   * `via`: another socket sharing this UMEM (shareUmem) sends it from its TX ring, still without a
+   * copy (call via.txFlush()); the frames come back on via's completion ring to the UMEM's one free
+   * list, and this socket's reclaim() puts what it owes back on its fill ring.
    */
-  forward(i: number): boolean {
-    const tx = this.tx;
-    if (tx === null) throw new AfxdpError('ESTATE', 'this socket has no TX ring');
+  forward(i: number, via: XskSocket = this): boolean {
+    const tx = via.tx;
+    if (tx === null) throw new AfxdpError('ESTATE', `the socket on ${via.ifname} queue ${via.queue} has no TX ring`);
+    if (via !== this && via.umem !== this.umem) {
+      throw new AfxdpError('EUSAGE', `the socket on ${via.ifname} queue ${via.queue} does not share the UMEM of ${this.ifname} queue ${this.queue}: a packet cannot leave it without a copy`, { hint: 'open it with { shareUmem: <this socket> }, or copy the packet out with its send path' });
+    }
     if (this.rxForwarded[i] !== 0) return true;
     const segs = this.sg ? this.rxSegs![i]! : 1;
-    if (tx.free(this.txQueued + segs) < this.txQueued + segs) return false;
+    if (tx.free(via.txQueued + segs) < via.txQueued + segs) return false;
     if (segs === 1) {
-      this.txPush(this.rxAddr[i]!, this.rxLen[i]!);
+      via.txPush(this.rxAddr[i]!, this.rxLen[i]!);
     } else {
       const s0 = this.rxSeg0![i]!;
       for (let j = 0; j < segs; j++) {
         // the first buffer from where the packet starts (a stripped prepended stamp is not sent)
         const a = j === 0 ? this.rxAddr[i]! : this.segAddr![s0 + j]!;
         const len = j === 0 ? this.segLen![s0]! - (a - this.segAddr![s0]!) : this.segLen![s0 + j]!;
-        this.txPush(a, len, j + 1 < segs ? XDP_PKT_CONTD : 0);
+        via.txPush(a, len, j + 1 < segs ? XDP_PKT_CONTD : 0);
       }
     }
     this.rxForwarded[i] = 1;
@@ -707,7 +785,8 @@ export class XskSocket {
     n.close(this.fd);
     if (this.umem.fd >= 0) n.close(this.umem.fd); // the mapping stays until no view can reach it
     // the ring mappings hold the socket: release them so the queue is free for the next bind now
-    for (const r of [this.rx, this.tx, this.fill, this.completion]) if (r !== null) n.xskReleaseRing(r.buffer);
+    // (not the fill and completion rings of the socket whose queue this one shares: they are that socket's)
+    for (const r of this.ownRings ? [this.rx, this.tx, this.fill, this.completion] : [this.rx, this.tx]) if (r !== null) n.xskReleaseRing(r.buffer);
   }
 }
 
