@@ -1,5 +1,5 @@
 /**
- * AF_XDP vs the kernel stack on the same traffic (issue 18), through the real CLI on a lab: the
+ * AF_XDP vs the kernel stack on the same traffic, through the real CLI on a lab: the
  * stamping program splits the flow, every packet is accounted on exactly one path, the stack's
  * share carries a valid XDP stamp (checked against the kernel's own RX time, SO_TIMESTAMPNS),
  * the files are the AF_XDP path's (tshark reads them), the overlay page draws every path in

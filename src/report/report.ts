@@ -120,7 +120,7 @@ export interface PingReport {
   tx_timestamp_source: string;
 }
 
-/** One queue's own numbers (issue 5); `latency_ns` like the top-level one. */
+/** One queue's own numbers; `latency_ns` like the top-level one. */
 export interface QueueReport {
   queue: number;
   received: number;
@@ -192,7 +192,7 @@ export interface Report {
    * valid stamps (meta when none did), and packets.by_strategy has the split.
    */
   strategy_requested: RequestedStrategy;
-  // ---- added by issue 5 (optional: present when the CLI measured, absent from buildReport alone)
+  // ---- the run's own details (optional: present when the CLI measured, absent from buildReport alone)
   per_queue?: QueueReport[];
   anomalies?: LatencyAnomalies;
   env?: RunEnvironment;
