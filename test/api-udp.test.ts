@@ -99,6 +99,7 @@ test('parseUdp() refuses what is not one whole UDP datagram; udpReply() gives a 
   f.set([0x30, 0x39, 0x00, 0x07, 0x00, 0x0b, 0x12, 0x34, 0x61, 0x62, 0x63], 54);
   assert.equal(parseUdp(f, 0, f.length, v), true);
   assert.deepEqual([v.ipVersion, v.srcPort, v.dstPort, v.payloadOffset, v.payloadLength], [6, 12345, 7, 62, 3]);
+  assert.deepEqual([v.ethOffset, v.ipOffset, v.udpOffset], [0, 14, 54], 'IPv6 right after Ethernet');
   udpReply(v);
   assert.deepEqual([f[54], f[55], f[56], f[57]], [0x00, 0x07, 0x30, 0x39], 'ports swapped');
   assert.equal(v.srcAddress(), 'f0f1:f2f3:f4f5:f6f7:f8f9:fafb:fcfd:feff', 'the reply comes from where the request went');
@@ -117,6 +118,13 @@ test('parseUdp() refuses what is not one whole UDP datagram; udpReply() gives a 
   g[14 + 6] = 0x40; // don't fragment only
   assert.equal(parseUdp(g, 0, g.length, v), true);
   assert.equal(v.payloadLength, 0);
+  // the same datagram behind an 802.1Q tag, 100 bytes into a buffer: every offset moves with it
+  const h = new Uint8Array(100 + 4 + g.length);
+  h.set(g.subarray(0, 12), 100);
+  h.set([0x81, 0x00, 0x00, 0x05], 112);
+  h.set(g.subarray(12), 116);
+  assert.equal(parseUdp(h, 100, h.length - 100, v), true);
+  assert.deepEqual([v.ipVersion, v.ethOffset, v.ipOffset, v.udpOffset, v.payloadOffset], [4, 100, 118, 138, 146]);
 });
 
 /** the ones'-complement sum over the pseudo-header and the datagram, folded: 0xffff when the checksum verifies */
