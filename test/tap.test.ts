@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { open, runLatency, Lab, AfxdpError, checkLabDriver } from '../src/index.js';
+import { open, runLatency, Lab, AfxdpError, checkLabDriver, LAB_DRIVERS } from '../src/index.js';
 import { runCli, assertOneLineError, trackLab } from './lib/cli.js';
 import { withLab, openGenerator, labOfRun, waitForRunTraffic, assertLabGone } from './lib/lab.js';
 import { waitFor } from './lib/wait.js';
@@ -94,6 +94,8 @@ test('tap lab, 2 queues: runLatency() receives every frame on the queue of the f
 });
 
 test('a wrong driver is one line with the nearest name, before anything is built', async () => {
+  assert.deepEqual(LAB_DRIVERS, ['veth', 'tap']);
+  assert.equal(checkLabDriver(undefined), 'veth');
   assert.throws(() => checkLabDriver('tapp'), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && e.message === 'unknown lab driver "tapp" (did you mean "tap"?)' && e.hint === 'the drivers are veth, tap');
   await assert.rejects(Lab.create({ driver: 'vth' as never }), /unknown lab driver "vth" \(did you mean "veth"\?\)/);
   await assert.rejects(Lab.create({ driver: 'tap', vlan: 5 }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /needs the veth lab/.test(e.message));
