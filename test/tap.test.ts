@@ -99,9 +99,10 @@ test('a wrong driver is one line with the nearest name, before anything is built
   assert.throws(() => checkLabDriver('tapp'), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && e.message === 'unknown lab driver "tapp" (did you mean "tap"?)' && e.hint === 'the drivers are veth, tap');
   await assert.rejects(Lab.create({ driver: 'vth' as never }), /unknown lab driver "vth" \(did you mean "veth"\?\)/);
   await assert.rejects(Lab.create({ driver: 'tap', vlan: 5 }), (e: unknown) => e instanceof AfxdpError && e.code === 'EUSAGE' && /needs the veth lab/.test(e.message));
-  const rs = await Promise.all([runCli(['demo', '--driver', 'tapp']), runCli(['demo', '--driver', 'tap', '--ping'])]);
+  const rs = await Promise.all([runCli(['demo', '--driver', 'tapp']), runCli(['demo', '--driver', 'tap', '--ping']), runCli(['demo', '--driver', 'tap', '--size', '9000'])]);
   assertOneLineError(rs[0]!, 2, /unknown lab driver "tapp" \(did you mean "tap"\?\)/);
   assertOneLineError(rs[1]!, 2, /--ping needs the veth lab/);
+  assertOneLineError(rs[2]!, 2, /--size 9000 needs the veth lab: a tap takes one frame per write/);
 });
 
 for (const signal of ['SIGTERM', 'SIGKILL'] as const) {

@@ -29,6 +29,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
   if (driver === 'tap' && (opts.ping || opts.compareStack)) {
     throw new AfxdpError('EUSAGE', `${opts.ping ? '--ping' : '--compare-stack'} needs the veth lab: on a tap lab the sender is the tap's fd, which neither receives replies nor has a kernel stack beside it`, { hint: 'leave --driver at veth for this run' });
   }
+  const largest = opts.size === undefined ? 0 : Math.max(...frameSizes(opts.size));
+  if (driver === 'tap' && largest > (opts.frameSize ?? 4096)) {
+    throw new AfxdpError('EUSAGE', `--size ${largest} needs the veth lab: a tap takes one frame per write, and frames larger than the UMEM frame (${opts.frameSize ?? 4096} bytes) would be chains`, { hint: 'send at most 4096-byte frames on a tap lab, or leave --driver at veth for jumbo frames' });
+  }
   const lab = await Lab.create({ driver, queues, mtu: demoMtu(opts.size) });
   try {
     if (opts.ping) return await runPingDemo(lab, opts, packets, rate, log);
