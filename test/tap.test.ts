@@ -13,6 +13,7 @@ import { runCli, assertOneLineError, trackLab } from './lib/cli.js';
 import { withLab, openGenerator, labOfRun, waitForRunTraffic, assertLabGone } from './lib/lab.js';
 import { waitFor } from './lib/wait.js';
 import { runTool } from '../src/sys/exec.js';
+import { openTap } from '../src/lab/tap.js';
 
 const N = 1500;
 
@@ -27,6 +28,8 @@ test('tap lab: one namespace, the tap in it, the writer as its neighbour; gone a
       assert.equal(link.linkinfo?.info_kind, 'tun');
       assert.equal(link.linkinfo?.info_data?.type, 'tap');
       assert.deepEqual((await Lab.leftovers(lab.id)).taps, [lab.rx.ifname], 'a held tap is found by its fd');
+      // the native tun call's failure is one line: here the name is held (by this lab)
+      assert.throws(() => openTap(lab.rx.netns.fd, lab.rx.ifname, 1), (e: unknown) => e instanceof AfxdpError && e.code === 'ELAB' && e.errno === 16 && e.message === `cannot make the tap ${lab.rx.ifname}: the name is taken` && /already holds/.test(e.hint ?? ''));
       const neigh = await lab.rx.netns.exec('ip', ['-j', 'neigh', 'show', 'dev', lab.rx.ifname]);
       assert.deepEqual((JSON.parse(neigh.stdout) as Array<{ dst: string; lladdr: string }>).map((n) => [n.dst, n.lladdr]), [[lab.tx.ip, lab.tx.mac]]);
       // not in the root namespace, not even for a moment later

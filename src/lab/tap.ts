@@ -29,7 +29,10 @@ export function openTap(nsFd: number, name: string, queues: number): number[] {
     const why = errno === ENOENT ? '/dev/net/tun is missing' : errno === EPERM ? 'not permitted' : errno === EBUSY ? 'the name is taken' : (e as Error).message;
     throw new AfxdpError('ELAB', `cannot make the tap ${name}: ${why}`, {
       errno,
-      hint: errno === ENOENT ? 'load the tun module (modprobe tun) or create the node (mknod /dev/net/tun c 10 200)' : 'run as root (CAP_NET_ADMIN) on a kernel with CONFIG_TUN',
+      hint:
+        errno === ENOENT ? 'load the tun module (modprobe tun) or create the node (mknod /dev/net/tun c 10 200)'
+        : errno === EBUSY ? `a process already holds ${name}: \`Lab.leftovers()\` lists the taps held open`
+        : 'run as root (CAP_NET_ADMIN) on a kernel with CONFIG_TUN',
       cause: e,
     });
   }
