@@ -52,7 +52,7 @@ export type { XdpMode, XdpModeOption } from './xdp/program.js';
 export type { ProgramCounters, StackCounters } from './xdp/counters.js';
 
 // the test lab (private namespaces + veth) and its traffic generator, for your own tests
-export { Lab, type LabOptions, type LabSide, type LabLeftovers } from './lab/lab.js';
+export { Lab, LAB_DRIVERS, checkLabDriver, type LabDriver, type LabOptions, type LabSide, type LabLeftovers } from './lab/lab.js';
 export { TrafficGenerator, type GeneratorOptions, type SendOptions, type SizeRange } from './lab/generator.js';
 export { GeneratorThread, type GeneratorResult } from './lab/generator-thread.js';
 export { runDemo, type DemoOptions } from './run/demo.js';

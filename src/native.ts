@@ -194,6 +194,12 @@ export interface NativeAddon {
   recvFds(fd: number, buf: Uint8Array, fdsOut: Int32Array, timeoutMs: number): { bytes: number; fds: number };
   /** memfd_create + ftruncate: an anonymous file of `size` bytes */
   memfdCreate(name: string, size: number): number;
+
+  // the lab's tap (native/tun.c)
+  /** a non-persistent tap (IFF_TAP | IFF_NO_PI, IFF_MULTI_QUEUE if asked) in the calling thread's namespace: a non-blocking fd of a queue */
+  tunOpen(name: string, multiQueue: boolean): number;
+  /** writes frames i < n (lens[i] bytes at addrs[i] of bytes), one write each: frames written, or -errno if none */
+  tunWrite(fd: number, bytes: Uint8Array, addrs: Uint32Array, lens: Uint32Array, n: number): number;
 }
 
 export interface NetdevFeatures {

@@ -8,6 +8,9 @@
  * one preallocated template per size, copied per packet into as many UMEM frames as it needs and
  * sent as one chain of descriptors (XDP_USE_SG, XDP_PKT_CONTD on all but the last) — a copy of
  * the frame per packet (the kernel copies it again in copy mode), still no allocation.
+ *
+ * On a tap lab the sink is the tap's fd instead of an AF_XDP socket (TapSink, tap-sink.ts): the
+ * same frames and the same pacing, written to the tap one write(2) per frame.
  */
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
@@ -16,6 +19,7 @@ import { runToolSync } from '../sys/exec.js';
 import { XskSocket } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC } from '../xsk/constants.js';
 import { allocChain, pushChain, flushTx } from '../xsk/tx.js';
+import { TapSink, type TxSink } from './tap-sink.js';
 import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, macFromString, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT, FRAME_MIN, FRAME_MAX, ETH_HLEN } from '../wire/frame.js';
 
 /** A range of frame sizes: the packets cycle through SIZE_STEPS sizes spread evenly over it. */
@@ -29,6 +33,11 @@ export const SIZE_STEPS = 16;
 export interface GeneratorOptions {
   ifname: string;
   netnsFd?: number;
+  /**
+   * a tap lab's queue fd (Lab.senderOptions): the frames are written to it (TapSink) instead of
+   * sent through an AF_XDP socket on `ifname`, which is then the tap itself
+   */
+  tapFd?: number;
   queue?: number;
   /** default: the MAC address of `ifname` */
   srcMac?: Uint8Array;
@@ -69,7 +78,8 @@ interface Template {
 }
 
 export class TrafficGenerator {
-  readonly socket: XskSocket;
+  /** the sink: an AF_XDP TX socket, or a tap's fd (TapSink) */
+  readonly socket: TxSink;
   /** the frame size (the largest, with a range) */
   readonly size: number;
   /** the sizes sent, in the order they cycle */
@@ -110,7 +120,9 @@ export class TrafficGenerator {
         hint: `raise the MTU (ip link set dev ${o.ifname} mtu ${Math.max(this.size - ETH_HLEN, 9000)}) or send frames of at most ${mtu + ETH_HLEN} bytes`,
       });
     }
-    this.socket = XskSocket.create({ ifindex, ifname: o.ifname, queue: o.queue ?? 0, rxRingSize: 0, txRingSize: 2048, fillRingSize: 64, completionRingSize: 2048, frameCount: 4096, frameSize, bind: 'auto', batchSize: batch, trackFrames: o.trackFrames, sg });
+    this.socket = o.tapFd !== undefined
+      ? TapSink.open(o.tapFd, { frameSize, frameCount: 4096, queueSize: 2048, sg })
+      : XskSocket.create({ ifindex, ifname: o.ifname, queue: o.queue ?? 0, rxRingSize: 0, txRingSize: 2048, fillRingSize: 64, completionRingSize: 2048, frameCount: 4096, frameSize, bind: 'auto', batchSize: batch, trackFrames: o.trackFrames, sg });
     const tmpl = { srcMac, dstMac: o.dstMac, srcIp: o.srcIp, dstIp: o.dstIp, srcPort: o.srcPort ?? 40000, dstPort: o.dstPort ?? DEFAULT_UDP_PORT };
     const bytes = this.socket.umem.bytes;
     try {
