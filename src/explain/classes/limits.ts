@@ -1,0 +1,100 @@
+/** Limits and complexity: loops, the instruction budget, stack size, the instruction set. Classes of the table in classes.ts. */
+import { type VerifierClass } from './kit.js';
+
+export const loop: VerifierClass = {
+  id: 'loop',
+  title: 'loop the verifier cannot prove ends',
+  before: 'while (spin)      /* spin never changes */\n        ;',
+  detect({ text }) {
+    const m = /infinite loop detected at insn (\d+)|back-edge from insn (\d+) to (\d+)|loop is not bounded/.exec(text);
+    if (!m) return null;
+    return {
+      why: m[0].startsWith('back-edge')
+        ? `the program jumps backwards (insn ${m[2]} → ${m[3]}), i.e. it has a loop; kernels before 5.3 reject every loop (and later kernels reject them for loaders without CAP_BPF/root): usually a loop the compiler did not unroll`
+        : `the verifier reached instruction ${m[1] ?? '?'} again in exactly the same state as before, so nothing in the loop moves it toward its exit: it would spin forever in the kernel`,
+      fix: m[0].startsWith('back-edge')
+        ? 'on kernels before 5.3: unroll every loop (#pragma unroll with a constant trip count, or by hand) so no backward jump is left; on 5.3+ load with CAP_BPF/root and give loops a constant bound'
+        : 'give every loop a constant upper bound the loop variable visibly reaches (for (i = 0; i < 64 && i < n; i++)), or use bpf_loop(n, cb, ctx, 0) for long loops',
+      brief: m[0].startsWith('back-edge') ? 'unroll the loop (#pragma unroll, constant bound): this kernel accepts no loops' : 'bound the loop with a constant (i < 64 && i < n) or use bpf_loop()',
+      snippet: `for (__u32 i = 0; i < 64; i++) {       /* constant bound */\n        if (i >= n)\n                break;\n        /* ... */\n}`,
+    };
+  },
+};
+
+export const tooComplex: VerifierClass = {
+  id: 'too-complex',
+  title: 'program too complex for the verifier (1M-instruction budget)',
+  before: 'for (__u32 i = 0; i < ctx->rx_queue_index; i++)   /* bound from ctx: up to 4G */\n        sum += bpf_ktime_get_ns() & i;',
+  detect({ text }) {
+    const m = /BPF program is too large\. Processed (\d+) insn|The sequence of (\d+) jumps is too complex|too many states|complexity limit/.exec(text);
+    // bcc: "Program too large (113 insns), at most 4096 insns" — its words for any E2BIG
+    const e2big = /Program\s+too large \((\d+) insns\), at most (\d+) insns/.exec(text);
+    if (e2big && Number(e2big[1]) <= Number(e2big[2])) {
+      return {
+        why: `the program has only ${e2big[1]} instructions, so it is not too long: the kernel returned E2BIG because the verifier gave up on its complexity (it walks every path, up to 1,000,000 instructions since 5.2), and this loader (bcc) words every E2BIG as a size limit. Usually a loop whose bound comes from data, or many conditions inside a loop, multiplying the paths`,
+        fix: 'reduce the paths the verifier must walk: fewer iterations (a small constant bound), fewer independent conditions inside the loop, or bpf_loop() (5.17+) so the body is verified once; the verifier log (debug=… in bcc, log level 1) shows the real message',
+        brief: 'E2BIG here is the complexity limit, not the size: fewer loop iterations or conditions, or bpf_loop()',
+        snippet: `static long step(__u32 i, void *c) { /* one iteration */ return 0; }\n...\nbpf_loop(n, step, &state, 0);          /* verified once, runs n times */`,
+        facts: { insns: Number(e2big[1]) },
+      };
+    }
+    if (!m) return null;
+    return {
+      why: `the verifier walks every path of the program and gave up${m[1] ? ` after ${m[1]} instructions (its limit is 1,000,000)` : ''}: usually a loop whose bound comes from data (so every iteration is a new path) or many independent branches multiplying the paths`,
+      fix: 'make loop bounds small constants, move long loops into bpf_loop(), split work across tail calls or bpf-to-bpf functions, and avoid branches whose outcome does not matter to later code',
+      brief: 'use small constant loop bounds or bpf_loop(); split the program',
+      snippet: `static long step(__u32 i, void *c) { /* one iteration */ return 0; }\n...\nbpf_loop(n, step, &state, 0);          /* verified once, runs n times */`,
+    };
+  },
+};
+
+export const stack: VerifierClass = {
+  id: 'stack',
+  title: 'stack too large or access outside the stack',
+  before: 'static __noinline int inner(void) { __u8 buf[320]; ... }\nstatic __noinline int outer(void) { __u8 buf[320]; inner(); ... }',
+  detect({ text }) {
+    const m = /combined stack size of (\d+) calls is (\d+)|stack depth (\d+) exceeds|the call stack of (\d+) frames is too deep|invalid write to stack R\d+ off=(-?\d+)|invalid stack off=(-?\d+)|stack (?:frames? )?too deep/.exec(text);
+    if (!m) return null;
+    const off = m[5] ?? m[6];
+    if (off !== undefined && Number(off) >= -512 && Number(off) < 0) return null; // in range: uninitialised, not overflow
+    return {
+      why: m[1]
+        ? `the chain of ${m[1]} nested calls uses ${m[2]} bytes of stack together; BPF has 512 bytes for the whole chain (clang checks each function alone, the verifier checks the sum)`
+        : `the program uses or touches stack beyond the 512-byte BPF stack${off !== undefined ? ` (offset ${off})` : ''}`,
+      fix: 'move large buffers into a per-CPU array map (one entry, looked up once), shrink them, or inline the callee so the frames are not stacked',
+      brief: 'move large locals into a BPF_MAP_TYPE_PERCPU_ARRAY scratch map',
+      snippet: `struct {\n        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n        __uint(max_entries, 1);\n        __type(key, __u32);\n        __type(value, struct scratch);   /* the big buffer */\n} scratch SEC(".maps");\n...\n__u32 zero = 0;\nstruct scratch *s = bpf_map_lookup_elem(&scratch, &zero);\nif (!s)\n        return XDP_PASS;`,
+    };
+  },
+};
+
+export const insnUnsupported: VerifierClass = {
+  id: 'insn-unsupported',
+  title: 'instruction this kernel does not know (compiled for a newer BPF ISA, or an unresolved reference)',
+  before: '/* clang -mcpu=v4 (sign-extending loads, bswap, gotol: 6.6+) loaded on a 5.15 kernel */',
+  detect({ text }) {
+    const m = /unknown opcode ([0-9a-f]{2})|invalid BPF_\w+ (?:opcode|insn)[^\n]*|BPF_\w+ uses reserved fields|unknown insn class \d+/.exec(text);
+    if (!m) return null;
+    const op = m[1] !== undefined ? parseInt(m[1], 16) : null;
+    const cls = op === null ? null : op & 7;
+    const isa =
+      op === 0 ? null
+      : op !== null && (op === 0xd7 || op === 0x06 || (cls === 1 && (op & 0xe0) === 0x80)) ? { cpu: 'v4', since: '6.6', what: op === 0xd7 ? 'a byte swap (bswap)' : op === 0x06 ? 'a long jump (gotol)' : 'a sign-extending load' }
+      : cls === 6 ? { cpu: 'v3', since: '5.1', what: 'a 32-bit conditional jump (JMP32)' }
+      : null;
+    const why = op === 0
+      ? 'the instruction has opcode 00: usually the second half of a 64-bit load (ld_imm64) that the loader did not turn into a map or data reference — a global or static variable, or a string constant, that this loader or kernel cannot place (global data needs libbpf and Linux 5.2+)'
+      : isa
+        ? `opcode ${m[1]} is ${isa.what}, part of BPF ISA ${isa.cpu}, which kernels before ${isa.since} do not have: the compiler emitted instructions for a newer kernel than this one`
+        : `the kernel does not know this instruction (${m[0]}): the object was compiled for a newer BPF instruction set than this kernel has (clang -mcpu), or it is damaged`;
+    return {
+      why,
+      fix: op === 0
+        ? 'load with libbpf (it creates .data/.rodata/.bss maps) on Linux 5.2+, or keep constants and strings on the stack (char msg[] = "...") instead of in global data'
+        : 'compile for the oldest kernel you run on: clang -mcpu=v2 (any kernel), -mcpu=v3 (5.1+) or -mcpu=v4 (6.6+); clang versions differ in their default, so set it explicitly',
+      brief: op === 0 ? 'a global/static reference the loader did not resolve: use libbpf on 5.2+, or keep it on the stack' : 'compile with an -mcpu the kernel has (v2 for any kernel, v3 for 5.1+)',
+      snippet: op === 0 ? `char fmt[] = "hello %d\\n";                 /* on the stack, not in .rodata */\nbpf_trace_printk(fmt, sizeof(fmt), x);` : `clang -O2 -g -target bpf -mcpu=v2 -c prog.bpf.c -o prog.bpf.o   # runs on older kernels too`,
+      facts: { opcode: m[1] ?? null, isa: isa?.cpu ?? null },
+    };
+  },
+};
