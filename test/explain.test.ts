@@ -54,6 +54,7 @@ const CASES: Array<{ fixture: string; cls: string; says?: RegExp; type?: ProgTyp
   { fixture: 'global_func_ptr', cls: 'func-signature', says: /slot\(\) is a global \(non-static\) BPF function/ },
   { fixture: 'core_reloc_missing', cls: 'core-reloc', says: /afxdp_no_such_field/ },
   { fixture: 'unknown_opcode', cls: 'insn-unsupported', says: /does not know this instruction \(unknown opcode f7\)/ },
+  { fixture: 'tail_call_stack', cls: 'tail-call-mix', says: /320 bytes of stack/ },
 ];
 
 /**

@@ -9,7 +9,7 @@ import { coreReloc, funcSignature, loader } from './classes/btf.js';
 import { ctxWrite, ctxBadRead, ctxModified, mapNull, mapValueBounds, misaligned, uninit, noReturnValue, divZero, ptrArith, scalarDeref } from './classes/memory.js';
 import { metaBounds, pktVarOffset, pktBounds, pktInvalidated } from './classes/packet.js';
 import { gplOnly, helperNotAllowed, helperUnavailable, kfuncDevBound, helperArg, referenceLeak, returnRange } from './classes/calls.js';
-import { loop, tooComplex, stack, insnUnsupported } from './classes/limits.js';
+import { loop, tooComplex, stack, insnUnsupported, tailCallMix } from './classes/limits.js';
 
 export { CONFIDENCE_MIN, type DetectInput, type Match, type VerifierClass } from './classes/kit.js';
 
@@ -30,6 +30,7 @@ export const CLASSES: VerifierClass[] = [
   loop,
   tooComplex,
   stack,
+  tailCallMix,
   misaligned,
   insnUnsupported,
   noReturnValue,

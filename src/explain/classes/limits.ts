@@ -1,4 +1,4 @@
-/** Limits and complexity: loops, the instruction budget, stack size, the instruction set. Classes of the table in classes.ts. */
+/** Limits and complexity: loops, the instruction budget, stack size, tail calls mixed with calls, the instruction set. Classes of the table in classes.ts. */
 import { type VerifierClass } from './kit.js';
 
 export const loop: VerifierClass = {
@@ -95,6 +95,49 @@ export const insnUnsupported: VerifierClass = {
       brief: op === 0 ? 'a global/static reference the loader did not resolve: use libbpf on 5.2+, or keep it on the stack' : 'compile with an -mcpu the kernel has (v2 for any kernel, v3 for 5.1+)',
       snippet: op === 0 ? `char fmt[] = "hello %d\\n";                 /* on the stack, not in .rodata */\nbpf_trace_printk(fmt, sizeof(fmt), x);` : `clang -O2 -g -target bpf -mcpu=v2 -c prog.bpf.c -o prog.bpf.o   # runs on older kernels too`,
       facts: { opcode: m[1] ?? null, isa: isa?.cpu ?? null },
+    };
+  },
+};
+
+/**
+ * Tail calls and BPF-to-BPF calls in one program. A tail call replaces the current frame but keeps
+ * its callers', so kernels refuse the mix where the JIT cannot carry the tail-call count across
+ * frames, and elsewhere cap the callers' stack at 256 bytes (32 tail calls × 256 fit the kernel stack).
+ */
+export const tailCallMix: VerifierClass = {
+  id: 'tail-call-mix',
+  title: 'tail calls mixed with BPF-to-BPF calls (stack cap, or a kernel/JIT that cannot mix them)',
+  before: 'static __noinline int parse(struct __sk_buff *skb) { ... }   /* a real call */\n...\nbpf_tail_call(skb, &jumps, 1);                                 /* in the same program */',
+  detect({ text }) {
+    const m = /tail_calls are not allowed when call stack of previous frames is (\d+) bytes|tail_calls are not allowed in (non-JITed )?programs with bpf-to-bpf calls|mixing of tail_calls and bpf-to-bpf calls is not supported|tail_call is not allowed in subprogs without BTF/.exec(text);
+    if (!m) return null;
+    const inline = 'make the functions on the way to the tail call inline (C: static __always_inline; Rust/aya: #[inline(always)], and prefer direct packet access over library calls that stay out of line)';
+    if (m[1]) {
+      return {
+        why: `the tail call is made from a BPF-to-BPF function whose callers' frames hold ${m[1]} bytes of stack; a tail call keeps those frames, so the kernel allows it only while they stay under 256 bytes (at most 32 chained tail calls × 256 bytes fit the kernel stack)`,
+        fix: `keep the stack of every function on the way to the tail call under 256 bytes in total: move big locals into a per-CPU array map, or ${inline.replace('make the functions', 'make those functions')} and make the tail call from the program's entry function`,
+        brief: 'keep the frames before a tail call under 256 bytes of stack (big locals into a per-CPU map)',
+        snippet: `__u32 zero = 0;\nstruct scratch *s = bpf_map_lookup_elem(&scratch, &zero);   /* a per-CPU map instead of a big local */\nif (!s)\n        return 0;\nbpf_tail_call(ctx, &jumps, 0);`,
+        facts: { stack_before_tail_call: Number(m[1]) },
+      };
+    }
+    if (/without BTF/.test(m[0])) {
+      return {
+        why: 'a BPF-to-BPF function makes a tail call, and the object carries no BTF function info: the kernel needs it to check such subprograms',
+        fix: 'compile with -g (clang -g -O2 -target bpf) and keep the .BTF/.BTF.ext sections (do not strip them), or make the tail call from the entry function',
+        brief: 'compile with -g so the object has BTF function info',
+        snippet: 'clang -O2 -g -target bpf -c prog.bpf.c -o prog.bpf.o',
+      };
+    }
+    return {
+      why: m[2]
+        ? 'the program mixes tail calls with BPF-to-BPF calls and the BPF JIT is off: only JITed programs may mix them'
+        : 'the program makes a tail call and also calls a BPF-to-BPF function (a function the compiler kept out of line). The running kernel cannot mix the two: that came with 5.10 on x86-64 (JIT on), later on other architectures. The program is not wrong; this kernel (or its architecture) does not support it',
+      fix: m[2]
+        ? 'turn the JIT on (sysctl net.core.bpf_jit_enable=1), or remove the BPF-to-BPF calls by inlining them'
+        : `${inline}, so the program has no BPF-to-BPF calls; or run on a kernel that mixes them (x86-64: 5.10 or newer with the JIT on)`,
+      brief: 'inline the BPF-to-BPF functions (__always_inline) in a program that tail calls, or use a 5.10+ x86-64 kernel',
+      snippet: `static __always_inline int parse(void *ctx)   /* inlined: no BPF-to-BPF call */\n{\n        ...\n}\n...\nbpf_tail_call(ctx, &jumps, 1);`,
     };
   },
 };
