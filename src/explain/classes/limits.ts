@@ -1,5 +1,5 @@
 /** Limits and complexity: loops, the instruction budget, stack size, tail calls mixed with calls, the instruction set. Classes of the table in classes.ts. */
-import { type VerifierClass } from './kit.js';
+import { type Match, type VerifierClass } from './kit.js';
 
 export const loop: VerifierClass = {
   id: 'loop',
@@ -48,11 +48,35 @@ export const tooComplex: VerifierClass = {
   },
 };
 
+/**
+ * A stack read at or above the frame pointer (offset >= 0) or below the 512-byte frame: not an
+ * unwritten slot but an access outside the stack, most often a field read past a struct the code
+ * staged on the stack (BPF_CORE_READ(p, a).b copies a, then reads b beyond the copy).
+ */
+function readPastFrame(text: string): Match | null {
+  // "invalid read from stack R6 off=0 size=4" (5.12+) is printed only by the bounds check; the
+  // older "off -16+0" forms are uninitialised slots unless the offset itself is out of the frame
+  const bounds = /invalid (?:read from|indirect access to) stack R\d+ off=(-?\d+) size=\d+/.exec(text);
+  const m = bounds ?? /invalid (?:indirect )?read from stack (?:R\d+ )?off[= ](-?\d+)(?:\+(-?\d+))?/.exec(text);
+  if (!m) return null;
+  const off = Number(m[1]) + Number(m[2] ?? 0);
+  if (!bounds && off < 0 && off >= -512) return null;
+  return {
+    why: `the program reads the stack outside the 512-byte frame (offset ${off}; valid offsets are -512 to -1 from the frame pointer): the read goes past a local, typically a field read beyond a struct copied to the stack — BPF_CORE_READ(p, a).b copies a to the stack and then reads b past the end of that copy — or a pointer to a local moved past its end`,
+    fix: 'read the field inside the macro, BPF_CORE_READ(p, a.b) (or bpf_core_read into a variable of the field\'s own type), so only that field is copied; keep pointers to locals within the local\'s size',
+    brief: 'read the field inside BPF_CORE_READ(p, a.b), not past a struct copied to the stack',
+    snippet: `__u32 inum = BPF_CORE_READ(task, nsproxy, pid_ns_for_children, ns.inum);   /* not BPF_CORE_READ(..., ns).inum */`,
+    facts: { stack_offset: off },
+  };
+}
+
 export const stack: VerifierClass = {
   id: 'stack',
   title: 'stack too large or access outside the stack',
   before: 'static __noinline int inner(void) { __u8 buf[320]; ... }\nstatic __noinline int outer(void) { __u8 buf[320]; inner(); ... }',
   detect({ text }) {
+    const past = readPastFrame(text);
+    if (past) return past;
     const m = /combined stack size of (\d+) calls is (\d+)|stack depth (\d+) exceeds|the call stack of (\d+) frames is too deep|invalid write to stack R\d+ off=(-?\d+)|invalid stack off=(-?\d+)|stack (?:frames? )?too deep/.exec(text);
     if (!m) return null;
     const off = m[5] ?? m[6];
