@@ -25,7 +25,7 @@ export const tooComplex: VerifierClass = {
   id: 'too-complex',
   title: 'program too complex for the verifier (1M-instruction budget)',
   before: 'for (__u32 i = 0; i < ctx->rx_queue_index; i++)   /* bound from ctx: up to 4G */\n        sum += bpf_ktime_get_ns() & i;',
-  detect({ text }) {
+  detect({ log, text, raw }) {
     const m = /BPF program is too large\. Processed (\d+) insn|The sequence of (\d+) jumps is too complex|too many states|complexity limit/.exec(text);
     // bcc: "Program too large (113 insns), at most 4096 insns" — its words for any E2BIG
     const e2big = /Program\s+too large \((\d+) insns\), at most (\d+) insns/.exec(text);
@@ -38,9 +38,21 @@ export const tooComplex: VerifierClass = {
         facts: { insns: Number(e2big[1]) },
       };
     }
-    if (!m) return null;
+    if (!m) {
+      const cut = /rejected: Argument list too long \(7\)|load program: argument list too long/i.exec(raw);
+      if (!cut || log.message) return null;
+      return {
+        why: 'the kernel refused the program with E2BIG ("Argument list too long"), and the verifier\'s last words are not in the log (the loader cut it): with the instruction count under the limit (iproute2 prints "0 over limit"), E2BIG from the verifier means the program is too complex — it walks every path and ran out of its budget (131,072 processed instructions before 5.2, 1,000,000 since)',
+        fix: 'reduce the paths the verifier must walk: small constant loop bounds, fewer independent branches, bpf_loop() (5.17+), or split the work across tail calls; get the full log (tc ... verb, or a larger log buffer) to see where it gave up',
+        brief: 'E2BIG: too complex for the verifier — fewer paths, bpf_loop(), or tail calls',
+        snippet: `static long step(__u32 i, void *c) { /* one iteration */ return 0; }\n...\nbpf_loop(n, step, &state, 0);          /* verified once, runs n times */`,
+        confidence: 0.7,
+      };
+    }
+    // 131072 processed instructions was the budget before 5.2 (and stays so for unprivileged loaders)
+    const limit = m[1] && Number(m[1]) <= 131073 ? 'the budget of kernels before 5.2 (and of loaders without CAP_BPF) is 131,072; 1,000,000 since 5.2' : 'its budget is 1,000,000';
     return {
-      why: `the verifier walks every path of the program and gave up${m[1] ? ` after ${m[1]} instructions (its limit is 1,000,000)` : ''}: usually a loop whose bound comes from data (so every iteration is a new path) or many independent branches multiplying the paths`,
+      why: `the program is too complex for the verifier: it walks every path and gave up${m[1] ? ` after ${m[1]} instructions (${limit})` : ''}: usually a loop whose bound comes from data (so every iteration is a new path) or many independent branches multiplying the paths`,
       fix: 'make loop bounds small constants, move long loops into bpf_loop(), split work across tail calls or bpf-to-bpf functions, and avoid branches whose outcome does not matter to later code',
       brief: 'use small constant loop bounds or bpf_loop(); split the program',
       snippet: `static long step(__u32 i, void *c) { /* one iteration */ return 0; }\n...\nbpf_loop(n, step, &state, 0);          /* verified once, runs n times */`,
