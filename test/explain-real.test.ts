@@ -368,3 +368,15 @@ test('E2BIG with the verifier message cut is the complexity limit; type-independ
   assert.doesNotMatch(tracing.snippet ?? '', /XDP_/);
   assert.match(explainLog("12: (61) r1 = *(u32 *)(r0 +0)\nR0 invalid mem access 'map_value_or_null'\n", { progType: 'xdp' }).snippet ?? '', /XDP_PASS/);
 });
+
+test('a helper refused at this attach point, an old kernel\'s packet-offset rule, a global function called in a locked section', () => {
+  const dpath = explainLog("15: (85) call bpf_d_path#147\nhelper call is not allowed in probe\n", { progType: 'fentry' });
+  assert.equal(dpath.class, 'helper-not-allowed');
+  assert.match(dpath.fix, /allowlist/);
+  const old = explainLog('448: (0f) r0 += r5\ncannot add integer value with 3 upper zero bits to ptr_to_packet\n');
+  assert.equal(old.class, 'kernel-bug');
+  assert.match(old.fix, /4\.14/);
+  const locked = explainLog('global function calls are not allowed with preemption disabled\n');
+  assert.equal(locked.class, 'func-signature');
+  assert.match(locked.fix, /static/);
+});

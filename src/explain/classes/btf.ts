@@ -38,6 +38,17 @@ export const funcSignature: VerifierClass = {
   title: 'a function signature the kernel\'s BTF check refuses (arguments or return type)',
   before: 'int BPF_PROG(on_exec, void *bprm)   /* the hook takes struct linux_binprm * */',
   detect({ log, progType, text, raw }) {
+    const ctxCall = /global function calls are not allowed ([^\n.]*)/.exec(text);
+    if (ctxCall) {
+      const where = (ctxCall[1] ?? '').trim();
+      return {
+        why: `a global (non-static, or __noinline __weak) BPF function is called ${where}: global functions are verified once, on their own, without knowing that the caller holds a lock, disabled preemption or is inside an RCU/IRQ section, so the verifier refuses the call there`,
+        fix: 'make the callee static (static __always_inline, or a static __noinline function, which is verified with its caller), or call it outside that section',
+        brief: 'make the called function static (verified with its caller), or call it outside the section',
+        snippet: 'static __always_inline int slowpath(struct lock *l)   /* static: verified in its caller\'s context */',
+        facts: { context: where },
+      };
+    }
     const t = text;
     const m =
       // printed while the global function is checked, often well before the log's last line

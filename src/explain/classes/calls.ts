@@ -24,10 +24,25 @@ export const helperNotAllowed: VerifierClass = {
   id: 'helper-not-allowed',
   title: 'helper or kfunc not available to this program type',
   before: 'bpf_skb_load_bytes(ctx, 0, buf, 4);   /* a tc helper, in XDP */\nbpf_session_is_return();              /* a kprobe-session kfunc, in XDP */',
-  detect({ progType, text }) {
+  detect({ log, progType, text }) {
     const m = /program of this type cannot use helper ([a-z_0-9]+)#(\d+)|unknown func ([a-z_0-9]+)(?:#(\d+))?|calling kernel function (\w+) is not allowed|(helper call is not allowed in probe)/.exec(text);
     if (!m) return null;
     if (m[3] === 'unknown') return null; // "unknown func unknown#N": no name, see helper-unavailable
+    if (m[6]) {
+      // the helper exists for this type, but its allowed() check limits it to some attach points
+      const call = [...log.lines.slice(0, log.messageLine < 0 ? undefined : log.messageLine)].reverse().find((l) => /\(85\) call [a-z_0-9]+#\d+/.test(l));
+      const fn = call ? /call ([a-z_0-9]+)#/.exec(call)![1]! : 'the helper';
+      const dpath = fn === 'bpf_d_path';
+      return {
+        why: `${fn} exists for this program type, but the kernel allows it only at some attach points ("helper call is not allowed in probe"): ${dpath ? 'bpf_d_path may be called only from the functions on the kernel\'s allowlist (btf_allowlist_d_path: e.g. vfs_truncate, vfs_fallocate, dentry_open, filp_close, security_file_open and a few other security_* / LSM hooks), because it must run where the path cannot go away' : 'the helper checks the attached function or hook and refuses this one'}`,
+        fix: dpath
+          ? 'attach to a function or LSM hook on the bpf_d_path allowlist (fentry/fexit on filp_close or vfs_truncate, lsm/file_open …) and take the struct path from there, or build the path yourself by walking dentries with BPF_CORE_READ'
+          : `attach the program where ${fn} is allowed (the helper's allowed() check in the kernel source lists them), or do without it here`,
+        brief: dpath ? 'bpf_d_path only works on allowlisted functions/hooks: attach to one of them' : `${fn} is not allowed at this attach point`,
+        snippet: dpath ? 'SEC("fexit/filp_close")                /* on the bpf_d_path allowlist */\nint BPF_PROG(on_close, struct file *f)\n{\n        char p[256];\n        bpf_d_path(&f->f_path, p, sizeof(p));\n        return 0;\n}' : '/* grep -n "allowed" kernel/trace/bpf_trace.c for the helper\'s attach rules */',
+        facts: { helper: fn },
+      };
+    }
     // ≤4.11 printed the bare number: "unknown func 4"
     const numbered = m[3] && /^\d+$/.test(m[3]) ? helperById(Number(m[3])) : null;
     const name = numbered ? `bpf_${numbered.name}` : (m[1] ?? m[3] ?? m[5] ?? 'the helper');

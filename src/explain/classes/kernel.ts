@@ -74,6 +74,16 @@ __sync_fetch_and_add(v, 1);`,
         confidence: 0.6,
       };
     }
+    const zeroBits = /cannot add integer value with (\d+) upper zero bits to ptr_to_packet/.exec(text);
+    if (zeroBits) {
+      return {
+        why: `this is the packet-offset rule of 4.9/4.10 kernels: they only let a register be added to a packet pointer when they can prove its top 48 bits are zero (offsets below 64 KiB), and they track that only roughly — masks and shifts in the program often do not count. Here they proved only ${zeroBits[1]} upper zero bits. Kernels from 4.11/4.14 on track value ranges and accept a bounded offset like this`,
+        fix: 'run a newer kernel (4.14 or later tracks min/max bounds); on 4.9/4.10 make the offset obviously 16-bit right before adding it (offset &= 0xffff, or load it as a __u16) and check the resulting pointer against data_end',
+        brief: 'a 4.9/4.10 verifier limit on packet offsets: newer kernel, or mask the offset to 16 bits before adding it',
+        snippet: '__u32 off = (bit_off >> 3) & 0xffff;     /* 48 upper zero bits: the old rule accepts it */\n__u8 *p = data + off;\nif ((void *)(p + 1) > data_end)\n        return XDP_DROP;',
+        facts: { upper_zero_bits: Number(zeroBits[1]) },
+      };
+    }
     const brokenBtf = brokenKernelBtf(log, text);
     if (brokenBtf) return brokenBtf;
     const m = /verifier bug[^\n]*|REG INVARIANTS VIOLATION[^\n]*|verifier internal error[^\n]*|WARNING: [^\n]*kernel\/bpf\/verifier\.c:\d+[^\n]*/.exec(text);
