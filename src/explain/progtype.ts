@@ -84,7 +84,8 @@ const CLUES: Array<{ re: RegExp; type: ProgType; confidence?: number; alternativ
   { re: /struct bpf_raw_tracepoint_args|raw_tracepoint|raw_tp\b|BPF_RAW_TRACEPOINT|\brawtracepoint:/, type: 'raw_tracepoint' },
   { re: /struct bpf_perf_event_data|perf_event\b|SEC\("perf_event|\bprofile:|\binterval:/, type: 'perf_event' },
   { re: /struct trace_event_raw_\w+|tracepoint__|SEC\("tp\/|SEC\("tracepoint|\btracepoint:|\bt:\w+:\w+/, type: 'tracepoint' },
-  { re: /struct pt_regs|BPF_KPROBE|BPF_KRETPROBE|BPF_UPROBE|PT_REGS_\w+|\bkprobe|\buprobe|\buretprobe|attach_kprobe|\bProbeContext\b/, type: 'kprobe' },
+  // (bpftrace's BEGIN/END probes are uprobes: kprobe-type programs)
+  { re: /struct pt_regs|BPF_KPROBE|BPF_KRETPROBE|BPF_UPROBE|PT_REGS_\w+|\bkprobe|\buprobe|\buretprobe|attach_kprobe|\bProbeContext\b|bpftrace\b[^\n]*-e '(?:BEGIN|END)\b/, type: 'kprobe' },
   { re: /struct bpf_sock_addr\b|cgroup\/(connect|bind|sendmsg|recvmsg|getpeername|getsockname)\d?|\bSockAddrContext\b/, type: 'cgroup_sock_addr' },
   { re: /cgroup\/(sock_create|sock_release|post_bind)\d?|\bSockContext\b/, type: 'cgroup_sock' },
   { re: /cgroup_skb|cgroup\/skb/, type: 'cgroup_skb' },
