@@ -380,3 +380,12 @@ test('a helper refused at this attach point, an old kernel\'s packet-offset rule
   assert.equal(locked.class, 'func-signature');
   assert.match(locked.fix, /static/);
 });
+
+test("an 'inv' store through a ring-buffer record whose spill is not in the log: the old-kernel spill reading, said as resting on the C line", () => {
+  const e = explainLog("; PUSH_FIXED_SIZE_TO_RINGBUF(ringbuf, param, sizeof(uint32_t));\n223: (73) *(u8 *)(r4 +3) = r5\nR4 invalid mem access 'inv'\n");
+  assert.equal(e.class, 'kernel-bug');
+  assert.match(e.explanation, /rests on the C line/);
+  assert.ok(e.confidence < 0.9);
+  // the same store with no ring buffer in sight stays a plain number dereferenced
+  assert.notEqual(explainLog("; *p = v;\n223: (73) *(u8 *)(r4 +3) = r5\nR4 invalid mem access 'inv'\n").class, 'kernel-bug');
+});

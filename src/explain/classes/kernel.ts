@@ -50,6 +50,19 @@ export const kernelBug: VerifierClass = {
         facts: { slot: Number(fill![1]), spilled_at: spilled.insn },
       };
     }
+    // the spill itself is outside the lines posted, but the C line writes a ring-buffer record:
+    // a record pointer is never a plain number unless this (pre-5.11) kernel lost it on a spill
+    const ringbufLine = deref && !spilled && log.source && /ringbuf|ring_buf|RINGBUF/.test(log.source.text) ? log.source.text : null;
+    if (ringbufLine) {
+      return {
+        why: `R${deref![1]} is used as a pointer into a ring-buffer record ("${ringbufLine}"), yet this (pre-5.18, 'inv') kernel holds it as a plain number. A record from bpf_ringbuf_reserve() stays a pointer unless the verifier loses its type — and kernels before 5.11 (5.10.y has the backport 744ea4e3885e) lose it whenever the compiler spills the pointer to the stack and reloads it. The log does not show the spill (it is earlier than the lines posted), so this reading rests on the C line`,
+        fix: 'run 5.11+ (or a 5.10.y with the backport); on this kernel keep the record pointer in a register: fill the record right after reserving it, with fewer live variables and helper calls in between, so the compiler does not spill it',
+        brief: 'an old-kernel verifier limit (ring-buffer pointer lost on a stack spill): upgrade to 5.11+ or keep the pointer in a register',
+        snippet: `void *rec = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);\nif (!rec)\n        return 0;\n/* fill it right away; do not keep it alive across many helper calls */`,
+        facts: { source: ringbufLine },
+        confidence: 0.6,
+      };
+    }
     const nullCheck = checkedForNull(log, text);
     if (nullCheck) {
       return {
