@@ -128,7 +128,18 @@ export const loader: VerifierClass = {
   id: 'loader',
   title: 'the loader failed before the verifier judged the program (BTF, map, extern, section)',
   before: 'extern int bpf_foo(void) __ksym;   /* a kfunc this kernel does not have */',
-  detect({ raw }) {
+  detect({ text, raw }) {
+    // a map reference the loader never turned into a real map: the verifier sees the raw fd
+    const fd = /fd (-?\d+) is not pointing to valid bpf_map/.exec(`${text}\n${raw}`);
+    if (fd) {
+      return {
+        why: `an instruction loads map fd ${fd[1]}, which is no map: the loader did not create or relocate the map that instruction refers to. Most often it is data the compiler placed in a section the loader does not turn into a map — a string literal or constant in .rodata, a global in .data/.bss (global data needs kernel 5.2+ and a loader that supports it) — or a map in a section the loader skipped`,
+        fix: 'copy constants into a local first (char marker[] = "<NA>"; on the stack, then pass marker) instead of passing a string literal or global to a helper, or use a loader with global-data support (libbpf, cilium/ebpf) on 5.2+; check that every map is in .maps (or the section your loader reads)',
+        brief: 'the instruction refers to a map the loader never created (a .rodata/.data section or a skipped map): copy the constant to the stack, or use a loader with global data',
+        snippet: 'char marker[] = "<NA>";                   /* on the stack: no .rodata map needed */\nbpf_probe_read_kernel_str(dst, sizeof(marker), marker);',
+        facts: { fd: Number(fd[1]) },
+      };
+    }
     const c = loaderCause(raw);
     if (!c || c.kind === 'core-reloc') return null;
     return { why: c.why, fix: c.fix, brief: c.brief, snippet: c.snippet, facts: { loader: c.tool, loader_says: c.quote, cause: c.kind } };

@@ -109,6 +109,14 @@ export const insnUnsupported: VerifierClass = {
   title: 'instruction this kernel does not know (compiled for a newer BPF ISA, or an unresolved reference)',
   before: '/* clang -mcpu=v4 (sign-extending loads, bswap, gotol: 6.6+) loaded on a 5.15 kernel */',
   detect({ text }) {
+    if (/number of funcs in func_info doesn't match number of subprogs/.test(text)) {
+      return {
+        why: 'the object\'s BTF lists more functions than the kernel found BPF-to-BPF subprograms. The usual cause is a function whose address the program takes — a callback for bpf_loop, bpf_for_each_map_elem or bpf_timer — on a kernel before 5.13, which does not know function-pointer loads (BPF_PSEUDO_FUNC) and so does not count the callback as a subprogram; otherwise a loader that passes func_info for functions it dropped',
+        fix: 'for kernels before 5.13 build a variant without callbacks (a bounded loop instead of bpf_loop, which itself needs 5.17), or require 5.13+/5.17+; on a newer kernel, update the loader (its func_info must match the subprograms it loads)',
+        brief: 'a callback (function pointer) on a kernel before 5.13, or a loader whose func_info does not match: build without callbacks or upgrade',
+        snippet: '#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 17, 0)\nfor (int i = 0; i < MAX; i++) step(i, &c);      /* no callback: no function pointer */\n#else\nbpf_loop(MAX, step, &c, 0);\n#endif',
+      };
+    }
     const m = /unknown opcode ([0-9a-f]{2})|invalid BPF_\w+ (?:opcode|insn)[^\n]*|BPF_\w+ uses reserved fields|unknown insn class \d+/.exec(text);
     if (!m) return null;
     const op = m[1] !== undefined ? parseInt(m[1], 16) : null;
