@@ -22,11 +22,12 @@ const perPacket = (cpuNs: number | null, n: number): number | null => (cpuNs ===
 export function afXdpPath(r: Report, cpuNs: number | null): AfXdpPath {
   const k = r.packets.kernel;
   return {
-    receiver: 'node',
     packets: { received: r.packets.received, meta_valid: r.packets.meta_valid, meta_invalid: r.packets.meta_invalid, drops: { rx_dropped: k.rx_dropped, rx_ring_full: k.rx_ring_full, rx_invalid_descs: k.rx_invalid_descs } },
     latency_ns: { xdp_to_user: r.latency_ns.xdp_to_user },
     cpu_ns_per_packet: perPacket(cpuNs, r.packets.received),
     ...(r.histograms?.xdp_to_user ? { histograms: { xdp_to_user: r.histograms.xdp_to_user } } : {}),
+    // added with the 2×2, at the end (fields are only ever added, at the end)
+    receiver: 'node',
   };
 }
 
@@ -44,10 +45,10 @@ export interface CAfXdpResult {
 export function cAfXdpPath(c: CAfXdpResult): AfXdpPath {
   const l = c.latency_ns;
   return {
-    receiver: 'c',
     packets: { received: c.received, meta_valid: c.meta_valid, meta_invalid: c.meta_invalid, drops: { rx_dropped: c.kernel.rx_dropped, rx_ring_full: c.kernel.rx_ring_full, rx_invalid_descs: c.kernel.rx_invalid_descs } },
     latency_ns: { xdp_to_user: { count: l.count, min: l.min, p50: l.p50, p90: l.p90, p99: l.p99, p999: l.p999, max: l.max, mean: l.mean } },
     cpu_ns_per_packet: perPacket(c.cpu_ns, c.received),
+    receiver: 'c',
   };
 }
 

@@ -248,17 +248,17 @@ export interface TuningReport {
 
 /** The AF_XDP path of one run: the top-level figures of that run, in the shape of a path. */
 export interface AfXdpPath {
-  /**
-   * who read the socket: 'node' (afxdp's receiver, the run's top-level figures) or 'c' (the C
-   * reference receiver rx_ref, bench/c/rx_ref.c, on the same program); absent in older reports: 'node'
-   */
-  receiver?: 'node' | 'c';
   packets: { received: number; meta_valid: number; meta_invalid: number; drops: { rx_dropped: number; rx_ring_full: number; rx_invalid_descs: number } };
   latency_ns: { xdp_to_user: LatencySummary };
   /** CPU time of the receiving thread per packet received (event mode: the main thread); null in worker modes */
   cpu_ns_per_packet: number | null;
   /** HdrHistogram compressed base64, for the overlay page */
   histograms?: { xdp_to_user?: string };
+  /**
+   * who read the socket: 'node' (afxdp's receiver, the run's top-level figures) or 'c' (the C
+   * reference receiver rx_ref, bench/c/rx_ref.c, on the same program); absent in older reports: 'node'
+   */
+  receiver?: 'node' | 'c';
 }
 
 /** One stack receiver's path, and the run it was measured in. */
