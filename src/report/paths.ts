@@ -117,7 +117,7 @@ export function pathEffectsHtml(e: PathEffects): string {
   const ns = (v: number | null): string => (v === null ? '–' : formatNs(v));
   const signed = (v: number | null): string => (v === null ? '–' : `${v > 0 ? '+' : v < 0 ? '−' : ''}${formatNs(Math.abs(v))}`);
   const ratio = (v: number | null): string => (v === null ? '–' : `×${v.toFixed(2)}`);
-  const cells = (d: PathDelta): string => `<td>${ns(d.baseline)}</td><td>${ns(d.compared)}</td><td>${signed(d.delta)}</td><td>${ratio(d.ratio)}</td>`;
+  const cells = (d: PathDelta): string => [ns(d.baseline), ns(d.compared), signed(d.delta), ratio(d.ratio)].map((v) => `<td style="white-space:nowrap">${v}</td>`).join('');
   return EFFECT_ROWS.map(([key, title, note, rows]) => {
     const body = rows
       .map(([k, label]) => {
@@ -145,6 +145,8 @@ export function pathComparison(r: Report): Comparison {
     source: label,
     report: {
       ...r,
+      // the C AF_XDP receiver sleeps in poll(2) on its own socket, not in afxdp's event loop
+      ...(label === 'c_af_xdp' ? { poll: 'poll() (rx_ref)' as Report['poll'] } : {}),
       packets: { ...r.packets, received: packets.received, meta_valid: packets.meta_valid, meta_invalid: packets.meta_invalid, kernel: { ...r.packets.kernel, rx_dropped: drops, rx_ring_full: 0 } },
       latency_ns: { xdp_to_user: lat, sender_to_xdp: null, hw_to_xdp: null },
       histograms: b64 ? { xdp_to_user: b64 } : {},
