@@ -1,0 +1,98 @@
+/**
+ * xdpsock's rxdrop and txonly loops on afxdp's openXsk(), as their own process: the TypeScript
+ * side of `npm run bench`'s rxdrop/txonly comparison with bench/c/xdpsock_ref.c (the same loops in
+ * C; same options, same JSON line). Run inside the interface's namespace (nsenter).
+ *
+ *   node dist/bench/xdpsock-child.js --mode rxdrop --iface IF [--count N] [--idle-ms 1000] [--xdp native|generic]
+ *   node dist/bench/xdpsock-child.js --mode txonly --iface IF --dst-mac MAC --src-mac MAC [--count N] [--size B]
+ */
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { openXsk, loadProgram, XSK_REDIRECT_PROGRAM, macFromString } from '../src/index.js';
+
+const BATCH = 64;
+const RING = 2048;
+const { values: a } = parseArgs({
+  options: {
+    mode: { type: 'string' },
+    iface: { type: 'string' },
+    count: { type: 'string', default: '1000000' },
+    size: { type: 'string', default: '64' },
+    'idle-ms': { type: 'string', default: '1000' },
+    xdp: { type: 'string', default: 'native' },
+    'dst-mac': { type: 'string' },
+    'src-mac': { type: 'string' },
+  },
+});
+const count = Number(a.count);
+const cpuNs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+};
+
+if (a.mode === 'rxdrop') {
+  const sock = openXsk({ iface: a.iface!, rxRingSize: RING, fillRingSize: RING, frameCount: 4096, batchSize: BATCH });
+  const prog = loadProgram(XSK_REDIRECT_PROGRAM);
+  prog.register(sock);
+  prog.attach(a.iface!, { mode: a.xdp === 'generic' ? 'generic' : 'native' });
+  const idle = Number(a['idle-ms']);
+  const c0 = cpuNs();
+  process.stderr.write('ready\n');
+  let got = 0;
+  let first = 0;
+  let last = 0;
+  while (got < count) {
+    const n = sock.receive();
+    if (n === 0) {
+      // recycle() kicks the fill ring when the kernel asks; sleep in poll(2) like the C loop
+      if (!sock.pollFor('in', idle) && got > 0) break;
+      continue;
+    }
+    sock.recycle(n);
+    if (got === 0) first = performance.now();
+    got += n;
+    last = performance.now();
+  }
+  const c1 = cpuNs();
+  const st = sock.statistics();
+  process.stdout.write(JSON.stringify({ packets: got, elapsed_ns: Math.round((last - first) * 1e6), cpu_ns: c1 - c0, rx_dropped: st.rx_dropped, rx_ring_full: st.rx_ring_full }) + '\n');
+  prog.close();
+  sock.close();
+} else if (a.mode === 'txonly') {
+  const size = Number(a.size);
+  const sock = openXsk({ iface: a.iface!, rxRingSize: 0, txRingSize: RING, completionRingSize: RING, frameCount: 4096, batchSize: BATCH });
+  const dst = macFromString(a['dst-mac']!);
+  const src = macFromString(a['src-mac']!);
+  const bytes = sock.umem.bytes;
+  // every frame written once; only descriptors move after this (xdpsock txonly)
+  for (let f = 0; f < sock.umem.frameCount; f++) {
+    const at = f * sock.umem.frameSize;
+    bytes.set(dst, at);
+    bytes.set(src, at + 6);
+    bytes[at + 12] = 0x88;
+    bytes[at + 13] = 0xb5;
+    for (let k = 14; k < size; k++) bytes[at + k] = k & 0xff;
+  }
+  const c0 = cpuNs();
+  process.stderr.write('ready\n');
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < count || sock.framesInUse() > 0) {
+    sock.reclaim();
+    const room = sock.txFree(Math.min(BATCH, count - sent));
+    let k = 0;
+    for (; k < room; k++) {
+      const addr = sock.txAlloc();
+      if (addr < 0) break;
+      sock.txPush(addr, size);
+    }
+    sent += k;
+    sock.txFlush();
+  }
+  const t1 = performance.now();
+  process.stdout.write(JSON.stringify({ packets: sent, elapsed_ns: Math.round((t1 - t0) * 1e6), cpu_ns: cpuNs() - c0 }) + '\n');
+  sock.close();
+} else {
+  process.stderr.write('usage: xdpsock-child --mode rxdrop|txonly --iface IF …\n');
+  process.exit(2);
+}
