@@ -235,6 +235,7 @@ async function withDrop<T>(lab: Lab, fn: (dropped: () => number) => Promise<T>, 
 const XDPSOCK_SIZES = [64, 1500] as const;
 const N_XDPSOCK_RX = QUICK ? 20_000 : 300_000;
 const N_XDPSOCK_TX = QUICK ? 20_000 : 1_000_000;
+const N_XDPSOCK_LOOP = QUICK ? 200_000 : 10_000_000;
 
 /** One xdpsock loop, C (build/bench/xdpsock_ref) or TS (bench/xdpsock-child on openXsk), on `side`'s end. */
 function startXdpsock(lab: Lab, who: 'c' | 'ts', mode: 'rxdrop' | 'txonly', size: number, count: number): ReadyProcess {
@@ -270,6 +271,18 @@ async function xdpsockBench(lab: Lab): Promise<Json> {
         rx[size]![who].push(run(j));
         log(`rxdrop ${size} B ${who}: ${num(j, 'packets')}/${N_XDPSOCK_RX} at ${run(j).mpps.toFixed(3)} Mpps, ${run(j).cpu_ns_per_packet.toFixed(0)} ns CPU/pkt (kernel dropped ${num(j, 'rx_dropped') + num(j, 'rx_ring_full')})`);
       }
+    }
+  }
+  // what limits rxdrop: the user-space loop alone (receive + recycle on rings in memory, no kernel)
+  const loop: Record<'c' | 'ts', number[]> = { c: [], ts: [] };
+  for (let r = 0; r < REPEATS; r++) {
+    for (const who of rotate(['c', 'ts'] as Array<'c' | 'ts'>, r)) {
+      checkDeadline();
+      const argv = ['--mode', 'loop', '--count', String(N_XDPSOCK_LOOP)];
+      const p = who === 'c' ? start(XDPSOCK_REF, argv, RX_CPU) : start('nsenter', ['-t', String(lab.rx.netns.pid), '-n', '--', process.execPath, XDPSOCK_CHILD, ...argv, '--iface', lab.rx.ifname], RX_CPU);
+      const j = await p.finish(120_000);
+      loop[who].push(num(j, 'ns_per_packet'));
+      log(`rxdrop loop alone ${who}: ${num(j, 'ns_per_packet').toFixed(1)} ns/pkt`);
     }
   }
   await withDrop(lab, async () => {
@@ -312,9 +325,11 @@ async function xdpsockBench(lab: Lab): Promise<Json> {
   return {
     rxdrop: summary(rx),
     txonly: summary(tx),
+    // rxdrop's user-space loop alone, ns per packet (64 per batch, no system call): C vs TS
+    rxdrop_loop_ns_per_packet: { c: round3(median(loop.c)), ts: round3(median(loop.ts)) },
     packets: { rxdrop: N_XDPSOCK_RX, txonly: N_XDPSOCK_TX },
     compare: { ts: 'bench/xdpsock-child.ts (openXsk: receive/recycle, txAlloc/txPush/txFlush, poll(2) when idle)', c: 'build/bench/xdpsock_ref (the same loops on raw rings)', sender: 'rxdrop: build/bench/tx_ref at full speed; txonly: into XDP_DROP on the peer' },
-    raw: { rxdrop: rx, txonly: tx } as unknown as Json,
+    raw: { rxdrop: rx, txonly: tx, loop } as unknown as Json,
   };
 }
 
@@ -326,7 +341,8 @@ function xdpsockTable(x: Json): string {
       rows.push([mode, `${size} B`, String(r.c_mpps), String(r.ts_mpps), String(r.ts_over_c), String(r.c_cpu_ns_per_packet), String(r.ts_cpu_ns_per_packet), String(r.ts_over_c_cpu)]);
     }
   }
-  return grid(rows);
+  const l = x.rxdrop_loop_ns_per_packet as Json;
+  return `${grid(rows)}\nrxdrop's loop alone (no kernel): C ${String(l.c)} ns/pkt, TS ${String(l.ts)} ns/pkt`;
 }
 
 type L2Variant = 'c_l2fwd' | 'ts_l2fwd';

@@ -5,6 +5,7 @@
  *
  *   xdpsock_ref --mode rxdrop --iface IF [--netns PATH] [--count N] [--idle-ms 1000] [--xdp native|generic]
  *   xdpsock_ref --mode txonly --iface IF --dst-mac MAC --src-mac MAC [--netns PATH] [--count N] [--size B]
+ *   xdpsock_ref --mode loop [--count N]   (rxdrop's loop alone on rings in memory, no kernel)
  *
  * rxdrop: build/bpf/xsk_redirect.bpf.o on the interface (bpf_link), every received frame straight
  * back to the fill ring; sleeps in poll(POLLIN) while the RX ring is empty. Stops at --count
@@ -150,6 +151,42 @@ static void txonly(unsigned ifindex, uint64_t count, unsigned size, const uint8_
 	       (unsigned long long)(t1 - t0), (unsigned long long)(c1 - c0));
 }
 
+/* rxdrop's loop alone on rings in ordinary memory, this process playing the kernel: the
+ * user-space cost per packet without system calls (the yardstick of the TS loop mode). */
+static void loop_only(uint64_t count)
+{
+	static uint32_t rx_words[4 + RING * 4], fill_words[4 + RING * 2];
+	struct ring rx = { .producer = &rx_words[0], .consumer = &rx_words[1], .flags = &rx_words[2], .desc = &rx_words[4], .mask = RING - 1, .size = RING };
+	struct ring fill = { .producer = &fill_words[0], .consumer = &fill_words[1], .flags = &fill_words[2], .desc = &fill_words[4], .mask = RING - 1, .size = RING };
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t n = pass ? count : 1000000, f = 0;
+		/* CPU time, not wall time: on a loaded machine a preemption would count as loop time */
+		uint64_t t0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+		for (uint64_t done = 0; done < n; done += BATCH) {
+			uint32_t p = __atomic_load_n(rx.producer, __ATOMIC_ACQUIRE);
+			for (uint32_t i = 0; i < BATCH; i++, f = (f + 1) & (RING - 1)) {
+				struct xdp_desc *d = ring_desc(&rx, p + i);
+				d->addr = f * FRAME_SIZE + 256;
+				d->len = 64;
+				d->options = 0;
+			}
+			__atomic_store_n(rx.producer, p + BATCH, __ATOMIC_RELEASE);
+			uint32_t k = ring_peek(&rx, BATCH);
+			uint32_t fr = ring_free(&fill, k);
+			for (uint32_t i = 0; i < fr; i++)
+				*ring_addr(&fill, fill.cached_prod + i) = ring_desc(&rx, rx.cached_cons + i)->addr & ~(uint64_t)(FRAME_SIZE - 1);
+			ring_submit(&fill, fr);
+			ring_release(&rx, fr);
+			__atomic_store_n(fill.consumer, __atomic_load_n(fill.producer, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+		}
+		if (pass) {
+			fprintf(stderr, "ready\n");
+			printf("{\"packets\":%llu,\"ns_per_packet\":%.2f}\n", (unsigned long long)n,
+			       (double)(now_ns(CLOCK_PROCESS_CPUTIME_ID) - t0) / (double)n);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *iface = NULL, *netns = NULL, *mode = NULL;
@@ -172,6 +209,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "unknown option %s\n", a);
 			return 2;
 		}
+	}
+	if (mode && !strcmp(mode, "loop")) {
+		loop_only(count);
+		return 0;
 	}
 	int rx = mode && !strcmp(mode, "rxdrop"), tx = mode && !strcmp(mode, "txonly");
 	if (!iface || (!rx && !tx) || (tx && (have_mac != 3 || size < 60 || size > FRAME_SIZE))) {
