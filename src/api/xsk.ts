@@ -35,9 +35,7 @@ const CHECKED: ReadonlyArray<readonly [keyof XskOptions, BoundedOption]> = [
   ['bind', 'bind'],
   ['needWakeup', 'flag'],
   ['sg', 'flag'],
-  ['unaligned', 'flag'],
   ['trackFrames', 'flag'],
-  ['shared', 'flag'],
   ['batchSize', 'batchSize'],
   ['txMetadataLen', 'txMetadataLen'],
 ];

@@ -59,8 +59,8 @@ export const OPTION_SPECS = {
   xskRingSize: { kind: 'int', min: XSK_RING_SIZE_MIN, max: XSK_RING_SIZE_MAX, pow2: true, zeroOff: true, why: XSK_RING_WHY },
   xskUmemRingSize: { kind: 'int', min: XSK_RING_SIZE_MIN, max: XSK_RING_SIZE_MAX, pow2: true, why: XSK_RING_WHY },
   /** frames put on the fill ring before bind (at most the fill ring's size is taken) */
-  initialFill: { kind: 'int', min: 0, max: XSK_RING_SIZE_MAX },
-  /** a yes/no option (openXsk: needWakeup, sg, unaligned, trackFrames) */
+  initialFill: { kind: 'int', min: 0, max: XSK_RING_SIZE_MAX, why: 'a number of frames: 0 leaves the fill ring empty; at most the fill ring size is taken' },
+  /** a yes/no option (openXsk: needWakeup, sg, trackFrames) */
   flag: choice(true, false),
 } as const satisfies Record<string, Spec>;
 
@@ -109,7 +109,7 @@ export function checkOption<K extends BoundedOption>(name: K, v: unknown, how: C
   if (v > max && how.raise !== undefined) {
     throw new AfxdpError('EUSAGE', `${label} ${v} is above the limit of ${max}`, { hint: `ask for ${max} or less${max < spec.max ? `, or have ${how.raise} raised (up to ${spec.max})` : ` (${how.raise} cannot go higher)`}` });
   }
-  if (v < spec.min || v > max) throw new AfxdpError('EUSAGE', `${label} must be ${range}, got ${v}`, 'why' in spec && spec.why !== undefined && 'pow2' in spec ? { hint: spec.why } : {});
+  if (v < spec.min || v > max) throw new AfxdpError('EUSAGE', `${label} must be ${range}, got ${v}`, 'why' in spec && spec.why !== undefined ? { hint: spec.why } : {});
   if ('pow2' in spec && spec.pow2 && (v & (v - 1)) !== 0) throw new AfxdpError('EUSAGE', `${label} must be ${range} (e.g. 64, 512, 2048), got ${v}`, { hint: 'the kernel only takes ring sizes that are powers of two' });
   if ('multipleOf' in spec && spec.multipleOf !== undefined && v % spec.multipleOf !== 0) {
     throw new AfxdpError('EUSAGE', `${label} must be a multiple of ${spec.multipleOf} from ${spec.min} to ${max}, got ${v}`, { hint: spec.why });
