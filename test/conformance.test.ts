@@ -406,7 +406,7 @@ for (const mode of MODES) {
  */
 const POLL_TMOUT = 1000;
 /** a line in the test output (what this kernel did where the scenario allows two outcomes) */
-const t_note = (s: string): void => void process.stdout.write(`# ${s}\n`);
+const t_note = (s: string): void => void process.stdout.write(`${s}\n`);
 
 for (const mode of MODES) {
   const sfx = `(${mode} XDP, copy)`;
