@@ -269,7 +269,8 @@ async function xdpsockBench(lab: Lab): Promise<Json> {
         await s.finish(120_000);
         const j = await p.finish(5_000);
         rx[size]![who].push(run(j));
-        log(`rxdrop ${size} B ${who}: ${num(j, 'packets')}/${N_XDPSOCK_RX} at ${run(j).mpps.toFixed(3)} Mpps, ${run(j).cpu_ns_per_packet.toFixed(0)} ns CPU/pkt (kernel dropped ${num(j, 'rx_dropped') + num(j, 'rx_ring_full')})`);
+        const th = j.thread_cpu_ns === undefined ? '' : `, of which the loop's thread ${(num(j, 'thread_cpu_ns') / Math.max(1, num(j, 'packets'))).toFixed(0)}`;
+        log(`rxdrop ${size} B ${who}: ${num(j, 'packets')}/${N_XDPSOCK_RX} at ${run(j).mpps.toFixed(3)} Mpps, ${run(j).cpu_ns_per_packet.toFixed(0)} ns CPU/pkt${th} (kernel dropped ${num(j, 'rx_dropped') + num(j, 'rx_ring_full')})`);
       }
     }
   }
