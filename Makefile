@@ -37,7 +37,7 @@ NATIVE_CFLAGS := -O2 -g -Wall -Wextra $(WERROR) $(REPRO_FLAGS) -Wno-unused-param
 
 # the C reference receiver / generator of `npm run bench` (its XDP programs are in BENCH_BPF_OBJ), and
 # stack_rx, the kernel stack's recvmmsg receiver of `afxdp demo --compare-stack` / `afxdp compare`
-BENCH_BIN := build/bench/rx_ref build/bench/tx_ref build/bench/stack_rx
+BENCH_BIN := build/bench/rx_ref build/bench/tx_ref build/bench/stack_rx build/bench/xdpsock_ref
 
 all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ) $(VERIFIER_OBJ) $(EXAMPLE_BPF_OBJ) $(BENCH_BPF_OBJ) $(BENCH_BIN)
 
