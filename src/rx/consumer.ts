@@ -129,12 +129,13 @@ export class QueueConsumer {
       this.wake = done;
       if (this.hooks.ended() || signal?.aborted) return done();
       signal?.addEventListener('abort', done, { once: true });
-      if (Number.isFinite(timeoutMs)) timer = setTimeout(done, timeoutMs);
       if (this.event) {
+        if (Number.isFinite(timeoutMs)) timer = setTimeout(done, timeoutMs);
         this.poll(); // level-triggered: fires at once if packets arrived since the last take()
       } else {
+        // each channel's wait ends at its own timeout (its timer keeps Node's loop alive)
         const ms = Math.min(timeoutMs, CHANNEL_WAIT_MS);
-        void Promise.race(this.queues.map((rq) => rq.channel?.wait(ms))).then(done);
+        void Promise.race(this.queues.map((rq) => rq.channel!.wait(ms))).then(done);
       }
     });
   }
