@@ -23,13 +23,14 @@ test('interface deleted under a for await loop: the loop rejects with ENOIFACE, 
     try {
       const emitted = new Promise<AfxdpError>((resolve) => sock.on('error', resolve));
       let received = 0;
-      const loop = (async () => {
+      // the loop may end while `ip link del` is still running: catch its end at once, not later
+      const ended = (async () => {
         for await (const b of sock) received += b.length;
-      })();
+      })().then(() => null, (err: unknown) => err);
       await sendFrames(lab, 50);
       await waitFor(() => received >= 50, { what: '50 packets', detail: () => `${received}` });
       await lab.tx.netns.exec('ip', ['link', 'del', lab.tx.ifname]);
-      const e = await loop.then(() => null, (err: unknown) => err);
+      const e = await ended;
       assert.ok(e instanceof AfxdpError, String(e));
       assert.equal(e.code, 'ENOIFACE');
       assert.match(e.message, new RegExp(`interface ${lab.rx.ifname} disappeared`));
