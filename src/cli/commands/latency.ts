@@ -63,7 +63,7 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
       const { report, error } = await runLatency({
         spelling: 'cli',
         ...rx,
-        ifname: o.iface,
+        iface: o.iface,
         queues,
         bind: o.bind,
         udpPort,
