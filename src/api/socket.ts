@@ -186,7 +186,6 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
     this.env = env;
     this.taken = taken;
     this.monitor = new RunMonitor(rx.perQueue);
-    this.monitor.start();
     this.iface = rx.ifname;
     this.queue = rx.queues[0]!;
     this.queues = rx.queues;
@@ -198,6 +197,7 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
     // the receiver's one failure path (interface or broker gone, worker died, handler threw) lands here
     rx.onError = (e) => process.nextTick(() => this.raise(e));
     rx.watchAlive();
+    this.monitor.start();
   }
 
   /**

@@ -196,7 +196,9 @@ export function pageFromHlog(text: string, file: string): ReportPage {
   const extra: Array<[string, string]> = [];
   for (const key of ['iface', 'queues', 'mode', 'bind', 'strategy', 'clock', 'poll'] as const) {
     const v = info[key];
-    if (v !== undefined) extra.push([key, Array.isArray(v) ? v.join(', ') : String(v)]);
+    // "queues 0" would read as a count
+    const label = key === 'queues' && Array.isArray(v) && v.length === 1 ? 'queue' : key;
+    if (v !== undefined) extra.push([label, Array.isArray(v) ? v.join(', ') : String(v)]);
   }
   const xu = totals.xdp_to_user;
   return {
