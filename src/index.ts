@@ -31,7 +31,7 @@ export { MATCH_NAMES, describeMatch } from './rx/options.js';
 export { checkOption, checkQueues, RING_SIZE_MIN, RING_SIZE_MAX, FRAME_COUNT_MAX, type BoundedOption, type CheckHow } from './rx/bounds.js';
 export { PacketBatch, type PacketSink } from './rx/batch.js';
 export { waitForEnd, type WaitOptions, type Receiving } from './run/session.js';
-export { runLatency, type LatencyRunOptions, type LatencyRunResult } from './run/latency.js';
+export { runLatency, latencyMatch, type LatencyRunOptions, type LatencyRunResult } from './run/latency.js';
 export { Broker, type BrokerOptions } from './run/serve.js';
 export { DEFAULT_LIMITS, type BrokerLimits } from './run/broker-limits.js';
 export { BROKER_PROTOCOL } from './sys/broker-wire.js';
