@@ -10,7 +10,7 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from './native.js';
 
 // sockets, batches, packets
-export { open, AfxdpSocket, type OpenOptions, type SocketStats, type BatchesOptions } from './api/socket.js';
+export { open, AfxdpSocket, type OpenOptions, type SocketStats, type BatchesOptions, type ReportOptions } from './api/socket.js';
 export { Batch, Packet } from './api/batch.js';
 export type { HandlerContext, PacketHandler } from './api/handler-host.js';
 export type { NetnsOption } from './api/netns.js';
@@ -31,13 +31,14 @@ export { MATCH_NAMES, describeMatch } from './rx/options.js';
 export { checkOption, checkQueues, RING_SIZE_MIN, RING_SIZE_MAX, FRAME_COUNT_MAX, type BoundedOption, type CheckHow } from './rx/bounds.js';
 export { PacketBatch, type PacketSink } from './rx/batch.js';
 export { waitForEnd, type WaitOptions, type Receiving } from './run/session.js';
-export { runLatency, type LatencyRunOptions, type LatencyRunResult } from './run/latency.js';
+export { runLatency, latencyMatch, type LatencyRunOptions, type LatencyRunResult } from './run/latency.js';
 export { Broker, type BrokerOptions } from './run/serve.js';
 export { DEFAULT_LIMITS, type BrokerLimits } from './run/broker-limits.js';
 export { BROKER_PROTOCOL } from './sys/broker-wire.js';
 export { parseWarmup, type WarmupSpec } from './run/warmup.js';
 export { receiverReport, type ReportExtras } from './report/receiver-report.js';
 export type { OutputOptions } from './report/outputs.js';
+export type { LiveInterval } from './report/live.js';
 export { requireCaps, PROBE_NEEDS, LAB_NEEDS, RT_NEED } from './sys/caps.js';
 export { resolveRunAs, type RunAs, type PrivilegeDrop } from './sys/privileges.js';
 export { LatencyRecorder, type LatencySummary } from './measure/recorder.js';

@@ -117,10 +117,10 @@ test("errors speak the face's names: open() and runLatency() say queue / outputs
   await withLab(async (lab) => {
     const base = { iface: lab.rx.ifname, netns: lab.rx.netns.fd };
     assert.throws(() => open({ ...base, queue: 5 }), (e: unknown) => e instanceof AfxdpError && e.code === 'ENOQUEUE' && /queue 5 does not exist/.test(e.message) && e.hint === 'use queue: 0' && !/--/.test(e.oneLine()));
-    await assert.rejects(runLatency({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, queues: [5], packets: 1 }), (e: unknown) => e instanceof AfxdpError && e.code === 'ENOQUEUE' && e.hint === 'use queues 0' && !/--/.test(e.oneLine()));
-    await assert.rejects(runLatency({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, packets: 1, outputs: { html: '/nonexistent-afxdp/r.html' } }), (e: unknown) => e instanceof AfxdpError && e.message === 'cannot write outputs.html /nonexistent-afxdp/r.html: its directory does not exist');
+    await assert.rejects(runLatency({ iface: lab.rx.ifname, netns: lab.rx.netns.fd, queues: [5], packets: 1 }), (e: unknown) => e instanceof AfxdpError && e.code === 'ENOQUEUE' && e.hint === 'use queues 0' && !/--/.test(e.oneLine()));
+    await assert.rejects(runLatency({ iface: lab.rx.ifname, netns: lab.rx.netns.fd, packets: 1, outputs: { html: '/nonexistent-afxdp/r.html' } }), (e: unknown) => e instanceof AfxdpError && e.message === 'cannot write outputs.html /nonexistent-afxdp/r.html: its directory does not exist');
     // the command's own spelling on request (the afxdp command asks for it)
-    await assert.rejects(runLatency({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, queues: [5], packets: 1, spelling: 'cli' }), (e: unknown) => e instanceof AfxdpError && e.hint === 'use --queue 0');
+    await assert.rejects(runLatency({ iface: lab.rx.ifname, netns: lab.rx.netns.fd, queues: [5], packets: 1, spelling: 'cli' }), (e: unknown) => e instanceof AfxdpError && e.hint === 'use --queue 0');
     assert.deepEqual(await xdpOn(lab), [], 'nothing attached by the refused calls');
   }, { queues: 1 });
 });

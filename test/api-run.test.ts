@@ -28,8 +28,8 @@ test('runLatency: the pipeline on an interface of another namespace stops at `pa
     await withSendingLab(async (lab, send) => {
       let opened = false;
       const running = runLatency({
-        ifname: lab.rx.ifname,
-        netnsFd: lab.rx.netns.fd,
+        iface: lab.rx.ifname,
+        netns: lab.rx.netns.fd,
         poll: 'busy',
         strategy: 'prepend',
         senderRunId: 'any',

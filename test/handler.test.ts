@@ -280,3 +280,19 @@ test('a handler module that does not exist, cannot load or has no default export
     await waitFor(async () => (await xdpOn(lab)).length === 0, { what: 'the program to be detached' });
   });
 });
+
+test("the warm-up rehearses the handler host's path, never the user's handler: its counters start at 0", async () => {
+  await withLab(async (lab) => {
+    // open() returns once each worker has rehearsed its receive path on synthetic packets
+    const fwd = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd, handler: L2FWD });
+    try {
+      const h = fwd.stats().handler!;
+      assert.equal(h.handled, 0, 'no synthetic packet counted');
+      assert.ok(h.counters.every((c) => c === 0), `the user's handler saw no synthetic packet: ${h.counters.join(',')}`);
+      assert.equal(fwd.latency().count, 0);
+      assert.equal(fwd.error, null);
+    } finally {
+      fwd.close();
+    }
+  });
+});

@@ -77,7 +77,7 @@ test('tap lab, 2 queues: runLatency() receives every frame on the queue of the f
     async (lab) => {
       const gens = [0, 1].map((queue) => openGenerator(lab, { queue }));
       try {
-        const run = runLatency({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, queues: [0, 1], packets: 2 * N, hints: true });
+        const run = runLatency({ iface: lab.rx.ifname, netns: lab.rx.netns.fd, queues: [0, 1], packets: 2 * N, hints: true });
         // the receiver attaches before it counts: send once its program is on the tap
         await waitFor(async () => (await lab.rx.netns.exec('ip', ['-j', 'link', 'show', 'dev', lab.rx.ifname])).stdout.includes('"xdp"'), { what: 'XDP on the tap', timeoutMs: 15_000 });
         await Promise.all(gens.map((g) => g.send({ count: N, rate: 20_000 })));

@@ -90,6 +90,19 @@ class HandlerSink implements PacketSink, BatchOwner {
     };
   }
 
+  /**
+   * The engine's warm-up (RxEngine.warmUp) runs this path on its synthetic batches before
+   * traffic, so V8 has compiled the Batch/Packet views and this onBatch() when the first real
+   * packet comes: a twin of this sink over scratch counters with a stand-in handler that reads
+   * every packet's view as a handler does. Not the user's handler (its module state must see
+   * real packets only), and nothing is forwarded (the TX ring is the kernel's).
+   */
+  rehearsal(): { sink: PacketSink; settle(): void } {
+    const scratch = new Float64Array(this.counts.length);
+    const twin = new HandlerSink({ ...this.input, counts: scratch, counters: new Float64Array(this.input.counters.length), stop: () => undefined }, rehearse);
+    return { sink: twin, settle: () => scratch.fill(0) };
+  }
+
   onBatch(b: PacketBatch): void {
     if (this.failed) return; // the queue is stopping: the engine recycles what is left
     const n = b.n;
@@ -118,6 +131,16 @@ class HandlerSink implements PacketSink, BatchOwner {
 
   /** @internal the batch ends when the handler returns; the engine recycles its frames after */
   releaseBatch(): void {}
+}
+
+/** The rehearsal's stand-in handler: what a handler reads of each packet, and the context's counters. */
+function rehearse(batch: Batch, ctx: HandlerContext): void {
+  let sum = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const p = batch.packet(i);
+    sum += p.buffer[p.offset]! + p.length + p.latencyNs;
+  }
+  ctx.counters[0]! += sum === sum ? batch.length : 0;
 }
 
 function firstLine(e: unknown): string {

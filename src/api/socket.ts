@@ -13,8 +13,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AfxdpError, unknownOption, respell, type Spelling } from '../errors.js';
 import { LatencyReceiver, POLL_MODES, type HandlerStats, type ClockName, type MatchName, type PollMode, type StrategyName, type LoadedProgram } from '../rx/receiver.js';
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
-import type { Report } from '../report/report.js';
-import { receiverReport } from '../report/receiver-report.js';
+import type { Report, RunEnvironment, TakenReport } from '../report/report.js';
+import { receiverReport, takenBy } from '../report/receiver-report.js';
+import { packageVersion, runEnvironment } from '../report/environment.js';
+import { RunMonitor } from '../measure/monitor.js';
 import type { XskSocket, BindMode, KernelStats } from '../xsk/socket.js';
 import { MAX_TX_CHAIN, framesFor, queueCopy, flushTx } from '../xsk/tx.js';
 import type { XdpMode, XdpModeOption } from '../xdp/program.js';
@@ -118,6 +120,13 @@ export interface LatencyOptions {
   since?: 'open' | 'reset';
 }
 
+export interface ReportOptions {
+  /** packets your code sent to the socket (packets.sent); default null: not known */
+  sent?: number | null;
+  /** the run's length in seconds; default: since open() (until close() once closed) */
+  durationS?: number;
+}
+
 export interface BatchesOptions {
   /** ends the iteration (cleanly, like a `break`) when aborted */
   signal?: AbortSignal;
@@ -146,6 +155,7 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
   private readonly sock: XskSocket | null;
   private readonly batch: Batch;
   private readonly openedAt = process.hrtime.bigint();
+  private closedAt: bigint | null = null;
   private sent = 0;
   private txQueued = 0;
   /** the frames of the packet send() is queueing */
@@ -161,10 +171,17 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
 
   /** onBatch()'s error callback while the callback consumes */
   private batchOnError: ((err: unknown) => void) | null = null;
+  /** report()'s timeline and histograms: a row per second from open() (a timer, nothing per packet) */
+  private readonly monitor: RunMonitor;
+  private readonly env: RunEnvironment;
+  private readonly taken: TakenReport;
 
-  private constructor(rx: LatencyReceiver, handler?: string) {
+  private constructor(rx: LatencyReceiver, handler: string | undefined, env: RunEnvironment, taken: TakenReport) {
     super();
     this.rx = rx;
+    this.env = env;
+    this.taken = taken;
+    this.monitor = new RunMonitor(rx.perQueue);
     this.iface = rx.ifname;
     this.queue = rx.queues[0]!;
     this.queues = rx.queues;
@@ -176,6 +193,7 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
     // the receiver's one failure path (interface or broker gone, worker died, handler threw) lands here
     rx.onError = (e) => process.nextTick(() => this.raise(e));
     rx.watchAlive();
+    this.monitor.start();
   }
 
   /**
@@ -275,7 +293,12 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
         deliver: poll !== 'event' && handler === undefined,
         handler: handler === undefined ? undefined : { host: HANDLER_HOST, module: handler },
       });
-      return new AfxdpSocket(rx, handler);
+      try {
+        return new AfxdpSocket(rx, handler, runEnvironment(packageVersion(), rx.ifname, opts.broker === undefined ? netnsFd : undefined), takenBy({ match, udpPort, program }));
+      } catch (e) {
+        rx.close();
+        throw e;
+      }
     });
   }
 
@@ -516,10 +539,21 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
     for (const q of this.rx.perQueue) q.xdpToUser.mark();
   }
 
-  /** The afxdp.report/1 document (the same JSON as `afxdp latency --json`, with per_queue). */
-  report(o: { sent?: number | null; durationS?: number } = {}): Report {
+  /**
+   * The afxdp.report/1 document, built as `afxdp latency --json` builds it: per_queue, env,
+   * taken, the timeline (a row per second since open(); the rows of a socket still open end at
+   * the last full second, close() adds the last part) and the histograms renderRunHtml() plots.
+   */
+  report(o: ReportOptions = {}): Report {
+    expectObject('report: options', o);
+    for (const k of Object.keys(o)) if (k !== 'sent' && k !== 'durationS') throw unknownOption('report', k, ['sent', 'durationS']);
+    const sent = o.sent === undefined || o.sent === null ? null : expectInt('report: options.sent', o.sent, 0, Number.MAX_SAFE_INTEGER);
+    if (o.durationS !== undefined && (typeof o.durationS !== 'number' || !Number.isFinite(o.durationS) || o.durationS < 0)) {
+      throw new AfxdpError('EUSAGE', `report: options.durationS must be a number of seconds ≥ 0, got ${describe(o.durationS)}`);
+    }
     this.stats();
-    return receiverReport(this.rx, { sent: o.sent ?? null, durationS: o.durationS ?? Number(process.hrtime.bigint() - this.openedAt) / 1e9 });
+    const durationS = o.durationS ?? Number((this.closedAt ?? process.hrtime.bigint()) - this.openedAt) / 1e9;
+    return receiverReport(this.rx, { sent, durationS, env: this.env, monitor: this.monitor, taken: this.taken });
   }
 
   // ------------------------------------------------------------------ close
@@ -535,7 +569,10 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
     this.batch.releaseIfLive();
     this.offBatch();
     this.isClosed = true;
+    this.closedAt = process.hrtime.bigint();
     this.rx.close(); // a waiting iterator returns and finds the socket closed
+    // the last (partial) timeline row, with the final counts
+    this.monitor.stop();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

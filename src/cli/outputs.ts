@@ -17,7 +17,7 @@ export interface OutputFlags {
 export function addOutputOptions(cmd: Command): Command {
   return cmd
     .option('--csv <file>', 'write one row per packet (seq, queue, timestamps, each segment, strategy)')
-    .option('--hlog <file>', 'write an HdrHistogram interval log (one histogram per second and segment)')
+    .option('--hlog <file>', 'write an HdrHistogram interval log (one histogram per timeline interval and segment)')
     .option('--pcap <file>', 'write the received frames as pcapng, ns timestamps from the XDP stamp, latencies in each packet comment')
     .option('--snaplen <bytes>', 'with --pcap: write at most this many bytes of each packet (default: the whole packet, jumbo frames included)', intArg('--snaplen', 14, 262144))
     .option('--html <file>', 'write a self-contained HTML report (plots, environment)')

@@ -1,5 +1,6 @@
 /**
- * RunMonitor: the once-a-second side of a measurement. It takes each segment's interval
+ * RunMonitor: the once-an-interval side of a measurement (the interval is sized to the run:
+ * timelineIntervalMs). It takes each segment's interval
  * histogram from the queues' recorders (nothing per packet), turns it into a timeline row
  * (rate, p50/p99/max per segment, drops) and hands rows and interval histograms to listeners:
  * the live view, the HdrHistogram log, Prometheus. At the end it gives the cumulative histograms
@@ -19,7 +20,7 @@ export interface IntervalStats {
   max: number;
 }
 
-/** One row per interval (about a second), also the report's `timeline` entries. */
+/** One row per interval (timelineIntervalMs), also the report's `timeline` entries. */
 export interface TimelineRow {
   /** seconds since the run started, at the end of the interval */
   t: number;
@@ -52,6 +53,21 @@ export function intervalStats(h: Histogram): IntervalStats {
   return { count: h.totalCount, p50: h.getValueAtPercentile(50), p99: h.getValueAtPercentile(99), max: h.maxValue };
 }
 
+/** the timeline's interval bounds: finer than 50 ms is timer noise, coarser than 1 s hides a long run's changes */
+export const TIMELINE_MIN_MS = 50;
+export const TIMELINE_MAX_MS = 1000;
+
+/**
+ * The timeline interval of a run expected to last `expectedS` seconds: a twentieth of it (so a
+ * short run's charts have about 20 points, not one), in steps of 50 ms, from 50 ms to 1 s; 1 s
+ * when the length is not known (a run until Ctrl-C, a socket).
+ */
+export function timelineIntervalMs(expectedS?: number | null): number {
+  if (expectedS === undefined || expectedS === null || !Number.isFinite(expectedS) || expectedS <= 0) return TIMELINE_MAX_MS;
+  const step = Math.floor((expectedS * 1000) / 20 / TIMELINE_MIN_MS) * TIMELINE_MIN_MS;
+  return Math.min(TIMELINE_MAX_MS, Math.max(TIMELINE_MIN_MS, step));
+}
+
 export class RunMonitor {
   readonly timeline: TimelineRow[] = [];
   readonly segments: Segment[];
@@ -64,7 +80,11 @@ export class RunMonitor {
   private lastDropped = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly queues: readonly MeasuredQueue[]) {
+  /** `intervalMs`: the length of one timeline row (timelineIntervalMs) */
+  constructor(
+    readonly queues: readonly MeasuredQueue[],
+    readonly intervalMs = TIMELINE_MAX_MS,
+  ) {
     this.segments = SEGMENTS.filter((s) => queues.some((p) => p.recorder(s) !== null));
     this.startMs = this.lastMs = Date.now();
   }
@@ -73,13 +93,13 @@ export class RunMonitor {
     this.listeners.push(l);
   }
 
-  /** Starts the 1 s ticks; the intervals begin now (earlier samples are dropped from the intervals, not from the totals). */
+  /** Starts the ticks (one per intervalMs); the intervals begin now (earlier samples are dropped from the intervals, not from the totals). */
   start(): void {
     this.startMs = this.lastMs = Date.now();
     for (const p of this.queues) for (const s of this.segments) p.recorder(s)?.takeInterval();
     this.lastReceived = this.received();
     this.lastDropped = this.dropped();
-    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();
   }
 

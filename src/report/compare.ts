@@ -220,7 +220,7 @@ export function compareRuns(sources: readonly RunSource[]): Comparison {
 /** Distinct, colour-blind-safe line colours (Okabe–Ito), one per run in order. */
 const RUN_COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 const ENV_LABEL: Record<keyof ComparedEnv, string> = {
-  mode: 'XDP mode', bind: 'AF_XDP bind', poll: 'poll', strategy: 'strategy', clock: 'clock', queues: 'queues', kernel: 'kernel', driver: 'driver',
+  mode: 'XDP mode', bind: 'AF_XDP bind', poll: 'poll', strategy: 'strategy', clock: 'clock', queues: 'queue ids', kernel: 'kernel', driver: 'driver',
   cpus: 'CPUs (affinity)', cpus_online: 'CPUs online', host: 'host', node: 'node', afxdp: 'afxdp', iface: 'interface', started: 'started',
 };
 const KEY_LABEL: Record<SummaryKey, string> = { count: 'count', min: 'min', p50: 'p50', p90: 'p90', p99: 'p99', p999: 'p99.9', max: 'max', mean: 'mean' };

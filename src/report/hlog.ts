@@ -1,5 +1,5 @@
 /**
- * `--hlog FILE`: an HdrHistogram interval log, one histogram per second and segment, tagged with
+ * `--hlog FILE`: an HdrHistogram interval log, one histogram per timeline interval (timeline_interval_s) and segment, tagged with
  * the segment name (Tag=xdp_to_user, Tag=sender_to_xdp, Tag=hw_to_xdp). Written with
  * hdr-histogram-js's HistogramLogWriter, so HistogramLogProcessor, HdrHistogram's plotters and
  * hdr-histogram-js's HistogramLogReader read it. Values are in ns; the "Interval_Max" column is in

@@ -99,18 +99,25 @@ export function pageFromReport(r: Report, source = 'this run'): ReportPage {
     subtitle: `${source} · ${r.duration_s.toFixed(2)} s`,
     env: envRows(r, [
       ['interface', r.iface],
-      ['queues', r.queues.join(', ')],
+      // "queues 0" would read as a count
+      [r.queues.length === 1 ? 'queue' : 'queues', r.queues.join(', ')],
+      ...(r.taken ? [['taking', r.taken.text] as [string, string]] : []),
       ['XDP mode', r.mode],
       ['AF_XDP bind', r.bind],
       ['strategy', r.strategy],
       ['clock', r.clock],
       ['poll', r.poll],
+      ...(r.timeline_interval_s !== undefined ? [['over time', `a point every ${formatInterval(r.timeline_interval_s)}`] as [string, string]] : []),
     ]),
     packets,
     segments: segmentsFrom(hists, r.latency_ns),
     timeline: r.timeline ?? [],
     hasDrops: true,
   };
+}
+
+function formatInterval(s: number): string {
+  return s >= 1 ? `${s} s` : `${Math.round(s * 1000)} ms`;
 }
 
 /** Parses and checks a saved report (RUN.json). */
@@ -189,7 +196,9 @@ export function pageFromHlog(text: string, file: string): ReportPage {
   const extra: Array<[string, string]> = [];
   for (const key of ['iface', 'queues', 'mode', 'bind', 'strategy', 'clock', 'poll'] as const) {
     const v = info[key];
-    if (v !== undefined) extra.push([key, Array.isArray(v) ? v.join(', ') : String(v)]);
+    // "queues 0" would read as a count
+    const label = key === 'queues' && Array.isArray(v) && v.length === 1 ? 'queue' : key;
+    if (v !== undefined) extra.push([label, Array.isArray(v) ? v.join(', ') : String(v)]);
   }
   const xu = totals.xdp_to_user;
   return {

@@ -11,7 +11,7 @@ export { CsvWriter, CSV_HEADER } from './csv.js';
 export { PcapngWriter, type PcapngOptions } from './pcapng.js';
 export { HlogWriter, HLOG_AFXDP_COMMENT } from './hlog.js';
 export { MetricsServer, buildRegistry, parseEndpoint, cumulativeCounts, PROM_BUCKETS_S, type Endpoint } from './prometheus.js';
-export { LiveView, SEGMENT_LABEL, type LiveViewOptions } from './live.js';
+export { LiveView, LiveIntervals, SEGMENT_LABEL, type LiveViewOptions, type LiveInterval } from './live.js';
 export { renderHtml, writeHtml, pageFromReport, pageFromHlog, parseReportJson, percentilePoints, readHlog, type ReportPage, type HlogRun } from './html.js';
 export { readRunFile, renderRunHtml, type RunSource } from './runfile.js';
 export { compareRuns, renderComparisonHtml, COMPARE_SCHEMA, ENV_FIELDS, type Comparison, type ComparedRun, type ComparedEnv, type ComparedPackets, type Distribution, type EnvField } from './compare.js';

@@ -6,16 +6,25 @@
 import { instrumentCitation } from './calibration.js';
 import { LatencyRecorder } from '../measure/recorder.js';
 import type { RunMonitor, Segment } from '../measure/monitor.js';
-import type { LatencyReceiver, ReceiveQueue, ReceiverStats } from '../rx/receiver.js';
-import { buildReport, type Report, type RunEnvironment, type LatencySegments } from './report.js';
+import type { LatencyReceiver, ReceiveQueue, ReceiverOptions, ReceiverStats } from '../rx/receiver.js';
+import { describeMatch } from '../rx/options.js';
+import { buildReport, type Report, type RunEnvironment, type LatencySegments, type TakenReport } from './report.js';
 
 export interface ReportExtras {
   /** packets sent (null when this run did not send) */
   sent: number | null;
   durationS: number;
   env?: RunEnvironment;
-  /** adds the per-second timeline and the encoded histograms */
+  /** adds the timeline (and its interval) and the encoded histograms */
   monitor?: RunMonitor;
+  /** which frames the run took (takenBy) */
+  taken?: TakenReport;
+}
+
+/** The report's `taken`: what the program redirects, from the receiver's options and their defaults. */
+export function takenBy(o: Pick<ReceiverOptions, 'match' | 'udpPort' | 'program'>): TakenReport {
+  const match = o.program !== undefined ? 'program' : (o.match ?? 'udp');
+  return { match, udp_port: match === 'afxdp' || match === 'udp' ? (o.udpPort ?? 0) : null, text: describeMatch(o) };
 }
 
 function segmentSummary(queues: readonly ReceiveQueue[], s: Segment): LatencySegments['xdp_to_user'] | null {
@@ -103,8 +112,10 @@ export function receiverReport(rx: LatencyReceiver, x: ReportExtras): Report {
   };
   if (x.env) report.env = x.env;
   if (x.monitor) {
+    report.timeline_interval_s = x.monitor.intervalMs / 1000;
     report.timeline = x.monitor.timeline;
     report.histograms = x.monitor.encodedTotals();
   }
+  if (x.taken) report.taken = x.taken;
   return report;
 }

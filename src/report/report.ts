@@ -155,7 +155,7 @@ export interface LatencyAnomalies {
   hw_before_xdp: number;
 }
 
-/** One row per second (see RunMonitor). */
+/** One row per timeline interval (`timeline_interval_s`, see RunMonitor). */
 export interface TimelineEntry {
   t: number;
   dt: number;
@@ -196,7 +196,12 @@ export interface Report {
   per_queue?: QueueReport[];
   anomalies?: LatencyAnomalies;
   env?: RunEnvironment;
-  /** one row per second of the run */
+  /**
+   * the length of one timeline row (added field): a twentieth of the run's expected length, 0.05
+   * to 1 s in steps of 0.05 (1 when the length was not known); each row's `dt` is its own
+   */
+  timeline_interval_s?: number;
+  /** one row per timeline interval of the run */
   timeline?: TimelineEntry[];
   /** the cumulative histogram of each measured segment, HdrHistogram compressed base64 (V2), for `afxdp report` */
   histograms?: Partial<Record<'xdp_to_user' | 'sender_to_xdp' | 'hw_to_xdp', string>>;

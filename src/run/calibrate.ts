@@ -18,6 +18,7 @@ import { GeneratorThread } from '../lab/generator-thread.js';
 import { RT_PRIORITY } from '../sys/thread.js';
 import { CALIBRATION_SCHEMA, saveCalibration, thisHost, calibrationPath, describeCalibration, type Calibration, type CalibrationSide } from '../report/calibration.js';
 import { packageVersion } from './session.js';
+import { checkRunOptions } from './latency.js';
 import { ReadyProcess, type Json } from './ready-process.js';
 import type { SchedChoice } from '../rx/options.js';
 
@@ -69,7 +70,10 @@ function side(j: Json): CalibrationSide & { received: number } {
 
 const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : Math.round((a / b) * 1000) / 1000);
 
+const CALIBRATE_OPTIONS = ['rounds', 'packets', 'rate', 'quick', 'rt', 'sched', 'out', 'log', 'signal'] satisfies ReadonlyArray<keyof CalibrateOptions>;
+
 export async function runCalibrate(o: CalibrateOptions = {}): Promise<CalibrateResult> {
+  checkRunOptions('runCalibrate', o, CALIBRATE_OPTIONS);
   const quick = !!o.quick;
   const rounds = o.rounds ?? (quick ? 1 : 3);
   const packets = o.packets ?? (quick ? 2_000 : 250_000);

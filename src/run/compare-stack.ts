@@ -13,7 +13,7 @@
  * 2×2 two ways: what AF_XDP saves (per language, within a run) and what Node costs (per socket type).
  */
 import fs from 'node:fs';
-import { AfxdpError } from '../errors.js';
+import { AfxdpError, respell } from '../errors.js';
 import { native } from '../native.js';
 import path from 'node:path';
 import { withNetns } from '../sys/netns.js';
@@ -36,7 +36,8 @@ import { formatNs } from '../report/table.js';
 import { runDemoOnLab } from './demo-run.js';
 import { runPipeline, type PipelineResult, type Traffic } from './pipeline.js';
 import type { DemoOptions, CompareStackOptions, StackReceiverChoice } from './demo-options.js';
-import type { LatencyRunOptions } from './latency.js';
+import { LATENCY_RUN_OPTIONS, LATENCY_SPELLING, checkRunOptions, type LatencyRunOptions } from './latency.js';
+import { openNetnsOption } from '../sys/netns.js';
 
 export type { CompareStackOptions, StackReceiverChoice };
 
@@ -263,15 +264,33 @@ async function runCPair(lab: Lab, opts: DemoOptions, every: number, log: (l: str
 }
 
 /** `afxdp compare`: a real interface, traffic from elsewhere to one UDP port. */
-export interface CompareIfaceOptions extends Omit<LatencyRunOptions, 'udpPort' | 'match' | 'onOpen'>, CompareStackOptions {
+export interface CompareIfaceOptions extends Omit<LatencyRunOptions, 'match' | 'onOpen' | 'onInterval'>, CompareStackOptions {
   /** the UDP destination port of the flow (1..65535) */
-  port: number;
+  udpPort: number;
   /** progress notes for a human */
   log?: (line: string) => void;
 }
 
+const COMPARE_IFACE_OPTIONS = [...LATENCY_RUN_OPTIONS.filter((k) => k !== 'match' && k !== 'onOpen' && k !== 'onInterval'), 'stackReceiver', 'stackEvery', 'stackRcvbuf', 'log'];
+
 export async function runCompareIface(opts: CompareIfaceOptions): Promise<Report> {
-  const { port, stackReceiver, stackEvery, stackRcvbuf, log: logOpt, packets, durationS, warmup, signal, outputs, onMetrics, ...receiver } = opts;
+  const spelling = opts?.spelling ?? 'api';
+  try {
+    checkRunOptions('runCompareIface', opts, COMPARE_IFACE_OPTIONS);
+    const ns = openNetnsOption(opts.netns);
+    try {
+      return await compareIface(opts, ns.fd);
+    } finally {
+      ns.close();
+    }
+  } catch (e) {
+    throw spelling === 'cli' ? e : respell(e, LATENCY_SPELLING);
+  }
+}
+
+async function compareIface(opts: CompareIfaceOptions, netnsFd: number | undefined): Promise<Report> {
+  const { iface, netns: _n, spelling: _s, udpPort: port, stackReceiver, stackEvery, stackRcvbuf, log: logOpt, packets, durationS, warmup: _w, signal, outputs, onMetrics, ...rest } = opts;
+  const receiver = { ...rest, ifname: iface, netnsFd };
   checkCompareStack(opts);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new AfxdpError('EUSAGE', `--port ${port} is out of range`, { hint: 'use 1..65535: the UDP port the traffic is sent to' });
   if (packets === undefined && durationS === undefined) throw new AfxdpError('EUSAGE', 'afxdp compare needs an end', { hint: 'give --duration S or --packets N' });

@@ -99,6 +99,12 @@ export interface DemoOptions extends CompareStackOptions {
   dropPrivileges?: PrivilegeDrop | null;
 }
 
+/** every option runDemo() takes (an unknown one is an error with a did-you-mean) */
+export const DEMO_OPTIONS: readonly string[] = [
+  'stackReceiver', 'stackEvery', 'stackRcvbuf', 'packets', 'size', 'frameSize', 'rate', 'mode', 'clock', 'strategy', 'simulateNoMeta', 'program', 'xskmap', 'hints', 'ringSize', 'trackFrames',
+  'signal', 'log', 'outputs', 'onMetrics', 'ping', 'poll', 'queues', 'batchSize', 'warmup', 'cpu', 'rt', 'sched', 'schedUntilExit', 'cpuDmaLatency', 'busyPoll', 'txWorker', 'compareStack', 'dropPrivileges',
+] satisfies ReadonlyArray<keyof DemoOptions>;
+
 /** The receiver options a demo (one way or round trip) takes straight from its options. */
 export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode' | 'strategy' | 'simulateNoMeta' | 'hints' | 'ringSize' | 'batchSize' | 'trackFrames' | 'cpu' | 'rt' | 'sched' | 'schedUntilExit' | 'cpuDmaLatency' | 'busyPoll' | 'frameSize'> {
   return {

@@ -44,6 +44,7 @@ export async function runDemoOnLab(lab: Lab, opts: DemoOptions, x: DemoRunExtras
         ...(x.stackEvery ? { stackEvery: x.stackEvery } : {}),
       },
       outputs: { target: packets, ...opts.outputs },
+      expectedS: rate > 0 ? packets / rate : undefined,
       warmup: opts.warmup,
       signal: opts.signal,
       onMetrics: opts.onMetrics,

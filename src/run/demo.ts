@@ -10,12 +10,14 @@ import { checkStampObject } from '../xdp/stamp-program.js';
 import { runPingDemo, checkPingOptions } from './ping-demo.js';
 import { runDemoOnLab } from './demo-run.js';
 import { runCompareStack, checkCompareStack } from './compare-stack.js';
-import { demoMtu, type DemoOptions } from './demo-options.js';
+import { demoMtu, DEMO_OPTIONS, type DemoOptions } from './demo-options.js';
+import { checkRunOptions } from './latency.js';
 import { frameSizes } from '../lab/generator.js';
 
 export type { DemoOptions };
 
 export async function runDemo(opts: DemoOptions = {}): Promise<Report> {
+  checkRunOptions('runDemo', opts, DEMO_OPTIONS);
   const packets = opts.packets ?? 10000;
   const rate = opts.rate ?? 10000;
   const queues = opts.queues ?? 1;

@@ -12,11 +12,11 @@
  * Whatever happens, the receiver, the monitor and the outputs are closed before it returns.
  */
 import { LatencyReceiver, inWorkers, type ReceiverOptions } from '../rx/receiver.js';
-import { RunMonitor } from '../measure/monitor.js';
+import { RunMonitor, timelineIntervalMs } from '../measure/monitor.js';
 import { RunOutputs, type OutputOptions } from '../report/outputs.js';
-import { receiverReport } from '../report/receiver-report.js';
-import type { Report, TakenReport } from '../report/report.js';
-import { describeMatch } from '../rx/options.js';
+import { LiveIntervals, type LiveInterval } from '../report/live.js';
+import { receiverReport, takenBy } from '../report/receiver-report.js';
+import type { Report } from '../report/report.js';
 import type { AfxdpError } from '../errors.js';
 import { waitForEnd, runEnvironment, packageVersion } from './session.js';
 import { Warmup, type WarmupSpec } from './warmup.js';
@@ -40,12 +40,16 @@ export interface PipelineOptions {
   /** stop at this many packets (also the live view's progress target) */
   packets?: number;
   durationS?: number;
+  /** how long the run is expected to last when durationS does not say (a demo: packets ÷ rate): sizes the timeline's interval */
+  expectedS?: number;
   /** leave the first seconds / packets of the run out of the latency figures (reported as `warmup`) */
   warmup?: WarmupSpec;
   /** Ctrl-C / SIGTERM: the report covers what was measured so far */
   signal?: AbortSignal;
   /** called with the /metrics URL once --prometheus listens */
   onMetrics?: (url: string) => void;
+  /** called about once a second with the numbers the live view prints (and once at the end with the last part) */
+  onInterval?: (i: LiveInterval) => void;
   /** called once the receiver is attached, before traffic (still privileged) */
   onOpen?: (rx: LatencyReceiver) => void;
   /** after onOpen, still privileged: open what needs root (the senders' sockets), send nothing yet */
@@ -74,6 +78,7 @@ export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
   let rx: LatencyReceiver | undefined;
   let monitor: RunMonitor | undefined;
   let warm: Warmup | undefined;
+  let intervals: LiveIntervals | undefined;
   // ends the wait when sending fails, so no timer outlives the run
   const stop = new AbortController();
   const signal = p.signal ? AbortSignal.any([p.signal, stop.signal]) : stop.signal;
@@ -88,8 +93,12 @@ export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
     await p.prepare?.(r);
     // from here on the run only uses fds it holds: closing them detaches and frees everything
     if (drop) dropPrivileges(drop);
-    monitor = new RunMonitor(r.perQueue);
+    monitor = new RunMonitor(r.perQueue, timelineIntervalMs(p.durationS ?? p.expectedS));
     outs.attach(r, monitor, { iface: r.ifname, queues: r.queues, mode: r.mode, bind: r.bindMode, strategy: r.strategy, clock: r.clock, poll: r.poll, taken: taken.text, env }, r.clock);
+    if (p.onInterval) {
+      intervals = new LiveIntervals(p.onInterval);
+      monitor.addListener(intervals);
+    }
     monitor.start();
     r.start();
     if (p.warmup) warm = new Warmup(r, p.warmup);
@@ -111,10 +120,10 @@ export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
     const durationS = Number(process.hrtime.bigint() - t0) / 1e9;
     r.close(); // final counts: the workers drain and stop, the sinks get the last batches
     monitor.stop();
+    intervals?.flush();
     const warmup = warm?.finish();
-    const report = receiverReport(r, { sent: traffic ? traffic.sent() : null, durationS, env, monitor });
+    const report = receiverReport(r, { sent: traffic ? traffic.sent() : null, durationS, env, monitor, taken });
     if (warmup) report.warmup = warmup;
-    report.taken = taken;
     p.amend?.(report, r);
     await outs.finish(report);
     return { report, error: r.error };
@@ -125,10 +134,4 @@ export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
     rx?.close();
     await outs.close();
   }
-}
-
-/** The report's `taken`: what the program redirects, from the receiver's options and their defaults. */
-function takenBy(o: PipelineOptions['receiver']): TakenReport {
-  const match = o.program !== undefined ? 'program' : (o.match ?? 'udp');
-  return { match, udp_port: match === 'afxdp' || match === 'udp' ? (o.udpPort ?? 0) : null, text: describeMatch(o) };
 }

@@ -1,13 +1,7 @@
 /**
- * Waiting for a measurement's end (packets, duration, signal, the sender's count, a failure), and
- * what a run's report says about its environment. Used by the run pipeline (run/pipeline.ts).
+ * Waiting for a measurement's end (packets, duration, signal, the sender's count, a failure). Used
+ * by the run pipeline (run/pipeline.ts).
  */
-import os from 'node:os';
-import type { RunEnvironment } from '../report/report.js';
-import fs from 'node:fs';
-import path from 'node:path';
-import { native, PACKAGE_ROOT } from '../native.js';
-import { withNetns } from '../sys/netns.js';
 import type { KernelStats } from '../xsk/socket.js';
 import type { AfxdpError } from '../errors.js';
 import { ALIVE_CHECK_MS } from '../rx/receiver.js';
@@ -103,29 +97,5 @@ export function waitForEnd(probe: Receiving, o: WaitOptions): Promise<'packets' 
   });
 }
 
-let cachedVersion: string | undefined;
-/** afxdp's own version (package.json). */
-export function packageVersion(): string {
-  cachedVersion ??= (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  return cachedVersion;
-}
-
-/** What the HTML report and the hlog header say about the run. */
-export function runEnvironment(version: string, ifname: string, netnsFd?: number): RunEnvironment {
-  let driver: string | null = null;
-  try {
-    driver = withNetns(netnsFd, () => native().ethtoolDriver(ifname))?.driver ?? null;
-  } catch {
-    driver = null; // not every interface answers ETHTOOL_GDRVINFO
-  }
-  return { afxdp: version, node: process.version, kernel: os.release(), host: os.hostname(), driver, started: new Date().toISOString(), cpus: cpuAffinity(), cpus_online: os.cpus().length };
-}
-
-/** This process's CPU affinity as the kernel lists it ("0-3,8"): what `taskset -c` pinned it to. */
-function cpuAffinity(): string | null {
-  try {
-    return /^Cpus_allowed_list:\s*(\S+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? null;
-  } catch {
-    return null;
-  }
-}
+// what a run's report says about its environment lives with the report (the socket's report() uses it too)
+export { packageVersion, runEnvironment } from '../report/environment.js';

@@ -170,6 +170,9 @@ export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'pr
 const OPEN_SPELLING = { iface: 'ifname', netns: 'netnsFd', queue: 'queues', tx: 'txRingSize' };
 const KNOWN = new Set(['ifname', 'queues', 'poll', 'mode', 'bind', 'netnsFd', 'clock', 'match', 'udpPort', 'senderRunId', 'txRingSize', 'txMetadataLen', 'strategy', 'simulateNoMeta', 'hints', 'program', 'xskmap', 'frameCount', 'frameSize', 'sg', 'ringSize', 'batchSize', 'trackFrames', 'force', 'deliver', 'cpu', 'rt', 'sched', 'schedUntilExit', 'cpuDmaLatency', 'busyPoll', 'stackEvery', 'broker', 'handler']);
 
+/** every option name LatencyReceiver.open() takes (the faces over it check theirs against it) */
+export const RECEIVER_OPTION_NAMES: readonly string[] = [...KNOWN];
+
 export function resolve(opts: ReceiverOptions): Resolved {
   for (const k of Object.keys(opts)) {
     if (!KNOWN.has(k)) throw unknownOption('receiver options', k, [...KNOWN], OPEN_SPELLING);

@@ -249,3 +249,46 @@ function nsError(what: string, e: unknown): AfxdpError {
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
+
+/** A path such as /proc/PID/ns/net or /run/netns/NAME, a bare `ip netns` NAME, or an already open fd of one. */
+export type NetnsOption = string | number;
+
+/** where `ip netns add NAME` pins its namespaces */
+const NETNS_RUN_DIR = '/run/netns';
+/** a name `ip netns` accepts: no slash, not . or .. */
+const NETNS_NAME = /^(?!\.{1,2}$)[^/\0]+$/;
+
+/**
+ * The public `netns` option as an fd: an fd is passed through, a path or `ip netns` name is opened
+ * (close() closes what was opened here, nothing else).
+ */
+export function openNetnsOption(netns: NetnsOption | undefined): { fd: number | undefined; close(): void } {
+  const keep = { close: (): void => undefined };
+  if (netns === undefined) return { fd: undefined, ...keep };
+  if (typeof netns === 'number') {
+    if (!Number.isInteger(netns) || netns < 0) throw new AfxdpError('EUSAGE', `netns fd ${netns} is not a valid file descriptor`, { hint: 'pass a path like /proc/PID/ns/net or an open fd' });
+    return { fd: netns, ...keep };
+  }
+  if (typeof netns !== 'string' || netns.length === 0) {
+    throw new AfxdpError('EUSAGE', `netns must be a path or an fd, got ${typeof netns}`, { hint: 'pass an `ip netns` name, a path like /proc/PID/ns/net or /run/netns/NAME' });
+  }
+  let file = netns;
+  if (NETNS_NAME.test(netns)) {
+    // a bare name is an `ip netns` one
+    file = `${NETNS_RUN_DIR}/${netns}`;
+    if (!fs.existsSync(file)) {
+      throw new AfxdpError('EUSAGE', `network namespace ${JSON.stringify(netns)} does not exist (no ${file})`, { hint: 'list them with `ip netns list`, or give /proc/PID/ns/net of a process in it' });
+    }
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new AfxdpError('ESYS', `cannot open network namespace ${file}: ${(e as Error).message}`, {
+      errno: (e as { errno?: number }).errno,
+      hint: 'give /proc/PID/ns/net of a process in that namespace, or /run/netns/NAME',
+      cause: e,
+    });
+  }
+  return { fd, close: () => fs.closeSync(fd) };
+}

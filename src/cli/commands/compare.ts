@@ -51,8 +51,9 @@ export function registerCompare(program: Command, ctx: () => CliContext): void {
       requireCaps('afxdp compare', PROBE_NEEDS, { umemBytes: Math.max(4096, o.ringSize * 2) * 4096 });
       const report = await runCompareIface({
         ...stackOptions(o),
-        ifname: o.iface,
-        port: o.port,
+        iface: o.iface,
+        udpPort: o.port,
+        spelling: 'cli',
         queues: [o.queue],
         mode: o.mode,
         bind: o.bind,

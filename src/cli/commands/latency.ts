@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 // the CLI uses only the public API (src/index.ts)
-import { runLatency, renderTable, requireCaps, resolveRunAs, describeMatch, PROBE_NEEDS, RT_NEED, MATCH_NAMES, DEFAULT_UDP_PORT, AfxdpError, type MatchName } from '../../index.js';
+import { runLatency, latencyMatch, renderTable, requireCaps, resolveRunAs, describeMatch, PROBE_NEEDS, RT_NEED, MATCH_NAMES, DEFAULT_UDP_PORT, AfxdpError, type MatchName } from '../../index.js';
 import { outputOptions } from '../outputs.js';
 import { intArg, numArg, choiceArg, ifnameArg, queuesArg } from '../args.js';
 import { note, printJson } from '../output.js';
@@ -51,7 +51,7 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
         throw new AfxdpError('EUSAGE', '--queue and --queues cannot be combined', { hint: 'use --queue Q for one queue or --queues N|all for several' });
       }
       const rx = receiveOptions(o);
-      const { match, udpPort } = latencyMatch(o);
+      const { match, udpPort } = takenFrom(o);
       const nQueues = o.queues === undefined ? 1 : o.queues === 'all' ? 1 : o.queues;
       // before anything is opened, loaded or attached: name every missing capability at once
       // (through a broker, the broker holds them; only --rt is this process's own)
@@ -63,7 +63,7 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
       const { report, error } = await runLatency({
         spelling: 'cli',
         ...rx,
-        ifname: o.iface,
+        iface: o.iface,
         queues,
         bind: o.bind,
         udpPort,
@@ -96,13 +96,14 @@ export function registerLatency(program: Command, ctx: () => CliContext): void {
  * What `afxdp latency` takes: afxdp's own frames to its port unless the flags widen it (on an
  * interface afxdp did not create, other UDP flows must keep reaching their sockets).
  */
-function latencyMatch(o: LatencyFlags): { match: MatchName; udpPort: number } {
+function takenFrom(o: LatencyFlags): { match: MatchName; udpPort: number } {
   if (o.all && o.match !== undefined && o.match !== 'all') {
     throw new AfxdpError('EUSAGE', `--all and --match ${o.match} contradict each other`, { hint: 'use one of them (--all is --match all)' });
   }
-  const match: MatchName = o.all ? 'all' : (o.match ?? (o.port !== undefined ? 'udp' : 'afxdp'));
-  if (match === 'all' && o.port !== undefined) {
+  // the defaults are runLatency()'s own (the library call and the command take the same frames)
+  const t = latencyMatch({ match: o.all ? 'all' : o.match, udpPort: o.port });
+  if (t.match === 'all' && t.udpPort !== undefined) {
     throw new AfxdpError('EUSAGE', '--port does not apply with --all: every frame is taken', { hint: 'drop --port, or use --match udp --port P' });
   }
-  return { match, udpPort: match === 'all' ? 0 : (o.port ?? (match === 'afxdp' ? DEFAULT_UDP_PORT : 0)) };
+  return { match: t.match!, udpPort: t.udpPort ?? 0 };
 }
