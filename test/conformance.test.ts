@@ -7,7 +7,7 @@
  * (packets in order with their payload, the XDP_STATISTICS counters).
  * docs/AF_XDP-CONFORMANCE.md lists every scenario and where it is (or why it is not) here.
  */
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
@@ -17,7 +17,7 @@ import type { XskOptions } from '../src/api/xsk.js';
 import { TapSink } from '../src/lab/tap-sink.js';
 import path from 'node:path';
 import { ROOT } from './lib/cli.js';
-import { withLab } from './lib/lab.js';
+import { SharedLabs } from './lib/lab.js';
 import { waitFor } from './lib/wait.js';
 import { sendFrames, drain, xskOn, redirectOn, writeFrame, checkFrame, ETHERTYPE } from './lib/xsk.js';
 
@@ -32,6 +32,15 @@ const DRIVERS = ['veth', 'tap'] as const satisfies readonly LabDriver[];
 type Driver = (typeof DRIVERS)[number];
 /** a test's suffix: "(native XDP, copy)" on veth (the names the veth tests always had), "(tap, native XDP, copy)" on tap */
 const suffix = (driver: Driver, mode: Mode): string => (driver === 'veth' ? `(${mode} XDP, copy)` : `(tap, ${mode} XDP, copy)`);
+
+/**
+ * One lab per (driver, MTU) for the whole file: building one per test would take most of its run
+ * time. Each test closes what it opened; SharedLabs checks no XDP program is left and replaces a
+ * lab a failed test used.
+ */
+const labs = new SharedLabs();
+after(() => labs.destroy());
+const onLab = <T>(fn: (lab: Lab) => Promise<T>, opts: { driver?: Driver; mtu?: number } = {}): Promise<T> => labs.use(opts, fn);
 
 /** What sends test frames: an AF_XDP socket, or (on tap) a writer of the tap's fd. */
 type Sender = XskSocket | TapSink;
@@ -53,6 +62,15 @@ function senderOn(lab: Lab, o: SockOpts = {}): Sender {
 function tapReader(lab: Lab): Take {
   const fd = lab.senderOptions(0).tapFd!;
   const buf = new Uint8Array(65536);
+  // the lab is shared: what an earlier test left unread is not this test's
+  for (;;) {
+    try {
+      fs.readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') break;
+      throw e;
+    }
+  }
   return (seen) => {
     let n = 0;
     while (n < 256) {
@@ -87,7 +105,7 @@ interface Pair extends Path {
 
 /** A sender to the lab's rx end (options `txOpts`) and a receiver (options `rxOpts`) on it behind XSK_REDIRECT_PROGRAM (or `program`) in `mode`. */
 async function withPair(driver: Driver, mode: Mode, rxOpts: SockOpts, fn: (p: Pair) => Promise<void>, txOpts: SockOpts = {}, program?: string): Promise<void> {
-  await withLab(async (lab) => {
+  await onLab(async (lab) => {
     const tx = senderOn(lab, txOpts);
     const rx = xskOn(lab.rx, { rxRingSize: 2048, ...rxOpts });
     const prog = redirectOn(lab.rx, [rx], mode, program);
@@ -114,7 +132,7 @@ function withVethPair(mode: Mode, rxOpts: SockOpts, fn: (p: Pair & { tx: XskSock
  */
 async function withSender(driver: Driver, mode: Mode, fn: (p: Path & { tx: XskSocket }) => Promise<void>, txOpts: SockOpts = {}): Promise<void> {
   if (driver === 'veth') return withVethPair(mode, {}, fn, txOpts);
-  await withLab(async (lab) => {
+  await onLab(async (lab) => {
     const tx = xskOn(lab.rx, { rxRingSize: 0, txRingSize: 2048, ...txOpts });
     try {
       assert.equal(tx.bindMode, 'copy', 'tap has no zero-copy');
@@ -256,7 +274,7 @@ for (const driver of DRIVERS) {
       }));
 
     test(`XDP_PROG_CLEANUP ${sfx}: a closed socket leaves the XSKMAP; a second socket on the queue receives the next run`, () =>
-      withLab(async (lab) => {
+      onLab(async (lab) => {
         const tx = senderOn(lab);
         let rx = xskOn(lab.rx, { rxRingSize: 2048 });
         const prog = redirectOn(lab.rx, [rx], mode);
@@ -391,11 +409,9 @@ function bidirectionalEnds(lab: Lab, mode: Mode): End[] {
   }
 }
 
-for (const driver of DRIVERS) {
-  for (const mode of MODES) {
-
+for (const driver of DRIVERS) for (const mode of MODES) {
   test(`BIDIRECTIONAL ${suffix(driver, mode)}: both ends send and receive at once; each gets the other's packets in order`, () =>
-    withLab(async (lab) => {
+    onLab(async (lab) => {
       const ends = bidirectionalEnds(lab, mode);
       try {
         const n = 2048;
@@ -418,7 +434,6 @@ for (const driver of DRIVERS) {
         for (const e of ends) e.close();
       }
     }, { driver }));
-  }
 }
 
 const FIXTURES = path.join(ROOT, 'build', 'test-bpf');
@@ -444,7 +459,7 @@ for (const driver of DRIVERS) for (const mode of MODES) {
     }, {}, path.join(FIXTURES, 'xsk_shrink.bpf.o')));
 
   test(`TEARDOWN ${sfx}: ten rounds of open, traffic, close on the same queues; each round receives everything`, () =>
-    withLab(async (lab) => {
+    onLab(async (lab) => {
       for (let round = 0; round < 10; round++) {
         const tx = senderOn(lab);
         const rx = xskOn(lab.rx, { rxRingSize: 2048 });
@@ -465,7 +480,7 @@ for (const driver of DRIVERS) for (const mode of MODES) {
   const sfx = suffix(driver, mode);
 
   test(`XDP_SHARED_UMEM ${sfx}: two sockets on one queue share a UMEM (and its fill ring); a program splits the frames between them by destination MAC; each gets its half in order`, () =>
-    withLab(async (lab) => {
+    onLab(async (lab) => {
       const tx = senderOn(lab);
       const a = xskOn(lab.rx, { rxRingSize: 2048 });
       const c = xskOn(lab.rx, { rxRingSize: 2048, shareUmem: a });
@@ -672,7 +687,7 @@ for (const mode of MODES) {
   const sfx = suffix('veth', mode);
 
   test(`SEND_RECEIVE_9K_PACKETS ${sfx}: MTU ${JUMBO}, ${DEFAULT_PKT_CNT} packets of ${JUMBO} bytes sent as 3-descriptor chains (XDP_PKT_CONTD) arrive in order as chains, payload intact`, () =>
-    withLab(async (lab) => {
+    onLab(async (lab) => {
       const tx = xskOn(lab.tx, { rxRingSize: 0, txRingSize: 2048, sg: true });
       const rx = xskOn(lab.rx, { rxRingSize: 2048, sg: true });
       const prog = redirectOn(lab.rx, [rx], mode);
@@ -708,7 +723,7 @@ for (const mode of MODES) {
     }, { mtu: JUMBO }));
 
   test(`TOO_MANY_FRAGS ${sfx}: a packet of max_skb_frags + 1 descriptors arrives; one whose last descriptor still says "more follow" is dropped whole; the packets around them arrive`, () =>
-    withLab(async (lab) => {
+    onLab(async (lab) => {
       const maxFrags = Number(readFileSync('/proc/sys/net/core/max_skb_frags', 'utf8').trim()) + 1;
       const tx = xskOn(lab.tx, { rxRingSize: 0, txRingSize: 2048, sg: true });
       const rx = xskOn(lab.rx, { rxRingSize: 2048, sg: true });
@@ -775,7 +790,7 @@ for (const mode of MODES) {
   const sfx = suffix('veth', mode);
 
   test(`XDP_METADATA_COPY_MULTI_BUFF ${sfx}: the same with ${JUMBO}-byte packets received as chains: the count is in front of each packet's first buffer`, () =>
-    withLab(async (lab) => {
+    onLab(async (lab) => {
       const tx = xskOn(lab.tx, { rxRingSize: 0, txRingSize: 2048, sg: true });
       const rx = xskOn(lab.rx, { rxRingSize: 2048, sg: true });
       const prog = redirectOn(lab.rx, [rx], mode, path.join(FIXTURES, 'xsk_meta_count.bpf.o'));
@@ -859,7 +874,7 @@ for (const mode of MODES) {
   const sfx = suffix('veth', mode);
 
   test(`ALIGNED_INV_DESC_MULTI_BUFF ${sfx}: chains with a zero-length, out-of-UMEM, over-long, bad-options or chunk-crossing descriptor are dropped whole and counted in tx_invalid_descs; the valid packets around them (one of 2 × 4096 bytes) arrive in order`, () =>
-    withLab(async (lab) => {
+    onLab(async (lab) => {
       const tx = xskOn(lab.tx, { rxRingSize: 0, txRingSize: 2048, sg: true });
       const rx = xskOn(lab.rx, { rxRingSize: 2048, sg: true });
       const prog = redirectOn(lab.rx, [rx], mode);
@@ -934,7 +949,7 @@ for (const mode of MODES) {
 
   for (const [name, adjust] of [['XDP_ADJUST_TAIL_SHRINK_MULTI_BUFF', -MAX], ['XDP_ADJUST_TAIL_GROW_MULTI_BUFF', MAX / 2 - 1]] as const) {
     test(`${name} ${sfx}: ${2 * LARGE}-byte packets sent as chains, a program moves each tail by ${adjust} bytes: each arrives ${2 * LARGE + adjust} bytes long with the sent part intact, or the helper fails and the program counts it; nothing arrives at another length`, () =>
-      withLab(async (lab) => {
+      onLab(async (lab) => {
         const tx = xskOn(lab.tx, { rxRingSize: 0, txRingSize: 2048, sg: true });
         const rx = xskOn(lab.rx, { rxRingSize: 2048, sg: true });
         const prog = loadProgram(path.join(FIXTURES, 'xsk_tail_mb.bpf.o'));
