@@ -814,8 +814,8 @@ for (const driver of DRIVERS) for (const mode of MODES) {
       assert.equal(seqs.length + f, n);
       assert.ok(seqs.every((q, k) => k === 0 || q > seqs[k - 1]!), 'in order, every one 4 bytes longer with its payload intact');
       assert.ok(seqs.every((q) => q >= 0));
-      // tap is exact (measured): tun's native XDP frames have no tailroom, the helper refuses
-      // every one; its generic XDP (an skb) grows every one. veth's native XDP grows some
+      // tap is exact (measured on 6.18): in tun's native XDP the helper refuses every frame; its
+      // generic XDP (an skb) grows every one. veth's native XDP grows some
       if (driver === 'tap') assert.equal(f, mode === 'native' ? n : 0, `tap, ${mode} XDP: ${mode === 'native' ? 'no frame' : 'every frame'} has tailroom`);
       t_note(`XDP_ADJUST_TAIL_GROW ${sfx}: ${seqs.length} grown, ${f} without tailroom`);
     }, {}, path.join(FIXTURES, 'xsk_grow.bpf.o')));
