@@ -36,6 +36,53 @@ export async function withLab<T>(fn: (lab: Lab) => T | Promise<T>, opts: WithLab
   return result;
 }
 
+/**
+ * Labs shared by the tests of one file, one per (driver, MTU), for files whose many tests would
+ * otherwise spend most of their time building labs. use() hands a test the lab (built on first
+ * use) and afterwards checks the test left no XDP program on it, as withLab does; a test that
+ * failed or left one gets its lab destroyed, so the next test has a fresh one. destroy() (the
+ * file's after() hook: it runs when tests failed too) destroys them all and checks they are gone.
+ */
+export class SharedLabs {
+  private readonly labs = new Map<string, Promise<Lab>>();
+
+  async use<T>(opts: Pick<LabOptions, 'driver' | 'mtu'>, fn: (lab: Lab) => T | Promise<T>): Promise<T> {
+    const key = `${opts.driver ?? 'veth'}/${opts.mtu ?? ''}`;
+    let building = this.labs.get(key);
+    if (building === undefined) {
+      building = Lab.create(opts).then((lab) => (trackLab(lab.id), lab));
+      this.labs.set(key, building);
+      // a lab that could not be built is not kept: the next test tries again
+      building.catch(() => this.labs.delete(key));
+    }
+    const lab = await building;
+    let clean = false;
+    try {
+      const result = await fn(lab);
+      let left: string[] = [];
+      await waitFor(async () => (left = await xdpOn(lab)).length === 0, { what: `no XDP program on lab ${lab.id} after the test`, timeoutMs: 5_000, detail: () => left.join(', ') });
+      clean = true;
+      return result;
+    } finally {
+      if (!clean) {
+        this.labs.delete(key);
+        await lab.destroy();
+        await assertLabGone(lab.id);
+      }
+    }
+  }
+
+  async destroy(): Promise<void> {
+    const labs = await Promise.allSettled([...this.labs.values()]);
+    this.labs.clear();
+    for (const r of labs) {
+      if (r.status !== 'fulfilled') continue;
+      await r.value.destroy();
+      await assertLabGone(r.value.id);
+    }
+  }
+}
+
 /** Nothing of lab `id` is left: holders, links, named namespaces, taps (holders may take a moment to be reaped). */
 export async function assertLabGone(id: string): Promise<void> {
   let left = await Lab.leftovers(id);

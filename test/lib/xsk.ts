@@ -6,6 +6,7 @@
  */
 import { openXsk, loadProgram, XSK_REDIRECT_PROGRAM, type XskSocket, type XdpProgram, type XskOptions } from '../../src/index.js';
 import type { LabSide } from '../../src/lab/lab.js';
+import type { TxSink } from '../../src/lab/tap-sink.js';
 
 /** ethertype of the test frames (IEEE local experimental: no stack handles it) */
 export const ETHERTYPE = 0x88b5;
@@ -30,8 +31,8 @@ export function checkFrame(bytes: Uint8Array, at: number, len: number): number {
   return seq;
 }
 
-/** Queues test frames seq from..from+count (fewer when the ring or UMEM is full) and flushes; returns how many. */
-export function sendFrames(sock: XskSocket, from: number, count: number, len: number, dst: Uint8Array, src: Uint8Array): number {
+/** Queues test frames seq from..from+count (fewer when the ring or UMEM is full) and flushes; returns how many. `sock`: a socket, or a tap lab's writer. */
+export function sendFrames(sock: TxSink, from: number, count: number, len: number, dst: Uint8Array, src: Uint8Array): number {
   sock.reclaim();
   let k = 0;
   const room = sock.txFree(count);
