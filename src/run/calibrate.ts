@@ -70,7 +70,9 @@ function side(j: Json): CalibrationSide & { received: number } {
 
 const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : Math.round((a / b) * 1000) / 1000);
 
-const CALIBRATE_OPTIONS = ['rounds', 'packets', 'rate', 'quick', 'rt', 'sched', 'out', 'log', 'signal'] satisfies ReadonlyArray<keyof CalibrateOptions>;
+// a record, so the compiler refuses a CalibrateOptions field missing here
+const CALIBRATE_OPTION_SET: Record<keyof CalibrateOptions, true> = { rounds: true, packets: true, rate: true, quick: true, rt: true, sched: true, out: true, log: true, signal: true };
+const CALIBRATE_OPTIONS = Object.keys(CALIBRATE_OPTION_SET);
 
 export async function runCalibrate(o: CalibrateOptions = {}): Promise<CalibrateResult> {
   checkRunOptions('runCalibrate', o, CALIBRATE_OPTIONS);

@@ -99,11 +99,46 @@ export interface DemoOptions extends CompareStackOptions {
   dropPrivileges?: PrivilegeDrop | null;
 }
 
-/** every option runDemo() takes (an unknown one is an error with a did-you-mean) */
-export const DEMO_OPTIONS: readonly string[] = [
-  'stackReceiver', 'stackEvery', 'stackRcvbuf', 'packets', 'size', 'frameSize', 'rate', 'mode', 'clock', 'strategy', 'simulateNoMeta', 'program', 'xskmap', 'hints', 'ringSize', 'trackFrames',
-  'signal', 'log', 'outputs', 'onMetrics', 'ping', 'poll', 'queues', 'batchSize', 'warmup', 'cpu', 'rt', 'sched', 'schedUntilExit', 'cpuDmaLatency', 'busyPoll', 'txWorker', 'compareStack', 'dropPrivileges',
-] satisfies ReadonlyArray<keyof DemoOptions>;
+/** every option runDemo() takes (an unknown one is an error with a did-you-mean); a record, so
+ * the compiler refuses a DemoOptions field missing here */
+const DEMO_OPTION_SET: Record<keyof DemoOptions, true> = {
+  driver: true,
+  stackReceiver: true,
+  stackEvery: true,
+  stackRcvbuf: true,
+  packets: true,
+  size: true,
+  frameSize: true,
+  rate: true,
+  mode: true,
+  clock: true,
+  strategy: true,
+  simulateNoMeta: true,
+  program: true,
+  xskmap: true,
+  hints: true,
+  ringSize: true,
+  trackFrames: true,
+  signal: true,
+  log: true,
+  outputs: true,
+  onMetrics: true,
+  ping: true,
+  poll: true,
+  queues: true,
+  batchSize: true,
+  warmup: true,
+  cpu: true,
+  rt: true,
+  sched: true,
+  schedUntilExit: true,
+  cpuDmaLatency: true,
+  busyPoll: true,
+  txWorker: true,
+  compareStack: true,
+  dropPrivileges: true,
+};
+export const DEMO_OPTIONS: readonly string[] = Object.keys(DEMO_OPTION_SET);
 
 /** The receiver options a demo (one way or round trip) takes straight from its options. */
 export function demoReceiverOptions(o: DemoOptions): Pick<ReceiverOptions, 'mode' | 'strategy' | 'simulateNoMeta' | 'hints' | 'ringSize' | 'batchSize' | 'trackFrames' | 'cpu' | 'rt' | 'sched' | 'schedUntilExit' | 'cpuDmaLatency' | 'busyPoll' | 'frameSize'> {
