@@ -270,7 +270,9 @@ async function xdpsockBench(lab: Lab): Promise<Json> {
         const j = await p.finish(5_000);
         rx[size]![who].push(run(j));
         const th = j.thread_cpu_ns === undefined ? '' : `, of which the loop's thread ${(num(j, 'thread_cpu_ns') / Math.max(1, num(j, 'packets'))).toFixed(0)}`;
-        log(`rxdrop ${size} B ${who}: ${num(j, 'packets')}/${N_XDPSOCK_RX} at ${run(j).mpps.toFixed(3)} Mpps, ${run(j).cpu_ns_per_packet.toFixed(0)} ns CPU/pkt${th} (kernel dropped ${num(j, 'rx_dropped') + num(j, 'rx_ring_full')})`);
+        // the wake-up path: polls per 1000 packets and packets per batch (histogram 1, 2-7, 8-31, 32-63, 64)
+        const wk = j.polls === undefined ? '' : `; ${((num(j, 'polls') * 1000) / Math.max(1, num(j, 'packets'))).toFixed(1)} polls/1000 pkt, ${(num(j, 'packets') / Math.max(1, num(j, 'batches'))).toFixed(1)} pkt/batch [${String(j.batch_hist)}]`;
+        log(`rxdrop ${size} B ${who}: ${num(j, 'packets')}/${N_XDPSOCK_RX} at ${run(j).mpps.toFixed(3)} Mpps, ${run(j).cpu_ns_per_packet.toFixed(0)} ns CPU/pkt${th} (kernel dropped ${num(j, 'rx_dropped') + num(j, 'rx_ring_full')})${wk}`);
       }
     }
   }

@@ -77,16 +77,21 @@ static void rxdrop(unsigned ifindex, uint64_t count, int idle_ms, int generic)
 	fprintf(stderr, "ready\n");
 
 	uint64_t got = 0, first = 0, last = 0;
+	/* instrumentation only: wake-ups and batch sizes (hist: 1, 2-7, 8-31, 32-63, 64 packets) */
+	uint64_t polls = 0, kicks = 0, batches = 0, hist[5] = { 0 };
 	struct pollfd pfd = { .fd = x.fd, .events = POLLIN };
 	while (got < count) {
 		uint32_t k = ring_peek(&x.rx, BATCH);
 		if (k == 0) {
 			if (ring_needs_wakeup(&x.fill))
-				recvfrom(x.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+				kicks++, recvfrom(x.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+			polls++;
 			if (poll(&pfd, 1, idle_ms) == 0 && got > 0)
 				break;
 			continue;
 		}
+		batches++;
+		hist[k == 1 ? 0 : k < 8 ? 1 : k < 32 ? 2 : k < 64 ? 3 : 4]++;
 		/* the fill ring has room for every frame: it is as large as the RX ring */
 		uint32_t f = ring_free(&x.fill, k);
 		for (uint32_t i = 0; i < f; i++)
@@ -100,9 +105,13 @@ static void rxdrop(unsigned ifindex, uint64_t count, int idle_ms, int generic)
 	}
 	uint64_t c1 = cpu_ns(), st[6];
 	xsk_stats(x.fd, st);
-	printf("{\"packets\":%llu,\"elapsed_ns\":%llu,\"cpu_ns\":%llu,\"rx_dropped\":%llu,\"rx_ring_full\":%llu}\n",
+	printf("{\"packets\":%llu,\"elapsed_ns\":%llu,\"cpu_ns\":%llu,\"rx_dropped\":%llu,\"rx_ring_full\":%llu,"
+	       "\"polls\":%llu,\"kicks\":%llu,\"batches\":%llu,\"batch_hist\":[%llu,%llu,%llu,%llu,%llu]}\n",
 	       (unsigned long long)got, (unsigned long long)(last - first), (unsigned long long)(c1 - c0),
-	       (unsigned long long)st[0], (unsigned long long)st[3]);
+	       (unsigned long long)st[0], (unsigned long long)st[3], (unsigned long long)polls,
+	       (unsigned long long)kicks, (unsigned long long)batches, (unsigned long long)hist[0],
+	       (unsigned long long)hist[1], (unsigned long long)hist[2], (unsigned long long)hist[3],
+	       (unsigned long long)hist[4]);
 	close(link);
 	bpf_object__close(obj);
 }
