@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Lab, TrafficGenerator } from '../src/index.js';
+import { Lab, TrafficGenerator } from '../src/entry/lab.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const [N, RATE, REPS] = [Number(process.argv[2] ?? 20000), Number(process.argv[3] ?? 20000), Number(process.argv[4] ?? 3)];

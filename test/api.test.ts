@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { open, loadProgram, AfxdpError, Lab, AfxdpSocket, Batch, REPORT_SCHEMA, INCLUDE_DIR, type AfxdpErrorCode } from '../src/index.js';
+import { open, loadProgram, AfxdpError, AfxdpSocket, Batch, INCLUDE_DIR, type AfxdpErrorCode } from '../src/index.js';
+import { Lab } from '../src/entry/lab.js';
+import { REPORT_SCHEMA } from '../src/entry/report.js';
 import { ROOT } from './lib/cli.js';
 import { withLab, openGenerator, xdpOn } from './lib/lab.js';
 import { waitFor, waitForValue } from './lib/wait.js';

@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { loadProgram, type XskSocket, type KernelStats, type Lab } from '../src/index.js';
+import { loadProgram, type XskSocket, type KernelStats } from '../src/index.js';
+import type { Lab } from '../src/entry/lab.js';
 import type { XskOptions } from '../src/api/xsk.js';
 import path from 'node:path';
 import { ROOT } from './lib/cli.js';

@@ -19,7 +19,9 @@ import { waitFor } from './lib/wait.js';
 import { runTool } from '../src/sys/exec.js';
 import { threadCreds, type ThreadCreds } from '../src/sys/privileges.js';
 import { udpSockets, udpFlowsFinding } from '../src/doctor/least-privilege.js';
-import { resolveRunAs, describeMatch, type Report } from '../src/index.js';
+import type { Report } from '../src/index.js';
+import { resolveRunAs } from '../src/entry/privileges.js';
+import { describeMatch } from '../src/entry/receiver.js';
 import { PAYLOAD_MAGIC } from '../src/wire/frame.js';
 import { ROOT } from './lib/cli.js';
 

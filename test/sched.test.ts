@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { LatencyReceiver, SCHED_CHOICES } from '../src/index.js';
+import { LatencyReceiver, SCHED_CHOICES } from '../src/entry/receiver.js';
 import type { Report } from '../src/report/report.js';
 import { ROOT, runCli, assertNoLeftovers } from './lib/cli.js';
 import { waitFor } from './lib/wait.js';

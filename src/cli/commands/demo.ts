@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 // the CLI uses only the public API (src/index.ts)
-import { runDemo, renderTable, requireCaps, resolveRunAs, LAB_NEEDS, RT_NEED, type SizeRange } from '../../index.js';
+import { runDemo, type SizeRange } from '../../entry/lab.js';
+import { renderTable } from '../../entry/report.js';
+import { requireCaps, resolveRunAs, LAB_NEEDS, RT_NEED } from '../../entry/privileges.js';
 import { intArg, sizeArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';
