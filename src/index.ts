@@ -18,7 +18,7 @@ export type { NetnsOption } from './api/netns.js';
 export { UdpView, parseUdp, udpReply } from './wire/udp.js';
 // one AF_XDP socket at xsk.h's level: its UMEM and rings, shared UMEM, unaligned chunks, headroom
 export { openXsk, XskSocket, XSK_REDIRECT_PROGRAM, type XskOptions } from './api/xsk.js';
-export type { KernelStats, BindMode } from './xsk/socket.js';
+export type { KernelStats, BindMode, BindModeOption, XskSocketOptions } from './xsk/socket.js';
 
 // your own XDP programs
 export { loadProgram, XdpProgram, type LoadProgramOptions, type AttachOptions, type Attachment, type MapInfo } from './api/program.js';
@@ -31,11 +31,21 @@ export { AfxdpError, type AfxdpErrorCode } from './errors.js';
 
 // a latency run and its report (afxdp/report reads, writes and compares reports)
 export { runLatency, type LatencyRunOptions, type LatencyRunResult } from './run/latency.js';
-export type { Report, PacketCounts, KernelCounters, LatencySegments, LatencySummary, RunEnvironment, ComparePaths, AfXdpPath, StackPath } from './report/report.js';
+export type { ReceiverOptions, LoadedProgram, PollMode, ClockName, MatchName, SchedChoice, HandlerStats, MapStats, StrategyCounts, HintCounts } from './rx/receiver.js';
+export type { WarmupSpec } from './run/warmup.js';
+export type { OutputOptions } from './report/outputs.js';
+export type { PrivilegeDrop } from './sys/privileges.js';
+export {
+  REPORT_SCHEMA,
+  type Report, type PacketCounts, type KernelCounters, type LatencySegments, type LatencySummary, type RunEnvironment, type QueueReport, type PingReport,
+  type MultiBufferReport, type TuningReport, type TakenReport, type WarmupReport, type TimelineEntry, type OutputInfo, type LatencyAnomalies, type Strategy,
+  type ComparePaths, type AfXdpPath, type StackPath,
+} from './report/report.js';
+export type { Calibration, CalibrationSide, InstrumentCitation } from './report/calibration.js';
 
 // diagnosing: the environment, verifier logs, the instrument's own share
-export { runDoctor, renderDoctor, type DoctorReport } from './doctor/index.js';
-export { explainLog, renderExplanation, PROG_TYPES, type Explanation, type ExplainOptions, type ProgType } from './explain/index.js';
+export { runDoctor, renderDoctor, DOCTOR_SCHEMA, type DoctorReport, type Finding, type Status } from './doctor/index.js';
+export { explainLog, renderExplanation, PROG_TYPES, EXPLAIN_SCHEMA, type Explanation, type ExplainOptions, type ProgType } from './explain/index.js';
 export { runCalibrate, type CalibrateOptions, type CalibrateResult } from './run/calibrate.js';
 
 // the metadata ABI (bpf/include/afxdp/meta.h), for reading it yourself

@@ -10,5 +10,12 @@ export { Lab, type LabOptions, type LabSide, type LabLeftovers } from '../lab/la
 export { TrafficGenerator, type GeneratorOptions, type SendOptions, type SizeRange } from '../lab/generator.js';
 export { GeneratorThread, type GeneratorResult } from '../lab/generator-thread.js';
 export { runDemo, type DemoOptions } from '../run/demo.js';
+export type { LatencyRunOptions } from '../run/latency.js';
+export type { ReceiverOptions, PollMode, ClockName, SchedChoice, StrategyName } from '../rx/receiver.js';
+export type { StackReceiverName } from '../rx/stack.js';
+export type { XdpModeOption } from '../xdp/program.js';
+export type { WarmupSpec } from '../run/warmup.js';
+export type { OutputOptions } from '../report/outputs.js';
+export type { PrivilegeDrop } from '../sys/privileges.js';
 export { runCompareIface, type CompareIfaceOptions, type CompareStackOptions, type StackReceiverChoice } from '../run/compare-stack.js';
 export { macFromString, ipv4FromString, FRAME_MIN, FRAME_MAX, DEFAULT_UDP_PORT } from '../wire/frame.js';

@@ -9,8 +9,11 @@
 export {
   LatencyReceiver, ReceiveQueue, POLL_MODES, SCHED_CHOICES,
   type SchedChoice, type SchedReport, type ThreadSched, type ReceiverOptions, type ReceiverStats, type HandlerStats, type ReceiverTuning,
-  type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram,
+  type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram, type StrategyCounts, type HintCounts,
 } from '../rx/receiver.js';
+export type { BindModeOption, KernelStats } from '../xsk/socket.js';
+export type { XdpMode, XdpModeOption } from '../xdp/program.js';
+export type { ProgramCounters, StackCounters } from '../xdp/counters.js';
 export { LatencyProbe, type ProbeOptions, type ProbeStats } from '../rx/probe.js';
 export { PacketBatch, type PacketSink } from '../rx/batch.js';
 export { MATCH_NAMES, describeMatch } from '../rx/options.js';

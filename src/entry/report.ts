@@ -7,10 +7,15 @@
  *   import { readRunFile, compareRuns, renderComparisonHtml } from 'afxdp/report';
  */
 export {
-  buildReport, REPORT_SCHEMA,
-  type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments, type LatencySummary, type RunEnvironment,
+  buildReport, REPORT_SCHEMA, type ReportInput,
+  type Report, type PacketCounts, type KernelCounters, type LatencySegments, type LatencySummary, type RunEnvironment, type QueueReport, type PingReport,
+  type MultiBufferReport, type TuningReport, type TakenReport, type WarmupReport, type TimelineEntry, type OutputInfo, type LatencyAnomalies, type Strategy,
   type ComparePaths, type AfXdpPath, type StackPath,
 } from '../report/report.js';
+export type { BindMode, KernelStats } from '../xsk/socket.js';
+export type { XdpMode } from '../xdp/program.js';
+export type { StrategyName } from '../xdp/meta.js';
+export type { PollMode, ClockName, MapStats, StrategyCounts, HintCounts } from '../rx/receiver.js';
 export { renderTable } from '../report/table.js';
 export type { OutputOptions } from '../report/outputs.js';
 export { openOutput as openOutputFile } from '../report/filebuf.js';
