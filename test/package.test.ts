@@ -64,7 +64,7 @@ test('the tarball holds what users need and nothing else', () => {
     'prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/bpf/stamp.bpf.o', 'prebuilds/linux-x64/THIRD-PARTY/VERSIONS',
     'prebuilds/linux-x64/THIRD-PARTY/libelf.LGPL-3.0-or-later.txt', 'prebuilds/linux-arm64/node.napi.glibc.node', 'prebuilds/linux-arm64/THIRD-PARTY/VERSIONS',
     'prebuilds/linux-x64/rx_ref', 'prebuilds/linux-x64/stack_rx', 'prebuilds/linux-arm64/rx_ref', 'prebuilds/linux-arm64/stack_rx',
-    'dist/src/index.js', 'dist/src/index.d.ts', 'bpf/include/afxdp/meta.h', 'bpf/stamp.bpf.c', 'native/xsk.c',
+    'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/entry/receiver.js', 'dist/src/entry/receiver.d.ts', 'bpf/include/afxdp/meta.h', 'bpf/stamp.bpf.c', 'native/xsk.c',
     'examples/latency-probe.ts', 'examples/xdp-filter.bpf.c', 'docs/API.md', 'docs/CLI.md', 'docs/METADATA-ABI.md', 'docs/TROUBLESHOOTING.md',
   ]) {
     assert.ok(list.includes(f), `${f} is in the package`);
