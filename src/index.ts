@@ -19,6 +19,7 @@ export { UdpView, parseUdp, udpReply } from './wire/udp.js';
 // one AF_XDP socket at xsk.h's level: its UMEM and rings, shared UMEM, unaligned chunks, headroom
 export { openXsk, XskSocket, XSK_REDIRECT_PROGRAM, type XskOptions } from './api/xsk.js';
 export type { KernelStats, BindMode, BindModeOption, XskSocketOptions } from './xsk/socket.js';
+export type { UmemOptions } from './xsk/umem.js';
 
 // your own XDP programs
 export { loadProgram, XdpProgram, type LoadProgramOptions, type AttachOptions, type Attachment, type MapInfo } from './api/program.js';
@@ -46,6 +47,8 @@ export type { Calibration, CalibrationSide, InstrumentCitation } from './report/
 // diagnosing: the environment, verifier logs, the instrument's own share
 export { runDoctor, renderDoctor, DOCTOR_SCHEMA, type DoctorReport, type Finding, type Status } from './doctor/index.js';
 export { explainLog, renderExplanation, PROG_TYPES, EXPLAIN_SCHEMA, type Explanation, type ExplainOptions, type ProgType } from './explain/index.js';
+export type { SourceLine } from './explain/log.js';
+export type { ProgTypeSource } from './explain/progtype.js';
 export { runCalibrate, type CalibrateOptions, type CalibrateResult } from './run/calibrate.js';
 
 // the metadata ABI (bpf/include/afxdp/meta.h), for reading it yourself
