@@ -39,6 +39,21 @@ const layerRules = LAYERS.flatMap((layer, i) => {
   });
 });
 
+/**
+ * The faces consume a receiver through its one consume API (LatencyReceiver's take, release, wait
+ * and watch: rx/consumer.ts), never by driving the receive engines, workers or their channels
+ * themselves; a second consume loop in a face would drift from the receiver's.
+ */
+const consumeRules = [
+  {
+    name: 'faces-consume-through-receiver',
+    comment: 'src/api/, src/cli/ and src/run/ consume batches through LatencyReceiver (take/release/wait/watch), not rx/engine, rx/worker or rx/channel',
+    severity: 'error',
+    from: { path: '^src/(api|cli|run)/' },
+    to: { path: '^src/rx/(engine|worker|channel)\\.ts$' },
+  },
+];
+
 module.exports = {
   forbidden: [
     {
@@ -85,6 +100,7 @@ module.exports = {
       to: {},
     },
     ...layerRules,
+    ...consumeRules,
   ],
   options: {
     tsPreCompilationDeps: true, // type-only imports count: a type from a higher layer is still an upward edge

@@ -37,7 +37,7 @@ NATIVE_CFLAGS := -O2 -g -Wall -Wextra $(WERROR) $(REPRO_FLAGS) -Wno-unused-param
 
 # the C reference receiver / generator of `npm run bench` (its XDP programs are in BENCH_BPF_OBJ), and
 # stack_rx, the kernel stack's recvmmsg receiver of `afxdp demo --compare-stack` / `afxdp compare`
-BENCH_BIN := build/bench/rx_ref build/bench/tx_ref build/bench/stack_rx
+BENCH_BIN := build/bench/rx_ref build/bench/tx_ref build/bench/stack_rx build/bench/xdpsock_ref
 
 all: $(ADDON) $(BPF_OBJ) $(TEST_BPF_OBJ) $(VERIFIER_OBJ) $(EXAMPLE_BPF_OBJ) $(BENCH_BPF_OBJ) $(BENCH_BIN)
 
@@ -77,8 +77,9 @@ TRIPLE_x64     := x86_64-linux-gnu
 TRIPLE_arm64   := aarch64-linux-gnu
 PREBUILT_ADDONS := $(foreach a,$(PREBUILD_ARCHS),prebuilds/linux-$(a)/node.napi.glibc.node prebuilds/linux-$(a)/THIRD-PARTY/VERSIONS)
 PREBUILT_BPF  := $(patsubst bpf/%.bpf.c,prebuilds/bpf/%.bpf.o,$(BPF_SRC))
-# the C reference receivers users run through afxdp: rx_ref (`afxdp calibrate`) and stack_rx
-# (`--compare-stack --stack-receiver c`); each finds the BPF objects at ../bpf/ from itself
+# the C reference receivers users run through afxdp: rx_ref (`afxdp calibrate`, and the C AF_XDP
+# path of `demo --compare-stack`'s 2×2) and stack_rx (its C kernel-stack path); each finds the BPF
+# objects at ../bpf/ from itself. rx_ref includes <bpf/btf.h> (the split's .rodata), in .deps' libbpf.
 REF_BINS := rx_ref stack_rx
 PREBUILT_REFS := $(foreach a,$(PREBUILD_ARCHS),$(foreach r,$(REF_BINS),prebuilds/linux-$(a)/$(r)))
 

@@ -8,6 +8,7 @@
  *   npm run bench -- --quick      small counts, 1 repeat: checks that everything works (CI)
  *   npm run bench -- --out FILE   write the results elsewhere
  *   npm run bench -- --only l2fwd only the l2fwd comparison (handler mode vs rx_ref --l2fwd 1)
+ *   npm run bench -- --only xdpsock  only xdpsock's rxdrop and txonly (openXsk loops vs xdpsock_ref)
  *
  * Receivers run as their own processes (C: build/bench/rx_ref; TS: dist/bench/rx-child.js) so
  * each one's CPU time is its own. The sender is the C generator for every receive figure, so the
@@ -38,6 +39,8 @@ const COST_BPF = path.join(PACKAGE_ROOT, 'build', 'bench-bpf', 'cost.bpf.o');
 const RX_CHILD = path.join(here, 'rx-child.js');
 const L2FWD_CHILD = path.join(here, 'l2fwd-child.js');
 const PING_CHILD = path.join(here, 'ping-child.js');
+const XDPSOCK_REF = path.join(PACKAGE_ROOT, 'build', 'bench', 'xdpsock_ref');
+const XDPSOCK_CHILD = path.join(here, 'xdpsock-child.js');
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'afxdp');
 const DEADLINE_MS = 10 * 60 * 1000;
 
@@ -52,7 +55,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
   },
 });
-if (args.only !== undefined && args.only !== 'l2fwd') throw new Error(`--only ${args.only}: the only section that runs alone is l2fwd`);
+if (args.only !== undefined && args.only !== 'l2fwd' && args.only !== 'xdpsock') throw new Error(`--only ${args.only}: the sections that run alone are l2fwd and xdpsock`);
 const QUICK = args.quick!;
 const REPEATS = Number(args.repeats ?? (QUICK ? 1 : 3));
 /** the fixed rate for CPU per packet and latency: both C poll() and TS event hold it here */
@@ -226,6 +229,123 @@ async function withDrop<T>(lab: Lab, fn: (dropped: () => number) => Promise<T>, 
   }
 }
 
+// ------------------------------------------------------------------ xdpsock: rxdrop and txonly
+
+/** frame sizes of the rxdrop/txonly comparison: the smallest (full packet rate) and an MTU-sized one */
+const XDPSOCK_SIZES = [64, 1500] as const;
+const N_XDPSOCK_RX = QUICK ? 20_000 : 300_000;
+const N_XDPSOCK_TX = QUICK ? 20_000 : 1_000_000;
+const N_XDPSOCK_LOOP = QUICK ? 200_000 : 10_000_000;
+
+/** One xdpsock loop, C (build/bench/xdpsock_ref) or TS (bench/xdpsock-child on openXsk), on `side`'s end. */
+function startXdpsock(lab: Lab, who: 'c' | 'ts', mode: 'rxdrop' | 'txonly', size: number, count: number): ReadyProcess {
+  const end = mode === 'rxdrop' ? lab.rx : lab.tx;
+  const common = ['--mode', mode, '--iface', end.ifname, '--count', String(count), '--size', String(size)];
+  const macs = mode === 'txonly' ? ['--dst-mac', lab.rx.mac, '--src-mac', lab.tx.mac] : [];
+  const cpu = mode === 'rxdrop' ? RX_CPU : TX_CPU;
+  if (who === 'c') return start(XDPSOCK_REF, [...common, ...macs, '--netns', `/proc/${end.netns.pid}/ns/net`], cpu);
+  return start('nsenter', ['-t', String(end.netns.pid), '-n', '--', process.execPath, XDPSOCK_CHILD, ...common, ...macs], cpu);
+}
+
+/**
+ * rxdrop: the C generator at full speed sends `size`-byte frames; the receiver (C or TS, poll(2)
+ * when its RX ring is empty) puts every frame straight back on the fill ring. Its delivered rate
+ * and its CPU per packet. txonly: the sender (C or TS) at full speed into XDP_DROP on the peer.
+ * C and TS take turns in each repeat (rotating order); medians; TS ÷ C in the same run.
+ */
+async function xdpsockBench(lab: Lab): Promise<Json> {
+  type Run = { mpps: number; cpu_ns_per_packet: number; packets: number };
+  const rx: Record<string, Record<'c' | 'ts', Run[]>> = {};
+  const tx: Record<string, Record<'c' | 'ts', Run[]>> = {};
+  const run = (j: Json): Run => ({ mpps: mpps(num(j, 'packets'), num(j, 'elapsed_ns')), cpu_ns_per_packet: num(j, 'cpu_ns') / Math.max(1, num(j, 'packets')), packets: num(j, 'packets') });
+  for (const size of XDPSOCK_SIZES) {
+    rx[size] = { c: [], ts: [] };
+    for (let r = 0; r < REPEATS; r++) {
+      for (const who of rotate(['c', 'ts'] as Array<'c' | 'ts'>, r)) {
+        checkDeadline();
+        const p = startXdpsock(lab, who, 'rxdrop', size, N_XDPSOCK_RX);
+        await p.ready;
+        const s = start(TX_REF, ['--iface', lab.tx.ifname, '--netns', `/proc/${lab.tx.netns.pid}/ns/net`, '--dst-mac', lab.rx.mac, '--src-mac', lab.tx.mac, '--count', String(N_XDPSOCK_RX), '--rate', '0', '--size', String(size)], TX_CPU);
+        await s.finish(120_000);
+        const j = await p.finish(5_000);
+        rx[size]![who].push(run(j));
+        const th = j.thread_cpu_ns === undefined ? '' : `, of which the loop's thread ${(num(j, 'thread_cpu_ns') / Math.max(1, num(j, 'packets'))).toFixed(0)}`;
+        log(`rxdrop ${size} B ${who}: ${num(j, 'packets')}/${N_XDPSOCK_RX} at ${run(j).mpps.toFixed(3)} Mpps, ${run(j).cpu_ns_per_packet.toFixed(0)} ns CPU/pkt${th} (kernel dropped ${num(j, 'rx_dropped') + num(j, 'rx_ring_full')})`);
+      }
+    }
+  }
+  // what limits rxdrop: the user-space loop alone (receive + recycle on rings in memory, no kernel)
+  const loop: Record<'c' | 'ts', number[]> = { c: [], ts: [] };
+  for (let r = 0; r < REPEATS; r++) {
+    for (const who of rotate(['c', 'ts'] as Array<'c' | 'ts'>, r)) {
+      checkDeadline();
+      const argv = ['--mode', 'loop', '--count', String(N_XDPSOCK_LOOP)];
+      const p = who === 'c' ? start(XDPSOCK_REF, argv, RX_CPU) : start('nsenter', ['-t', String(lab.rx.netns.pid), '-n', '--', process.execPath, XDPSOCK_CHILD, ...argv, '--iface', lab.rx.ifname], RX_CPU);
+      const j = await p.finish(120_000);
+      loop[who].push(num(j, 'ns_per_packet'));
+      log(`rxdrop loop alone ${who}: ${num(j, 'ns_per_packet').toFixed(1)} ns/pkt`);
+    }
+  }
+  await withDrop(lab, async () => {
+    for (const size of XDPSOCK_SIZES) {
+      tx[size] = { c: [], ts: [] };
+      for (let r = 0; r < REPEATS; r++) {
+        for (const who of rotate(['c', 'ts'] as Array<'c' | 'ts'>, r)) {
+          checkDeadline();
+          const p = startXdpsock(lab, who, 'txonly', size, N_XDPSOCK_TX);
+          const j = await p.finish(120_000);
+          tx[size]![who].push(run(j));
+          log(`txonly ${size} B ${who}: ${run(j).mpps.toFixed(3)} Mpps, ${run(j).cpu_ns_per_packet.toFixed(0)} ns CPU/pkt`);
+        }
+      }
+    }
+  });
+  const med = (xs: Run[], k: keyof Run): number | null => median(xs.map((x) => x[k]));
+  const summary = (t: Record<string, Record<'c' | 'ts', Run[]>>): Json =>
+    Object.fromEntries(
+      XDPSOCK_SIZES.map((size) => {
+        const v = t[size]!;
+        const c = med(v.c, 'mpps');
+        const ts = med(v.ts, 'mpps');
+        const cc = med(v.c, 'cpu_ns_per_packet');
+        const tc = med(v.ts, 'cpu_ns_per_packet');
+        return [
+          `${size}B`,
+          {
+            c_mpps: round3(c),
+            ts_mpps: round3(ts),
+            ts_over_c: c && ts ? round3(ts / c) : null,
+            c_cpu_ns_per_packet: round(cc),
+            ts_cpu_ns_per_packet: round(tc),
+            // work per CPU: C's CPU per packet over TS's (1 = as little CPU per packet as C)
+            ts_over_c_cpu: cc && tc ? round3(cc / tc) : null,
+          },
+        ];
+      }),
+    ) as Json;
+  return {
+    rxdrop: summary(rx),
+    txonly: summary(tx),
+    // rxdrop's user-space loop alone, ns per packet (64 per batch, no system call): C vs TS
+    rxdrop_loop_ns_per_packet: { c: round3(median(loop.c)), ts: round3(median(loop.ts)) },
+    packets: { rxdrop: N_XDPSOCK_RX, txonly: N_XDPSOCK_TX },
+    compare: { ts: 'bench/xdpsock-child.ts (openXsk: receive/recycle, txAlloc/txPush/txFlush, poll(2) when idle)', c: 'build/bench/xdpsock_ref (the same loops on raw rings)', sender: 'rxdrop: build/bench/tx_ref at full speed; txonly: into XDP_DROP on the peer' },
+    raw: { rxdrop: rx, txonly: tx, loop } as unknown as Json,
+  };
+}
+
+function xdpsockTable(x: Json): string {
+  const rows: string[][] = [['xdpsock', 'size', 'C Mpps', 'TS Mpps', 'TS÷C', 'C ns CPU/pkt', 'TS ns CPU/pkt', 'C÷TS CPU']];
+  for (const mode of ['rxdrop', 'txonly'] as const) {
+    for (const size of XDPSOCK_SIZES) {
+      const r = (x[mode] as Json)[`${size}B`] as Json;
+      rows.push([mode, `${size} B`, String(r.c_mpps), String(r.ts_mpps), String(r.ts_over_c), String(r.c_cpu_ns_per_packet), String(r.ts_cpu_ns_per_packet), String(r.ts_over_c_cpu)]);
+    }
+  }
+  const l = x.rxdrop_loop_ns_per_packet as Json;
+  return `${grid(rows)}\nrxdrop's loop alone (no kernel): C ${String(l.c)} ns/pkt, TS ${String(l.ts)} ns/pkt`;
+}
+
 type L2Variant = 'c_l2fwd' | 'ts_l2fwd';
 
 /** The forwarder on the rx end: C `rx_ref --l2fwd 1` (poll()) or TS handler mode (poll worker, examples/l2fwd-handler.forward). */
@@ -324,6 +444,15 @@ async function main(): Promise<void> {
   const raw: Json = {};
   try {
     log(`lab ${lab.id}; ${REPEATS} repeat(s); fixed rate ${RATE} pps; ${PIN ? `receiver on CPU ${RX_CPU}, sender on CPU ${TX_CPU}` : 'not pinned'}; nice ${NICE}`);
+    if (args.only === 'xdpsock') {
+      const xdpsock = await xdpsockBench(lab);
+      const results = { schema: BENCH_SCHEMA, xdpsock, meta: { quick: QUICK, only: 'xdpsock', repeats: REPEATS, date: new Date().toISOString(), duration_s: Math.round((Date.now() - started) / 1000), node: process.version, kernel: os.release(), cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100), nice: NICE } };
+      mkdirSync(path.dirname(args.out!), { recursive: true });
+      writeFileSync(args.out!, JSON.stringify(results, null, 2) + '\n');
+      process.stdout.write(xdpsockTable(xdpsock) + '\n');
+      log(`wrote ${args.out} in ${results.meta.duration_s} s`);
+      return;
+    }
     if (args.only === 'l2fwd') {
       const l2fwd = await l2fwdBench(lab);
       const results = { schema: BENCH_SCHEMA, l2fwd, meta: { quick: QUICK, only: 'l2fwd', repeats: REPEATS, date: new Date().toISOString(), duration_s: Math.round((Date.now() - started) / 1000), node: process.version, kernel: os.release(), cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100), nice: NICE } };
@@ -405,6 +534,9 @@ async function main(): Promise<void> {
     // 6. l2fwd: handler mode vs the same loop in C
     const l2fwd = await l2fwdBench(lab);
 
+    // 7. xdpsock's rxdrop and txonly: openXsk loops vs the same loops in C
+    const xdpsock = await xdpsockBench(lab);
+
     const results = {
       schema: BENCH_SCHEMA,
       rx_cpu_ns_per_packet: { rate_pps: RATE, c: round(cpuPer('c_poll')), ts_event: round(cpuPer('ts_event')), ts_busy: round(cpuPer('ts_busy')), c_spin: round(cpuPer('c_spin')), ts_worker: round(cpuPer('ts_worker')) },
@@ -416,6 +548,7 @@ async function main(): Promise<void> {
       tx_mpps: { c: round3(median(tx.c)), ts: round3(median(tx.ts)) },
       heap_growth_bytes: { packets: N_HEAP, ts_event: median(heap.ts_event), ts_busy: median(heap.ts_busy), ts_worker: median(heap.ts_worker), received: heapReceived },
       l2fwd,
+      xdpsock,
       meta: {
         quick: QUICK,
         repeats: REPEATS,
@@ -434,7 +567,7 @@ async function main(): Promise<void> {
     };
     mkdirSync(path.dirname(args.out!), { recursive: true });
     writeFileSync(args.out!, JSON.stringify(results, null, 2) + '\n');
-    process.stdout.write(table(results) + '\n\n' + l2fwdTable(l2fwd) + '\n');
+    process.stdout.write(table(results) + '\n\n' + l2fwdTable(l2fwd) + '\n\n' + xdpsockTable(xdpsock) + '\n');
     log(`wrote ${args.out} in ${results.meta.duration_s} s`);
   } finally {
     cleanup();

@@ -1,7 +1,8 @@
 /**
  * AF_XDP vs the kernel stack (docs/BENCHMARKS.md "AF_XDP vs the kernel stack"): `demo
- * --compare-stack` on one lab at 1k, 10k, 100k pps and full rate, each stack receiver in turn,
- * repeated; the medians of p50 / p99 / p99.9, CPU per packet and drops per path.
+ * --compare-stack` on one lab at 1k, 10k, 100k pps and full rate, the 2×2 (AF_XDP vs kernel stack
+ * × C vs Node: afxdp with Node dgram, rx_ref with C recvmmsg), repeated; the medians of p50 / p99 /
+ * p99.9, CPU per packet and drops per path.
  *
  *   npm run bench:stack                   3 repeats per rate (≈ 2 min on a quiet machine)
  *   npm run bench:stack -- --quick        small counts, 1 repeat, two rates: checks that it works (the suite)
@@ -33,7 +34,7 @@ const REPEATS = args.repeats ? Number(args.repeats) : QUICK ? 1 : 3;
 const PLAN: Array<{ rate: number; packets: number }> = QUICK
   ? [{ rate: 1000, packets: 300 }, { rate: 0, packets: 2000 }]
   : [{ rate: 1000, packets: 3000 }, { rate: 10_000, packets: 20_000 }, { rate: 100_000, packets: 200_000 }, { rate: 0, packets: 400_000 }];
-const PATHS = ['af_xdp', 'node_dgram', 'c_recvmmsg'] as const;
+const PATHS = ['af_xdp', 'c_af_xdp', 'node_dgram', 'c_recvmmsg'] as const;
 type PathName = (typeof PATHS)[number];
 
 interface Sample {
@@ -65,17 +66,16 @@ async function main(): Promise<void> {
   const results: Array<{ rate_pps: number; packets: number; paths: Record<PathName, Record<keyof Sample, number | null>>; achieved_pps: number | null }> = [];
   try {
     for (const { rate, packets } of PLAN) {
-      const samples: Record<PathName, Sample[]> = { af_xdp: [], node_dgram: [], c_recvmmsg: [] };
+      const samples: Record<PathName, Sample[]> = { af_xdp: [], c_af_xdp: [], node_dgram: [], c_recvmmsg: [] };
       const achieved: number[] = [];
       for (let i = 0; i < REPEATS; i++) {
         const r = await runCompareStack(lab, { packets, rate, stackReceiver: 'both', outputs: {} });
         const p = r.paths!;
-        for (const s of [p.node_dgram!, p.c_recvmmsg!]) {
-          samples.af_xdp.push(sampleOf(s.run.af_xdp));
-          samples[s.receiver === 'node' ? 'node_dgram' : 'c_recvmmsg'].push(sampleOf(s));
-        }
+        samples.af_xdp.push(sampleOf(p.af_xdp));
+        if (p.c_af_xdp) samples.c_af_xdp.push(sampleOf(p.c_af_xdp));
+        for (const s of [p.node_dgram!, p.c_recvmmsg!]) samples[s.receiver === 'node' ? 'node_dgram' : 'c_recvmmsg'].push(sampleOf(s));
         achieved.push(Math.round(packets / r.duration_s));
-        log(`${rate === 0 ? 'full rate' : `${rate} pps`} #${i + 1}: ` + PATHS.map((n) => `${n} p50 ${samples[n].at(-1)!.p50} p99 ${samples[n].at(-1)!.p99} cpu ${samples[n].at(-1)!.cpu_ns_per_packet} drops ${samples[n].at(-1)!.drops}`).join(' | '));
+        log(`${rate === 0 ? 'full rate' : `${rate} pps`} #${i + 1}: ` + PATHS.filter((n) => samples[n].length > 0).map((n) => `${n} p50 ${samples[n].at(-1)!.p50} p99 ${samples[n].at(-1)!.p99} cpu ${samples[n].at(-1)!.cpu_ns_per_packet} drops ${samples[n].at(-1)!.drops}`).join(' | '));
       }
       const paths = Object.fromEntries(
         PATHS.map((n) => [n, Object.fromEntries((['p50', 'p99', 'p999', 'cpu_ns_per_packet', 'received', 'drops'] as const).map((k) => [k, median(samples[n].map((s) => s[k]).filter((v): v is number => v !== null))]))]),

@@ -158,5 +158,6 @@ NAPI_MODULE_INIT()
 	afx_sys_init(env, exports);
 	afx_netdev_init(env, exports);
 	afx_unix_init(env, exports);
+	afx_tun_init(env, exports);
 	return exports;
 }

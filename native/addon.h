@@ -48,6 +48,7 @@ napi_value afx_bpf_init(napi_env env, napi_value exports);
 napi_value afx_sys_init(napi_env env, napi_value exports);
 napi_value afx_netdev_init(napi_env env, napi_value exports);
 napi_value afx_unix_init(napi_env env, napi_value exports);
+napi_value afx_tun_init(napi_env env, napi_value exports);
 
 #define AFX_FN(name) static napi_value name(napi_env env, napi_callback_info info)
 #define AFX_COUNT(a) (sizeof(a) / sizeof((a)[0]))

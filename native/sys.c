@@ -30,25 +30,49 @@ AFX_FN(setnsFn)
 	return afx_undefined(env);
 }
 
+/* (clockId, out) as clockGettime and clockRegister take them: out must hold the ns value as two
+ * u32 words (lo, hi). Reads the clock once, so a bad clock id throws here. */
+static bool clock_args(napi_env env, napi_callback_info info, const char *fn, napi_value *argv,
+		       clockid_t *id, uint32_t **out, struct timespec *ts)
+{
+	int32_t cid;
+	void *data;
+	size_t len;
+	if (!afx_args(env, info, 2, argv) || !afx_get_i32(env, argv[0], &cid) || !afx_get_bytes(env, argv[1], &data, &len))
+		return false;
+	if (len < 8) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "%s: output needs 2 u32 words", fn);
+		afx_throw_type(env, msg);
+		return false;
+	}
+	if (clock_gettime(cid, ts)) {
+		afx_throw_errno(env, "clock_gettime", errno);
+		return false;
+	}
+	*id = cid;
+	*out = data;
+	return true;
+}
+
+static inline void ns_store(uint32_t *out, const struct timespec *ts)
+{
+	uint64_t ns = (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+	out[0] = (uint32_t)ns;
+	out[1] = (uint32_t)(ns >> 32);
+}
+
 /* Writes the ns value as two u32 words (lo, hi) into a caller-owned Uint32Array: no BigInt,
  * no allocation, so it can run once per batch. */
 AFX_FN(clockGettime)
 {
 	napi_value argv[2];
-	int32_t id;
-	void *data;
-	size_t len;
-	if (!afx_args(env, info, 2, argv) || !afx_get_i32(env, argv[0], &id) || !afx_get_bytes(env, argv[1], &data, &len))
-		return NULL;
-	if (len < 8)
-		return afx_throw_type(env, "clockGettime: output needs 2 u32 words");
+	clockid_t id;
+	uint32_t *out;
 	struct timespec ts;
-	if (clock_gettime(id, &ts))
-		return afx_throw_errno(env, "clock_gettime", errno);
-	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	uint32_t *out = data;
-	out[0] = (uint32_t)ns;
-	out[1] = (uint32_t)(ns >> 32);
+	if (!clock_args(env, info, "clockGettime", argv, &id, &out, &ts))
+		return NULL;
+	ns_store(out, &ts);
 	return afx_undefined(env);
 }
 
@@ -263,21 +287,16 @@ static __thread napi_ref clock_ref;
 AFX_FN(clockRegister)
 {
 	napi_value argv[2];
-	int32_t id;
-	void *data;
-	size_t len;
-	if (!afx_args(env, info, 2, argv) || !afx_get_i32(env, argv[0], &id) || !afx_get_bytes(env, argv[1], &data, &len))
-		return NULL;
-	if (len < 8)
-		return afx_throw_type(env, "clockRegister: output needs 2 u32 words");
+	clockid_t id;
+	uint32_t *out;
 	struct timespec ts;
-	if (clock_gettime(id, &ts))
-		return afx_throw_errno(env, "clock_gettime", errno);
+	if (!clock_args(env, info, "clockRegister", argv, &id, &out, &ts))
+		return NULL;
 	if (clock_ref)
 		napi_delete_reference(env, clock_ref);
 	clock_ref = NULL;
 	napi_create_reference(env, argv[1], 1, &clock_ref);
-	clock_out = data;
+	clock_out = out;
 	clock_id = id;
 	return afx_undefined(env);
 }
@@ -286,9 +305,7 @@ static inline void clock_store(void)
 {
 	struct timespec ts;
 	clock_gettime(clock_id, &ts);
-	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	clock_out[0] = (uint32_t)ns;
-	clock_out[1] = (uint32_t)(ns >> 32);
+	ns_store(clock_out, &ts);
 }
 
 /* clockNow(): the registered clock into the registered words. */

@@ -321,6 +321,42 @@ AFX_FN(xskKick)
 	return afx_i32(env, 0);
 }
 
+/* xskPoll(fd, events, timeoutMs): poll(2) on the socket for `events` (POLLIN 1, POLLOUT 4) for
+ * up to timeoutMs (the kernel's POLL_* scenarios; in copy mode a poll with a TX ring also sends).
+ * Returns the revents, 0 on timeout or EINTR, or -errno. */
+AFX_FN(xskPoll)
+{
+	napi_value argv[3];
+	int32_t fd, events, timeout;
+	if (!afx_args(env, info, 3, argv) || !afx_get_i32(env, argv[0], &fd) || !afx_get_i32(env, argv[1], &events) ||
+	    !afx_get_i32(env, argv[2], &timeout))
+		return NULL;
+	struct pollfd p = { .fd = fd, .events = (short)events };
+	int r = poll(&p, 1, timeout);
+	if (r < 0)
+		return afx_i32(env, errno == EINTR ? 0 : -errno);
+	return afx_i32(env, r == 0 ? 0 : p.revents);
+}
+
+#ifndef XDP_OPTIONS
+#define XDP_OPTIONS 8
+#endif
+
+/* xskOptions(fd): getsockopt(SOL_XDP, XDP_OPTIONS) flags (XDP_OPTIONS_ZEROCOPY = 1: the socket
+ * is bound in zero-copy mode, as the kernel sees it); -errno on failure. */
+AFX_FN(xskOptions)
+{
+	napi_value argv[1];
+	int32_t fd;
+	if (!afx_args(env, info, 1, argv) || !afx_get_i32(env, argv[0], &fd))
+		return NULL;
+	__u32 flags = 0;
+	socklen_t len = sizeof(flags);
+	if (getsockopt(fd, SOL_XDP, XDP_OPTIONS, &flags, &len))
+		return afx_i32(env, -errno);
+	return afx_i32(env, (int32_t)flags);
+}
+
 #ifndef SO_PREFER_BUSY_POLL
 #define SO_PREFER_BUSY_POLL 69
 #endif
@@ -389,6 +425,8 @@ napi_value afx_xsk_init(napi_env env, napi_value exports)
 		{ "xskBind", xskBind },
 		{ "xskStatistics", xskStatistics },
 		{ "xskKick", xskKick },
+		{ "xskPoll", xskPoll },
+		{ "xskOptions", xskOptions },
 		{ "xskBusyPoll", xskBusyPoll },
 		{ "socketOptionInt", socketOptionInt },
 		{ "close", closeFd },

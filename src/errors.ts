@@ -55,7 +55,7 @@ export function unknownOption(where: string, name: string, known: readonly strin
 }
 
 /** The known name nearest to `name` (case-insensitive Levenshtein) when at most a third of it differs, else null. */
-function nearest(name: string, known: readonly string[]): string | null {
+export function nearest(name: string, known: readonly string[]): string | null {
   // a 12-line edit distance rather than a dependency: commander has one for the CLI's flags but does not export it
   const a = name.toLowerCase();
   let best: string | null = null;

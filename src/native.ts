@@ -96,6 +96,10 @@ export interface NativeAddon {
   xskStatistics(fd: number, out: Float64Array): number;
   /** 0 = recvfrom(MSG_DONTWAIT), 1 = sendto(MSG_DONTWAIT), 2 = poll(POLLIN, 0); returns 0 or -errno */
   xskKick(fd: number, kind: number): number;
+  /** poll(2) on the socket for `events` (POLLIN 1, POLLOUT 4) up to timeoutMs; revents, 0 on timeout, or -errno */
+  xskPoll(fd: number, events: number, timeoutMs: number): number;
+  /** getsockopt(SOL_XDP, XDP_OPTIONS) flags (XDP_OPTIONS_ZEROCOPY = 1), or -errno */
+  xskOptions(fd: number): number;
   /** SO_PREFER_BUSY_POLL (on when usecs > 0), SO_BUSY_POLL = usecs, SO_BUSY_POLL_BUDGET = budget; throws naming the refused option */
   xskBusyPoll(fd: number, usecs: number, budget: number): void;
   /** getsockopt(SOL_SOCKET, name) as an int; -errno on failure */
@@ -194,6 +198,12 @@ export interface NativeAddon {
   recvFds(fd: number, buf: Uint8Array, fdsOut: Int32Array, timeoutMs: number): { bytes: number; fds: number };
   /** memfd_create + ftruncate: an anonymous file of `size` bytes */
   memfdCreate(name: string, size: number): number;
+
+  // the lab's tap (native/tun.c)
+  /** a non-persistent tap (IFF_TAP | IFF_NO_PI, IFF_MULTI_QUEUE if asked) in the calling thread's namespace: a non-blocking fd of a queue */
+  tunOpen(name: string, multiQueue: boolean): number;
+  /** writes frames i < n (lens[i] bytes at addrs[i] of bytes), one write each: frames written, or -errno if none */
+  tunWrite(fd: number, bytes: Uint8Array, addrs: Uint32Array, lens: Uint32Array, n: number): number;
 }
 
 export interface NetdevFeatures {

@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- --quick`: the whole benchmark pipeline at small counts — C and TS receivers,
- * both generators, XDP_DROP, BPF_PROG_TEST_RUN, l2fwd in C and as a handler — must produce a valid afxdp.bench/1 file and
+ * both generators, XDP_DROP, BPF_PROG_TEST_RUN, l2fwd in C and as a handler, xdpsock's rxdrop and txonly in C and on
+ * openXsk — must produce a valid afxdp.bench/1 file and
  * leave nothing behind. Functional only: the figures themselves are not judged here.
  */
 import { test } from 'node:test';
@@ -60,6 +61,14 @@ test('bench --quick writes a complete afxdp.bench/1 results file', { timeout: 18
       // functional only: replies came back through each forwarder (how many is a figure: a loaded machine drops some)
       assert.ok(l2.replies_at_rate[v]! > 0 && l2.replies_at_rate[v]! <= l2.replies_at_rate.sent!, `l2fwd ${v}: ${l2.replies_at_rate[v]} replies`);
     }
+    // xdpsock: rxdrop and txonly, C and TS loops, both frame sizes, and the rxdrop loop alone
+    const xs = r.xdpsock as unknown as Record<string, Record<string, Record<string, unknown>>>;
+    for (const mode of ['rxdrop', 'txonly']) {
+      for (const size of ['64B', '1500B']) {
+        for (const k of ['c_mpps', 'ts_mpps', 'c_cpu_ns_per_packet', 'ts_cpu_ns_per_packet']) assert.equal(typeof xs[mode]?.[size]?.[k], 'number', `xdpsock.${mode}.${size}.${k}`);
+      }
+    }
+    for (const v of ['c', 'ts']) assert.equal(typeof (xs.rxdrop_loop_ns_per_packet as unknown as Record<string, unknown>)[v], 'number', `xdpsock.rxdrop_loop_ns_per_packet.${v}`);
     // strategies that do not exist yet are null, never a made-up number
     for (const k of ['prepend', 'map']) assert.ok(k in r.stamp_ns_per_packet!);
     assert.equal(r.meta!.quick, true);

@@ -19,7 +19,7 @@ import { inChromium } from './lib/chromium.js';
 import { pathDrops, type Report, type StackPath, type AfXdpPath } from '../src/report/report.js';
 import { readUdpCounters } from '../src/rx/stack.js';
 import { LatencyReceiver } from '../src/rx/receiver.js';
-import { stackReceiversOf } from '../src/run/compare-stack.js';
+import { stackReceiversOf, stackRunPlan } from '../src/run/compare-stack.js';
 
 const dropsOf = (p: AfXdpPath | StackPath): number => pathDrops(p);
 
@@ -29,7 +29,7 @@ function stackReceiversRunning(): string[] {
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.includes('build/bench/stack_rx') || cmd.includes('stack-dgram.js')) {
+      if (cmd.includes('build/bench/stack_rx') || cmd.includes('build/bench/rx_ref') || cmd.includes('stack-dgram.js')) {
         const ppid = /^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
         if (ppid === '1') out.push(`${pid} ${cmd.replace(/\0/g, ' ')}`);
       }
@@ -46,7 +46,7 @@ describe('afxdp demo --compare-stack', () => {
     assert.deepEqual(stackReceiversRunning(), [], 'no orphaned stack receiver');
   });
 
-  test('every packet on exactly one path, the stack share stamped, AF_XDP files, overlay page', async () => {
+  test('the 2×2 (AF_XDP vs stack × C vs Node): every packet on exactly one path of its run, the stack share stamped, AF_XDP files, overlay page', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-test-stack-'));
     const f = (n: string): string => path.join(dir, n);
     try {
@@ -61,6 +61,28 @@ describe('afxdp demo --compare-stack', () => {
       assert.equal(p.af_xdp.packets.received, doc.packets.received);
       assert.deepEqual(p.af_xdp.latency_ns.xdp_to_user, doc.latency_ns.xdp_to_user);
       assert.ok(p.af_xdp.cpu_ns_per_packet !== null && p.af_xdp.cpu_ns_per_packet > 0, 'event mode: the receiving thread\'s CPU per packet');
+      assert.equal(p.af_xdp.receiver, 'node');
+      // the runs pair by language: afxdp with Node's dgram, the C AF_XDP receiver (rx_ref) with C recvmmsg
+      assert.deepEqual(p.node_dgram!.run.af_xdp, p.af_xdp);
+      assert.ok(p.c_af_xdp, 'paths.c_af_xdp');
+      assert.equal(p.c_af_xdp!.receiver, 'c');
+      assert.deepEqual(p.c_recvmmsg!.run.af_xdp, p.c_af_xdp);
+      assert.equal(p.c_af_xdp!.packets.meta_valid, p.c_af_xdp!.packets.received, 'rx_ref decodes the stamp of every frame');
+      assert.equal(p.c_af_xdp!.latency_ns.xdp_to_user.count, p.c_af_xdp!.packets.received);
+      assert.ok(p.c_af_xdp!.cpu_ns_per_packet !== null && p.c_af_xdp!.cpu_ns_per_packet > 0);
+      // the 2×2 read two ways, each pair with its figures
+      const e = p.effects!;
+      assert.ok(e, 'paths.effects');
+      const pairs = [[e.af_xdp_saves.c, 'c_recvmmsg', 'c_af_xdp'], [e.af_xdp_saves.node, 'node_dgram', 'af_xdp'], [e.node_costs.af_xdp, 'c_af_xdp', 'af_xdp'], [e.node_costs.stack, 'c_recvmmsg', 'node_dgram']] as const;
+      for (const [x, baseline, compared] of pairs) {
+        assert.equal(x?.baseline, baseline);
+        assert.equal(x?.compared, compared);
+        const at = (n: 'af_xdp' | 'c_af_xdp' | 'node_dgram' | 'c_recvmmsg'): AfXdpPath | StackPath => (n === 'af_xdp' ? p.af_xdp : p[n]!);
+        const b = at(baseline);
+        const c = at(compared);
+        assert.deepEqual(x!.p50_ns, { baseline: b.latency_ns.xdp_to_user.p50, compared: c.latency_ns.xdp_to_user.p50, delta: c.latency_ns.xdp_to_user.p50 - b.latency_ns.xdp_to_user.p50, ratio: Math.round((c.latency_ns.xdp_to_user.p50 / b.latency_ns.xdp_to_user.p50) * 1000) / 1000 });
+        assert.equal(x!.cpu_ns_per_packet.delta, c.cpu_ns_per_packet! - b.cpu_ns_per_packet!);
+      }
       for (const [name, receiver] of [['node_dgram', 'node'], ['c_recvmmsg', 'c']] as const) {
         const s = p[name]!;
         assert.ok(s, `paths.${name}`);
@@ -111,9 +133,14 @@ describe('afxdp demo --compare-stack', () => {
       const [page] = await inChromium([f('s.html')], 'body[data-charts="1"]', async (pg, _file, errors) => ({
         errors,
         labels: await pg.evaluate(() => (window as unknown as { afxdpCharts: Array<{ series: Array<{ label: string }> }> }).afxdpCharts[0]!.series.slice(1).map((s) => s.label)),
+        effects: await pg.evaluate(() => [...document.querySelectorAll('tr[data-effect]')].map((tr) => [tr.getAttribute('data-effect'), tr.querySelectorAll('td').length])),
+        headings: await pg.evaluate(() => [...document.querySelectorAll('h2')].map((h) => h.textContent)),
       }));
       assert.deepEqual(page!.errors, []);
-      assert.deepEqual(page!.labels, ['af_xdp', 'node_dgram', 'c_recvmmsg']);
+      assert.deepEqual(page!.labels, ['af_xdp', 'c_af_xdp', 'node_dgram', 'c_recvmmsg']);
+      // "what AF_XDP saves" and "what Node costs" apart, a row per pair with its 12 figures
+      assert.ok(page!.headings.includes('What AF_XDP saves') && page!.headings.includes('What Node costs'), String(page!.headings));
+      assert.deepEqual(page!.effects, [['af_xdp_saves.c', 12], ['af_xdp_saves.node', 12], ['node_costs.af_xdp', 12], ['node_costs.stack', 12]]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -271,12 +298,12 @@ test('bench:stack --quick writes its results file: every path at every rate, med
     assert.equal(doc.meta.quick, true);
     assert.deepEqual(doc.rates.map((x) => x.rate_pps), [1000, 0]);
     for (const rate of doc.rates) {
-      for (const p of ['af_xdp', 'node_dgram', 'c_recvmmsg']) {
+      for (const p of ['af_xdp', 'c_af_xdp', 'node_dgram', 'c_recvmmsg']) {
         for (const k of ['p50', 'p99', 'p999', 'cpu_ns_per_packet', 'received', 'drops']) assert.equal(typeof rate.paths[p]?.[k], 'number', `${rate.rate_pps} ${p}.${k}`);
       }
     }
     // the markdown table on stdout: a row per rate and path
-    assert.equal(r.stdout.trim().split('\n').length, 2 + 2 * 3);
+    assert.equal(r.stdout.trim().split('\n').length, 2 + 2 * 4);
     const id = /^bench:stack: lab ([a-z0-9]{6});/m.exec(r.stderr)?.[1];
     assert.ok(id, r.stderr);
     trackLab(id!);
@@ -293,4 +320,31 @@ test('no --stack-receiver: both where the C receiver is built, Node\'s alone whe
   assert.deepEqual(stackReceiversOf('c', false), ['c']);
   assert.deepEqual(stackReceiversOf('both', false), ['node', 'c']);
   assert.throws(() => stackReceiversOf('java' as never, true), /stack receiver "java" is not node, c or both/);
+});
+
+test('the 2×2 plan: C recvmmsg pairs with the C AF_XDP receiver on a lab; a missing C receiver is one line and the paths there are run', () => {
+  const all = { stack: true, afXdp: true };
+  assert.deepEqual(stackRunPlan(undefined, { lab: true, have: all }), { runs: [{ stack: 'node', afXdp: 'node' }, { stack: 'c', afXdp: 'c' }], notes: [] });
+  assert.deepEqual(stackRunPlan('both', { lab: true, have: all }).runs, [{ stack: 'node', afXdp: 'node' }, { stack: 'c', afXdp: 'c' }]);
+  // one stack receiver asked for: it runs beside afxdp's receiver, whose run the report is
+  assert.deepEqual(stackRunPlan('c', { lab: true, have: all }), { runs: [{ stack: 'c', afXdp: 'node' }], notes: [] });
+  // a real interface (afxdp compare): no known count for the C receiver to stop at
+  assert.deepEqual(stackRunPlan(undefined, { lab: false, have: all }), { runs: [{ stack: 'node', afXdp: 'node' }, { stack: 'c', afXdp: 'node' }], notes: [] });
+  const oneLine = (notes: string[], re: RegExp): void => {
+    assert.equal(notes.length, 1, String(notes));
+    assert.doesNotMatch(notes[0]!, /\n/);
+    assert.match(notes[0]!, re);
+  };
+  // rx_ref missing: the C recvmmsg run pairs with afxdp, said once
+  const noRef = stackRunPlan(undefined, { lab: true, have: { stack: true, afXdp: false } });
+  assert.deepEqual(noRef.runs, [{ stack: 'node', afXdp: 'node' }, { stack: 'c', afXdp: 'node' }]);
+  oneLine(noRef.notes, /no C AF_XDP path: .*rx_ref is missing .*prebuilds.*make/);
+  // both C receivers missing (a checkout without `make`): Node's paths only, said once
+  const none = stackRunPlan(undefined, { lab: true, have: { stack: false, afXdp: false } });
+  assert.deepEqual(none.runs, [{ stack: 'node', afXdp: 'node' }]);
+  oneLine(none.notes, /only Node's paths .*stack_rx, rx_ref/);
+  // two queues: rx_ref reads one
+  const two = stackRunPlan(undefined, { lab: true, queues: 2, have: all });
+  assert.deepEqual(two.runs, [{ stack: 'node', afXdp: 'node' }, { stack: 'c', afXdp: 'node' }]);
+  oneLine(two.notes, /reads one queue/);
 });

@@ -322,3 +322,70 @@ test('a bound check the log shows on a copy of the index: the program checked, t
   assert.equal(plain.class, 'map-value-bounds');
   assert.doesNotMatch(plain.explanation, /bound check is in the log/);
 });
+
+test('a stack read outside the frame is a bounds mistake, not an unwritten slot; old-form reads inside the frame stay uninitialised', () => {
+  const past = explainLog('; tid->ns = (u32)ns.inum;\n106: (61) r1 = *(u32 *)(r6 +24)\ninvalid read from stack R6 off=0 size=4\n');
+  assert.equal(past.class, 'stack');
+  assert.match(past.fix, /BPF_CORE_READ\(p, a\.b\)/);
+  const unset = explainLog('11: (85) call 2\ninvalid indirect read from stack off -8+0 size 8\n');
+  assert.equal(unset.class, 'uninit');
+});
+
+test("a malformed kernel BTF before an argument-type refusal is the kernel's fault; before a program mistake it is noise", () => {
+  const broken = explainLog("Validating prog0() func#1...\nbtf_vmlinux is malformed\nArg#0 type PTR in prog0() is not supported yet.\nprocessed 0 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n");
+  assert.equal(broken.class, 'kernel-bug');
+  assert.match(broken.fix, /pahole/);
+  const own = explainLog(readFileSync(path.join(HELDOUT, 'xdp-tutorial-269-bounds-one-byte.log'), 'utf8'));
+  assert.equal(own.class, 'pkt-bounds');
+});
+
+test('an extern libbpf finds no BTF for is named for what it is: a libc call, a missing bpf_endian.h', () => {
+  const endian = explainLog("libbpf: failed to find BTF for extern 'bpf_htons': -2\n");
+  assert.equal(endian.class, 'loader');
+  assert.match(endian.fix, /bpf\/bpf_endian\.h/);
+  const libc = explainLog("libbpf: failed to find BTF for extern 'clock_gettime' [66] section: -2\n");
+  assert.match(libc.explanation, /cannot call C-library or other user-space functions/);
+  assert.doesNotMatch(libc.fix, /__weak/);
+  // a kfunc the kernel lacks is still a kfunc
+  assert.match(explainLog("libbpf: extern (func ksym) 'bpf_foo': not found in kernel or module BTFs\n").fix, /__weak/);
+});
+
+test('the type the loader says it loaded: iproute2 "Type: N", strace prog_type=, the tc/ip command', () => {
+  const ipr = explainLog("Prog section 'from-container' rejected: Permission denied (13)!\n - Type:         3\n - Instructions: 10 (0 over limit)\n\nVerifier analysis:\n\n0: (b7) r0 = 0\n1: (95) exit\nR1 !read_ok\n");
+  assert.deepEqual([ipr.program_type.type, ipr.program_type.source], ['tc', 'log']);
+  assert.equal(explainLog("bpf(BPF_PROG_LOAD, {prog_type=BPF_PROG_TYPE_LSM, insn_cnt=192}) = -1 EINVAL\n0: (95) exit\nR0 !read_ok\n").program_type.type, 'lsm');
+  assert.equal(explainLog('# ip link set dev eth0 xdp obj prog.o sec xdp\n0: (95) exit\nR0 !read_ok\n').program_type.type, 'xdp');
+});
+
+test('E2BIG with the verifier message cut is the complexity limit; type-independent snippets use the type\'s verdicts', () => {
+  const cut = explainLog(readFileSync(path.join(HELDOUT, 'cilium-11107-complexity-4.9.log'), 'utf8'));
+  assert.equal(cut.class, 'too-complex');
+  assert.equal(cut.program_type.type, 'tc');
+  const old = explainLog('BPF program is too large. Processed 131073 insn\n');
+  assert.match(old.explanation, /before 5\.2/);
+  const tracing = explainLog("12: (61) r1 = *(u32 *)(r0 +0)\nR0 invalid mem access 'map_value_or_null'\n", { progType: 'kprobe' });
+  assert.equal(tracing.class, 'map-null');
+  assert.doesNotMatch(tracing.snippet ?? '', /XDP_/);
+  assert.match(explainLog("12: (61) r1 = *(u32 *)(r0 +0)\nR0 invalid mem access 'map_value_or_null'\n", { progType: 'xdp' }).snippet ?? '', /XDP_PASS/);
+});
+
+test('a helper refused at this attach point, an old kernel\'s packet-offset rule, a global function called in a locked section', () => {
+  const dpath = explainLog("15: (85) call bpf_d_path#147\nhelper call is not allowed in probe\n", { progType: 'fentry' });
+  assert.equal(dpath.class, 'helper-not-allowed');
+  assert.match(dpath.fix, /allowlist/);
+  const old = explainLog('448: (0f) r0 += r5\ncannot add integer value with 3 upper zero bits to ptr_to_packet\n');
+  assert.equal(old.class, 'kernel-bug');
+  assert.match(old.fix, /4\.14/);
+  const locked = explainLog('global function calls are not allowed with preemption disabled\n');
+  assert.equal(locked.class, 'func-signature');
+  assert.match(locked.fix, /static/);
+});
+
+test("an 'inv' store through a ring-buffer record whose spill is not in the log: the old-kernel spill reading, said as resting on the C line", () => {
+  const e = explainLog("; PUSH_FIXED_SIZE_TO_RINGBUF(ringbuf, param, sizeof(uint32_t));\n223: (73) *(u8 *)(r4 +3) = r5\nR4 invalid mem access 'inv'\n");
+  assert.equal(e.class, 'kernel-bug');
+  assert.match(e.explanation, /rests on the C line/);
+  assert.ok(e.confidence < 0.9);
+  // the same store with no ring buffer in sight stays a plain number dereferenced
+  assert.notEqual(explainLog("; *p = v;\n223: (73) *(u8 *)(r4 +3) = r5\nR4 invalid mem access 'inv'\n").class, 'kernel-bug');
+});

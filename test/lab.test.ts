@@ -34,7 +34,7 @@ function processGone(pid: number): boolean {
 
 async function assertNoLeftovers(id: string, pids: number[] = []): Promise<void> {
   const left = await Lab.leftovers(id);
-  assert.deepEqual(left, { holders: [], links: [], netns: [] }, `leftovers of lab ${id}`);
+  assert.deepEqual(left, { holders: [], links: [], netns: [], taps: [] }, `leftovers of lab ${id}`);
   for (const pid of pids) assert.ok(processGone(pid), `holder ${pid} still alive`);
 }
 

@@ -90,3 +90,21 @@ test('the check fails on a CLI import of an internal, a folder or module cycle, 
   }
   assert.match(r.out, /x 10 dependency violations/, 'and nothing else');
 });
+
+test('the check fails when a face drives a receive engine, worker or channel instead of the receiver’s consume API', () => {
+  const r = cruise({
+    ...GOOD,
+    'src/rx/engine.ts': 'export class RxEngine {}\n',
+    'src/rx/channel.ts': 'export class BatchChannel {}\n',
+    'src/rx/receiver.ts': "import { RxEngine } from './engine.js';\nexport const take = (): unknown => new RxEngine();\n",
+    // fine: a face consumes through the receiver
+    'src/run/sink.ts': "import { take } from '../rx/receiver.js';\nexport const sink = take;\n",
+    // not fine: a face takes from an engine or a channel itself (a type-only import counts too)
+    'src/api/poll.ts': "import { RxEngine } from '../rx/engine.js';\nexport const poll = (): unknown => new RxEngine();\n",
+    'src/run/pump.ts': "import type { BatchChannel } from '../rx/channel.js';\nexport type C = BatchChannel;\n",
+  });
+  assert.notEqual(r.status, 0, `expected a failure:\n${r.out}`);
+  assert.match(r.out, /error faces-consume-through-receiver: src\/api\/poll\.ts → src\/rx\/engine\.ts/);
+  assert.match(r.out, /error faces-consume-through-receiver: src\/run\/pump\.ts → src\/rx\/channel\.ts/);
+  assert.match(r.out, /x 2 dependency violations/, 'and nothing else: src/run/sink.ts through the receiver passes');
+});

@@ -1,6 +1,7 @@
 /**
- * Every combination of the one receive engine composes (issue: one receive engine): each
- * strategy × each poll mode × 1 and 2 queues through the real CLI (`afxdp demo --json`), and a
+ * Every combination of the one receive engine composes: each strategy × each poll mode × 1 and
+ * 2 queues through the real CLI (`afxdp demo --json`), on both lab drivers (veth, and a tap fed
+ * through its fd: `--driver tap`; both keep metadata, so auto finds meta on each), and a
  * selection with every output at once, checked by independent readers (tshark for the pcapng,
  * hdr-histogram-js's log reader for the hlog, headless Chromium for the HTML).
  */
@@ -19,7 +20,7 @@ const N = 800;
 const STRATEGIES = ['meta', 'prepend', 'map', 'auto'] as const;
 type StrategyName = (typeof STRATEGIES)[number];
 
-/** The strategy that carries every stamp on veth (which keeps metadata): auto finds meta. */
+/** The strategy that carries every stamp on veth and tap (both keep metadata): auto finds meta. */
 function carrier(s: StrategyName): 'meta' | 'prepend' | 'map' {
   return s === 'auto' ? 'meta' : s;
 }
@@ -51,15 +52,22 @@ function checkAccounting(r: Report, poll: string, queues: number, strategy: Stra
   assert.equal(r.latency_ns.sender_to_xdp?.count, N, `${what}: sender → xdp`);
 }
 
-describe('strategy × poll × queues', { concurrency: 2 }, () => {
+describe('strategy × poll × queues × driver', { concurrency: 2 }, () => {
   after(() => assertNoLeftovers());
-  for (const strategy of STRATEGIES) {
-    for (const poll of ['event', 'busy'] as const) {
-      test(`${strategy}, ${poll}, 1 and 2 queues`, async () => {
-        for (const queues of [1, 2]) {
-          checkAccounting(await demo(['--strategy', strategy, '--poll', poll, '--queues', String(queues)]), poll, queues, strategy);
-        }
-      });
+  for (const driver of ['veth', 'tap'] as const) {
+    for (const strategy of STRATEGIES) {
+      for (const poll of ['event', 'busy'] as const) {
+        // tap: one queue count per poll mode (both still covered), to keep its half of the matrix short
+        const queueCounts = driver === 'veth' ? [1, 2] : [poll === 'busy' ? 2 : 1];
+        test(`${driver}: ${strategy}, ${poll}, ${queueCounts.join(' and ')} queue${queueCounts.length > 1 || queueCounts[0]! > 1 ? 's' : ''}`, async () => {
+          for (const queues of queueCounts) {
+            const r = await demo(['--driver', driver, '--strategy', strategy, '--poll', poll, '--queues', String(queues)]);
+            checkAccounting(r, poll, queues, strategy);
+            // tap has no RX-metadata kfuncs: hints stay on, without a hash; veth hashes every packet
+            assert.equal(r.hints?.rx_hash, driver === 'veth' ? N : 0, `${driver} ${strategy} ${poll} ${queues}q: rx_hash hints`);
+          }
+        });
+      }
     }
   }
 });

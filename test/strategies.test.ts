@@ -134,6 +134,21 @@ describe('each strategy end to end', { concurrency: 3 }, () => {
     );
     CASES.slice(5).forEach((c, i) => checkCommon(c, reports[i]!));
   });
+  // the second driver: the same cases on a tap fed through its fd (native XDP, keeps metadata),
+  // in process, four labs at a time (thirteen at once outran a loaded machine's 10 s for `ip`)
+  test('on tap, in process: every case above', async () => {
+    for (let at = 0; at < CASES.length; at += 4) {
+      const some = CASES.slice(at, at + 4);
+      const reports = await Promise.all(
+        some.map(async (c) => {
+          const r = await runDemo({ driver: 'tap', packets: N, rate: 0, strategy: c.strategy, mode: c.mode ?? 'native', simulateNoMeta: c.simulateNoMeta, clock: c.clock });
+          trackLab(labOf(r));
+          return r;
+        }),
+      );
+      some.forEach((c, i) => checkCommon(c, reports[i]!));
+    }
+  });
   test('unknown strategy: exit 2, one line naming the choices', async () => {
     const rs = await Promise.all([runCli(['demo', '--strategy', 'tail']), runCli(['latency', '--iface', 'lo', '--strategy', 'tail'])]);
     for (const r of rs) assertOneLineError(r, 2, /--strategy must be one of auto, meta, prepend, map/);

@@ -37,5 +37,5 @@ test('unaligned chunk mode: a frame size the kernel would take unaligned but afx
 
 test('openXsk: unknown options and a negative initialFill are refused', () => {
   refused({ headRoom: 64 }, /openXsk: unknown option "headRoom"/);
-  refused({ initialFill: -1 }, /initialFill -1 is not a number of frames/);
+  refused({ initialFill: -1 }, /initialFill must be a whole number from 0/);
 });

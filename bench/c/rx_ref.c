@@ -8,6 +8,14 @@
  *
  *   rx_ref --iface IF [--netns /proc/PID/ns/net] [--queue Q] [--mode spin|poll]
  *          [--xdp native|generic] [--batch 64] [--ring 2048] [--count N] [--duration S] [--l2fwd 1]
+ *          [--port P] [--stack-every N [--sent N]]
+ *
+ * --port P: only UDP to port P is matched (the program's cfg_udp_port; default any UDP port).
+ * --stack-every N: the C AF_XDP path of the kernel-stack comparison (src/run/compare-stack.ts):
+ * the program passes every Nth matched frame to the kernel stack (bpf/stack_split.h) and the rest
+ * to this socket. --sent N: stop once N frames matched and each is accounted for — received here,
+ * passed to the stack, or counted dropped by the kernel (XDP_STATISTICS) — checked while idle.
+ * The JSON then carries the program's counts ("program": matched, to_stack, stamped, unstamped).
  *
  * --l2fwd 1: xdpsock's l2fwd, the C yardstick of afxdp's handler mode (a handler that swaps the
  * Ethernet addresses and calls ctx.forward): after the same decode and latency count, every
@@ -21,6 +29,7 @@
 #include "xsk_ref.h"
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <bpf/btf.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -112,16 +121,17 @@ static void l2fwd_complete(struct xsk *x, uint32_t shift)
 
 struct opts {
 	const char *iface, *netns;
-	unsigned queue, batch, ring;
+	unsigned queue, batch, ring, port, stack_every;
 	int spin, generic, l2fwd;
-	uint64_t count;
+	uint64_t count, sent;
 	double duration;
 };
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: rx_ref --iface IF [--netns PATH] [--queue Q] [--mode spin|poll] [--xdp native|generic]\n"
-			"              [--batch N] [--ring N] [--count N] [--duration S] [--l2fwd 1]\n");
+			"              [--batch N] [--ring N] [--count N] [--duration S] [--l2fwd 1]\n"
+			"              [--port P] [--stack-every N [--sent N]]\n");
 	exit(2);
 }
 
@@ -142,12 +152,72 @@ static void parse(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "--count")) o->count = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--duration")) o->duration = atof(v);
 		else if (!strcmp(a, "--l2fwd")) o->l2fwd = atoi(v);
+		else if (!strcmp(a, "--port")) o->port = (unsigned)atoi(v);
+		else if (!strcmp(a, "--stack-every")) o->stack_every = (unsigned)atoi(v);
+		else if (!strcmp(a, "--sent")) o->sent = strtoull(v, NULL, 10);
 		else usage();
 		i++;
 	}
-	if (!o->iface || o->batch < 1 || o->batch > 4096 || (o->ring & (o->ring - 1)))
+	if (!o->iface || o->batch < 1 || o->batch > 4096 || (o->ring & (o->ring - 1)) || o->port > 65535 || o->stack_every == 1 ||
+	    o->stack_every > 1000 || (o->sent && !o->stack_every) || (o->stack_every && o->l2fwd))
 		usage();
 }
+
+/* Sets a `const volatile` u32 of the object's .rodata (found through its BTF) before load. */
+static void set_rodata_u32(struct bpf_object *obj, const char *name, uint32_t value)
+{
+	struct bpf_map *m;
+	bpf_object__for_each_map(m, obj)
+	{
+		const char *mn = bpf_map__name(m);
+		size_t ml = strlen(mn);
+		if (!bpf_map__is_internal(m) || ml < 7 || strcmp(mn + ml - 7, ".rodata"))
+			continue;
+		size_t size;
+		const void *init = bpf_map__initial_value(m, &size);
+		struct btf *btf = bpf_object__btf(obj);
+		int sec = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -1;
+		uint8_t data[4096];
+		if (!init || sec < 0 || size > sizeof(data))
+			break;
+		memcpy(data, init, size);
+		const struct btf_type *t = btf__type_by_id(btf, (uint32_t)sec);
+		const struct btf_var_secinfo *vs = btf_var_secinfos(t);
+		for (unsigned i = 0; i < btf_vlen(t); i++) {
+			const struct btf_type *v = btf__type_by_id(btf, vs[i].type);
+			if (!strcmp(btf__name_by_offset(btf, v->name_off), name) && vs[i].size == 4 && vs[i].offset + 4 <= size) {
+				memcpy(data + vs[i].offset, &value, 4);
+				if (bpf_map__set_initial_value(m, data, size))
+					break;
+				return;
+			}
+		}
+	}
+	fprintf(stderr, "error: %s not found in the program's .rodata\n", name);
+	exit(3);
+}
+
+/* u64 field `field` of a per-CPU array's value at key `queue`, summed over the CPUs (0 when unreadable). */
+static uint64_t percpu_sum(int map_fd, uint32_t queue, unsigned value_size, unsigned field)
+{
+	static uint8_t buf[1024 * 128];
+	int cpus = libbpf_num_possible_cpus();
+	unsigned stride = (value_size + 7) & ~7u;
+	if (map_fd < 0 || cpus <= 0 || (size_t)cpus * stride > sizeof(buf) || bpf_map_lookup_elem(map_fd, &queue, buf))
+		return 0;
+	uint64_t t = 0;
+	for (int c = 0; c < cpus; c++) {
+		uint64_t v;
+		memcpy(&v, buf + (size_t)c * stride + field, 8);
+		t += v;
+	}
+	return t;
+}
+
+/* sizes and offsets of bpf/stamp.h's afxdp_counters and bpf/stack_split.h's afxdp_stack_counters */
+#define COUNTERS_SIZE 80u
+#define MATCHED_OFF 8u
+#define STACK_COUNTERS_SIZE 24u
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -175,10 +245,16 @@ int main(int argc, char **argv)
 	struct bpf_object *obj = bpf_object__open_file(obj_path, NULL);
 	if (!obj)
 		die(obj_path, errno);
+	if (o.port)
+		set_rodata_u32(obj, "cfg_udp_port", o.port);
+	if (o.stack_every)
+		set_rodata_u32(obj, "cfg_stack_every", o.stack_every);
 	if (bpf_object__load(obj))
 		die("bpf_object__load", errno);
 	int prog_fd = bpf_program__fd(bpf_object__find_program_by_name(obj, "afxdp_stamp_prog"));
 	int map_fd = bpf_object__find_map_fd_by_name(obj, "xsks_map");
+	int counters_fd = bpf_object__find_map_fd_by_name(obj, "afxdp_counters");
+	int stack_fd = bpf_object__find_map_fd_by_name(obj, "afxdp_stack_counters");
 
 	uint32_t frames = o.ring * 2 < 4096 ? 4096 : o.ring * 2;
 	struct xsk x;
@@ -205,6 +281,7 @@ int main(int argc, char **argv)
 	uint64_t deadline = o.duration > 0 ? t0 + (uint64_t)(o.duration * 1e9) : UINT64_MAX;
 	struct pollfd pfd = { .fd = x.fd, .events = POLLIN };
 	uint32_t idle = 0;
+	uint64_t last_check = 0;
 
 	while (!stop) {
 		if (o.l2fwd)
@@ -219,13 +296,24 @@ int main(int argc, char **argv)
 				recvfrom(x.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 			if (!o.spin) {
 				wakeups++;
-				poll(&pfd, 1, 100);
+				/* --sent: wake every 10 ms once traffic came, to see the end; idle before it */
+				poll(&pfd, 1, o.sent && received ? 10 : 100);
 			}
 			/* check the clock rarely while idle, so the spin loop stays tight */
 			if (++idle >= 4096 || !o.spin) {
 				idle = 0;
-				if (now_ns(CLOCK_MONOTONIC) >= deadline)
+				uint64_t t = now_ns(CLOCK_MONOTONIC);
+				if (t >= deadline)
 					break;
+				/* --sent: every frame sent is here, with the stack, or counted dropped (at most every 10 ms) */
+				if (o.sent && received && t - last_check >= 10000000ull) {
+					last_check = t;
+					uint64_t matched = percpu_sum(counters_fd, o.queue, COUNTERS_SIZE, MATCHED_OFF);
+					uint64_t ks[6];
+					xsk_stats(x.fd, ks);
+					if (matched >= o.sent && received + percpu_sum(stack_fd, o.queue, STACK_COUNTERS_SIZE, 0) + ks[0] + ks[1] + ks[3] >= matched)
+						break;
+				}
 			}
 			continue;
 		}
@@ -296,6 +384,11 @@ int main(int argc, char **argv)
 	xsk_stats(x.fd, ks);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
+	/* the program's split, read before it is detached */
+	uint64_t matched = percpu_sum(counters_fd, o.queue, COUNTERS_SIZE, MATCHED_OFF);
+	uint64_t to_stack = percpu_sum(stack_fd, o.queue, STACK_COUNTERS_SIZE, 0);
+	uint64_t stack_stamped = percpu_sum(stack_fd, o.queue, STACK_COUNTERS_SIZE, 8);
+	uint64_t stack_unstamped = percpu_sum(stack_fd, o.queue, STACK_COUNTERS_SIZE, 16);
 	close(link);
 	close(x.fd);
 	bpf_object__close(obj);
@@ -304,6 +397,7 @@ int main(int argc, char **argv)
 	printf("{\"received\":%llu,\"forwarded\":%llu,\"tx_kicks\":%llu,\"meta_valid\":%llu,\"meta_invalid\":%llu,\"mode\":\"%s\",\"bind\":\"%s\",\"batch\":%u,"
 	       "\"elapsed_ns\":%llu,\"first_to_last_ns\":%llu,\"cpu_ns\":%llu,\"cpu_user_ns\":%llu,\"cpu_sys_ns\":%llu,\"poll_wakeups\":%llu,"
 	       "\"kernel\":{\"rx_dropped\":%llu,\"rx_invalid_descs\":%llu,\"rx_ring_full\":%llu,\"rx_fill_ring_empty_descs\":%llu},"
+	       "\"program\":{\"matched\":%llu,\"to_stack\":%llu,\"stamped\":%llu,\"unstamped\":%llu},"
 	       "\"latency_ns\":{\"count\":%llu,\"min\":%llu,\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu,\"mean\":%.0f,\"negative\":%llu}}\n",
 	       (unsigned long long)received, (unsigned long long)forwarded, (unsigned long long)kicks, (unsigned long long)valid, (unsigned long long)(received - valid),
 	       o.spin ? "spin" : "poll", x.copy ? "copy" : "zerocopy", batch, (unsigned long long)(t1 - t0),
@@ -312,7 +406,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)(tv_ns(ru.ru_utime) - tv_ns(ru0.ru_utime)),
 	       (unsigned long long)(tv_ns(ru.ru_stime) - tv_ns(ru0.ru_stime)),
 	       (unsigned long long)wakeups, (unsigned long long)ks[0], (unsigned long long)ks[1],
-	       (unsigned long long)ks[3], (unsigned long long)ks[4], (unsigned long long)hist.total,
+	       (unsigned long long)ks[3], (unsigned long long)ks[4],
+	       (unsigned long long)matched, (unsigned long long)to_stack, (unsigned long long)stack_stamped, (unsigned long long)stack_unstamped,
+	       (unsigned long long)hist.total,
 	       (unsigned long long)(hist.total ? hist.min : 0), (unsigned long long)hist_percentile(&hist, 50),
 	       (unsigned long long)hist_percentile(&hist, 90), (unsigned long long)hist_percentile(&hist, 99),
 	       (unsigned long long)hist_percentile(&hist, 99.9), (unsigned long long)hist.max, mean,

@@ -1,8 +1,9 @@
 /**
  * AfxdpSocket: the public face of "AF_XDP sockets on interface queues with an XDP program in
  * front of them". A thin face over the receive engine (rx/receiver.ts): the same setup path, the
- * same receive loop and decoding for every strategy, poll mode and queue count; this class adds
- * the consumer side — batches through `for await`, a callback or receive(), and send().
+ * same receive loop and decoding for every strategy, poll mode and queue count, and the same
+ * consume API (take, release, wait, watch); this class adds the Batch/Packet views over it —
+ * batches through `for await`, a callback or receive() — and send().
  */
 import './dispose.js';
 import { EventEmitter } from 'node:events';
@@ -18,7 +19,6 @@ import type { XskSocket, BindModeOption, KernelStats } from '../xsk/socket.js';
 import { MAX_TX_CHAIN, framesFor, queueCopy, flushTx } from '../xsk/tx.js';
 import type { XdpMode, XdpModeOption } from '../xdp/program.js';
 import type { ProgramCounters } from '../xdp/counters.js';
-import type { PacketBatch } from '../rx/batch.js';
 import { Batch, type BatchOwner } from './batch.js';
 import { XdpProgram } from './program.js';
 import { withNetnsFd, type NetnsOption } from './netns.js';
@@ -146,10 +146,6 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
   private readonly sock: XskSocket | null;
   private readonly batch: Batch;
   private readonly openedAt = process.hrtime.bigint();
-  /** the queue the next receive() looks at first (round robin over queues) */
-  private next = 0;
-  /** the queue index whose batch is out (to release it there) */
-  private outQueue = -1;
   private sent = 0;
   private txQueued = 0;
   /** the frames of the packet send() is queueing */
@@ -157,8 +153,8 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
   private readonly txLens = new Uint32Array(MAX_TX_CHAIN);
   private isClosed = false;
   private consumer: 'iterator' | 'callback' | null = null;
-  private wake: (() => void) | null = null;
-  private iterPoll = false;
+  /** a batch iterator rejected with the error that ended receiving (so 'error' is not thrown unheard) */
+  private errorToIterator = false;
   private lastStats: SocketStats | null = null;
   /** the handler module (URL) receiving the packets, or null */
   readonly handlerModule: string | null;
@@ -189,8 +185,8 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
    */
   private raise(e: AfxdpError): void {
     if (this.isClosed) return;
-    const iterating = this.consumer === 'iterator';
-    this.wake?.();
+    // the receiver woke a waiting iterator already: it rejects (or did) with this error
+    const iterating = this.consumer === 'iterator' || this.errorToIterator;
     const cb = this.consumer === 'callback' ? this.batchOnError : null;
     if (cb !== null) cb(e);
     if (this.listenerCount('error') > 0 || (!iterating && cb === null)) this.emit('error', e);
@@ -321,40 +317,23 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
     if (!b.released) {
       throw new AfxdpError('ESTATE', 'the previous batch is not released yet', { hint: 'call batch.release() before receiving again' });
     }
-    const qs = this.rx.perQueue;
-    for (let k = 0; k < qs.length; k++) {
-      const i = (this.next + k) % qs.length;
-      const rq = qs[i]!;
-      let cols: PacketBatch | null = null;
-      if (rq.engine !== null) {
-        // event mode: the engine takes a batch (decoded, latencies recorded); frames held until release
-        if (!rq.engine.socket.isClosed && rq.engine.take() > 0) cols = rq.engine.batch;
-      } else if (rq.channel !== null) {
-        cols = rq.channel.peek();
-      }
-      if (cols !== null) {
-        this.next = (i + 1) % qs.length;
-        this.outQueue = i;
-        b.begin(cols);
-        return b;
-      }
-    }
-    return null;
+    const cols = this.rx.take();
+    if (cols === null) return null;
+    b.begin(cols);
+    return b;
   }
 
   /** @internal Batch.release() lands here */
-  releaseBatch(batch: Batch): void {
+  releaseBatch(_batch: Batch): void {
     if (this.isClosed) return;
-    const rq = this.rx.perQueue[this.outQueue]!;
-    if (rq.engine !== null) rq.engine.release(batch.length);
-    else rq.channel?.done();
+    this.rx.release();
     if (this.txQueued > 0) this.flush();
   }
 
   /**
-   * Async iteration over batches, waiting (uv_poll or the workers' channel, no spinning on the
-   * main thread) when nothing is ready. Each batch is released when the loop moves on (or on
-   * break / return / throw / abort / close).
+   * Async iteration over batches, waiting (the receiver's wait(): uv_poll or the workers'
+   * channels, no spinning on the main thread) when nothing is ready. Each batch is released when
+   * the loop moves on (or on break / return / throw / abort / close).
    */
   async *batches(opts: BatchesOptions = {}): AsyncGenerator<Batch, void, undefined> {
     expectObject('batches: options', opts);
@@ -367,7 +346,10 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
       for (;;) {
         if (this.isClosed || signal?.aborted) return;
         // receiving ended (interface or broker gone, worker died): the loop rejects with why
-        if (this.rx.error !== null) throw this.rx.error;
+        if (this.rx.error !== null) {
+          this.errorToIterator = true;
+          throw this.rx.error;
+        }
         const b = this.receive();
         if (b !== null) {
           mine = true;
@@ -376,11 +358,10 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
           mine = false;
           continue;
         }
-        await this.readable(signal);
+        await this.rx.wait(Infinity, signal);
       }
     } finally {
       if (mine) this.batch.releaseIfLive();
-      if (!this.isClosed) this.stopIterPoll();
       this.consumer = null;
     }
   }
@@ -416,31 +397,13 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
         }
       }
     };
-    if (this.poll === 'event') {
-      for (const rq of this.rx.perQueue) rq.engine!.socket.onReadable(dispatch);
-      // packets that arrived before the watchers were installed
-      setImmediate(dispatch);
-    } else {
-      void this.pumpCallback(dispatch);
-    }
-  }
-
-  /** Worker modes: the callback runs whenever a worker hands over batches. */
-  private async pumpCallback(dispatch: () => void): Promise<void> {
-    while (!this.isClosed && this.consumer === 'callback' && this.rx.error === null) {
-      dispatch();
-      await this.channelsReady(100);
-    }
-  }
-
-  private channelsReady(timeoutMs: number): Promise<unknown> {
-    return Promise.race(this.rx.perQueue.map((rq) => rq.channel!.wait(timeoutMs)));
+    this.rx.watch(dispatch);
   }
 
   /** Stops the onBatch() callback. */
   offBatch(): void {
     if (this.consumer !== 'callback') return;
-    if (this.poll === 'event') for (const rq of this.rx.perQueue) rq.engine!.socket.offReadable();
+    this.rx.unwatch();
     this.consumer = null;
     this.batchOnError = null;
   }
@@ -453,45 +416,6 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
       });
     }
     this.consumer = kind;
-  }
-
-  /**
-   * Waits until a queue is readable. Event mode: the watchers stay installed across waits (no
-   * epoll_ctl per batch); if one fires while nobody waits, they are removed, so a slow consumer
-   * with packets pending never makes the loop spin on a level-triggered poll. Busy mode: waits on
-   * the workers' channels.
-   */
-  private readable(signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        if (this.wake !== done) return;
-        this.wake = null;
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      this.wake = done;
-      signal?.addEventListener('abort', done, { once: true });
-      if (this.poll !== 'event') {
-        void this.channelsReady(50).then(done);
-        return;
-      }
-      // level-triggered: fires at once if packets arrived since the last receive()
-      if (!this.iterPoll) {
-        this.iterPoll = true;
-        for (const rq of this.rx.perQueue) rq.engine!.socket.onReadable(this.onIterPoll);
-      }
-    });
-  }
-
-  private readonly onIterPoll = (): void => {
-    if (this.wake !== null) this.wake();
-    else this.stopIterPoll();
-  };
-
-  private stopIterPoll(): void {
-    if (!this.iterPoll) return;
-    this.iterPoll = false;
-    for (const rq of this.rx.perQueue) rq.engine?.socket.offReadable();
   }
 
   // ------------------------------------------------------------------ send
@@ -610,10 +534,8 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements Batc
     }
     this.batch.releaseIfLive();
     this.offBatch();
-    this.stopIterPoll();
     this.isClosed = true;
-    this.wake?.();
-    this.rx.close();
+    this.rx.close(); // a waiting iterator returns and finds the socket closed
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

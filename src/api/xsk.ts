@@ -12,6 +12,7 @@ import { BPF_DIR } from '../native.js';
 import { XskSocket, type XskSocketOptions } from '../xsk/socket.js';
 import { withNetnsOption, resolveIfindex, type NetnsOption } from './netns.js';
 import { expectObject, expectString, expectInt } from './validate.js';
+import { checkOption, type BoundedOption } from '../rx/bounds.js';
 
 export interface XskOptions extends Omit<XskSocketOptions, 'ifindex' | 'ifname' | 'queue'> {
   /** interface name */
@@ -24,6 +25,21 @@ export interface XskOptions extends Omit<XskSocketOptions, 'ifindex' | 'ifname' 
 
 const XSK_OPTIONS = ['iface', 'queue', 'netns', 'rxRingSize', 'txRingSize', 'fillRingSize', 'completionRingSize', 'bind', 'needWakeup', 'batchSize', 'trackFrames', 'txMetadataLen', 'sg', 'shareUmem', 'frameCount', 'frameSize', 'shared', 'headroom', 'unaligned', 'initialFill'];
 
+/** the options checked against src/rx/bounds.ts (UMEM options are checked where the UMEM is made) */
+const CHECKED: ReadonlyArray<readonly [keyof XskOptions, BoundedOption]> = [
+  ['rxRingSize', 'xskRingSize'],
+  ['txRingSize', 'xskRingSize'],
+  ['fillRingSize', 'xskUmemRingSize'],
+  ['completionRingSize', 'xskUmemRingSize'],
+  ['initialFill', 'initialFill'],
+  ['bind', 'bind'],
+  ['needWakeup', 'flag'],
+  ['sg', 'flag'],
+  ['trackFrames', 'flag'],
+  ['batchSize', 'batchSize'],
+  ['txMetadataLen', 'txMetadataLen'],
+];
+
 /** afxdp's plainest program: every frame to the socket in `xsks_map` at its RX queue (loadProgram(XSK_REDIRECT_PROGRAM)). */
 export const XSK_REDIRECT_PROGRAM: string = path.join(BPF_DIR, 'xsk_redirect.bpf.o');
 
@@ -35,6 +51,10 @@ export function openXsk(opts: XskOptions): XskSocket {
   }
   expectString('openXsk: options.iface', opts.iface);
   const queue = opts.queue === undefined ? 0 : expectInt('openXsk: options.queue', opts.queue, 0, 4095);
+  // every number and flag through the one bounds table, before anything is made
+  for (const [k, spec] of CHECKED) {
+    if (opts[k] !== undefined) checkOption(spec, opts[k], { label: `openXsk: options.${k}` });
+  }
   const { iface, netns, ...rest } = opts;
   return withNetnsOption(netns, () => XskSocket.create({ ...rest, queue, ifname: iface, ifindex: resolveIfindex(iface, netns !== undefined) }));
 }

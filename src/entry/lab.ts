@@ -6,7 +6,7 @@
  *
  *   import { Lab, TrafficGenerator } from 'afxdp/lab';
  */
-export { Lab, type LabOptions, type LabSide, type LabLeftovers } from '../lab/lab.js';
+export { Lab, LAB_DRIVERS, checkLabDriver, type LabDriver, type LabOptions, type LabSide, type LabLeftovers } from '../lab/lab.js';
 export { TrafficGenerator, type GeneratorOptions, type SendOptions, type SizeRange } from '../lab/generator.js';
 export { GeneratorThread, type GeneratorResult } from '../lab/generator-thread.js';
 export { runDemo, type DemoOptions } from '../run/demo.js';

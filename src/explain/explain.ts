@@ -4,7 +4,7 @@
 import { CLASSES, CONFIDENCE_MIN, UNKNOWN_CLASS } from './classes.js';
 import { parseVerifierLog, registerState, type ParsedLog, type SourceLine } from './log.js';
 import { loaderLines } from './loader.js';
-import { inferProgType, type ProgType, type ProgTypeSource } from './progtype.js';
+import { inferProgType, progTypeInfo, type ProgType, type ProgTypeSource } from './progtype.js';
 
 export const EXPLAIN_SCHEMA = 'afxdp.explain/1';
 
@@ -56,6 +56,21 @@ export interface ExplainOptions {
 }
 
 /** Classes about stack layout, which code generators (bpftrace) get wrong rather than their users. */
+/**
+ * Snippets of classes that do not depend on the program type are written for XDP (afxdp's own
+ * programs); for another or an unknown type, their verdicts become that type's (or a plain 0), so
+ * a tracing program is not shown XDP_PASS.
+ */
+function verdictsOf(snippet: string, t: ProgType | null): string {
+  if (t === 'xdp') return snippet;
+  const pass = t ? progTypeInfo(t).pass : '0';
+  const drop = t === 'tc' ? 'TC_ACT_SHOT' : t === 'socket_filter' || t === 'cgroup_skb' ? '0' : pass;
+  return snippet.replace(/\bXDP_PASS\b/g, pass).replace(/\bXDP_DROP\b/g, drop);
+}
+
+/** Classes that can answer from the loader's error when the verifier's message was cut (tc's "Argument list too long (7)!"). */
+const READS_TOOL_ERROR = new Set(['too-complex']);
+
 const GENERATED_LAYOUT = new Set(['misaligned', 'uninit', 'stack']);
 
 export function explainLog(text: string, opts: ExplainOptions = {}): Explanation {
@@ -122,7 +137,8 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
         // bpftrace writes the program itself: a layout mistake is its codegen's, not the script's
         const generated = GENERATED_LAYOUT.has(c.id) && loaderSaid.some((l) => l.tool === 'bpftrace') || (GENERATED_LAYOUT.has(c.id) && /^Attaching \d+ probes?\.\.\.$|\bbpftrace\b/m.test(text));
         const fix = generated ? `${m.fix} — the program here is bpftrace's own code (a script has no stack variables): if the script is valid, upgrade bpftrace or report it with bpftrace -v output` : m.fix;
-        return make(true, c.id, c.title, m.typed && typeDoubt ? Math.min(confidence, 0.7) : confidence, { explanation: why, fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} });
+        const snippet = m.typed ? m.snippet : verdictsOf(m.snippet, progType);
+        return make(true, c.id, c.title, m.typed && typeDoubt ? Math.min(confidence, 0.7) : confidence, { explanation: why, fix, brief: m.brief, snippet, facts: m.facts ?? {} });
       }
       // a reading too unsure to act on: say what was recognised, not what to change
       return make(true, UNKNOWN_CLASS.id, 'not explained with confidence', confidence, {
@@ -132,6 +148,13 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
         snippet: null,
         facts: { ...(m.facts ?? {}), recognised: { message: log.message, insn: log.insn?.idx ?? null, candidate: c.id } },
       });
+    }
+  }
+  if (!log.message) {
+    // the verifier's last words were cut, but the tool's own error can still name the cause (E2BIG)
+    for (const c of CLASSES.filter((x) => READS_TOOL_ERROR.has(x.id))) {
+      const m = c.detect({ log, progType, text: '', raw: text });
+      if (m) return make(true, c.id, c.title, m.confidence ?? 0.9, { explanation: m.why, fix: m.fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} });
     }
   }
   const quoted = loaderSaid.length ? `; the loader said: ${loaderSaid.slice(0, 3).map((l) => `"${l.text}" (${l.tool})`).join(', ')}` : '';

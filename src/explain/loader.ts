@@ -98,6 +98,25 @@ export function loaderCause(raw: string): LoaderCause | null {
         snippet: `SEC("kprobe/${fn}")                       /* kallsyms symbol, no BTF needed */\nint BPF_KPROBE(on_call)`,
       };
     }
+    const undescribed = /failed to find BTF for extern '([\w.]+)'/.exec(t);
+    if (undescribed) {
+      // libbpf finds no BTF for a symbol the object calls but never defines and never declares
+      // __ksym/__kconfig: not a kernel function at all, usually a C-library call or a missing header
+      const fn = undescribed[1]!;
+      const endian = /^(?:bpf_)?(?:hton|ntoh)[sl]$/.test(fn);
+      const clang = fn.startsWith('llvm.');
+      return {
+        quote: t, tool: l.tool, kind: 'extern',
+        why: `the program calls ${fn}, which nothing in the BPF object defines and which is not declared as a kernel function (__ksym), so libbpf has no BTF for it ("${t}"): ${endian ? `${fn} is a byte-order macro of libbpf's bpf/bpf_endian.h (bpf_htons, bpf_ntohl, …), and without that header the compiler took it for an external function` : clang ? 'an llvm.* name is a compiler intrinsic this clang left as a call: the compiler is too old for the code (or the headers came from a newer one)' : `a BPF program runs in the kernel and cannot call C-library or other user-space functions (${fn} is not a BPF helper or kfunc); do that work in user space and pass data through a map`}`,
+        fix: endian
+          ? `#include <bpf/bpf_endian.h> and use bpf_htons/bpf_ntohs/bpf_htonl/bpf_ntohl (not the libc ${fn.replace(/^bpf_/, '')})`
+          : clang
+            ? 'build with a newer clang (or the one the project documents), matching the headers it uses'
+            : 'remove the call from the BPF program: use a BPF helper or kfunc if one does the job (bpf_ktime_get_ns for clock_gettime, bpf_get_smp_processor_id / a map set from user space for CPU counts), otherwise do it in the user-space part',
+        brief: endian ? 'include <bpf/bpf_endian.h> and use bpf_htons()' : clang ? 'the clang is too old for this code' : `${fn} is a user-space function: a BPF program cannot call it`,
+        snippet: endian ? '#include <bpf/bpf_endian.h>\n...\nif (eth->h_proto != bpf_htons(ETH_P_IP))\n        return XDP_PASS;' : '__u64 now = bpf_ktime_get_ns();   /* a helper, instead of a libc call */',
+      };
+    }
     if (/failed to (?:find|resolve) (?:BTF for )?(?:extern|ksym)|extern \(\w+ ksym\) '\w+': not found|failed to find kernel symbol|resolve ksym/i.test(t)) {
       return {
         quote: t, tool: l.tool, kind: 'extern',

@@ -108,7 +108,7 @@ function verifierRegion(lines: string[]): { lines: string[]; program: string | n
 
 /** Known verifier complaints, for logs whose end (and so the message position) is missing. */
 const MESSAGE_HINT_RE =
-  /invalid |!read_ok|prohibited|not allowed|too large|too complex|infinite loop|back-edge|Unreleased reference|cannot call|cannot use helper|unknown func|div by zero|At program exit|expected=|require|unbounded|outside of the packet|Too large|misaligned|unsupported|leak|out of bounds|exceeds|not supported|math between|combined stack size|has btf_id|verifier bug|INVARIANTS VIOLATION|verifier internal error|unknown opcode|invalid stack|disallowed|min value is|max value is|uses reserved fields|unknown insn class|size cannot be determined|doesn't return scalar|Caller passes invalid args|-th argument|CO-RE relocation|btf_vmlinux is malformed|Too many/;
+  /invalid |!read_ok|prohibited|not allowed|too large|too complex|infinite loop|back-edge|Unreleased reference|cannot call|cannot use helper|unknown func|div by zero|At program exit|expected=|require|unbounded|outside of the packet|Too large|misaligned|unsupported|leak|out of bounds|exceeds|not supported|math between|combined stack size|has btf_id|verifier bug|INVARIANTS VIOLATION|verifier internal error|unknown opcode|invalid stack|disallowed|min value is|max value is|uses reserved fields|unknown insn class|size cannot be determined|doesn't return scalar|Caller passes invalid args|-th argument|CO-RE relocation|btf_vmlinux is malformed|Too many|has to have BTF in order to use|cannot add integer value|is not pointing to valid bpf_map|doesn't match number of subprogs/;
 
 /** Complaints recognisable even in the middle of a line (logs pasted as one line). */
 const EMBEDDED_MESSAGE_RE =

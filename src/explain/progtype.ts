@@ -75,7 +75,8 @@ const SKB_FAMILY: ProgType[] = ['socket_filter', 'cgroup_skb'];
 /** Clues, strongest first: each a pattern over the log text and the type it means. */
 const CLUES: Array<{ re: RegExp; type: ProgType; confidence?: number; alternatives?: ProgType[] }> = [
   // the context struct or attach macro, as C source lines or section names show it
-  { re: /struct xdp_md\b|SEC\("xdp|\bXDP program\b|\bxdp_md\b|\bXdpContext\b|\bxdp-filter|\bxdp_\w*prog\b|\bprog 'xdp/, type: 'xdp' },
+  // (libxdp loads nothing but XDP programs; ctx_xdp_*(ctx) / xdp_*(ctx) accessors in C lines are XDP's)
+  { re: /struct xdp_md\b|SEC\("xdp|\bXDP program\b|\bxdp_md\b|\bXdpContext\b|\bxdp-filter|\bxdp_\w*prog\b|\bprog 'xdp|^libxdp: |\b\w*_xdp_\w+\(ctx\)/m, type: 'xdp' },
   { re: /struct bpf_sock_ops\b|SEC\("sockops|\bsockops\b|\bsock_ops\b|BPF_SOCK_OPS_\w+|\bbpf_sock_ops_cb_flags_set\b|\bSockOpsContext\b|\bskops->/, type: 'sock_ops' },
   { re: /BPF_STRUCT_OPS|struct_ops|\bscx_bpf_\w+|sched_ext/, type: 'struct_ops' },
   { re: /SEC\("lsm|LSM_PROBE|\bbpf_lsm_\w+|\blsm\/\w+/, type: 'lsm' },
@@ -83,7 +84,8 @@ const CLUES: Array<{ re: RegExp; type: ProgType; confidence?: number; alternativ
   { re: /struct bpf_raw_tracepoint_args|raw_tracepoint|raw_tp\b|BPF_RAW_TRACEPOINT|\brawtracepoint:/, type: 'raw_tracepoint' },
   { re: /struct bpf_perf_event_data|perf_event\b|SEC\("perf_event|\bprofile:|\binterval:/, type: 'perf_event' },
   { re: /struct trace_event_raw_\w+|tracepoint__|SEC\("tp\/|SEC\("tracepoint|\btracepoint:|\bt:\w+:\w+/, type: 'tracepoint' },
-  { re: /struct pt_regs|BPF_KPROBE|BPF_KRETPROBE|BPF_UPROBE|PT_REGS_\w+|\bkprobe|\buprobe|\buretprobe|attach_kprobe|\bProbeContext\b/, type: 'kprobe' },
+  // (bpftrace's BEGIN/END probes are uprobes: kprobe-type programs)
+  { re: /struct pt_regs|BPF_KPROBE|BPF_KRETPROBE|BPF_UPROBE|PT_REGS_\w+|\bkprobe|\buprobe|\buretprobe|attach_kprobe|\bProbeContext\b|bpftrace\b[^\n]*-e '(?:BEGIN|END)\b/, type: 'kprobe' },
   { re: /struct bpf_sock_addr\b|cgroup\/(connect|bind|sendmsg|recvmsg|getpeername|getsockname)\d?|\bSockAddrContext\b/, type: 'cgroup_sock_addr' },
   { re: /cgroup\/(sock_create|sock_release|post_bind)\d?|\bSockContext\b/, type: 'cgroup_sock' },
   { re: /cgroup_skb|cgroup\/skb/, type: 'cgroup_skb' },
@@ -98,6 +100,32 @@ const CLUES: Array<{ re: RegExp; type: ProgType; confidence?: number; alternativ
   // __sk_buff helpers: tc most often, but socket filters and cgroup_skb have many of them too
   { re: /\bbpf_skb_\w+|\bskb_\w+#\d+|\bbpf_l[34]_csum_replace\b|\bbpf_clone_redirect\b/, type: 'tc', confidence: 0.5, alternatives: SKB_FAMILY },
 ];
+
+/** BPF_PROG_TYPE_* by the number uapi gives it and by name (iproute2 prints the number, strace the name). */
+const UAPI_TYPES: Array<[number, string, ProgType]> = [
+  [1, 'SOCKET_FILTER', 'socket_filter'], [2, 'KPROBE', 'kprobe'], [3, 'SCHED_CLS', 'tc'], [4, 'SCHED_ACT', 'tc'],
+  [5, 'TRACEPOINT', 'tracepoint'], [6, 'XDP', 'xdp'], [7, 'PERF_EVENT', 'perf_event'], [8, 'CGROUP_SKB', 'cgroup_skb'],
+  [9, 'CGROUP_SOCK', 'cgroup_sock'], [13, 'SOCK_OPS', 'sock_ops'], [17, 'RAW_TRACEPOINT', 'raw_tracepoint'],
+  [18, 'CGROUP_SOCK_ADDR', 'cgroup_sock_addr'], [26, 'TRACING', 'fentry'], [27, 'STRUCT_OPS', 'struct_ops'], [29, 'LSM', 'lsm'],
+];
+
+/**
+ * The type the loader itself says it loaded: iproute2's "Prog section '…' rejected … - Type: 3",
+ * strace's prog_type=BPF_PROG_TYPE_XDP, or the tc / ip command that loaded the object.
+ */
+function loadedAs(raw: string): ProgTypeGuess | null {
+  const num = /Prog section '[^'\n]*' rejected[^\n]*\n(?:[^\n]*\n){0,3}?\s*- Type:\s+(\d+)/.exec(raw);
+  const byNum = num ? UAPI_TYPES.find(([n]) => n === Number(num[1])) : undefined;
+  if (byNum) return { type: byNum[2], evidence: `${num![0].split('\n').pop()!.trim()} (BPF_PROG_TYPE_${byNum[1]}, as iproute2 loaded it)`, confidence: 0.9 };
+  const named = /prog_type=BPF_PROG_TYPE_([A-Z_]+)/.exec(raw);
+  const byName = named ? UAPI_TYPES.find(([, n]) => n === named[1]) : undefined;
+  if (byName) return { type: byName[2], evidence: named![0], confidence: 0.9 };
+  const tc = /\btc filter (?:add|replace|change) [^\n]*\bbpf\b/.exec(raw);
+  if (tc) return { type: 'tc', evidence: tc[0], confidence: 0.8 };
+  const ip = /\bip link set (?:dev )?\S+ xdp(?:generic|drv|offload)? (?:obj|pinned)\b/.exec(raw);
+  if (ip) return { type: 'xdp', evidence: ip[0], confidence: 0.8 };
+  return null;
+}
 
 /** One context load as the log prints it: "2: (61) r2 = *(u32 *)(r1 +76)" (R1 = ctx at entry). */
 function ctxLoadOffsets(p: ParsedLog): Array<{ off: number; size: number }> {
@@ -123,6 +151,8 @@ export function inferProgType(p: ParsedLog, raw: string): ProgTypeGuess | null {
   const access = /invalid bpf_context access off=(\d+)/.exec(p.message ?? '');
   const named = access ? typeFromSourceField(p, Number(access[1])) : null;
   if (named) return { type: named.t, evidence: `${named.field} at context offset ${access![1]} (${progTypeInfo(named.t).ctx})`, confidence: 0.8 };
+  const loaded = loadedAs(raw);
+  if (loaded) return loaded;
   // a loader's list of the section names it knows names every type: no clue to this program's
   const text = raw.replace(/^.*supported section\(type\) names are:.*$/gm, '');
   // a helper the verifier refuses is no evidence of the type: it is refused because the type lacks it

@@ -8,6 +8,9 @@
  * one preallocated template per size, copied per packet into as many UMEM frames as it needs and
  * sent as one chain of descriptors (XDP_USE_SG, XDP_PKT_CONTD on all but the last) — a copy of
  * the frame per packet (the kernel copies it again in copy mode), still no allocation.
+ *
+ * On a tap lab the sink is the tap's fd instead of an AF_XDP socket (TapSink, tap-sink.ts): the
+ * same frames and the same pacing, written to the tap one write(2) per frame.
  */
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
@@ -16,6 +19,7 @@ import { runToolSync, type IpLink } from '../sys/exec.js';
 import { XskSocket } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC } from '../xsk/constants.js';
 import { allocChain, pushChain, flushTx } from '../xsk/tx.js';
+import { TapSink, type TxSink } from './tap-sink.js';
 import { writeUdpFrame, setSeq, setTxTimestamp, setRunId, macFromString, DEFAULT_FRAME_SIZE, DEFAULT_UDP_PORT, FRAME_MIN, FRAME_MAX, ETH_HLEN } from '../wire/frame.js';
 
 /** A range of frame sizes: the packets cycle through SIZE_STEPS sizes spread evenly over it. */
@@ -29,6 +33,11 @@ export const SIZE_STEPS = 16;
 export interface GeneratorOptions {
   ifname: string;
   netnsFd?: number;
+  /**
+   * a tap lab's queue fd (Lab.senderOptions): the frames are written to it (TapSink) instead of
+   * sent through an AF_XDP socket on `ifname`, which is then the tap itself
+   */
+  tapFd?: number;
   queue?: number;
   /** default: the MAC address of `ifname` */
   srcMac?: Uint8Array;
@@ -69,7 +78,8 @@ interface Template {
 }
 
 export class TrafficGenerator {
-  readonly socket: XskSocket;
+  /** the sink: an AF_XDP TX socket, or a tap's fd (TapSink) */
+  readonly socket: TxSink;
   /** the frame size (the largest, with a range) */
   readonly size: number;
   /** the sizes sent, in the order they cycle */
@@ -77,6 +87,8 @@ export class TrafficGenerator {
   readonly runId: number;
   sent = 0;
   private readonly now = new Uint32Array(2);
+  /** the addon's clock, looked up once (a property load on the addon's exports per batch is not free) */
+  private readonly clock = native().clockGettime;
   private readonly batch: Uint32Array;
   private seq = 0;
   /** warmUp() is running: batches are taken back instead of sent */
@@ -110,7 +122,9 @@ export class TrafficGenerator {
         hint: `raise the MTU (ip link set dev ${o.ifname} mtu ${Math.max(this.size - ETH_HLEN, 9000)}) or send frames of at most ${mtu + ETH_HLEN} bytes`,
       });
     }
-    this.socket = XskSocket.create({ ifindex, ifname: o.ifname, queue: o.queue ?? 0, rxRingSize: 0, txRingSize: 2048, fillRingSize: 64, completionRingSize: 2048, frameCount: 4096, frameSize, bind: 'auto', batchSize: batch, trackFrames: o.trackFrames, sg });
+    this.socket = o.tapFd !== undefined
+      ? TapSink.open(o.tapFd, { frameSize, frameCount: 4096, queueSize: 2048, sg })
+      : XskSocket.create({ ifindex, ifname: o.ifname, queue: o.queue ?? 0, rxRingSize: 0, txRingSize: 2048, fillRingSize: 64, completionRingSize: 2048, frameCount: 4096, frameSize, bind: 'auto', batchSize: batch, trackFrames: o.trackFrames, sg });
     const tmpl = { srcMac, dstMac: o.dstMac, srcIp: o.srcIp, dstIp: o.dstIp, srcPort: o.srcPort ?? 40000, dstPort: o.dstPort ?? DEFAULT_UDP_PORT };
     const bytes = this.socket.umem.bytes;
     try {
@@ -276,6 +290,7 @@ export class TrafficGenerator {
     const batch = this.batch;
     const now = this.now;
     const size = this.size;
+    const clock = this.clock;
     const before = this.sent;
     for (let b = 0; b < batches; b++) {
       sock.reclaim();
@@ -283,23 +298,24 @@ export class TrafficGenerator {
         if (this.sendChains(due) === 0) break;
         continue;
       }
-      let k = 0;
       const room = sock.txFree(Math.min(batch.length, due - this.sent));
-      while (k < room) {
-        const addr = sock.txAlloc();
-        if (addr < 0) break;
-        setSeq(bytes, addr, this.seq++);
-        batch[k++] = addr;
-      }
-      if (k === 0) break;
-      // one TX time per batch, taken right before the kernel gets the batch
-      native().clockGettime(CLOCK_MONOTONIC, now);
+      if (room === 0) break;
+      // One TX time per batch, read before the batch is written, then one pass that writes each
+      // frame's payload and its descriptor together, as tx_ref does (the sequence number in a local)
+      clock(CLOCK_MONOTONIC, now);
       const lo = now[0]!;
       const hi = now[1]!;
-      for (let i = 0; i < k; i++) {
-        setTxTimestamp(bytes, batch[i]!, lo, hi);
-        sock.txPush(batch[i]!, size);
+      let seq = this.seq;
+      let k = 0;
+      for (; k < room; k++) {
+        const addr = sock.txAlloc();
+        if (addr < 0) break;
+        setSeq(bytes, addr, seq++);
+        setTxTimestamp(bytes, addr, lo, hi);
+        sock.txPush(addr, size);
       }
+      this.seq = seq;
+      if (k === 0) break;
       this.sent += k;
       if (this.progress !== null) this.progress[0] = this.sent;
       if (this.dry) {

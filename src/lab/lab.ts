@@ -2,14 +2,25 @@
  * The private test lab: two network namespaces (tx, rx) joined by a veth pair, IPv4 only, static
  * neighbours, nothing else on the wire, so a test can demand exact packet accounting. Used by the
  * test suite and `afxdp demo`. Everything dies with the process, even on SIGKILL (see netns.ts).
+ *
+ * The tap lab (driver 'tap') is the second driver: one namespace holding a tun/tap device
+ * (tap.ts), fed by this process writing frames to the tap's fd. The tap is the rx end; the tx
+ * end is that writer — no interface or namespace of its own, an address and a MAC the rx end
+ * knows as its neighbour. The tap goes with its fds, which go with the process.
  */
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AfxdpError } from '../errors.js';
+import { AfxdpError, nearest } from '../errors.js';
 import { registerCleanup } from '../sys/cleanup.js';
 import { runTool, type IpLink } from '../sys/exec.js';
 import { HOLDER_PREFIX, NetnsHolder } from '../sys/netns.js';
+import { openTap, closeTap, findTaps } from './tap.js';
+import type { GeneratorOptions } from './generator.js';
+
+/** The lab's drivers: a veth pair (default), or a tun/tap device fed through its fd. */
+export const LAB_DRIVERS = ['veth', 'tap'] as const;
+export type LabDriver = (typeof LAB_DRIVERS)[number];
 
 export interface LabSide {
   netns: NetnsHolder;
@@ -22,6 +33,13 @@ export interface LabSide {
 }
 
 export interface LabOptions {
+  /**
+   * 'veth' (default): two namespaces joined by a veth pair. 'tap': one namespace with a tap,
+   * which this process feeds by writing frames to its fd (Lab.senderOptions); the tap has native
+   * XDP and keeps metadata but has no RX-metadata kfuncs (no hash, no timestamp hints). Not with
+   * `vlan`; frames up to 4096 bytes
+   */
+  driver?: LabDriver;
   /** rx and tx queues on each veth end, 1..64; default 1 */
   queues?: number;
   /**
@@ -46,6 +64,8 @@ export interface LabLeftovers {
   links: string[];
   /** `ip netns list` entries named `afxdp-*` */
   netns: string[];
+  /** taps named `afxdp-*` some process still holds open, in any namespace (tap.ts findTaps) */
+  taps: string[];
 }
 
 const LINK_PREFIX = 'afxdp-';
@@ -69,39 +89,53 @@ const BUILD_HINT = 'run as root with iproute2 and util-linux installed (scripts/
 
 export class Lab {
   readonly id: string;
+  readonly driver: LabDriver;
   readonly queues: number;
-  /** the receiving end: afxdp-<id>r, 198.18.0.2 */
+  /** the receiving end: afxdp-<id>r, 198.18.0.2 (on tap: the tap) */
   readonly rx: LabSide;
-  /** the sending end: afxdp-<id>t, 198.18.0.1 */
+  /**
+   * the sending end: afxdp-<id>t, 198.18.0.1. On tap: the writer of the tap's fd, with the rx
+   * end's namespace and interface name (its frames enter there) and its own MAC and address
+   */
   readonly tx: LabSide;
   /** the `vlan` option: the tag on everything the tx end's stack sends */
   readonly vlanId: number | null;
   /** MTU of both veth ends */
   readonly mtu: number;
   private vlanTagger: { close(): void } | null = null;
+  /** tap: one fd per queue, in queue order; empty on veth and once destroyed */
+  private readonly tapFds: number[];
 
   private readonly unregister: () => void;
   private destroying: Promise<void> | undefined;
 
-  private constructor(id: string, queues: number, rx: LabSide, tx: LabSide, vlan: number | null, mtu: number) {
+  private constructor(id: string, driver: LabDriver, queues: number, rx: LabSide, tx: LabSide, vlan: number | null, mtu: number, tapFds: number[]) {
     this.id = id;
+    this.driver = driver;
+    this.tapFds = tapFds;
     this.mtu = mtu;
     this.queues = queues;
     this.rx = rx;
     this.tx = tx;
     this.vlanId = vlan;
     this.unregister = registerCleanup(`lab ${id}`, () => {
+      closeTap(this.tapFds);
       rx.netns.destroyNow();
       tx.netns.destroyNow();
     });
   }
 
   static async create(opts: LabOptions = {}): Promise<Lab> {
+    const driver = checkLabDriver(opts.driver);
     const queues = validateQueues(opts.queues);
     const vlan = validateVlan(opts.vlan);
     const mtu = validateMtu(opts.mtu);
+    if (driver === 'tap' && vlan !== null) {
+      throw new AfxdpError('EUSAGE', 'the vlan option needs the veth lab: its tag is put on by tc on the tx end, and a tap lab has no tx interface', { hint: "leave driver at 'veth' for a VLAN lab" });
+    }
     requirePrivileges();
     const id = randomId();
+    if (driver === 'tap') return createTapLab(id, queues, mtu);
     const holders: NetnsHolder[] = [];
     try {
       // allSettled, not all: a holder that did start must be collected even if its sibling failed.
@@ -130,7 +164,7 @@ export class Lab {
       const tx = side(txNs, txIf, txMac, TX_IP);
       await Promise.all([configure(rx, tx), configure(tx, rx)]);
       await Promise.all([waitUntilUp(rx), waitUntilUp(tx)]);
-      const lab = new Lab(id, queues, rx, tx, vlan, mtu);
+      const lab = new Lab(id, 'veth', queues, rx, tx, vlan, mtu, []);
       if (vlan !== null) {
         try {
           lab.vlanTagger = await attachVlanTagger(tx, vlan);
@@ -142,14 +176,28 @@ export class Lab {
       return lab;
     } catch (e) {
       await Promise.allSettled(holders.map((h) => h.destroy()));
-      const inner = e instanceof AfxdpError ? e : undefined;
-      throw new AfxdpError('ELAB', `cannot build the lab: ${(e as Error)?.message ?? String(e)}`, {
-        hint: inner?.hint ?? BUILD_HINT,
-        detail: inner?.detail,
-        errno: inner?.errno,
-        cause: e,
-      });
+      throw buildError(e);
     }
+  }
+
+  /** For internal use by createTapLab (the constructor is private). */
+  static fromTap(id: string, queues: number, rx: LabSide, tx: LabSide, mtu: number, tapFds: number[]): Lab {
+    return new Lab(id, 'tap', queues, rx, tx, null, mtu, tapFds);
+  }
+
+  /**
+   * What afxdp's generator (TrafficGenerator, GeneratorThread) takes to send on `queue` from the
+   * tx end to the rx end: on veth an AF_XDP socket on the tx veth, on tap the tap queue's fd.
+   */
+  senderOptions(queue = 0): Pick<GeneratorOptions, 'ifname' | 'netnsFd' | 'tapFd' | 'queue' | 'srcMac' | 'dstMac' | 'srcIp' | 'dstIp'> {
+    if (!Number.isInteger(queue) || queue < 0 || queue >= this.queues) {
+      throw new AfxdpError('EUSAGE', `lab ${this.id} has no queue ${queue}`, { hint: `use a queue from 0 to ${this.queues - 1}` });
+    }
+    const ends = { srcMac: this.tx.macBytes, dstMac: this.rx.macBytes, srcIp: this.tx.ipBytes, dstIp: this.rx.ipBytes };
+    if (this.driver === 'veth') return { ifname: this.tx.ifname, netnsFd: this.tx.netns.fd, queue, ...ends };
+    const tapFd = this.tapFds[queue];
+    if (tapFd === undefined) throw new AfxdpError('ECLOSED', `lab ${this.id} is destroyed`, { hint: 'create a new lab' });
+    return { ifname: this.rx.ifname, netnsFd: this.rx.netns.fd, tapFd, queue, ...ends };
   }
 
   /**
@@ -164,22 +212,24 @@ export class Lab {
     return count;
   }
 
-  /** Kills both holders; the kernel then removes the namespaces and the veth pair. Idempotent. */
+  /** Closes the tap's fds and kills the holders; the kernel then removes the namespaces, the veth pair or the tap. Idempotent. */
   destroy(): Promise<void> {
     this.destroying ??= (async () => {
       this.vlanTagger?.close();
       this.vlanTagger = null;
       this.unregister();
-      const results = await Promise.allSettled([this.rx.netns.destroy(), this.tx.netns.destroy()]);
+      closeTap(this.tapFds);
+      // a tap lab's two ends share one holder: destroyed once
+      const results = await Promise.allSettled([...new Set([this.rx.netns, this.tx.netns])].map((h) => h.destroy()));
       for (const r of results) if (r.status === 'rejected') throw r.reason;
     })();
     return this.destroying;
   }
 
   /**
-   * What afxdp labs left on this machine: holders, root-namespace links and named namespaces
-   * (the lab makes none; older tools or manual experiments might have). Holders of labs that are
-   * still running count too. With `id`, only that run's leftovers.
+   * What afxdp labs left on this machine: holders, root-namespace links, named namespaces (the
+   * lab makes none; older tools or manual experiments might have) and taps held open by any
+   * process. Labs that are still running count too. With `id`, only that run's leftovers.
    */
   static async leftovers(id?: string): Promise<LabLeftovers> {
     const holderPrefix = id === undefined ? HOLDER_PREFIX : `${HOLDER_PREFIX}${id}-`;
@@ -193,8 +243,53 @@ export class Lab {
       .split('\n')
       .map((l) => l.trim().split(/\s+/)[0] ?? '')
       .filter((n) => n.startsWith(namePrefix));
-    return { holders, links, netns };
+    return { holders, links, netns, taps: findTaps(namePrefix) };
   }
+}
+
+/**
+ * The tap lab: one holder (the rx namespace), the tap made inside it with one fd per queue, the
+ * tx end's MAC a fresh locally administered one. IPv6 is off before the tap exists, as on veth.
+ */
+async function createTapLab(id: string, queues: number, mtu: number): Promise<Lab> {
+  let holder: NetnsHolder | undefined;
+  const fds: number[] = [];
+  try {
+    holder = await NetnsHolder.create(id, 'rx');
+    await disableIpv6(holder);
+    const ifname = `${LINK_PREFIX}${id}r`;
+    fds.push(...openTap(holder.fd, ifname, queues));
+    await holder.exec('ip', ['link', 'set', 'dev', ifname, 'mtu', String(mtu)]);
+    const rx = side(holder, ifname, await readMac(holder, ifname), RX_IP);
+    const tx = side(holder, ifname, randomMac(), TX_IP);
+    await configure(rx, tx);
+    await waitUntilUp(rx);
+    return Lab.fromTap(id, queues, rx, tx, mtu, fds);
+  } catch (e) {
+    closeTap(fds);
+    await holder?.destroy().catch(() => undefined);
+    throw buildError(e);
+  }
+}
+
+/** A build failure as ELAB, keeping the hint of the step that failed. */
+function buildError(e: unknown): AfxdpError {
+  const inner = e instanceof AfxdpError ? e : undefined;
+  return new AfxdpError('ELAB', `cannot build the lab: ${(e as Error)?.message ?? String(e)}`, {
+    hint: inner?.hint ?? BUILD_HINT,
+    detail: inner?.detail,
+    errno: inner?.errno,
+    cause: e,
+  });
+}
+
+/** A lab driver name, checked: 'veth' when not given; an unknown one is EUSAGE with the nearest name. */
+export function checkLabDriver(driver: unknown): LabDriver {
+  if (driver === undefined) return 'veth';
+  if ((LAB_DRIVERS as readonly unknown[]).includes(driver)) return driver as LabDriver;
+  const guess = typeof driver === 'string' ? nearest(driver, LAB_DRIVERS) : null;
+  const shown = typeof driver === 'string' ? JSON.stringify(driver.slice(0, 24)) : typeof driver;
+  throw new AfxdpError('EUSAGE', `unknown lab driver ${shown}${guess === null ? '' : ` (did you mean "${guess}"?)`}`, { hint: `the drivers are ${LAB_DRIVERS.join(', ')}` });
 }
 
 function validateQueues(queues: number | undefined): number {
@@ -270,6 +365,12 @@ function requirePrivileges(): void {
   }
 }
 
+/** A unicast, locally administered MAC address (02:…): the tap lab's tx end. */
+function randomMac(): string {
+  const b = [0x02, ...Array.from({ length: 5 }, () => randomInt(256))];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
 function randomId(): string {
   let id = '';
   for (let i = 0; i < ID_LENGTH; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
@@ -324,8 +425,9 @@ async function configure(self: LabSide, peer: LabSide): Promise<void> {
 async function waitUntilUp(s: LabSide): Promise<void> {
   const deadline = Date.now() + UP_TIMEOUT_MS;
   for (;;) {
-    const { operstate } = await showLink(s.netns, s.ifname);
-    if (operstate === 'UP') return;
+    const { operstate, flags } = await showLink(s.netns, s.ifname);
+    // a tap reports no operstate of its own (UNKNOWN): its carrier (LOWER_UP) says it is usable
+    if (operstate === 'UP' || (operstate === 'UNKNOWN' && flags?.includes('LOWER_UP'))) return;
     if (Date.now() > deadline) {
       throw new AfxdpError('ELAB', `${s.ifname} is still ${operstate ?? 'in an unknown state'} after ${UP_TIMEOUT_MS / 1000} s`, { hint: BUILD_HINT });
     }

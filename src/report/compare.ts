@@ -234,7 +234,8 @@ function ratioCell(x: number | null, lowerIsBetter: boolean): string {
 }
 
 /** The comparison page: one HTML file, no network, every run in every percentile plot. */
-export function renderComparisonHtml(c: Comparison): string {
+/** `extraHtml`: a section of the caller's after the figures (the kernel-stack comparison's 2×2, report/paths.ts). */
+export function renderComparisonHtml(c: Comparison, extraHtml = ''): string {
   if (c?.schema !== COMPARE_SCHEMA || !Array.isArray(c.runs) || c.runs.length === 0) {
     throw new AfxdpError('EUSAGE', `not an ${COMPARE_SCHEMA} document`, { hint: 'pass what compareRuns() returns' });
   }
@@ -285,7 +286,7 @@ export function renderComparisonHtml(c: Comparison): string {
 <h2>Figures</h2>
 <div class="note">Each run's value, and ×ratio to the first run (latencies, drops and invalid stamps: green lower, red higher, by more than 5 %).</div>
 <table class="seg cmp" id="figures"><thead>${head}</thead><tbody data-segment="packets">${packets}</tbody>${segTables}</table>
-<h2>Latency distribution per segment</h2>
+${extraHtml}<h2>Latency distribution per segment</h2>
 <div class="note">Percentile plots (log–log), every run on each. A run that did not measure a segment is listed as "not measured"; a run saved without its histogram is drawn from its six summary points (dashed).</div>
 ${plots || '<div class="note">no latency samples</div>'}
 <p class="note">Made by afxdp. ${SEGMENTS_NOTE}</p>`;

@@ -224,6 +224,11 @@ export interface AfXdpPath {
   cpu_ns_per_packet: number | null;
   /** HdrHistogram compressed base64, for the overlay page */
   histograms?: { xdp_to_user?: string };
+  /**
+   * who read the socket: 'node' (afxdp's receiver, the run's top-level figures) or 'c' (the C
+   * reference receiver rx_ref, bench/c/rx_ref.c, on the same program); absent in older reports: 'node'
+   */
+  receiver?: 'node' | 'c';
 }
 
 /** One stack receiver's path, and the run it was measured in. */
@@ -269,8 +274,39 @@ export interface StackPath {
 
 export interface ComparePaths {
   af_xdp: AfXdpPath;
+  /** the C AF_XDP receiver (rx_ref), measured in c_recvmmsg's run (the 2×2: AF_XDP vs stack × C vs Node) */
+  c_af_xdp?: AfXdpPath;
   node_dgram?: StackPath;
   c_recvmmsg?: StackPath;
+  /** the 2×2 read two ways (present when c_af_xdp is); a side that was not measured is null */
+  effects?: PathEffects;
+}
+
+/** Path names of `paths`. */
+export type PathName = 'af_xdp' | 'c_af_xdp' | 'node_dgram' | 'c_recvmmsg';
+
+/** One figure of two paths: `delta` = compared − baseline, `ratio` = compared ÷ baseline (null: not measured, or a zero baseline). */
+export interface PathDelta {
+  baseline: number | null;
+  compared: number | null;
+  delta: number | null;
+  ratio: number | null;
+}
+
+/** Two paths set side by side: XDP → user p50 and p99, and the receiver's CPU per packet. */
+export interface PathEffect {
+  baseline: PathName;
+  compared: PathName;
+  p50_ns: PathDelta;
+  p99_ns: PathDelta;
+  cpu_ns_per_packet: PathDelta;
+}
+
+export interface PathEffects {
+  /** the same receiver language on both socket types: baseline the kernel stack, compared AF_XDP (negative deltas: what AF_XDP saves) */
+  af_xdp_saves: { c: PathEffect | null; node: PathEffect | null };
+  /** the same socket type read by C and by Node: baseline C, compared Node (positive deltas: what Node costs) */
+  node_costs: { af_xdp: PathEffect | null; stack: PathEffect | null };
 }
 
 

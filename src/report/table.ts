@@ -3,7 +3,7 @@
  * table, at most 80 columns wide, no colours (the live view is a separate issue). Plain text the
  * CLI prints as is; no trailing newline.
  */
-import { pathDrops, type LatencySummary, type Report, type StackPath } from './report.js';
+import { pathDrops, type LatencySummary, type Report, type StackPath, type PathEffects, type PathEffect } from './report.js';
 
 export const TABLE_WIDTH = 80;
 
@@ -185,17 +185,35 @@ function pathLines(r: Report): string[] {
   const stack = [p.node_dgram, p.c_recvmmsg].filter((x): x is StackPath => x !== undefined);
   const lines: string[] = ['AF_XDP vs the kernel stack (xdp → user, same traffic, same clock)'];
   lines.push(...wrap([`af_xdp`, `received ${formatCount(p.af_xdp.packets.received)}`, `drops ${formatCount(pathDrops(p.af_xdp))}`, cpu(p.af_xdp.cpu_ns_per_packet)], 2));
+  if (p.c_af_xdp) lines.push(...wrap([`c af_xdp`, `received ${formatCount(p.c_af_xdp.packets.received)}`, `drops ${formatCount(pathDrops(p.c_af_xdp))}`, cpu(p.c_af_xdp.cpu_ns_per_packet), 'rx_ref, in c recvmmsg\'s run'], 2));
   for (const s of stack) {
     const d = s.packets.drops;
     lines.push(...wrap([STACK_LABEL[s.receiver], `received ${formatCount(s.packets.received)} (stamped ${formatCount(s.packets.meta_valid)})`, `drops ${formatCount(pathDrops(s))}${pathDrops(s) > 0 ? ` (socket buffer full ${formatCount(d.socket)}, lost ${formatCount(d.lost)})` : ''}`, cpu(s.cpu_ns_per_packet), `run: sent ${s.run.sent === null ? '–' : formatCount(s.run.sent)}, ${formatCount(s.run.program.to_stack)} to the stack`], 2));
   }
   const rows: Row[] = stack.length > 1 ? [] : [{ label: 'af_xdp', s: p.af_xdp.latency_ns.xdp_to_user }];
   for (const s of stack) {
-    if (stack.length > 1) rows.push({ label: `af_xdp (${s.receiver} run)`, s: s.run.af_xdp.latency_ns.xdp_to_user });
+    if (stack.length > 1) rows.push({ label: s.run.af_xdp.receiver === 'c' ? 'c af_xdp' : `af_xdp (${s.receiver} run)`, s: s.run.af_xdp.latency_ns.xdp_to_user });
     rows.push({ label: STACK_LABEL[s.receiver], s: s.latency_ns.xdp_to_user });
     if (s.latency_ns.kernel_rx_to_user) rows.push({ label: '  kernel → user', s: s.latency_ns.kernel_rx_to_user });
   }
-  return ['', ...lines, '', ...latencyTable('path', rows)];
+  return ['', ...lines, '', ...latencyTable('path', rows), ...effectLines(p.effects)];
+}
+
+/** The 2×2 read two ways, one line per pair: p50 and CPU, compared vs baseline. */
+function effectLines(e: PathEffects | undefined): string[] {
+  if (!e) return [];
+  const ns = (v: number | null): string => (v === null ? '–' : formatNs(v));
+  const line = (label: string, x: PathEffect | null): string[] =>
+    x === null ? [] : wrap([label, `p50 ${ns(x.p50_ns.baseline)} → ${ns(x.p50_ns.compared)}`, `p99 ${ns(x.p99_ns.baseline)} → ${ns(x.p99_ns.compared)}`, `cpu ${ns(x.cpu_ns_per_packet.baseline)} → ${ns(x.cpu_ns_per_packet.compared)}/packet`], 2);
+  return [
+    '',
+    'What AF_XDP saves (kernel stack → AF_XDP, same language, same run)',
+    ...line('C', e.af_xdp_saves.c),
+    ...line('Node', e.af_xdp_saves.node),
+    'What Node costs (C → Node, same socket type)',
+    ...line('AF_XDP', e.node_costs.af_xdp),
+    ...line('stack', e.node_costs.stack),
+  ];
 }
 
 const STACK_LABEL = { node: 'node dgram', c: 'c recvmmsg' } as const;

@@ -5,10 +5,17 @@
  * rest to the AF_XDP socket; a stack receiver (rx/stack.ts: Node dgram or C recvmmsg, its own
  * process) reads the stack's share. One run per stack receiver, each the one run pipeline
  * (run/pipeline.ts); the report is the first run's, with `paths` holding every path.
+ *
+ * On the lab with both stack receivers this is a 2×2 — AF_XDP vs kernel stack × C vs Node — in
+ * two runs paired by language: afxdp's receiver with Node's dgram, and the C AF_XDP receiver
+ * (rx_ref, its own process on the same program and split) with C recvmmsg. Each run's packets are
+ * all accounted on its two paths (received or counted dropped), and `paths.effects` reads the
+ * 2×2 two ways: what AF_XDP saves (per language, within a run) and what Node costs (per socket type).
  */
 import fs from 'node:fs';
 import { AfxdpError } from '../errors.js';
 import { native } from '../native.js';
+import path from 'node:path';
 import { withNetns } from '../sys/netns.js';
 import { resolve, lookup } from '../rx/options.js';
 import type { Lab } from '../lab/lab.js';
@@ -16,11 +23,15 @@ import type { LatencyReceiver } from '../rx/receiver.js';
 import { StackReceiver, STACK_PATH, STACK_RECEIVERS, STACK_RX_BINARY, type StackReceiverName, type StackResult } from '../rx/stack.js';
 import type { StackCounters } from '../xdp/counters.js';
 import { DEFAULT_UDP_PORT, STACK_FRAME_MIN } from '../wire/frame.js';
-import { afXdpPath, stackPath, pathComparison } from '../report/paths.js';
+import { afXdpPath, cAfXdpPath, stackPath, pathComparison, pathEffects, pathEffectsHtml, type CAfXdpResult } from '../report/paths.js';
+import { referenceBinary } from '../native.js';
+import { GeneratorThread } from '../lab/generator-thread.js';
+import { ReadyProcess } from './ready-process.js';
 import { renderComparisonHtml } from '../report/compare.js';
 import { openOutput } from '../report/filebuf.js';
 import type { OutputOptions } from '../report/outputs.js';
-import { pathDrops, type Report } from '../report/report.js';
+import { pathDrops, type Report, type StackPath } from '../report/report.js';
+import { registerCleanup } from '../sys/cleanup.js';
 import { formatNs } from '../report/table.js';
 import { runDemoOnLab } from './demo-run.js';
 import { runPipeline, type PipelineResult, type Traffic } from './pipeline.js';
@@ -46,6 +57,38 @@ export function stackReceiversOf(c: StackReceiverChoice | undefined, cBuilt = fs
   const choice = c;
   if (!STACK_RECEIVER_CHOICES.includes(choice)) throw new AfxdpError('EUSAGE', `stack receiver ${JSON.stringify(choice)} is not node, c or both`, { hint: 'use --stack-receiver node, c or both' });
   return choice === 'both' ? [...STACK_RECEIVERS] : [choice];
+}
+
+/** bench/c/rx_ref.c: the C AF_XDP receiver of the 2×2 (a checkout's build, else the prebuilt one) */
+export const C_AF_XDP_BINARY = referenceBinary('rx_ref');
+
+/** One run of a comparison: which stack receiver, and who reads the AF_XDP socket beside it. */
+export interface StackRunPlan {
+  stack: StackReceiverName;
+  afXdp: 'node' | 'c';
+}
+
+/**
+ * The runs of a comparison and the one-line notes on what is left out. The 2×2 needs both stack
+ * receivers, one queue and a lab (a known count sent): then C recvmmsg's run pairs with the C
+ * AF_XDP receiver. Without a C receiver the comparison runs the paths it has and says so.
+ */
+export function stackRunPlan(choice: StackReceiverChoice | undefined, o: { lab: boolean; queues?: number; have?: { stack: boolean; afXdp: boolean } }): { runs: StackRunPlan[]; notes: string[] } {
+  const have = o.have ?? { stack: fs.existsSync(STACK_RX_BINARY), afXdp: fs.existsSync(C_AF_XDP_BINARY) };
+  const receivers = stackReceiversOf(choice, have.stack);
+  const notes: string[] = [];
+  const where = 'the package ships them in prebuilds/linux-<arch>/, a checkout builds them with `make`';
+  const pair = o.lab && receivers.includes('node') && receivers.includes('c');
+  if (choice === undefined && !have.stack) {
+    const missing = [STACK_RX_BINARY, ...(o.lab && !have.afXdp ? [C_AF_XDP_BINARY] : [])];
+    notes.push(`kernel stack: only Node's paths (dgram and afxdp): the C receivers are missing (${missing.map((m) => path.basename(m)).join(', ')} in ${path.dirname(STACK_RX_BINARY)}; ${where})`);
+  } else if (pair && !have.afXdp) {
+    notes.push(`kernel stack: no C AF_XDP path: ${C_AF_XDP_BINARY} is missing (${where}); C recvmmsg's run pairs with afxdp's receiver`);
+  } else if (pair && (o.queues ?? 1) > 1) {
+    notes.push(`kernel stack: no C AF_XDP path: the C receiver reads one queue; C recvmmsg's run pairs with afxdp's receiver`);
+  }
+  const cAfXdp = pair && have.afXdp && (o.queues ?? 1) === 1;
+  return { runs: receivers.map((r) => ({ stack: r, afXdp: r === 'c' && cAfXdp ? 'c' : 'node' })), notes };
 }
 
 /** What cannot be compared, refused before anything is built. */
@@ -110,40 +153,55 @@ class StackRun {
   }
 }
 
+/** The C side of the 2×2: the C AF_XDP receiver's run beside C recvmmsg (lab only). */
+type CPairRun = (stack: StackReceiver) => Promise<{ af: ReturnType<typeof cAfXdpPath>; sent: number; matched: number; split: StackCounters }>;
+
 /**
  * One run per stack receiver; the first run's report carries every path. The files (--csv,
  * --pcap, --hlog, --prometheus) are the first run's AF_XDP path; --html is the overlay of every
- * path, written at the end (its path checked first).
+ * path, written at the end (its path checked first). A run planned with the C AF_XDP receiver
+ * goes through `cPair` instead of the pipeline (after the first run: the report is afxdp's).
  */
-async function eachReceiver(o: CompareStackOptions & { signal?: AbortSignal }, outputs: OutputOptions | undefined, log: (l: string) => void, start: (r: StackReceiverName) => Promise<StackReceiver>, run: (s: StackRun, outputs: OutputOptions | undefined) => Promise<PipelineResult>): Promise<Report> {
+async function eachReceiver(o: CompareStackOptions & { signal?: AbortSignal }, plan: { runs: StackRunPlan[]; notes: string[] }, outputs: OutputOptions | undefined, log: (l: string) => void, start: (r: StackReceiverName) => Promise<StackReceiver>, run: (s: StackRun, outputs: OutputOptions | undefined) => Promise<PipelineResult>, cPair?: CPairRun): Promise<Report> {
   const { html, ...files } = outputs ?? {};
   if (html !== undefined) fs.closeSync(openOutput('--html', html));
   let first: Report | null = null;
-  const receivers = stackReceiversOf(o.stackReceiver);
-  if (o.stackReceiver === undefined && !receivers.includes('c')) log(`kernel stack: only Node's dgram receiver (the C one, ${STACK_RX_BINARY}, is missing: the package ships it in prebuilds/linux-<arch>/, a checkout builds it with \`make\`)`);
-  for (const r of receivers) {
+  for (const n of plan.notes) log(n);
+  // the runs with afxdp's receiver first: the report's top-level figures are the first run's
+  const runs = [...plan.runs].sort((a, b) => (a.afXdp === b.afXdp ? 0 : a.afXdp === 'node' ? -1 : 1));
+  for (const { stack: r, afXdp } of runs) {
     // Ctrl-C / SIGTERM: the report covers the runs made so far
     if (first !== null && o.signal?.aborted) break;
     const receiver = await start(r);
     try {
-      log(`kernel stack: ${STACK_PATH[r]} receives every ${ordinal(o.stackEvery ?? DEFAULT_STACK_EVERY)} packet`);
-      const s = new StackRun(receiver);
-      const { report, error } = await run(s, first === null ? files : { live: files.live });
-      if (error) throw error;
-      if (s.stack === null) throw new AfxdpError('EUSAGE', 'the run ended before the stack receiver was read', { hint: 'let the run finish' });
-      s.amend(report);
-      // the live view shows the AF_XDP path while the run goes; the stack path's line comes at its end
-      const sp = report.paths![STACK_PATH[r]]!;
+      log(`kernel stack: ${STACK_PATH[r]} receives every ${ordinal(o.stackEvery ?? DEFAULT_STACK_EVERY)} packet${afXdp === 'c' ? ', the C AF_XDP receiver (rx_ref) the rest' : ''}`);
+      let sp: StackPath;
+      if (afXdp === 'c' && first !== null && cPair) {
+        const c = await cPair(receiver);
+        const stack = await receiver.stop(c.split.to_stack);
+        sp = stackPath(stack, { sent: c.sent, matched: c.matched, split: c.split, afXdp: c.af });
+        first.paths!.c_af_xdp = c.af;
+        first.paths![STACK_PATH[r]] = sp;
+      } else {
+        const s = new StackRun(receiver);
+        const { report, error } = await run(s, first === null ? files : { live: files.live });
+        if (error) throw error;
+        if (s.stack === null) throw new AfxdpError('EUSAGE', 'the run ended before the stack receiver was read', { hint: 'let the run finish' });
+        s.amend(report);
+        // the live view shows the AF_XDP path while the run goes; the stack path's line comes at its end
+        sp = report.paths![STACK_PATH[r]]!;
+        if (first === null) first = report;
+        else first.paths![STACK_PATH[r]] = sp;
+      }
       const l = sp.latency_ns.xdp_to_user;
-      log(`${STACK_PATH[r]}: received ${sp.packets.received} of ${sp.run.program.to_stack}, drops ${pathDrops(sp)}, xdp → user p50 ${formatNs(l.p50)} p99 ${formatNs(l.p99)}; af_xdp p50 ${formatNs(sp.run.af_xdp.latency_ns.xdp_to_user.p50)} p99 ${formatNs(sp.run.af_xdp.latency_ns.xdp_to_user.p99)}`);
-      if (first === null) first = report;
-      else first.paths![STACK_PATH[r]] = report.paths![STACK_PATH[r]];
+      log(`${STACK_PATH[r]}: received ${sp.packets.received} of ${sp.run.program.to_stack}, drops ${pathDrops(sp)}, xdp → user p50 ${formatNs(l.p50)} p99 ${formatNs(l.p99)}; ${afXdp === 'c' ? 'c_af_xdp' : 'af_xdp'} p50 ${formatNs(sp.run.af_xdp.latency_ns.xdp_to_user.p50)} p99 ${formatNs(sp.run.af_xdp.latency_ns.xdp_to_user.p99)}`);
     } finally {
       receiver.kill();
     }
   }
+  if (first!.paths!.c_af_xdp) first!.paths!.effects = pathEffects(first!.paths!);
   if (html !== undefined) {
-    const page = renderComparisonHtml(pathComparison(first!));
+    const page = renderComparisonHtml(pathComparison(first!), first!.paths!.effects ? pathEffectsHtml(first!.paths!.effects) : '');
     fs.writeFileSync(html, page);
     first!.outputs = { ...first!.outputs, html: { path: html, bytes: Buffer.byteLength(page), records: 1 } };
   }
@@ -162,11 +220,46 @@ export function runCompareStack(lab: Lab, opts: DemoOptions): Promise<Report> {
   const demo: DemoOptions = { ...opts, txWorker: true };
   return eachReceiver(
     opts,
+    stackRunPlan(opts.stackReceiver, { lab: true, queues: opts.queues }),
     opts.outputs,
     log,
     (r) => StackReceiver.start({ receiver: r, port: DEFAULT_UDP_PORT, netnsFd: lab.rx.netns.fd, rcvbuf: opts.stackRcvbuf }),
     (s, outputs) => runDemoOnLab(lab, { ...demo, outputs }, { stackEvery: every, size: STACK_FRAME_MIN, onOpen: (rx) => s.onOpen(rx), traffic: (t, rx) => s.traffic(t, rx) }),
+    () => runCPair(lab, opts, every, log),
   );
+}
+
+/**
+ * The C AF_XDP receiver's run: rx_ref (its own process, on afxdp's program with the same split and
+ * port) reads the socket's share while the same generator sends the same traffic as afxdp's run;
+ * it stops once every frame sent is received, passed to the stack or counted dropped.
+ */
+async function runCPair(lab: Lab, opts: DemoOptions, every: number, log: (l: string) => void): Promise<Awaited<ReturnType<CPairRun>>> {
+  const packets = opts.packets ?? 10000;
+  const rate = opts.rate ?? 10000;
+  const argv = ['--pdeathsig', 'KILL', C_AF_XDP_BINARY, '--iface', lab.rx.ifname, '--netns', `/proc/${lab.rx.netns.pid}/ns/net`, '--mode', 'poll', '--xdp', opts.mode === 'generic' ? 'generic' : 'native', '--port', String(DEFAULT_UDP_PORT), '--stack-every', String(every), '--sent', String(packets)];
+  // setpriv: it dies with us, even when we are SIGKILLed (its XDP link goes with its fds)
+  const rx = new ReadyProcess('setpriv', argv, 'the C AF_XDP receiver (rx_ref)', { readyMs: 30_000, hint: 'run `afxdp doctor`; or compare without it: --stack-receiver node' });
+  const unregister = registerCleanup(`C AF_XDP receiver ${rx.proc.pid}`, () => rx.kill());
+  try {
+    await rx.ready;
+    const gen = new GeneratorThread({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes, size: STACK_FRAME_MIN, frameSize: opts.frameSize }, { count: packets, rate, signal: opts.signal });
+    let sent: number;
+    try {
+      await gen.ready;
+      log(`sending ${packets} packets at ${rate === 0 ? 'full speed' : `${rate} pps`} to the C AF_XDP receiver and C recvmmsg`);
+      gen.start();
+      sent = await gen.done;
+    } finally {
+      gen.close();
+    }
+    // it stops by itself once every frame is accounted for; a frame lost on the way would leave it waiting
+    const j = (await rx.finish(5_000)) as unknown as CAfXdpResult & { program: { matched: number; to_stack: number; stamped: number; unstamped: number } };
+    return { af: cAfXdpPath(j), sent, matched: j.program.matched, split: { to_stack: j.program.to_stack, stamped: j.program.stamped, unstamped: j.program.unstamped } };
+  } finally {
+    rx.kill();
+    unregister();
+  }
 }
 
 /** `afxdp compare`: a real interface, traffic from elsewhere to one UDP port. */
@@ -188,6 +281,7 @@ export async function runCompareIface(opts: CompareIfaceOptions): Promise<Report
   withNetns(receiver.netnsFd, () => lookup(resolve({ ...receiver, stackEvery: every })));
   return eachReceiver(
     { stackReceiver, stackEvery, signal },
+    stackRunPlan(stackReceiver, { lab: false }),
     outputs,
     log,
     (r) => StackReceiver.start({ receiver: r, port, netnsFd: receiver.netnsFd, rcvbuf: stackRcvbuf }),

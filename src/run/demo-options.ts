@@ -5,6 +5,7 @@ import type { XdpModeOption } from '../xdp/program.js';
 import type { WarmupSpec } from './warmup.js';
 import type { StackReceiverName } from '../rx/stack.js';
 import type { SizeRange } from '../lab/generator.js';
+import type { LabDriver } from '../lab/lab.js';
 import type { PrivilegeDrop } from '../sys/privileges.js';
 
 export type StackReceiverChoice = StackReceiverName | 'both';
@@ -20,6 +21,8 @@ export interface CompareStackOptions {
 }
 
 export interface DemoOptions extends CompareStackOptions {
+  /** the lab's driver: 'veth' (default) or 'tap' (a tun/tap device fed through its fd; see LabOptions.driver) */
+  driver?: LabDriver;
   packets?: number;
   /**
    * frame size without FCS (62..9000), or a range { min, max } the packets cycle through; default

@@ -49,16 +49,16 @@ export async function runDemoOnLab(lab: Lab, opts: DemoOptions, x: DemoRunExtras
       onMetrics: opts.onMetrics,
       onOpen: (rx) => {
         if (rx.fragsNote) log(rx.fragsNote);
-        log(`lab ${lab.id}: ${lab.tx.ifname} → ${lab.rx.ifname}${lab.mtu !== 1500 ? ` (MTU ${lab.mtu})` : ''}, XDP ${rx.mode} mode, AF_XDP ${rx.bindMode} bind${rx.sg ? ' (multi-buffer)' : ''}, ${rx.poll} poll, ${queues} queue${queues > 1 ? 's' : ''}, strategy ${rx.strategy}${opts.simulateNoMeta ? ' (simulating a driver without metadata)' : ''}, hints ${rx.hints ? 'on' : `off: ${rx.hintsOff}`}`);
+        log(`lab ${lab.id}: ${lab.driver === 'tap' ? `writer of the tap's fd → tap ${lab.rx.ifname}` : `${lab.tx.ifname} → ${lab.rx.ifname}`}${lab.mtu !== 1500 ? ` (MTU ${lab.mtu})` : ''}, XDP ${rx.mode} mode, AF_XDP ${rx.bindMode} bind${rx.sg ? ' (multi-buffer)' : ''}, ${rx.poll} poll, ${queues} queue${queues > 1 ? 's' : ''}, strategy ${rx.strategy}${opts.simulateNoMeta ? ' (simulating a driver without metadata)' : ''}, hints ${rx.hints ? 'on' : `off: ${rx.hintsOff}`}`);
         x.onOpen?.(rx);
       },
       // the senders' sockets are opened while still privileged (before a privilege drop)
       prepare: async () => {
-        // veth delivers on the RX queue numbered like the sender's TX queue: one generator per
-        // queue; with txWorker each in its own worker, so the receiving thread only receives
+        // veth delivers on the RX queue numbered like the sender's TX queue, a tap on its fd's
+        // queue: one generator per queue; with txWorker each in its own worker, so the receiving thread only receives
         const share = (q: number): number => Math.floor(packets / queues) + (q < packets % queues ? 1 : 0);
         for (let q = 0; q < queues; q++) {
-          const g = { ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, queue: q, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes, runId, size: x.size ?? opts.size, frameSize: opts.frameSize };
+          const g = { ...lab.senderOptions(q), runId, size: x.size ?? opts.size, frameSize: opts.frameSize };
           const s = { count: share(q), rate: rate === 0 ? 0 : rate / queues, signal: opts.signal };
           gens.push(opts.txWorker ? new GeneratorThread(g, s) : inThread(TrafficGenerator.open(g), s));
         }

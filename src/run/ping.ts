@@ -81,7 +81,7 @@ export class PingSender implements PacketSink {
     probe.addSink(this);
   }
 
-  /** Probe sink, once per received batch: match replies to requests by sequence number. */
+  /** Probe sink, once per batch the receiver takes (its one consume path): match replies to requests by sequence number. */
   onBatch(b: PacketBatch): void {
     const uLo = b.userLo;
     const uHi = b.userHi;
@@ -186,14 +186,15 @@ export class PingSender implements PacketSink {
     let since = Date.now();
     while (!signal?.aborted) {
       this.reclaim();
-      this.probe.drain();
+      this.probe.drain(); // the replies waiting now, through the receiver's sinks (this one among them)
       if (this.replies >= this.sent && this.completions >= this.sent) return;
       const progress = this.replies + this.completions;
       if (progress !== last) {
         last = progress;
         since = Date.now();
       } else if (Date.now() - since >= idleMs) return;
-      await new Promise((r) => setTimeout(r, 2));
+      // a reply wakes this at once; completions have no poll event, so look again within 2 ms
+      await this.probe.wait(2, signal);
     }
   }
 

@@ -12,6 +12,15 @@ import { STRATEGY_CODES } from '../xdp/meta.js';
 /** Ring sizes: the kernel takes only powers of two; 8192 keeps the default UMEM (2 frames per entry) at 64 MiB. */
 export const RING_SIZE_MIN = 8;
 export const RING_SIZE_MAX = 8192;
+/**
+ * openXsk's rings: what the kernel takes. It wants a power of two ≥ 1 and allocates the ring at
+ * setsockopt (16 bytes per RX/TX entry, 8 per fill/completion entry). Measured on 6.18: RX and
+ * TX rings of 2^30 entries are accepted, 2^31 fail with ENOMEM (and 2^31 is past the addon's
+ * int32 too), so 2^30 is the limit for all four.
+ */
+export const XSK_RING_SIZE_MIN = 1;
+export const XSK_RING_SIZE_MAX = 2 ** 30;
+const XSK_RING_WHY = `the kernel takes ring sizes that are powers of two up to ${XSK_RING_SIZE_MAX} (2^30; it allocates the ring at once: 16 bytes per RX/TX entry, 8 per fill/completion entry)`;
 /** UMEM frames per socket: the default is max(4096, 2 × ringSize), so the largest default is 2 × RING_SIZE_MAX. */
 export const FRAME_COUNT_MIN = 64;
 export const FRAME_COUNT_MAX = 2 * RING_SIZE_MAX;
@@ -46,6 +55,13 @@ export const OPTION_SPECS = {
   batchSize: { kind: 'int', min: 1, max: 4096 },
   busyPoll: { kind: 'int', min: 0, max: MAX_BUSY_POLL_US },
   queue: { kind: 'int', min: 0, max: MAX_QUEUES - 1 },
+  /** openXsk: RX and TX rings (0 = none), fill and completion rings */
+  xskRingSize: { kind: 'int', min: XSK_RING_SIZE_MIN, max: XSK_RING_SIZE_MAX, pow2: true, zeroOff: true, why: XSK_RING_WHY },
+  xskUmemRingSize: { kind: 'int', min: XSK_RING_SIZE_MIN, max: XSK_RING_SIZE_MAX, pow2: true, why: XSK_RING_WHY },
+  /** frames put on the fill ring before bind (at most the fill ring's size is taken) */
+  initialFill: { kind: 'int', min: 0, max: XSK_RING_SIZE_MAX, why: 'a number of frames: 0 leaves the fill ring empty; at most the fill ring size is taken' },
+  /** a yes/no option (openXsk: needWakeup, sg, trackFrames) */
+  flag: choice(true, false),
 } as const satisfies Record<string, Spec>;
 
 export type BoundedOption = keyof typeof OPTION_SPECS;
@@ -93,7 +109,7 @@ export function checkOption<K extends BoundedOption>(name: K, v: unknown, how: C
   if (v > max && how.raise !== undefined) {
     throw new AfxdpError('EUSAGE', `${label} ${v} is above the limit of ${max}`, { hint: `ask for ${max} or less${max < spec.max ? `, or have ${how.raise} raised (up to ${spec.max})` : ` (${how.raise} cannot go higher)`}` });
   }
-  if (v < spec.min || v > max) throw new AfxdpError('EUSAGE', `${label} must be ${range}, got ${v}`);
+  if (v < spec.min || v > max) throw new AfxdpError('EUSAGE', `${label} must be ${range}, got ${v}`, 'why' in spec && spec.why !== undefined ? { hint: spec.why } : {});
   if ('pow2' in spec && spec.pow2 && (v & (v - 1)) !== 0) throw new AfxdpError('EUSAGE', `${label} must be ${range} (e.g. 64, 512, 2048), got ${v}`, { hint: 'the kernel only takes ring sizes that are powers of two' });
   if ('multipleOf' in spec && spec.multipleOf !== undefined && v % spec.multipleOf !== 0) {
     throw new AfxdpError('EUSAGE', `${label} must be a multiple of ${spec.multipleOf} from ${spec.min} to ${max}, got ${v}`, { hint: spec.why });

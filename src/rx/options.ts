@@ -6,7 +6,7 @@
 import { native } from '../native.js';
 import { cpuCount } from '../sys/thread.js';
 import { AfxdpError, unknownOption } from '../errors.js';
-import type { BindModeOption } from '../xsk/socket.js';
+import type { BindModeOption, XskSocket } from '../xsk/socket.js';
 import type { XdpModeOption } from '../xdp/program.js';
 import type { StrategyName } from '../xdp/meta.js';
 import type { HandlerSpec } from './handler.js';
@@ -296,3 +296,22 @@ export function rxQueueCount(ifname: string): number | null {
   return n > 0 ? n : null;
 }
 
+
+/** The options of one queue's AF_XDP socket as this receiver makes it (main thread or broker). */
+export function socketOptionsOf(o: Resolved, ifindex: number, sg: boolean, queue: number): Parameters<typeof XskSocket.create>[0] {
+  return {
+    ifindex,
+    ifname: o.ifname,
+    queue,
+    bind: o.bind,
+    rxRingSize: o.ringSize,
+    fillRingSize: o.ringSize,
+    txRingSize: o.txRingSize,
+    txMetadataLen: o.txMetadataLen,
+    frameCount: o.frameCount,
+    frameSize: o.frameSize,
+    sg,
+    batchSize: o.batchSize,
+    trackFrames: o.trackFrames,
+  };
+}

@@ -1,13 +1,13 @@
 /**
  * LatencyProbe: the single-queue, main-thread face of LatencyReceiver (rx/receiver.ts) — the
  * stamping program, one AF_XDP socket, its engine — with direct access to that queue's socket,
- * recorders and batch columns. Everything else (setup, receive loop, counts) is the receiver's.
+ * recorders and last batch. It consumes as every receiver does (take/release, sinks through
+ * drain); everything else (setup, receive loop, counts) is the receiver's.
  */
 import type { XskSocket } from '../xsk/socket.js';
 import { AfxdpError } from '../errors.js';
 import type { LatencyRecorder } from '../measure/recorder.js';
 import type { PacketBatch } from './batch.js';
-import type { RxEngine } from './engine.js';
 import { LatencyReceiver, type ReceiverOptions, type ReceiverStats } from './receiver.js';
 
 export type { ClockName, MatchName, StrategyName, MapStats } from './receiver.js';
@@ -35,10 +35,6 @@ export class LatencyProbe extends LatencyReceiver {
     return super.open({ ...rest, queues: [queue ?? 0], poll: 'event' }) as LatencyProbe;
   }
 
-  private get engine(): RxEngine {
-    return this.perQueue[0]!.engine!;
-  }
-
   get queue(): number {
     return this.queues[0]!;
   }
@@ -62,9 +58,9 @@ export class LatencyProbe extends LatencyReceiver {
     return this.perQueue[0]!.hwToXdp;
   }
 
-  /** the columns of the last batch */
+  /** the columns of the last batch taken (empty before the first) */
   get batch(): PacketBatch {
-    return this.engine.batch;
+    return this.lastBatch ?? this.perQueue[0]!.engine!.batch;
   }
 
   /**

@@ -23,6 +23,8 @@ export class ReceiveQueue implements MeasuredQueue {
   readonly xdpToUser: LatencyRecorder;
   readonly senderToXdp: LatencyRecorder | null;
   readonly hwToXdp: LatencyRecorder | null;
+  // engine, worker and channel are rx/'s own: a face consumes through LatencyReceiver's take,
+  // release, wait and watch (rx/consumer.ts), never through these
   /** event mode: the engine on the main thread */
   engine: RxEngine | null = null;
   /** worker and busy modes: the worker, its control words, the kernel counters it leaves at stop */

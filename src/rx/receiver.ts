@@ -1,148 +1,58 @@
 /**
  * LatencyReceiver: the one setup path and the owner of the receive engines. For a set of queues
- * of one interface it checks the interface and the queues, loads the stamping program (afxdp's,
- * with hardware hints where they work, or the user's), opens one AF_XDP socket per queue — on the
- * main thread (poll 'event': uv_poll wakes RxEngine.drain) or in a worker per queue (poll
- * 'worker': it blocks in poll(2) and drains; poll 'busy': it spins on RxEngine.pollOnce) — puts
- * every socket in the XSKMAP and only then attaches the program, so no matched packet reaches the
- * stack before its socket is in place.
+ * of one interface it checks the interface and the queues, loads the stamping program
+ * (rx/program-setup.ts: afxdp's, with hardware hints where they work, or the user's), opens one
+ * AF_XDP socket per queue — on the main thread (poll 'event': uv_poll wakes the engine) or in a
+ * worker per queue (rx/worker-host.ts; poll 'worker': it blocks in poll(2) and drains; poll
+ * 'busy': it spins on RxEngine.pollOnce) — puts every socket in the XSKMAP and only then attaches
+ * the program, so no matched packet reaches the stack before its socket is in place.
  *
- * The same steps run split over two processes for the broker (docs/BROKER.md): openForClient()
- * (in `afxdp serve`, privileged) loads and attaches and makes the sockets over a shared UMEM
- * without receiving; open({ broker }) (in the client, no capability) asks for them and receives
- * on the sockets it was passed, adopting rings and UMEM as the broker left them.
+ * The same steps run split over two processes for the broker (rx/broker-roles.ts,
+ * docs/BROKER.md): openForClient() (in `afxdp serve`, privileged) loads and attaches and makes
+ * the sockets over a shared UMEM without receiving; open({ broker }) (in the client, no
+ * capability) asks for them and receives on the sockets it was passed.
  *
- * Every strategy, poll mode, queue count and sink works in every combination: the engines are the
- * same code everywhere, and in the worker modes the main thread reads their numbers from shared
- * memory and, when it needs the packets (sinks, the public API), their batches from a BatchChannel.
+ * The main thread consumes through one API in every poll mode (rx/consumer.ts): take() a batch,
+ * release() it, wait() or watch(); the receiver's own sinks are fed the same way. Its numbers come
+ * from shared memory wherever the engines run (rx/receiver-stats.ts).
  */
-import { Worker } from 'node:worker_threads';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
-import { XskSocket, busyPollOf, type KernelStats, type BusyPollSettings, type AdoptedSocket } from '../xsk/socket.js';
-import { requestQueues, peerGone, BROKERED_OPTIONS, type Grant } from '../sys/broker-wire.js';
+import { XskSocket, type BusyPollSettings, type AdoptedSocket } from '../xsk/socket.js';
+import { peerGone, type Grant } from '../sys/broker-wire.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
 import { collectGarbage } from '../sys/gc.js';
-import { attachXdp, bundledObject, type XdpAttachment, type XdpMode, type BpfObject } from '../xdp/program.js';
-import { F_CLOCK_TAI, STRATEGY_CODES, type MetaReader } from '../xdp/meta.js';
-import { CounterReader, StackCounterReader, type ProgramCounters, type StackCounters } from '../xdp/counters.js';
-import { loadStampProgram, type LoadedStampProgram } from '../xdp/stamp-program.js';
+import type { XdpAttachment, XdpMode } from '../xdp/program.js';
+import { F_CLOCK_TAI, type MetaReader } from '../xdp/meta.js';
+import type { StackCounters } from '../xdp/counters.js';
 import { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';
 import { SEGMENTS, type Segment } from '../measure/monitor.js';
 import { RxEngine, type EngineConfig } from './engine.js';
 import { tuneThisThread, holdThreadPolicy } from '../sys/thread.js';
-import { holdReceiverFirst, type ReceiverFirstHold, type SchedReport } from '../sys/sched.js';
+import { holdReceiverFirst, type ReceiverFirstHold } from '../sys/sched.js';
 import { holdCpuDmaLatency } from '../sys/host-tuning.js';
-import { BatchChannel, type ChannelShape } from './channel.js';
-import { Outbox } from './outbox.js';
 import type { PacketBatch, PacketSink } from './batch.js';
-import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_VIA_META, C_VIA_PREPEND, C_VIA_MAP, C_HINT_HW_TS, C_HINT_RX_HASH, C_HINT_VLAN, C_MAP_MATCHED, C_MAP_NO_STAMP, C_HEAP_START, C_HEAP_END, C_BUSY_POLLS, C_SIZE_BASE, C_MULTI_BUFFER, C_CHAINS_DROPPED, C_HANDLED, C_FORWARDED, C_SENT, C_HANDLER_DROPPED, HANDLER_COUNTERS, SIZE_CLASSES } from './counts.js';
-import * as W from './worker.js';
-import type { StrategyCounts, HintCounts } from './stamps.js';
+import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_HEAP_START, C_HEAP_END, C_BUSY_POLLS } from './counts.js';
 import { checkOption } from './bounds.js';
-import { resolve, lookup, inWorkers, wantsSg, DEFAULT_FRAME_SIZE, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
-import { ReceiveQueue, emptyKernel, NO_COUNTERS } from './queue.js';
+import { resolve, lookup, inWorkers, wantsSg, socketOptionsOf, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
+import { ReceiveQueue } from './queue.js';
+import { programFor, stampMapFd, attachProgram, HintsRefused, type ProgramInUse, type ProgramSource } from './program-setup.js';
+import { requestGrant, adoption, socketForClient, grantOf, type Brokered } from './broker-roles.js';
+import { startWorker, stopWorkers, unboundQueue, socketError, UNBOUND, ALIVE_CHECK_MS } from './worker-host.js';
+import { statsOf, sumOf, type ReceiverStats, type ReceiverTuning, type WarmupCut } from './receiver-stats.js';
+import { QueueConsumer } from './consumer.js';
 
-export type { StrategyCounts, HintCounts };
+export type { StrategyCounts, HintCounts } from './stamps.js';
 export type { ReceiverOptions, ClockName, MatchName, PollMode, StrategyName, LoadedProgram, SchedChoice } from './options.js';
 export { rxQueueCount, POLL_MODES, SCHED_CHOICES, inWorkers } from './options.js';
 export type { SchedReport, ThreadSched } from '../sys/sched.js';
 export { ReceiveQueue, emptyKernel } from './queue.js';
-export interface MapStats {
-  /** stamps the program stored (null: a user program without afxdp's counters) */
-  stored: number | null;
-  /** stamps user space took from the map */
-  matched: number;
-  /** packets whose key had no stamp in the map */
-  packets_without_stamp: number;
-  /** stored − matched: evicted, or their packet never reached the socket (null with stored) */
-  stamps_without_packet: number | null;
-  /** stamps refused because one with the same key was still waiting (null with stored) */
-  collisions: number | null;
-}
+export type { MapStats, ReceiverStats, HandlerStats, ReceiverTuning, WarmupCut } from './receiver-stats.js';
+export { ALIVE_CHECK_MS } from './worker-host.js';
 
-/** The counts of one queue, or summed over queues. */
-export interface ReceiverStats {
-  received: number;
-  metaValid: number;
-  metaInvalid: number;
-  kernel: KernelStats;
-  program: ProgramCounters;
-  /** valid stamps by the strategy that carried them */
-  byStrategy: StrategyCounts;
-  /** valid packets that carried each hardware hint; null when the program reads none */
-  hints: HintCounts | null;
-  /** map strategy bookkeeping; null when the map is not in use */
-  map: MapStats | null;
-  /** received packets by size class (rx/counts.ts SIZE_CLASSES names), whole packets */
-  bySize: Record<string, number>;
-  /** packets that arrived in more than one buffer (multi-buffer, XDP_USE_SG) */
-  multiBuffer: number;
-  /** chains longer than the socket takes at once (batch size + 64 buffers), dropped whole */
-  chainsDropped: number;
-  /** handler mode: what the handlers did (null without a handler) */
-  handler: HandlerStats | null;
-}
-
-/** Handler mode: packets handled = forwarded + dropped (recycled); sent = new frames; counters = the handlers' own (ctx.counters), summed. */
-export interface HandlerStats {
-  handled: number;
-  forwarded: number;
-  sent: number;
-  dropped: number;
-  counters: number[];
-}
-
-/** The real-time knobs of a run (--cpu, --rt, --cpu-dma-latency, --busy-poll). */
-export interface ReceiverTuning {
-  /** the first receiving thread's CPU (queue i: cpu + i in the worker modes); null: not pinned */
-  cpu: number | null;
-  rt: boolean;
-  cpuDmaLatency: boolean;
-  /** what the kernel reports for the first socket, and the busy-poll calls made; null: off */
-  busyPoll: (BusyPollSettings & { polls: number }) | null;
-  /** the scheduling policy and every thread's policy while receiving; null: sched 'off' or not started */
-  sched: SchedReport | null;
-}
-
-/** What excludeWarmup() dropped from the histograms (the report's `warmup`, with what was asked). */
-export interface WarmupCut {
-  /** packets received before the cut (all queues) */
-  packets: number;
-  /** latency samples dropped from each measured segment's histograms */
-  samples: Partial<Record<Segment, number>>;
-}
-
-const MATCH = { udp: 0, all: 1, afxdp: 2 } as const; // enum afxdp_match in bpf/stamp.h
-const CLOCK = { monotonic: 0, tai: 1 } as const;
-const ENXIO = 6;
-/**
- * How often the liveness check (checkAlive) runs while receiving: an interface that vanishes or a
- * broker that goes away gives no poll event, so it is asked. Not per packet.
- */
-export const ALIVE_CHECK_MS = 200;
-const WORKER_URL = new URL('./worker.js', import.meta.url);
-/**
- * A worker's batch channel holds about this many bytes (its slots sized for the MTU), at least 32
- * and at most 1024 batches. Its depth is what a slow moment of the main thread's sinks (a CSV
- * flush, a GC, the JIT at start) can absorb before the worker waits for a free slot — and a
- * waiting worker is latency afxdp adds to every packet behind it: 32 slots of small batches (50
- * kpps arrives ~8 packets per batch) were ~5 ms, and `--poll worker --csv` measured p99 20-70 ms.
- */
-const CHANNEL_BYTES = 32 << 20;
-/** frames send() can hand a worker before it has queued them (rx/outbox.ts) */
-const OUTBOX_SLOTS = 512;
 /** who runs this receiver: a process on its own, the broker for a client, or a broker's client */
 type Role = 'local' | 'broker' | 'client';
-/** a broker's answer as the client holds it: fds not yet adopted are ≥ 0; `conn` holds the queues */
-interface Brokered {
-  grant: Grant;
-  fds: number[];
-  conn: number;
-  path: string;
-}
-const GENERIC_HINTS = 'generic XDP mode: hints are read by device-bound kfuncs, which the kernel attaches in native mode only';
 
 export class LatencyReceiver {
   readonly ifname: string;
@@ -158,16 +68,6 @@ export class LatencyReceiver {
   readonly frameSize: number;
   /** the sockets are bound with XDP_USE_SG: packets larger than a frame arrive whole, as chains */
   readonly sg: boolean;
-  /** the program in front of the sockets takes multi-buffer packets (xdp.frags); null: not known */
-  programFrags: boolean | null = null;
-  /** the program reads hardware hints */
-  readonly hints: boolean;
-  /** why hints are off (null when on) */
-  readonly hintsOff: string | null;
-  /** the BPF object in use (afxdp's stamp.bpf.o or the user's) */
-  readonly programPath: string;
-  /** name of the XDP program in front of the sockets */
-  readonly programName: string;
   /** one per queue, in the order of `queues` */
   readonly perQueue: ReceiveQueue[] = [];
   /** called after each drained batch on the main thread (event mode) with the running total; never per packet */
@@ -185,15 +85,12 @@ export class LatencyReceiver {
   /** broker role: the receiver whose program (attached) this one's sockets join; it owns program and attachment */
   private readonly joins: LatencyReceiver | null = null;
   private cookie = 0;
-  private obj: BpfObject | null = null;
-  private ownsObject = false;
-  private progSection = '';
-  private xskmapFd = -1;
-  private counters: CounterReader | null = null;
-  private stackCounters: StackCounterReader | null = null;
+  /** the program in front of the sockets (rx/program-setup.ts); set by setUp */
+  private prog: ProgramInUse = { hints: false, hintsOff: null, path: '', name: '', obj: null, ownsObject: false, section: '', xskmapFd: -1, counters: null, stackCounters: null, mapInUse: false, frags: null, hintsWanted: false };
   private attachment: XdpAttachment | null = null;
   private readonly sinks: PacketSink[] = [];
-  private mapInUse = false;
+  /** the one way the main thread consumes the batches (take, release, wait, watch) */
+  private readonly consumer: QueueConsumer;
   private started = false;
   private closed = false;
   /** watchAlive()'s timer */
@@ -223,10 +120,11 @@ export class LatencyReceiver {
     this.clock = o.clock;
     this.strategy = o.strategy;
     this.batchSize = o.batchSize;
-    this.hints = false;
-    this.hintsOff = null;
-    this.programPath = '';
-    this.programName = '';
+    const refusal = inWorkers(o.poll) && !o.deliver ? new AfxdpError('ESTATE', `this ${o.poll}-mode receiver was opened without \`deliver\`: its batches stay in the workers`, { hint: 'open it with deliver: true to take batches or add sinks' }) : null;
+    this.consumer = new QueueConsumer(this.perQueue, o.poll === 'event', refusal, {
+      socketFailed: (rq, status) => this.fail(socketError(this.ifname, rq.queue, status)),
+      ended: () => this.closed || this.error !== null,
+    });
   }
 
   /** Opens everything for the queues, synchronously (a worker's socket is waited for), and attaches. */
@@ -262,12 +160,9 @@ export class LatencyReceiver {
 
   /** A client: the broker makes everything; this process adopts the sockets and receives. */
   private static openThroughBroker(o: Resolved): LatencyReceiver {
-    const options: Record<string, unknown> = {};
-    for (const k of BROKERED_OPTIONS) options[k] = o[k];
-    const { grant, fds, conn } = requestQueues(o.broker!, { ifname: o.ifname, queues: o.queues, options });
-    // the broker's numbers decide the shapes the client maps
-    const shaped: Resolved = { ...o, frameCount: grant.frameCount, ringSize: grant.ringSize, txRingSize: grant.txRingSize, txMetadataLen: grant.txMetadataLen, frameSize: grant.frameSize ?? DEFAULT_FRAME_SIZE };
-    return LatencyReceiver.setUpOrClose(new this(shaped, grant.ifindex, grant.queues, 'client', { grant, fds, conn, path: o.broker! }, null, grant.mtu ?? 0), undefined);
+    const { shaped, brokered } = requestGrant(o);
+    const g = brokered.grant;
+    return LatencyReceiver.setUpOrClose(new this(shaped, g.ifindex, g.queues, 'client', brokered, null, g.mtu ?? 0), undefined);
   }
 
   private static openHere(o: Resolved, role: Role): LatencyReceiver {
@@ -296,55 +191,15 @@ export class LatencyReceiver {
   /** @param hintsOff why hints are off, when a first try with them was refused */
   private setUp(hintsOff?: string): void {
     const o = this.o;
-    const self = this as unknown as { hints: boolean; hintsOff: string | null; programPath: string; programName: string };
     const g = this.brokered?.grant ?? null;
     const j = this.joins;
     const cookie = g ? g.cookie : j ? j.cookie : ((Math.random() * 0xfffffffe) >>> 0) + 1;
     this.cookie = cookie;
     // 1. the program (loaded, not attached; a client's is the broker's; a joining one another receiver's)
-    let hintsWanted = false;
-    if (j !== null) {
-      self.hints = j.hints;
-      self.hintsOff = j.hintsOff;
-      self.programPath = j.programPath;
-      self.programName = j.programName;
-      this.obj = j.obj;
-      this.progSection = j.progSection;
-      this.xskmapFd = j.xskmapFd;
-      this.counters = j.counters;
-      this.mapInUse = j.mapInUse;
-    } else if (g !== null) {
-      self.hints = g.hints;
-      self.hintsOff = g.hintsOff;
-      self.programPath = g.programPath;
-      self.programName = g.programName;
-      this.counters = g.hasCounters ? new CounterReader(this.brokeredFd(2 * g.sockets.length)) : null;
-      this.mapInUse = g.mapInUse;
-    } else if (typeof o.program === 'object') {
-      self.hintsOff = 'your program decides (build it with AFXDP_HINTS for hints)';
-      self.programPath = o.program.path;
-      self.programName = o.program.name;
-      this.xskmapFd = o.program.xskmapFd();
-    } else {
-      const loaded = this.loadProgram(cookie);
-      self.hints = loaded.prog.hints;
-      self.hintsOff = hintsOff ?? loaded.hintsOff;
-      self.programPath = loaded.prog.obj.path;
-      // afxdp's own program is called by what it is; a user's by its section's function name
-      self.programName = o.program === undefined ? 'afxdp_stamp' : loaded.prog.program;
-      hintsWanted = loaded.prog.hints;
-      this.obj = loaded.prog.obj;
-      this.progSection = loaded.prog.program;
-      const section = loaded.prog.obj.programs.find((p) => p.name === loaded.prog.program)?.section ?? '';
-      this.programFrags = section.startsWith('xdp.frags');
-      this.ownsObject = true;
-      this.xskmapFd = loaded.prog.obj.mapFd(loaded.prog.xskmap);
-      this.counters = loaded.prog.hasCounters ? new CounterReader(loaded.prog.obj.mapFd('afxdp_counters')) : null;
-      if (o.stackEvery > 0) this.stackCounters = new StackCounterReader(loaded.prog.obj.mapFd('afxdp_stack_counters'));
-      this.mapInUse = (o.strategy === 'auto' || o.strategy === 'map') && loaded.prog.hasStampMap;
-    }
+    const from: ProgramSource = { grant: g, fd: (i) => this.brokered!.fds[i]!, joins: j?.prog ?? null };
+    this.prog = programFor(o, this.ifindex, cookie, from, hintsOff);
     // 2. the sockets (or workers), each registered in the XSKMAP
-    const mapFd = g !== null ? (g.mapInUse ? this.brokeredFd(2 * g.sockets.length + (g.hasCounters ? 1 : 0)) : -1) : this.mapInUse && this.obj ? this.obj.mapFd('afxdp_stamps') : -1;
+    const mapFd = stampMapFd(this.prog, from);
     // event mode receives on this (the main) thread
     if (o.poll === 'event' && (o.cpu !== undefined || o.rt)) {
       this.held.push(holdThreadPolicy()); // close() gives the main thread its policy and CPUs back
@@ -354,7 +209,8 @@ export class LatencyReceiver {
     const key = new Uint32Array(1);
     const val = new Uint32Array(1);
     for (const q of this.queues) {
-      const rq = new ReceiveQueue(q, inWorkers(o.poll), segments, this.counters);
+      const rq = new ReceiveQueue(q, inWorkers(o.poll), segments, this.prog.counters);
+      const index = this.perQueue.length;
       this.perQueue.push(rq);
       const config: EngineConfig = {
         queue: q,
@@ -365,279 +221,78 @@ export class LatencyReceiver {
         mapFd,
         senderRunId: !segments.sender ? -2 : o.senderRunId === 'any' ? -1 : (o.senderRunId as number) >>> 0,
       };
-      const adopt = this.adoption(this.perQueue.length - 1);
-      if (this.role === 'broker') this.openForClientSocket(rq);
-      else if (inWorkers(o.poll)) this.startWorker(rq, config, adopt);
+      const adopt = adoption(this.brokered, index);
+      let busy: BusyPollSettings | null = null;
+      if (this.role === 'broker') busy = socketForClient(o, this.ifindex, this.sg, rq, this.forClient);
+      else if (inWorkers(o.poll)) busy = startWorker(rq, { o, ifindex: this.ifindex, mtu: this.mtu, sg: this.sg, config, adopt, index, fail: (e) => this.fail(e), closed: () => this.closed });
       else this.openEngine(rq, config, adopt);
+      this.busyPollTook ??= busy;
       if (g !== null) continue; // the broker put its socket in the XSKMAP
       // a queue an earlier client of a joined program used starts its counters from zero
-      if (j !== null) this.counters?.reset(q);
+      if (j !== null) this.prog.counters?.reset(q);
       key[0] = q;
       val[0] = rq.fd;
-      native().bpfMapUpdate(this.xskmapFd, new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
+      native().bpfMapUpdate(this.prog.xskmapFd, new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
     }
     // host knobs once every engine exists and is warm; the warm-up's garbage goes now, not in a
     // scavenge during traffic (workers collect their own)
     collectGarbage();
     if (o.cpuDmaLatency) this.held.push(holdCpuDmaLatency());
     if (g !== null || j !== null) return; // and attached the program / it is attached
-    // 3. attach, last (a device-bound program attaches in native mode only)
-    const progFd = typeof o.program === 'object' ? o.program.programFd() : this.obj!.programFd(this.progSection);
-    try {
-      this.attachment = attachXdp(progFd, this.ifindex, o.ifname, hintsWanted ? 'native' : o.mode, { force: o.force });
-    } catch (e) {
-      if (hintsWanted && o.hints === 'auto' && e instanceof AfxdpError) throw new HintsRefused(e);
-      if (hintsWanted && o.hints === true && e instanceof AfxdpError) {
-        throw new AfxdpError('EBPF', `hardware hints are not available on ${o.ifname}: ${e.message}`, {
-          hint: 'drop --hints (afxdp then measures without them), or check the driver: the kfuncs need kernel ≥ 6.3 and a driver that implements them, in native XDP mode',
-          cause: e,
-        });
-      }
-      throw e;
-    }
+    // 3. attach, last
+    this.attachment = attachProgram(this.prog, o, this.ifindex);
   }
 
-  /** afxdp's program with hints first where they can work, else (or when refused) without; or the user's object. */
-  private loadProgram(cookie: number): { prog: LoadedStampProgram; hintsOff: string | null } {
-    const o = this.o;
-    const own = o.program === undefined;
-    let hintsOff: string | null = null;
-    const plans: boolean[] = [];
-    if (!own) {
-      plans.push(false);
-      hintsOff = 'your --program decides (build it with AFXDP_HINTS for hints)';
-    } else if (o.hints === false) {
-      plans.push(false);
-      hintsOff = 'turned off (--no-hints)';
-    } else if (o.mode === 'generic') {
-      if (o.hints === true) throw hintsInGeneric();
-      plans.push(false);
-      hintsOff = GENERIC_HINTS;
-    } else {
-      plans.push(true);
-      if (o.hints === 'auto') plans.push(false);
-    }
-    for (const withHints of plans) {
-      let prog: LoadedStampProgram | null = null;
-      try {
-        prog = loadStampProgram({
-          path: own ? bundledObject(withHints ? 'stamp_hints' : 'stamp') : (o.program as string),
-          own,
-          xskmap: o.xskmap,
-          ifindex: this.ifindex,
-          rodata: {
-            afxdp_cfg_strategy: STRATEGY_CODES[o.strategy],
-            afxdp_cfg_clock: CLOCK[o.clock],
-            afxdp_cfg_simulate_no_meta: o.simulateNoMeta ? 1 : 0,
-            afxdp_cfg_cookie: cookie,
-          },
-          ownRodata: { cfg_match: MATCH[o.match], cfg_udp_port: o.udpPort, ...(o.stackEvery > 0 ? { cfg_stack_every: o.stackEvery } : {}) },
-        });
-        if (prog.hints && o.mode === 'generic') throw hintsInGeneric();
-        return { prog, hintsOff: prog.hints ? null : hintsOff };
-      } catch (e) {
-        prog?.obj.close();
-        if (!withHints || !own) throw e;
-        const why = e instanceof AfxdpError ? e.message : String(e);
-        if (o.hints === true) {
-          throw new AfxdpError('EBPF', `hardware hints are not available on ${o.ifname}: ${why}`, {
-            hint: 'drop --hints (afxdp then measures without them), or check the driver: the kfuncs need kernel ≥ 6.3 and a driver that implements them, in native XDP mode',
-            cause: e,
-          });
-        }
-        hintsOff = `the kernel or driver refused them: ${why}`;
-      }
-    }
-    throw new AfxdpError('ESTATE', 'no stamping program could be loaded'); // unreachable: the last plan throws
-  }
-
-  private socketOptions(q: number): Parameters<typeof XskSocket.create>[0] {
-    const o = this.o;
-    return {
-      ifindex: this.ifindex,
-      ifname: o.ifname,
-      queue: q,
-      bind: o.bind,
-      rxRingSize: o.ringSize,
-      fillRingSize: o.ringSize,
-      txRingSize: o.txRingSize,
-      txMetadataLen: o.txMetadataLen,
-      frameCount: o.frameCount,
-      frameSize: o.frameSize,
-      sg: this.sg,
-      batchSize: o.batchSize,
-      trackFrames: o.trackFrames,
-    };
-  }
-
-  /** client role: a passed fd, given away (-1 in `brokered`) once something owns it */
-  private brokeredFd(i: number): number {
-    return this.brokered!.fds[i]!;
-  }
-
-  /** client role: the broker's socket of queue index i, to adopt (its fds then belong to the socket) */
-  private adoption(i: number): AdoptedSocket | null {
-    const h = this.brokered;
-    if (h === null) return null;
-    const s = h.grant.sockets[i]!;
-    const a = { fd: h.fds[2 * i]!, umemFd: h.fds[2 * i + 1]!, filled: s.filled, bindMode: s.bindMode };
-    h.fds[2 * i] = h.fds[2 * i + 1] = -1;
-    return a;
-  }
-
-  /** broker role: the socket over a memfd UMEM, its fill ring filled, bound; the client receives on it */
-  private openForClientSocket(rq: ReceiveQueue): void {
-    const socket = XskSocket.create({ ...this.socketOptions(rq.queue), shared: true });
-    this.forClient.push(socket);
-    // SO_BUSY_POLL needs CAP_NET_ADMIN, which the broker has and its client has not: set here, on the shared socket
-    if (this.o.busyPoll > 0) {
-      socket.setBusyPoll(this.o.busyPoll);
-      if (this.busyPollTook === null) this.busyPollTook = busyPollOf(socket.fd, this.o.batchSize);
-    }
-    rq.fd = socket.fd;
-    rq.bindMode = socket.bindMode;
-  }
-
-  /**
-   * Broker role: what the client needs — the grant and its fds in the order docs/BROKER.md gives
-   * (each socket's AF_XDP and UMEM fds, then the counters map, then the stamps map). The fds stay
-   * the broker's; sending dups them into the client.
-   */
+  /** Broker role: the grant and its fds for the client (rx/broker-roles.ts grantOf). */
   handover(): { grant: Grant; fds: number[] } {
     if (this.role !== 'broker') throw new AfxdpError('ESTATE', 'handover() is for a receiver opened with openForClient()');
-    const o = this.o;
-    const fds: number[] = [];
-    for (const s of this.forClient) fds.push(s.fd, s.umem.fd);
-    if (this.counters !== null) fds.push(this.obj!.mapFd('afxdp_counters'));
-    if (this.mapInUse) fds.push(this.obj!.mapFd('afxdp_stamps'));
-    const grant: Grant = {
-      ifindex: this.ifindex,
-      queues: [...this.queues],
-      frameCount: o.frameCount,
-      ringSize: o.ringSize,
-      txRingSize: o.txRingSize,
-      txMetadataLen: o.txMetadataLen,
-      cookie: this.cookie,
-      hints: this.hints,
-      hintsOff: this.hintsOff,
-      programPath: this.programPath,
-      programName: this.programName,
-      mode: this.mode,
-      replaced: this.replaced,
-      hasCounters: this.counters !== null,
-      mapInUse: this.mapInUse,
-      sockets: this.forClient.map((s) => ({ queue: s.queue, filled: s.initialFill, bindMode: s.bindMode })),
-      frameSize: o.frameSize,
-      sg: this.sg,
-      mtu: this.mtu,
-      busyPoll: this.busyPollTook?.usecs ?? 0,
-    };
-    return { grant, fds };
+    return grantOf({ o: this.o, ifindex: this.ifindex, queues: this.queues, cookie: this.cookie, program: this.prog, mode: this.mode, replaced: this.replaced, sockets: this.forClient, sg: this.sg, mtu: this.mtu, busyPoll: this.busyPollTook });
   }
 
   private openEngine(rq: ReceiveQueue, config: EngineConfig, adopt: AdoptedSocket | null): void {
-    const socket = adopt ? XskSocket.adopt(this.socketOptions(rq.queue), adopt) : XskSocket.create(this.socketOptions(rq.queue));
+    const opts = socketOptionsOf(this.o, this.ifindex, this.sg, rq.queue);
+    const socket = adopt ? XskSocket.adopt(opts, adopt) : XskSocket.create(opts);
     rq.engine = new RxEngine(socket, config, { xdpToUser: rq.xdpToUser, senderToXdp: rq.senderToXdp, hwToXdp: rq.hwToXdp }, rq.counts);
     rq.engine.warmUp(); // before the program is attached: V8 compiles the hot path before traffic
-    for (const s of this.sinks) rq.engine.sinks.push(s);
     rq.fd = socket.fd;
     rq.bindMode = socket.bindMode;
-  }
-
-  /** Starts the queue's worker and waits (synchronously, bounded) until its socket exists. */
-  private startWorker(rq: ReceiveQueue, config: EngineConfig, adopt: AdoptedSocket | null): void {
-    const o = this.o;
-    const ctl = new Int32Array(new SharedArrayBuffer(4 * W.CTL_LEN));
-    const error = new SharedArrayBuffer(W.ERROR_BYTES);
-    const kernel = new SharedArrayBuffer(8 * 6);
-    let channel: W.WorkerData['channel'] = null;
-    if (o.deliver) {
-      // room per packet: an MTU-sized frame with a VLAN tag or two (a frame cannot hold more without
-      // sg), or with sg an MTU-sized packet (a larger one, a GRO packet in generic mode, is cut there)
-      const mtuFrame = Math.ceil((this.mtu + 22) / 64) * 64;
-      const room = this.mtu <= 0 ? 4096 : this.sg ? Math.max(4096, mtuFrame) : Math.min(4096, mtuFrame);
-      const slots = Math.min(1024, Math.max(32, Math.floor(CHANNEL_BYTES / (o.batchSize * room))));
-      const shape: ChannelShape = { slots, batchSize: o.batchSize, frameSize: room };
-      rq.channel = new BatchChannel(shape, rq.queue);
-      channel = { buffer: rq.channel.buffer, shape };
-    }
-    const bufferOf = (r: LatencyRecorder | null): SharedArrayBuffer | null => (r === null ? null : (r.stateBuffer as SharedArrayBuffer));
-    const data: W.WorkerData = {
-      ifname: o.ifname,
-      netnsFd: o.netnsFd,
-      bind: o.bind,
-      ringSize: o.ringSize,
-      frameCount: o.frameCount,
-      frameSize: o.frameSize,
-      sg: this.sg,
-      batchSize: o.batchSize,
-      trackFrames: o.trackFrames,
-      block: o.poll === 'worker',
-      busyPoll: o.busyPoll,
-      tuning: { cpu: o.cpu === undefined ? -1 : o.cpu + this.perQueue.indexOf(rq), rt: o.rt },
-      config,
-      ctl: ctl.buffer as SharedArrayBuffer,
-      error,
-      counts: rq.counts.buffer as SharedArrayBuffer,
-      kernel,
-      recorders: { xdpToUser: bufferOf(rq.xdpToUser)!, senderToXdp: bufferOf(rq.senderToXdp), hwToXdp: bufferOf(rq.hwToXdp) },
-      channel,
-      adopt: adopt === null ? null : { socket: adopt, ifindex: this.ifindex },
-      handler: o.handler ?? null,
-      handlerCounters: o.handler ? rq.withHandlerCounters() : null,
-      // a handler forwards and sends on the queue's own socket; send() goes through the first queue's
-      txRingSize: o.txRingSize > 0 && this.perQueue[0] === rq ? o.txRingSize : o.handler ? o.ringSize : 0,
-      outbox: null,
-    };
-    if (o.txRingSize > 0 && this.perQueue[0] === rq) {
-      // room per frame as the socket can send one: a UMEM frame, or with sg an MTU-sized chain
-      const room = this.sg ? Math.max(o.frameSize, Math.ceil((this.mtu + 22) / 64) * 64) : o.frameSize;
-      rq.outbox = new Outbox({ slots: OUTBOX_SLOTS, room }, native().wakeCreate());
-      data.outbox = { buffer: rq.outbox.buffer, shape: rq.outbox.shape, wakeFd: rq.outbox.wakeFd };
-    }
-    const thread = new Worker(WORKER_URL, { workerData: data, name: `afxdp-rx-q${rq.queue}` });
-    thread.unref();
-    // an exception inside the worker after setup ends its loop; the state word says stopped
-    thread.on('error', (e) => this.fail(new AfxdpError('ESTATE', `the receive worker of queue ${rq.queue} failed: ${e.message}`, { cause: e })));
-    // a worker that ends while asked to run (process.exit() in a handler, a terminated thread) receives nothing any more
-    thread.on('exit', (code) => {
-      if (this.closed || Atomics.load(ctl, W.CTL_STATE) !== W.STATE_RUNNING || Atomics.load(ctl, W.CTL_READY) !== W.READY_OK) return;
-      this.fail(new AfxdpError('ESTATE', `the receive worker of queue ${rq.queue} exited (code ${code}) while receiving`, { hint: 'the counts until then stay; close the socket and open it again' }));
-    });
-    rq.worker = { thread, ctl, kernel: new Float64Array(kernel) };
-    // an error that ended the worker's receiving after setup (a handler that threw)
-    thread.on('message', (m: W.WorkerMessage) => {
-      if (m && typeof m === 'object' && 'error' in m) this.fail(new AfxdpError(m.error.code, m.error.message, { hint: m.error.hint, errno: m.error.errno }));
-    });
-    // a worker starts in tens of ms; 10 s covers a loaded machine
-    const r = Atomics.wait(ctl, W.CTL_READY, W.READY_WAITING, 10_000);
-    const ready = Atomics.load(ctl, W.CTL_READY);
-    if (ready === W.READY_ERROR) {
-      const text = new TextDecoder().decode(new Uint8Array(error)).replace(/\0+$/, '');
-      const e = JSON.parse(text) as { code: AfxdpError['code']; message: string; hint?: string; errno?: number };
-      throw new AfxdpError(e.code, e.message, { hint: e.hint, errno: e.errno });
-    }
-    if (ready !== W.READY_OK) {
-      throw new AfxdpError('ESTATE', `the receive worker of queue ${rq.queue} did not start (${r})`, { hint: 'the machine may be overloaded; try again' });
-    }
-    rq.fd = ctl[W.CTL_FD]!;
-    rq.tid = ctl[W.CTL_TID]!;
-    rq.bindMode = ctl[W.CTL_ZEROCOPY] === 1 ? 'zerocopy' : 'copy';
-    if (o.busyPoll > 0 && this.busyPollTook === null) this.busyPollTook = busyPollOf(rq.fd, o.batchSize);
   }
 
   /** The real-time knobs of the run, as they took effect (the report's `tuning`). */
   tuning(): ReceiverTuning {
     const o = this.o;
-    let polls = 0;
-    for (const rq of this.perQueue) polls += rq.counts[C_BUSY_POLLS]!;
     return {
       cpu: o.cpu ?? null,
       rt: o.rt,
       cpuDmaLatency: o.cpuDmaLatency,
-      busyPoll: this.busyPollTook === null ? null : { ...this.busyPollTook, polls },
+      busyPoll: this.busyPollTook === null ? null : { ...this.busyPollTook, polls: sumOf(this.perQueue, C_BUSY_POLLS) },
       sched: this.schedHold?.report() ?? null,
     };
+  }
+
+  /** the program reads hardware hints */
+  get hints(): boolean {
+    return this.prog.hints;
+  }
+
+  /** why hints are off (null when on) */
+  get hintsOff(): string | null {
+    return this.prog.hintsOff;
+  }
+
+  /** the BPF object in use (afxdp's stamp.bpf.o or the user's) */
+  get programPath(): string {
+    return this.prog.path;
+  }
+
+  /** name of the XDP program in front of the sockets */
+  get programName(): string {
+    return this.prog.name;
+  }
+
+  /** the program in front of the sockets takes multi-buffer packets (xdp.frags); null: not known */
+  get programFrags(): boolean | null {
+    return this.prog.frags;
   }
 
   get mode(): XdpMode {
@@ -665,27 +320,63 @@ export class LatencyReceiver {
 
   /** With `stackEvery`: the frames the program passed to the kernel stack (summed over queues), else null. */
   stackSplit(): StackCounters | null {
-    return this.stackCounters?.sum(this.queues) ?? null;
+    return this.prog.stackCounters?.sum(this.queues) ?? null;
   }
 
   /** Whether the program has afxdp's per-queue counters (afxdp's own program does; yours does not) */
   get programHasCounters(): boolean {
-    return this.counters !== null;
+    return this.prog.counters !== null;
+  }
+
+  // ------------------------------------------------------------------ consume
+
+  /**
+   * The next batch ready now on the main thread (the queues take turns), or null: event mode takes
+   * it from the queue's engine (its frames stay with user space until release()), the worker modes
+   * (opened with `deliver`) from the batches the workers handed over. Release it before the next.
+   */
+  take(): PacketBatch | null {
+    if (this.closed) throw new AfxdpError('ECLOSED', 'the receiver is closed');
+    return this.consumer.take();
+  }
+
+  /** Gives back the batch of the last take() (frames to the kernel, or the slot to its worker). */
+  release(): void {
+    this.consumer.release();
+  }
+
+  /** Resolves when a batch may be ready, after `timeoutMs`, on abort, or when receiving ends (see `error`). */
+  wait(timeoutMs?: number, signal?: AbortSignal): Promise<void> {
+    return this.consumer.wait(timeoutMs, signal);
+  }
+
+  /** Calls `cb` (which takes and releases) whenever a batch may be ready, until unwatch() or the end of receiving. */
+  watch(cb: () => void): void {
+    this.consumer.watch(cb);
+  }
+
+  /** Ends watch(). */
+  unwatch(): void {
+    this.consumer.unwatch();
+  }
+
+  /** The batch of the last take(), or null (its columns: what arrived last, for a tool; not valid across takes). */
+  get lastBatch(): PacketBatch | null {
+    return this.consumer.lastBatch;
   }
 
   /**
-   * Receives every batch of every queue, on the main thread: called after the columns are filled
-   * (before the frames are recycled in event mode). Worker and busy modes: need `deliver`.
+   * Receives every batch of every queue, on the main thread, through take()/release(): called
+   * with the columns filled, before the batch is released. Worker and busy modes: need `deliver`.
    */
   addSink(sink: PacketSink): void {
     if (inWorkers(this.poll) && !this.o.deliver) {
       throw new AfxdpError('ESTATE', `this ${this.poll}-mode receiver was opened without \`deliver\`: its batches stay in the workers`, { hint: 'open it with deliver: true to add sinks' });
     }
     this.sinks.push(sink);
-    for (const rq of this.perQueue) rq.engine?.sinks.push(sink);
   }
 
-  /** Starts receiving: event mode installs the readable callbacks; the worker modes start handing batches to the sinks. */
+  /** Starts receiving: the batches go to the sinks as they arrive (event mode: the engines run on this thread when woken). */
   start(): void {
     if (this.closed) throw new AfxdpError('ECLOSED', 'the receiver is closed');
     if (this.started) return;
@@ -694,72 +385,44 @@ export class LatencyReceiver {
       const receiving = this.perQueue.map((rq) => rq.tid).filter((t) => t > 0);
       this.schedHold = holdReceiverFirst({ receiving, mainReceives: this.poll === 'event', untilExit: this.o.schedUntilExit });
     }
-    if (this.poll === 'event') {
-      for (const rq of this.perQueue) {
-        rq.engine!.socket.onReadable((status) => {
-          if (status < 0) this.fail(socketError(this.ifname, rq.queue, status));
-          else this.drainQueue(rq);
-        });
-      }
-    } else if (this.sinks.length > 0) {
-      void this.pump();
-    }
+    // event mode always receives here; the worker modes hand batches over only for sinks
+    if (this.poll === 'event' || this.sinks.length > 0) this.consumer.watch(this.deliver);
   }
 
-  /** Worker modes with sinks: hands the workers' batches to the sinks as they arrive. */
-  private async pump(): Promise<void> {
-    while (!this.closed) {
-      await Promise.race(this.perQueue.map((rq) => rq.channel!.wait(100)));
-      this.drainChannels();
-    }
-  }
+  /** Everything ready now through the sinks (take → sinks → release). */
+  private readonly deliver = (): void => {
+    this.drain();
+  };
 
-  private drainChannels(): number {
-    let total = 0;
-    for (const rq of this.perQueue) {
-      const ch = rq.channel;
-      if (ch === null) continue;
-      for (let b: PacketBatch | null = ch.peek(); b !== null; b = ch.peek()) {
-        for (let k = 0; k < this.sinks.length; k++) this.sinks[k]!.onBatch(b);
-        total += b.n;
-        ch.done();
-      }
-    }
-    return total;
-  }
-
-  private drainQueue(rq: ReceiveQueue): number {
-    const e = rq.engine;
-    if (e === null || e.socket.isClosed) return 0;
-    const n = e.drain();
-    if (n > 0 && this.onBatch !== null) this.onBatch(this.received);
-    return n;
-  }
-
-  /** Event mode: receive everything ready on every queue now. Worker modes: hand over delivered batches. */
+  /** Receives everything ready now on every queue and hands it to the sinks; returns the packets. */
   drain(): number {
-    if (inWorkers(this.poll)) return this.drainChannels();
+    const c = this.consumer;
+    if (c.holding) return 0; // a consumer of take() holds a batch: it drains itself
+    const sinks = this.sinks;
     let total = 0;
-    for (const rq of this.perQueue) total += this.drainQueue(rq);
+    for (let b = c.take(); b !== null; b = c.take()) {
+      const n = b.n;
+      try {
+        for (let k = 0; k < sinks.length; k++) sinks[k]!.onBatch(b);
+      } finally {
+        c.release();
+      }
+      total += n;
+    }
+    if (total > 0 && this.onBatch !== null && this.poll === 'event') this.onBatch(this.received);
     return total;
   }
 
   get received(): number {
-    let n = 0;
-    for (const rq of this.perQueue) n += rq.counts[C_RECEIVED]!;
-    return n;
+    return sumOf(this.perQueue, C_RECEIVED);
   }
 
   get metaValid(): number {
-    let n = 0;
-    for (const rq of this.perQueue) n += rq.counts[C_META_VALID]!;
-    return n;
+    return sumOf(this.perQueue, C_META_VALID);
   }
 
   get metaInvalid(): number {
-    let n = 0;
-    for (const rq of this.perQueue) n += rq.counts[C_META_INVALID]!;
-    return n;
+    return sumOf(this.perQueue, C_META_INVALID);
   }
 
   /** Latency summary of a segment over all queues (ns); default xdp_to_user. */
@@ -791,10 +454,8 @@ export class LatencyReceiver {
   }
 
   /**
-   * Are the sockets still bound? The kernel unbinds an AF_XDP socket when its interface is
-   * unregistered, without a poll event (xsk_poll never reports sk_err), so the wait loop asks a
-   * few times per second: a non-blocking recvfrom() answers ENXIO once unbound. Works for a
-   * worker's socket too (the fd is process-wide). Not per packet.
+   * Are the sockets still bound, and the broker still there? Neither gives a poll event when it
+   * goes (rx/worker-host.ts unboundQueue), so the wait loop asks a few times per second. Not per packet.
    */
   checkAlive(): boolean {
     if (this.closed || this.error) return this.error === null;
@@ -805,14 +466,8 @@ export class LatencyReceiver {
       }));
       return false;
     }
-    for (const rq of this.perQueue) {
-      if (rq.fd < 0) continue;
-      // ENETDOWN (interface down) is not fatal: a link flap must not end a long measurement
-      if (native().xskKick(rq.fd, 0) === -ENXIO) {
-        this.fail(socketError(this.ifname, rq.queue, -ENXIO));
-        break;
-      }
-    }
+    const gone = unboundQueue(this.perQueue);
+    if (gone !== null) this.fail(socketError(this.ifname, gone.queue, UNBOUND));
     return this.error === null;
   }
 
@@ -841,8 +496,8 @@ export class LatencyReceiver {
     } catch {
       // the rings may be unusable now; the counts so far stay
     }
-    for (const rq of this.perQueue) rq.engine?.socket.offReadable();
     this.error = e;
+    this.consumer.stop(); // a waiting consumer returns and finds `error`
     this.onError?.(e);
   }
 
@@ -851,42 +506,7 @@ export class LatencyReceiver {
     const final = this.finalStats?.[index === undefined ? 0 : 1 + index];
     if (final) return final;
     const list = index === undefined ? this.perQueue : [this.perQueue[index]!];
-    const kernel = emptyKernel();
-    const program = { ...NO_COUNTERS };
-    const c = new Float64Array(C_CHAINS_DROPPED + 1);
-    for (const rq of list) {
-      addInto(kernel, rq.kernel());
-      try {
-        addInto(program, rq.program());
-      } catch (e) {
-        if (this.error === null && !this.closed) throw e; // after an error (interface gone) keep the rest of the report
-      }
-      for (let i = 0; i <= C_MAP_NO_STAMP; i++) c[i] += rq.counts[i]!;
-      for (let i = C_SIZE_BASE; i <= C_CHAINS_DROPPED; i++) c[i] += rq.counts[i]!;
-    }
-    const own = this.counters !== null;
-    return {
-      received: c[C_RECEIVED]!,
-      metaValid: c[C_META_VALID]!,
-      metaInvalid: c[C_META_INVALID]!,
-      kernel,
-      program,
-      byStrategy: { meta: c[C_VIA_META]!, prepend: c[C_VIA_PREPEND]!, map: c[C_VIA_MAP]! },
-      hints: this.hints ? { rx_timestamp: c[C_HINT_HW_TS]!, rx_hash: c[C_HINT_RX_HASH]!, vlan: c[C_HINT_VLAN]! } : null,
-      map: !this.mapInUse
-        ? null
-        : {
-            stored: own ? program.via_map : null,
-            matched: c[C_MAP_MATCHED]!,
-            packets_without_stamp: c[C_MAP_NO_STAMP]!,
-            stamps_without_packet: own ? Math.max(0, program.via_map - c[C_MAP_MATCHED]!) : null,
-            collisions: own ? program.map_collisions : null,
-          },
-      bySize: Object.fromEntries(SIZE_CLASSES.map((k, i) => [k.name, c[C_SIZE_BASE + i]!])),
-      multiBuffer: c[C_MULTI_BUFFER]!,
-      chainsDropped: c[C_CHAINS_DROPPED]!,
-      handler: this.o.handler === undefined ? null : handlerStats(list),
-    };
+    return statsOf(list, { hints: this.hints, mapInUse: this.prog.mapInUse, ownCounters: this.prog.counters !== null, handler: this.o.handler !== undefined, tolerant: this.error !== null || this.closed });
   }
 
   /** Worker modes: used heap of each worker's isolate at start and at stop (after GC when --expose-gc). */
@@ -932,24 +552,17 @@ export class LatencyReceiver {
     if (this.closed) return;
     this.stopWatchAlive();
     this.schedHold?.freeze(); // the report shows the threads as they ran, receiving ones included
-    try {
-      this.drain();
-    } catch {
-      // the interface may be gone; keep what was counted
-    }
-    for (const rq of this.perQueue) rq.engine?.socket.offReadable();
-    for (const rq of this.perQueue) if (rq.worker) Atomics.store(rq.worker.ctl, W.CTL_STATE, W.STATE_STOP);
-    // a worker waiting for a free channel slot needs the main thread to keep consuming
-    const deadline = Date.now() + 5000;
-    for (const rq of this.perQueue) {
-      const w = rq.worker;
-      if (w === null) continue;
-      while (Atomics.load(w.ctl, W.CTL_STATE) !== W.STATE_STOPPED && Date.now() < deadline) {
-        this.drainChannels();
-        Atomics.wait(w.ctl, W.CTL_STATE, W.STATE_STOP, 5);
+    this.consumer.release(); // a batch a consumer still holds goes back
+    const drain = (): void => {
+      try {
+        this.drain();
+      } catch {
+        // the interface may be gone; keep what was counted
       }
-    }
-    this.drainChannels();
+    };
+    drain();
+    this.consumer.stop();
+    stopWorkers(this.perQueue, drain);
     const final: Array<ReceiverStats | null> = [];
     for (const i of [undefined, ...this.perQueue.keys()]) {
       try {
@@ -959,6 +572,7 @@ export class LatencyReceiver {
       }
     }
     this.closed = true;
+    this.consumer.stop(); // a waiting consumer returns and finds the receiver closed
     this.finalStats = final;
     this.attachment?.detach();
     for (const rq of this.perQueue) {
@@ -967,7 +581,7 @@ export class LatencyReceiver {
     }
     for (const s of this.forClient) s.close();
     for (const rq of this.perQueue) if (rq.outbox !== null) native().close(rq.outbox.wakeFd);
-    if (this.ownsObject) this.obj?.close();
+    if (this.prog.ownsObject) this.prog.obj?.close();
     while (this.held.length > 0) this.held.pop()!();
     this.schedHold?.release(); // every thread back as it was (the report keeps how they ran)
     // a client gives the queues back by closing the connection: the broker then detaches
@@ -976,44 +590,4 @@ export class LatencyReceiver {
       native().close(this.brokered.conn);
     }
   }
-}
-
-function handlerStats(list: ReceiveQueue[]): HandlerStats {
-  const s: HandlerStats = { handled: 0, forwarded: 0, sent: 0, dropped: 0, counters: new Array<number>(HANDLER_COUNTERS).fill(0) };
-  for (const rq of list) {
-    s.handled += rq.counts[C_HANDLED]!;
-    s.forwarded += rq.counts[C_FORWARDED]!;
-    s.sent += rq.counts[C_SENT]!;
-    s.dropped += rq.counts[C_HANDLER_DROPPED]!;
-    const u = rq.handlerCounters;
-    if (u !== null) for (let i = 0; i < HANDLER_COUNTERS; i++) s.counters[i]! += u[i]!;
-  }
-  return s;
-}
-
-function addInto<T extends object>(a: T, b: T): void {
-  const x = a as Record<string, number>;
-  for (const [k, v] of Object.entries(b as Record<string, number>)) x[k] = (x[k] ?? 0) + v;
-}
-
-/** Internal: the hint program was refused at attach; open() starts over without hints. */
-class HintsRefused extends Error {
-  constructor(override readonly cause: AfxdpError) {
-    super(cause.message);
-  }
-}
-
-function socketError(ifname: string, queue: number, status: number): AfxdpError {
-  return status === -ENXIO
-    ? new AfxdpError('ENOIFACE', `interface ${ifname} disappeared while measuring`, { hint: 'the report covers the packets received until then; check who deletes the interface' })
-    : new AfxdpError('ESYS', `the AF_XDP socket on ${ifname} queue ${queue} failed (poll status ${status})`, {
-        errno: -status,
-        hint: 'the report covers the packets received until then; `ip link show` the interface, it may be down or reconfigured',
-      });
-}
-
-function hintsInGeneric(): AfxdpError {
-  return new AfxdpError('EUSAGE', `--hints needs native XDP mode: ${GENERIC_HINTS.replace('generic XDP mode: ', '')} ("Can't attach device-bound programs in generic mode")`, {
-    hint: 'use --mode native (or auto), or drop --hints',
-  });
 }

@@ -110,6 +110,8 @@ export interface IpLink {
   operstate: string;
   /** the MAC address (Ethernet links) */
   address?: string;
+  /** UP, LOWER_UP, … */
+  flags?: string[];
   num_rx_queues?: number;
   num_tx_queues?: number;
   link_type?: string;

@@ -23,6 +23,13 @@ export const XDP_USE_SG = 1 << 4;
 // xdp_desc.options: more descriptors of this packet follow (RX and TX, with XDP_USE_SG)
 export const XDP_PKT_CONTD = 1 << 0;
 
+// getsockopt(SOL_XDP, XDP_OPTIONS): struct xdp_options.flags
+export const XDP_OPTIONS_ZEROCOPY = 1 << 0;
+
+// poll(2) events
+export const POLLIN = 0x1;
+export const POLLOUT = 0x4;
+
 // ring flags word
 export const XDP_RING_NEED_WAKEUP = 1 << 0;
 

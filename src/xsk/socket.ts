@@ -32,6 +32,9 @@ import {
   XDP_USE_SG,
   XDP_PKT_CONTD,
   XDP_ZEROCOPY,
+  XDP_OPTIONS_ZEROCOPY,
+  POLLIN,
+  POLLOUT,
   MAX_CHAIN,
 } from './constants.js';
 
@@ -147,6 +150,17 @@ export class XskSocket {
   readonly batchSize: number;
   /** the bind mode that took effect */
   readonly bindMode: 'copy' | 'zerocopy';
+  /**
+   * the kernel's own answer (getsockopt XDP_OPTIONS, XDP_OPTIONS_ZEROCOPY): the socket moves
+   * frames without a copy. Agrees with bindMode; for a socket sharing a UMEM it is the queue's.
+   */
+  readonly zeroCopy: boolean;
+  /**
+   * bound with XDP_USE_NEED_WAKEUP (a socket sharing a UMEM has its first socket's): the kernel
+   * asks for a kick through the rings' flags. Without it txFlush() kicks at every call, as
+   * xdpsock does, and the fill ring is never kicked.
+   */
+  readonly needWakeup: boolean;
   readonly rx: Ring | null;
   readonly tx: Ring | null;
   /** the free list, the fill ring and the completion ring: every frame allocation of this socket */
@@ -247,6 +261,9 @@ export class XskSocket {
       else if (this.rx && this.ownRings) self.initialFill = this.pool.refill(Math.min(o.fillRingSize, o.initialFill ?? this.rxShare()));
 
       this.bindMode = adopt ? adopt.bindMode : owner !== null ? this.bindShared(o, owner) : this.bind(o);
+      this.needWakeup = owner !== null ? owner.needWakeup : o.needWakeup;
+      const opt = n.xskOptions(this.fd);
+      this.zeroCopy = opt < 0 ? this.bindMode === 'zerocopy' : (opt & XDP_OPTIONS_ZEROCOPY) !== 0;
     } catch (e) {
       n.close(this.fd);
       throw e;
@@ -326,7 +343,6 @@ export class XskSocket {
       if (owner.tracker !== null) throw new AfxdpError('EUSAGE', 'frame tracking (trackFrames) does not follow frames across sockets sharing a UMEM', { hint: 'open the first socket without trackFrames' });
       if (owner.isClosed) throw new AfxdpError('ECLOSED', `cannot share the UMEM of the closed socket on ${owner.ifname} queue ${owner.queue}`, { hint: 'share the UMEM of an open socket' });
       o.sg = owner.sg;
-      o.needWakeup = false;
       return new XskSocket(o, owner.umem, null, owner);
     }
     const umem = new Umem({ frameCount: opts.frameCount, frameSize: opts.frameSize, shared: opts.shared, headroom: opts.headroom, unaligned: opts.unaligned }, adopt ? adopt.umemFd : -1);
@@ -677,14 +693,27 @@ export class XskSocket {
     if (this.tracker !== null) this.tracker.move(addr, FRAME_APP, FRAME_TX, 'txPush');
   }
 
-  /** Publishes the queued frames and kicks the kernel when it asks (always, in copy mode). */
+  /**
+   * Publishes the queued frames without a kick; returns how many. Something else must make the
+   * kernel send them: a later txFlush(), or pollFor('out') (copy mode sends from poll).
+   */
+  txPublish(): number {
+    const n = this.txQueued;
+    if (n > 0) {
+      this.tx!.submit(n);
+      this.txQueued = 0;
+    }
+    return n;
+  }
+
+  /** Publishes the queued frames and kicks the kernel when it asks (always in copy mode, and without need_wakeup). */
   txFlush(): number {
     const tx = this.tx!;
     if (this.txQueued > 0) {
       tx.submit(this.txQueued);
       this.txQueued = 0;
     }
-    if (this.bindMode === 'copy' || tx.needsWakeup()) {
+    if (this.bindMode === 'copy' || !this.needWakeup || tx.needsWakeup()) {
       this.txKicks++;
       return native().xskKick(this.fd, KICK_TX);
     }
@@ -752,6 +781,23 @@ export class XskSocket {
     this.checkOpen();
     if (this.poll) throw new AfxdpError('ESTATE', 'a readable callback is already installed');
     this.poll = native().pollStart(this.fd, (status) => cb(status));
+  }
+
+  /**
+   * Blocks the calling thread in poll(2) on the socket for up to timeoutMs: `'in'` until a packet
+   * is on the RX ring, `'out'` until the TX ring has room (in copy mode a poll with a TX ring
+   * also sends what is queued, as the kernel's POLL_TX scenario relies on). Returns true when the
+   * socket became ready, false on timeout. For setup, tests and threads that own the socket: it
+   * blocks the event loop.
+   */
+  pollFor(what: 'in' | 'out', timeoutMs: number): boolean {
+    this.checkOpen();
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 2 ** 31 - 1) throw new AfxdpError('EUSAGE', `pollFor: timeoutMs must be a whole number of milliseconds ≥ 0, got ${String(timeoutMs)}`);
+    const events = what === 'in' ? POLLIN : what === 'out' ? POLLOUT : -1;
+    if (events < 0) throw new AfxdpError('EUSAGE', `pollFor: what must be 'in' or 'out', got ${JSON.stringify(what)}`);
+    const r = native().xskPoll(this.fd, events, timeoutMs);
+    if (r < 0) throw new AfxdpError('ESYS', `poll on the AF_XDP socket of ${this.ifname} queue ${this.queue} failed (errno ${-r})`, { errno: -r });
+    return (r & events) !== 0;
   }
 
   offReadable(): void {

@@ -24,7 +24,7 @@ export const MAX_TX_KICKS = 256;
  * Takes k free frames for one packet into out[at .. at + k): all of them, or none (returns
  * false, nothing taken, when the pool runs short: try again after completions).
  */
-export function allocChain(sock: XskSocket, k: number, out: Uint32Array, at = 0): boolean {
+export function allocChain(sock: Pick<XskSocket, 'txAlloc' | 'txUnalloc'>, k: number, out: Uint32Array, at = 0): boolean {
   for (let j = 0; j < k; j++) {
     const a = sock.txAlloc();
     if (a < 0) {
@@ -40,7 +40,7 @@ export function allocChain(sock: XskSocket, k: number, out: Uint32Array, at = 0)
  * Queues frames addrs[at .. at + k) (lengths lens[...]) as one packet: XDP_PKT_CONTD on all but
  * the last, `options` (e.g. XDP_TX_METADATA) on every descriptor. Check TX ring room first.
  */
-export function pushChain(sock: XskSocket, addrs: Uint32Array, lens: Uint32Array, at: number, k: number, options = 0): void {
+export function pushChain(sock: Pick<XskSocket, 'txPush'>, addrs: Uint32Array, lens: Uint32Array, at: number, k: number, options = 0): void {
   for (let j = 0; j < k; j++) sock.txPush(addrs[at + j]!, lens[at + j]!, j + 1 < k ? options | XDP_PKT_CONTD : options);
 }
 
@@ -95,7 +95,7 @@ export function queueCopy(sock: XskSocket, data: Uint8Array, offset: number, len
  * mode transmits at most 32 frames per kick), at most MAX_TX_KICKS times. Frames still queued
  * after that go with the next flush.
  */
-export function flushTx(sock: XskSocket): void {
+export function flushTx(sock: { readonly tx: { pending(): number } | null; txFlush(): unknown }): void {
   const tx = sock.tx!;
   sock.txFlush();
   for (let tries = 0; tries < MAX_TX_KICKS && tx.pending() > 0; tries++) sock.txFlush();

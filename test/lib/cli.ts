@@ -86,14 +86,15 @@ export function runCli(args: string[], o: CliOptions = {}): Promise<CliResult> {
 export async function assertNoLeftovers(): Promise<void> {
   const ids = [...seenLabs];
   seenLabs.clear();
-  const collect = async (): Promise<{ holders: number[]; links: string[]; netns: string[] }> => {
+  const collect = async (): Promise<{ holders: number[]; links: string[]; netns: string[]; taps: string[] }> => {
     // plus any orphaned holder on the machine: a live run's holders always have a live parent
-    const all = { holders: orphanHolders(), links: [] as string[], netns: [] as string[] };
+    const all = { holders: orphanHolders(), links: [] as string[], netns: [] as string[], taps: [] as string[] };
     for (const id of ids) {
       const l = await Lab.leftovers(id);
       all.holders.push(...l.holders);
       all.links.push(...l.links);
       all.netns.push(...l.netns);
+      all.taps.push(...l.taps);
     }
     return all;
   };
@@ -101,9 +102,9 @@ export async function assertNoLeftovers(): Promise<void> {
   let left = await collect();
   await waitFor(async () => {
     left = await collect();
-    return left.holders.length + left.links.length + left.netns.length === 0;
+    return left.holders.length + left.links.length + left.netns.length + left.taps.length === 0;
   }, { what: 'the labs of this test to be gone', timeoutMs: 5_000 }).catch(() => {});
-  assert.deepEqual(left, { holders: [], links: [], netns: [] }, `afxdp leftovers after the test (labs ${ids.join(', ') || 'none'})`);
+  assert.deepEqual(left, { holders: [], links: [], netns: [], taps: [] }, `afxdp leftovers after the test (labs ${ids.join(', ') || 'none'})`);
   const { stdout } = await runTool('ip', ['-j', 'link', 'show']);
   const withXdp = (JSON.parse(stdout) as Array<{ ifname: string; xdp?: unknown }>).filter((l) => l.xdp !== undefined).map((l) => l.ifname);
   assert.deepEqual(withXdp, [], 'XDP programs left attached in the root namespace');

@@ -36,14 +36,14 @@ export async function withLab<T>(fn: (lab: Lab) => T | Promise<T>, opts: WithLab
   return result;
 }
 
-/** Nothing of lab `id` is left: holders, links, named namespaces (holders may take a moment to be reaped). */
+/** Nothing of lab `id` is left: holders, links, named namespaces, taps (holders may take a moment to be reaped). */
 export async function assertLabGone(id: string): Promise<void> {
   let left = await Lab.leftovers(id);
   await waitFor(async () => {
     left = await Lab.leftovers(id);
-    return left.holders.length + left.links.length + left.netns.length === 0;
+    return left.holders.length + left.links.length + left.netns.length + left.taps.length === 0;
   }, { what: `lab ${id} to be gone`, timeoutMs: 5_000 }).catch(() => {});
-  assert.deepEqual(left, { holders: [], links: [], netns: [] }, `leftovers of lab ${id}`);
+  assert.deepEqual(left, { holders: [], links: [], netns: [], taps: [] }, `leftovers of lab ${id}`);
 }
 
 /**
@@ -85,7 +85,8 @@ export async function waitForRunTraffic(cliPid: number, n: number, timeoutMs = 2
 /** The lab ends that have an XDP program attached, e.g. ["afxdp-abc123r"]. */
 export async function xdpOn(lab: Lab): Promise<string[]> {
   const out: string[] = [];
-  for (const s of [lab.rx, lab.tx]) {
+  // a tap lab's two ends are one interface
+  for (const s of lab.driver === 'tap' ? [lab.rx] : [lab.rx, lab.tx]) {
     if ((await attachedProgramId((cmd, args) => s.netns.exec(cmd, args), s.ifname)) !== null) out.push(s.ifname);
   }
   return out;
@@ -98,9 +99,9 @@ export function inside(lab: Lab, side: 'rx' | 'tx' = 'rx'): string[] {
 
 export type GenOptions = Partial<Pick<GeneratorOptions, 'queue' | 'srcPort' | 'dstPort' | 'size' | 'runId' | 'batchSize' | 'trackFrames'>>;
 
-/** afxdp's generator on the lab's tx end, addressed to its rx end. The caller closes it. */
+/** afxdp's generator on the lab's tx end (on tap: the tap's fd), addressed to its rx end. The caller closes it. */
 export function openGenerator(lab: Lab, o: GenOptions = {}): TrafficGenerator {
-  return TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes, ...o });
+  return TrafficGenerator.open({ ...lab.senderOptions(o.queue ?? 0), ...o });
 }
 
 /** Sends `count` frames from tx to rx (default 20,000 pps) and resolves with how many the kernel took. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-// the CLI uses only the public API (src/index.ts)
+// the CLI uses only the public API (its entries)
 import { runCompareIface } from '../../entry/lab.js';
 import { renderTable } from '../../entry/report.js';
 import { requireCaps, PROBE_NEEDS } from '../../entry/privileges.js';

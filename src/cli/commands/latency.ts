@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-// the CLI uses only the public API (src/index.ts)
+// the CLI uses only the public API (its entries)
 import { runLatency, AfxdpError } from '../../index.js';
 import { renderTable } from '../../entry/report.js';
 import { requireCaps, resolveRunAs, PROBE_NEEDS, RT_NEED } from '../../entry/privileges.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-// the CLI uses only the public API (src/index.ts)
+// the CLI uses only the public API (its entries)
 import { Broker, DEFAULT_LIMITS, type BrokerLimits } from '../../entry/broker.js';
 import { requireCaps, PROBE_NEEDS } from '../../entry/privileges.js';
 import { RING_SIZE_MAX, FRAME_COUNT_MAX } from '../../entry/receiver.js';
