@@ -40,7 +40,7 @@ export {
   REPORT_SCHEMA,
   type Report, type PacketCounts, type KernelCounters, type LatencySegments, type LatencySummary, type RunEnvironment, type QueueReport, type PingReport,
   type MultiBufferReport, type TuningReport, type TakenReport, type WarmupReport, type TimelineEntry, type OutputInfo, type LatencyAnomalies, type Strategy,
-  type ComparePaths, type AfXdpPath, type StackPath,
+  type ComparePaths, type AfXdpPath, type StackPath, type PathEffects, type PathEffect, type PathDelta, type PathName,
 } from './report/report.js';
 export type { Calibration, CalibrationSide, InstrumentCitation } from './report/calibration.js';
 

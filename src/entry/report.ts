@@ -10,7 +10,7 @@ export {
   buildReport, REPORT_SCHEMA, type ReportInput,
   type Report, type PacketCounts, type KernelCounters, type LatencySegments, type LatencySummary, type RunEnvironment, type QueueReport, type PingReport,
   type MultiBufferReport, type TuningReport, type TakenReport, type WarmupReport, type TimelineEntry, type OutputInfo, type LatencyAnomalies, type Strategy,
-  type ComparePaths, type AfXdpPath, type StackPath,
+  type ComparePaths, type AfXdpPath, type StackPath, type PathEffects, type PathEffect, type PathDelta, type PathName,
 } from '../report/report.js';
 export type { BindMode, KernelStats } from '../xsk/socket.js';
 export type { XdpMode } from '../xdp/program.js';
