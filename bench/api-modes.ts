@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Lab, TrafficGenerator } from '../src/index.js';
+import { Lab, TrafficGenerator } from '../src/entry/lab.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RX_REF = path.join(ROOT, 'build', 'bench', 'rx_ref');

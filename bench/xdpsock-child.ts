@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { openXsk, loadProgram, XSK_REDIRECT_PROGRAM, macFromString, type XskSocket } from '../src/index.js';
+import { openXsk, loadProgram, XSK_REDIRECT_PROGRAM, type XskSocket } from '../src/index.js';
+import { macFromString } from '../src/entry/lab.js';
 import { holdReceiverFirst } from '../src/sys/sched.js';
 
 const BATCH = 64;

@@ -8,7 +8,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { openXsk, loadProgram, macFromString, XSK_REDIRECT_PROGRAM, type XskSocket } from 'afxdp';
+import { openXsk, loadProgram, XSK_REDIRECT_PROGRAM, type XskSocket } from 'afxdp';
+import { macFromString } from 'afxdp/lab';
 
 /** Forwards between two sockets that share one UMEM; pump() is one turn of the loop. */
 export class TwoPortForwarder {

@@ -1,6 +1,7 @@
 /**
- * afxdp — AF_XDP sockets for Node.js. The public API; everything users (and the `afxdp` CLI)
- * build on. See docs/API.md for every export with an example.
+ * afxdp — AF_XDP sockets for Node.js. The main entry: what an application programs against. Each
+ * export is documented in docs/API.md, which also lists the subpath entries (afxdp/receiver,
+ * afxdp/lab, afxdp/report, afxdp/broker, afxdp/privileges) for tools built like the `afxdp` CLI.
  *
  *   import { open } from 'afxdp';
  *   await using sock = open({ iface: 'eth0' });
@@ -10,63 +11,47 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from './native.js';
 
 // sockets, batches, packets
-export { open, AfxdpSocket, type OpenOptions, type SocketStats, type BatchesOptions, type ReportOptions } from './api/socket.js';
+export { open, AfxdpSocket, type OpenOptions, type SocketStats, type BatchesOptions, type LatencyOptions, type ReportOptions, type AfxdpSocketEvents } from './api/socket.js';
 export { Batch, Packet } from './api/batch.js';
 export type { HandlerContext, PacketHandler } from './api/handler-host.js';
 export type { NetnsOption } from './api/netns.js';
+export { UdpView, parseUdp, udpReply } from './wire/udp.js';
 // one AF_XDP socket at xsk.h's level: its UMEM and rings, shared UMEM, unaligned chunks, headroom
 export { openXsk, XskSocket, XSK_REDIRECT_PROGRAM, type XskOptions } from './api/xsk.js';
+export type { KernelStats, BindMode, BindModeOption, XskSocketOptions } from './xsk/socket.js';
+export type { UmemOptions } from './xsk/umem.js';
 
 // your own XDP programs
 export { loadProgram, XdpProgram, type LoadProgramOptions, type AttachOptions, type Attachment, type MapInfo } from './api/program.js';
 export { checkObject as checkProgram, type CheckResult, type ProgramVerdict } from './xdp/check.js';
+export type { XdpMode, XdpModeOption } from './xdp/program.js';
+export type { ProgramCounters, StackCounters } from './xdp/counters.js';
 
 // errors
 export { AfxdpError, type AfxdpErrorCode } from './errors.js';
 
-// measuring without touching packets, and reports
-export { LatencyReceiver, ReceiveQueue, POLL_MODES, SCHED_CHOICES, type SchedChoice, type SchedReport, type ThreadSched, type ReceiverOptions, type ReceiverStats, type HandlerStats, type ReceiverTuning, type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram } from './rx/receiver.js';
-export { LatencyProbe, type ProbeOptions, type ProbeStats } from './rx/probe.js';
-export { MATCH_NAMES, describeMatch } from './rx/options.js';
-export { checkOption, checkQueues, RING_SIZE_MIN, RING_SIZE_MAX, FRAME_COUNT_MAX, type BoundedOption, type CheckHow } from './rx/bounds.js';
-export { PacketBatch, type PacketSink } from './rx/batch.js';
-export { waitForEnd, type WaitOptions, type Receiving } from './run/session.js';
+// a latency run and its report (afxdp/report reads, writes and compares reports)
 export { runLatency, latencyMatch, type LatencyRunOptions, type LatencyRunResult } from './run/latency.js';
-export { Broker, type BrokerOptions } from './run/serve.js';
-export { DEFAULT_LIMITS, type BrokerLimits } from './run/broker-limits.js';
-export { BROKER_PROTOCOL } from './sys/broker-wire.js';
-export { parseWarmup, type WarmupSpec } from './run/warmup.js';
-export { receiverReport, type ReportExtras } from './report/receiver-report.js';
+export type { ReceiverOptions, LoadedProgram, PollMode, ClockName, MatchName, SchedChoice, HandlerStats, MapStats, StrategyCounts, HintCounts } from './rx/receiver.js';
+export type { WarmupSpec } from './run/warmup.js';
 export type { OutputOptions } from './report/outputs.js';
 export type { LiveInterval } from './report/live.js';
-export { requireCaps, PROBE_NEEDS, LAB_NEEDS, RT_NEED } from './sys/caps.js';
-export { resolveRunAs, type RunAs, type PrivilegeDrop } from './sys/privileges.js';
-export { LatencyRecorder, type LatencySummary } from './measure/recorder.js';
-export { buildReport, REPORT_SCHEMA, type ComparePaths, type AfXdpPath, type StackPath, type Report, type ReportInput, type PacketCounts, type KernelCounters, type LatencySegments, type RunEnvironment } from './report/report.js';
-export { renderTable } from './report/table.js';
-// saved runs: one run's page, several compared (`afxdp report`)
-export { readRunFile, renderRunHtml, type RunSource } from './report/runfile.js';
-export { compareRuns, renderComparisonHtml, COMPARE_SCHEMA, type Comparison, type ComparedRun, type ComparedEnv, type ComparedPackets, type Distribution, type EnvField } from './report/compare.js';
-export { openOutput as openOutputFile } from './report/filebuf.js';
-export type { KernelStats, BindMode } from './xsk/socket.js';
-export type { XdpMode, XdpModeOption } from './xdp/program.js';
-export type { ProgramCounters, StackCounters } from './xdp/counters.js';
+export type { Segment, IntervalStats } from './measure/monitor.js';
+export type { PrivilegeDrop } from './sys/privileges.js';
+export {
+  REPORT_SCHEMA,
+  type Report, type PacketCounts, type KernelCounters, type LatencySegments, type LatencySummary, type RunEnvironment, type QueueReport, type PingReport,
+  type MultiBufferReport, type TuningReport, type TakenReport, type WarmupReport, type TimelineEntry, type OutputInfo, type LatencyAnomalies, type Strategy,
+  type ComparePaths, type AfXdpPath, type StackPath, type PathEffects, type PathEffect, type PathDelta, type PathName,
+} from './report/report.js';
+export type { Calibration, CalibrationSide, InstrumentCitation } from './report/calibration.js';
 
-// the test lab (private namespaces + veth) and its traffic generator, for your own tests
-export { Lab, LAB_DRIVERS, checkLabDriver, type LabDriver, type LabOptions, type LabSide, type LabLeftovers } from './lab/lab.js';
-export { TrafficGenerator, type GeneratorOptions, type SendOptions, type SizeRange } from './lab/generator.js';
-export { GeneratorThread, type GeneratorResult } from './lab/generator-thread.js';
-export { runDemo, type DemoOptions } from './run/demo.js';
-export { runCompareIface, type CompareIfaceOptions, type CompareStackOptions, type StackReceiverChoice } from './run/compare-stack.js';
-export { macFromString, ipv4FromString, FRAME_MIN, FRAME_MAX, DEFAULT_UDP_PORT } from './wire/frame.js';
-export { UdpView, parseUdp, udpReply } from './wire/udp.js';
-
-// diagnosing: the environment, and verifier logs
-export { runDoctor, renderDoctor, type DoctorReport } from './doctor/index.js';
-export { explainLog, renderExplanation, PROG_TYPES, type Explanation, type ExplainOptions, type ProgType } from './explain/index.js';
-
-/** afxdp's own version (its package.json). */
-export { packageVersion } from './run/session.js';
+// diagnosing: the environment, verifier logs, the instrument's own share
+export { runDoctor, renderDoctor, DOCTOR_SCHEMA, type DoctorReport, type Finding, type Status } from './doctor/index.js';
+export { explainLog, renderExplanation, PROG_TYPES, EXPLAIN_SCHEMA, type Explanation, type ExplainOptions, type ProgType } from './explain/index.js';
+export type { SourceLine } from './explain/log.js';
+export type { ProgTypeSource } from './explain/progtype.js';
+export { runCalibrate, type CalibrateOptions, type CalibrateResult } from './run/calibrate.js';
 
 // the metadata ABI (bpf/include/afxdp/meta.h), for reading it yourself
 export {
@@ -85,9 +70,11 @@ export {
   F_QUEUE as AFXDP_F_QUEUE,
   F_VIA_PREPEND as AFXDP_F_VIA_PREPEND,
   F_VIA_MAP as AFXDP_F_VIA_MAP,
+  type StrategyName,
 } from './xdp/meta.js';
 
 /** `clang -I<INCLUDE_DIR>` finds <afxdp/meta.h> for your own XDP programs. */
 export const INCLUDE_DIR: string = path.join(PACKAGE_ROOT, 'bpf', 'include');
-export { runCalibrate, type CalibrateOptions, type CalibrateResult } from './run/calibrate.js';
-export { calibrationPath, loadCalibration, describeCalibration, CALIBRATION_SCHEMA, type Calibration, type CalibrationSide, type InstrumentCitation } from './report/calibration.js';
+
+/** afxdp's own version (its package.json). */
+export { packageVersion } from './run/session.js';

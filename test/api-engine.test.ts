@@ -4,7 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, runLatency, AfxdpError, LatencyReceiver, type Lab } from '../src/index.js';
+import { open, runLatency, AfxdpError } from '../src/index.js';
+import type { Lab } from '../src/entry/lab.js';
+import { LatencyReceiver } from '../src/entry/receiver.js';
 import { runTool } from '../src/sys/exec.js';
 import { withNetns } from '../src/sys/netns.js';
 import { XskSocket } from '../src/xsk/socket.js';

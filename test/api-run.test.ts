@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runLatency, LatencyReceiver, ReceiveQueue, receiverReport, waitForEnd, requireCaps, PROBE_NEEDS, LAB_NEEDS, STRATEGY_NAMES, type Lab, type PacketBatch } from '../src/index.js';
+import { runLatency, STRATEGY_NAMES } from '../src/index.js';
+import type { Lab } from '../src/entry/lab.js';
+import { requireCaps, PROBE_NEEDS, LAB_NEEDS } from '../src/entry/privileges.js';
+import { LatencyReceiver, ReceiveQueue, receiverReport, waitForEnd, type PacketBatch } from '../src/entry/receiver.js';
 import { withLab, openGenerator } from './lib/lab.js';
 
 /** The shared lab (with its leftover check) and a generator from its tx end. */

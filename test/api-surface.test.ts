@@ -9,10 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import {
-  open, loadProgram, checkProgram, AfxdpError, AfxdpSocket, Batch, Packet, XdpProgram, MetaReader, LatencyProbe, LatencyReceiver, ReceiveQueue, receiverReport, waitForEnd,
-  META_MAGIC, META_MAGIC_MASK, META_VERSION, META_SIZE, AFXDP_F_XDP_TS, AFXDP_F_CLOCK_TAI, AFXDP_F_HW_TS, AFXDP_F_RX_HASH, AFXDP_F_VLAN, AFXDP_F_QUEUE, AFXDP_F_VIA_PREPEND, AFXDP_F_VIA_MAP,
-} from '../src/index.js';
+import { open, loadProgram, checkProgram, AfxdpError, AfxdpSocket, Batch, Packet, XdpProgram, MetaReader, META_MAGIC, META_MAGIC_MASK, META_VERSION, META_SIZE, AFXDP_F_XDP_TS, AFXDP_F_CLOCK_TAI, AFXDP_F_HW_TS, AFXDP_F_RX_HASH, AFXDP_F_VLAN, AFXDP_F_QUEUE, AFXDP_F_VIA_PREPEND, AFXDP_F_VIA_MAP } from '../src/index.js';
+import { LatencyProbe, LatencyReceiver, ReceiveQueue, receiverReport, waitForEnd } from '../src/entry/receiver.js';
 import { ROOT } from './lib/cli.js';
 import { withLab, sendFrames, xdpOn } from './lib/lab.js';
 import { waitFor } from './lib/wait.js';

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, UdpView, parseUdp, udpReply, type Lab, type AfxdpSocket } from '../src/index.js';
+import { open, UdpView, parseUdp, udpReply, type AfxdpSocket } from '../src/index.js';
+import type { Lab } from '../src/entry/lab.js';
 import { withLab } from './lib/lab.js';
 
 const PORT = 7007;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadCalibration, describeCalibration, calibrationPath, CALIBRATION_SCHEMA, type Calibration } from '../src/index.js';
+import { loadCalibration, describeCalibration, calibrationPath, CALIBRATION_SCHEMA, type Calibration } from '../src/entry/report.js';
 import type { Report } from '../src/report/report.js';
 import { runCli, assertOneLineError, assertNoLeftovers, trackLab } from './lib/cli.js';
 import { waitFor } from './lib/wait.js';

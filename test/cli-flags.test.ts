@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Lab } from '../src/index.js';
+import type { Lab } from '../src/entry/lab.js';
 import type { Report } from '../src/report/report.js';
 import { runCli, assertOneLineError, assertNoLeftovers } from './lib/cli.js';
 import { withLab, inside, sendFrames, xdpOn } from './lib/lab.js';

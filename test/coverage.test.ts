@@ -1,7 +1,7 @@
 /**
  * Nothing public goes untested: every CLI flag (read from the commands' commander definitions)
- * and every runtime export of src/index.ts, with the public members of its classes that
- * docs/API.md documents, must be used by some test. The test sources are parsed with the
+ * and every runtime export of the public entries (src/index.ts, src/entry/*.ts), with the public
+ * members of its classes that docs/API.md documents, must be used by some test. The test sources are parsed with the
  * TypeScript compiler (comments do not count): a flag counts when it is a string in an argv array
  * literal of its command (`['latency', '--port', '9', …]`, or an array nested in one), or in a
  * command-less array of a test (or of a helper the test calls, such as `cliArgs(c)`) that runs
@@ -103,12 +103,12 @@ function collectUses(files: ts.SourceFile[], commands: Set<string>): Uses {
   return uses;
 }
 
-/** The runtime exports of src/index.ts and, per exported class, its public members named in docs/API.md. */
+/** The runtime exports of the public entries (src/index.ts, src/entry/*.ts) and, per exported class, its public members named in docs/API.md. */
 function publicSurface(): { exports: string[]; members: Map<string, string[]> } {
-  const index = path.join(ROOT, 'src', 'index.ts');
-  const program = ts.createProgram([index], { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, noEmit: true, types: [] });
+  const entryDir = path.join(ROOT, 'src', 'entry');
+  const entries = [path.join(ROOT, 'src', 'index.ts'), ...fs.readdirSync(entryDir).filter((f) => f.endsWith('.ts')).map((f) => path.join(entryDir, f))];
+  const program = ts.createProgram(entries, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, noEmit: true, types: [] });
   const checker = program.getTypeChecker();
-  const mod = checker.getSymbolAtLocation(program.getSourceFile(index)!)!;
   const doc = fs.readFileSync(path.join(ROOT, 'docs', 'API.md'), 'utf8');
   // a member is documented when its class's section of docs/API.md names it in code (`…name…`)
   const section = (cls: string): string => {
@@ -121,7 +121,8 @@ function publicSurface(): { exports: string[]; members: Map<string, string[]> } 
   };
   const exports: string[] = [];
   const members = new Map<string, string[]>();
-  for (const sym of checker.getExportsOfModule(mod)) {
+  for (const sym of entries.flatMap((f) => checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(f)!)!))) {
+    if (exports.includes(sym.name)) continue;
     const target = sym.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(sym) : sym;
     if (!(target.flags & ts.SymbolFlags.Value)) continue; // types have no behaviour to exercise
     exports.push(sym.name);
@@ -160,7 +161,7 @@ test('every CLI flag, every public export and every documented class member is u
   }
   const { exports, members } = publicSurface();
   assert.ok(exports.length > 20 && commands.size >= 7, `found the surface (${exports.length} exports, ${commands.size} commands)`);
-  // an export the CLI calls (it may import only src/index.ts) runs in every CLI test of that path
+  // an export the CLI calls (it may import only the public entries) runs in every CLI test of that path
   const cliUses = collectUses(testSources(CLI_DIR), commands).identifiers;
   for (const name of exports) if (!uses.identifiers.has(name) && !cliUses.has(name)) missing.push(`export ${name}`);
   for (const [cls, names] of members) {

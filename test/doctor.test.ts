@@ -8,6 +8,7 @@ import { withNetns } from '../src/sys/netns.js';
 import { native } from '../src/native.js';
 import { BpfObject, VerifierError } from '../src/xdp/program.js';
 import { runCli, assertNoLeftovers, assertOneLineError, ROOT } from './lib/cli.js';
+import { DOCTOR_SCHEMA } from '../src/index.js';
 
 interface Finding {
   id: string;
@@ -30,6 +31,7 @@ interface Report {
 function assertSchema(doc: unknown): Report {
   const r = doc as Report;
   assert.equal(r.schema, 'afxdp.doctor/1');
+  assert.equal(DOCTOR_SCHEMA, r.schema);
   assert.equal(typeof r.kernel.release, 'string');
   assert.equal(typeof r.kernel.version, 'string');
   assert.equal(typeof r.probe, 'boolean');

@@ -8,7 +8,7 @@ import { withLab, openGenerator, inside } from './lib/lab.js';
 import { assertNoLeftovers, runCli } from './lib/cli.js';
 import { LatencyReceiver } from '../src/rx/receiver.js';
 import { waitForEnd } from '../src/run/session.js';
-import { GeneratorThread } from '../src/index.js';
+import { GeneratorThread } from '../src/entry/lab.js';
 import { AfxdpError } from '../src/errors.js';
 
 test('warmUp sends nothing; sendSync sends exactly count frames, paced and at full speed, and every one arrives stamped', async () => {

@@ -1,8 +1,8 @@
 /**
  * The install story, as a user meets it: `npm pack`, install the tarball into a fresh project
  * with install scripts off (the prebuilt addon and BPF objects in the package must do), check
- * that the addon needs nothing but glibc, type-check a TypeScript file against the published
- * declarations, run the bin under Node 20, 22 and 24 and an example from that project; then the
+ * that the addon needs nothing but glibc, import every subpath entry, type-check a TypeScript file
+ * against the published declarations, run the bin under Node 20, 22 and 24 and an example from that project; then the
  * fallback: the install script building from source.
  */
 import { test, before, after } from 'node:test';
@@ -64,7 +64,7 @@ test('the tarball holds what users need and nothing else', () => {
     'prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/bpf/stamp.bpf.o', 'prebuilds/linux-x64/THIRD-PARTY/VERSIONS',
     'prebuilds/linux-x64/THIRD-PARTY/libelf.LGPL-3.0-or-later.txt', 'prebuilds/linux-arm64/node.napi.glibc.node', 'prebuilds/linux-arm64/THIRD-PARTY/VERSIONS',
     'prebuilds/linux-x64/rx_ref', 'prebuilds/linux-x64/stack_rx', 'prebuilds/linux-arm64/rx_ref', 'prebuilds/linux-arm64/stack_rx',
-    'dist/src/index.js', 'dist/src/index.d.ts', 'bpf/include/afxdp/meta.h', 'bpf/stamp.bpf.c', 'native/xsk.c',
+    'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/entry/receiver.js', 'dist/src/entry/receiver.d.ts', 'bpf/include/afxdp/meta.h', 'bpf/stamp.bpf.c', 'native/xsk.c',
     'examples/latency-probe.ts', 'examples/xdp-filter.bpf.c', 'docs/API.md', 'docs/CLI.md', 'docs/METADATA-ABI.md', 'docs/TROUBLESHOOTING.md',
   ]) {
     assert.ok(list.includes(f), `${f} is in the package`);
@@ -102,9 +102,35 @@ test('installed without scripts: nothing was built, the prebuilt addon loads and
   }
 });
 
+test('every subpath entry of the installed package imports, and the internals stay private', () => {
+  const pkg = path.join(proj, 'node_modules', 'afxdp');
+  const exported = JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+  const subpaths = Object.keys(exported.exports).filter((k) => k !== '.' && k !== './package.json').map((k) => `afxdp/${k.slice(2)}`);
+  assert.deepEqual(subpaths, ['afxdp/receiver', 'afxdp/lab', 'afxdp/report', 'afxdp/broker', 'afxdp/privileges']);
+  // one name each entry is for, as a user imports it
+  const probes: Record<string, string> = {
+    'afxdp/receiver': 'LatencyReceiver', 'afxdp/lab': 'Lab', 'afxdp/report': 'compareRuns', 'afxdp/broker': 'Broker', 'afxdp/privileges': 'requireCaps',
+  };
+  const lines = subpaths.map((s, i) => `import * as m${i} from '${s}';\nconsole.log('${s}', typeof m${i}.${probes[s]!}, Object.keys(m${i}).length);`);
+  // a module that is no entry cannot be imported by its path
+  lines.push("try { await import('afxdp/dist/src/rx/receiver.js'); console.log('private: no'); } catch (e) { console.log('private:', e.code); }");
+  fs.writeFileSync(path.join(proj, 'subpaths.mjs'), lines.join('\n'));
+  const r = run(process.execPath, ['subpaths.mjs'], { cwd: proj });
+  assert.equal(r.code, 0, r.stderr);
+  const out = r.stdout.trim().split('\n');
+  for (const [i, s] of subpaths.entries()) assert.match(out[i]!, new RegExp(`^${s} (function|object) [1-9]\\d*$`), r.stdout);
+  assert.equal(out.at(-1), 'private: ERR_PACKAGE_PATH_NOT_EXPORTED');
+});
+
 test('TypeScript users get the types: a correct file compiles, a wrong one is rejected', () => {
   const good = `
     import { open, loadProgram, AfxdpError, type Batch, type Packet, type OpenOptions, type SocketStats, type Report } from 'afxdp';
+    import { Lab, type LabOptions } from 'afxdp/lab';
+    import { compareRuns, type Comparison } from 'afxdp/report';
+    import { LatencyReceiver, type ReceiverOptions } from 'afxdp/receiver';
+    import { Broker, type BrokerLimits } from 'afxdp/broker';
+    import { requireCaps, type RunAs } from 'afxdp/privileges';
+    export type Subpaths = [typeof Lab, LabOptions, typeof compareRuns, Comparison, typeof LatencyReceiver, ReceiverOptions, typeof Broker, BrokerLimits, typeof requireCaps, RunAs];
     const o: OpenOptions = { iface: 'eth0', queue: 0, mode: 'auto', tx: true };
     export async function probe(): Promise<Report> {
       await using sock = open(o);

@@ -19,7 +19,9 @@ import { waitFor } from './lib/wait.js';
 import { runTool } from '../src/sys/exec.js';
 import { threadCreds, type ThreadCreds } from '../src/sys/privileges.js';
 import { udpSockets, udpFlowsFinding } from '../src/doctor/least-privilege.js';
-import { resolveRunAs, describeMatch, type Report } from '../src/index.js';
+import type { Report } from '../src/index.js';
+import { resolveRunAs } from '../src/entry/privileges.js';
+import { describeMatch } from '../src/entry/receiver.js';
 import { PAYLOAD_MAGIC } from '../src/wire/frame.js';
 import { ROOT } from './lib/cli.js';
 
@@ -163,7 +165,7 @@ test('--user root keeps root (even under sudo); --user NAME needs a user that ex
   assert.deepEqual(resolveRunAs({ user: String(NOBODY), env: {} }).drop, { uid: NOBODY, gid: NOBODY, name: 'nobody' });
   assert.equal(resolveRunAs({ user: 'root', env: SUDO }).drop, null);
   // a process that is not root has nothing to switch, and cannot become someone else
-  const mod = JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'src', 'index.js')).href);
+  const mod = JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'src', 'entry', 'privileges.js')).href);
   const code = `import(${mod}).then((m) => { const own = m.resolveRunAs({ env: {} }); let other; try { m.resolveRunAs({ user: 'root', env: {} }); } catch (e) { other = { code: e.code, message: e.message }; } console.log(JSON.stringify({ mode: own.mode, other })); });`;
   const out = await new Promise<string>((resolve, reject) => {
     const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });

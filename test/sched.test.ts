@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { LatencyReceiver, SCHED_CHOICES } from '../src/index.js';
+import { LatencyReceiver, SCHED_CHOICES } from '../src/entry/receiver.js';
 import type { Report } from '../src/report/report.js';
 import { ROOT, runCli, assertNoLeftovers } from './lib/cli.js';
 import { waitFor } from './lib/wait.js';
@@ -167,7 +167,7 @@ test('without CAP_SYS_NICE, the library lowers helpers only as far as it can und
     // a child without CAP_SYS_NICE opens a receiver in the lab's namespace, reports, closes, reports
     const script = `
       import fs from 'node:fs';
-      import { LatencyReceiver } from ${JSON.stringify(`${ROOT}/dist/src/index.js`)};
+      import { LatencyReceiver } from ${JSON.stringify(`${ROOT}/dist/src/entry/receiver.js`)};
       const pol = () => fs.readdirSync('/proc/self/task').map((t) => /^policy\\s*:\\s*(\\d+)/m.exec(fs.readFileSync('/proc/self/task/' + t + '/sched', 'utf8'))?.[1]);
       const rx = LatencyReceiver.open({ ifname: ${JSON.stringify(lab.rx.ifname)}, poll: 'worker' });
       rx.start();

@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { open, runLatency, Lab, AfxdpError, checkLabDriver, LAB_DRIVERS } from '../src/index.js';
+import { open, runLatency, AfxdpError } from '../src/index.js';
+import { Lab, checkLabDriver, LAB_DRIVERS } from '../src/entry/lab.js';
 import { runCli, assertOneLineError, trackLab } from './lib/cli.js';
 import { withLab, openGenerator, labOfRun, waitForRunTraffic, assertLabGone } from './lib/lab.js';
 import { waitFor } from './lib/wait.js';

@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { FileBuffer, openOutput } from '../src/report/filebuf.js';
 import { CsvWriter, CSV_HEADER } from '../src/report/csv.js';
 import { PcapngWriter } from '../src/report/pcapng.js';
+import { HlogWriter } from '../src/report/hlog.js';
+import { pageFromHlog, renderHtml } from '../src/report/html.js';
 import { parseEndpoint, cumulativeCounts } from '../src/report/prometheus.js';
 import { PacketBatch } from '../src/rx/batch.js';
 import { LatencyRecorder } from '../src/measure/recorder.js';
@@ -134,7 +136,6 @@ test('Prometheus bucket counts equal a direct count of the values', () => {
 });
 
 test('HlogWriter on its own: recorder intervals in, hdr-histogram-js reader out; the HTML page from the log', async () => {
-  const { LatencyRecorder, HlogWriter, pageFromHlog, renderHtml } = await import('../src/report/index.js');
   const { HistogramLogReader } = await import('hdr-histogram-js');
   const dir = tmp();
   const file = path.join(dir, 'x.hlog');

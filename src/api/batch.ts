@@ -195,11 +195,6 @@ export class Batch {
     this.live = true;
   }
 
-  /** @internal the columns (for the owner's release) */
-  get columns(): PacketBatch {
-    return this.cols!;
-  }
-
   /** false once released (then every accessor throws ESTATE) */
   get released(): boolean {
     return !this.live;

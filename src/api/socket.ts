@@ -17,7 +17,7 @@ import type { Report, RunEnvironment, TakenReport } from '../report/report.js';
 import { receiverReport, takenBy } from '../report/receiver-report.js';
 import { packageVersion, runEnvironment } from '../report/environment.js';
 import { RunMonitor } from '../measure/monitor.js';
-import type { XskSocket, BindMode, KernelStats } from '../xsk/socket.js';
+import type { XskSocket, BindModeOption, KernelStats } from '../xsk/socket.js';
 import { MAX_TX_CHAIN, framesFor, queueCopy, flushTx } from '../xsk/tx.js';
 import type { XdpMode, XdpModeOption } from '../xdp/program.js';
 import type { ProgramCounters } from '../xdp/counters.js';
@@ -45,7 +45,7 @@ export interface OpenOptions {
   /** XDP attach mode; default 'auto' (native, else generic) */
   mode?: XdpModeOption;
   /** AF_XDP bind; default 'auto' (zero-copy, else copy) */
-  bind?: BindMode;
+  bind?: BindModeOption;
   /** clock of the XDP stamp and of the user-side time; default 'monotonic' */
   clock?: ClockName;
   /** default program only: which frames go to the socket: 'udp' (default; the rest reaches the kernel), 'afxdp' (only afxdp's test frames) or 'all' */

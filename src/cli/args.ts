@@ -1,6 +1,8 @@
 /** Argument parsers for the CLI: each rejects bad input with a message naming the accepted values. */
 import { InvalidArgumentError } from 'commander';
-import { AfxdpError, parseWarmup, checkOption, FRAME_MIN, FRAME_MAX, RING_SIZE_MIN, RING_SIZE_MAX, type WarmupSpec, type SizeRange, type BoundedOption } from '../index.js';
+import { AfxdpError } from '../index.js';
+import { parseWarmup, checkOption, RING_SIZE_MIN, RING_SIZE_MAX, type WarmupSpec, type BoundedOption } from '../entry/receiver.js';
+import { FRAME_MIN, FRAME_MAX, type SizeRange } from '../entry/lab.js';
 
 export function intArg(name: string, min: number, max: number): (v: string) => number {
   return (v: string) => {

@@ -1,11 +1,6 @@
 /** How the CLI talks: results on stdout, notes and errors on stderr, one line per error. */
 import { AfxdpError } from '../index.js';
 
-export interface OutputOptions {
-  json: boolean;
-  quiet?: boolean;
-}
-
 export function note(line: string): void {
   process.stderr.write(`afxdp: ${line}\n`);
 }

@@ -1,6 +1,6 @@
 /** The output flags shared by `afxdp demo` and `afxdp latency`. */
 import type { Command } from 'commander';
-import type { OutputOptions } from '../index.js';
+import type { OutputOptions } from '../entry/report.js';
 import { intArg } from './args.js';
 
 export interface OutputFlags {

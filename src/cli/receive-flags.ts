@@ -5,7 +5,8 @@
  * form of the stamping help).
  */
 import type { Command } from 'commander';
-import { AfxdpError, STRATEGY_NAMES, POLL_MODES, SCHED_CHOICES, type SchedChoice, type ReceiverOptions, type StrategyName, type PollMode, type WarmupSpec } from '../index.js';
+import { AfxdpError, STRATEGY_NAMES, type StrategyName } from '../index.js';
+import { POLL_MODES, SCHED_CHOICES, type SchedChoice, type ReceiverOptions, type PollMode, type WarmupSpec } from '../entry/receiver.js';
 import { intArg, choiceArg, ringSizeArg, warmupArg, frameSizeArg } from './args.js';
 import { addOutputOptions, type OutputFlags } from './outputs.js';
 

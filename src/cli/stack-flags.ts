@@ -3,7 +3,8 @@
  * `afxdp compare`, and their mapping to CompareStackOptions.
  */
 import type { Command } from 'commander';
-import { AfxdpError, type CompareStackOptions, type StackReceiverChoice } from '../index.js';
+import { AfxdpError } from '../index.js';
+import type { CompareStackOptions, StackReceiverChoice } from '../entry/lab.js';
 import { intArg, choiceArg } from './args.js';
 
 export interface StackFlags {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { native, type NetdevFeatures } from '../native.js';
 import { AfxdpError } from '../errors.js';
-import { runToolSync } from '../sys/exec.js';
+import { runToolSync, type IpLink } from '../sys/exec.js';
 import { BpfObject, bundledObject, attachXdp } from '../xdp/program.js';
 import { finding, type Finding } from './finding.js';
 
@@ -27,17 +27,6 @@ function sysfs(ifname: string, file: string): string | null {
   } catch {
     return null;
   }
-}
-
-interface IpLink {
-  ifname: string;
-  mtu: number;
-  operstate: string;
-  num_rx_queues?: number;
-  num_tx_queues?: number;
-  link_type?: string;
-  linkinfo?: { info_kind?: string };
-  xdp?: { mode?: number; prog?: { id: number; name?: string } };
 }
 
 /** Finds the interface (in the caller's network namespace); a missing one is one clear error. */

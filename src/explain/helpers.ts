@@ -237,12 +237,6 @@ export function helperById(id: number): Helper | null {
   return { id, name, since };
 }
 
-export function helperByName(name: string): Helper | null {
-  const bare = name.replace(/^bpf_/, '');
-  const i = TABLE.findIndex(([n]) => n === bare);
-  return i < 0 ? null : { id: i + 1, name: bare, since: TABLE[i]![1] };
-}
-
 /** Helpers that read kernel or user memory: the tracing family (kprobe, tracepoint, fentry, …). */
 export const TRACING_HELPERS = new Set([
   'probe_read', 'probe_read_str', 'probe_read_kernel', 'probe_read_kernel_str', 'probe_read_user', 'probe_read_user_str',

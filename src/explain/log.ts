@@ -249,15 +249,6 @@ export function registerState(p: ParsedLog, reg: number, before: number): string
   return null;
 }
 
-/** Lines before `before` that call one of the helpers (by name), e.g. bpf_xdp_adjust_meta. */
-export function calledBefore(p: ParsedLog, before: number, helper: RegExp): { line: number; name: string; insn: number } | null {
-  for (let i = Math.min(before, p.lines.length) - 1; i >= 0; i--) {
-    const m = /^(\d+): \(85\) call ([a-z_0-9]+)#\d+/.exec(p.lines[i]!);
-    if (m && helper.test(m[2]!)) return { line: i, name: m[2]!, insn: Number(m[1]) };
-  }
-  return null;
-}
-
 /** Store/load shape of an instruction text: base register, offset, size in bytes, write or read. */
 export function memAccess(text: string): { write: boolean; base: number; off: number; size: number } | null {
   const SZ: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8, s8: 1, s16: 2, s32: 4 };

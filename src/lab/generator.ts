@@ -15,7 +15,7 @@
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
-import { runToolSync } from '../sys/exec.js';
+import { runToolSync, type IpLink } from '../sys/exec.js';
 import { XskSocket } from '../xsk/socket.js';
 import { CLOCK_MONOTONIC } from '../xsk/constants.js';
 import { allocChain, pushChain, flushTx } from '../xsk/tx.js';
@@ -429,7 +429,7 @@ function msSince(start: [number, number]): number {
 
 /** The Ethernet address of `ifname` in the current network namespace. */
 function ifaceMac(ifname: string): Uint8Array {
-  const links = JSON.parse(runToolSync('ip', ['-j', 'link', 'show', 'dev', ifname]).stdout) as Array<{ address?: string }>;
+  const links = JSON.parse(runToolSync('ip', ['-j', 'link', 'show', 'dev', ifname]).stdout) as IpLink[];
   const mac = links[0]?.address;
   if (!mac || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) {
     throw new AfxdpError('EUSAGE', `${ifname} has no Ethernet MAC address`, { hint: 'pass srcMac (afxdp gen: --src-mac)' });

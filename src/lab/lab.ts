@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AfxdpError, nearest } from '../errors.js';
 import { registerCleanup } from '../sys/cleanup.js';
-import { runTool } from '../sys/exec.js';
+import { runTool, type IpLink } from '../sys/exec.js';
 import { HOLDER_PREFIX, NetnsHolder } from '../sys/netns.js';
 import { openTap, closeTap, findTaps } from './tap.js';
 import type { GeneratorOptions } from './generator.js';
@@ -236,7 +236,7 @@ export class Lab {
     const namePrefix = id === undefined ? LINK_PREFIX : `${LINK_PREFIX}${id}`;
     const holders = findHolders(holderPrefix);
     const [linkOut, netnsOut] = await Promise.all([runTool('ip', ['-j', 'link', 'show']), runTool('ip', ['netns', 'list'])]);
-    const links = (JSON.parse(linkOut.stdout || '[]') as { ifname: string }[])
+    const links = (JSON.parse(linkOut.stdout || '[]') as IpLink[])
       .map((l) => l.ifname)
       .filter((n) => n.startsWith(namePrefix));
     const netns = netnsOut.stdout
@@ -379,13 +379,6 @@ function randomId(): string {
 
 async function disableIpv6(ns: NetnsHolder): Promise<void> {
   await ns.exec('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-}
-
-interface IpLink {
-  ifname: string;
-  address?: string;
-  operstate?: string;
-  flags?: string[];
 }
 
 async function showLink(ns: NetnsHolder, ifname: string): Promise<IpLink> {

@@ -170,10 +170,6 @@ export class RunMonitor {
     return row;
   }
 
-  get startTimeMs(): number {
-    return this.startMs;
-  }
-
   /** Cumulative histogram of a segment over all queues (a new histogram). */
   total(s: Segment): Histogram | null {
     let out: Histogram | null = null;

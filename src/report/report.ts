@@ -9,34 +9,23 @@
 import type { InstrumentCitation } from './calibration.js';
 import { AfxdpError } from '../errors.js';
 import type { LatencySummary } from '../measure/recorder.js';
+import { POLL_MODES, CLOCK_NAMES, type PollMode, type ClockName } from '../rx/options.js';
+import type { StrategyCounts, HintCounts } from '../rx/stamps.js';
+import type { MapStats } from '../rx/receiver.js';
+import { XDP_MODES, type XdpMode } from '../xdp/program.js';
+import { STRATEGY_NAMES, type StrategyName } from '../xdp/meta.js';
+import { BIND_MODES, type BindMode, type KernelStats } from '../xsk/socket.js';
 
 export type { LatencySummary };
 
 export const REPORT_SCHEMA = 'afxdp.report/1';
 
-export const MODES = ['native', 'generic'] as const;
-export const BINDS = ['copy', 'zerocopy'] as const;
-/** the strategies that carry a stamp: `strategy` is one of them (docs/CLI.md) */
-export const STRATEGIES = ['meta', 'prepend', 'map'] as const;
-/** what a run can ask for (`strategy_requested`); 'auto' picks per packet, see packets.by_strategy */
-export const REQUESTED_STRATEGIES = ['auto', 'meta', 'prepend', 'map'] as const;
-export const CLOCKS = ['monotonic', 'tai'] as const;
-export const POLLS = ['busy', 'event', 'worker'] as const;
+/** the strategies that carry a stamp: `strategy` is one of them (docs/CLI.md); a run asks for a StrategyName ('auto' picks per packet, see packets.by_strategy) */
+export type Strategy = Exclude<StrategyName, 'auto'>;
+export const STRATEGIES: readonly Strategy[] = ['meta', 'prepend', 'map'];
 
-export type XdpMode = (typeof MODES)[number];
-export type BindMode = (typeof BINDS)[number];
-export type Strategy = (typeof STRATEGIES)[number];
-export type RequestedStrategy = (typeof REQUESTED_STRATEGIES)[number];
-export type ClockDomain = (typeof CLOCKS)[number];
-export type PollMode = (typeof POLLS)[number];
-
-/** XDP_STATISTICS of the socket(s), summed over queues. */
-export interface KernelCounters {
-  rx_dropped: number;
-  rx_invalid_descs: number;
-  rx_ring_full: number;
-  rx_fill_ring_empty_descs: number;
-}
+/** XDP_STATISTICS of the socket(s), summed over queues: the receive side of KernelStats. */
+export type KernelCounters = Pick<KernelStats, 'rx_dropped' | 'rx_invalid_descs' | 'rx_ring_full' | 'rx_fill_ring_empty_descs'>;
 
 export interface PacketCounts {
   /** null where the tool did not send (e.g. `afxdp latency` on foreign traffic) */
@@ -46,9 +35,9 @@ export interface PacketCounts {
   meta_invalid: number;
   kernel: KernelCounters;
   /** valid stamps by the strategy that carried them (sums to meta_valid) */
-  by_strategy: ByStrategy;
+  by_strategy: StrategyCounts;
   /** the map strategy's bookkeeping; null when the run did not use the map */
-  map: MapCounters | null;
+  map: MapStats | null;
   /**
    * received packets by size class of the whole packet without FCS: "0-128", "129-512",
    * "513-1518", "1519-4096", "4097-9018", "9019+" (added field; present when a receiver measured)
@@ -72,25 +61,6 @@ export interface MultiBufferReport {
   chains_dropped: number;
 }
 
-export interface ByStrategy {
-  meta: number;
-  prepend: number;
-  map: number;
-}
-
-/** Map strategy: stamps and packets that did not find each other are counted, never lost. */
-export interface MapCounters {
-  /** stamps the XDP program stored (null: a user program without afxdp's counters) */
-  stored: number | null;
-  /** stamps user space took from the map */
-  matched: number;
-  /** packets whose key had no stamp in the map */
-  packets_without_stamp: number;
-  /** stored − matched: evicted from the LRU map, or their packet never reached the socket */
-  stamps_without_packet: number | null;
-  /** stamps refused because a stamp with the same key (same first 64 bytes) was still waiting */
-  collisions: number | null;
-}
 
 /** One summary per segment (docs/REPORTS.md "The segments"); null where the segment was not measured. */
 export interface LatencySegments {
@@ -178,7 +148,7 @@ export interface Report {
   mode: XdpMode;
   bind: BindMode;
   strategy: Strategy;
-  clock: ClockDomain;
+  clock: ClockName;
   poll: PollMode;
   duration_s: number;
   packets: PacketCounts;
@@ -191,7 +161,7 @@ export interface Report {
    * the strategy asked for (added field). With 'auto', `strategy` is the one that carried most
    * valid stamps (meta when none did), and packets.by_strategy has the split.
    */
-  strategy_requested: RequestedStrategy;
+  strategy_requested: StrategyName;
   // ---- the run's own details (optional: present when the CLI measured, absent from buildReport alone)
   per_queue?: QueueReport[];
   anomalies?: LatencyAnomalies;
@@ -370,12 +340,6 @@ export interface WarmupReport {
   excluded_samples: Partial<Record<'xdp_to_user' | 'sender_to_xdp' | 'hw_to_xdp', number>>;
 }
 
-export interface HintCounts {
-  rx_timestamp: number;
-  rx_hash: number;
-  vlan: number;
-}
-
 /**
  * Plain inputs, keyed like the report so there is one vocabulary. Enum fields are plain strings
  * (e.g. straight from CLI flags) and are validated here.
@@ -396,8 +360,8 @@ export interface ReportInput {
     meta_invalid: number;
     kernel: KernelCounters;
     /** required with strategy 'auto'; with a fixed strategy every valid stamp came that way */
-    by_strategy?: ByStrategy;
-    map?: MapCounters | null;
+    by_strategy?: StrategyCounts;
+    map?: MapStats | null;
   };
   summaries: {
     xdp_to_user: LatencySummary;
@@ -456,7 +420,7 @@ function optSummary(name: string, s: LatencySummary | null | undefined): Latency
   return s === null || s === undefined ? null : summary(name, s);
 }
 
-function byStrategy(strategy: RequestedStrategy, valid: number, b: ByStrategy | undefined): ByStrategy {
+function byStrategy(strategy: StrategyName, valid: number, b: StrategyCounts | undefined): StrategyCounts {
   if (b === undefined || b === null) {
     if (strategy === 'auto') throw bad('packets.by_strategy is missing for strategy auto', 'pass the per-strategy counts');
     return { meta: 0, prepend: 0, map: 0, [strategy]: valid };
@@ -468,7 +432,7 @@ function optUint(name: string, v: number | null): number | null {
   return v === null || v === undefined ? null : uint(name, v);
 }
 
-function mapCounters(m: MapCounters | null | undefined): MapCounters | null {
+function mapCounters(m: MapStats | null | undefined): MapStats | null {
   if (m === null || m === undefined) return null;
   return {
     stored: optUint('map.stored', m.stored),
@@ -492,7 +456,7 @@ export function buildReport(input: ReportInput): Report {
   if (c === null || typeof c !== 'object') throw bad('packets are missing', 'pass the packet counts');
   const s = input.summaries;
   if (s === null || typeof s !== 'object') throw bad('latency_ns is missing', 'pass the segment summaries');
-  const requested = oneOf('strategy', input.strategy, REQUESTED_STRATEGIES);
+  const requested = oneOf('strategy', input.strategy, STRATEGY_NAMES);
   const split = byStrategy(requested, uint('packets.meta_valid', c.meta_valid), c.by_strategy);
   // `strategy` keeps the contract's values (docs/CLI.md): for auto, the carrier of most stamps (ties: meta first)
   const strategy: Strategy = requested !== 'auto' ? requested : STRATEGIES.reduce((best, k) => (split[k] > split[best] ? k : best), 'meta' as Strategy);
@@ -500,11 +464,11 @@ export function buildReport(input: ReportInput): Report {
     schema: REPORT_SCHEMA,
     iface: input.iface,
     queues,
-    mode: oneOf('mode', input.mode, MODES),
-    bind: oneOf('bind', input.bind, BINDS),
+    mode: oneOf('mode', input.mode, XDP_MODES),
+    bind: oneOf('bind', input.bind, BIND_MODES),
     strategy,
-    clock: oneOf('clock', input.clock, CLOCKS),
-    poll: oneOf('poll', input.poll, POLLS),
+    clock: oneOf('clock', input.clock, CLOCK_NAMES),
+    poll: oneOf('poll', input.poll, POLL_MODES),
     // Milliseconds are plenty for a run's length and keep the JSON free of float noise.
     duration_s: Math.round(input.duration_s * 1000) / 1000,
     packets: {

@@ -13,7 +13,7 @@ export interface PacketSink {
   /** Called once per batch; must not keep references to the arrays (they are reused). */
   onBatch(b: PacketBatch): void;
   /**
-   * A stand-in of the same class for the engine's warm-up (RxEngine.warmUp), so V8 compiles this
+   * A stand-in of the same class for the engine's rehearsal (RxEngine.warmUp), so V8 compiles this
    * sink's onBatch before traffic: it takes the rehearsal's batches where nobody sees them, and
    * `settle()` (called after each rehearsed turn) plays whatever normally consumes them. Sinks
    * without one are left out of the rehearsal.

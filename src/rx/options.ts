@@ -6,14 +6,16 @@
 import { native } from '../native.js';
 import { cpuCount } from '../sys/thread.js';
 import { AfxdpError, unknownOption } from '../errors.js';
-import type { BindMode, XskSocket } from '../xsk/socket.js';
+import type { BindModeOption, XskSocket } from '../xsk/socket.js';
 import type { XdpModeOption } from '../xdp/program.js';
 import type { StrategyName } from '../xdp/meta.js';
 import type { HandlerSpec } from './handler.js';
 import { OPTION_SPECS, MAX_QUEUES, checkOption, checkQueues, defaultFrameCount, type BoundedOption } from './bounds.js';
 
 export type { StrategyName };
+/** the clock of the XDP stamp and of user-side time */
 export type ClockName = 'monotonic' | 'tai';
+export const CLOCK_NAMES: readonly ClockName[] = ['monotonic', 'tai'];
 /** which frames the program takes: IPv4/IPv6 UDP, every frame, or only afxdp's test frames (UDP whose payload starts with its marker) */
 export type MatchName = 'udp' | 'all' | 'afxdp';
 export const MATCH_NAMES: readonly MatchName[] = ['afxdp', 'udp', 'all'];
@@ -67,7 +69,7 @@ export interface ReceiverOptions {
   /** default 'auto' (native, else generic) */
   mode?: XdpModeOption;
   /** default 'auto' (zero-copy, else copy) */
-  bind?: BindMode;
+  bind?: BindModeOption;
   /** fd of the network namespace the interface lives in (default: the current one) */
   netnsFd?: number;
   /** clock of the XDP stamp and of the user-side time; default 'monotonic' */

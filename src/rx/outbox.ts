@@ -63,12 +63,6 @@ export class Outbox {
     return true;
   }
 
-  /** frames published and not yet taken by the worker */
-  get waiting(): number {
-    const h = this.header;
-    return (Atomics.load(h, H_HEAD) - Atomics.load(h, H_TAIL)) | 0;
-  }
-
   // ------------------------------------------------------------ consumer (the worker)
 
   /** Whether frames wait (one atomic load: the worker asks every turn). */

@@ -15,7 +15,7 @@ import v8 from 'node:v8';
 import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
-import { XskSocket, type BindMode, type AdoptedSocket } from '../xsk/socket.js';
+import { XskSocket, type BindModeOption, type AdoptedSocket } from '../xsk/socket.js';
 import { BucketWriter } from '../measure/recorder.js';
 import { RxEngine, WARMUP_PACKETS, type EngineConfig } from './engine.js';
 import { collectGarbage } from '../sys/gc.js';
@@ -28,7 +28,7 @@ import { Outbox, type OutboxShape } from './outbox.js';
 export interface WorkerData {
   ifname: string;
   netnsFd: number | undefined;
-  bind: BindMode;
+  bind: BindModeOption;
   ringSize: number;
   frameCount: number;
   frameSize: number;

@@ -39,8 +39,3 @@ export function runCleanupNow(): void {
     }
   }
 }
-
-/** How many cleanups are pending (for tests and the doctor). */
-export function pendingCleanups(): string[] {
-  return [...entries.values()].map((e) => e.name);
-}

@@ -102,3 +102,19 @@ function commandLine(cmd: string, args: string[]): string {
   const full = [cmd, ...args].join(' ');
   return full.length <= 120 ? full : `${full.slice(0, 117)}...`;
 }
+
+/** One interface as `ip -j link show` prints it (`-d` adds linkinfo): the fields afxdp reads. */
+export interface IpLink {
+  ifname: string;
+  mtu: number;
+  operstate: string;
+  /** the MAC address (Ethernet links) */
+  address?: string;
+  /** UP, LOWER_UP, … */
+  flags?: string[];
+  num_rx_queues?: number;
+  num_tx_queues?: number;
+  link_type?: string;
+  linkinfo?: { info_kind?: string };
+  xdp?: { mode?: number; prog?: { id: number; name?: string } };
+}

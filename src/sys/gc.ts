@@ -1,10 +1,10 @@
 /**
  * collectGarbage(): a full V8 garbage collection of the calling thread's isolate, on demand.
  *
- * Why: the receive path's warm-up (rx/engine.ts warmUp) leaves a few MB of garbage behind — the
+ * Why: the receive path's rehearsal (rx/engine.ts warmUp) leaves a few MB of garbage behind — the
  * numbers its interpreted first iterations boxed — and the first scavenge during traffic then
  * stopped the receiving thread for ~2 ms inside the measurement (seen with `node --trace-gc` on
- * the bench's receiver). Collecting once after the warm-up, before the program is attached, moves
+ * the bench's receiver). Collecting once after the rehearsal, before the program is attached, moves
  * that pause out of the figures. Node has `gc()` only with --expose-gc; the flag can be set at run
  * time, and a context created afterwards has the function (it is V8's own extension).
  */

@@ -19,10 +19,8 @@
  */
 import { AfxdpError } from '../errors.js';
 
-/** Smallest frame that carries the whole payload: 14 + 20 + 8 + 20 = 62 (2 more than Ethernet's 60). */
+/** Smallest frame that carries the whole payload: 14 + 20 + 8 + 20 = 62, above Ethernet's 60 (without FCS), so the NIC never pads our frames. */
 export const FRAME_MIN = 62;
-/** Ethernet's minimum frame without FCS; below FRAME_MIN, so our frames are never padded by the NIC. */
-export const ETH_FRAME_MIN = 60;
 export const FRAME_MAX = 9000;
 export const DEFAULT_FRAME_SIZE = 64;
 /** discard */

@@ -34,18 +34,6 @@ export const STRATEGY_NAMES = Object.keys(STRATEGY_CODES) as StrategyName[];
 export const MAP_KEY_WORDS = 16;
 export const MAP_KEY_SIZE = 8;
 
-export const OFF_MAGIC = -4;
-export const OFF_LEN = -8;
-export const OFF_FLAGS = -12;
-export const OFF_RX_QUEUE = -16;
-export const OFF_XDP_TS = -24;
-export const OFF_COOKIE = -28;
-export const OFF_VLAN_PROTO = -32;
-export const OFF_VLAN_TCI = -30;
-export const OFF_RX_HASH_TYPE = -36;
-export const OFF_RX_HASH = -40;
-export const OFF_HW_RX_TS = -48;
-
 export class MetaReader {
   private readonly words: Uint32Array;
   private readonly bytes: Uint8Array;
@@ -181,16 +169,6 @@ export class MetaReader {
     this.hwTsLo = w[end - 12]!;
     return true;
   }
-
-  /** The XDP timestamp is present in the last read() */
-  get hasXdpTs(): boolean {
-    return (this.flags & F_XDP_TS) !== 0;
-  }
-}
-
-/** b - a for two u64 values given as (lo, hi) u32 words, as a double (exact below 2^53). */
-export function diffNs(aLo: number, aHi: number, bLo: number, bHi: number): number {
-  return (bHi - aHi) * 4294967296 + (bLo - aLo);
 }
 
 /**

@@ -17,7 +17,9 @@ export const BPF_PROG_TYPE_UNSPEC = 0;
 export const BPF_PROG_TYPE_XDP = 6;
 export const BPF_MAP_TYPE_XSKMAP = 17;
 
+/** XDP attach modes: in the driver, or the kernel's generic hook */
 export type XdpMode = 'native' | 'generic';
+export const XDP_MODES: readonly XdpMode[] = ['native', 'generic'];
 export type XdpModeOption = XdpMode | 'auto';
 
 /** Path of one of afxdp's own BPF objects (built by `make` into build/bpf, or prebuilt). */
@@ -49,12 +51,6 @@ export class VerifierError extends AfxdpError {
     this.explanation = opts.explanation;
     this.program = opts.program;
   }
-}
-
-export interface ProgramLoadFailure {
-  program: string;
-  errno: number;
-  log: string;
 }
 
 /** An opened (and, after load(), loaded) BPF object. */

@@ -38,7 +38,11 @@ import {
   MAX_CHAIN,
 } from './constants.js';
 
-export type BindMode = 'copy' | 'zerocopy' | 'auto';
+/** how an AF_XDP socket is bound: frames copied to the UMEM, or the driver's DMA into it */
+export type BindMode = 'copy' | 'zerocopy';
+export const BIND_MODES: readonly BindMode[] = ['copy', 'zerocopy'];
+/** what a caller asks for: 'auto' is zero-copy when the driver can, else copy */
+export type BindModeOption = BindMode | 'auto';
 
 export interface BusyPollSettings {
   /** SO_BUSY_POLL: µs a recvfrom() on an empty ring may run the driver's NAPI */
@@ -72,7 +76,7 @@ export interface XskSocketOptions extends UmemOptions {
   /** completion ring entries; default = txRingSize or 2048 */
   completionRingSize?: number;
   /** default 'auto': zero-copy when the driver can, else copy */
-  bind?: BindMode;
+  bind?: BindModeOption;
   /** default true */
   needWakeup?: boolean;
   /** max descriptors per receive() / tx batch; default 64 */
@@ -384,7 +388,7 @@ export class XskSocket {
     return owner.bindMode;
   }
 
-  private bind(o: { ifindex: number; queue: number; bind: BindMode; needWakeup: boolean; ifname: string; sg: boolean }): 'copy' | 'zerocopy' {
+  private bind(o: { ifindex: number; queue: number; bind: BindModeOption; needWakeup: boolean; ifname: string; sg: boolean }): BindMode {
     const n = native();
     const wake = (o.needWakeup ? XDP_USE_NEED_WAKEUP : 0) | (o.sg ? XDP_USE_SG : 0);
     const attempt = (mode: 'copy' | 'zerocopy'): void => {

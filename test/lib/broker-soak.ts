@@ -15,7 +15,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { runCli, ROOT, type CliResult } from './cli.js';
 import { withLab, inside, xdpOn } from './lab.js';
-import type { Lab } from '../../src/index.js';
+import type { Lab } from '../../src/entry/lab.js';
 import { waitFor } from './wait.js';
 import { runTool } from '../../src/sys/exec.js';
 import { FUZZ_FLAGS, baseRequest, type FuzzSummary } from './broker-fuzz.js';

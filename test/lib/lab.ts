@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { Lab, TrafficGenerator, type LabOptions, type GeneratorOptions } from '../../src/index.js';
+import { Lab, TrafficGenerator, type LabOptions, type GeneratorOptions } from '../../src/entry/lab.js';
 import { trackLab } from './cli.js';
 import { waitFor } from './wait.js';
 import { attachedProgramId, stampCounters, type StampCounters } from './xdp.js';

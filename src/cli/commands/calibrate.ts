@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { runCalibrate, requireCaps, calibrationPath, LAB_NEEDS, RT_NEED, SCHED_CHOICES, type SchedChoice } from '../../index.js';
+import { runCalibrate } from '../../index.js';
+import { calibrationPath } from '../../entry/report.js';
+import { requireCaps, LAB_NEEDS, RT_NEED } from '../../entry/privileges.js';
+import { SCHED_CHOICES, type SchedChoice } from '../../entry/receiver.js';
 import { intArg, choiceArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';

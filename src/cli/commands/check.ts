@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-// the CLI uses only the public API (src/index.ts)
+// the CLI uses only the public API (its entries)
 import { checkProgram as checkObject, renderExplanation, type CheckResult } from '../../index.js';
 import { printJson } from '../output.js';
 

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
-// the CLI uses only the public API (src/index.ts)
-import { runCompareIface, renderTable, requireCaps, PROBE_NEEDS, POLL_MODES, type PollMode } from '../../index.js';
+// the CLI uses only the public API (its entries)
+import { runCompareIface } from '../../entry/lab.js';
+import { renderTable } from '../../entry/report.js';
+import { requireCaps, PROBE_NEEDS } from '../../entry/privileges.js';
+import { POLL_MODES, type PollMode } from '../../entry/receiver.js';
 import { intArg, numArg, choiceArg, ifnameArg, ringSizeArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';

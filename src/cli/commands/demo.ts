@@ -1,6 +1,8 @@
-// the CLI uses only the public API (src/index.ts)
+// the CLI uses only the public API (its entries)
 import { InvalidArgumentError, type Command } from 'commander';
-import { runDemo, renderTable, requireCaps, resolveRunAs, checkLabDriver, LAB_NEEDS, RT_NEED, type SizeRange, type LabDriver } from '../../index.js';
+import { runDemo, checkLabDriver, type SizeRange, type LabDriver } from '../../entry/lab.js';
+import { renderTable } from '../../entry/report.js';
+import { requireCaps, resolveRunAs, LAB_NEEDS, RT_NEED } from '../../entry/privileges.js';
 import { intArg, sizeArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { GeneratorThread, macFromString, ipv4FromString, FRAME_MIN, FRAME_MAX, DEFAULT_UDP_PORT, type SizeRange } from '../../index.js';
+import { GeneratorThread, macFromString, ipv4FromString, FRAME_MIN, FRAME_MAX, DEFAULT_UDP_PORT, type SizeRange } from '../../entry/lab.js';
 import { intArg, ifnameArg, sizeArg, frameSizeArg } from '../args.js';
 import { note, printJson } from '../output.js';
 import type { CliContext } from '../context.js';

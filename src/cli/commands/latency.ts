@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
-// the CLI uses only the public API (src/index.ts)
-import { runLatency, latencyMatch, renderTable, requireCaps, resolveRunAs, describeMatch, PROBE_NEEDS, RT_NEED, MATCH_NAMES, DEFAULT_UDP_PORT, AfxdpError, type MatchName } from '../../index.js';
+// the CLI uses only the public API (its entries)
+import { runLatency, latencyMatch, AfxdpError } from '../../index.js';
+import { renderTable } from '../../entry/report.js';
+import { requireCaps, resolveRunAs, PROBE_NEEDS, RT_NEED } from '../../entry/privileges.js';
+import { describeMatch, MATCH_NAMES, type MatchName } from '../../entry/receiver.js';
+import { DEFAULT_UDP_PORT } from '../../entry/lab.js';
 import { outputOptions } from '../outputs.js';
 import { intArg, numArg, choiceArg, ifnameArg, queuesArg } from '../args.js';
 import { note, printJson } from '../output.js';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { AfxdpError, compareRuns, openOutputFile as openOutput, readRunFile, renderComparisonHtml, renderRunHtml } from '../../index.js';
+import { AfxdpError } from '../../index.js';
+import { compareRuns, openOutputFile as openOutput, readRunFile, renderComparisonHtml, renderRunHtml } from '../../entry/report.js';
 import { note, printJson } from '../output.js';
 
 // no commander default: it would print "(default: [])" in the help

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-// the CLI uses only the public API (src/index.ts)
-import { Broker, requireCaps, PROBE_NEEDS, DEFAULT_LIMITS, RING_SIZE_MAX, FRAME_COUNT_MAX, type BrokerLimits } from '../../index.js';
+// the CLI uses only the public API (its entries)
+import { Broker, DEFAULT_LIMITS, type BrokerLimits } from '../../entry/broker.js';
+import { requireCaps, PROBE_NEEDS } from '../../entry/privileges.js';
+import { RING_SIZE_MAX, FRAME_COUNT_MAX } from '../../entry/receiver.js';
 import { intArg, numArg, ifnameArg, optionArg } from '../args.js';
 import { note } from '../output.js';
 import type { CliContext } from '../context.js';
