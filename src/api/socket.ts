@@ -138,12 +138,12 @@ export interface AfxdpSocketEvents {
   error: [err: AfxdpError];
 }
 
+// satisfies BatchOwner structurally (not `implements`: BatchOwner is internal and would show in the public type)
 /**
  * An EventEmitter: `'error'` is emitted once when receiving ends on its own (see `error`). As
  * with any Node emitter, an `'error'` nobody listens to is thrown (an uncaught exception), unless
  * a `for await` loop (which then rejects) or an onBatch() error callback received it.
  */
-// satisfies BatchOwner structurally (not `implements`: BatchOwner is internal and would show in the public type)
 export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> {
   readonly iface: string;
   /** the first (or only) queue */

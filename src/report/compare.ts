@@ -22,11 +22,10 @@ export const COMPARE_SCHEMA = 'afxdp.compare/1';
 export type EnvField = 'mode' | 'bind' | 'poll' | 'strategy' | 'clock' | 'queues' | 'kernel' | 'driver' | 'cpus' | 'cpus_online' | 'host' | 'node' | 'afxdp';
 export const ENV_FIELDS = ['mode', 'bind', 'poll', 'strategy', 'clock', 'queues', 'kernel', 'driver', 'cpus', 'cpus_online', 'host', 'node', 'afxdp'] as const satisfies readonly EnvField[];
 /** Shown but never a "difference": they differ between any two runs by nature. */
-const IDENTITY_FIELDS = ['iface', 'started'] as const satisfies readonly IdentityField[];
-type IdentityField = 'iface' | 'started';
+const IDENTITY_FIELDS = ['iface', 'started'] as const satisfies readonly (keyof ComparedEnv)[];
 
 /** Every value a string (queues "0,1", cpus_online "8"), null where the input does not say. */
-export type ComparedEnv = Record<EnvField | IdentityField, string | null>;
+export type ComparedEnv = Record<EnvField | 'iface' | 'started', string | null>;
 
 export interface ComparedPackets {
   sent: number | null;
