@@ -19,6 +19,7 @@ export type { Umem, UmemOptions } from '../xsk/umem.js';
 export type { AfxdpError, AfxdpErrorCode } from '../errors.js';
 export type { MetaReader } from '../xdp/meta.js';
 export type { Segment } from '../measure/monitor.js';
+export type { BucketWriter } from '../measure/recorder.js';
 export type { WarmupCut } from '../rx/receiver-stats.js';
 export type { PolicyName, ThreadRole } from '../sys/sched.js';
 export type { XdpMode, XdpModeOption } from '../xdp/program.js';
