@@ -19,7 +19,8 @@ export { UdpView, parseUdp, udpReply } from './wire/udp.js';
 // one AF_XDP socket at xsk.h's level: its UMEM and rings, shared UMEM, unaligned chunks, headroom
 export { openXsk, XskSocket, XSK_REDIRECT_PROGRAM, type XskOptions } from './api/xsk.js';
 export type { KernelStats, BindMode, BindModeOption, XskSocketOptions } from './xsk/socket.js';
-export type { UmemOptions } from './xsk/umem.js';
+export type { UmemOptions, Umem } from './xsk/umem.js';
+export type { Ring } from './xsk/ring.js';
 
 // your own XDP programs
 export { loadProgram, XdpProgram, type LoadProgramOptions, type AttachOptions, type Attachment, type MapInfo } from './api/program.js';

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { open, loadProgram, checkProgram, AfxdpError, AfxdpSocket, Batch, Packet, XdpProgram, MetaReader, META_MAGIC, META_MAGIC_MASK, META_VERSION, META_SIZE, AFXDP_F_XDP_TS, AFXDP_F_CLOCK_TAI, AFXDP_F_HW_TS, AFXDP_F_RX_HASH, AFXDP_F_VLAN, AFXDP_F_QUEUE, AFXDP_F_VIA_PREPEND, AFXDP_F_VIA_MAP } from '../src/index.js';
 import { LatencyProbe, LatencyReceiver, ReceiveQueue, receiverReport, waitForEnd } from '../src/entry/receiver.js';
+import type { NetnsHolder } from '../src/entry/lab.js';
 import { ROOT } from './lib/cli.js';
 import { withLab, sendFrames, xdpOn } from './lib/lab.js';
 import { waitFor } from './lib/wait.js';
@@ -37,6 +38,9 @@ async function take(sock: AfxdpSocket, n: number, each: (p: Packet, b: Batch, i:
 
 test('offBatch(): the callback stops; later packets wait in the ring for receive()', async () => {
   await withLab(async (lab) => {
+    // LabSide.netns (the exported NetnsHolder type): the namespace's holder process and its fd
+    const ns: NetnsHolder = lab.rx.netns;
+    assert.ok(ns.pid > 0 && ns.fd >= 0, `netns ${ns.name}: pid ${ns.pid}, fd ${ns.fd}`);
     const sock = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd });
     try {
       let got = 0;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { AfxdpError, type XskSocket } from '../src/index.js';
+import { AfxdpError, type XskSocket, type Ring, type Umem } from '../src/index.js';
 import { XSK_RING_SIZE_MAX } from '../src/rx/bounds.js';
 import { withLab } from './lib/lab.js';
 import { sendFrames, drain, xskOn, redirectOn } from './lib/xsk.js';
@@ -46,8 +46,13 @@ test('openXsk takes ring sizes well past the receiver default (64 Ki entries) an
     assert.ok(XSK_RING_SIZE_MAX === 2 ** 30);
     const big = xskOn(lab.rx, { rxRingSize: 65536, fillRingSize: 65536, frameCount: 65536, frameSize: 2048 });
     try {
-      assert.equal(big.rx!.size, 65536);
+      // the exported Ring and Umem types are the socket's rings and UMEM
+      const rx: Ring = big.rx!;
+      const umem: Umem = big.umem;
+      assert.equal(rx.size, 65536);
       assert.equal(big.fill.size, 65536);
+      assert.equal(umem.frameSize, 2048);
+      assert.equal(umem.frameCount, 65536);
     } finally {
       big.close();
     }

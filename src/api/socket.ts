@@ -21,7 +21,7 @@ import type { XskSocket, BindModeOption, KernelStats } from '../xsk/socket.js';
 import { MAX_TX_CHAIN, framesFor, queueCopy, flushTx } from '../xsk/tx.js';
 import type { XdpMode, XdpModeOption } from '../xdp/program.js';
 import type { ProgramCounters } from '../xdp/counters.js';
-import { Batch, type BatchOwner } from './batch.js';
+import { Batch } from './batch.js';
 import { XdpProgram } from './program.js';
 import { withNetnsFd, type NetnsOption } from './netns.js';
 import { expectChoice, expectInt, expectObject, expectString, describe } from './validate.js';
@@ -138,12 +138,13 @@ export interface AfxdpSocketEvents {
   error: [err: AfxdpError];
 }
 
+// satisfies BatchOwner structurally (not `implements`: BatchOwner is internal and would show in the public type)
 /**
  * An EventEmitter: `'error'` is emitted once when receiving ends on its own (see `error`). As
  * with any Node emitter, an `'error'` nobody listens to is thrown (an uncaught exception), unless
  * a `for await` loop (which then rejects) or an onBatch() error callback received it.
  */
-export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> implements BatchOwner {
+export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> {
   readonly iface: string;
   /** the first (or only) queue */
   readonly queue: number;

@@ -14,6 +14,14 @@ export type { LatencyRunOptions } from '../run/latency.js';
 export type { ReceiverOptions, PollMode, ClockName, SchedChoice, StrategyName } from '../rx/receiver.js';
 export type { StackReceiverName } from '../rx/stack.js';
 export type { XdpModeOption } from '../xdp/program.js';
+// the types the lab's public signatures use (also exported by `afxdp`), so this entry's users can name them
+export type { XdpMode } from '../xdp/program.js';
+export type { BindMode, BindModeOption } from '../xsk/socket.js';
+export type { MatchName, LoadedProgram } from '../rx/receiver.js';
+export type { NetnsOption } from '../api/netns.js';
+export type { NetnsHolder } from '../sys/netns.js';
+export type { LiveInterval } from '../report/live.js';
+export type { Segment, IntervalStats } from '../measure/monitor.js';
 export type { WarmupSpec } from '../run/warmup.js';
 export type { OutputOptions } from '../report/outputs.js';
 export type { PrivilegeDrop } from '../sys/privileges.js';

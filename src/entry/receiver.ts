@@ -12,6 +12,16 @@ export {
   type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram, type StrategyCounts, type HintCounts,
 } from '../rx/receiver.js';
 export type { BindModeOption, KernelStats } from '../xsk/socket.js';
+// the types the receiver's public signatures use (also exported by `afxdp`), so this entry's users can name them
+export type { BindMode, BusyPollSettings, XskSocket, XskSocketOptions } from '../xsk/socket.js';
+export type { Ring } from '../xsk/ring.js';
+export type { Umem, UmemOptions } from '../xsk/umem.js';
+export type { AfxdpError, AfxdpErrorCode } from '../errors.js';
+export type { MetaReader } from '../xdp/meta.js';
+export type { Segment } from '../measure/monitor.js';
+export type { BucketWriter } from '../measure/recorder.js';
+export type { WarmupCut } from '../rx/receiver-stats.js';
+export type { PolicyName, ThreadRole } from '../sys/sched.js';
 export type { XdpMode, XdpModeOption } from '../xdp/program.js';
 export type { ProgramCounters, StackCounters } from '../xdp/counters.js';
 export { LatencyProbe, type ProbeOptions, type ProbeStats } from '../rx/probe.js';

@@ -15,6 +15,7 @@ export {
 export type { BindMode, KernelStats } from '../xsk/socket.js';
 export type { XdpMode } from '../xdp/program.js';
 export type { StrategyName } from '../xdp/meta.js';
+export type { Segment } from '../measure/monitor.js';
 export type { PollMode, ClockName, MapStats, StrategyCounts, HintCounts } from '../rx/receiver.js';
 export { renderTable } from '../report/table.js';
 export type { OutputOptions } from '../report/outputs.js';

@@ -78,7 +78,7 @@ interface Template {
 }
 
 export class TrafficGenerator {
-  /** the sink: an AF_XDP TX socket, or a tap's fd (TapSink) */
+  /** @internal the sink: an AF_XDP TX socket, or a tap's fd (TapSink) */
   readonly socket: TxSink;
   /** the frame size (the largest, with a range) */
   readonly size: number;

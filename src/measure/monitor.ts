@@ -9,8 +9,9 @@
 import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { newLatencyHistogram, type Histogram, type LatencyRecorder, type LatencySummary } from './recorder.js';
 
-export const SEGMENTS = ['xdp_to_user', 'sender_to_xdp', 'hw_to_xdp'] as const;
-export type Segment = (typeof SEGMENTS)[number];
+// spelled out (not derived from SEGMENTS), so the public type does not show the internal list
+export type Segment = 'xdp_to_user' | 'sender_to_xdp' | 'hw_to_xdp';
+export const SEGMENTS = ['xdp_to_user', 'sender_to_xdp', 'hw_to_xdp'] as const satisfies readonly Segment[];
 
 /** p50 / p99 / max of one segment in one interval (ns); count 0 = nothing measured. */
 export interface IntervalStats {

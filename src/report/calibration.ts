@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeFileSafe } from '../sys/safe-file.js';
 
-export const CALIBRATION_SCHEMA = 'afxdp.calibration/1';
+export const CALIBRATION_SCHEMA: Calibration['schema'] = 'afxdp.calibration/1';
 
 /** One side's figures (medians over the rounds): CPU ns per packet and XDP → user percentiles in ns. */
 export interface CalibrationSide {
@@ -22,7 +22,7 @@ export interface CalibrationSide {
 }
 
 export interface Calibration {
-  schema: typeof CALIBRATION_SCHEMA;
+  schema: 'afxdp.calibration/1';
   /** when it was measured (ISO 8601) */
   at: string;
   host: { hostname: string; kernel: string; cpus: number; node: string; afxdp: string };

@@ -18,13 +18,14 @@ import { formatCount, formatNs } from './table.js';
 export const COMPARE_SCHEMA = 'afxdp.compare/1';
 
 /** The environment fields compared between runs, in the order the page shows them. */
-export const ENV_FIELDS = ['mode', 'bind', 'poll', 'strategy', 'clock', 'queues', 'kernel', 'driver', 'cpus', 'cpus_online', 'host', 'node', 'afxdp'] as const;
-export type EnvField = (typeof ENV_FIELDS)[number];
+// the public types spell their names out (not derived from the internal lists), so a report shows no internal constant
+export type EnvField = 'mode' | 'bind' | 'poll' | 'strategy' | 'clock' | 'queues' | 'kernel' | 'driver' | 'cpus' | 'cpus_online' | 'host' | 'node' | 'afxdp';
+export const ENV_FIELDS = ['mode', 'bind', 'poll', 'strategy', 'clock', 'queues', 'kernel', 'driver', 'cpus', 'cpus_online', 'host', 'node', 'afxdp'] as const satisfies readonly EnvField[];
 /** Shown but never a "difference": they differ between any two runs by nature. */
-const IDENTITY_FIELDS = ['iface', 'started'] as const;
+const IDENTITY_FIELDS = ['iface', 'started'] as const satisfies readonly (keyof ComparedEnv)[];
 
 /** Every value a string (queues "0,1", cpus_online "8"), null where the input does not say. */
-export type ComparedEnv = Record<EnvField | (typeof IDENTITY_FIELDS)[number], string | null>;
+export type ComparedEnv = Record<EnvField | 'iface' | 'started', string | null>;
 
 export interface ComparedPackets {
   sent: number | null;
@@ -38,8 +39,8 @@ export interface ComparedPackets {
   rate_pps: number | null;
 }
 
-const SUMMARY_KEYS = ['count', 'min', 'p50', 'p90', 'p99', 'p999', 'max', 'mean'] as const;
-type SummaryKey = (typeof SUMMARY_KEYS)[number];
+type SummaryKey = 'count' | 'min' | 'p50' | 'p90' | 'p99' | 'p999' | 'max' | 'mean';
+const SUMMARY_KEYS = ['count', 'min', 'p50', 'p90', 'p99', 'p999', 'max', 'mean'] as const satisfies readonly SummaryKey[];
 
 /** Latency (ns) at each percentile; from the run's histogram, or (older reports) its summary's six points. */
 export interface Distribution {
@@ -63,7 +64,7 @@ export interface ComparedRun {
   ratio_to_first: {
     duration_s: number | null;
     packets: Record<keyof ComparedPackets, number | null>;
-    latency_ns: Record<Segment, Record<SummaryKey, number | null> | null>;
+    latency_ns: Record<Segment, Record<'count' | 'min' | 'p50' | 'p90' | 'p99' | 'p999' | 'max' | 'mean', number | null> | null>;
   };
 }
 

@@ -15,7 +15,7 @@ export interface ReportExtras {
   sent: number | null;
   durationS: number;
   env?: RunEnvironment;
-  /** adds the timeline (and its interval) and the encoded histograms */
+  /** @internal adds the timeline (and its interval) and the encoded histograms (the runs' own RunMonitor) */
   monitor?: RunMonitor;
   /** which frames the run took (takenBy) */
   taken?: TakenReport;

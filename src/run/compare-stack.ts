@@ -34,7 +34,7 @@ import { pathDrops, type Report, type StackPath } from '../report/report.js';
 import { registerCleanup } from '../sys/cleanup.js';
 import { formatNs } from '../report/table.js';
 import { runDemoOnLab } from './demo-run.js';
-import { runPipeline, type PipelineResult, type Traffic } from './pipeline.js';
+import { runPipeline, type LatencyRunResult, type Traffic } from './pipeline.js';
 import type { DemoOptions, CompareStackOptions, StackReceiverChoice } from './demo-options.js';
 import { LATENCY_RUN_OPTIONS, LATENCY_SPELLING, checkRunOptions, type LatencyRunOptions } from './latency.js';
 import { openNetnsOption } from '../sys/netns.js';
@@ -163,7 +163,7 @@ type CPairRun = (stack: StackReceiver) => Promise<{ af: ReturnType<typeof cAfXdp
  * path, written at the end (its path checked first). A run planned with the C AF_XDP receiver
  * goes through `cPair` instead of the pipeline (after the first run: the report is afxdp's).
  */
-async function eachReceiver(o: CompareStackOptions & { signal?: AbortSignal }, plan: { runs: StackRunPlan[]; notes: string[] }, outputs: OutputOptions | undefined, log: (l: string) => void, start: (r: StackReceiverName) => Promise<StackReceiver>, run: (s: StackRun, outputs: OutputOptions | undefined) => Promise<PipelineResult>, cPair?: CPairRun): Promise<Report> {
+async function eachReceiver(o: CompareStackOptions & { signal?: AbortSignal }, plan: { runs: StackRunPlan[]; notes: string[] }, outputs: OutputOptions | undefined, log: (l: string) => void, start: (r: StackReceiverName) => Promise<StackReceiver>, run: (s: StackRun, outputs: OutputOptions | undefined) => Promise<LatencyRunResult>, cPair?: CPairRun): Promise<Report> {
   const { html, ...files } = outputs ?? {};
   if (html !== undefined) fs.closeSync(openOutput('--html', html));
   let first: Report | null = null;

@@ -6,7 +6,7 @@
 import type { Lab } from '../lab/lab.js';
 import { TrafficGenerator, type SendOptions } from '../lab/generator.js';
 import { GeneratorThread } from '../lab/generator-thread.js';
-import { runPipeline, type PipelineOptions, type PipelineResult, type Traffic } from './pipeline.js';
+import { runPipeline, type PipelineOptions, type LatencyRunResult, type Traffic } from './pipeline.js';
 import type { LatencyReceiver } from '../rx/receiver.js';
 import { demoReceiverOptions, type DemoOptions } from './demo-options.js';
 
@@ -22,7 +22,7 @@ export interface DemoRunExtras {
   amend?: PipelineOptions['amend'];
 }
 
-export async function runDemoOnLab(lab: Lab, opts: DemoOptions, x: DemoRunExtras = {}): Promise<PipelineResult> {
+export async function runDemoOnLab(lab: Lab, opts: DemoOptions, x: DemoRunExtras = {}): Promise<LatencyRunResult> {
   const packets = opts.packets ?? 10000;
   const rate = opts.rate ?? 10000;
   const queues = opts.queues ?? 1;

@@ -8,7 +8,7 @@ import type { ReceiverOptions, LatencyReceiver } from '../rx/receiver.js';
 import { RECEIVER_OPTION_NAMES } from '../rx/options.js';
 import type { OutputOptions } from '../report/outputs.js';
 import type { LiveInterval } from '../report/live.js';
-import { runPipeline, type PipelineResult } from './pipeline.js';
+import { runPipeline, type LatencyRunResult } from './pipeline.js';
 import type { WarmupSpec } from './warmup.js';
 import type { PrivilegeDrop } from '../sys/privileges.js';
 import { openNetnsOption, type NetnsOption } from '../sys/netns.js';
@@ -58,8 +58,7 @@ const RUN_OPTIONS = ['iface', 'netns', 'packets', 'durationS', 'warmup', 'signal
 /** every name runLatency() takes: the receiver's (less the ones spelled otherwise here) and its own */
 export const LATENCY_RUN_OPTIONS: readonly string[] = [...RECEIVER_OPTION_NAMES.filter((k) => k !== 'ifname' && k !== 'netnsFd' && k !== 'deliver'), ...RUN_OPTIONS];
 
-/** The report, and the failure that ended the run early (null when it ended as asked). */
-export type LatencyRunResult = PipelineResult;
+export type { LatencyRunResult };
 
 /**
  * What the run takes off the queue when `match` is not given, as `afxdp latency` does: afxdp's

@@ -66,13 +66,14 @@ export interface PipelineOptions {
   open?: (o: ReceiverOptions) => LatencyReceiver;
 }
 
-export interface PipelineResult {
+/** The report, and the failure that ended the run early (null when it ended as asked). */
+export interface LatencyRunResult {
   report: Report;
   /** a failure that ended the run after it started (the report covers what was measured until then) */
   error: AfxdpError | null;
 }
 
-export async function runPipeline(p: PipelineOptions): Promise<PipelineResult> {
+export async function runPipeline(p: PipelineOptions): Promise<LatencyRunResult> {
   const drop = p.dropPrivileges ?? null;
   const outs = await RunOutputs.open({ target: p.packets, application: `afxdp ${packageVersion()}`, ...p.outputs }, (open) => asUser(drop, open));
   let rx: LatencyReceiver | undefined;

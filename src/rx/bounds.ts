@@ -62,9 +62,10 @@ export const OPTION_SPECS = {
   initialFill: { kind: 'int', min: 0, max: XSK_RING_SIZE_MAX, why: 'a number of frames: 0 leaves the fill ring empty; at most the fill ring size is taken' },
   /** a yes/no option (openXsk: needWakeup, sg, trackFrames) */
   flag: choice(true, false),
-} as const satisfies Record<string, Spec>;
+} as const satisfies Record<BoundedOption, Spec>;
 
-export type BoundedOption = keyof typeof OPTION_SPECS;
+// spelled out (not `keyof typeof OPTION_SPECS`), so the public type does not show the internal table
+export type BoundedOption = 'mode' | 'bind' | 'clock' | 'match' | 'strategy' | 'poll' | 'simulateNoMeta' | 'hints' | 'sg' | 'frameSize' | 'udpPort' | 'ringSize' | 'txRingSize' | 'frameCount' | 'txMetadataLen' | 'batchSize' | 'busyPoll' | 'queue' | 'xskRingSize' | 'xskUmemRingSize' | 'initialFill' | 'flag';
 
 export interface CheckHow {
   /** how the field is called where it came from: '--ring-size', 'open: options.ringSize', 'options.ringSize' (default: the option name) */

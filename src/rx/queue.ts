@@ -8,7 +8,7 @@ import { native } from '../native.js';
 import type { KernelStats } from '../xsk/socket.js';
 import type { CounterReader, ProgramCounters } from '../xdp/counters.js';
 import { LatencyRecorder, RECORDER_BYTES } from '../measure/recorder.js';
-import type { Segment, MeasuredQueue } from '../measure/monitor.js';
+import type { Segment } from '../measure/monitor.js';
 import type { RxEngine } from './engine.js';
 import type { BatchChannel } from './channel.js';
 import type { Outbox } from './outbox.js';
@@ -17,21 +17,22 @@ import { CTL_STATE, STATE_STOPPED } from './worker.js';
 
 export const NO_COUNTERS: ProgramCounters = { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0, unstamped: 0 };
 
+// a MeasuredQueue structurally (not `implements`: that interface is internal and would show in the public type)
 /** One queue: its numbers (shared with its engine, wherever that runs) and its engine or worker. */
-export class ReceiveQueue implements MeasuredQueue {
+export class ReceiveQueue {
   readonly counts: Float64Array;
   readonly xdpToUser: LatencyRecorder;
   readonly senderToXdp: LatencyRecorder | null;
   readonly hwToXdp: LatencyRecorder | null;
   // engine, worker and channel are rx/'s own: a face consumes through LatencyReceiver's take,
   // release, wait and watch (rx/consumer.ts), never through these
-  /** event mode: the engine on the main thread */
+  /** @internal event mode: the engine on the main thread */
   engine: RxEngine | null = null;
-  /** worker and busy modes: the worker, its control words, the kernel counters it leaves at stop */
+  /** @internal worker and busy modes: the worker, its control words, the kernel counters it leaves at stop */
   worker: { thread: Worker; ctl: Int32Array; kernel: Float64Array } | null = null;
-  /** worker modes with `deliver`: the batches the worker hands over */
+  /** @internal worker modes with `deliver`: the batches the worker hands over */
   channel: BatchChannel | null = null;
-  /** worker modes with a TX ring, the first queue: the frames send() hands its worker */
+  /** @internal worker modes with a TX ring, the first queue: the frames send() hands its worker */
   outbox: Outbox | null = null;
   /** handler mode: the handler's own counters (ctx.counters), written by the worker */
   handlerCounters: Float64Array | null = null;

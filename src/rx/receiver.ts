@@ -243,7 +243,7 @@ export class LatencyReceiver {
     this.attachment = attachProgram(this.prog, o, this.ifindex);
   }
 
-  /** Broker role: the grant and its fds for the client (rx/broker-roles.ts grantOf). */
+  /** @internal Broker role: the grant and its fds for the client (rx/broker-roles.ts grantOf). */
   handover(): { grant: Grant; fds: number[] } {
     if (this.role !== 'broker') throw new AfxdpError('ESTATE', 'handover() is for a receiver opened with openForClient()');
     return grantOf({ o: this.o, ifindex: this.ifindex, queues: this.queues, cookie: this.cookie, program: this.prog, mode: this.mode, replaced: this.replaced, sockets: this.forClient, sg: this.sg, mtu: this.mtu, busyPoll: this.busyPollTook });

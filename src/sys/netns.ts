@@ -140,7 +140,7 @@ export class NetnsHolder {
     }
   }
 
-  /** Runs `cmd args` inside this namespace (`nsenter -t PID -n`). */
+  /** @internal Runs `cmd args` inside this namespace (`nsenter -t PID -n`). */
   exec(cmd: string, args: string[], opts?: ToolOptions): Promise<ToolOutput> {
     if (this.destroyed) {
       return Promise.reject(new AfxdpError('ECLOSED', `namespace ${this.name} is destroyed`, { hint: 'create a new lab' }));

@@ -26,8 +26,9 @@ export const F_VIA_PREPEND = 1 << 8;
 export const F_VIA_MAP = 1 << 9;
 
 /** afxdp_cfg_strategy values (meta.h AFXDP_STRATEGY_*) */
-export const STRATEGY_CODES = { auto: 0, meta: 1, prepend: 2, map: 3 } as const;
-export type StrategyName = keyof typeof STRATEGY_CODES;
+// the names spelled out (not `keyof typeof`), so the public type does not show the internal table
+export type StrategyName = 'auto' | 'meta' | 'prepend' | 'map';
+export const STRATEGY_CODES = { auto: 0, meta: 1, prepend: 2, map: 3 } as const satisfies Record<StrategyName, number>;
 export const STRATEGY_NAMES = Object.keys(STRATEGY_CODES) as StrategyName[];
 
 /** struct afxdp_map_key: hash over the first AFXDP_MAP_KEY_WORDS u32 words + frame length */

@@ -31,6 +31,7 @@ export class Ring {
   private cachedCons = 0;
 
   /**
+   * @internal
    * @param fd the socket whose ring this is (mapped at pgoff), or null for a stand-in ring in
    *   ordinary memory (Ring.standIn): same class and layout, nobody on the kernel's side
    */
@@ -50,6 +51,7 @@ export class Ring {
   }
 
   /**
+   * @internal
    * A ring like `like` (size, entry size) in ordinary memory, empty: the receive path's warm-up
    * (XskSocket.rehearse) plays the kernel's side on it so V8 compiles the real code before traffic.
    */
@@ -57,12 +59,12 @@ export class Ring {
     return new Ring(null, 0, STAND_IN_OFFSETS, like.size, like.entryShift);
   }
 
-  /** The kernel's side of a stand-in consumer ring (RX): publishes `n` entries written at `producerIndex`. */
+  /** @internal The kernel's side of a stand-in consumer ring (RX): publishes `n` entries written at `producerIndex`. */
   produceAsKernel(n: number): void {
     Atomics.store(this.words, this.producerWord, (Atomics.load(this.words, this.producerWord) + n) >>> 0);
   }
 
-  /** The kernel's side of a stand-in producer ring (fill): takes everything published. */
+  /** @internal The kernel's side of a stand-in producer ring (fill): takes everything published. */
   consumeAllAsKernel(): void {
     Atomics.store(this.words, this.consumerWord, Atomics.load(this.words, this.producerWord));
   }

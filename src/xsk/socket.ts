@@ -163,7 +163,7 @@ export class XskSocket {
   readonly needWakeup: boolean;
   readonly rx: Ring | null;
   readonly tx: Ring | null;
-  /** the free list, the fill ring and the completion ring: every frame allocation of this socket */
+  /** @internal the free list, the fill ring and the completion ring: every frame allocation of this socket */
   readonly pool: FramePool;
   /**
    * filled by receive(), one entry per packet: UMEM address of the packet data (of its first
@@ -192,7 +192,7 @@ export class XskSocket {
   private readonly statsBuf = new Float64Array(8);
   /** frames create() put on the fill ring before bind (a client that adopts the socket needs the number) */
   readonly initialFill: number = 0;
-  /** set with `trackFrames`: ownership of every UMEM frame, checked at every batch */
+  /** @internal set with `trackFrames`: ownership of every UMEM frame, checked at every batch */
   readonly tracker: FrameTracker | null;
   /** kicks issued, for diagnostics */
   rxKicks = 0;
@@ -280,7 +280,7 @@ export class XskSocket {
     return this.pool.completion;
   }
 
-  /** Takes over a socket the broker made and passed (its fd and UMEM memfd are the caller's to give). */
+  /** @internal Takes over a socket the broker made and passed (its fd and UMEM memfd are the caller's to give). */
   static adopt(opts: XskSocketOptions, adopt: AdoptedSocket): XskSocket {
     return XskSocket.build(opts, adopt);
   }
@@ -516,6 +516,7 @@ export class XskSocket {
   }
 
   /**
+   * @internal
    * Runs `fn` with the RX and fill rings replaced by empty stand-ins in ordinary memory
    * (Ring.standIn), on which `fn` plays the kernel's side: the receive path's own code (receive,
    * recycle, the fill ring) runs, and V8 compiles it, before any packet can arrive. Only while
@@ -536,6 +537,7 @@ export class XskSocket {
   }
 
   /**
+   * @internal
    * rehearse() for the TX side: runs `fn` with the completion ring replaced by an empty stand-in
    * in ordinary memory, on which `fn` plays the kernel's side (completes frames it took with
    * txAlloc), so reclaim() runs, and V8 compiles it, before any frame is sent. Not with the frame
