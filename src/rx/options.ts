@@ -158,8 +158,7 @@ export interface ReceiverOptions {
    */
   broker?: string;
   /**
-   * @internal (open()'s `handler` builds it)
-   * worker and busy modes: user code in each queue's receive worker (rx/handler.ts): the host
+   * Set by open()'s `handler` (give that, not this). Worker and busy modes: user code in each queue's receive worker (rx/handler.ts): the host
    * module that runs it and the user's module, as URLs. The workers' sockets get a TX ring (of
    * ringSize entries) to forward and send on. Default: none
    */
