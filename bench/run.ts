@@ -33,7 +33,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const RX_REF = path.join(PACKAGE_ROOT, 'build', 'bench', 'rx_ref');
 const TX_REF = path.join(PACKAGE_ROOT, 'build', 'bench', 'tx_ref');
 const BENCH_BPF = path.join(PACKAGE_ROOT, 'build', 'bench-bpf', 'bench.bpf.o');
-/** issue 4's cost programs (bench/bpf/cost.bpf.c): plain redirect, clock only, stamp, map_fresh */
+/** the stamp's cost programs (bench/bpf/cost.bpf.c): plain redirect, clock only, stamp, map_fresh */
 const BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1;
 const COST_BPF = path.join(PACKAGE_ROOT, 'build', 'bench-bpf', 'cost.bpf.o');
 const RX_CHILD = path.join(here, 'rx-child.js');
@@ -155,7 +155,7 @@ function rotate<T>(xs: T[], k: number): T[] {
 }
 
 /**
- * BPF_PROG_TEST_RUN ns/packet, in live-frames mode (a fresh copy of the frame per run, as issue 4's
+ * BPF_PROG_TEST_RUN ns/packet, in live-frames mode (a fresh copy of the frame per run, as
  * `bench:strategies` does: in the default mode every repeat runs on the same buffer, so a second
  * adjust_meta / adjust_head sees the first one's result and measures a failure path). The cost
  * programs (bench/bpf/cost.bpf.c) end in an XSKMAP redirect whose empty slot falls back to

@@ -2,7 +2,7 @@
 /*
  * Baselines for `npm run bench`:
  *   xdp_drop_count: XDP_DROP with a per-CPU packet counter — the receive bound on this path
- * (the stamp's cost is timed on issue 4's bench/bpf/cost.bpf.c programs)
+ * (the stamp's cost is timed on the bench/bpf/cost.bpf.c programs)
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
