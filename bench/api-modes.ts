@@ -21,6 +21,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const RX_REF = path.join(ROOT, 'build', 'bench', 'rx_ref');
 /** the receivers are files of their own (a worker thread inherits a parent's -e), importing the built API by path */
 const API = pathToFileURL(path.join(ROOT, 'dist', 'src', 'index.js')).href;
+const RECEIVER_API = pathToFileURL(path.join(ROOT, 'dist', 'src', 'entry', 'receiver.js')).href;
 const [N, RATE, REPS] = [Number(process.argv[2] ?? 100_000), Number(process.argv[3] ?? 20_000), Number(process.argv[4] ?? 3)];
 
 /**
@@ -29,7 +30,8 @@ const [N, RATE, REPS] = [Number(process.argv[2] ?? 100_000), Number(process.argv
  * the batch, per packet, into a LatencyRecorder (no allocation per packet).
  */
 const receiver = (form: 'callback' | 'iterator', poll: 'event' | 'worker'): string => `
-import { open, LatencyRecorder } from ${JSON.stringify(API)};
+import { open } from ${JSON.stringify(API)};
+import { LatencyRecorder } from ${JSON.stringify(RECEIVER_API)};
 const s = open({ iface: process.argv[1], poll: '${poll}' });
 const rec = new LatencyRecorder();
 let n = 0;
@@ -157,4 +159,10 @@ for (const name of Object.keys(results)) {
     return name === 'C poll()' ? shown : `${shown} (${(v / c).toFixed(2)})`;
   });
   console.log(`| ${name} | ${cells.join(' | ')} |`);
+}
+// a way that never produced a result is a broken bench, not a figure: say so and fail
+const missing = Object.keys(ways).filter((k) => (results[k]?.length ?? 0) === 0);
+if (missing.length > 0) {
+  console.error(`bench:api: no result for ${missing.join(', ')} (see the lines above)`);
+  process.exitCode = 1;
 }
