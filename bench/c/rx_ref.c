@@ -219,11 +219,6 @@ static uint64_t percpu_sum(int map_fd, uint32_t queue, unsigned value_size, unsi
 #define MATCHED_OFF 8u
 #define STACK_COUNTERS_SIZE 24u
 
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -233,14 +228,8 @@ int main(int argc, char **argv)
 	unsigned ifindex = iface_index(o.iface);
 	libbpf_set_print(libbpf_quiet);
 
-	/* the object path is relative to this binary: build/bench/rx_ref → build/bpf/stamp.bpf.o */
 	char obj_path[4096];
-	ssize_t n = readlink("/proc/self/exe", obj_path, sizeof(obj_path) - 64);
-	if (n < 0)
-		die("readlink(/proc/self/exe)", errno);
-	obj_path[n] = 0;
-	char *slash = strrchr(obj_path, '/');
-	strcpy(slash, "/../bpf/stamp.bpf.o");
+	object_beside_binary(obj_path, sizeof(obj_path), "stamp.bpf.o");
 
 	struct bpf_object *obj = bpf_object__open_file(obj_path, NULL);
 	if (!obj)

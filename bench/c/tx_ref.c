@@ -18,16 +18,6 @@
 #define FRAME_SIZE 4096u
 #define PAYLOAD 42u /* eth 14 + ip 20 + udp 8: frame layout of src/lab/frame.ts */
 
-static int parse_mac(const char *s, uint8_t m[6])
-{
-	unsigned v[6];
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
-		return -1;
-	for (int i = 0; i < 6; i++)
-		m[i] = (uint8_t)v[i];
-	return 0;
-}
-
 static uint16_t csum(const uint8_t *p, size_t len)
 {
 	uint32_t s = 0;

@@ -35,30 +35,11 @@ static uint64_t cpu_ns(void)
 	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
 }
 
-static int parse_mac(const char *s, uint8_t m[6])
-{
-	unsigned v[6];
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
-		return -1;
-	for (int i = 0; i < 6; i++)
-		m[i] = (uint8_t)v[i];
-	return 0;
-}
-
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
-}
-
 static void rxdrop(unsigned ifindex, uint64_t count, int idle_ms, int generic)
 {
 	libbpf_set_print(libbpf_quiet);
 	char obj_path[4096];
-	ssize_t n = readlink("/proc/self/exe", obj_path, sizeof(obj_path) - 64);
-	if (n < 0)
-		die("readlink(/proc/self/exe)", errno);
-	obj_path[n] = 0;
-	strcpy(strrchr(obj_path, '/'), "/../bpf/xsk_redirect.bpf.o");
+	object_beside_binary(obj_path, sizeof(obj_path), "xsk_redirect.bpf.o");
 	struct bpf_object *obj = bpf_object__open_file(obj_path, NULL);
 	if (!obj || bpf_object__load(obj))
 		die(obj_path, errno);

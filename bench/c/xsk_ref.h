@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared parts of the C reference programs (rx_ref.c, tx_ref.c): raw AF_XDP socket setup, the
+ * Shared parts of the C reference programs (rx_ref.c, tx_ref.c, xdpsock_ref.c): raw AF_XDP socket setup, the
  * four rings with cached indices (the same scheme as libxdp's xsk.h and our src/xsk/ring.ts),
  * and small helpers. Raw syscalls, not libxdp: libxdp 1.3.1 fails on this kernel
  * (docs/ARCHITECTURE.md, "Measured facts"), and this is what our addon + TypeScript do, so the
@@ -10,12 +10,14 @@
 #define XSK_REF_H
 
 #define _GNU_SOURCE
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,37 @@ static inline void die(const char *what, int err)
 {
 	fprintf(stderr, "%s: %s\n", what, strerror(err));
 	exit(1);
+}
+
+/* "aa:bb:cc:dd:ee:ff" into m; -1 when s is not a MAC address */
+static inline int parse_mac(const char *s, uint8_t m[6])
+{
+	unsigned v[6];
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		m[i] = (uint8_t)v[i];
+	return 0;
+}
+
+/* libbpf's warnings only: its info lines would mix with what a run prints */
+static inline int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+/* A BPF object found relative to this binary (build/bench/X or prebuilds/linux-ARCH/X →
+ * ../bpf/NAME), so a checkout and an installed package both work. */
+static inline void object_beside_binary(char *out, size_t size, const char *name)
+{
+	ssize_t n = readlink("/proc/self/exe", out, size - 1);
+	if (n < 0)
+		die("readlink(/proc/self/exe)", errno);
+	out[n] = 0;
+	char *slash = strrchr(out, '/');
+	size_t used = (size_t)(slash - out);
+	if ((size_t)snprintf(slash, size - used, "/../bpf/%s", name) >= size - used)
+		die("object path", ENAMETOOLONG);
 }
 
 static inline uint64_t now_ns(clockid_t clk)
