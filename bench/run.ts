@@ -180,7 +180,7 @@ function stampCost(): Json {
       ['map', base.programFd('map_fresh')],
     ];
     const runs = new Map<string, number[]>(progs.map(([k]) => [k, []]));
-    for (const [, fd] of progs) n.bpfProgTestRun(fd, frame, 10_000, BPF_F_TEST_XDP_LIVE_FRAMES, 64); // warm up
+    for (const [, fd] of progs) n.bpfProgTestRun(fd, frame, 10_000, BPF_F_TEST_XDP_LIVE_FRAMES, 64); // rehearsal: the program's first runs are not measured
     // interleaved, like everything else here
     for (let r = 0; r < Math.max(REPEATS, 3); r++) {
       for (const [k, fd] of progs) runs.get(k)!.push(n.bpfProgTestRun(fd, frame, TEST_RUN_REPEAT, BPF_F_TEST_XDP_LIVE_FRAMES, 64).durationNs);

@@ -122,7 +122,7 @@ function measureXdp(a: Args): XdpResult[] {
       if (c.simulateNoMeta) rodata.afxdp_cfg_simulate_no_meta = 1;
       obj.load({ program: c.program, rodata });
       const fd = obj.programFd(c.program);
-      native().bpfProgTestRun(fd, frame, 10_000, BPF_F_TEST_XDP_LIVE_FRAMES, 64); // warm up
+      native().bpfProgTestRun(fd, frame, 10_000, BPF_F_TEST_XDP_LIVE_FRAMES, 64); // rehearsal: the program's first runs are not measured
       const rounds: number[] = [];
       for (let r = 0; r < a.rounds; r++) {
         const res = native().bpfProgTestRun(fd, frame, a.repeat, BPF_F_TEST_XDP_LIVE_FRAMES, 64);
@@ -195,7 +195,7 @@ function measureUser(a: Args): UserResult[] {
       return valid;
     };
     const rounds: number[] = [];
-    // round 0 warms the JIT up and is not counted
+    // round 0 is a rehearsal (the JIT compiles the loop) and is not counted
     for (let r = 0; r <= a.rounds; r++) {
       let ns = 0;
       for (let it = 0; it < iterations; it++) {

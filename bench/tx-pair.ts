@@ -1,6 +1,6 @@
 /**
  * TX side by side: the C sender (bench/c/tx_ref) and afxdp's (TrafficGenerator.sendSync in a
- * worker thread after warmUp(): what `afxdp gen` runs, src/lab/generator.ts through
+ * worker thread after rehearse(): what `afxdp gen` runs, src/lab/generator.ts through
  * src/xsk/tx.ts), interleaved on one lab with XDP_DROP on the peer, the order alternating per
  * round. Per run: Mpps by the sender's own clock (first batch to last completion) and the sending
  * thread's user and system CPU per frame (C: getrusage; TS: /proc/thread-self/stat around the
@@ -51,7 +51,7 @@ if (!isMainThread) {
   const g = TrafficGenerator.open({ ifname: t.ifname, netnsFd: fd, srcMac: mac(t.src), dstMac: mac(t.dst), srcIp: Uint8Array.of(198, 18, 0, 1), dstIp: Uint8Array.of(198, 18, 0, 2) });
   fs.closeSync(fd);
   try {
-    g.warmUp();
+    g.rehearse();
     const [u0, s0] = threadTicks();
     const t0 = process.hrtime.bigint();
     const n = g.sendSync({ count: t.count, rate: 0 });

@@ -4,7 +4,7 @@
  * C; same options, same JSON line). Run inside the interface's namespace (nsenter).
  *
  *   node dist/bench/xdpsock-child.js --mode rxdrop --iface IF [--count N] [--idle-ms 1000] [--xdp native|generic]
- *                                    [--warmup N] [--sched receiver-first|off]
+ *                                    [--rehearse N] [--sched receiver-first|off]
  *   node dist/bench/xdpsock-child.js --mode txonly --iface IF --dst-mac MAC --src-mac MAC [--count N] [--size B]
  *   node dist/bench/xdpsock-child.js --mode loop --iface IF [--count N]   (rxdrop's loop alone, no kernel)
  */
@@ -31,7 +31,7 @@ const { values: a } = parseArgs({
     // rxdrop: packets of the loop rehearsed on stand-in rings before "ready", then one full GC
     // (0: neither). afxdp's receivers rehearse before traffic too; without both, V8 compiles the
     // loop and finishes the start-up heap's first major GC (20-40 ms) inside the measured packets
-    warmup: { type: 'string', default: '1000000' },
+    rehearse: { type: 'string', default: '1000000' },
     // rxdrop: receiver first (src/sys/sched.ts) while receiving, as open() and the CLI do; or off
     sched: { type: 'string', default: 'receiver-first' },
     'src-mac': { type: 'string' },
@@ -92,8 +92,8 @@ if (a.mode === 'rxdrop') {
   prog.register(sock);
   prog.attach(a.iface!, { mode: a.xdp === 'generic' ? 'generic' : 'native' });
   const idle = Number(a['idle-ms']);
-  if (Number(a.warmup) > 0) {
-    rehearseLoop(sock, Number(a.warmup));
+  if (Number(a.rehearse) > 0) {
+    rehearseLoop(sock, Number(a.rehearse));
     settleHeap();
   }
   // the main thread receives; V8's and libuv's helpers SCHED_IDLE (this process ends with the run)

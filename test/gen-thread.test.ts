@@ -11,15 +11,15 @@ import { waitForEnd } from '../src/run/session.js';
 import { GeneratorThread } from '../src/entry/lab.js';
 import { AfxdpError } from '../src/errors.js';
 
-test('warmUp sends nothing; sendSync sends exactly count frames, paced and at full speed, and every one arrives stamped', async () => {
+test('rehearse sends nothing; sendSync sends exactly count frames, paced and at full speed, and every one arrives stamped', async () => {
   await withLab(async (lab) => {
     // the RX ring holds both runs: this thread is blocked while sendSync runs
     const rx = await LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, ringSize: 8192 });
     const gen = openGenerator(lab);
     try {
       rx.start();
-      // the warm-up runs the loop on frames that never leave: nothing sent, every frame back
-      gen.warmUp(5000);
+      // the rehearsal runs the loop on frames that never leave: nothing sent, every frame back
+      gen.rehearse(5000);
       assert.equal(gen.sent, 0);
       assert.equal(gen.socket.framesInUse(), 0);
       assert.equal(gen.sendSync({ count: 3000, rate: 30_000 }), 3000);
@@ -28,7 +28,7 @@ test('warmUp sends nothing; sendSync sends exactly count frames, paced and at fu
       assert.equal(gen.socket.framesInUse(), 0); // every frame completed and reclaimed
       await waitForEnd(rx, { expected: () => 6000, idleMs: 2000 });
       await rx.close();
-      assert.equal(rx.stats().received, 6000); // not one frame more: the warm-up sent none
+      assert.equal(rx.stats().received, 6000); // not one frame more: the rehearsal sent none
       assert.equal(rx.stats().metaValid, 6000);
       assert.equal(gen.socket.statistics().tx_invalid_descs, 0);
       // a stop cell already set: nothing is sent

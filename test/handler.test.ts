@@ -283,7 +283,7 @@ test('a handler module that does not exist, cannot load or has no default export
   });
 });
 
-test("the warm-up rehearses the handler host's path, never the user's handler: its counters start at 0", async () => {
+test("the rehearsal runs the handler host's path, never the user's handler: its counters start at 0", async () => {
   await withLab(async (lab) => {
     // open() returns once each worker has rehearsed its receive path on synthetic packets
     const fwd = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd, handler: L2FWD });

@@ -1,50 +1,14 @@
 /**
- * Warm-up, both kinds: the engine's synthetic warm-up before attach leaves no trace in any mode,
- * and --warmup leaves the first part of a run out of the latency figures while the report says
- * exactly what it excluded (excluded + reported = all valid stamps). Functional only.
+ * --warmup leaves the first part of a run out of the latency figures while the report says exactly
+ * what it excluded (excluded + reported = all valid stamps). Functional only.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Lab } from '../src/lab/lab.js';
-import { LatencyReceiver, type PollMode } from '../src/rx/receiver.js';
+import { LatencyReceiver } from '../src/rx/receiver.js';
 import type { Report } from '../src/report/report.js';
-import { runCli, assertOneLineError, trackLab, assertNoLeftovers } from './lib/cli.js';
+import { runCli, assertOneLineError, assertNoLeftovers } from './lib/cli.js';
 import { withLab, openGenerator } from './lib/lab.js';
 import { waitForEnd } from '../src/run/session.js';
-import { XskSocket } from '../src/xsk/socket.js';
-import { RxEngine, type EngineConfig } from '../src/rx/engine.js';
-import { BucketWriter } from '../src/measure/recorder.js';
-import { newCounts } from '../src/rx/counts.js';
-import { withNetns } from '../src/sys/netns.js';
-import { native } from '../src/native.js';
-import { collectGarbage } from '../src/sys/gc.js';
-import type { AfxdpError } from '../src/errors.js';
-
-test('the synthetic warm-up before attach leaves no packet, count or sample behind, in every mode', async () => {
-  const lab = await Lab.create();
-  trackLab(lab.id);
-  try {
-    for (const poll of ['event', 'worker', 'busy'] as PollMode[]) {
-      const rx = LatencyReceiver.open({ ifname: lab.rx.ifname, netnsFd: lab.rx.netns.fd, poll, senderRunId: 'any' });
-      try {
-        const s = rx.stats();
-        assert.equal(s.received, 0, poll);
-        assert.equal(s.metaValid + s.metaInvalid, 0, poll);
-        assert.deepEqual(s.byStrategy, { meta: 0, prepend: 0, map: 0 }, poll);
-        assert.equal(rx.summary().count, 0, poll);
-        assert.equal(rx.summary('sender_to_xdp').count, 0, poll);
-      } finally {
-        rx.close();
-      }
-    }
-  } finally {
-    await lab.destroy();
-  }
-  await assertNoLeftovers();
-});
 
 test('LatencyReceiver.excludeWarmup(): what was recorded leaves the histograms, counted; what follows is reported', async () => {
   await withLab(async (lab) => {
@@ -124,80 +88,4 @@ test('--warmup 300ms excludes the first 0.3 s (event mode), and a run that ends 
 test('--warmup rejects what is neither a time nor a packet count, and --ping refuses it, with one line', async () => {
   for (const v of ['5x', '0', '-1s', '2h', '1.5']) assertOneLineError(await runCli(['latency', '--iface', 'lo', '--warmup', v]), 2, /--warmup/);
   assertOneLineError(await runCli(['demo', '--ping', '--warmup', '1s']), 2, /--ping cannot use --warmup/);
-});
-
-test('the rehearsal runs the real receive path on stand-in rings and leaves the real rings, frames and counters as they were', async () => {
-  await withLab(async (lab) => {
-    const open = (trackFrames: boolean): XskSocket =>
-      withNetns(lab.rx.netns.fd, () => XskSocket.create({ ifindex: native().ifNameToIndex(lab.rx.ifname), ifname: lab.rx.ifname, queue: 0, trackFrames }));
-    const config: EngineConfig = { queue: 0, clockId: 1, clockFlag: 0, strategy: 'meta', cookie: 0x1234abcd, mapFd: -1, senderRunId: -1 };
-    const sock = open(false);
-    try {
-      const engine = new RxEngine(sock, config, { xdpToUser: new BucketWriter(), senderToXdp: new BucketWriter(), hwToXdp: null }, newCounts(false));
-      const realRx = sock.rx;
-      const realFill = sock.fill;
-      const filled = sock.fill.pending();
-      const state = (): Uint8Array => new Uint8Array(engine.recorders.xdpToUser.stateBuffer).slice();
-      const before = state();
-      let turns = 0;
-      let standIn = 0;
-      let received = 0;
-      const done = engine.warmUp(10_000, () => {
-        turns++;
-        if (sock.rx !== realRx && sock.fill !== realFill) standIn++;
-        const n = engine.pollOnce();
-        received += n;
-        return n;
-      });
-      assert.equal(done, 10_000);
-      assert.equal(received, 10_000, 'every synthetic packet came through receive() and went back through recycle()');
-      assert.ok(turns > 10_000 / sock.batchSize && standIn === turns, `${turns} turns, ${standIn} on stand-in rings`);
-      assert.equal(sock.rx, realRx);
-      assert.equal(sock.fill, realFill);
-      assert.equal(sock.rx!.ready(), 0, 'nothing was put on the real RX ring');
-      assert.equal(sock.fill.pending(), filled, 'the real fill ring holds what it held');
-      assert.ok(engine.counts.every((c) => c === 0), 'counters restored');
-      assert.deepEqual(state(), before, 'the recorder holds what it held');
-      const b = engine.batch;
-      assert.ok([b.flags, b.xdpLo, b.hwLo, b.rxHash, b.vlanTci, b.xdpToUser].every((c) => c.every((v) => v === 0)), 'no synthetic stamp or hint left in the columns');
-      assert.equal(sock.txAlloc() >= 0, true, 'the rehearsal frame went back to the free list');
-    } finally {
-      sock.close();
-    }
-    // with the frame tracker the rings are never swapped (it would see the rehearsal's frames)
-    const tracked = open(true);
-    try {
-      const engine = new RxEngine(tracked, config, { xdpToUser: new BucketWriter(), senderToXdp: new BucketWriter(), hwToXdp: null }, newCounts(false));
-      assert.throws(() => tracked.rehearse(() => 0), (e: AfxdpError) => e.code === 'ESTATE');
-      assert.equal(engine.warmUp(1000), 1000);
-      assert.equal(tracked.rx!.ready(), 0);
-    } finally {
-      tracked.close();
-    }
-  });
-});
-
-test("the worker's batch channel rehearses with a private twin: the CSV holds exactly the packets sent, none of the rehearsal's", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-rehearse-'));
-  try {
-    const csv = path.join(dir, 'w.csv');
-    const rep = await demo(['--packets', '3000', '--rate', '0', '--poll', 'worker', '--csv', csv]);
-    assert.equal(rep.packets.received, 3000);
-    const rows = fs.readFileSync(csv, 'utf8').trim().split('\n').slice(1);
-    assert.equal(rows.length, 3000);
-    const seqs = new Set(rows.map((r) => Number(r.split(',')[0])));
-    assert.ok(seqs.size === 3000 && [...seqs].every((s) => s >= 0 && s < 3000), 'each generator packet once, no synthetic row');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-    await assertNoLeftovers();
-  }
-});
-
-test('collectGarbage() collects on this runtime without --expose-gc (what the warm-up relies on)', async () => {
-  let target: object | null = { big: new Float64Array(1 << 16) };
-  const ref = new WeakRef(target);
-  target = null;
-  await new Promise((r) => setImmediate(r)); // a WeakRef keeps its target until the end of the job
-  assert.equal(collectGarbage(), true);
-  assert.equal(ref.deref(), undefined, 'the unreachable object was collected');
 });

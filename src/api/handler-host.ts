@@ -91,7 +91,7 @@ class HandlerSink implements PacketSink, BatchOwner {
   }
 
   /**
-   * The engine's warm-up (RxEngine.warmUp) runs this path on its synthetic batches before
+   * The engine's rehearsal (RxEngine.rehearse) runs this path on its synthetic batches before
    * traffic, so V8 has compiled the Batch/Packet views and this onBatch() when the first real
    * packet comes: a twin of this sink over scratch counters with a stand-in handler that reads
    * every packet's view as a handler does. Not the user's handler (its module state must see

@@ -119,8 +119,8 @@ async function run(d: ThreadData): Promise<Done> {
   let gen: TrafficGenerator | undefined;
   try {
     gen = TrafficGenerator.open({ ...d.opts, progress: new Float64Array(d.shared, 0, 1) });
-    gen.warmUp();
-    collectGarbage(); // what the warm-up's interpreted batches left behind, before the clock starts
+    gen.rehearse();
+    collectGarbage(); // what the rehearsal's interpreted batches left behind, before the clock starts
     parentPort!.postMessage({ ready: { bind: gen.socket.bindMode, sg: gen.socket.sg, tid: native().threadId() } } satisfies Ready);
     await started;
     const t0 = process.hrtime.bigint();

@@ -91,7 +91,7 @@ export class TrafficGenerator {
   private readonly clock = native().clockGettime;
   private readonly batch: Uint32Array;
   private seq = 0;
-  /** warmUp() is running: batches are taken back instead of sent */
+  /** rehearse() is running: batches are taken back instead of sent */
   private dry = false;
   private readonly progress: Float64Array | null;
   /** the template path (jumbo frames, mixed sizes); null: every UMEM frame holds the one frame */
@@ -249,9 +249,9 @@ export class TrafficGenerator {
    * taken back before the kick (made for every 64th batch only; it finds the ring empty), and
    * completions come from a stand-in ring. Nothing is sent; `sent` and the sequence numbers stay
    * as they were. GeneratorThread calls it before it reports ready. The template path
-   * (jumbo frames, size ranges) and a socket with the frame tracker are not warmed.
+   * (jumbo frames, size ranges) and a socket with the frame tracker are not rehearsed.
    */
-  warmUp(packets = WARMUP_PACKETS): void {
+  rehearse(packets = REHEARSAL_PACKETS): void {
     if (this.templates !== null || this.socket.tracker !== null) return;
     const sock = this.socket;
     const sent = this.sent;
@@ -319,7 +319,7 @@ export class TrafficGenerator {
       this.sent += k;
       if (this.progress !== null) this.progress[0] = this.sent;
       if (this.dry) {
-        // warmUp(): taken back before the kernel can see it; the kick (on the empty ring) only for
+        // rehearse(): taken back before the kernel can see it; the kick (on the empty ring) only for
         // every 64th batch: enough for V8 to know the call, without a system call per batch
         sock.txDiscard();
         if ((this.seq / batch.length) % 64 !== 1) continue;
@@ -408,8 +408,8 @@ export function frameSizes(size: number | SizeRange): number[] {
   return [...out];
 }
 
-/** frames warmUp() runs through the loop by default: enough for V8 to optimize it (a few ms) */
-const WARMUP_PACKETS = 50_000;
+/** frames rehearse() runs through the loop by default: enough for V8 to optimize it (a few ms) */
+const REHEARSAL_PACKETS = 50_000;
 
 /** batches sent per event-loop turn before yielding (a receiver on the same thread keeps draining) */
 const BATCHES_PER_TURN = 16;

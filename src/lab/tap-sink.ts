@@ -9,7 +9,7 @@ import { native } from '../native.js';
 import { AfxdpError } from '../errors.js';
 import { XDP_PKT_CONTD } from '../xsk/constants.js';
 
-/** What the generator's warm-up writes a completion into (a stand-in, as XskSocket's rehearsal hands out). */
+/** What the generator's rehearsal writes a completion into (a stand-in, as XskSocket's rehearsal hands out). */
 export interface CompletionStandIn {
   readonly words: Uint32Array;
   readonly kernelProducerIndex: number;
@@ -121,7 +121,7 @@ export class TapSink implements TxSink {
     return done;
   }
 
-  /** Takes the queued frames back unwritten (the generator's warm-up). */
+  /** Takes the queued frames back unwritten (the generator's rehearsal). */
   txDiscard(): number {
     const n = this.queuedCount;
     for (let i = 0; i < n; i++) this.free[this.freeCount++] = this.queued[i]!;
@@ -133,7 +133,7 @@ export class TapSink implements TxSink {
     return this.umem.frameCount - this.freeCount;
   }
 
-  /** The warm-up's completion ring: a frame "completed" on it is free again at once. */
+  /** The rehearsal's completion ring: a frame "completed" on it is free again at once. */
   rehearseCompletions<T>(fn: (completion: CompletionStandIn) => T): T {
     const words = new Uint32Array(1);
     return fn({ words, kernelProducerIndex: 0, entryWord: () => 0, produceAsKernel: () => this.txUnalloc(words[0]!) });

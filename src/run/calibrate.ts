@@ -23,7 +23,7 @@ import { ReadyProcess, type Json } from './ready-process.js';
 import type { SchedChoice } from '../rx/options.js';
 
 const RX_CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'rx-child.js');
-/** a receiver that is not ready in this long (Node start, warm-up, attach) is not coming */
+/** a receiver that is not ready in this long (Node start, rehearsal, attach) is not coming */
 const READY_MS = 30_000;
 
 export interface CalibrateOptions {

@@ -13,7 +13,7 @@ export interface PacketSink {
   /** Called once per batch; must not keep references to the arrays (they are reused). */
   onBatch(b: PacketBatch): void;
   /**
-   * A stand-in of the same class for the engine's rehearsal (RxEngine.warmUp), so V8 compiles this
+   * A stand-in of the same class for the engine's rehearsal (RxEngine.rehearse), so V8 compiles this
    * sink's onBatch before traffic: it takes the rehearsal's batches where nobody sees them, and
    * `settle()` (called after each rehearsed turn) plays whatever normally consumes them. Sinks
    * without one are left out of the rehearsal.
@@ -114,7 +114,7 @@ export class PacketBatch {
   }
 }
 
-/** Zeroes every column of a batch (the engine's warm-up leaves no synthetic value behind). */
+/** Zeroes every column of a batch (the engine's rehearsal leaves no synthetic value behind). */
 export function clearBatch(b: PacketBatch): void {
   const cols = b as unknown as Record<string, Float64Array | Uint32Array>;
   for (const k of F64) cols[k]!.fill(0);

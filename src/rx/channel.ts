@@ -131,7 +131,7 @@ export class BatchChannel implements PacketSink {
     Atomics.notify(h, H_HEAD);
   }
 
-  /** A private two-slot channel of the same shape that the warm-up fills and empties itself. */
+  /** A private two-slot channel of the same shape that the rehearsal fills and empties itself. */
   rehearsal(): { sink: PacketSink; settle(): void } {
     const twin = new BatchChannel({ ...this.shape, slots: 2 }, this.batches[0]!.queue);
     return {

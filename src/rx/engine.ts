@@ -53,14 +53,14 @@ const TWO_POW_32 = 4294967296;
 const NOW = new Uint32Array(2);
 let registeredClock = -1;
 /**
- * Synthetic packets for warmUp(): enough loop iterations and calls for V8 to compile take()'s
+ * Synthetic packets for rehearse(): enough loop iterations and calls for V8 to compile take()'s
  * loop and what it calls with its optimizing tier. Costs 18–130 ms per receiving thread at open
  * on this 2-vCPU VM at load 15 (once, before attach; never on the data path).
  */
-export const WARMUP_PACKETS = 200_000;
-/** where warmUp() puts its synthetic packet in its frame: room for the metadata in front */
-const WARMUP_OFFSET = 256;
-const WARMUP_LEN = 64;
+export const REHEARSAL_PACKETS = 200_000;
+/** where rehearse() puts its synthetic packet in its frame: room for the metadata in front */
+const REHEARSAL_OFFSET = 256;
+const REHEARSAL_LEN = 64;
 
 export class RxEngine {
   /** the columns of the current batch (addr/len are the socket's receive arrays) */
@@ -204,15 +204,15 @@ export class RxEngine {
    * not swapped and only the decoding and recording run. Returns how many synthetic packets went
    * through (0 when no frame was free).
    */
-  warmUp(packets: number = WARMUP_PACKETS, turn: () => unknown = () => this.pollOnce()): number {
+  rehearse(packets: number = REHEARSAL_PACKETS, turn: () => unknown = () => this.pollOnce()): number {
     const sock = this.socket;
     const frame = sock.txAlloc();
     if (frame < 0) return 0;
-    const addr = frame + WARMUP_OFFSET;
+    const addr = frame + REHEARSAL_OFFSET;
     const bytes = sock.umem.bytes;
     const words = sock.umem.words;
     const zero = new Uint8Array(6);
-    writeUdpFrame(bytes, addr, WARMUP_LEN, { srcMac: zero, dstMac: zero, srcIp: Uint8Array.of(198, 18, 0, 1), dstIp: Uint8Array.of(198, 18, 0, 2), srcPort: 40000, dstPort: 9 });
+    writeUdpFrame(bytes, addr, REHEARSAL_LEN, { srcMac: zero, dstMac: zero, srcIp: Uint8Array.of(198, 18, 0, 1), dstIp: Uint8Array.of(198, 18, 0, 2), srcPort: 40000, dstPort: 9 });
     if (this.config.senderRunId >= 0) setRunId(bytes, addr, this.config.senderRunId);
     const now = this.now;
     native().clockGettime(this.config.clockId, now);
@@ -260,7 +260,7 @@ export class RxEngine {
           stamp(k++);
           for (let i = 0; i < n; i++) {
             sock.rxAddr[i] = addr;
-            sock.rxLen[i] = WARMUP_LEN;
+            sock.rxLen[i] = REHEARSAL_LEN;
             if (sock.rxSegs !== null) sock.rxSegs[i] = 1;
           }
           this.readClock();
@@ -286,7 +286,7 @@ export class RxEngine {
             const e = rx.entryWord(idx);
             rw[e] = addr;
             rw[e + 1] = 0;
-            rw[e + 2] = WARMUP_LEN;
+            rw[e + 2] = REHEARSAL_LEN;
             rw[e + 3] = 0; // options: no XDP_PKT_CONTD, a whole packet
           }
           rx.produceAsKernel(n);
@@ -311,7 +311,7 @@ export class RxEngine {
     }
   }
 
-  /** The bytes of the counters and of every recorder's state (warmUp() restores them). */
+  /** The bytes of the counters and of every recorder's state (rehearse() restores them). */
   private stateViews(): Uint8Array[] {
     const r = this.recorders;
     const views = [new Uint8Array(this.counts.buffer, this.counts.byteOffset, this.counts.byteLength)];

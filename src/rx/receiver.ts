@@ -234,7 +234,7 @@ export class LatencyReceiver {
       val[0] = rq.fd;
       native().bpfMapUpdate(this.prog.xskmapFd, new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
     }
-    // host knobs once every engine exists and is warm; the warm-up's garbage goes now, not in a
+    // host knobs once every engine exists and has rehearsed; the rehearsal's garbage goes now, not in a
     // scavenge during traffic (workers collect their own)
     collectGarbage();
     if (o.cpuDmaLatency) this.held.push(holdCpuDmaLatency());
@@ -253,7 +253,7 @@ export class LatencyReceiver {
     const opts = socketOptionsOf(this.o, this.ifindex, this.sg, rq.queue);
     const socket = adopt ? XskSocket.adopt(opts, adopt) : XskSocket.create(opts);
     rq.engine = new RxEngine(socket, config, { xdpToUser: rq.xdpToUser, senderToXdp: rq.senderToXdp, hwToXdp: rq.hwToXdp }, rq.counts);
-    rq.engine.warmUp(); // before the program is attached: V8 compiles the hot path before traffic
+    rq.engine.rehearse(); // before the program is attached: V8 compiles the hot path before traffic
     rq.fd = socket.fd;
     rq.bindMode = socket.bindMode;
   }

@@ -3,7 +3,7 @@
  * Started by rx/receiver.ts (the one setup path); not an API of its own.
  *
  * The worker creates its AF_XDP socket itself (setns is per thread, so it enters the interface's
- * namespace on its own thread), warms the engine up on synthetic packets, says "ready" with the fd
+ * namespace on its own thread), rehearses the engine on synthetic packets, says "ready" with the fd
  * through shared memory (the main thread waits synchronously, puts the fd in the XSKMAP and
  * attaches the program), then receives until told to stop: poll 'worker' sleeps in poll(2)
  * whenever the ring is empty (the C poll loop's shape: one system call per wake-up, no event
@@ -17,7 +17,7 @@ import { AfxdpError } from '../errors.js';
 import { withNetns } from '../sys/netns.js';
 import { XskSocket, type BindModeOption, type AdoptedSocket } from '../xsk/socket.js';
 import { BucketWriter } from '../measure/recorder.js';
-import { RxEngine, WARMUP_PACKETS, type EngineConfig } from './engine.js';
+import { RxEngine, REHEARSAL_PACKETS, type EngineConfig } from './engine.js';
 import { collectGarbage } from '../sys/gc.js';
 import { tuneThisThread, type ThreadTuning } from '../sys/thread.js';
 import { BatchChannel, type ChannelShape } from './channel.js';
@@ -112,10 +112,10 @@ function fail(d: WorkerData, ctl: Int32Array, e: unknown): void {
  * One turn of a worker's receive loop: a batch if one is ready, else (poll 'worker') a sleep in
  * poll(2) until the socket is readable or STOP_CHECK_MS pass, or (poll 'busy') another look.
  * A method rather than the body of run()'s loop so that V8 compiles it like any hot function —
- * and the warm-up can run it — instead of replacing run() on the stack in the middle of traffic.
+ * and the rehearsal can run it — instead of replacing run() on the stack in the middle of traffic.
  */
 class ReceiveLoop {
-  /** how long an idle turn sleeps in poll(2) (the warm-up sets 0) */
+  /** how long an idle turn sleeps in poll(2) (the rehearsal sets 0) */
   waitMs = STOP_CHECK_MS;
   private idle = 0;
   private readonly sock: XskSocket;
@@ -262,9 +262,9 @@ async function run(d: WorkerData): Promise<void> {
   const loop = new ReceiveLoop(engine, ctl, counts, d.block, d.busyPoll > 0, outbox);
   // the loop's own step is rehearsed too (without waiting: nothing can arrive yet)
   loop.waitMs = 0;
-  engine.warmUp(WARMUP_PACKETS, () => loop.turn());
+  engine.rehearse(REHEARSAL_PACKETS, () => loop.turn());
   loop.waitMs = STOP_CHECK_MS;
-  // collects the warm-up's garbage now, before traffic, rather than in a scavenge during it
+  // collects the rehearsal's garbage now, before traffic, rather than in a scavenge during it
   counts[C_HEAP_START] = heapUsed();
   ctl[CTL_FD] = sock.fd;
   ctl[CTL_ZEROCOPY] = sock.bindMode === 'zerocopy' ? 1 : 0;

@@ -1,7 +1,7 @@
 /**
  * collectGarbage(): a full V8 garbage collection of the calling thread's isolate, on demand.
  *
- * Why: the receive path's rehearsal (rx/engine.ts warmUp) leaves a few MB of garbage behind — the
+ * Why: the receive path's rehearsal (RxEngine.rehearse in rx/engine.ts) leaves a few MB of garbage behind — the
  * numbers its interpreted first iterations boxed — and the first scavenge during traffic then
  * stopped the receiving thread for ~2 ms inside the measurement (seen with `node --trace-gc` on
  * the bench's receiver). Collecting once after the rehearsal, before the program is attached, moves

@@ -52,7 +52,7 @@ export class Ring {
 
   /**
    * @internal
-   * A ring like `like` (size, entry size) in ordinary memory, empty: the receive path's warm-up
+   * A ring like `like` (size, entry size) in ordinary memory, empty: the receive path's rehearsal
    * (XskSocket.rehearse) plays the kernel's side on it so V8 compiles the real code before traffic.
    */
   static standIn(like: Ring): Ring {

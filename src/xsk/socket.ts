@@ -724,7 +724,7 @@ export class XskSocket {
 
   /**
    * Takes back, unsent, the frames txPush() queued since the last txFlush(): their ring slots were
-   * never published, so the kernel did not see them. Returns how many (the generator's warm-up).
+   * never published, so the kernel did not see them. Returns how many (the generator's rehearsal).
    */
   txDiscard(): number {
     const tx = this.tx!;
