@@ -33,19 +33,14 @@ export { AfxdpError, type AfxdpErrorCode } from './errors.js';
 
 // a latency run and its report (afxdp/report reads, writes and compares reports)
 export { runLatency, latencyMatch, type LatencyRunOptions, type LatencyRunResult } from './run/latency.js';
-export type { ReceiverOptions, LoadedProgram, PollMode, ClockName, MatchName, SchedChoice, HandlerStats, MapStats, StrategyCounts, HintCounts } from './rx/receiver.js';
+export type { ReceiverOptions, ReceiverSetup, LoadedProgram, PollMode, ClockName, MatchName, SchedChoice, HandlerStats, MapStats, StrategyCounts, HintCounts } from './rx/receiver.js';
 export type { WarmupSpec } from './run/warmup.js';
 export type { OutputOptions } from './report/outputs.js';
 export type { LiveInterval } from './report/live.js';
 export type { Segment, IntervalStats } from './measure/monitor.js';
 export type { PrivilegeDrop } from './sys/privileges.js';
-export {
-  REPORT_SCHEMA,
-  type Report, type PacketCounts, type KernelCounters, type LatencySegments, type LatencySummary, type RunEnvironment, type QueueReport, type PingReport,
-  type MultiBufferReport, type TuningReport, type TakenReport, type WarmupReport, type TimelineEntry, type OutputInfo, type LatencyAnomalies, type Strategy,
-  type ComparePaths, type AfXdpPath, type StackPath, type PathEffects, type PathEffect, type PathDelta, type PathName,
-} from './report/report.js';
-export type { Calibration, CalibrationSide, InstrumentCitation } from './report/calibration.js';
+export { REPORT_SCHEMA } from './report/report.js';
+export type * from './report/types.js';
 
 // diagnosing: the environment, verifier logs, the instrument's own share
 export { runDoctor, renderDoctor, DOCTOR_SCHEMA, type DoctorReport, type Finding, type Status } from './doctor/index.js';

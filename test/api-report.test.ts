@@ -1,8 +1,9 @@
 /**
  * The API report (scripts/api-report.mjs, `npm run check:api`): api/ holds one report per entry
  * point of package.json `exports`, and the check fails, in one line naming the entry and what to
- * run, when the exports differ from it. Shown on this package (it passes) and on a tiny fixture
- * package: unchanged it passes, an added export or a new entry fails, `--update` makes it pass again.
+ * run, when the exports differ from it; no report names a type its entry does not export. Shown on
+ * this package (it passes) and on a tiny fixture package: unchanged it passes, an added export or
+ * a new entry fails, `--update` makes it pass again.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,7 @@ function check(root: string, ...args: string[]): { status: number | null; stdout
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('every public entry has its report in api/, and the reports match the built declarations', () => {
+test('every public entry has its report in api/, the reports match the built declarations, and none names a type its entry does not export', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
   // an entry file is public exactly when package.json exports it (the CLI may import only these)
   const entryFiles = fs.readdirSync(path.join(ROOT, 'src', 'entry')).filter((f) => f.endsWith('.ts')).map((f) => `./${f.replace(/\.ts$/, '')}`);
@@ -30,6 +31,11 @@ test('every public entry has its report in api/, and the reports match the built
   const r = check(ROOT);
   assert.equal(r.status, 0, `npm run check:api failed:\n${r.stderr}`);
   assert.equal(r.stderr, '');
+  // every type a public signature names can be named from that entry: no "forgotten export"
+  for (const f of reports) {
+    const forgotten = fs.readFileSync(path.join(ROOT, 'api', f), 'utf8').split('\n').filter((l) => l.includes('ae-forgotten-export'));
+    assert.deepEqual(forgotten, [], `api/${f}`);
+  }
 });
 
 test('a fixture package: unchanged passes; an added export fails in one line naming the entry and `npm run api:update`', () => {

@@ -17,7 +17,7 @@ export type { XdpModeOption } from '../xdp/program.js';
 // the types the lab's public signatures use (also exported by `afxdp`), so this entry's users can name them
 export type { XdpMode } from '../xdp/program.js';
 export type { BindMode, BindModeOption } from '../xsk/socket.js';
-export type { MatchName, LoadedProgram } from '../rx/receiver.js';
+export type { MatchName, LoadedProgram, ReceiverSetup } from '../rx/receiver.js';
 export type { NetnsOption } from '../api/netns.js';
 export type { NetnsHolder } from '../sys/netns.js';
 export type { LiveInterval } from '../report/live.js';
@@ -25,5 +25,7 @@ export type { Segment, IntervalStats } from '../measure/monitor.js';
 export type { WarmupSpec } from '../run/warmup.js';
 export type { OutputOptions } from '../report/outputs.js';
 export type { PrivilegeDrop } from '../sys/privileges.js';
+// the report's types (runCompareIface returns a Report; also exported by `afxdp` and afxdp/report)
+export type * from '../report/types.js';
 export { runCompareIface, type CompareIfaceOptions, type CompareStackOptions, type StackReceiverChoice } from '../run/compare-stack.js';
 export { macFromString, ipv4FromString, FRAME_MIN, FRAME_MAX, DEFAULT_UDP_PORT } from '../wire/frame.js';

@@ -8,7 +8,7 @@
  */
 export {
   LatencyReceiver, ReceiveQueue, POLL_MODES, SCHED_CHOICES,
-  type SchedChoice, type SchedReport, type ThreadSched, type ReceiverOptions, type ReceiverStats, type HandlerStats, type ReceiverTuning,
+  type SchedChoice, type SchedReport, type ThreadSched, type ReceiverOptions, type ReceiverSetup, type ReceiverStats, type HandlerStats, type ReceiverTuning,
   type MapStats, type PollMode, type ClockName, type MatchName, type StrategyName, type LoadedProgram, type StrategyCounts, type HintCounts,
 } from '../rx/receiver.js';
 export type { BindModeOption, KernelStats } from '../xsk/socket.js';
@@ -31,4 +31,6 @@ export { checkOption, checkQueues, RING_SIZE_MIN, RING_SIZE_MAX, FRAME_COUNT_MAX
 export { waitForEnd, type WaitOptions, type Receiving } from '../run/session.js';
 export { parseWarmup, type WarmupSpec } from '../run/warmup.js';
 export { receiverReport, type ReportExtras } from '../report/receiver-report.js';
+// the report's types (receiverReport returns a Report; also exported by `afxdp` and afxdp/report)
+export type * from '../report/types.js';
 export { LatencyRecorder, type LatencySummary } from '../measure/recorder.js';

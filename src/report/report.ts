@@ -18,7 +18,7 @@ import { BIND_MODES, type BindMode, type KernelStats } from '../xsk/socket.js';
 
 export type { LatencySummary };
 
-export const REPORT_SCHEMA = 'afxdp.report/1';
+export const REPORT_SCHEMA = 'afxdp.report/1' satisfies Report['schema'];
 
 /** the strategies that carry a stamp: `strategy` is one of them (docs/CLI.md); a run asks for a StrategyName ('auto' picks per packet, see packets.by_strategy) */
 export type Strategy = Exclude<StrategyName, 'auto'>;
@@ -142,7 +142,7 @@ export interface OutputInfo {
 }
 
 export interface Report {
-  schema: typeof REPORT_SCHEMA;
+  schema: 'afxdp.report/1';
   iface: string;
   queues: number[];
   mode: XdpMode;

@@ -4,7 +4,7 @@
  * signal or a failure, whichever comes first, and returns the report of what it measured. Its
  * options are spelled as open()'s (iface, netns, udpPort) and default as the command does.
  */
-import type { ReceiverOptions, LatencyReceiver } from '../rx/receiver.js';
+import type { ReceiverOptions, ReceiverSetup } from '../rx/receiver.js';
 import { RECEIVER_OPTION_NAMES } from '../rx/options.js';
 import type { OutputOptions } from '../report/outputs.js';
 import type { LiveInterval } from '../report/live.js';
@@ -46,8 +46,8 @@ export interface LatencyRunOptions extends Omit<ReceiverOptions, 'deliver' | 'if
   onMetrics?: (url: string) => void;
   /** called about once a second with the live view's numbers (counts, rate, p50/p99/max per segment), and once at the end with the last part */
   onInterval?: (i: LiveInterval) => void;
-  /** called once the program is attached, before the wait */
-  onOpen?: (rx: LatencyReceiver) => void;
+  /** called once the program is attached, before the wait, with what was set up (start your traffic here) */
+  onOpen?: (rx: ReceiverSetup) => void;
   /** become this user once the program and the sockets are set up (resolveRunAs); outputs are opened as this user. Default null: no drop */
   dropPrivileges?: PrivilegeDrop | null;
   /** how errors name the options: 'api' (default: these options' names, `use queues 0..3`) or 'cli' (the afxdp command's flags, `use --queue 0..3`) */

@@ -62,8 +62,6 @@ export interface PipelineOptions {
   settle?: (rx: LatencyReceiver) => Promise<void>;
   /** the report's last touches (e.g. ping's rtt) */
   amend?: (report: Report, rx: LatencyReceiver) => void;
-  /** the receiver's own opener (default LatencyReceiver.open); ping opens a probe with a TX ring */
-  open?: (o: ReceiverOptions) => LatencyReceiver;
 }
 
 /** The report, and the failure that ended the run early (null when it ended as asked). */
@@ -86,7 +84,7 @@ export async function runPipeline(p: PipelineOptions): Promise<LatencyRunResult>
   try {
     if (outs.metrics) p.onMetrics?.(outs.metrics.url);
     const o: ReceiverOptions = { ...p.receiver, deliver: inWorkers(p.receiver.poll ?? 'event') && outs.needsPackets };
-    rx = (p.open ?? ((x) => LatencyReceiver.open(x)))(o);
+    rx = LatencyReceiver.open(o);
     const r = rx;
     const env = runEnvironment(packageVersion(), r.ifname, p.receiver.netnsFd);
     const taken = takenBy(p.receiver);

@@ -217,7 +217,7 @@ export class RxEngine {
     const now = this.now;
     native().clockGettime(this.config.clockId, now);
     setTxTimestamp(bytes, addr, now[0]!, now[1]!);
-    // the metadata in front, as the program writes it (xdp/meta.ts OFF_*)
+    // the metadata in front, as the program writes it (bpf/include/afxdp/meta.h; MetaReader reads it)
     const at = addr >>> 2;
     const magic = (META_MAGIC | META_VERSION) >>> 0;
     const nowLo = now[0]!;

@@ -158,7 +158,7 @@ export interface ReceiverOptions {
    */
   broker?: string;
   /**
-   * Set by open()'s `handler` (give that, not this). Worker and busy modes: user code in each queue's receive worker (rx/handler.ts): the host
+   * @internal Set by open()'s `handler` (give that, not this). Worker and busy modes: user code in each queue's receive worker (rx/handler.ts): the host
    * module that runs it and the user's module, as URLs. The workers' sockets get a TX ring (of
    * ringSize entries) to forward and send on. Default: none
    */
@@ -166,7 +166,7 @@ export interface ReceiverOptions {
 }
 
 export type Resolved = Required<Omit<ReceiverOptions, 'netnsFd' | 'queues' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker' | 'handler'>> &
-  Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker' | 'handler'> & { queues: readonly number[] | 'all' };
+  Pick<ReceiverOptions, 'netnsFd' | 'program' | 'xskmap' | 'senderRunId' | 'cpu' | 'broker'> & { queues: readonly number[] | 'all'; handler?: HandlerSpec };
 
 /** open()'s names for these options: "did you mean" points across */
 const OPEN_SPELLING = { iface: 'ifname', netns: 'netnsFd', queue: 'queues', tx: 'txRingSize' };

@@ -12,7 +12,7 @@ import type { Segment } from '../measure/monitor.js';
 import type { RxEngine } from './engine.js';
 import type { BatchChannel } from './channel.js';
 import type { Outbox } from './outbox.js';
-import { newCounts, C_RECEIVED, C_META_VALID, C_META_INVALID, HANDLER_COUNTERS } from './counts.js';
+import { newCounts, C_RECEIVED, HANDLER_COUNTERS } from './counts.js';
 import { CTL_STATE, STATE_STOPPED } from './worker.js';
 
 export const NO_COUNTERS: ProgramCounters = { seen: 0, matched: 0, stamped: 0, meta_failed: 0, redirected: 0, via_meta: 0, via_prepend: 0, via_map: 0, map_collisions: 0, unstamped: 0 };
@@ -43,6 +43,7 @@ export class ReceiveQueue {
   private lastKernel: KernelStats | null = null;
   private readonly statsBuf = new Float64Array(8);
 
+  /** @internal the receiver makes its queues */
   constructor(
     readonly queue: number,
     shared: boolean,
@@ -65,14 +66,6 @@ export class ReceiveQueue {
 
   get received(): number {
     return this.counts[C_RECEIVED]!;
-  }
-
-  get metaValid(): number {
-    return this.counts[C_META_VALID]!;
-  }
-
-  get metaInvalid(): number {
-    return this.counts[C_META_INVALID]!;
   }
 
   recorder(s: Segment): LatencyRecorder | null {

@@ -33,7 +33,7 @@ import { tuneThisThread, holdThreadPolicy } from '../sys/thread.js';
 import { holdReceiverFirst, type ReceiverFirstHold } from '../sys/sched.js';
 import { holdCpuDmaLatency } from '../sys/host-tuning.js';
 import type { PacketBatch, PacketSink } from './batch.js';
-import { C_RECEIVED, C_META_VALID, C_META_INVALID, C_HEAP_START, C_HEAP_END, C_BUSY_POLLS } from './counts.js';
+import { C_RECEIVED, C_HEAP_START, C_HEAP_END, C_BUSY_POLLS } from './counts.js';
 import { checkOption } from './bounds.js';
 import { resolve, lookup, inWorkers, wantsSg, socketOptionsOf, type Resolved, type ReceiverOptions, type ClockName, type PollMode, type StrategyName } from './options.js';
 import { ReceiveQueue } from './queue.js';
@@ -42,6 +42,7 @@ import { requestGrant, adoption, socketForClient, grantOf, type Brokered } from 
 import { startWorker, stopWorkers, unboundQueue, socketError, UNBOUND, ALIVE_CHECK_MS } from './worker-host.js';
 import { statsOf, sumOf, type ReceiverStats, type ReceiverTuning, type WarmupCut } from './receiver-stats.js';
 import { QueueConsumer } from './consumer.js';
+import type { ReceiverSetup } from './receiver-setup.js';
 
 export type { StrategyCounts, HintCounts } from './stamps.js';
 export type { ReceiverOptions, ClockName, MatchName, PollMode, StrategyName, LoadedProgram, SchedChoice } from './options.js';
@@ -49,12 +50,13 @@ export { rxQueueCount, POLL_MODES, SCHED_CHOICES, inWorkers } from './options.js
 export type { SchedReport, ThreadSched } from '../sys/sched.js';
 export { ReceiveQueue, emptyKernel } from './queue.js';
 export type { MapStats, ReceiverStats, HandlerStats, ReceiverTuning, WarmupCut } from './receiver-stats.js';
+export type { ReceiverSetup } from './receiver-setup.js';
 export { ALIVE_CHECK_MS } from './worker-host.js';
 
 /** who runs this receiver: a process on its own, the broker for a client, or a broker's client */
 type Role = 'local' | 'broker' | 'client';
 
-export class LatencyReceiver {
+export class LatencyReceiver implements ReceiverSetup {
   readonly ifname: string;
   readonly ifindex: number;
   readonly queues: number[];
@@ -104,6 +106,7 @@ export class LatencyReceiver {
   /** after close(): the final counts, summed [0] and per queue [1 + index] */
   private finalStats: Array<ReceiverStats | null> | null = null;
 
+  /** @internal open(), openForClient() and LatencyProbe.open() make receivers (protected: LatencyProbe extends it) */
   protected constructor(o: Resolved, ifindex: number, queues: number[], role: Role = 'local', brokered: Brokered | null = null, joins: LatencyReceiver | null = null, mtu = 0) {
     this.o = o;
     this.role = role;
@@ -415,14 +418,6 @@ export class LatencyReceiver {
 
   get received(): number {
     return sumOf(this.perQueue, C_RECEIVED);
-  }
-
-  get metaValid(): number {
-    return sumOf(this.perQueue, C_META_VALID);
-  }
-
-  get metaInvalid(): number {
-    return sumOf(this.perQueue, C_META_INVALID);
   }
 
   /** Latency summary of a segment over all queues (ns); default xdp_to_user. */
