@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { explainLog, CLASSES, helperById, PROG_TYPES } from '../src/explain/index.js';
+import { MESSAGES } from '../src/explain/classes/messages.js';
 import { runCli, assertOneLineError, ROOT } from './lib/cli.js';
 
 const REAL = path.join(ROOT, 'test', 'fixtures', 'verifier-real');
@@ -388,4 +389,19 @@ test("an 'inv' store through a ring-buffer record whose spill is not in the log:
   assert.ok(e.confidence < 0.9);
   // the same store with no ring buffer in sight stays a plain number dereferenced
   assert.notEqual(explainLog("; *p = v;\n223: (73) *(u8 *)(r4 +3) = r5\nR4 invalid mem access 'inv'\n").class, 'kernel-bug');
+});
+
+test('every row of the message table has a wording in the table of kernel wordings, and reaches its own class', () => {
+  const doc = JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'verifier-wordings.json'), 'utf8')) as { wordings: Array<{ class: string; example: string }> };
+  for (const row of MESSAGES) {
+    const w = doc.wordings.find((x) => row.re.test(x.example));
+    assert.ok(w, `a wording for ${row.re.source.slice(0, 60)}`);
+    assert.equal(w.class, row.cls);
+  }
+  // the map whose value holds a bpf_spin_lock but has no BTF: the fix is a BTF-defined map, compiled with -g
+  const e = explainLog("12: (85) call bpf_spin_lock#93\nmap 'counts' has to have BTF in order to use bpf_spin_lock\nprocessed 13 insns");
+  assert.equal(e.class, 'loader');
+  assert.match(e.fix, /__type\(value, struct val\)/);
+  assert.match(e.fix, /clang -g/);
+  assert.match(e.snippet ?? '', /struct bpf_spin_lock lock/);
 });
