@@ -405,3 +405,28 @@ test('every row of the message table has a wording in the table of kernel wordin
   assert.match(e.fix, /clang -g/);
   assert.match(e.snippet ?? '', /struct bpf_spin_lock lock/);
 });
+
+test('program type: read from the loaders\' own lines (section names, API type names, BPF_PROG_TYPE_*) and from pt_regs loads through a copy of ctx', () => {
+  const msg = '5: (61) r0 = *(u32 *)(r2 +0)\nR2 invalid mem access \'scalar\'\nprocessed 6 insns';
+  const cases: Array<[string, string]> = [
+    ["libbpf: sec 'tp/syscalls/sys_enter_openat': found program 'handle' at insn offset 0 (0 bytes), code size 12 insns", 'tracepoint'],
+    ["libbpf: sec 'uprobe.s/libc.so.6:malloc': found program 'on_malloc' at insn offset 0 (0 bytes), code size 9 insns", 'kprobe'],
+    ['libbpf: elf: section(3) xdp, size 264, link 0, flags 6, type=1', 'xdp'],
+    ["Prog section 'classifier/ingress' rejected: Permission denied (13)!", 'tc'],
+    ['fn = b.load_func("ingress", BPF.SCHED_CLS)', 'tc'],
+    ['spec.Programs["f"].Type = ebpf.SocketFilter', 'socket_filter'],
+    ['let program: &mut Lsm = bpf.program_mut("file_open").unwrap().try_into()?;', 'lsm'],
+    ['error loading program of type BPF_PROG_TYPE_CGROUP_SKB', 'cgroup_skb'],
+    ['bpftrace -e \'usdt:/usr/bin/python3:function__entry { @[str(arg1)] = count(); }\'', 'kprobe'],
+  ];
+  for (const [line, type] of cases) {
+    const e = explainLog(`${line}\n${msg}`);
+    assert.equal(e.program_type.type, type, line);
+    assert.equal(e.program_type.source, 'log');
+  }
+  // a list naming several types is no clue to this program's
+  assert.equal(explainLog(`BPF.XDP BPF.KPROBE\n${msg}`).program_type.type, null);
+  // a kprobe reading its first argument through a copy of ctx (r9 = r1; r3 = *(u64 *)(r9 +112))
+  const copy = explainLog('0: (bf) r9 = r1\n1: (79) r3 = *(u64 *)(r9 +112)\n2: (61) r0 = *(u32 *)(r3 +0)\nR3 invalid mem access \'scalar\'\nprocessed 3 insns');
+  assert.equal(copy.program_type.type, 'kprobe');
+});
