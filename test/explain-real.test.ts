@@ -430,3 +430,22 @@ test('program type: read from the loaders\' own lines (section names, API type n
   const copy = explainLog('0: (bf) r9 = r1\n1: (79) r3 = *(u64 *)(r9 +112)\n2: (61) r0 = *(u32 *)(r3 +0)\nR3 invalid mem access \'scalar\'\nprocessed 3 insns');
   assert.equal(copy.program_type.type, 'kprobe');
 });
+
+test('weak evidence: the message alone (no instruction, registers or C line) gets a hedged reading that names the other causes', () => {
+  const bare = explainLog("R0 invalid mem access 'map_value_or_null'");
+  assert.equal(bare.class, 'map-null');
+  assert.ok(bare.confidence <= 0.6, `confidence ${bare.confidence}`);
+  assert.match(bare.explanation, /likeliest reading, not a certainty/);
+  assert.match(bare.fix, /^most likely: .*check the other cause: .*copy of the pointer/);
+  assert.match(bare.brief, /^probably: /);
+  assert.equal(bare.facts.evidence, 'message only');
+  // the same message with the instruction and the register state behind it: one firm reading
+  const full = explainLog("5: (85) call bpf_map_lookup_elem#1\n6: (61) r1 = *(u32 *)(r0 +0)\nR0 invalid mem access 'map_value_or_null'\nprocessed 7 insns");
+  assert.equal(full.class, 'map-null');
+  assert.equal(full.confidence, 0.9);
+  assert.doesNotMatch(full.fix, /most likely/);
+  // a message only one cause prints is not hedged
+  const one = explainLog('combined stack size of 3 calls is 640. Too large');
+  assert.equal(one.class, 'stack');
+  assert.equal(one.facts.evidence, undefined);
+});
