@@ -449,3 +449,23 @@ test('weak evidence: the message alone (no instruction, registers or C line) get
   assert.equal(one.class, 'stack');
   assert.equal(one.facts.evidence, undefined);
 });
+
+test('an older kernel\'s limit: where the log shows the kernel (its release, or the pre-5.2 "processed" line), the release that accepts the program is named', () => {
+  const loop = explainLog('20: (05) goto pc-15\nback-edge from insn 20 to 5\nprocessed 21 insns (limit 131072), stack depth 16');
+  assert.equal(loop.class, 'loop');
+  assert.equal(loop.facts.kernel_accepts_since, '5.3');
+  assert.match(loop.explanation, /a kernel older than 5\.2 .*predates bounded loops \(Linux 5\.3\)/);
+  assert.match(loop.fix, /run Linux 5\.3\+/);
+
+  const bounds = explainLog('$ uname -r\n5.4.0-216-generic\n14: (0f) r1 += r2\nmath between map_value pointer and register with unbounded min value is not allowed\nprocessed 15 insns (limit 1000000) max_states_per_insn 0');
+  assert.equal(bounds.class, 'map-value-bounds');
+  assert.equal(bounds.facts.kernel_accepts_since, '5.7');
+  assert.match(bounds.explanation, /Linux 5\.4 .*32-bit arithmetic/);
+
+  // a kernel that has the feature: no such clause
+  const newer = explainLog('Linux 6.1.0\n14: (0f) r1 += r2\nmath between map_value pointer and register with unbounded min value is not allowed\nprocessed 15 insns (limit 1000000) max_states_per_insn 0');
+  assert.equal(newer.facts.kernel_accepts_since, undefined);
+  assert.doesNotMatch(newer.explanation, /predates/);
+  // nothing says which kernel: no claim either
+  assert.equal(explainLog('20: (05) goto pc-15\nback-edge from insn 20 to 5').facts.kernel_accepts_since, undefined);
+});

@@ -4,6 +4,7 @@
 import { CLASSES, CONFIDENCE_MIN, UNKNOWN_CLASS } from './classes.js';
 import { parseVerifierLog, registerState, type ParsedLog, type SourceLine } from './log.js';
 import { loaderLines } from './loader.js';
+import { kernelSeen, kernelLimit } from './release.js';
 import { inferProgType, progTypeInfo, type ProgType, type ProgTypeSource } from './progtype.js';
 
 export const EXPLAIN_SCHEMA = 'afxdp.explain/1';
@@ -151,10 +152,14 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
       if (!m) continue;
       const confidence = m.confidence ?? 0.9;
       if (confidence >= CONFIDENCE_MIN) {
-        const why = m.typed && typeDoubt ? `${m.why}${typeDoubt}` : m.why;
+        // an older kernel's limit the log shows this rejection hitting: name the release that accepts it
+        const limit = kernelLimit(c.id, log.message, kernelSeen(text));
+        const why0 = m.typed && typeDoubt ? `${m.why}${typeDoubt}` : m.why;
+        const why = limit ? `${why0.replace(/\.$/, '')}. ${limit.why}` : why0;
         // bpftrace writes the program itself: a layout mistake is its codegen's, not the script's
         const generated = GENERATED_LAYOUT.has(c.id) && loaderSaid.some((l) => l.tool === 'bpftrace') || (GENERATED_LAYOUT.has(c.id) && /^Attaching \d+ probes?\.\.\.$|\bbpftrace\b/m.test(text));
-        const fix = generated ? `${m.fix} — the program here is bpftrace's own code (a script has no stack variables): if the script is valid, upgrade bpftrace or report it with bpftrace -v output` : m.fix;
+        const fix0 = generated ? `${m.fix} — the program here is bpftrace's own code (a script has no stack variables): if the script is valid, upgrade bpftrace or report it with bpftrace -v output` : m.fix;
+        const fix = limit ? `${fix0}; ${limit.fix}` : fix0;
         const snippet = m.typed ? m.snippet : verdictsOf(m.snippet, progType);
         const conf = m.typed && typeDoubt ? Math.min(confidence, 0.7) : confidence;
         // the message alone, where several causes print it: a reading, hedged, with the others named
@@ -166,10 +171,10 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
             fix: `most likely: ${fix}; if that is already so, check the other cause: ${other}. The full log (log level 2) settles it`,
             brief: `probably: ${m.brief}`,
             snippet,
-            facts: { ...(m.facts ?? {}), evidence: 'message only', other_causes: other },
+            facts: { ...(m.facts ?? {}), evidence: 'message only', other_causes: other, ...(limit ? { kernel_accepts_since: limit.since } : {}) },
           });
         }
-        return make(true, c.id, c.title, conf, { explanation: why, fix, brief: m.brief, snippet, facts: m.facts ?? {} });
+        return make(true, c.id, c.title, conf, { explanation: why, fix, brief: m.brief, snippet, facts: { ...(m.facts ?? {}), ...(limit ? { kernel_accepts_since: limit.since } : {}) } });
       }
       // a reading too unsure to act on: say what was recognised, not what to change
       return make(true, UNKNOWN_CLASS.id, 'not explained with confidence', confidence, {
