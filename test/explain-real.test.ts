@@ -469,3 +469,20 @@ test('an older kernel\'s limit: where the log shows the kernel (its release, or 
   // nothing says which kernel: no claim either
   assert.equal(explainLog('20: (05) goto pc-15\nback-edge from insn 20 to 5').facts.kernel_accepts_since, undefined);
 });
+
+test('loader messages that name their cause: permission, pinned maps, legacy maps, global data, attach points, object files', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ["libbpf: elf: legacy map definitions in 'maps' section are not supported by libbpf v1.0+", 'legacy-map', /SEC\("\.maps"\)/],
+    ['field XdpProg: program xdp_prog: load program: operation not permitted (MEMLOCK may be too low, consider rlimit.RemoveMemlock)', 'permission', /CAP_BPF.*RLIMIT_MEMLOCK/],
+    ["libbpf: couldn't reuse pinned map at '/sys/fs/bpf/tc/globals/m': parameter mismatch", 'pinned-map', /stale pin/],
+    ["libbpf: kernel doesn't support global data", 'global-data', /Linux 5\.2\+/],
+    ["libbpf: prog 'p': failed to attach to kprobe 'do_sys_open+0x0': Invalid argument", 'attach', /kallsyms/],
+    ['libbpf: elf: failed to open prog.bpf.o: No such file or directory', 'object', /-target bpf/],
+  ];
+  for (const [line, cause, fix] of cases) {
+    const e = explainLog(line);
+    assert.equal(e.class, 'loader', line);
+    assert.equal(e.facts.cause, cause, line);
+    assert.match(e.fix, fix, line);
+  }
+});
