@@ -32,6 +32,118 @@ const MAP_FAMILY: Array<[RegExp, string]> = [
 
 export const MESSAGES: MessageRow[] = [
   {
+    cls: 'map-null',
+    re: /R(\d+) pointer arithmetic on (\w+_or_null\w*) prohibited, null-check it first/,
+    read: (m) => ({
+      why: `R${m[1]} may be NULL (${m[2]}: a lookup or acquire result) and the program adds an offset to it before testing it: arithmetic on a maybe-NULL pointer is refused, because NULL plus an offset would pass a later check`,
+      fix: 'test the pointer for NULL right after the call, then index or offset it inside the checked branch',
+      brief: 'NULL-check the pointer before adding to it',
+      snippet: 'struct val *v = bpf_map_lookup_elem(&m, &key);\nif (!v)\n        return 0;\n__u64 *slot = &v->slots[i & 7];     /* after the check */',
+    }),
+  },
+  {
+    cls: 'map-value-bounds',
+    re: /invalid access to memory, mem_size=(\d+) off=(-?\d+) size=(\d+)|invalid access to map key, key_size=(\d+) off=(-?\d+) size=(\d+)|R(\d+) invalid zero-sized read|memory, len pair leads to invalid memory access/,
+    read: (m) => ({
+      why: m[1] !== undefined
+        ? `the program touches bytes ${m[2]}..${Number(m[2]) + Number(m[3]) - 1} of a ${m[1]}-byte buffer (a ring-buffer record, a helper's memory, a dynptr slice): past its end, or at an offset the verifier cannot bound`
+        : m[4] !== undefined
+          ? `the program reads ${m[6]} bytes at offset ${m[5]} of a map key that is ${m[4]} bytes long: the key variable is smaller than the map's key_size (or the helper was handed the wrong variable)`
+          : `a size passed to a helper may be zero or is not bounded against the buffer it describes ("${m[0]}"): the verifier needs the size proven at least 1 and at most the buffer's length`,
+      fix: m[4] !== undefined
+        ? 'pass a key variable of exactly the map\'s key type (the struct the map was declared with), zero-initialised'
+        : 'bound the size or offset right before the call or access (if (len < 1 || len > sizeof(buf)) return 0; or len &= MASK with a power-of-two buffer), and keep accesses inside the record\'s declared size',
+      brief: m[4] !== undefined ? 'the key variable is smaller than the map\'s key: use the map\'s key type' : 'bound the size/offset against the buffer right before the access',
+      snippet: m[4] !== undefined ? 'struct flow_key key = {};             /* the map\'s own key type */\nv = bpf_map_lookup_elem(&flows, &key);' : 'if (len < 1 || len > sizeof(buf))\n        return 0;\nbpf_probe_read_kernel(buf, len, src);',
+    }),
+  },
+  {
+    cls: 'ctx-write',
+    re: /R(\d+) cannot write into (\w+)/,
+    read: (m) => ({
+      why: `R${m[1]} points to ${m[2]}, memory the program may only read (a read-only buffer the kernel lends, a const global, a BTF object outside struct_ops): it cannot be written`,
+      fix: 'copy what you need into a local or a map value and change that; write kernel objects only through the helpers or kfuncs meant for it',
+      brief: `${m[2]} is read-only: copy it and write the copy`,
+      snippet: 'struct event e = {};\n__builtin_memcpy(&e, src, sizeof(e));   /* a writable copy */',
+    }),
+  },
+  {
+    cls: 'ctx-bad-read',
+    re: /invalid (bpf_sock|tcp_sock|xdp_sock|bpf_tcp_sock|sock_common|bpf_sock_tuple) access off=(\d+) size=(\d+)/,
+    read: (m) => ({
+      why: `the program reads ${m[3]} bytes at offset ${m[2]} of struct ${m[1]}, which is not a readable field at that size: the socket structs BPF programs get (struct bpf_sock, bpf_tcp_sock …) expose only some fields, each at its own size`,
+      fix: `read the field by name with its declared type from the uapi struct (linux/bpf.h of the running kernel); for fields the struct does not offer, cast with bpf_skc_to_tcp_sock() and friends (5.9+), or read the kernel struct through BTF (fentry) or bpf_probe_read_kernel`,
+      brief: `struct ${m[1]} has no readable field at offset ${m[2]} size ${m[3]}: read a field it offers, by name`,
+      snippet: 'struct bpf_sock *sk = skb->sk;\nif (!sk)\n        return 1;\n__u32 state = sk->state;                /* a field the struct offers */',
+    }),
+  },
+  {
+    cls: 'ctx-modified',
+    re: /same insn cannot be used with different pointers/,
+    read: () => ({
+      why: 'one instruction loads through the context on one path and through another kind of pointer (stack, map value) on another: the compiler merged two loads into one, and the verifier must rewrite context loads into the kernel\'s real field access, which it cannot do for an instruction that also serves another pointer',
+      fix: 'keep the context read apart: read the ctx field into a local first, in its own statement, before the branch (a barrier_var() or volatile read stops the compiler from merging the loads), or pass values rather than &ctx->field to shared code',
+      brief: 'the compiler merged a ctx load with another pointer\'s: read the ctx field into a local first',
+      snippet: '__u32 mark = ctx->mark;                 /* ctx read on its own */\nbarrier_var(mark);\nconst __u32 *p = cond ? &mark : &v->mark;',
+      confidence: 0.8,
+    }),
+  },
+  {
+    cls: 'helper-arg',
+    re: /R(\d+) doesn't have constant offset\. (\w+) has to be at the constant offset|expected (?:an )?(un)?initialized (iter_\w+) as arg #(\d+)|R(\d+) is not a known constant'?/,
+    read: (m) => m[2]
+      ? {
+        why: `the ${m[2]} is reached through R${m[1]} at an offset that is not a constant: the verifier must know exactly which ${m[2]} field of which map value is used`,
+        fix: `use the field directly, &v->lock on the looked-up value (v from bpf_map_lookup_elem), not through an index or computed pointer`,
+        brief: `${m[2]} at a constant offset: &v->field of the looked-up value`,
+        snippet: 'struct val *v = bpf_map_lookup_elem(&m, &key);\nif (!v)\n        return 0;\nbpf_spin_lock(&v->lock);',
+      }
+      : m[4]
+        ? {
+          why: `an open-coded iterator (${m[4]}) is used out of order: bpf_iter_*_new() takes an uninitialised iterator, _next() and _destroy() an initialised one, each a plain local at a constant stack offset`,
+          fix: 'declare the iterator as a local, call bpf_iter_*_new() once, then _next() in the loop and _destroy() on every path (or use the bpf_for()/bpf_repeat() macros, 6.4+)',
+          brief: 'open-coded iterator used out of order: new, next…, destroy (or bpf_for())',
+          snippet: 'int i;\nbpf_for(i, 0, n) {                     /* new / next / destroy for you */\n        sum += i;\n}',
+        }
+        : {
+          why: `R${m[6]} must be a constant the verifier knows (a flags or size argument), and the program passes a value computed at run time`,
+          fix: 'pass a compile-time constant (a literal or a const the compiler folds) for that argument; branch on the run-time value and call with a constant in each branch',
+          brief: 'this argument must be a constant',
+          snippet: 'long n = big ? bpf_get_stack(ctx, buf, 256, 0) : bpf_get_stack(ctx, buf, 64, 0);',
+        },
+  },
+  {
+    cls: 'kernel-bug',
+    re: /bpf verifier is misconfigured|kernel subsystem misconfigured (?:verifier|func)/,
+    read: (m) => ({
+      why: `the verifier reports its own configuration as broken ("${m[0]}"): a helper or kfunc prototype this kernel build gets wrong — a kernel bug or an out-of-tree patch, not a mistake in the program`,
+      fix: 'note uname -r; try the latest stable kernel of your series or a distribution kernel, and report it to bpf@vger.kernel.org with the object; avoiding the helper the failing instruction calls is a stopgap',
+      brief: 'the kernel\'s verifier is misconfigured: a kernel bug; try another kernel build',
+      snippet: 'uname -r            # quote it in the report',
+      confidence: 0.8,
+    }),
+  },
+  {
+    cls: 'ptr-arith',
+    re: /R(\d+) subtraction from stack pointer prohibited|R(\d+) tried to subtract pointer from scalar|attempt to corrupt spilled pointer on stack/,
+    read: (m) => ({
+      why: `pointer arithmetic the verifier does not allow ("${m[0]}"): a pointer subtracted from a number, a variable subtracted from the stack pointer, or part of a spilled pointer overwritten — refused always or for loaders without CAP_BPF/CAP_PERFMON`,
+      fix: 'compute with offsets (numbers) and add them to the pointer once, with a bound; keep stack buffers as arrays indexed by a bounded index; load with CAP_BPF + CAP_PERFMON (root) when unprivileged',
+      brief: 'pointer arithmetic of a kind the verifier refuses: add a bounded offset to the pointer instead',
+      snippet: '__u32 off = end_off - start_off;          /* numbers, not pointers */\np = base + (off & 0xff);',
+    }),
+  },
+  {
+    cls: 'helper-not-allowed',
+    re: /loading\/calling other bpf or kernel functions are allowed for CAP_SYS_ADMIN only|R(\d+) is ptr_(\w+) access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN/,
+    read: (m) => ({
+      why: `the loader lacks the privilege this program needs ("${m[0]}"): BPF-to-BPF calls and kfuncs (before 5.8: CAP_SYS_ADMIN; later CAP_BPF) and reading kernel objects through BTF pointers (CAP_PERFMON) are refused to unprivileged loaders`,
+      fix: 'load as root or with CAP_BPF + CAP_PERFMON (CAP_SYS_ADMIN before 5.8); for an unprivileged socket filter, inline the functions (static __always_inline) and read only the packet',
+      brief: 'an unprivileged load: CAP_BPF + CAP_PERFMON (root), or inline the functions',
+      snippet: 'static __always_inline int parse(struct __sk_buff *skb)   /* no BPF-to-BPF call */',
+    }),
+  },
+  {
     cls: 'loader',
     // 5.1+: bpf_spin_lock; 5.15+: bpf_timer; later kptrs, bpf_wq, … ("has to have BTF in order to use %s")
     re: /(?:map '([^']*)' )?has to have BTF in order to use (\w+)/,
