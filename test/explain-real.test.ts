@@ -418,6 +418,10 @@ test('program type: read from the loaders\' own lines (section names, API type n
     ['let program: &mut Lsm = bpf.program_mut("file_open").unwrap().try_into()?;', 'lsm'],
     ['error loading program of type BPF_PROG_TYPE_CGROUP_SKB', 'cgroup_skb'],
     ['bpftrace -e \'usdt:/usr/bin/python3:function__entry { @[str(arg1)] = count(); }\'', 'kprobe'],
+    // helpers only one type has, as the instruction listing calls them
+    ['3: (85) call bpf_get_func_arg#183', 'fentry'],
+    ['3: (85) call bpf_perf_prog_read_value#55', 'perf_event'],
+    ['3: (85) call bpf_bind#64', 'cgroup_sock_addr'],
   ];
   for (const [line, type] of cases) {
     const e = explainLog(`${line}\n${msg}`);

@@ -96,6 +96,11 @@ const CLUES: Array<{ re: RegExp; type: ProgType; confidence?: number; alternativ
   // helpers only one family has
   { re: /\bbpf_xdp_\w+|\bxdp_adjust_\w+#/, type: 'xdp', confidence: 0.7 },
   { re: /\bbpf_sock_(map|hash)_update\b|\bsock_ops_cb_flags_set#|\bbpf_(load|store)_hdr_opt\b/, type: 'sock_ops', confidence: 0.7 },
+  { re: /\bbpf_get_func_(?:arg|ret|arg_cnt)\b|\bget_func_(?:arg|ret|arg_cnt)#\d+/, type: 'fentry', confidence: 0.7 },
+  { re: /\bbpf_perf_prog_read_value\b|\bperf_prog_read_value#\d+|\bbpf_read_branch_records\b|\bread_branch_records#\d+/, type: 'perf_event', confidence: 0.7 },
+  { re: /\bbpf_bind\b|\bbind#\d+/, type: 'cgroup_sock_addr', confidence: 0.7 },
+  { re: /\bbpf_(?:ima_\w+|bprm_opts_set)\b|\b(?:ima_\w+|bprm_opts_set)#\d+/, type: 'lsm', confidence: 0.7 },
+  { re: /\bbpf_override_return\b|\boverride_return#\d+/, type: 'kprobe', confidence: 0.7 },
   { re: /\bbpf_(get_stackid|probe_read\w*|get_current_task\w*|override_return|perf_event_read)\b|\b(probe_read\w*|get_current_task)#\d+/, type: 'kprobe', confidence: 0.5, alternatives: ['tracepoint', 'fentry', 'raw_tracepoint'] },
   // __sk_buff helpers: tc most often, but socket filters and cgroup_skb have many of them too
   { re: /\bbpf_skb_\w+|\bskb_\w+#\d+|\bbpf_l[34]_csum_replace\b|\bbpf_clone_redirect\b/, type: 'tc', confidence: 0.5, alternatives: SKB_FAMILY },
