@@ -422,6 +422,7 @@ test('program type: read from the loaders\' own lines (section names, API type n
     ['3: (85) call bpf_get_func_arg#183', 'fentry'],
     ['3: (85) call bpf_perf_prog_read_value#55', 'perf_event'],
     ['3: (85) call bpf_bind#64', 'cgroup_sock_addr'],
+    ['Error: field XdpFilter: program xdp_filter: load program: permission denied:', 'xdp'],
   ];
   for (const [line, type] of cases) {
     const e = explainLog(`${line}\n${msg}`);
@@ -466,6 +467,9 @@ test('an older kernel\'s limit: where the log shows the kernel (its release, or 
   assert.equal(bounds.facts.kernel_accepts_since, '5.7');
   assert.match(bounds.explanation, /Linux 5\.4 .*32-bit arithmetic/);
 
+  const unameA = explainLog('Linux build-7 4.19.0-27-amd64 #1 SMP Debian 4.19.316-1 x86_64 GNU/Linux\n20: (05) goto pc-15\nback-edge from insn 20 to 5\nprocessed 21 insns (limit 1000000) max_states_per_insn 0');
+  assert.equal(unameA.facts.kernel_accepts_since, '5.3');
+  assert.match(unameA.explanation, /Linux 4\.19/);
   // a kernel that has the feature: no such clause
   const newer = explainLog('Linux 6.1.0\n14: (0f) r1 += r2\nmath between map_value pointer and register with unbounded min value is not allowed\nprocessed 15 insns (limit 1000000) max_states_per_insn 0');
   assert.equal(newer.facts.kernel_accepts_since, undefined);

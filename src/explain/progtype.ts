@@ -76,7 +76,7 @@ const SKB_FAMILY: ProgType[] = ['socket_filter', 'cgroup_skb'];
 const CLUES: Array<{ re: RegExp; type: ProgType; confidence?: number; alternatives?: ProgType[] }> = [
   // the context struct or attach macro, as C source lines or section names show it
   // (libxdp loads nothing but XDP programs; ctx_xdp_*(ctx) / xdp_*(ctx) accessors in C lines are XDP's)
-  { re: /struct xdp_md\b|SEC\("xdp|\bXDP program\b|\bxdp_md\b|\bXdpContext\b|\bxdp-filter|\bxdp_\w*prog\b|\bprog 'xdp|^libxdp: |\b\w*_xdp_\w+\(ctx\)/m, type: 'xdp' },
+  { re: /struct xdp_md\b|SEC\("xdp|\bXDP program\b|\bxdp_md\b|\bXdpContext\b|\bxdp-filter|\bxdp_\w*prog\b|\bprog 'xdp|\bprogram '?xdp\w*'?: |^libxdp: |\b\w*_xdp_\w+\(ctx\)/m, type: 'xdp' },
   { re: /struct bpf_sock_ops\b|SEC\("sockops|\bsockops\b|\bsock_ops\b|BPF_SOCK_OPS_\w+|\bbpf_sock_ops_cb_flags_set\b|\bSockOpsContext\b|\bskops->/, type: 'sock_ops' },
   { re: /BPF_STRUCT_OPS|struct_ops|\bscx_bpf_\w+|sched_ext/, type: 'struct_ops' },
   { re: /SEC\("lsm|LSM_PROBE|\bbpf_lsm_\w+|\blsm\/\w+/, type: 'lsm' },

@@ -23,6 +23,8 @@ export function releaseNumber(r: string): number {
 export function kernelSeen(raw: string): KernelSeen | null {
   const named =
     /\b(?:Linux(?: version)?|[Kk]ernel(?: version| release)?|uname -r\s*[:\n]\s*)\s*:?\s*v?([3-7]\.\d{1,2})(?:\.\d+)?\b/.exec(raw) ??
+    // uname -a: "Linux host 5.15.0-91-generic #101-Ubuntu SMP …"
+    /^Linux [\w.-]+ ([3-7]\.\d{1,2})\.\d+\S* #\d+/m.exec(raw) ??
     /\b([3-7]\.\d{1,2})\.\d+-\d+(?:\.\d+)*-(?:generic|lowlatency|aws|azure|gcp|oracle|kvm|amd64|arm64|cloud-amd64)\b|\b([3-7]\.\d{1,2})\.\d+-\d+(?:\.\d+)*\.el\d/.exec(raw);
   if (named) return { release: (named[1] ?? named[2])!, before: null, evidence: named[0].replace(/\s+/g, ' ').trim() };
   // the "processed" line: "(limit 131072), stack depth" (4.16–5.1) or ", stack depth" (4.14–4.15); 5.2+ prints "(limit 1000000) max_states_per_insn"
