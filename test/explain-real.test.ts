@@ -398,6 +398,11 @@ test('every row of the message table has a wording in the table of kernel wordin
     assert.ok(w, `a wording for ${row.re.source.slice(0, 60)}`);
     assert.equal(w.class, row.cls);
   }
+  // a table message inside a one-line error (cilium/ebpf wraps the whole log into one line)
+  const oneLine = explainLog('Error: field Redir: program redir: load program: invalid argument: 0: R1=ctx() R10=fp0 1: (85) call bpf_redirect_map#51 cannot pass map_type 1 into func bpf_redirect_map#51 (3 line(s) omitted)');
+  assert.equal(oneLine.class, 'helper-arg');
+  assert.ok(oneLine.confidence <= 0.8);
+  assert.match(oneLine.fix, /DEVMAP/);
   // the map whose value holds a bpf_spin_lock but has no BTF: the fix is a BTF-defined map, compiled with -g
   const e = explainLog("12: (85) call bpf_spin_lock#93\nmap 'counts' has to have BTF in order to use bpf_spin_lock\nprocessed 13 insns");
   assert.equal(e.class, 'loader');

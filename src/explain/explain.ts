@@ -1,7 +1,8 @@
 /**
  * Verifier log → explanation: which instruction failed (and its C line), why, and what to change.
  */
-import { CLASSES, CONFIDENCE_MIN, UNKNOWN_CLASS } from './classes.js';
+import { CLASSES, CONFIDENCE_MIN, UNKNOWN_CLASS, classById } from './classes.js';
+import { messageAnywhere } from './classes/messages.js';
 import { parseVerifierLog, registerState, type ParsedLog, type SourceLine } from './log.js';
 import { loaderLines } from './loader.js';
 import { kernelSeen, kernelLimit } from './release.js';
@@ -127,6 +128,14 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
     confidence,
     ...rest,
   });
+  // a message of the message table inside another line (a log pasted on one line, a tool's error wrapping it)
+  const fromInside = (): Explanation | null => {
+    const found = messageAnywhere(text);
+    const k = found ? classById(found.cls) : undefined;
+    if (!found || !k) return null;
+    const m = found.match;
+    return make(true, k.id, k.title, Math.min(m.confidence ?? 0.9, 0.8), { explanation: m.why, fix: m.fix, brief: m.brief, snippet: verdictsOf(m.snippet, progType), facts: { ...(m.facts ?? {}), message_found_inside: true } });
+  };
   const loaderSaid = loaderLines(text);
   if (!log.message || !log.isVerifierLog) {
     // no verifier complaint, but the loader said why it stopped: that is the answer
@@ -136,6 +145,8 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
     }
   }
   if (!log.isVerifierLog || (!log.message && !log.insn)) {
+    const inside = fromInside();
+    if (inside) return inside;
     return make(false, 'none', 'no verifier error found', 0, {
       explanation: 'the input has no verifier complaint and no instruction listing',
       fix: 'pass the whole output of the failed load (libbpf prints it between BEGIN and END PROG LOAD LOG), or run afxdp check OBJ.o',
@@ -193,6 +204,8 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
       if (m) return make(true, c.id, c.title, m.confidence ?? 0.9, { explanation: m.why, fix: m.fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} });
     }
   }
+  const inside = fromInside();
+  if (inside) return inside;
   const quoted = loaderSaid.length ? `; the loader said: ${loaderSaid.slice(0, 3).map((l) => `"${l.text}" (${l.tool})`).join(', ')}` : '';
   const explanation = log.message
     ? `the verifier stopped at ${at} with "${log.message}"; afxdp does not explain this message yet${quoted}`

@@ -387,3 +387,12 @@ export function messageReading(cls: string, text: string): Match | null {
   }
   return null;
 }
+
+/** The first row whose message appears anywhere in the input (a log pasted on one line, a message inside a tool's error), with its class; null when none. */
+export function messageAnywhere(raw: string): { cls: string; match: Match } | null {
+  for (const r of MESSAGES) {
+    const m = r.re.exec(raw);
+    if (m) return { cls: r.cls, match: r.read(m) };
+  }
+  return null;
+}
