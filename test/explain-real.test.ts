@@ -428,6 +428,10 @@ test('program type: read from the loaders\' own lines (section names, API type n
     ['3: (85) call bpf_perf_prog_read_value#55', 'perf_event'],
     ['3: (85) call bpf_bind#64', 'cgroup_sock_addr'],
     ['Error: field XdpFilter: program xdp_filter: load program: permission denied:', 'xdp'],
+    ['TRACEPOINT_PROBE(sched, sched_switch) {', 'tracepoint'],
+    ['RAW_TRACEPOINT_PROBE(sched_switch) {', 'raw_tracepoint'],
+    ['KFUNC_PROBE(tcp_v4_connect, struct sock *sk) {', 'fentry'],
+    ['bpftrace -e \'software:cpu-clock:1000000 { @[kstack] = count(); }\'', 'perf_event'],
   ];
   for (const [line, type] of cases) {
     const e = explainLog(`${line}\n${msg}`);
