@@ -495,6 +495,8 @@ test('loader messages that name their cause: permission, pinned maps, legacy map
     ["libbpf: kernel doesn't support global data", 'global-data', /Linux 5\.2\+/],
     ["libbpf: prog 'p': failed to attach to kprobe 'do_sys_open+0x0': Invalid argument", 'attach', /kallsyms/],
     ['libbpf: elf: failed to open prog.bpf.o: No such file or directory', 'object', /-target bpf/],
+    // a kfunc of a newer kernel: the release that has it
+    ["libbpf: extern (func ksym) 'bpf_cpumask_create': not found in kernel or module BTFs", 'extern', /Linux 6\.3\+/],
   ];
   for (const [line, cause, fix] of cases) {
     const e = explainLog(line);

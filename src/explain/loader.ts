@@ -4,6 +4,7 @@
  * the kernel refused, a map it could not create, an extern it could not resolve. Those lines name
  * the cause in their own words; the explainer quotes them.
  */
+import { kfuncSince } from './helpers.js';
 
 export type Loader = 'libbpf' | 'cilium/ebpf' | 'aya' | 'bpftrace' | 'bcc' | 'kernel';
 
@@ -192,10 +193,12 @@ export function loaderCause(raw: string): LoaderCause | null {
       };
     }
     if (/failed to (?:find|resolve) (?:BTF for )?(?:extern|ksym)|extern \(\w+ ksym\) '\w+': not found|failed to find kernel symbol|resolve ksym/i.test(t)) {
+      const kf = /'(\w+)'/.exec(t)?.[1];
+      const since = kf ? kfuncSince(kf) : null;
       return {
         quote: t, tool: l.tool, kind: 'extern',
-        why: `the program declares an extern (a kfunc, a __ksym variable or a Kconfig value) that the running kernel does not have ("${t}"): it exists only in newer kernels, or in a kernel built with other options`,
-        fix: 'declare it __weak and test it before use (if (bpf_ksym_exists(fn)) / if (&sym)), or require the kernel version that has it',
+        why: `the program declares an extern (a kfunc, a __ksym variable or a Kconfig value) that the running kernel does not have ("${t}"): ${since ? `${kf} is a kfunc of Linux ${since}+, so this kernel is older (or built without it)` : 'it exists only in newer kernels, or in a kernel built with other options'}`,
+        fix: `declare it __weak and test it before use (if (bpf_ksym_exists(fn)) / if (&sym)), or require the kernel version that has it${since ? ` (Linux ${since}+)` : ''}`,
         brief: 'an extern (kfunc/ksym) this kernel lacks: declare it __weak and test bpf_ksym_exists()',
         snippet: 'extern int bpf_foo(struct task_struct *t) __ksym __weak;\n...\nif (bpf_ksym_exists(bpf_foo))\n        bpf_foo(task);',
       };
