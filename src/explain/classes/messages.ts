@@ -32,6 +32,40 @@ const MAP_FAMILY: Array<[RegExp, string]> = [
 
 export const MESSAGES: MessageRow[] = [
   {
+    cls: 'loader',
+    // the kernel checks the object's .BTF.ext line and function info against the instructions
+    re: /Invalid line_info\[\d+\][^\n]*|missing bpf_line_info for func#\d+|invalid func info rec size \d+|Invalid func_info[^\n]*|func#\d+ @\d+ is not a function start/,
+    read: (m) => ({
+      why: `the kernel refused the program's debug information before verifying it ("${m[0]}"): the line and function records (.BTF.ext) the compiler wrote no longer fit the instructions — a loader too old for this compiler's output, or a tool that rewrote or stripped the code without adjusting them`,
+      fix: 'load with a libbpf (or cilium/ebpf, aya) release at least as new as the clang that built the object; as a stopgap drop the debug records: llvm-strip -g prog.bpf.o (the verifier log then has no source lines)',
+      brief: 'the object\'s line/func info does not fit its code: a newer loader, or llvm-strip -g',
+      snippet: 'llvm-strip -g prog.bpf.o        # stopgap: no .BTF.ext line info',
+    }),
+  },
+  {
+    cls: 'loader',
+    re: /Unsupported BTF_KIND:?\s*(\d+)|\[\d+\] [A-Z_]+ [^\n]*(?:Invalid|Unsupported) [^\n]*|btf_header not found|Invalid btf_info kind_flag/,
+    read: (m) => ({
+      why: `the kernel refused the object's BTF (type information) before verifying any instruction ("${m[0].trim()}"): ${m[1] ? `BTF kind ${m[1]} is newer than this kernel (FLOAT 5.13, DECL_TAG 5.16, TYPE_TAG 5.17, ENUM64 6.0)` : 'the compiler emitted BTF this kernel does not accept (a newer kind or flag), or the BTF is malformed'}`,
+      fix: 'load with a libbpf new enough to sanitize BTF for older kernels (it rewrites kinds the kernel lacks), or build with a clang whose BTF this kernel knows, or run a newer kernel; the verifier has not looked at the program yet',
+      brief: 'the kernel refused the object\'s BTF: a loader that sanitizes it, an older clang, or a newer kernel',
+      snippet: 'bpftool btf dump file prog.bpf.o | head            # the kinds the object carries',
+    }),
+  },
+  {
+    cls: 'loader',
+    re: /failed to find kernel BTF type ID of '(\w+)'|The address of function (\w+) cannot be found|kernel btf_id \d+ is not a function|(\w+): unsupported attach type/,
+    read: (m) => {
+      const fn = m[1] ?? m[2] ?? 'the target';
+      return {
+        why: `the program attaches by BTF (fentry/fexit, fmod_ret, LSM, tp_btf) and the kernel has no usable target ("${m[0]}"): ${fn} is not in this kernel's BTF or symbol table (a module function on a kernel or loader without module BTF, a function inlined or renamed in this build, or one this release does not have), or the attach type does not fit the program type`,
+        fix: `check it: bpftool btf dump file /sys/kernel/btf/vmlinux | grep "'${fn}'" and grep ${fn} /proc/kallsyms; attach to a function this kernel has, or use a kprobe (it needs only kallsyms)`,
+        brief: `${fn} is not an attach target on this kernel: check BTF/kallsyms, or use a kprobe`,
+        snippet: `SEC("kprobe/${fn}")                       /* kallsyms symbol, no BTF needed */\nint BPF_KPROBE(on_call)`,
+      };
+    },
+  },
+  {
     cls: 'map-null',
     re: /R(\d+) pointer arithmetic on (\w+_or_null\w*) prohibited, null-check it first/,
     read: (m) => ({
