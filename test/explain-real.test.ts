@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { explainLog, CLASSES, helperById, PROG_TYPES } from '../src/explain/index.js';
+import { MESSAGES } from '../src/explain/classes/messages.js';
 import { runCli, assertOneLineError, ROOT } from './lib/cli.js';
 
 const REAL = path.join(ROOT, 'test', 'fixtures', 'verifier-real');
@@ -388,4 +389,119 @@ test("an 'inv' store through a ring-buffer record whose spill is not in the log:
   assert.ok(e.confidence < 0.9);
   // the same store with no ring buffer in sight stays a plain number dereferenced
   assert.notEqual(explainLog("; *p = v;\n223: (73) *(u8 *)(r4 +3) = r5\nR4 invalid mem access 'inv'\n").class, 'kernel-bug');
+});
+
+test('every row of the message table has a wording in the table of kernel wordings, and reaches its own class', () => {
+  const doc = JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'verifier-wordings.json'), 'utf8')) as { wordings: Array<{ class: string; example: string }> };
+  for (const row of MESSAGES) {
+    const w = doc.wordings.find((x) => row.re.test(x.example));
+    assert.ok(w, `a wording for ${row.re.source.slice(0, 60)}`);
+    assert.equal(w.class, row.cls);
+  }
+  // a table message inside a one-line error (cilium/ebpf wraps the whole log into one line)
+  const oneLine = explainLog('Error: field Redir: program redir: load program: invalid argument: 0: R1=ctx() R10=fp0 1: (85) call bpf_redirect_map#51 cannot pass map_type 1 into func bpf_redirect_map#51 (3 line(s) omitted)');
+  assert.equal(oneLine.class, 'helper-arg');
+  assert.ok(oneLine.confidence <= 0.8);
+  assert.match(oneLine.fix, /DEVMAP/);
+  // the map whose value holds a bpf_spin_lock but has no BTF: the fix is a BTF-defined map, compiled with -g
+  const e = explainLog("12: (85) call bpf_spin_lock#93\nmap 'counts' has to have BTF in order to use bpf_spin_lock\nprocessed 13 insns");
+  assert.equal(e.class, 'loader');
+  assert.match(e.fix, /__type\(value, struct val\)/);
+  assert.match(e.fix, /clang -g/);
+  assert.match(e.snippet ?? '', /struct bpf_spin_lock lock/);
+});
+
+test('program type: read from the loaders\' own lines (section names, API type names, BPF_PROG_TYPE_*) and from pt_regs loads through a copy of ctx', () => {
+  const msg = '5: (61) r0 = *(u32 *)(r2 +0)\nR2 invalid mem access \'scalar\'\nprocessed 6 insns';
+  const cases: Array<[string, string]> = [
+    ["libbpf: sec 'tp/syscalls/sys_enter_openat': found program 'handle' at insn offset 0 (0 bytes), code size 12 insns", 'tracepoint'],
+    ["libbpf: sec 'uprobe.s/libc.so.6:malloc': found program 'on_malloc' at insn offset 0 (0 bytes), code size 9 insns", 'kprobe'],
+    ['libbpf: elf: section(3) xdp, size 264, link 0, flags 6, type=1', 'xdp'],
+    ["Prog section 'classifier/ingress' rejected: Permission denied (13)!", 'tc'],
+    ['fn = b.load_func("ingress", BPF.SCHED_CLS)', 'tc'],
+    ['spec.Programs["f"].Type = ebpf.SocketFilter', 'socket_filter'],
+    ['let program: &mut Lsm = bpf.program_mut("file_open").unwrap().try_into()?;', 'lsm'],
+    ['error loading program of type BPF_PROG_TYPE_CGROUP_SKB', 'cgroup_skb'],
+    ['bpftrace -e \'usdt:/usr/bin/python3:function__entry { @[str(arg1)] = count(); }\'', 'kprobe'],
+    // helpers only one type has, as the instruction listing calls them
+    ['3: (85) call bpf_get_func_arg#183', 'fentry'],
+    ['3: (85) call bpf_perf_prog_read_value#55', 'perf_event'],
+    ['3: (85) call bpf_bind#64', 'cgroup_sock_addr'],
+    ['Error: field XdpFilter: program xdp_filter: load program: permission denied:', 'xdp'],
+    ['TRACEPOINT_PROBE(sched, sched_switch) {', 'tracepoint'],
+    ['RAW_TRACEPOINT_PROBE(sched_switch) {', 'raw_tracepoint'],
+    ['KFUNC_PROBE(tcp_v4_connect, struct sock *sk) {', 'fentry'],
+    ['bpftrace -e \'software:cpu-clock:1000000 { @[kstack] = count(); }\'', 'perf_event'],
+  ];
+  for (const [line, type] of cases) {
+    const e = explainLog(`${line}\n${msg}`);
+    assert.equal(e.program_type.type, type, line);
+    assert.equal(e.program_type.source, 'log');
+  }
+  // a list naming several types is no clue to this program's
+  assert.equal(explainLog(`BPF.XDP BPF.KPROBE\n${msg}`).program_type.type, null);
+  // a kprobe reading its first argument through a copy of ctx (r9 = r1; r3 = *(u64 *)(r9 +112))
+  const copy = explainLog('0: (bf) r9 = r1\n1: (79) r3 = *(u64 *)(r9 +112)\n2: (61) r0 = *(u32 *)(r3 +0)\nR3 invalid mem access \'scalar\'\nprocessed 3 insns');
+  assert.equal(copy.program_type.type, 'kprobe');
+});
+
+test('weak evidence: the message alone (no instruction, registers or C line) gets a hedged reading that names the other causes', () => {
+  const bare = explainLog("R0 invalid mem access 'map_value_or_null'");
+  assert.equal(bare.class, 'map-null');
+  assert.ok(bare.confidence <= 0.6, `confidence ${bare.confidence}`);
+  assert.match(bare.explanation, /likeliest reading, not a certainty/);
+  assert.match(bare.fix, /^most likely: .*check the other cause: .*copy of the pointer/);
+  assert.match(bare.brief, /^probably: /);
+  assert.equal(bare.facts.evidence, 'message only');
+  // the same message with the instruction and the register state behind it: one firm reading
+  const full = explainLog("5: (85) call bpf_map_lookup_elem#1\n6: (61) r1 = *(u32 *)(r0 +0)\nR0 invalid mem access 'map_value_or_null'\nprocessed 7 insns");
+  assert.equal(full.class, 'map-null');
+  assert.equal(full.confidence, 0.9);
+  assert.doesNotMatch(full.fix, /most likely/);
+  // a message only one cause prints is not hedged
+  const one = explainLog('combined stack size of 3 calls is 640. Too large');
+  assert.equal(one.class, 'stack');
+  assert.equal(one.facts.evidence, undefined);
+});
+
+test('an older kernel\'s limit: where the log shows the kernel (its release, or the pre-5.2 "processed" line), the release that accepts the program is named', () => {
+  const loop = explainLog('20: (05) goto pc-15\nback-edge from insn 20 to 5\nprocessed 21 insns (limit 131072), stack depth 16');
+  assert.equal(loop.class, 'loop');
+  assert.equal(loop.facts.kernel_accepts_since, '5.3');
+  assert.match(loop.explanation, /a kernel older than 5\.2 .*predates bounded loops \(Linux 5\.3\)/);
+  assert.match(loop.fix, /run Linux 5\.3\+/);
+
+  const bounds = explainLog('$ uname -r\n5.4.0-216-generic\n14: (0f) r1 += r2\nmath between map_value pointer and register with unbounded min value is not allowed\nprocessed 15 insns (limit 1000000) max_states_per_insn 0');
+  assert.equal(bounds.class, 'map-value-bounds');
+  assert.equal(bounds.facts.kernel_accepts_since, '5.7');
+  assert.match(bounds.explanation, /Linux 5\.4 .*32-bit arithmetic/);
+
+  const unameA = explainLog('Linux build-7 4.19.0-27-amd64 #1 SMP Debian 4.19.316-1 x86_64 GNU/Linux\n20: (05) goto pc-15\nback-edge from insn 20 to 5\nprocessed 21 insns (limit 1000000) max_states_per_insn 0');
+  assert.equal(unameA.facts.kernel_accepts_since, '5.3');
+  assert.match(unameA.explanation, /Linux 4\.19/);
+  // a kernel that has the feature: no such clause
+  const newer = explainLog('Linux 6.1.0\n14: (0f) r1 += r2\nmath between map_value pointer and register with unbounded min value is not allowed\nprocessed 15 insns (limit 1000000) max_states_per_insn 0');
+  assert.equal(newer.facts.kernel_accepts_since, undefined);
+  assert.doesNotMatch(newer.explanation, /predates/);
+  // nothing says which kernel: no claim either
+  assert.equal(explainLog('20: (05) goto pc-15\nback-edge from insn 20 to 5').facts.kernel_accepts_since, undefined);
+});
+
+test('loader messages that name their cause: permission, pinned maps, legacy maps, global data, attach points, object files', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ["libbpf: elf: legacy map definitions in 'maps' section are not supported by libbpf v1.0+", 'legacy-map', /SEC\("\.maps"\)/],
+    ['field XdpProg: program xdp_prog: load program: operation not permitted (MEMLOCK may be too low, consider rlimit.RemoveMemlock)', 'permission', /CAP_BPF.*RLIMIT_MEMLOCK/],
+    ["libbpf: couldn't reuse pinned map at '/sys/fs/bpf/tc/globals/m': parameter mismatch", 'pinned-map', /stale pin/],
+    ["libbpf: kernel doesn't support global data", 'global-data', /Linux 5\.2\+/],
+    ["libbpf: prog 'p': failed to attach to kprobe 'do_sys_open+0x0': Invalid argument", 'attach', /kallsyms/],
+    ['libbpf: elf: failed to open prog.bpf.o: No such file or directory', 'object', /-target bpf/],
+    // a kfunc of a newer kernel: the release that has it
+    ["libbpf: extern (func ksym) 'bpf_cpumask_create': not found in kernel or module BTFs", 'extern', /Linux 6\.3\+/],
+  ];
+  for (const [line, cause, fix] of cases) {
+    const e = explainLog(line);
+    assert.equal(e.class, 'loader', line);
+    assert.equal(e.facts.cause, cause, line);
+    assert.match(e.fix, fix, line);
+  }
 });

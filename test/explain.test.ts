@@ -56,6 +56,8 @@ const CASES: Array<{ fixture: string; cls: string; says?: RegExp; type?: ProgTyp
   { fixture: 'core_reloc_missing', cls: 'core-reloc', says: /afxdp_no_such_field/ },
   { fixture: 'unknown_opcode', cls: 'insn-unsupported', says: /does not know this instruction \(unknown opcode f7\)/ },
   { fixture: 'tail_call_stack', cls: 'tail-call-mix', says: /320 bytes of stack/ },
+  { fixture: 'redirect_wrong_map', cls: 'helper-arg', says: /bpf_redirect_map#?\d* was given a map of type 1 .*DEVMAP/ },
+  { fixture: 'spin_lock_call', cls: 'reference-leak', says: /between bpf_spin_lock\(\) and bpf_spin_unlock\(\) the program may not call helpers/ },
 ];
 
 /**

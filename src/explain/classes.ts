@@ -10,11 +10,12 @@ import { ctxWrite, ctxBadRead, ctxModified, mapNull, mapValueBounds, misaligned,
 import { metaBounds, pktVarOffset, pktBounds, pktInvalidated } from './classes/packet.js';
 import { gplOnly, helperNotAllowed, helperUnavailable, kfuncDevBound, helperArg, referenceLeak, returnRange } from './classes/calls.js';
 import { loop, tooComplex, stack, insnUnsupported, tailCallMix } from './classes/limits.js';
+import { messageReading } from './classes/messages.js';
 
 export { CONFIDENCE_MIN, type DetectInput, type Match, type VerifierClass } from './classes/kit.js';
 
 /** The order is the precedence: the kernel's own faults and CO-RE/BTF causes first, specific readings before broader ones they overlap, the loader's own words last. */
-export const CLASSES: VerifierClass[] = [
+const TABLED: VerifierClass[] = [
   kernelBug,
   coreReloc,
   funcSignature,
@@ -47,6 +48,9 @@ export const CLASSES: VerifierClass[] = [
   scalarDeref,
   loader,
 ];
+
+/** Each class reads its own messages first, then the rows of the message table (classes/messages.ts) that belong to it. */
+export const CLASSES: VerifierClass[] = TABLED.map((c) => ({ ...c, detect: (d) => c.detect(d) ?? (d.text ? messageReading(c.id, d.text) : null) }));
 
 export const UNKNOWN_CLASS = {
   id: 'unknown',

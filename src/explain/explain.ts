@@ -1,9 +1,11 @@
 /**
  * Verifier log → explanation: which instruction failed (and its C line), why, and what to change.
  */
-import { CLASSES, CONFIDENCE_MIN, UNKNOWN_CLASS } from './classes.js';
+import { CLASSES, CONFIDENCE_MIN, UNKNOWN_CLASS, classById } from './classes.js';
+import { messageAnywhere } from './classes/messages.js';
 import { parseVerifierLog, registerState, type ParsedLog, type SourceLine } from './log.js';
 import { loaderLines } from './loader.js';
+import { kernelSeen, kernelLimit } from './release.js';
 import { inferProgType, progTypeInfo, type ProgType, type ProgTypeSource } from './progtype.js';
 
 export const EXPLAIN_SCHEMA = 'afxdp.explain/1';
@@ -73,6 +75,24 @@ const READS_TOOL_ERROR = new Set(['too-complex']);
 
 const GENERATED_LAYOUT = new Set(['misaligned', 'uninit', 'stack']);
 
+/**
+ * Classes whose message several causes print; when the log shows nothing but the message (no
+ * instruction, register state or source line), the reading is one of these and says so.
+ */
+const OTHER_CAUSES: Record<string, string | [RegExp, string]> = {
+  'map-value-bounds': 'an older kernel\'s bounds tracking (32-bit arithmetic before 5.7, a bound checked on a copy of the index, a signed comparison) refusing code a newer kernel accepts',
+  'pkt-bounds': 'a correct check on a kernel before 5.16 that marks the range one byte short (write the check as p + 1 > data_end), or a check made on a copy of the pointer the access does not use',
+  'pkt-var-offset': 'a bound the compiler moved out of the verifier\'s sight (bound the offset again right before it is added)',
+  'map-null': 'a NULL test on a copy of the pointer, which older kernels do not link to the one used (test the very variable you use)',
+  'uninit': 'struct padding never written (a stack key or value handed to a helper: memset it first), or a register clang reused across a call',
+  'ctx-bad-read': 'a load of a field at a size the kernel refuses (older kernels allow only full-size loads of most fields), or the context of another program type',
+  'misaligned': [/misaligned (?:packet|map|value|access)/, 'strict alignment (an architecture without efficient unaligned access, or BPF_F_STRICT_ALIGNMENT) refusing an access x86-64 allows'],
+  'helper-arg': 'a pointer an older kernel lost track of through a stack spill (it then reads as a number), or an argument of another kind than the helper documents',
+  'ptr-arith': 'arithmetic the compiler introduced on its own (an older or newer clang emits other code: try another -O level or clang version)',
+  'pkt-invalidated': 'a packet pointer an older kernel lost through a stack spill',
+  'stack': [/invalid (?:read from|indirect access to) stack/, 'a struct read past its end by a generated accessor (BPF_CORE_READ of a nested field), or a buffer larger than the stack slot handed to a helper'],
+};
+
 export function explainLog(text: string, opts: ExplainOptions = {}): Explanation {
   const log = parseVerifierLog(text);
   const guess = opts.progType ? null : inferProgType(log, text);
@@ -108,6 +128,14 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
     confidence,
     ...rest,
   });
+  // a message of the message table inside another line (a log pasted on one line, a tool's error wrapping it)
+  const fromInside = (): Explanation | null => {
+    const found = messageAnywhere(text);
+    const k = found ? classById(found.cls) : undefined;
+    if (!found || !k) return null;
+    const m = found.match;
+    return make(true, k.id, k.title, Math.min(m.confidence ?? 0.9, 0.8), { explanation: m.why, fix: m.fix, brief: m.brief, snippet: verdictsOf(m.snippet, progType), facts: { ...(m.facts ?? {}), message_found_inside: true } });
+  };
   const loaderSaid = loaderLines(text);
   if (!log.message || !log.isVerifierLog) {
     // no verifier complaint, but the loader said why it stopped: that is the answer
@@ -117,6 +145,8 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
     }
   }
   if (!log.isVerifierLog || (!log.message && !log.insn)) {
+    const inside = fromInside();
+    if (inside) return inside;
     return make(false, 'none', 'no verifier error found', 0, {
       explanation: 'the input has no verifier complaint and no instruction listing',
       fix: 'pass the whole output of the failed load (libbpf prints it between BEGIN and END PROG LOAD LOG), or run afxdp check OBJ.o',
@@ -133,12 +163,29 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
       if (!m) continue;
       const confidence = m.confidence ?? 0.9;
       if (confidence >= CONFIDENCE_MIN) {
-        const why = m.typed && typeDoubt ? `${m.why}${typeDoubt}` : m.why;
+        // an older kernel's limit the log shows this rejection hitting: name the release that accepts it
+        const limit = kernelLimit(c.id, log.message, kernelSeen(text));
+        const why0 = m.typed && typeDoubt ? `${m.why}${typeDoubt}` : m.why;
+        const why = limit ? `${why0.replace(/\.$/, '')}. ${limit.why}` : why0;
         // bpftrace writes the program itself: a layout mistake is its codegen's, not the script's
         const generated = GENERATED_LAYOUT.has(c.id) && loaderSaid.some((l) => l.tool === 'bpftrace') || (GENERATED_LAYOUT.has(c.id) && /^Attaching \d+ probes?\.\.\.$|\bbpftrace\b/m.test(text));
-        const fix = generated ? `${m.fix} — the program here is bpftrace's own code (a script has no stack variables): if the script is valid, upgrade bpftrace or report it with bpftrace -v output` : m.fix;
+        const fix0 = generated ? `${m.fix} — the program here is bpftrace's own code (a script has no stack variables): if the script is valid, upgrade bpftrace or report it with bpftrace -v output` : m.fix;
+        const fix = limit ? `${fix0}; ${limit.fix}` : fix0;
         const snippet = m.typed ? m.snippet : verdictsOf(m.snippet, progType);
-        return make(true, c.id, c.title, m.typed && typeDoubt ? Math.min(confidence, 0.7) : confidence, { explanation: why, fix, brief: m.brief, snippet, facts: m.facts ?? {} });
+        const conf = m.typed && typeDoubt ? Math.min(confidence, 0.7) : confidence;
+        // the message alone, where several causes print it: a reading, hedged, with the others named
+        const oc = OTHER_CAUSES[c.id];
+        const other = typeof oc === 'string' ? oc : oc && oc[0].test(log.message) ? oc[1] : null;
+        if (other && messageOnly(log, error.registers)) {
+          return make(true, c.id, c.title, Math.min(conf, 0.6), {
+            explanation: `${why}. The log shows only the message (no instruction, register state or C line), so this is the likeliest reading, not a certainty; the same message also comes from ${other}`,
+            fix: `most likely: ${fix}; if that is already so, check the other cause: ${other}. The full log (log level 2) settles it`,
+            brief: `probably: ${m.brief}`,
+            snippet,
+            facts: { ...(m.facts ?? {}), evidence: 'message only', other_causes: other, ...(limit ? { kernel_accepts_since: limit.since } : {}) },
+          });
+        }
+        return make(true, c.id, c.title, conf, { explanation: why, fix, brief: m.brief, snippet, facts: { ...(m.facts ?? {}), ...(limit ? { kernel_accepts_since: limit.since } : {}) } });
       }
       // a reading too unsure to act on: say what was recognised, not what to change
       return make(true, UNKNOWN_CLASS.id, 'not explained with confidence', confidence, {
@@ -157,6 +204,8 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
       if (m) return make(true, c.id, c.title, m.confidence ?? 0.9, { explanation: m.why, fix: m.fix, brief: m.brief, snippet: m.snippet, facts: m.facts ?? {} });
     }
   }
+  const inside = fromInside();
+  if (inside) return inside;
   const quoted = loaderSaid.length ? `; the loader said: ${loaderSaid.slice(0, 3).map((l) => `"${l.text}" (${l.tool})`).join(', ')}` : '';
   const explanation = log.message
     ? `the verifier stopped at ${at} with "${log.message}"; afxdp does not explain this message yet${quoted}`
@@ -168,6 +217,11 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
     snippet: null,
     facts: { recognised: { message: log.message, insn: log.insn?.idx ?? null }, ...(loaderSaid.length ? { loader_says: loaderSaid.map((l) => l.text) } : {}) },
   });
+}
+
+/** The log holds the verifier's message and nothing to check it against: no instruction, register state or C line. */
+function messageOnly(log: ParsedLog, registers: Record<string, string>): boolean {
+  return !log.insn && !log.source && !Object.values(registers).some((s) => !s.endsWith('(per the message)')) && !log.lines.some((l) => /\bR\d+(?:_[rwD]+)?=/.test(l));
 }
 
 function insnRegisters(log: ParsedLog): Record<string, string> {

@@ -244,3 +244,26 @@ export const TRACING_HELPERS = new Set([
   'get_func_ret', 'get_func_arg_cnt', 'override_return', 'send_signal', 'send_signal_thread', 'copy_from_user', 'd_path',
   'task_pt_regs', 'get_task_stack', 'find_vma', 'get_attach_cookie', 'get_branch_snapshot', 'read_branch_records',
 ]);
+
+/**
+ * Kernel functions (kfuncs) by the release that added them (the kernel's kfunc sets, by merge
+ * window); after helper #211 new kernel interfaces are kfuncs, so an extern the loader cannot find
+ * is usually one of a newer kernel.
+ */
+const KFUNCS: Array<[RegExp, string]> = [
+  [/^bpf_(?:task_(?:acquire|release)|rcu_read_(?:un)?lock|obj_(?:new|drop)_impl|list_(?:push|pop)_(?:front|back)(?:_impl)?|cgroup_(?:acquire|release))$/, '6.2'],
+  [/^bpf_(?:cpumask_\w+|dynptr_slice(?:_rdwr)?|xdp_metadata_rx_(?:timestamp|hash))$/, '6.3'],
+  [/^bpf_(?:iter_num_(?:new|next|destroy)|refcount_acquire_impl)$/, '6.4'],
+  [/^bpf_sock_destroy$/, '6.5'],
+  [/^bpf_map_sum_elem_count$/, '6.6'],
+  [/^bpf_throw$/, '6.7'],
+  [/^bpf_xdp_metadata_rx_vlan_tag$/, '6.8'],
+  [/^bpf_arena_(?:alloc|free)_pages$/, '6.9'],
+  [/^bpf_(?:session_(?:is_return|cookie)|wq_(?:init|start|set_callback_impl))$/, '6.10'],
+  [/^bpf_copy_from_user_str$/, '6.12'],
+];
+
+/** The release that added kfunc `name`, or null when afxdp does not know it. */
+export function kfuncSince(name: string): string | null {
+  return KFUNCS.find(([re]) => re.test(name))?.[1] ?? null;
+}

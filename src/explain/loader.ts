@@ -4,6 +4,7 @@
  * the kernel refused, a map it could not create, an extern it could not resolve. Those lines name
  * the cause in their own words; the explainer quotes them.
  */
+import { kfuncSince } from './helpers.js';
 
 export type Loader = 'libbpf' | 'cilium/ebpf' | 'aya' | 'bpftrace' | 'bcc' | 'kernel';
 
@@ -15,7 +16,7 @@ export interface LoaderLine {
 
 /** Error lines, one pattern per tool; informational lines (libbpf's "loading", "found program") are not errors. */
 const ERROR_LINES: Array<{ tool: Loader; re: RegExp }> = [
-  { tool: 'libbpf', re: /^libbpf: .*(?:fail|error|invalid|not found|no matching|unsupported|doesn't support|not supported|-E[A-Z]+|\(-\d+\)|: -\d+|cannot|can't|unknown|unrecognized|missing|mismatch)/i },
+  { tool: 'libbpf', re: /^libbpf: .*(?:fail|error|invalid|not found|no matching|unsupported|doesn't support|not supported|-E[A-Z]+|\(-\d+\)|: -\d+|cannot|can't|unknown|unrecognized|missing|mismatch|bad map relo|couldn't|legacy)/i },
   { tool: 'cilium/ebpf', re: /(?:^|: )(?:field \w+: )?program \w+: (?:load program|apply CO-RE relocations|fixup|load BTF|reference)[^\n]*|(?:^|: )map \w+: [^\n]*(?:create|pin)[^\n]*|(?:loading objects|load \w+ objects): [^\n]+/ },
   { tool: 'aya', re: /\b(?:BtfRelocationError|RelocationError|MapError|ProgramError|BtfError|LoadError|ParseError)\b[^\n]*|BTF error: [^\n]*|the BPF_(?:PROG|BTF)_LOAD syscall failed[^\n]*|error relocating [^\n]+/ },
   { tool: 'bpftrace', re: /^(?:stdin|[\w./-]+\.bt):\d+:\d+-?\d*: ERROR: [^\n]+|^ERROR: [^\n]+/ },
@@ -48,8 +49,82 @@ export interface LoaderCause {
   brief: string;
   snippet: string;
   /** what the cause is about, for facts */
-  kind: 'core-reloc' | 'btf' | 'map' | 'extern' | 'section' | 'attach-target' | 'kernel-btf' | 'other';
+  kind: 'core-reloc' | 'btf' | 'map' | 'extern' | 'section' | 'attach-target' | 'kernel-btf' | 'permission' | 'pinned-map' | 'legacy-map' | 'global-data' | 'object' | 'attach' | 'other';
 }
+
+/**
+ * Loader messages that name their cause outright (libbpf's pr_warn lines, cilium/ebpf's errors), one
+ * row each: tried after the readings above, which need more of the log.
+ */
+const LOADER_MESSAGES: Array<{ re: RegExp; kind: LoaderCause['kind']; why: (m: RegExpExecArray) => string; fix: string; brief: string; snippet: string }> = [
+  {
+    re: /legacy map definitions in '?maps'? section are not supported/,
+    kind: 'legacy-map',
+    why: () => 'the object declares its maps the legacy way (struct bpf_map_def in SEC("maps")), which libbpf 1.0 and later no longer read; such maps also carry no BTF for their key and value (what bpf_spin_lock, bpf_timer and kptrs need)',
+    fix: 'declare maps the BTF way in SEC(".maps") (struct { __uint(type, …); __uint(max_entries, …); __type(key, …); __type(value, …); } name SEC(".maps");) and compile with clang -g',
+    brief: 'legacy SEC("maps") map definitions: declare BTF-defined maps in SEC(".maps")',
+    snippet: 'struct {\n        __uint(type, BPF_MAP_TYPE_HASH);\n        __uint(max_entries, 1024);\n        __type(key, __u32);\n        __type(value, __u64);\n} counts SEC(".maps");',
+  },
+  {
+    re: /Couldn't load trivial BPF program|Failed to bump RLIMIT_MEMLOCK|load program: operation not permitted|MEMLOCK may be too low|failed to load program: Operation not permitted/i,
+    kind: 'permission',
+    why: (m) => `the kernel refused the load before verifying anything ("${m[0]}"): the process lacks the privilege to load BPF (CAP_BPF + CAP_PERFMON, CAP_NET_ADMIN for network types, or root; kernel.unprivileged_bpf_disabled, lockdown, or a container's seccomp/capabilities), or — on kernels before 5.11, which charge BPF memory to RLIMIT_MEMLOCK — the locked-memory limit is too low`,
+    fix: 'run as root or grant CAP_BPF + CAP_PERFMON (CAP_NET_ADMIN for network types; CAP_SYS_ADMIN before 5.8); on kernels before 5.11 raise RLIMIT_MEMLOCK (ulimit -l unlimited; cilium/ebpf: rlimit.RemoveMemlock(); libbpf 1.0 does it itself); in containers add the capabilities (or --privileged)',
+    brief: 'no permission to load BPF: root / CAP_BPF, and RLIMIT_MEMLOCK before 5.11',
+    snippet: 'struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };\nsetrlimit(RLIMIT_MEMLOCK, &r);            /* kernels before 5.11 */',
+  },
+  {
+    re: /couldn't reuse pinned map at '([^']+)': parameter mismatch|map '([\w.]+)': error reusing pinned map|use pinned map \w+: [^\n]*(?:mismatch|incompatible)/,
+    kind: 'pinned-map',
+    why: (m) => `a map of the same name is already pinned${m[1] ? ` at ${m[1]}` : ''} (left by an earlier version of the program, or by another program), and its type, key/value size, max_entries or flags differ from this object's definition, so the loader will not reuse it`,
+    fix: "remove the stale pin (rm the map's file under /sys/fs/bpf; bpftool map show compares them) and load again, or give the changed map another name; change a pinned map's definition only together with a migration",
+    brief: 'a pinned map with another definition is in the way: remove the old pin or rename the map',
+    snippet: 'rm /sys/fs/bpf/tc/globals/counts          # the stale pin; the loader creates it anew',
+  },
+  {
+    re: /kernel doesn't support global data/,
+    kind: 'global-data',
+    why: () => 'the program uses global variables or constants (.data, .bss, .rodata: also string literals passed to helpers), which need Linux 5.2+: this kernel has no global data',
+    fix: 'on this kernel keep state in an explicitly declared array map and constants on the stack (char fmt[] = "…" inside the function), or run Linux 5.2+',
+    brief: 'global data needs Linux 5.2+: use a map and stack constants here',
+    snippet: 'char fmt[] = "pid %d\\n";                 /* on the stack: no .rodata */\nbpf_trace_printk(fmt, sizeof(fmt), pid);',
+  },
+  {
+    re: /map '([\w.]+)': unknown field '(\w+)'|map '([\w.]+)': unsupported map linkage|bad map relo against '([\w.]+)' in section '([\w.]+)'|failed to find BTF info for global\/extern symbol '([\w.]+)'/,
+    kind: 'object',
+    why: (m) => m[2]
+      ? `map '${m[1]}' uses the field '${m[2]}' in its BTF definition, which this libbpf does not know: the headers (bpf_helpers.h) are newer than the libbpf that loads the object`
+      : `the loader could not make sense of the object ("${m[0]}"): a map or global it refers to is declared in a way this loader does not handle — a static or non-.maps global, a section it does not turn into a map, or an object built with headers of another libbpf version`,
+    fix: 'build and load with the same libbpf release (bpf_helpers.h and the library together; a vendored libbpf submodule helps), declare maps in SEC(".maps") and globals as plain (non-static) variables, and compile with clang -g -O2',
+    brief: 'the object does not fit this libbpf: build and load with the same libbpf release',
+    snippet: '#include <bpf/bpf_helpers.h>               /* from the libbpf that loads the object */',
+  },
+  {
+    re: /struct_ops init_kern: struct (\w+) is not found in kernel BTF/,
+    kind: 'attach-target',
+    why: (m) => `the object implements struct_ops struct ${m[1]}, which this kernel does not have: struct_ops types come with the kernel release (tcp_congestion_ops 5.6+, sched_ext_ops 6.12+) or with a module that must be loaded`,
+    fix: "run a kernel that has the struct (bpftool btf dump file /sys/kernel/btf/vmlinux | grep it), load the module that provides it, or build against that kernel's vmlinux.h",
+    brief: 'this kernel does not have the struct_ops type the object implements',
+    snippet: 'bpftool btf dump file /sys/kernel/btf/vmlinux | grep -w sched_ext_ops',
+  },
+  {
+    re: /elf: failed to open ([^\s:]+)|failed to get EHDR|is not a valid eBPF object file/,
+    kind: 'object',
+    why: (m) => `the loader could not read the object file ("${m[0]}"): the path is wrong, or the file is not an eBPF ELF object (built for the host instead of -target bpf, or a file of another kind)`,
+    fix: 'check the path the program opens, and build the object with clang -O2 -g -target bpf -c prog.bpf.c -o prog.bpf.o',
+    brief: 'the BPF object file is missing or not a BPF ELF object',
+    snippet: 'clang -O2 -g -target bpf -c prog.bpf.c -o prog.bpf.o\nfile prog.bpf.o          # ELF 64-bit LSB relocatable, eBPF',
+  },
+  {
+    re: /failed to (?:create BPF link|attach)[^\n]*|failed to determine tracepoint '([^']+)' perf event ID[^\n]*|failed to create (?:probe|kprobe|uprobe)[^\n]*/i,
+    kind: 'attach',
+    why: (m) => `the program loaded, and attaching it failed ("${m[0]}"): the hook does not exist on this kernel — a kernel function renamed, inlined or absent (kprobe), a tracepoint of another name (tracepoint), a binary or symbol the uprobe names — or the attach needs a privilege or mode the process lacks`,
+    fix: 'check the hook exists here: grep the function in /proc/kallsyms (kprobe), ls /sys/kernel/tracing/events/<category>/ (tracepoint), nm the binary (uprobe); attach to the name this kernel uses, or make the attach optional',
+    brief: 'the attach point does not exist on this kernel: check kallsyms / tracing events',
+    snippet: 'grep -w do_sys_openat2 /proc/kallsyms\nls /sys/kernel/tracing/events/syscalls/ | grep openat',
+  },
+];
+
 
 /** BTF kinds by number, with their name and first kernel (include/uapi/linux/btf.h). */
 const BTF_KINDS: Record<number, [string, string]> = {
@@ -118,10 +193,12 @@ export function loaderCause(raw: string): LoaderCause | null {
       };
     }
     if (/failed to (?:find|resolve) (?:BTF for )?(?:extern|ksym)|extern \(\w+ ksym\) '\w+': not found|failed to find kernel symbol|resolve ksym/i.test(t)) {
+      const kf = /'(\w+)'/.exec(t)?.[1];
+      const since = kf ? kfuncSince(kf) : null;
       return {
         quote: t, tool: l.tool, kind: 'extern',
-        why: `the program declares an extern (a kfunc, a __ksym variable or a Kconfig value) that the running kernel does not have ("${t}"): it exists only in newer kernels, or in a kernel built with other options`,
-        fix: 'declare it __weak and test it before use (if (bpf_ksym_exists(fn)) / if (&sym)), or require the kernel version that has it',
+        why: `the program declares an extern (a kfunc, a __ksym variable or a Kconfig value) that the running kernel does not have ("${t}"): ${since ? `${kf} is a kfunc of Linux ${since}+, so this kernel is older (or built without it)` : 'it exists only in newer kernels, or in a kernel built with other options'}`,
+        fix: `declare it __weak and test it before use (if (bpf_ksym_exists(fn)) / if (&sym)), or require the kernel version that has it${since ? ` (Linux ${since}+)` : ''}`,
         brief: 'an extern (kfunc/ksym) this kernel lacks: declare it __weak and test bpf_ksym_exists()',
         snippet: 'extern int bpf_foo(struct task_struct *t) __ksym __weak;\n...\nif (bpf_ksym_exists(bpf_foo))\n        bpf_foo(task);',
       };
@@ -191,6 +268,10 @@ export function loaderCause(raw: string): LoaderCause | null {
         brief: 'the SEC() name is not one the loader knows: fix the section name or set the program type',
         snippet: 'SEC("xdp")\nint prog(struct xdp_md *ctx)',
       };
+    }
+    for (const r of LOADER_MESSAGES) {
+      const m = r.re.exec(t);
+      if (m) return { quote: t, tool: l.tool, kind: r.kind, why: r.why(m), fix: r.fix, brief: r.brief, snippet: r.snippet };
     }
   }
   return null;

@@ -76,16 +76,16 @@ const SKB_FAMILY: ProgType[] = ['socket_filter', 'cgroup_skb'];
 const CLUES: Array<{ re: RegExp; type: ProgType; confidence?: number; alternatives?: ProgType[] }> = [
   // the context struct or attach macro, as C source lines or section names show it
   // (libxdp loads nothing but XDP programs; ctx_xdp_*(ctx) / xdp_*(ctx) accessors in C lines are XDP's)
-  { re: /struct xdp_md\b|SEC\("xdp|\bXDP program\b|\bxdp_md\b|\bXdpContext\b|\bxdp-filter|\bxdp_\w*prog\b|\bprog 'xdp|^libxdp: |\b\w*_xdp_\w+\(ctx\)/m, type: 'xdp' },
+  { re: /struct xdp_md\b|SEC\("xdp|\bXDP program\b|\bxdp_md\b|\bXdpContext\b|\bxdp-filter|\bxdp_\w*prog\b|\bprog 'xdp|\bprogram '?xdp\w*'?: |^libxdp: |\b\w*_xdp_\w+\(ctx\)/m, type: 'xdp' },
   { re: /struct bpf_sock_ops\b|SEC\("sockops|\bsockops\b|\bsock_ops\b|BPF_SOCK_OPS_\w+|\bbpf_sock_ops_cb_flags_set\b|\bSockOpsContext\b|\bskops->/, type: 'sock_ops' },
   { re: /BPF_STRUCT_OPS|struct_ops|\bscx_bpf_\w+|sched_ext/, type: 'struct_ops' },
   { re: /SEC\("lsm|LSM_PROBE|\bbpf_lsm_\w+|\blsm\/\w+/, type: 'lsm' },
-  { re: /SEC\("(f(entry|exit)|fmod_ret|tp_btf|iter)|\bfentry\b|\bfexit\b|\bfmod_ret\b|\btp_btf\b|kfunc__|kretfunc__|\bkfunc:|\bkretfunc:|\bfentry:|\bfexit:/, type: 'fentry' },
-  { re: /struct bpf_raw_tracepoint_args|raw_tracepoint|raw_tp\b|BPF_RAW_TRACEPOINT|\brawtracepoint:/, type: 'raw_tracepoint' },
-  { re: /struct bpf_perf_event_data|perf_event\b|SEC\("perf_event|\bprofile:|\binterval:/, type: 'perf_event' },
-  { re: /struct trace_event_raw_\w+|tracepoint__|SEC\("tp\/|SEC\("tracepoint|\btracepoint:|\bt:\w+:\w+/, type: 'tracepoint' },
+  { re: /SEC\("(f(entry|exit)|fmod_ret|tp_btf|iter)|\bfentry\b|\bfexit\b|\bfmod_ret\b|\btp_btf\b|kfunc__|kretfunc__|\bkfunc:|\bkretfunc:|\bfentry:|\bfexit:|\bK(?:RET)?FUNC_PROBE\(/, type: 'fentry' },
+  { re: /struct bpf_raw_tracepoint_args|raw_tracepoint|raw_tp\b|BPF_RAW_TRACEPOINT|\brawtracepoint:|\bRAW_TRACEPOINT_PROBE\(/, type: 'raw_tracepoint' },
+  { re: /struct bpf_perf_event_data|perf_event\b|SEC\("perf_event|\bprofile:|\binterval:|\b(?:hardware|software):\w/, type: 'perf_event' },
+  { re: /struct trace_event_raw_\w+|tracepoint__|SEC\("tp\/|SEC\("tracepoint|\btracepoint:|\bt:\w+:\w+|(?<!RAW_)\bTRACEPOINT_PROBE\(/, type: 'tracepoint' },
   // (bpftrace's BEGIN/END probes are uprobes: kprobe-type programs)
-  { re: /struct pt_regs|BPF_KPROBE|BPF_KRETPROBE|BPF_UPROBE|PT_REGS_\w+|\bkprobe|\buprobe|\buretprobe|attach_kprobe|\bProbeContext\b|bpftrace\b[^\n]*-e '(?:BEGIN|END)\b/, type: 'kprobe' },
+  { re: /struct pt_regs|BPF_KPROBE|BPF_KRETPROBE|BPF_UPROBE|PT_REGS_\w+|\bkprobe|\buprobe|\buretprobe|\busdt\b|BPF_USDT|attach_kprobe|\bProbeContext\b|bpftrace\b[^\n]*-e '(?:BEGIN|END)\b/, type: 'kprobe' },
   { re: /struct bpf_sock_addr\b|cgroup\/(connect|bind|sendmsg|recvmsg|getpeername|getsockname)\d?|\bSockAddrContext\b/, type: 'cgroup_sock_addr' },
   { re: /cgroup\/(sock_create|sock_release|post_bind)\d?|\bSockContext\b/, type: 'cgroup_sock' },
   { re: /cgroup_skb|cgroup\/skb/, type: 'cgroup_skb' },
@@ -96,6 +96,11 @@ const CLUES: Array<{ re: RegExp; type: ProgType; confidence?: number; alternativ
   // helpers only one family has
   { re: /\bbpf_xdp_\w+|\bxdp_adjust_\w+#/, type: 'xdp', confidence: 0.7 },
   { re: /\bbpf_sock_(map|hash)_update\b|\bsock_ops_cb_flags_set#|\bbpf_(load|store)_hdr_opt\b/, type: 'sock_ops', confidence: 0.7 },
+  { re: /\bbpf_get_func_(?:arg|ret|arg_cnt)\b|\bget_func_(?:arg|ret|arg_cnt)#\d+/, type: 'fentry', confidence: 0.7 },
+  { re: /\bbpf_perf_prog_read_value\b|\bperf_prog_read_value#\d+|\bbpf_read_branch_records\b|\bread_branch_records#\d+/, type: 'perf_event', confidence: 0.7 },
+  { re: /\bbpf_bind\b|\bbind#\d+/, type: 'cgroup_sock_addr', confidence: 0.7 },
+  { re: /\bbpf_(?:ima_\w+|bprm_opts_set)\b|\b(?:ima_\w+|bprm_opts_set)#\d+/, type: 'lsm', confidence: 0.7 },
+  { re: /\bbpf_override_return\b|\boverride_return#\d+/, type: 'kprobe', confidence: 0.7 },
   { re: /\bbpf_(get_stackid|probe_read\w*|get_current_task\w*|override_return|perf_event_read)\b|\b(probe_read\w*|get_current_task)#\d+/, type: 'kprobe', confidence: 0.5, alternatives: ['tracepoint', 'fentry', 'raw_tracepoint'] },
   // __sk_buff helpers: tc most often, but socket filters and cgroup_skb have many of them too
   { re: /\bbpf_skb_\w+|\bskb_\w+#\d+|\bbpf_l[34]_csum_replace\b|\bbpf_clone_redirect\b/, type: 'tc', confidence: 0.5, alternatives: SKB_FAMILY },
@@ -107,6 +112,37 @@ const UAPI_TYPES: Array<[number, string, ProgType]> = [
   [5, 'TRACEPOINT', 'tracepoint'], [6, 'XDP', 'xdp'], [7, 'PERF_EVENT', 'perf_event'], [8, 'CGROUP_SKB', 'cgroup_skb'],
   [9, 'CGROUP_SOCK', 'cgroup_sock'], [13, 'SOCK_OPS', 'sock_ops'], [17, 'RAW_TRACEPOINT', 'raw_tracepoint'],
   [18, 'CGROUP_SOCK_ADDR', 'cgroup_sock_addr'], [26, 'TRACING', 'fentry'], [27, 'STRUCT_OPS', 'struct_ops'], [29, 'LSM', 'lsm'],
+];
+
+/** A section name (SEC("…"), as libbpf and iproute2 print it) → the type libbpf gives it; null when it names none. */
+const SECTION_TYPES: Array<[RegExp, ProgType]> = [
+  [/^xdp(?:$|[-_./])/, 'xdp'], [/^(?:tc|tcx|classifier|action)(?:$|[-_./])/, 'tc'], [/^socket(?:$|\/)/, 'socket_filter'],
+  [/^(?:k(?:ret)?probe|u(?:ret)?probe|usdt|k(?:ret)?syscall|k(?:ret)?probe\.multi|u(?:ret)?probe\.multi)(?:\.s)?(?:$|\/)/, 'kprobe'],
+  [/^(?:tracepoint|tp)\//, 'tracepoint'], [/^(?:raw_tracepoint|raw_tp)(?:\.w)?\//, 'raw_tracepoint'],
+  [/^(?:tp_btf|f(?:entry|exit)|fmod_ret|iter)(?:\.s)?\//, 'fentry'], [/^lsm(?:\.s|_cgroup)?\//, 'lsm'], [/^struct_ops(?:\.s)?(?:$|\/)/, 'struct_ops'],
+  [/^perf_event$/, 'perf_event'], [/^cgroup_skb\/|^cgroup\/skb$/, 'cgroup_skb'], [/^sockops$/, 'sock_ops'],
+  [/^cgroup\/(?:connect|bind|sendmsg|recvmsg|getpeername|getsockname)/, 'cgroup_sock_addr'], [/^cgroup\/(?:sock_create|sock_release|post_bind|sock$)/, 'cgroup_sock'],
+];
+
+export function sectionType(sec: string): ProgType | null {
+  return SECTION_TYPES.find(([re]) => re.test(sec))?.[1] ?? null;
+}
+
+/** Program-type names the loaders use in their own API: bcc's BPF.XDP, cilium/ebpf's ebpf.SchedCLS, aya's program structs. */
+const API_TYPES: Array<[RegExp, ProgType]> = [
+  [/\bBPF\.(?:XDP)\b|\bebpf\.XDP\b|&mut Xdp\b|#\[xdp\b/, 'xdp'],
+  [/\bBPF\.SCHED_(?:CLS|ACT)\b|\bebpf\.Sched(?:CLS|ACT)\b|&mut SchedClassifier\b|#\[classifier\b/, 'tc'],
+  [/\bBPF\.SOCKET_FILTER\b|\bebpf\.SocketFilter\b|&mut SocketFilter\b|#\[socket_filter\b/, 'socket_filter'],
+  [/\bBPF\.KPROBE\b|\bebpf\.Kprobe\b|&mut [KU]Probe\b|#\[(?:kprobe|kretprobe|uprobe|uretprobe)\b/, 'kprobe'],
+  [/\bBPF\.TRACEPOINT\b|\bebpf\.TracePoint\b|&mut TracePoint\b|#\[tracepoint\b/, 'tracepoint'],
+  [/\bBPF\.RAW_TRACEPOINT\b|\bebpf\.RawTracepoint\b|&mut RawTracePoint\b|#\[raw_tracepoint\b/, 'raw_tracepoint'],
+  [/\bBPF\.PERF_EVENT\b|\bebpf\.PerfEvent\b|&mut PerfEvent\b|#\[perf_event\b/, 'perf_event'],
+  [/\bBPF\.CGROUP_SKB\b|\bebpf\.CGroupSKB\b|&mut CgroupSkb\b|#\[cgroup_skb\b/, 'cgroup_skb'],
+  [/\bBPF\.SOCK_OPS\b|\bebpf\.SockOps\b|&mut SockOps\b|#\[sock_ops\b/, 'sock_ops'],
+  [/\bBPF\.LSM\b|\bebpf\.LSM\b|&mut Lsm\b|#\[lsm\b/, 'lsm'],
+  [/\bBPF\.TRACING\b|\bebpf\.Tracing\b|&mut (?:FEntry|FExit|BtfTracePoint)\b|#\[(?:fentry|fexit|btf_tracepoint)\b/, 'fentry'],
+  [/\bebpf\.StructOps\b/, 'struct_ops'],
+  [/\bBPF\.CGROUP_SOCK_ADDR\b|\bebpf\.CGroupSockAddr\b|&mut CgroupSockAddr\b|#\[cgroup_sock_addr\b/, 'cgroup_sock_addr'],
 ];
 
 /**
@@ -124,6 +160,19 @@ function loadedAs(raw: string): ProgTypeGuess | null {
   if (tc) return { type: 'tc', evidence: tc[0], confidence: 0.8 };
   const ip = /\bip link set (?:dev )?\S+ xdp(?:generic|drv|offload)? (?:obj|pinned)\b/.exec(raw);
   if (ip) return { type: 'xdp', evidence: ip[0], confidence: 0.8 };
+  // the section the loader read the program from: libbpf's "sec 'xdp': found program", its ELF
+  // section list for a program section, iproute2's "Prog section 'classifier' rejected"
+  for (const m of raw.matchAll(/\bsec '([^'\n]+)': found program|Prog section '([^'\n]+)'|\belf: section\(\d+\) ([^\s,]+), size \d+, link \d+, flags 6\b/g)) {
+    const sec = m[1] ?? m[2] ?? m[3]!;
+    const t = sectionType(sec);
+    if (t) return { type: t, evidence: m[0], confidence: 0.9 };
+  }
+  // the loader API's own name for the type (one type only: a list of several says nothing)
+  const api = API_TYPES.map(([re, t]) => ({ t, m: re.exec(raw) })).filter((x) => x.m);
+  if (api.length && new Set(api.map((x) => x.t)).size === 1) return { type: api[0]!.t, evidence: api[0]!.m![0], confidence: 0.9 };
+  const any = [...new Set([...raw.matchAll(/\bBPF_PROG_TYPE_([A-Z_]+)\b/g)].map((m) => m[1]!))];
+  const byAny = any.length === 1 ? UAPI_TYPES.find(([, n]) => n === any[0]) : undefined;
+  if (byAny) return { type: byAny[2], evidence: `BPF_PROG_TYPE_${byAny[1]}`, confidence: 0.8 };
   return null;
 }
 
@@ -158,7 +207,7 @@ export function inferProgType(p: ParsedLog, raw: string): ProgTypeGuess | null {
   // a helper the verifier refuses is no evidence of the type: it is refused because the type lacks it
   const refused = /(?:unknown func|cannot use helper|invalid func) (?:bpf_)?([a-z_0-9]+)#?/.exec(p.message ?? '')?.[1];
   for (const c of CLUES) {
-    const re = new RegExp(c.re.source, 'g');
+    const re = new RegExp(c.re.source, `${c.re.flags.replace('g', '')}g`); // keep m: clues anchored at a line start
     for (const m of text.matchAll(re)) {
       if (refused && m[0].replace(/^bpf_/, '').replace(/#.*$/, '') === refused.replace(/^bpf_/, '') && (c.confidence ?? 0.9) < 0.9) continue;
       return { type: c.type, evidence: m[0], confidence: c.confidence ?? 0.9, ...(c.alternatives ? { alternatives: c.alternatives } : {}) };
@@ -171,7 +220,7 @@ export function inferProgType(p: ParsedLog, raw: string): ProgTypeGuess | null {
     if (ctxLoads.some((l) => /\+(0|4)\)/.test(l))) return { type: 'xdp', evidence: 'packet pointers loaded from ctx offsets 0/4 (xdp_md)', confidence: 0.7 };
   }
   // pt_regs arguments: u64 loads from ctx at the x86-64 argument offsets (di=112, si=104, …)
-  if (p.lines.some((l) => /^\d+: \(79\) r\d+ = \*\(u64 \*\)\(r1 \+(112|104|96|88|72)\)/.test(l))) {
+  if (p.lines.some((l) => /^\d+: \(79\) r\d+ = \*\(u64 \*\)\(r1 \+(112|104|96|88|72)\)/.test(l)) || (!/=pkt/.test(raw) && ctxLoadOffsets(p).some((a) => a.size === 8 && [112, 104, 96, 88, 72].includes(a.off)))) {
     return { type: 'kprobe', evidence: 'u64 loads of pt_regs argument slots from ctx', confidence: 0.6 };
   }
   // sock_ops: a u32 load of ctx->op (offset 0) and loads past struct xdp_md's 24 bytes that fit struct bpf_sock_ops only

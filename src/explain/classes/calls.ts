@@ -180,7 +180,7 @@ export const kfuncDevBound: VerifierClass = {
 
 export const helperArg: VerifierClass = {
   id: 'helper-arg',
-  title: 'wrong argument type for a helper',
+  title: 'wrong argument for a helper or kfunc (type, map type, reference)',
   before: 'long key = ctx->rx_queue_index;\nbpf_map_lookup_elem(&seen, (void *)key);   /* value, not address */',
   detect({ log, text }) {
     const m = /R(\d+) type=(\w+) expected=([^\n]*)|arg#?(\d+) (?:expected|type|reference type|is not)[^\n]*|R(\d+) is not a (?:pointer|scalar)[^\n]*|Possibly NULL pointer passed to (?:helper|trusted) arg(\d+)/.exec(text);
@@ -225,7 +225,7 @@ export const helperArg: VerifierClass = {
 
 export const referenceLeak: VerifierClass = {
   id: 'reference-leak',
-  title: 'acquired reference not released',
+  title: 'acquired reference or lock not released (or held across a call)',
   before: 'struct bpf_sock *sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv4), -1, 0);\nif (sk) return XDP_DROP;   /* no bpf_sk_release */',
   detect({ text }) {
     const m = /Unreleased reference id=(\d+) alloc_insn=(\d+)|would lead to reference leak/.exec(text);

@@ -28,7 +28,17 @@ export const tooComplex: VerifierClass = {
   detect({ log, text, raw }) {
     const m = /BPF program is too large\. Processed (\d+) insn|The sequence of (\d+) jumps is too complex|too many states|complexity limit/.exec(text);
     // bcc: "Program too large (113 insns), at most 4096 insns" — its words for any E2BIG
-    const e2big = /Program\s+too large \((\d+) insns\), at most (\d+) insns/.exec(text);
+    const e2big = /Program\s+too large \((\d+) insns\), at most (\d+) insns/i.exec(`${text}\n${raw}`);
+    if (e2big && Number(e2big[1]) > Number(e2big[2])) {
+      // the program really is longer than the kernel takes: 4096 instructions before 5.2 (and for loaders without CAP_BPF)
+      return {
+        why: `the program has ${e2big[1]} instructions and this kernel accepts at most ${e2big[2]} per program: ${Number(e2big[2]) <= 4096 ? 'the limit of kernels before 5.2, and of loaders without CAP_BPF/CAP_SYS_ADMIN on any kernel (privileged loads on 5.2+ may have 1,000,000)' : 'the kernel\'s per-program maximum'}`,
+        fix: 'split the program with tail calls (bpf_tail_call) or BPF-to-BPF functions, unroll less (#pragma unroll only where needed; bounded loops on 5.3+), or load it as root/CAP_BPF on Linux 5.2+',
+        brief: `${e2big[1]} instructions, at most ${e2big[2]} here: split it (tail calls), unroll less, or Linux 5.2+ with CAP_BPF`,
+        snippet: 'bpf_tail_call(ctx, &jump_table, NEXT_STAGE);   /* the rest in another program */',
+        facts: { insns: Number(e2big[1]), max: Number(e2big[2]) },
+      };
+    }
     if (e2big && Number(e2big[1]) <= Number(e2big[2])) {
       return {
         why: `the program has only ${e2big[1]} instructions, so it is not too long: the kernel returned E2BIG because the verifier gave up on its complexity (it walks every path, up to 1,000,000 instructions since 5.2), and this loader (bcc) words every E2BIG as a size limit. Usually a loop whose bound comes from data, or many conditions inside a loop, multiplying the paths`,

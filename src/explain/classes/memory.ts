@@ -331,7 +331,7 @@ export const divZero: VerifierClass = {
 
 export const ptrArith: VerifierClass = {
   id: 'ptr-arith',
-  title: 'forbidden pointer arithmetic',
+  title: 'forbidden pointer arithmetic or pointer leak',
   before: 'void *last = data_end - 1;      /* data_end cannot move */',
   detect({ text }) {
     const m = /R(\d+) pointer arithmetic on (\w+) prohibited|R(\d+) (?:bitwise operator \S+|32-bit pointer arithmetic) (?:on pointer )?prohibited|pointer arithmetic (?:of map value goes out of range|with it prohibited)|R(\d+) pointer -= pointer prohibited/.exec(text);
