@@ -505,3 +505,12 @@ test('loader messages that name their cause: permission, pinned maps, legacy map
     assert.match(e.fix, fix, line);
   }
 });
+
+test('a packet access whose message shows a proven range is a check too short, not a variable offset that voided it', () => {
+  const short = explainLog('; authhdr->seq = 1;\n172: (63) *(u32 *)(r1 +8) = r2\ninvalid access to packet, off=8 size=4, R1(id=6,off=8,r=2)\nR1 offset is outside of the packet\n');
+  assert.equal(short.class, 'pkt-bounds');
+  assert.match(short.explanation, /proven range r=2 bytes/);
+  assert.match(short.fix, /at least 12 bytes/);
+  // no range proven for the moved pointer: the variable offset is the cause
+  assert.equal(explainLog('invalid access to packet, off=34 size=1, R6(id=3,off=34,r=0)\nR6 offset is outside of the packet\nprocessed 202 insns (limit 1000000) max_states_per_insn 1 total_states 9 peak_states 9 mark_read 5\n').class, 'pkt-var-offset');
+});

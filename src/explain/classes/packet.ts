@@ -38,6 +38,9 @@ export const pktVarOffset: VerifierClass = {
     if (r === null) return null;
     const st = registerState(log, r, log.insn?.line ?? log.messageLine) ?? '';
     if (!/umax=|var_off|smax=/.test(st) && !/R\d+\(id=[1-9]/.test(text)) return null;
+    // a proven range (r=N > 0) means a data_end check on this very pointer counted: the check is
+    // too short for the access (pkt-bounds), not one the variable offset voided
+    if (Number(new RegExp(`R${r}\\(id=\\d+,off=-?\\d+,r=(\\d+)`).exec(text)?.[1] ?? 0) > 0) return null;
     return {
       why: `R${r} is a packet pointer plus a variable offset (${st || 'unbounded'}). A later data_end check only proves bytes in range when the offset's maximum plus the access stays within 0xffff; this offset can be as large as the field it came from, so the check did not count and the access is refused`,
       fix: 'bound the variable before adding it (mask it, or compare it with a small maximum), e.g. the IPv4 header length is (ip->ihl & 0xf) * 4, not ip->tot_len; then check the resulting pointer against data_end',
@@ -58,7 +61,8 @@ export const pktBounds: VerifierClass = {
     const off = m ? Number(m[1]) : null;
     const size = m ? Number(m[2]) : null;
     const st = r !== null ? registerState(log, r, log.insn?.line ?? log.messageLine) : null;
-    const range = st ? /r=(\d+)/.exec(st)?.[1] : undefined;
+    // the message itself carries the proven range (R1(id=6,off=8,r=2)) when no state line is posted
+    const range = (st ? /r=(\d+)/.exec(st)?.[1] : undefined) ?? /invalid access to packet, off=-?\d+ size=\d+, R\d+\([^)]*\br=(\d+)/.exec(text)?.[1];
     return {
       why: `the program reads or writes packet ${off !== null && size !== null ? (size === 1 ? `byte ${off}` : `bytes ${off}..${off + size - 1}`) + ` past R${r}` : 'bytes'} without first proving the packet is that long: the verifier only allows packet access after a comparison with ctx->data_end covers it (proven range r=${range ?? '0'} bytes). A short packet would make this read past the end of the buffer`,
       fix: `before the access, compare the end of what you touch with data_end and bail out when it is beyond: if ((void *)(hdr + 1) > data_end) return XDP_PASS;${off !== null && size !== null ? ` (here: at least ${off + size} bytes from the pointer)` : ''}`,
