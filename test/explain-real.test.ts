@@ -514,3 +514,14 @@ test('a packet access whose message shows a proven range is a check too short, n
   // no range proven for the moved pointer: the variable offset is the cause
   assert.equal(explainLog('invalid access to packet, off=34 size=1, R6(id=3,off=34,r=0)\nR6 offset is outside of the packet\nprocessed 202 insns (limit 1000000) max_states_per_insn 1 total_states 9 peak_states 9 mark_read 5\n').class, 'pkt-var-offset');
 });
+
+test('a paste that stops at the loader saying the kernel refused the program is a missing verifier message, not "no error"', () => {
+  const cut = explainLog("-- END PROG LOAD LOG --\nlibbpf: prog 'prog': failed to load: -13\nlibbpf: failed to load object 'traceroute'\n");
+  assert.equal(cut.class, 'unknown');
+  assert.match(cut.explanation, /kernel refused the program/);
+  assert.match(cut.explanation, /EACCES/);
+  assert.match(cut.fix, /BEGIN PROG LOAD LOG/);
+  // text with no failed load in it is still "no verifier error"
+  assert.equal(explainLog('libbpf: failed to load object x\n').class, 'none');
+  assert.equal(explainLog('hello\n').class, 'none');
+});

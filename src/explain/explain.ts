@@ -74,6 +74,8 @@ function verdictsOf(snippet: string, t: ProgType | null): string {
 const READS_TOOL_ERROR = new Set(['too-complex']);
 
 const GENERATED_LAYOUT = new Set(['misaligned', 'uninit', 'stack']);
+/** A loader line saying the kernel refused a program load (not a map, BTF or attach failure). */
+const LOAD_REFUSED = /\bprog(?:ram)? '[^']*': (?:BPF program load failed|failed to load)\b|\bfailed to load (?:BPF )?program\b|\bload program: (?:permission denied|invalid argument)\b|\bFailed to load program\b/i;
 
 /**
  * Classes whose message several causes print; when the log shows nothing but the message (no
@@ -147,6 +149,19 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
   if (!log.isVerifierLog || (!log.message && !log.insn)) {
     const inside = fromInside();
     if (inside) return inside;
+    // the loader says the kernel refused the program, but what was pasted stops short of the verifier's
+    // own words (only the END line or the tool's summary): that is a rejection afxdp cannot read, not "no error"
+    const refused = loaderSaid.find((l) => LOAD_REFUSED.test(l.text));
+    if (refused) {
+      const eacces = /-13\b|\bPermission denied\b|\berrno[:= ]*13\b/.test(text);
+      return make(true, UNKNOWN_CLASS.id, 'truncated log: the verifier message is missing', 0, {
+        explanation: `the loader says the kernel refused the program ("${refused.text}" (${refused.tool})${eacces ? '; errno 13, EACCES, is the verifier\'s verdict' : ''}), but the verifier's own message is not in the input: it is printed between BEGIN and END PROG LOAD LOG, which is missing here`,
+        fix: 'get the complete log (the lines between "-- BEGIN PROG LOAD LOG --" and "-- END PROG LOAD LOG --", or afxdp check OBJ.o --verbose) and explain that',
+        brief: 'log truncated',
+        snippet: null,
+        facts: { recognised: { message: null, insn: null }, loader_says: loaderSaid.map((l) => l.text) },
+      });
+    }
     return make(false, 'none', 'no verifier error found', 0, {
       explanation: 'the input has no verifier complaint and no instruction listing',
       fix: 'pass the whole output of the failed load (libbpf prints it between BEGIN and END PROG LOAD LOG), or run afxdp check OBJ.o',
