@@ -525,3 +525,12 @@ test('a paste that stops at the loader saying the kernel refused the program is 
   assert.equal(explainLog('libbpf: failed to load object x\n').class, 'none');
   assert.equal(explainLog('hello\n').class, 'none');
 });
+
+test("a BTF struct walk past the type's end is a verifier message even when the log's last line is missing; logger-wrapped iproute2 types and kretprobe names are read", () => {
+  const e = explainLog('106: (16) if w1 == 0x0 goto pc+29     ; R1_w=1\n107: (79) r8 = *(u64 *)(r8 +216)\naccess beyond struct cgroup_subsys_state at off 216 size 8\n');
+  assert.equal(e.error.message, 'access beyond struct cgroup_subsys_state at off 216 size 8');
+  assert.doesNotMatch(e.explanation, /without the verifier's message/);
+  const wrapped = explainLog('  msg="Prog section \'connect6\' rejected: Invalid argument (22)!" subsys=datapath-loader\n  msg=" - Type:         18" subsys=datapath-loader\n  msg="back-edge from insn 624 to 570" subsys=datapath-loader\n');
+  assert.equal(wrapped.program_type.type, 'cgroup_sock_addr');
+  assert.equal(explainLog('ERROR program kretprobe__execveat: load program: permission denied: R1 unbounded memory access, make sure to bounds check any array access into a map\n').program_type.type, 'kprobe');
+});

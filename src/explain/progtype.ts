@@ -85,7 +85,7 @@ const CLUES: Array<{ re: RegExp; type: ProgType; confidence?: number; alternativ
   { re: /struct bpf_perf_event_data|perf_event\b|SEC\("perf_event|\bprofile:|\binterval:|\b(?:hardware|software):\w/, type: 'perf_event' },
   { re: /struct trace_event_raw_\w+|tracepoint__|SEC\("tp\/|SEC\("tracepoint|\btracepoint:|\bt:\w+:\w+|(?<!RAW_)\bTRACEPOINT_PROBE\(/, type: 'tracepoint' },
   // (bpftrace's BEGIN/END probes are uprobes: kprobe-type programs)
-  { re: /struct pt_regs|BPF_KPROBE|BPF_KRETPROBE|BPF_UPROBE|PT_REGS_\w+|\bkprobe|\buprobe|\buretprobe|\busdt\b|BPF_USDT|attach_kprobe|\bProbeContext\b|bpftrace\b[^\n]*-e '(?:BEGIN|END)\b/, type: 'kprobe' },
+  { re: /struct pt_regs|BPF_KPROBE|BPF_KRETPROBE|BPF_UPROBE|PT_REGS_\w+|\bkprobe|\bkretprobe|\buprobe|\buretprobe|\busdt\b|BPF_USDT|attach_kprobe|\bProbeContext\b|bpftrace\b[^\n]*-e '(?:BEGIN|END)\b/, type: 'kprobe' },
   { re: /struct bpf_sock_addr\b|cgroup\/(connect|bind|sendmsg|recvmsg|getpeername|getsockname)\d?|\bSockAddrContext\b/, type: 'cgroup_sock_addr' },
   { re: /cgroup\/(sock_create|sock_release|post_bind)\d?|\bSockContext\b/, type: 'cgroup_sock' },
   { re: /cgroup_skb|cgroup\/skb/, type: 'cgroup_skb' },
@@ -150,7 +150,8 @@ const API_TYPES: Array<[RegExp, ProgType]> = [
  * strace's prog_type=BPF_PROG_TYPE_XDP, or the tc / ip command that loaded the object.
  */
 function loadedAs(raw: string): ProgTypeGuess | null {
-  const num = /Prog section '[^'\n]*' rejected[^\n]*\n(?:[^\n]*\n){0,3}?\s*- Type:\s+(\d+)/.exec(raw);
+  // a logger may wrap each of those lines (cilium's msg=" - Type:         18")
+  const num = /Prog section '[^'\n]*' rejected[^\n]*\n(?:[^\n]*\n){0,3}?(?:\s*|[^\n]*?\bmsg=")\s*- Type:\s+(\d+)/.exec(raw);
   const byNum = num ? UAPI_TYPES.find(([n]) => n === Number(num[1])) : undefined;
   if (byNum) return { type: byNum[2], evidence: `${num![0].split('\n').pop()!.trim()} (BPF_PROG_TYPE_${byNum[1]}, as iproute2 loaded it)`, confidence: 0.9 };
   const named = /prog_type=BPF_PROG_TYPE_([A-Z_]+)/.exec(raw);
