@@ -8,7 +8,7 @@
  * order with loads and stores with stores (TSO), so the kernel's acquire/release pairs compile to
  * plain moves there, and V8 keeps typed-array loads and stores in program order (each on its
  * effect chain; a typed-array load is never merged with an earlier one). Same ordering, ~1 ns
- * instead of a builtin call (~6–10 ns, bench/ring-access.ts). Other architectures (arm64: a weaker
+ * instead of a builtin call (6–10 ns on these VMs). Other architectures (arm64: a weaker
  * memory model) keep Atomics.
  *
  * Indices are free-running u32 counters; `(a - b) >>> 0` is the distance even across wrap.
