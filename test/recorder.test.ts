@@ -171,6 +171,24 @@ test('intervals partition the total, also with summary() calls in between', () =
   }
 });
 
+test('intervals of narrow, shifting latency ranges equal direct recording (each interval folds only its own range)', () => {
+  const r = rng(11);
+  const rec = new LatencyRecorder();
+  const chunks: number[][] = [];
+  // 20 µs … 200 µs, then 1 ms … 2 ms, then 3 µs … 5 µs, then a single value, then back
+  for (const [lo, hi] of [[20_000, 200_000], [1e6, 2e6], [3_000, 5_000], [777, 777], [20_000, 200_000]] as const) {
+    const chunk = Array.from({ length: 5_000 }, () => Math.floor(lo + r() * (hi - lo)));
+    for (const v of chunk) rec.record(v);
+    chunks.push(chunk);
+    const part = rec.takeInterval();
+    const d = direct(chunk);
+    assert.equal(encodeIntoCompressedBase64(part), encodeIntoCompressedBase64(d.h), `interval ${lo}…${hi}`);
+    assert.equal(part.minNonZeroValue, d.h.minNonZeroValue);
+    assert.equal(part.maxValue, d.h.maxValue);
+  }
+  assert.equal(encodeIntoCompressedBase64(rec.histogram), encodeIntoCompressedBase64(direct(chunks.flat()).h));
+});
+
 test('takeInterval recycles the histogram it is given', () => {
   const rec = new LatencyRecorder();
   rec.record(100);

@@ -4,7 +4,7 @@
  * hdr-histogram-js costs 44–120 ns per `recordValue` (docs/BENCHMARKS.md), more than the whole ring
  * loop spends on a packet. So `record()` only computes HdrHistogram's own bucket index and bumps a
  * preallocated Float64Array (≈5 ns; BucketWriter); `flush()` later folds the new counts into a real
- * hdr-histogram-js Histogram with `recordValueWithCount`, once per bucket that changed. The counts
+ * hdr-histogram-js Histogram, straight into its bucket, once per bucket that changed. The counts
  * may live in a SharedArrayBuffer written by a receive worker (rx/worker.ts) and folded here. Because the
  * index math is HdrHistogram's, the folded histogram is indistinguishable from one that recorded
  * every value directly: same counts per bucket, same percentiles, same mean, and (because the
@@ -14,7 +14,7 @@
  * digits → unitMagnitude 0, subBucketCount 2048, subBucketHalfCountMagnitude 10, 24 buckets,
  * 25 600 counts.
  */
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, JsHistogram, type Histogram } from 'hdr-histogram-js';
 import { AfxdpError } from '../errors.js';
 
 /** Integers in ns; all 0 when count is 0. Also the per-segment object of the report (docs/CLI.md). */
@@ -96,6 +96,11 @@ export function valueFromIndex(index: number): number {
  * histogram here) but every percentile scan and every fold goes through PackedArray's slower
  * indirection. With recycled interval histograms there are only ever a few of them.
  */
+/** A latency histogram whose buckets flush() writes directly (the JS implementation newLatencyHistogram builds). */
+function bucketHistogram(): JsHistogram {
+  return newLatencyHistogram() as JsHistogram;
+}
+
 export function newLatencyHistogram(): Histogram {
   return build({
     bitBucketSize: 64,
@@ -202,10 +207,10 @@ export class LatencyRecorder extends BucketWriter {
   private allMax = -Infinity;
   /** S_SUM at the last exclude(): the sum of what the cumulative histogram holds is S_SUM − this */
   private sumBase = 0;
-  private readonly hist: Histogram;
-  private interval: Histogram;
+  private readonly hist: JsHistogram;
+  private interval: JsHistogram;
   /** since the last mark() (null before the first): a span of the run that leaves the cumulative one whole */
-  private marked: Histogram | null = null;
+  private marked: JsHistogram | null = null;
   private markMin = Infinity;
   private markMax = -Infinity;
   /** S_SUM at the last mark() */
@@ -216,8 +221,8 @@ export class LatencyRecorder extends BucketWriter {
     super(shared);
     // the reader owns the state: it starts it (a worker's writer only ever adds to it)
     this.clearState();
-    this.hist = newLatencyHistogram();
-    this.interval = newLatencyHistogram();
+    this.hist = bucketHistogram();
+    this.interval = bucketHistogram();
     const now = Date.now();
     this.hist.startTimeStampMsec = now;
     this.interval.startTimeStampMsec = now;
@@ -271,6 +276,11 @@ export class LatencyRecorder extends BucketWriter {
    * takeInterval() do it.
    */
   flush(): void {
+    this.fold(true);
+  }
+
+  /** flush(); `whole` false scans only the buckets between the new min and max (takeInterval's: a third of them or less). */
+  private fold(whole: boolean): void {
     const c = this.counts;
     const f = this.folded;
     const st = this.st;
@@ -280,27 +290,37 @@ export class LatencyRecorder extends BucketWriter {
     if (!(min <= max)) return;
     st[S_MIN] = Infinity;
     st[S_MAX] = -Infinity;
-    // The buckets holding the min and max get the exact values (same bucket, so the counts and
-    // percentiles do not change), which makes the histogram's minNonZeroValue / maxValue exact.
-    const minIdx = indexOfValue(min);
-    const maxIdx = indexOfValue(max);
+    // Our bucket index is HdrHistogram's (indexOfValue), so the counts go straight into each
+    // histogram's bucket (recordValueWithCount would find the index again from a value: ~10× the
+    // cost, and the fold runs on the main thread while workers receive); the exact min and max
+    // then set the histograms' minNonZeroValue / maxValue, as recording them would.
     const hist = this.hist;
     const interval = this.interval;
     const marked = this.marked;
-    for (let i = 0; i < COUNTS_LENGTH; i++) {
+    let total = 0;
+    let lowNonZero = -1; // lowest bucket above value 0 that got counts (the min non-zero when min is 0)
+    // Every value recorded since the last flush lies in [min, max], so only their buckets can have
+    // changed: a latency run spans a third of the 25 600 or less. The writer may be another thread,
+    // and a value whose min/max update races with the reset above can lie outside the range; the
+    // per-interval flush (takeInterval) leaves it to a later one, and a `whole` flush (what
+    // summary(), histogram, exclude() and mark() read) scans every bucket.
+    const end = whole ? COUNTS_LENGTH - 1 : indexOfValue(max);
+    for (let i = whole ? 0 : indexOfValue(min); i <= end; i++) {
       const count = c[i] - f[i];
       if (count === 0) continue;
       f[i] += count;
-      const value = i === maxIdx ? max : i === minIdx ? min : valueFromIndex(i);
-      hist.recordValueWithCount(value, count);
-      interval.recordValueWithCount(value, count);
-      marked?.recordValueWithCount(value, count);
-      // A bucket can hold both min and max (all values in one bucket): fold the min in too, at no count.
-      if (i === maxIdx && i === minIdx && min !== max) {
-        hist.recordValueWithCount(min, 0);
-        interval.recordValueWithCount(min, 0);
-        marked?.recordValueWithCount(min, 0);
-      }
+      total += count;
+      if (lowNonZero < 0 && i > 0) lowNonZero = i;
+      hist.addToCountAtIndex(i, count);
+      interval.addToCountAtIndex(i, count);
+      marked?.addToCountAtIndex(i, count);
+    }
+    for (const h of marked === null ? [hist, interval] : [hist, interval, marked]) {
+      h.addToTotalCount(total);
+      h.updateMinAndMax(min);
+      h.updateMinAndMax(max);
+      // 0 is never a histogram's minNonZeroValue: the next bucket's value is, as recording it would set
+      if (min === 0 && lowNonZero > 0) h.updateMinAndMax(lowNonZero === indexOfValue(max) ? max : valueFromIndex(lowNonZero));
     }
     if (min < this.allMin) this.allMin = min;
     if (max > this.allMax) this.allMax = max;
@@ -416,22 +436,23 @@ export class LatencyRecorder extends BucketWriter {
           hint: 'pass back only a histogram that an earlier takeInterval() returned',
         });
       }
-      if (recycle.highestTrackableValue < HIGHEST_TRACKABLE_NS || recycle.numberOfSignificantValueDigits !== SIGNIFICANT_DIGITS) {
-        throw new AfxdpError('EUSAGE', 'takeInterval: the histogram to recycle has a different range or precision', {
+      // flush() writes bucket indices directly: the same bucket layout is required (and a JS histogram)
+      if (!(recycle instanceof JsHistogram) || recycle.lowestDiscernibleValue !== 1 || recycle.highestTrackableValue < HIGHEST_TRACKABLE_NS || recycle.numberOfSignificantValueDigits !== SIGNIFICANT_DIGITS) {
+        throw new AfxdpError('EUSAGE', 'takeInterval: the histogram to recycle has a different range, precision or implementation', {
           hint: 'recycle a histogram returned by takeInterval() or made by newLatencyHistogram()',
         });
       }
     }
-    this.flush();
+    this.fold(false);
     const now = Date.now();
     const out = this.interval;
     out.endTimeStampMsec = now;
-    let next: Histogram;
-    if (recycle !== undefined) {
+    let next: JsHistogram;
+    if (recycle instanceof JsHistogram) {
       recycle.reset();
       next = recycle;
     } else {
-      next = newLatencyHistogram();
+      next = bucketHistogram();
     }
     next.startTimeStampMsec = now;
     this.interval = next;
@@ -445,7 +466,7 @@ export class LatencyRecorder extends BucketWriter {
    */
   mark(): void {
     this.flush();
-    if (this.marked === null) this.marked = newLatencyHistogram();
+    if (this.marked === null) this.marked = bucketHistogram();
     else this.marked.reset();
     this.marked.startTimeStampMsec = Date.now();
     this.markMin = Infinity;
