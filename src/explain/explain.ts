@@ -6,7 +6,9 @@ import { messageAnywhere } from './classes/messages.js';
 import { parseVerifierLog, registerState, type ParsedLog, type SourceLine } from './log.js';
 import { loaderLines } from './loader.js';
 import { kernelSeen, kernelLimit } from './release.js';
-import { inferProgType, progTypeInfo, type ProgType, type ProgTypeSource } from './progtype.js';
+import { inferProgType, type ProgType, type ProgTypeSource } from './progtype.js';
+import { inTypeIdioms } from './idioms.js';
+import { fitToKernel } from './features.js';
 
 export const EXPLAIN_SCHEMA = 'afxdp.explain/1';
 
@@ -57,22 +59,10 @@ export interface ExplainOptions {
   progTypeSource?: ProgTypeSource;
 }
 
-/** Classes about stack layout, which code generators (bpftrace) get wrong rather than their users. */
-/**
- * Snippets of classes that do not depend on the program type are written for XDP (afxdp's own
- * programs); for another or an unknown type, their verdicts become that type's (or a plain 0), so
- * a tracing program is not shown XDP_PASS.
- */
-function verdictsOf(snippet: string, t: ProgType | null): string {
-  if (t === 'xdp') return snippet;
-  const pass = t ? progTypeInfo(t).pass : '0';
-  const drop = t === 'tc' ? 'TC_ACT_SHOT' : t === 'socket_filter' || t === 'cgroup_skb' ? '0' : pass;
-  return snippet.replace(/\bXDP_PASS\b/g, pass).replace(/\bXDP_DROP\b/g, drop);
-}
-
 /** Classes that can answer from the loader's error when the verifier's message was cut (tc's "Argument list too long (7)!"). */
 const READS_TOOL_ERROR = new Set(['too-complex']);
 
+/** Classes about stack layout, which code generators (bpftrace) get wrong rather than their users. */
 const GENERATED_LAYOUT = new Set(['misaligned', 'uninit', 'stack']);
 /** A loader line saying the kernel refused a program load (not a map, BTF or attach failure). */
 const LOAD_REFUSED = /\bprog(?:ram)? '[^']*': (?:BPF program load failed|failed to load)\b|\bfailed to load (?:BPF )?program\b|\bload program: (?:permission denied|invalid argument)\b|\bFailed to load program\b/i;
@@ -118,25 +108,36 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
     processed: log.processed,
     registers: insnRegisters(log),
   };
-  // key order is the JSON's: verdict first, then the evidence, then the advice
-  const make = (found: boolean, cls: string, title: string, confidence: number, rest: Pick<Explanation, 'explanation' | 'fix' | 'brief' | 'snippet' | 'facts'>): Explanation => ({
-    schema: EXPLAIN_SCHEMA,
-    found,
-    class: cls,
-    title,
-    error,
-    source_line: log.source,
-    program_type,
-    confidence,
-    ...rest,
-  });
+  const kernel = kernelSeen(text);
+  // key order is the JSON's: verdict first, then the evidence, then the advice. Every class's
+  // advice passes here: into the program type's idioms (its context struct and verdicts, or a
+  // neutral form when the type is unknown), and into what the log's kernel has (no bpf_loop on 5.4)
+  const make = (found: boolean, cls: string, title: string, confidence: number, rest: Pick<Explanation, 'explanation' | 'fix' | 'brief' | 'snippet' | 'facts'>): Explanation => {
+    const idiom = (s: string): string => inTypeIdioms(s, progType);
+    const fit = fitToKernel(cls, { fix: idiom(rest.fix), brief: idiom(rest.brief), snippet: rest.snippet === null ? null : idiom(rest.snippet) }, kernel);
+    return {
+      schema: EXPLAIN_SCHEMA,
+      found,
+      class: cls,
+      title,
+      error,
+      source_line: log.source,
+      program_type,
+      confidence,
+      explanation: rest.explanation,
+      fix: fit.fix,
+      brief: fit.brief,
+      snippet: fit.snippet,
+      facts: fit.lacks.length ? { ...rest.facts, kernel_lacks: fit.lacks } : rest.facts,
+    };
+  };
   // a message of the message table inside another line (a log pasted on one line, a tool's error wrapping it)
   const fromInside = (): Explanation | null => {
     const found = messageAnywhere(text);
     const k = found ? classById(found.cls) : undefined;
     if (!found || !k) return null;
     const m = found.match;
-    return make(true, k.id, k.title, Math.min(m.confidence ?? 0.9, 0.8), { explanation: m.why, fix: m.fix, brief: m.brief, snippet: verdictsOf(m.snippet, progType), facts: { ...(m.facts ?? {}), message_found_inside: true } });
+    return make(true, k.id, k.title, Math.min(m.confidence ?? 0.9, 0.8), { explanation: m.why, fix: m.fix, brief: m.brief, snippet: m.snippet, facts: { ...(m.facts ?? {}), message_found_inside: true } });
   };
   const loaderSaid = loaderLines(text);
   if (!log.message || !log.isVerifierLog) {
@@ -179,14 +180,14 @@ export function explainLog(text: string, opts: ExplainOptions = {}): Explanation
       const confidence = m.confidence ?? 0.9;
       if (confidence >= CONFIDENCE_MIN) {
         // an older kernel's limit the log shows this rejection hitting: name the release that accepts it
-        const limit = kernelLimit(c.id, log.message, kernelSeen(text));
+        const limit = kernelLimit(c.id, log.message, kernel);
         const why0 = m.typed && typeDoubt ? `${m.why}${typeDoubt}` : m.why;
         const why = limit ? `${why0.replace(/\.$/, '')}. ${limit.why}` : why0;
         // bpftrace writes the program itself: a layout mistake is its codegen's, not the script's
         const generated = GENERATED_LAYOUT.has(c.id) && loaderSaid.some((l) => l.tool === 'bpftrace') || (GENERATED_LAYOUT.has(c.id) && /^Attaching \d+ probes?\.\.\.$|\bbpftrace\b/m.test(text));
         const fix0 = generated ? `${m.fix} — the program here is bpftrace's own code (a script has no stack variables): if the script is valid, upgrade bpftrace or report it with bpftrace -v output` : m.fix;
         const fix = limit ? `${fix0}; ${limit.fix}` : fix0;
-        const snippet = m.typed ? m.snippet : verdictsOf(m.snippet, progType);
+        const snippet = m.snippet;
         const conf = m.typed && typeDoubt ? Math.min(confidence, 0.7) : confidence;
         // the message alone, where several causes print it: a reading, hedged, with the others named
         const oc = OTHER_CAUSES[c.id];

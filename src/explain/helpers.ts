@@ -267,3 +267,10 @@ const KFUNCS: Array<[RegExp, string]> = [
 export function kfuncSince(name: string): string | null {
   return KFUNCS.find(([re]) => re.test(name))?.[1] ?? null;
 }
+
+/** The release that added helper or kfunc `name` ("bpf_loop", "loop", "bpf_iter_num_new"), or null when afxdp does not know it. */
+export function helperSince(name: string): string | null {
+  const bare = name.replace(/^bpf_/, '');
+  const i = TABLE.findIndex(([n]) => n === bare);
+  return i >= 0 ? TABLE[i]![1] : kfuncSince(name.startsWith('bpf_') ? name : `bpf_${name}`);
+}

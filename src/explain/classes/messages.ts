@@ -306,7 +306,7 @@ export const MESSAGES: MessageRow[] = [
           why: 'the program writes packet data, and its program type may only read the packet: socket filters, cgroup_skb, sk_skb verdicts on some kernels, flow dissectors and tracing programs cannot change packet bytes (XDP, tc, lwt_xmit and sk_skb can)',
           fix: 'read the bytes (bpf_skb_load_bytes or direct reads) and take the decision by return value; change the packet in an XDP or tc program instead (bpf_skb_store_bytes / direct writes there)',
           brief: 'this program type may not write the packet: change it in an XDP or tc program',
-          snippet: 'SEC("tc")                                   /* tc may write the packet */\nint rewrite(struct __sk_buff *skb)',
+          snippet: '__u8 b;\nif (bpf_skb_load_bytes(ctx, off, &b, 1))   /* read here; rewrite bytes in an XDP or tc program */\n        return XDP_PASS;',
         };
       }
       return {
@@ -346,9 +346,9 @@ export const MESSAGES: MessageRow[] = [
       if (/LD_\[ABS/.test(m[0])) {
         return {
           why: 'the program uses the classic packet-load instructions (BPF_LD_ABS/IND, what load_byte()/load_half() and cBPF-style code compile to), which only socket filters and tc programs may use',
-          fix: 'read the packet with direct access (data/data_end with a bounds check) or bpf_skb_load_bytes() in __sk_buff programs',
+          fix: 'read the packet with direct access (data/data_end with a bounds check), or with bpf_skb_load_bytes() in tc, socket-filter and cgroup_skb programs (bpf_xdp_load_bytes() in XDP)',
           brief: 'no load_byte()/LD_ABS here: use direct packet access or bpf_skb_load_bytes()',
-          snippet: '__u8 proto;\nbpf_skb_load_bytes(skb, 23, &proto, 1);',
+          snippet: '__u8 proto;\nbpf_skb_load_bytes(ctx, 23, &proto, 1);',
         };
       }
       if (/sleep/.test(m[0])) {
