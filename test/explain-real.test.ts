@@ -534,3 +534,91 @@ test("a BTF struct walk past the type's end is a verifier message even when the 
   assert.equal(wrapped.program_type.type, 'cgroup_sock_addr');
   assert.equal(explainLog('ERROR program kretprobe__execveat: load program: permission denied: R1 unbounded memory access, make sure to bounds check any array access into a map\n').program_type.type, 'kprobe');
 });
+
+/** Every wording example of the table, for tests that look at the advice of every class. */
+function wordingExamples(): Array<{ class: string; example: string }> {
+  return (JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'verifier-wordings.json'), 'utf8')) as { wordings: Array<{ class: string; example: string }> }).wordings;
+}
+
+/** The advice a user acts on, without the clause that names what the kernel lacks. */
+const advice = (e: { fix: string; brief: string; snippet: string | null }): string => `${e.fix.replace(/ — your kernel[^]*$/, '')}\n${e.brief}\n${e.snippet ?? ''}`;
+
+test('the same log with and without the kernel line: the current way, or the older kernel\'s way and why', () => {
+  const complex = '142: (bf) r1 = r6\nBPF program is too large. Processed 1000001 insn\nprocessed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 9000 peak_states 9000 mark_read 3';
+  const modern = explainLog(complex);
+  assert.equal(modern.class, 'too-complex');
+  assert.match(`${modern.fix}\n${modern.snippet}`, /bpf_loop\(/);
+  assert.equal(modern.facts.kernel_lacks, undefined);
+  const old = explainLog(`Linux version 5.4.0-150-generic\n${complex}`);
+  assert.equal(old.class, 'too-complex');
+  assert.doesNotMatch(advice(old), /bpf_loop/);
+  assert.match(old.fix, /your kernel 5\.4 .*predates bpf_loop\(\) \(5\.17\)/);
+  assert.match(old.snippet ?? '', /^for \(__u32 i = 0; i < 64; i\+\+\)/);
+  // the pre-5.2 "processed" line: no bpf_loop and no bounded loops either, so the snippet unrolls
+  const pre52 = explainLog('142: (bf) r1 = r6\nBPF program is too large. Processed 131073 insn\nprocessed 131073 insns (limit 131072), stack depth 64');
+  assert.doesNotMatch(advice(pre52), /bpf_loop/);
+  assert.match(pre52.snippet ?? '', /#pragma unroll/);
+  assert.match(pre52.fix, /older than 5\.2 .*predates bpf_loop\(\) \(5\.17\) and bounded loops \(5\.3\)/);
+
+  // kernel-memory reads: bpf_probe_read_kernel (5.5) on current kernels, bpf_probe_read before
+  const deref = '0: (79) r1 = *(u64 *)(r1 +112)\n1: (61) r0 = *(u32 *)(r1 +0)\nR1 invalid mem access \'scalar\'';
+  assert.match(advice(explainLog(deref, { progType: 'kprobe' })), /bpf_probe_read_kernel/);
+  const old419 = explainLog(`uname -r: 4.19.0\n${deref.replace("'scalar'", "'inv'")}`, { progType: 'kprobe' });
+  assert.doesNotMatch(advice(old419), /bpf_probe_read_(?:kernel|user)/);
+  assert.match(advice(old419), /bpf_probe_read\b/);
+  assert.match(old419.fix, /predates bpf_probe_read_kernel\(\)\/_user\(\) \(5\.5\)/);
+
+  // a reference leak on a kernel without the ring buffer: no bpf_ringbuf_* to release
+  const leak = '40: (95) exit\nUnreleased reference id=2 alloc_insn=13';
+  assert.match(advice(explainLog(leak)), /bpf_ringbuf_submit/);
+  assert.doesNotMatch(advice(explainLog(`Linux 4.19.0\n${leak}`)), /ringbuf/);
+  // a kernel that has everything: the advice is the same as with no kernel line
+  const current = explainLog(`Linux version 6.8.0-41-generic\n${complex}`);
+  assert.equal(current.fix, modern.fix);
+  assert.equal(current.snippet, modern.snippet);
+});
+
+test('every class\'s advice on an old kernel names no feature newer than it (beside the note that says so)', () => {
+  const NEWER_THAN_419 = /\bbpf_loop\(|\bbpf_for\(|\bbpf_repeat\(|\bbpf_probe_read_(?:kernel|user)|\bbpf_ringbuf_(?:output|reserve|submit)\b|\bbpf_timer_init\(|\bbpf_for_each_map_elem\(|bounded loops on 5\.3|__arg_ctx/;
+  for (const w of wordingExamples()) {
+    // these classes' texts are about the kernel lacking a feature: they name it with its release
+    if (w.class === 'helper-unavailable' || w.class === 'insn-unsupported') continue;
+    for (const [kernel, release] of [['Linux version 4.19.0', 419], ['Linux 4.14.0', 414]] as const) {
+      const e = explainLog(`${kernel}\n${w.example}`);
+      assert.doesNotMatch(advice(e), NEWER_THAN_419, `${w.class} on ${kernel}: ${advice(e)}`);
+      // what the note names as lacking is newer than the kernel, never older
+      for (const l of (e.facts.kernel_lacks as Array<{ since: string }> | undefined) ?? []) assert.ok(Number(l.since.split('.')[0]) * 100 + Number(l.since.split('.')[1]) > release, `${w.class}: ${l.since}`);
+    }
+  }
+});
+
+test('every class\'s fix, for a log of each program type (and of none), names no other type\'s context struct or verdict', () => {
+  const OF: Record<string, RegExp> = {
+    xdp: /\bxdp_md\b|\bXDP_(?:PASS|DROP|TX|REDIRECT|ABORTED)\b/,
+    tc: /\bTC_ACT_\w+/,
+    skb: /\b__sk_buff\b/,
+    kprobe: /\bstruct pt_regs\b/,
+  };
+  const mine: Record<string, string[]> = { xdp: ['xdp'], tc: ['tc', 'skb'], socket_filter: ['skb'], kprobe: ['kprobe'], fentry: [] };
+  const types = ['xdp', 'tc', 'kprobe', 'fentry', 'socket_filter', null] as const;
+  let checked = 0;
+  for (const w of wordingExamples()) {
+    for (const t of types) {
+      const e = explainLog(w.example, t ? { progType: t } : {});
+      // no type given: the type read from the log (if any) is the program's; otherwise every type's words are another's
+      const own = mine[e.program_type.type ?? ''] ?? [];
+      for (const [k, re] of Object.entries(OF)) {
+        if (own.includes(k)) continue;
+        assert.doesNotMatch(advice(e), re, `${e.class} for ${t ?? `no type (read: ${e.program_type.type})`}: ${advice(e)}`);
+      }
+      checked++;
+    }
+  }
+  assert.ok(checked >= 600, `${checked} explanations checked`);
+  // the neutral form when nothing says the type
+  const e = explainLog('0: (71) r2 = *(u8 *)(r2 +0)\ninvalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)\nR2 offset is outside of the packet');
+  assert.equal(e.program_type.type, null);
+  assert.match(`${e.fix}\n${e.snippet}`, /return 0; \/\* or your program's pass verdict \*\//);
+  // a tc program's packet check returns TC_ACT_OK
+  assert.match(explainLog('0: (71) r2 = *(u8 *)(r2 +0)\ninvalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)\nR2 offset is outside of the packet', { progType: 'tc' }).snippet ?? '', /TC_ACT_OK/);
+});

@@ -44,7 +44,7 @@ export const FEATURES: Feature[] = [
     what: 'bpf_loop()', since: helperSince('loop')!,
     text: [
       [/,? or use bpf_loop\(n, cb, ctx, 0\) for long loops/g, ', or split long loops across tail calls (bpf_tail_call)'],
-      [/\bmove long loops into bpf_loop\(\)/g, 'keep loops short with small constant bounds'],
+      [/,? move long loops into bpf_loop\(\)/g, ''],
       [/\bbpf_loop\(\)(?: \(5\.17\+\))?(?: so the body is verified once)?/g, 'a loop with a small constant bound'],
     ],
     snippet: [/\bbpf_loop\(/, BOUNDED_SNIPPET],
@@ -60,7 +60,7 @@ export const FEATURES: Feature[] = [
   {
     what: 'the BPF ring buffer', since: helperSince('ringbuf_output')!,
     text: [
-      [/,? bpf_ringbuf_submit\/discard\(p, 0\)/g, ''],
+      [/,? bpf_ringbuf_submit(?:\/discard)?\(\w+, 0\)/g, ''],
       [/ \/ bpf_ringbuf_submit\b/g, ''],
       [/\bbpf_ringbuf_(?:output|reserve|submit)\(\)|\ba ring buffer\b/g, 'bpf_perf_event_output() to a perf buffer (BPF_MAP_TYPE_PERF_EVENT_ARRAY)'],
     ],
@@ -138,11 +138,11 @@ export function fitToKernel(cls: string, advice: { fix: string; brief: string; s
     if (hit) out.lacks.push({ feature: f.what, since: f.since });
   }
   const who = k.release ? `your kernel ${k.release} ("${k.evidence}")` : `your kernel, older than ${k.before} ("${k.evidence}"),`;
-  const list = (l: Array<{ feature: string; since: string }>): string => l.map((x) => `${x.feature} (${x.since})`).join(', ');
-  if (out.lacks.length) out.fix = `${out.fix.replace(/[.;,\s]+$/, '')} — ${who} predates ${list(out.lacks)}, so this advice keeps to what it has`;
+  const list = (l: Array<{ feature: string; since: string }>): string => l.map((x) => `${x.feature} (${x.since})`).join(', ').replace(/, ([^,]*)$/, ' and $1');
   // any other helper or kfunc the advice still names that the kernel lacks: said, not silently kept
   const named = [...new Set([...`${out.fix}\n${out.snippet ?? ''}`.matchAll(/\bbpf_[a-z0-9_]+(?=\()/g)].map((m) => m[0]))];
   const newer = named.map((n) => ({ feature: `${n}()`, since: helperSince(n) ?? '' })).filter((x) => x.since && kernelLacks(x.since, k));
+  if (out.lacks.length) out.fix = `${out.fix.replace(/[.;,\s]+$/, '')} — ${who} predates ${list(out.lacks)}, so this advice keeps to what it has`;
   if (newer.length) {
     out.fix = `${out.fix.replace(/[.;,\s]+$/, '')}; ${out.lacks.length ? 'it' : who} also predates ${list(newer)}: that part needs a newer kernel`;
     out.lacks.push(...newer);
