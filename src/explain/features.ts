@@ -45,6 +45,7 @@ export const FEATURES: Feature[] = [
     text: [
       [/,? or use bpf_loop\(n, cb, ctx, 0\) for long loops/g, ', or split long loops across tail calls (bpf_tail_call)'],
       [/,? move long loops into bpf_loop\(\)/g, ''],
+      [/ or bpf_loop\(\)(?: \(5\.17\+\))?(?: so the body is verified once)?/g, ' or tail calls (bpf_tail_call)'],
       [/\bbpf_loop\(\)(?: \(5\.17\+\))?(?: so the body is verified once)?/g, 'a loop with a small constant bound'],
     ],
     snippet: [/\bbpf_loop\(/, BOUNDED_SNIPPET],
