@@ -3,10 +3,10 @@
  * every fix text goes through so that a log from an older kernel is not told to use what its
  * kernel lacks (bpf_loop on 5.4). Where the log shows the release (or a dialect that dates it),
  * each feature newer than it is swapped for the older way, and the fix says why.
- * Releases: include/uapi/linux/bpf.h's helper history as bcc's docs/kernel-versions.md records it
- * (helpers.ts), and the verifier commits for the rest (bounded loops 2589726d12a1 in 5.3, ALU32
- * bounds 3f50f132d840 in 5.7, open-coded iterators 06accc8779c1 in 6.4, BPF-to-BPF calls
- * cc8b0b92a169 in 4.16, /sys/kernel/btf/vmlinux 341dfcf8d78e in 5.4).
+ * Releases: helpers and kfuncs from helpers.ts (include/uapi/linux/bpf.h's history as bcc's
+ * docs/kernel-versions.md records it); the rest from the verifier's history (bounded loops:
+ * "bpf: introduce bounded loops", 5.3; BPF-to-BPF calls 4.16; kernel BTF in /sys/kernel/btf, 5.4;
+ * __arg_ctx, 6.7).
  */
 import { helperSince } from './helpers.js';
 import { releaseNumber, type KernelSeen } from './release.js';
@@ -32,7 +32,7 @@ export const FEATURES: Feature[] = [
     text: [[/,? pass ctx only where the argument is the program's context \(__arg_ctx on 6\.7\+\)/g, '']],
   },
   {
-    what: 'open-coded iterators (bpf_for)', since: '6.4',
+    what: 'open-coded iterators (bpf_for)', since: helperSince('bpf_iter_num_new')!,
     text: [[/\(or use the bpf_for\(\)\/bpf_repeat\(\) macros, 6\.4\+\)/g, '(or write a loop with a small constant bound)'], [/\(or bpf_for\(\)\)/g, '']],
     snippet: [/\bbpf_(?:for|repeat)\(/, BOUNDED_SNIPPET],
   },
