@@ -94,13 +94,22 @@ class HandlerSink implements PacketSink, BatchOwner {
    * The engine's warm-up (RxEngine.warmUp) runs this path on its synthetic batches before
    * traffic, so V8 has compiled the Batch/Packet views and this onBatch() when the first real
    * packet comes: a twin of this sink over scratch counters with a stand-in handler that reads
-   * every packet's view as a handler does. Not the user's handler (its module state must see
-   * real packets only), and nothing is forwarded (the TX ring is the kernel's).
+   * every packet's view as a handler does and forwards two of every three, so ctx.forward(), the
+   * flush and the reclaim of completions are compiled too. Not the user's handler (its module
+   * state must see real packets only). The socket's TX and completion rings are stand-ins during
+   * the rehearsal (XskSocket.rehearse); settle() plays the kernel's side of them.
    */
   rehearsal(): { sink: PacketSink; settle(): void } {
     const scratch = new Float64Array(this.counts.length);
     const twin = new HandlerSink({ ...this.input, counts: scratch, counters: new Float64Array(this.input.counters.length), stop: () => undefined }, rehearse);
-    return { sink: twin, settle: () => scratch.fill(0) };
+    const sock = this.sock;
+    return {
+      sink: twin,
+      settle: () => {
+        scratch.fill(0);
+        sock.completeTxAsKernel();
+      },
+    };
   }
 
   onBatch(b: PacketBatch): void {
@@ -133,12 +142,13 @@ class HandlerSink implements PacketSink, BatchOwner {
   releaseBatch(): void {}
 }
 
-/** The rehearsal's stand-in handler: what a handler reads of each packet, and the context's counters. */
+/** The rehearsal's stand-in handler: what a handler reads of each packet, forwarding (not all: recycling is rehearsed too), and the context's counters. */
 function rehearse(batch: Batch, ctx: HandlerContext): void {
   let sum = 0;
   for (let i = 0; i < batch.length; i++) {
     const p = batch.packet(i);
     sum += p.buffer[p.offset]! + p.length + p.latencyNs;
+    if (i % 3 !== 2) ctx.forward(i);
   }
   ctx.counters[0]! += sum === sum ? batch.length : 0;
 }
