@@ -45,14 +45,18 @@ export class Packet {
   queue = 0;
   /** XDP hook → the moment JS took the batch, in ns; NaN without a timestamp (or in another clock) */
   latencyNs = NaN;
+  // The u32 words start as -0 (equal to 0 everywhere) because -0 is a heap number: a field that
+  // starts as a small integer changes its hidden class the first time it holds a word ≥ 2^30, and
+  // a view made before that (a handler host's, before the warm-up's twin ran) then deoptimized
+  // the code that reads it on the first real packet.
   /** XDP hook time as two u32 words (ns, the socket's clock); 0/0 when absent */
-  xdpTsLo = 0;
-  xdpTsHi = 0;
+  xdpTsLo = -0;
+  xdpTsHi = -0;
   /** NIC RX timestamp (PHC domain) as two u32 words; 0/0 when absent */
-  hwTsLo = 0;
-  hwTsHi = 0;
+  hwTsLo = -0;
+  hwTsHi = -0;
   /** RSS hash and enum xdp_rss_hash_type (valid when `flags & AFXDP_F_RX_HASH`) */
-  rxHash = 0;
+  rxHash = -0;
   rxHashType = 0;
   /** VLAN tag (valid when `flags & AFXDP_F_VLAN`); vlanProto in network byte order */
   vlanTci = 0;
