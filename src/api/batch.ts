@@ -57,7 +57,7 @@ export class Packet {
   hwTsHi = -0;
   /** RSS hash and enum xdp_rss_hash_type (valid when `flags & AFXDP_F_RX_HASH`) */
   rxHash = -0;
-  rxHashType = 0;
+  rxHashType = -0;
   /** VLAN tag (valid when `flags & AFXDP_F_VLAN`); vlanProto in network byte order */
   vlanTci = 0;
   vlanProto = 0;
@@ -175,9 +175,9 @@ export class Packet {
 export class Batch {
   /** number of packets in this batch */
   length = 0;
-  /** when JS took this batch (the socket's clock, ns) as two u32 words */
-  receivedAtLo = 0;
-  receivedAtHi = 0;
+  /** when JS took this batch (the socket's clock, ns) as two u32 words (-0: see Packet's u32 fields) */
+  receivedAtLo = -0;
+  receivedAtHi = -0;
   private cols: PacketBatch | null = null;
   private readonly view: Packet;
   private readonly owner: BatchOwner;

@@ -63,9 +63,16 @@ class HandlerSink implements PacketSink, BatchOwner {
   private sentNow = 0;
   private failed = false;
 
+  /**
+   * the rehearsal's twin, kept: the code V8 optimized during the warm-up refers to its objects
+   * (its context's closures, its views) and would be thrown away when they are collected
+   */
+  private readonly kept: HandlerSink[] = [];
+
   constructor(
     private readonly input: HandlerHostInput,
-    private readonly handler: PacketHandler,
+    /** the user's handler (the rehearsal's twin: its stand-ins, by turns) */
+    private handler: PacketHandler,
   ) {
     this.sock = input.socket;
     this.counts = input.counts;
@@ -102,12 +109,18 @@ class HandlerSink implements PacketSink, BatchOwner {
   rehearsal(): { sink: PacketSink; settle(): void } {
     const scratch = new Float64Array(this.counts.length);
     const twin = new HandlerSink({ ...this.input, counts: scratch, counters: new Float64Array(this.input.counters.length), stop: () => undefined }, rehearse);
+    this.kept.push(twin);
     const sock = this.sock;
+    let turns = 0;
     return {
       sink: twin,
       settle: () => {
         scratch.fill(0);
         sock.completeTxAsKernel();
+        // two stand-ins by turns: onBatch() calls its handler as any function, so the user's
+        // handler, a third, does not throw onBatch() (and the receive loop it is compiled into)
+        // away on the first real packet
+        twin.handler = (++turns & 1) === 0 ? rehearse : rehearseToo;
       },
     };
   }
@@ -151,6 +164,11 @@ function rehearse(batch: Batch, ctx: HandlerContext): void {
     if (i % 3 !== 2) ctx.forward(i);
   }
   ctx.counters[0]! += sum === sum ? batch.length : 0;
+}
+
+/** rehearse() as another function (see rehearsal()) */
+function rehearseToo(batch: Batch, ctx: HandlerContext): void {
+  rehearse(batch, ctx);
 }
 
 function firstLine(e: unknown): string {

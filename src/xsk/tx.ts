@@ -99,7 +99,10 @@ export function queueCopy(sock: XskSocket, data: Uint8Array, offset: number, len
  */
 export function flushTx(sock: { readonly tx: { pending(): number; needsWakeup?(): boolean } | null; readonly needWakeup?: boolean; txFlush(): unknown }): void {
   const tx = sock.tx!;
-  sock.txFlush();
   const asks = sock.needWakeup === true;
-  for (let tries = 0; tries < MAX_TX_KICKS && tx.pending() > 0 && (!asks || tx.needsWakeup!()); tries++) sock.txFlush();
+  let tries = 0;
+  // one call site for the first flush and the retries: a rehearsal that never retries still
+  // compiles it, so the first retry on traffic does not throw the caller's code away
+  do sock.txFlush();
+  while (tries++ < MAX_TX_KICKS && tx.pending() > 0 && (!asks || tx.needsWakeup!()));
 }
