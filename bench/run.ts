@@ -410,6 +410,8 @@ async function l2fwdBench(lab: Lab): Promise<Json> {
     xdp_to_forwarder_ns: { c: { p50: pct('c_l2fwd', 'p50'), p99: pct('c_l2fwd', 'p99') }, ts: { p50: pct('ts_l2fwd', 'p50'), p99: pct('ts_l2fwd', 'p99') } },
     replies_at_rate: { c: median(fixed.c_l2fwd.map((j) => num(j.ping as Json, 'replies'))), ts: median(fixed.ts_l2fwd.map((j) => num(j.ping as Json, 'replies'))), sent: N_RATE },
     compare: { ts: 'handler mode, poll worker (examples/l2fwd-handler.forward)', c: 'rx_ref --l2fwd 1 --mode poll', rtt: 'afxdp ping on the tx end (bench/ping-child): send → reply in its user space' },
+    // every run: the full-speed Mpps and each fixed-rate forwarder's JSON (the TS one with its threads' CPU)
+    raw: { full, fixed } as unknown as Json,
   };
 }
 

@@ -21,6 +21,7 @@ import { withNetns } from '../src/sys/netns.js';
 import { native } from '../src/native.js';
 import { collectGarbage } from '../src/sys/gc.js';
 import type { AfxdpError } from '../src/errors.js';
+import { flushTx } from '../src/xsk/tx.js';
 
 test('the rehearsal before attach leaves no packet, count or sample behind, in every mode', async () => {
   const lab = await Lab.create();
@@ -92,6 +93,64 @@ test('the rehearsal runs the real receive path on stand-in rings and leaves the 
       assert.equal(tracked.rx!.ready(), 0);
     } finally {
       tracked.close();
+    }
+  });
+});
+
+test('a socket with a TX ring rehearses forward(), the flush and reclaim() on stand-in TX and completion rings and leaves the real rings, the free list and the fill debt as they were', async () => {
+  await withLab(async (lab) => {
+    const sock = withNetns(lab.rx.netns.fd, () => XskSocket.create({ ifindex: native().ifNameToIndex(lab.rx.ifname), ifname: lab.rx.ifname, queue: 0, txRingSize: 2048 }));
+    try {
+      const realTx = sock.tx!;
+      const realCompletion = sock.completion;
+      const txProduced = realTx.producerIndex;
+      const filled = sock.fill.pending();
+      const free = [...sock.pool.free.frames.subarray(0, sock.pool.freeCount)].sort((a, b) => a - b);
+      const kicks = sock.txKicks;
+      const frame = sock.txAlloc(); // the engine's rehearsal takes one frame for its synthetic packets
+      let forwarded = 0;
+      let completed = 0;
+      let received = 0;
+      sock.rehearse((rx, fill) => {
+        assert.ok(sock.tx !== realTx && sock.completion !== realCompletion, 'TX and completion are stand-ins');
+        for (let round = 0; round < 300; round++) {
+          let idx = rx.kernelProducerIndex;
+          for (let i = 0; i < 8; i++, idx++) {
+            const e = rx.entryWord(idx);
+            rx.words.set([frame + 256, 0, 64, 0], e);
+          }
+          rx.produceAsKernel(8);
+          const n = sock.receive();
+          received += n;
+          let now = 0;
+          for (let i = 0; i < n; i += 2) if (sock.forward(i)) now++;
+          forwarded += now;
+          assert.equal(sock.pool.fillDebt, now, 'a forwarded frame is owed to the fill ring from forward() on');
+          flushTx(sock);
+          completed += sock.completeTxAsKernel();
+          sock.reclaim();
+          assert.equal(sock.pool.fillDebt, 0);
+          assert.equal(fill.pending(), now, 'the completions went straight back to the fill ring, before the batch is recycled');
+          sock.recycle(n);
+          fill.consumeAllAsKernel();
+        }
+      });
+      sock.txUnalloc(frame);
+      assert.equal(received, 2400);
+      assert.equal(forwarded, 1200);
+      assert.equal(completed, forwarded, 'the stand-in kernel completed every forwarded frame');
+      assert.equal(sock.tx, realTx);
+      assert.equal(sock.completion, realCompletion);
+      assert.equal(realTx.producerIndex, txProduced, 'nothing was put on the real TX ring');
+      assert.equal(realTx.pending(), 0);
+      assert.equal(realCompletion.ready(), 0);
+      assert.equal(sock.fill.pending(), filled, 'the real fill ring holds what it held');
+      assert.equal(sock.pool.fillDebt, 0);
+      assert.equal(sock.txKicks, kicks, 'kick counts restored');
+      assert.deepEqual([...sock.pool.free.frames.subarray(0, sock.pool.freeCount)].sort((a, b) => a - b), free, 'the free list holds the frames it held, each once');
+      assert.throws(() => sock.completeTxAsKernel(), (e: AfxdpError) => e.code === 'ESTATE', 'only inside a rehearsal');
+    } finally {
+      sock.close();
     }
   });
 });

@@ -45,15 +45,19 @@ export class Packet {
   queue = 0;
   /** XDP hook → the moment JS took the batch, in ns; NaN without a timestamp (or in another clock) */
   latencyNs = NaN;
+  // The u32 words start as -0 (equal to 0 everywhere) because -0 is a heap number: a field that
+  // starts as a small integer changes its hidden class the first time it holds a word ≥ 2^30, and
+  // a view made before that (a handler host's, before the rehearsal's twin ran) then deoptimized
+  // the code that reads it on the first real packet.
   /** XDP hook time as two u32 words (ns, the socket's clock); 0/0 when absent */
-  xdpTsLo = 0;
-  xdpTsHi = 0;
+  xdpTsLo = -0;
+  xdpTsHi = -0;
   /** NIC RX timestamp (PHC domain) as two u32 words; 0/0 when absent */
-  hwTsLo = 0;
-  hwTsHi = 0;
+  hwTsLo = -0;
+  hwTsHi = -0;
   /** RSS hash and enum xdp_rss_hash_type (valid when `flags & AFXDP_F_RX_HASH`) */
-  rxHash = 0;
-  rxHashType = 0;
+  rxHash = -0;
+  rxHashType = -0;
   /** VLAN tag (valid when `flags & AFXDP_F_VLAN`); vlanProto in network byte order */
   vlanTci = 0;
   vlanProto = 0;
@@ -171,9 +175,9 @@ export class Packet {
 export class Batch {
   /** number of packets in this batch */
   length = 0;
-  /** when JS took this batch (the socket's clock, ns) as two u32 words */
-  receivedAtLo = 0;
-  receivedAtHi = 0;
+  /** when JS took this batch (the socket's clock, ns) as two u32 words (-0: see Packet's u32 fields) */
+  receivedAtLo = -0;
+  receivedAtHi = -0;
   private cols: PacketBatch | null = null;
   private readonly view: Packet;
   private readonly owner: BatchOwner;

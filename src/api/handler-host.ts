@@ -63,9 +63,16 @@ class HandlerSink implements PacketSink, BatchOwner {
   private sentNow = 0;
   private failed = false;
 
+  /**
+   * the rehearsal's twin, kept: the code V8 optimized during the rehearsal refers to its objects
+   * (its context's closures, its views) and would be thrown away when they are collected
+   */
+  private readonly kept: HandlerSink[] = [];
+
   constructor(
     private readonly input: HandlerHostInput,
-    private readonly handler: PacketHandler,
+    /** the user's handler (the rehearsal's twin: its stand-ins, by turns) */
+    private handler: PacketHandler,
   ) {
     this.sock = input.socket;
     this.counts = input.counts;
@@ -94,13 +101,28 @@ class HandlerSink implements PacketSink, BatchOwner {
    * The engine's rehearsal (RxEngine.rehearse) runs this path on its synthetic batches before
    * traffic, so V8 has compiled the Batch/Packet views and this onBatch() when the first real
    * packet comes: a twin of this sink over scratch counters with a stand-in handler that reads
-   * every packet's view as a handler does. Not the user's handler (its module state must see
-   * real packets only), and nothing is forwarded (the TX ring is the kernel's).
+   * every packet's view as a handler does and forwards two of every three, so ctx.forward(), the
+   * flush and the reclaim of completions are compiled too. Not the user's handler (its module
+   * state must see real packets only). The socket's TX and completion rings are stand-ins during
+   * the rehearsal (XskSocket.rehearse); settle() plays the kernel's side of them.
    */
   rehearsal(): { sink: PacketSink; settle(): void } {
     const scratch = new Float64Array(this.counts.length);
     const twin = new HandlerSink({ ...this.input, counts: scratch, counters: new Float64Array(this.input.counters.length), stop: () => undefined }, rehearse);
-    return { sink: twin, settle: () => scratch.fill(0) };
+    this.kept.push(twin);
+    const sock = this.sock;
+    let turns = 0;
+    return {
+      sink: twin,
+      settle: () => {
+        scratch.fill(0);
+        sock.completeTxAsKernel();
+        // two stand-ins by turns: onBatch() calls its handler as any function, so the user's
+        // handler, a third, does not throw onBatch() (and the receive loop it is compiled into)
+        // away on the first real packet
+        twin.handler = (++turns & 1) === 0 ? rehearse : rehearseToo;
+      },
+    };
   }
 
   onBatch(b: PacketBatch): void {
@@ -133,14 +155,20 @@ class HandlerSink implements PacketSink, BatchOwner {
   releaseBatch(): void {}
 }
 
-/** The rehearsal's stand-in handler: what a handler reads of each packet, and the context's counters. */
+/** The rehearsal's stand-in handler: what a handler reads of each packet, forwarding (not all: recycling is rehearsed too), and the context's counters. */
 function rehearse(batch: Batch, ctx: HandlerContext): void {
   let sum = 0;
   for (let i = 0; i < batch.length; i++) {
     const p = batch.packet(i);
     sum += p.buffer[p.offset]! + p.length + p.latencyNs;
+    if (i % 3 !== 2) ctx.forward(i);
   }
   ctx.counters[0]! += sum === sum ? batch.length : 0;
+}
+
+/** rehearse() as another function (see rehearsal()) */
+function rehearseToo(batch: Batch, ctx: HandlerContext): void {
+  rehearse(batch, ctx);
 }
 
 function firstLine(e: unknown): string {

@@ -79,6 +79,32 @@ export class Ring {
     Atomics.store(this.words, this.consumerWord, Atomics.load(this.words, this.producerWord));
   }
 
+  /**
+   * @internal The kernel's side of a stand-in TX ring: takes every descriptor published and puts
+   * its address on `completion` (a stand-in completion ring). Returns how many.
+   */
+  completeAllAsKernel(completion: Ring): number {
+    const w = this.words;
+    const cw = completion.words;
+    const end = Atomics.load(w, this.producerWord);
+    let c = Atomics.load(w, this.consumerWord);
+    let p = Atomics.load(cw, completion.producerWord);
+    const n = (end - c) >>> 0;
+    for (; c !== end; c = (c + 1) >>> 0, p = (p + 1) >>> 0) {
+      const e = completion.entryWord(p);
+      cw[e] = w[this.entryWord(c)]!;
+      cw[e + 1] = 0;
+    }
+    Atomics.store(cw, completion.producerWord, p);
+    Atomics.store(w, this.consumerWord, end);
+    return n;
+  }
+
+  /** @internal The kernel's side of a stand-in ring: asks for a kick (need_wakeup) or not. */
+  setNeedsWakeupAsKernel(on: boolean): void {
+    Atomics.store(this.words, this.flagsWord, on ? XDP_RING_NEED_WAKEUP : 0);
+  }
+
   /** The producer index as the kernel's side sees it (where its next entry goes). */
   get kernelProducerIndex(): number {
     return Atomics.load(this.words, this.producerWord);

@@ -187,6 +187,9 @@ export class XskSocket {
   /** per packet of the last receive(): 1 when forward() sent it (recycle() then leaves its frames to TX) */
   private readonly rxForwarded: Uint8Array;
   private forwarded = 0;
+  /** inside rehearse(): the rings are stand-ins */
+  private rehearsing = false;
+  private rehearsedFlushes = 0;
   private closed = false;
   private poll: ReturnType<ReturnType<typeof native>['pollStart']> | null = null;
   private readonly statsBuf = new Float64Array(8);
@@ -522,18 +525,54 @@ export class XskSocket {
    * recycle, the fill ring) runs, and V8 compiles it, before any packet can arrive. Only while
    * the socket cannot receive yet (before the program is attached; the kernel does not touch
    * RX or fill then) and never with the frame tracker (it would see the rehearsal's frames).
-   * The real rings are back when it returns, untouched.
+   * A socket with a TX ring rehearses its TX side too: the TX and completion rings are stand-ins
+   * as well, so forward(), the flush and reclaim() can run on the rehearsal's packets
+   * (completeTxAsKernel() plays the kernel there; the stand-in TX ring never asks for a kick).
+   * The real rings are back when it returns, untouched, and so are the free list and the counts.
    */
   rehearse<T>(fn: (rx: Ring, fill: Ring) => T): T {
     if (this.rx === null || this.tracker !== null || this.closed) throw new AfxdpError('ESTATE', 'this socket cannot rehearse its receive path');
     const skipping = this.skipping;
     const dropped = this.chainsDropped;
+    const pool = this.pool;
+    // the rehearsal's one frame goes round through TX and completions: the free list is put back as it was
+    const free = pool.free.frames.slice();
+    const top = pool.free.top;
+    const debt = pool.fillDebt;
+    const kicks = [this.rxKicks, this.txKicks];
+    this.rehearsing = true;
     try {
-      return this.withStandIns(['rx', 'fill'], () => fn(this.rx!, this.fill));
+      return this.withStandIns(this.tx === null ? ['rx', 'fill'] : ['rx', 'fill', 'tx', 'completion'], () => fn(this.rx!, this.fill));
     } finally {
+      this.rehearsing = false;
       this.skipping = skipping;
       this.chainsDropped = dropped;
+      pool.free.frames.set(free);
+      pool.free.top = top;
+      pool.fillDebt = debt;
+      this.txQueued = 0;
+      this.forwarded = 0;
+      this.rxForwarded.fill(0);
+      [this.rxKicks, this.txKicks] = kicks as [number, number];
     }
+  }
+
+  /**
+   * @internal
+   * During rehearse(): the kernel's side of the stand-in TX ring — takes every descriptor
+   * published there and completes it on the stand-in completion ring. Returns how many.
+   */
+  completeTxAsKernel(): number {
+    if (!this.rehearsing || this.tx === null) throw new AfxdpError('ESTATE', 'only a rehearsal completes TX frames itself');
+    const n = this.tx.completeAllAsKernel(this.completion);
+    // now and then the stand-in asks for a kick, so txFlush()'s kick is compiled too: a real
+    // sendto() on the real, empty TX ring, which sends nothing
+    if ((++this.rehearsedFlushes & 255) === 1) {
+      this.tx.setNeedsWakeupAsKernel(true);
+      this.txFlush();
+      this.tx.setNeedsWakeupAsKernel(false);
+    }
+    return n;
   }
 
   /**
@@ -549,9 +588,9 @@ export class XskSocket {
   }
 
   /** Runs `fn` with the named rings swapped for empty stand-ins (Ring.standIn); the real ones are back after. */
-  private withStandIns<T>(names: Array<'rx' | 'fill' | 'completion'>, fn: () => T): T {
-    // rx is the socket's; fill and completion are the pool's
-    const holder = (k: 'rx' | 'fill' | 'completion'): Record<string, Ring> => (k === 'rx' ? (this as unknown as Record<string, Ring>) : (this.pool as unknown as Record<string, Ring>));
+  private withStandIns<T>(names: Array<'rx' | 'fill' | 'tx' | 'completion'>, fn: () => T): T {
+    // rx and tx are the socket's; fill and completion are the pool's
+    const holder = (k: 'rx' | 'fill' | 'tx' | 'completion'): Record<string, Ring> => (k === 'rx' || k === 'tx' ? (this as unknown as Record<string, Ring>) : (this.pool as unknown as Record<string, Ring>));
     const real = names.map((k) => holder(k)[k]!);
     names.forEach((k, i) => (holder(k)[k] = Ring.standIn(real[i]!)));
     try {
@@ -573,13 +612,14 @@ export class XskSocket {
    * metadata is not written can then never be read with this packet's stamp.
    */
   recycle(n: number): void {
+    // forwarded packets leave the columns first (their stale guard was cleared by forward())
+    if (this.forwarded > 0) n = this.dropForwarded(n);
     const words = this.umem.words;
     const shift = this.umem.frameShift;
     for (let i = 0; i < n; i++) {
       const addr = this.rxAddr[i]!;
       if (addr - 4 >= (addr >>> shift) << shift && (addr & 3) === 0) words[(addr - 4) >>> 2] = 0;
     }
-    if (this.forwarded > 0) n = this.dropForwarded(n);
     // with sg, every buffer of the n packets' chains (they are the first ones in segAddr)
     if (this.sg) return this.pool.giveBack(this.segAddr!, n === 0 ? 0 : this.rxSeg0![n - 1]! + this.rxSegs![n - 1]!, true);
     this.pool.giveBack(this.rxAddr, n, true);
@@ -588,8 +628,10 @@ export class XskSocket {
   /**
    * Transmits received packet i (of the last receive()) from its own frames, as they are now: its
    * descriptor (every buffer of a chain) goes on the TX ring, and recycle() leaves its frames to
-   * TX; they come back through the completion ring and on to the fill ring (FramePool.fillDebt).
-   * Sent at the next txFlush(). Returns false, and queues nothing, when the TX ring has no room.
+   * TX; the fill ring is owed them from now on (FramePool.fillDebt), so the reclaim() after the
+   * flush puts them straight back there as they complete. Their stale guard is cleared here,
+   * before the kernel can have them again. Sent at the next txFlush(). Returns false, and queues
+   * nothing, when the TX ring has no room.
    * `via`: another socket sharing this UMEM (shareUmem) sends it from its TX ring, still without a
    * copy (call via.txFlush()); the frames come back on via's completion ring to the UMEM's one free
    * list, and this socket's reclaim() puts what it owes back on its fill ring.
@@ -603,37 +645,38 @@ export class XskSocket {
     if (this.rxForwarded[i] !== 0) return true;
     const segs = this.sg ? this.rxSegs![i]! : 1;
     if (tx.free(via.txQueued + segs) < via.txQueued + segs) return false;
+    const addr = this.rxAddr[i]!;
+    if (addr - 4 >= (addr >>> this.umem.frameShift) << this.umem.frameShift && (addr & 3) === 0) this.umem.words[(addr - 4) >>> 2] = 0;
     if (segs === 1) {
-      via.txPush(this.rxAddr[i]!, this.rxLen[i]!);
+      via.txPush(addr, this.rxLen[i]!);
     } else {
       const s0 = this.rxSeg0![i]!;
       for (let j = 0; j < segs; j++) {
         // the first buffer from where the packet starts (a stripped prepended stamp is not sent)
-        const a = j === 0 ? this.rxAddr[i]! : this.segAddr![s0 + j]!;
+        const a = j === 0 ? addr : this.segAddr![s0 + j]!;
         const len = j === 0 ? this.segLen![s0]! - (a - this.segAddr![s0]!) : this.segLen![s0 + j]!;
         via.txPush(a, len, j + 1 < segs ? XDP_PKT_CONTD : 0);
       }
     }
     this.rxForwarded[i] = 1;
     this.forwarded++;
+    this.pool.fillDebt += segs;
     return true;
   }
 
   /**
    * recycle() of a batch some packets of which were forwarded: the rest move to the front of the
-   * receive columns (their chains, with sg) and the pool owes the fill ring the forwarded frames.
-   * Returns the packets left to recycle. Reorders the columns: the batch is over by then.
+   * receive columns (their chains, with sg). Returns the packets left to recycle. Reorders the
+   * columns: the batch is over by then.
    */
   private dropForwarded(n: number): number {
     const fw = this.rxForwarded;
     let kept = 0;
     let keptBufs = 0;
-    let gone = 0;
     for (let i = 0; i < n; i++) {
       const segs = this.sg ? this.rxSegs![i]! : 1;
       if (fw[i] !== 0) {
         fw[i] = 0;
-        gone += segs;
         continue;
       }
       if (this.sg) {
@@ -646,7 +689,6 @@ export class XskSocket {
       this.rxAddr[kept++] = this.rxAddr[i]!;
     }
     this.forwarded = 0;
-    this.pool.fillDebt += gone;
     return kept;
   }
 
@@ -708,14 +750,18 @@ export class XskSocket {
     return n;
   }
 
-  /** Publishes the queued frames and kicks the kernel when it asks (always in copy mode, and without need_wakeup). */
+  /**
+   * Publishes the queued frames and kicks the kernel when it asks: with need_wakeup when the TX
+   * ring's flag says so (copy mode always does: the kernel sets it at bind and only a zero-copy
+   * driver clears it), without need_wakeup at every call.
+   */
   txFlush(): number {
     const tx = this.tx!;
     if (this.txQueued > 0) {
       tx.submit(this.txQueued);
       this.txQueued = 0;
     }
-    if (this.bindMode === 'copy' || !this.needWakeup || tx.needsWakeup()) {
+    if (!this.needWakeup || tx.needsWakeup()) {
       this.txKicks++;
       return native().xskKick(this.fd, KICK_TX);
     }

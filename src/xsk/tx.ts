@@ -92,11 +92,17 @@ export function queueCopy(sock: XskSocket, data: Uint8Array, offset: number, len
 
 /**
  * Publishes what is queued on the TX ring and kicks the kernel until the ring is empty (copy
- * mode transmits at most 32 frames per kick), at most MAX_TX_KICKS times. Frames still queued
- * after that go with the next flush.
+ * mode transmits at most 32 frames per kick), at most MAX_TX_KICKS times, and only while the
+ * kernel asks for kicks (need_wakeup: a zero-copy driver that clears the flag sends on its own;
+ * a sink without the flag is kicked until empty). Frames still queued after that go with the
+ * next flush.
  */
-export function flushTx(sock: { readonly tx: { pending(): number } | null; txFlush(): unknown }): void {
+export function flushTx(sock: { readonly tx: { pending(): number; needsWakeup?(): boolean } | null; readonly needWakeup?: boolean; txFlush(): unknown }): void {
   const tx = sock.tx!;
-  sock.txFlush();
-  for (let tries = 0; tries < MAX_TX_KICKS && tx.pending() > 0; tries++) sock.txFlush();
+  const asks = sock.needWakeup === true;
+  let tries = 0;
+  // one call site for the first flush and the retries: a rehearsal that never retries still
+  // compiles it, so the first retry on traffic does not throw the caller's code away
+  do sock.txFlush();
+  while (tries++ < MAX_TX_KICKS && tx.pending() > 0 && (!asks || tx.needsWakeup!()));
 }
