@@ -9,7 +9,12 @@
  * loop) — p50, p99, p99.9 — as medians of the repeats, with TS ÷ C. Every receiver prints
  * once and exits, also when stopped by SIGINT because packets were lost.
  *
- *   node dist/bench/api-modes.js [packets] [rate] [repeats] [--only WAY[,WAY]]     (root; npm run bench:api)
+ * Steady state: each run sends --warmup packets (default 20000) before the measured ones, and
+ * every way (C too) counts CPU, packets and latency only after it received them — otherwise a
+ * 2-second run measures V8 compiling the wake-up path (TurboFan on its helper threads was about
+ * a fifth of a Node receiver's CPU in such a run). --warmup 0 measures from the first packet.
+ *
+ *   node dist/bench/api-modes.js [packets] [rate] [repeats] [--warmup N] [--only WAY[,WAY]]     (root; npm run bench:api)
  *
  * --only runs a subset (names as in the table, e.g. --only 'C poll(),onBatch, event' or the
  * short names c, onbatch-event, onbatch-worker, iterator-event, iterator-worker, handler-worker).
@@ -38,12 +43,17 @@ const WAYS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** [packets] [rate] [repeats] [--only WAY[,WAY]]; a bad argument is a one-line error */
-function parseArgs(argv: string[]): { n: number; rate: number; reps: number; only: Set<string> | null } {
+function parseArgs(argv: string[]): { n: number; rate: number; reps: number; warmup: number; only: Set<string> | null } {
   const pos: string[] = [];
   let only: Set<string> | null = null;
+  let warmup = 20_000;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--only' || a.startsWith('--only=')) {
+    if (a === '--warmup' || a.startsWith('--warmup=')) {
+      const v = a === '--warmup' ? argv[++i] : a.slice('--warmup='.length);
+      warmup = Number(v);
+      if (v === undefined || v === '' || !Number.isInteger(warmup) || warmup < 0) fail(`--warmup must be a whole number of packets ≥ 0, got '${v ?? ''}'`);
+    } else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? argv[++i] : a.slice('--only='.length);
       if (v === undefined || v === '') fail('--only needs a way name (or several, comma-separated)');
       only = new Set();
@@ -68,16 +78,16 @@ function parseArgs(argv: string[]): { n: number; rate: number; reps: number; onl
     if (!Number.isInteger(x) || x <= 0) fail(`${what} must be a whole number > 0, got '${pos[i]}'`);
     return x;
   };
-  return { n: num(0, 100_000, 'packets'), rate: num(1, 20_000, 'rate'), reps: num(2, 3, 'repeats'), only };
+  return { n: num(0, 100_000, 'packets'), rate: num(1, 20_000, 'rate'), reps: num(2, 3, 'repeats'), warmup, only };
 }
 
 function fail(msg: string): never {
-  console.error(`bench:api: ${msg}; usage: api-modes.js [packets] [rate] [repeats] [--only WAY[,WAY]], ways: ${WAYS.map((w) => w[1]).join(', ')}`);
+  console.error(`bench:api: ${msg}; usage: api-modes.js [packets] [rate] [repeats] [--warmup N] [--only WAY[,WAY]], ways: ${WAYS.map((w) => w[1]).join(', ')}`);
   process.exit(2);
 }
 
 const args = parseArgs(process.argv.slice(2));
-const [N, RATE, REPS] = [args.n, args.rate, args.reps];
+const [N, RATE, REPS, WARM] = [args.n, args.rate, args.reps, args.warmup];
 
 /**
  * A receiver on the public API. The latency is taken where the user's code runs: the stamp's
@@ -91,7 +101,8 @@ const s = open({ iface: process.argv[1], poll: '${poll}' });
 const rec = new LatencyRecorder();
 let n = 0;
 let printed = false;
-const cpu0 = process.cpuUsage();
+let warm = ${WARM} > 0;
+let cpu0 = process.cpuUsage();
 const done = () => {
   if (printed) return; printed = true;
   const c = process.cpuUsage(cpu0);
@@ -103,6 +114,8 @@ const take = (b) => {
   const now = Number(process.hrtime.bigint());
   for (let i = 0; i < b.length; i++) { const p = b.packet(i); if (p.flags !== 0) rec.record(now - (p.xdpTsHi * 4294967296 + p.xdpTsLo)); }
   n += b.length;
+  // the warm-up's packets (the batch that reaches it included) are not measured
+  if (warm && n >= ${WARM}) { warm = false; n = 0; rec.exclude(); cpu0 = process.cpuUsage(); }
 };
 console.error('ready');
 ${form === 'callback' ? `s.onBatch((b) => { take(b); if (n >= ${N}) done(); });` : `for await (const b of s) { take(b); if (n >= ${N}) break; } done();`}`;
@@ -112,19 +125,26 @@ const HANDLER = `export default function (batch, ctx) { ctx.counters[0] += batch
 const handlerReceiver = (file: string): string => `
 import { open } from ${JSON.stringify(API)};
 const s = open({ iface: process.argv[1], handler: ${JSON.stringify(file)} });
-const cpu0 = process.cpuUsage();
+let cpu0 = process.cpuUsage();
 let printed = false;
 let t = null;
+// the warm-up ends at the first look (every 100 ms) that sees it received
+let base = ${WARM} > 0 ? -1 : 0;
 const done = () => {
   if (printed) return; printed = true;
   const c = process.cpuUsage(cpu0);
   clearInterval(t); // stopped by SIGINT too: nothing may keep the process alive after it printed
+  const latency = s.latency({ since: 'reset' });
   s.close();
-  process.stdout.write(JSON.stringify({ received: s.stats().received, cpu_ns: (c.user + c.system) * 1000, latency_ns: s.latency() }));
+  process.stdout.write(JSON.stringify({ received: s.stats().received - Math.max(base, 0), cpu_ns: (c.user + c.system) * 1000, latency_ns: latency }));
 };
 process.once('SIGINT', done);
 console.error('ready');
-t = setInterval(() => { if (s.stats().received >= ${N}) done(); }, 100);`;
+t = setInterval(() => {
+  const r = s.stats().received;
+  if (base < 0) { if (r >= ${WARM}) { base = r; s.resetLatency(); cpu0 = process.cpuUsage(); } }
+  else if (r - base >= ${N}) done();
+}, 100);`;
 
 interface Result {
   received: number;
@@ -153,7 +173,7 @@ const sources: Record<string, () => string> = {
 const ways: Record<string, (ifname: string) => string[]> = {};
 for (const [name, short] of WAYS) {
   if (args.only !== null && !args.only.has(name)) continue;
-  ways[name] = short === 'c' ? (ifn) => [RX_REF, '--iface', ifn, '--mode', 'poll', '--count', String(N)] : node(script(short, sources[short]!()));
+  ways[name] = short === 'c' ? (ifn) => [RX_REF, '--iface', ifn, '--mode', 'poll', '--warmup', String(WARM), '--count', String(N)] : node(script(short, sources[short]!()));
 }
 
 function median(xs: number[]): number {
@@ -182,7 +202,7 @@ try {
         void closed.then(() => resolve());
       });
       const gen = TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
-      await gen.send({ count: N, rate: RATE });
+      await gen.send({ count: WARM + N, rate: RATE });
       gen.close();
       // packets lost: stop it and report what arrived; a receiver that still does not exit is a bug, said and ended
       let hung = false;
@@ -217,7 +237,7 @@ const cols: Array<[string, (r: Result) => number]> = [
   ['p99', (r) => r.latency_ns.p99],
   ['p99.9', (r) => r.latency_ns.p999],
 ];
-console.log(`${N} packets at ${RATE} pps, ${REPS} runs each (interleaved; ${Object.entries(results).map(([k, v]) => `${k} ${v.length}`).join(', ')} with a result), medians, TS ÷ C; load average ${load0[0]!.toFixed(1)} → ${load1[0]!.toFixed(1)}`);
+console.log(`${N} packets at ${RATE} pps after ${WARM} unmeasured, ${REPS} runs each (interleaved; ${Object.entries(results).map(([k, v]) => `${k} ${v.length}`).join(', ')} with a result), medians, TS ÷ C; load average ${load0[0]!.toFixed(1)} → ${load1[0]!.toFixed(1)}`);
 console.log(`| way | ${cols.map(([c]) => c).join(' | ')} |`);
 console.log(`|---|${cols.map(() => '---').join('|')}|`);
 for (const name of Object.keys(results)) {
