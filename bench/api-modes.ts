@@ -9,10 +9,12 @@
  * loop) — p50, p99, p99.9 — as medians of the repeats, with TS ÷ C. Every receiver prints
  * once and exits, also when stopped by SIGINT because packets were lost.
  *
- * Steady state: each run sends --warmup packets (default 20000) before the measured ones, and
- * every way (C too) counts CPU, packets and latency only after it received them — otherwise a
- * 2-second run measures V8 compiling the wake-up path (TurboFan on its helper threads was about
- * a fifth of a Node receiver's CPU in such a run). --warmup 0 measures from the first packet.
+ * Steady state: each run sends --warmup packets (default: two seconds' worth at the rate) before
+ * the measured ones, and every way (C too) counts CPU, packets and latency only after it received
+ * them — otherwise a 2-second run measures V8 compiling the wake-up path (TurboFan on its helper
+ * threads was about a fifth of a Node receiver's CPU in such a run, and the per-batch functions
+ * were still being compiled after 20000 packets at 50000 pps). --warmup 0 measures from the
+ * first packet.
  *
  *   node dist/bench/api-modes.js [packets] [rate] [repeats] [--warmup N] [--only WAY[,WAY]]     (root; npm run bench:api)
  *
@@ -46,7 +48,7 @@ const WAYS: ReadonlyArray<readonly [string, string]> = [
 function parseArgs(argv: string[]): { n: number; rate: number; reps: number; warmup: number; only: Set<string> | null } {
   const pos: string[] = [];
   let only: Set<string> | null = null;
-  let warmup = 20_000;
+  let warmup = -1; // default: two seconds of traffic
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--warmup' || a.startsWith('--warmup=')) {
@@ -78,7 +80,8 @@ function parseArgs(argv: string[]): { n: number; rate: number; reps: number; war
     if (!Number.isInteger(x) || x <= 0) fail(`${what} must be a whole number > 0, got '${pos[i]}'`);
     return x;
   };
-  return { n: num(0, 100_000, 'packets'), rate: num(1, 20_000, 'rate'), reps: num(2, 3, 'repeats'), warmup, only };
+  const rate = num(1, 20_000, 'rate');
+  return { n: num(0, 100_000, 'packets'), rate, reps: num(2, 3, 'repeats'), warmup: warmup < 0 ? 2 * rate : warmup, only };
 }
 
 function fail(msg: string): never {
