@@ -14,6 +14,9 @@ test('batch iterator: queued next() calls, return() during a wait, throw(), one 
     const sock = open({ iface: lab.rx.ifname, netns: lab.rx.netns.fd });
     try {
       const it = sock.batches();
+      // an async iterator like any other: it inherits what the platform gives them (asyncDispose where there is one)
+      assert.equal(Object.getPrototypeOf(Object.getPrototypeOf(it)), Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype));
+      assert.equal(it[Symbol.asyncIterator](), it);
       // two next() calls without waiting: the second runs once the first has its batch
       const first = it.next();
       const second = it.next();

@@ -797,3 +797,6 @@ class BatchIterator implements AsyncGenerator<Batch, void, undefined> {
     if (this.resolvePending !== null) this.sock.iterCancel(); // woken() finds it finished: done
   }
 }
+
+// what every async iterator inherits (Symbol.asyncDispose where the platform has it: `await using`)
+Object.setPrototypeOf(BatchIterator.prototype, Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype) as object);
