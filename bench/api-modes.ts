@@ -6,9 +6,20 @@
  * thread), a handler in poll 'worker' (user code in the receiving thread), and `afxdp latency`.
  * For each: CPU per packet of the whole process (every thread) and the latency from the XDP hook
  * to the moment the user's code has the packet (the callback, the loop body, the handler; C: its
- * loop) — p50, p99, p99.9 — as medians of the repeats, with TS ÷ C.
+ * loop) — p50, p99, p99.9 — as medians of the repeats, with TS ÷ C. Every receiver prints
+ * once and exits, also when stopped by SIGINT because packets were lost.
  *
- *   node dist/bench/api-modes.js [packets] [rate] [repeats]     (root; npm run bench:api)
+ * Steady state: each run sends --warmup packets (default: two seconds' worth at the rate) before
+ * the measured ones, and every way (C too) counts CPU, packets and latency only after it received
+ * them — otherwise a 2-second run measures V8 compiling the wake-up path (TurboFan on its helper
+ * threads was about a fifth of a Node receiver's CPU in such a run, and the per-batch functions
+ * were still being compiled after 20000 packets at 50000 pps). --warmup 0 measures from the
+ * first packet.
+ *
+ *   node dist/bench/api-modes.js [packets] [rate] [repeats] [--warmup N] [--only WAY[,WAY]]     (root; npm run bench:api)
+ *
+ * --only runs a subset (names as in the table, e.g. --only 'C poll(),onBatch, event' or the
+ * short names c, onbatch-event, onbatch-worker, iterator-event, iterator-worker, handler-worker).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,7 +33,64 @@ const RX_REF = path.join(ROOT, 'build', 'bench', 'rx_ref');
 /** the receivers are files of their own (a worker thread inherits a parent's -e), importing the built API by path */
 const API = pathToFileURL(path.join(ROOT, 'dist', 'src', 'index.js')).href;
 const RECEIVER_API = pathToFileURL(path.join(ROOT, 'dist', 'src', 'entry', 'receiver.js')).href;
-const [N, RATE, REPS] = [Number(process.argv[2] ?? 100_000), Number(process.argv[3] ?? 20_000), Number(process.argv[4] ?? 3)];
+
+/** the ways, by table name and short name (the receiver script's file name) */
+const WAYS: ReadonlyArray<readonly [string, string]> = [
+  ['C poll()', 'c'],
+  ['onBatch, event', 'onbatch-event'],
+  ['onBatch, worker', 'onbatch-worker'],
+  ['for await, event', 'iterator-event'],
+  ['for await, worker', 'iterator-worker'],
+  ['handler, worker', 'handler-worker'],
+];
+
+/** [packets] [rate] [repeats] [--only WAY[,WAY]]; a bad argument is a one-line error */
+function parseArgs(argv: string[]): { n: number; rate: number; reps: number; warmup: number; only: Set<string> | null } {
+  const pos: string[] = [];
+  let only: Set<string> | null = null;
+  let warmup = -1; // default: two seconds of traffic
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--warmup' || a.startsWith('--warmup=')) {
+      const v = a === '--warmup' ? argv[++i] : a.slice('--warmup='.length);
+      warmup = Number(v);
+      if (v === undefined || v === '' || !Number.isInteger(warmup) || warmup < 0) fail(`--warmup must be a whole number of packets ≥ 0, got '${v ?? ''}'`);
+    } else if (a === '--only' || a.startsWith('--only=')) {
+      const v = a === '--only' ? argv[++i] : a.slice('--only='.length);
+      if (v === undefined || v === '') fail('--only needs a way name (or several, comma-separated)');
+      only = new Set();
+      // table names hold a comma ('onBatch, event'): match the longest names first
+      let rest = v.trim();
+      while (rest.length > 0) {
+        const hit = WAYS.flatMap((w) => [...w]).sort((x, y) => y.length - x.length).find((name) => rest === name || rest.startsWith(`${name},`));
+        if (hit === undefined) fail(`--only: unknown way '${rest.split(',')[0]!.trim()}'`);
+        only.add(WAYS.find((w) => w.includes(hit))![0]);
+        rest = rest.slice(hit.length).replace(/^,\s*/, '');
+      }
+    } else if (a.startsWith('-')) {
+      fail(`unknown option ${a}`);
+    } else {
+      pos.push(a);
+    }
+  }
+  if (pos.length > 3) fail(`too many arguments (${pos.join(' ')})`);
+  const num = (i: number, def: number, what: string): number => {
+    if (pos[i] === undefined) return def;
+    const x = Number(pos[i]);
+    if (!Number.isInteger(x) || x <= 0) fail(`${what} must be a whole number > 0, got '${pos[i]}'`);
+    return x;
+  };
+  const rate = num(1, 20_000, 'rate');
+  return { n: num(0, 100_000, 'packets'), rate, reps: num(2, 3, 'repeats'), warmup: warmup < 0 ? 2 * rate : warmup, only };
+}
+
+function fail(msg: string): never {
+  console.error(`bench:api: ${msg}; usage: api-modes.js [packets] [rate] [repeats] [--warmup N] [--only WAY[,WAY]], ways: ${WAYS.map((w) => w[1]).join(', ')}`);
+  process.exit(2);
+}
+
+const args = parseArgs(process.argv.slice(2));
+const [N, RATE, REPS, WARM] = [args.n, args.rate, args.reps, args.warmup];
 
 /**
  * A receiver on the public API. The latency is taken where the user's code runs: the stamp's
@@ -36,7 +104,8 @@ const s = open({ iface: process.argv[1], poll: '${poll}' });
 const rec = new LatencyRecorder();
 let n = 0;
 let printed = false;
-const cpu0 = process.cpuUsage();
+let warm = ${WARM} > 0;
+let cpu0 = process.cpuUsage();
 const done = () => {
   if (printed) return; printed = true;
   const c = process.cpuUsage(cpu0);
@@ -48,6 +117,8 @@ const take = (b) => {
   const now = Number(process.hrtime.bigint());
   for (let i = 0; i < b.length; i++) { const p = b.packet(i); if (p.flags !== 0) rec.record(now - (p.xdpTsHi * 4294967296 + p.xdpTsLo)); }
   n += b.length;
+  // the warm-up's packets (the batch that reaches it included) are not measured
+  if (warm && n >= ${WARM}) { warm = false; n = 0; rec.exclude(); cpu0 = process.cpuUsage(); }
 };
 console.error('ready');
 ${form === 'callback' ? `s.onBatch((b) => { take(b); if (n >= ${N}) done(); });` : `for await (const b of s) { take(b); if (n >= ${N}) break; } done();`}`;
@@ -57,17 +128,26 @@ const HANDLER = `export default function (batch, ctx) { ctx.counters[0] += batch
 const handlerReceiver = (file: string): string => `
 import { open } from ${JSON.stringify(API)};
 const s = open({ iface: process.argv[1], handler: ${JSON.stringify(file)} });
-const cpu0 = process.cpuUsage();
+let cpu0 = process.cpuUsage();
 let printed = false;
+let t = null;
+// the warm-up ends at the first look (every 100 ms) that sees it received
+let base = ${WARM} > 0 ? -1 : 0;
 const done = () => {
   if (printed) return; printed = true;
   const c = process.cpuUsage(cpu0);
+  clearInterval(t); // stopped by SIGINT too: nothing may keep the process alive after it printed
+  const latency = s.latency({ since: 'reset' });
   s.close();
-  process.stdout.write(JSON.stringify({ received: s.stats().received, cpu_ns: (c.user + c.system) * 1000, latency_ns: s.latency() }));
+  process.stdout.write(JSON.stringify({ received: s.stats().received - Math.max(base, 0), cpu_ns: (c.user + c.system) * 1000, latency_ns: latency }));
 };
 process.once('SIGINT', done);
 console.error('ready');
-const t = setInterval(() => { if (s.stats().received >= ${N}) { clearInterval(t); done(); } }, 100);`;
+t = setInterval(() => {
+  const r = s.stats().received;
+  if (base < 0) { if (r >= ${WARM}) { base = r; s.resetLatency(); cpu0 = process.cpuUsage(); } }
+  else if (r - base >= ${N}) done();
+}, 100);`;
 
 interface Result {
   received: number;
@@ -86,14 +166,18 @@ function script(name: string, source: string): string {
   return file;
 }
 const node = (file: string) => (ifn: string): string[] => [process.execPath, file, ifn];
-const ways: Record<string, (ifname: string) => string[]> = {
-  'C poll()': (ifn) => [RX_REF, '--iface', ifn, '--mode', 'poll', '--count', String(N)],
-  'onBatch, event': node(script('onbatch-event', receiver('callback', 'event'))),
-  'onBatch, worker': node(script('onbatch-worker', receiver('callback', 'worker'))),
-  'for await, event': node(script('iterator-event', receiver('iterator', 'event'))),
-  'for await, worker': node(script('iterator-worker', receiver('iterator', 'worker'))),
-  'handler, worker': node(script('handler-worker', handlerReceiver(handlerFile))),
+const sources: Record<string, () => string> = {
+  'onbatch-event': () => receiver('callback', 'event'),
+  'onbatch-worker': () => receiver('callback', 'worker'),
+  'iterator-event': () => receiver('iterator', 'event'),
+  'iterator-worker': () => receiver('iterator', 'worker'),
+  'handler-worker': () => handlerReceiver(handlerFile),
 };
+const ways: Record<string, (ifname: string) => string[]> = {};
+for (const [name, short] of WAYS) {
+  if (args.only !== null && !args.only.has(name)) continue;
+  ways[name] = short === 'c' ? (ifn) => [RX_REF, '--iface', ifn, '--mode', 'poll', '--warmup', String(WARM), '--count', String(N)] : node(script(short, sources[short]!()));
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -121,11 +205,19 @@ try {
         void closed.then(() => resolve());
       });
       const gen = TrafficGenerator.open({ ifname: lab.tx.ifname, netnsFd: lab.tx.netns.fd, srcMac: lab.tx.macBytes, dstMac: lab.rx.macBytes, srcIp: lab.tx.ipBytes, dstIp: lab.rx.ipBytes });
-      await gen.send({ count: N, rate: RATE });
+      await gen.send({ count: WARM + N, rate: RATE });
       gen.close();
-      const killer = setTimeout(() => child.kill('SIGINT'), 5_000); // packets lost: stop and report what arrived
+      // packets lost: stop it and report what arrived; a receiver that still does not exit is a bug, said and ended
+      let hung = false;
+      const killer = setTimeout(() => child.kill('SIGINT'), 5_000);
+      const reaper = setTimeout(() => {
+        hung = true;
+        child.kill('SIGKILL');
+      }, 10_000);
       await closed;
       clearTimeout(killer);
+      clearTimeout(reaper);
+      if (hung) err += `\nerror: ${name} did not exit 5 s after SIGINT`;
       if (!out) {
         // a loaded machine can time a worker's start out: that repeat is lost, said, not hidden
         console.error(`rep ${rep} ${name}: no result (${err.trim().split('\n').find((l) => /Error|error/.test(l)) ?? 'nothing printed'})`);
@@ -148,7 +240,7 @@ const cols: Array<[string, (r: Result) => number]> = [
   ['p99', (r) => r.latency_ns.p99],
   ['p99.9', (r) => r.latency_ns.p999],
 ];
-console.log(`${N} packets at ${RATE} pps, ${REPS} runs each (interleaved; ${Object.entries(results).map(([k, v]) => `${k} ${v.length}`).join(', ')} with a result), medians, TS ÷ C; load average ${load0[0]!.toFixed(1)} → ${load1[0]!.toFixed(1)}`);
+console.log(`${N} packets at ${RATE} pps after ${WARM} unmeasured, ${REPS} runs each (interleaved; ${Object.entries(results).map(([k, v]) => `${k} ${v.length}`).join(', ')} with a result), medians, TS ÷ C; load average ${load0[0]!.toFixed(1)} → ${load1[0]!.toFixed(1)}`);
 console.log(`| way | ${cols.map(([c]) => c).join(' | ')} |`);
 console.log(`|---|${cols.map(() => '---').join('|')}|`);
 for (const name of Object.keys(results)) {
@@ -156,7 +248,7 @@ for (const name of Object.keys(results)) {
     const v = med(name, f);
     const c = med('C poll()', f);
     const shown = f === cols[0]![1] ? Math.round(v).toString() : `${(v / 1000).toFixed(1)} µs`;
-    return name === 'C poll()' ? shown : `${shown} (${(v / c).toFixed(2)})`;
+    return name === 'C poll()' || Number.isNaN(c) ? shown : `${shown} (${(v / c).toFixed(2)})`;
   });
   console.log(`| ${name} | ${cells.join(' | ')} |`);
 }

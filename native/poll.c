@@ -41,7 +41,7 @@ const char *uv_strerror(int err);
 typedef struct {
 	napi_env env;
 	napi_ref cb;
-	napi_ref self;
+	napi_ref recv; /* make_callback's receiver, made once: napi_get_global per wake-up cost more than the rest of the entry */
 	napi_async_context ctx;
 	int stopped;
 	int closed;  /* uv_close finished */
@@ -64,8 +64,8 @@ static void on_ready(uv_poll_t *h, int status, int events)
 	napi_open_handle_scope(env, &scope);
 	napi_value cb, recv, arg, result;
 	napi_get_reference_value(env, w->cb, &cb);
-	napi_get_global(env, &recv); /* make_callback needs an object receiver */
-	napi_create_int32(env, status, &arg);
+	napi_get_reference_value(env, w->recv, &recv);
+	napi_create_int32(env, status, &arg); /* a small integer: no allocation */
 	/* make_callback: runs nextTicks/microtasks after, like any other I/O callback */
 	if (napi_make_callback(env, w->ctx, recv, cb, 1, &arg, &result) == napi_pending_exception) {
 		napi_value err;
@@ -100,6 +100,7 @@ static void stop_watcher(watcher_t *w)
 	w->stopped = 1;
 	uv_poll_stop((uv_poll_t *)w->handle);
 	napi_delete_reference(w->env, w->cb);
+	napi_delete_reference(w->env, w->recv);
 	napi_async_destroy(w->env, w->ctx);
 	uv_close((uv_handle_t *)w->handle, on_closed);
 }
@@ -128,6 +129,9 @@ AFX_FN(pollStart)
 	}
 	w->env = env;
 	napi_create_reference(env, argv[1], 1, &w->cb);
+	napi_value recv;
+	napi_create_object(env, &recv); /* make_callback needs an object receiver; the callback ignores `this` */
+	napi_create_reference(env, recv, 1, &w->recv);
 	napi_value name;
 	napi_create_string_utf8(env, "afxdp:xsk-poll", NAPI_AUTO_LENGTH, &name);
 	napi_async_init(env, NULL, name, &w->ctx);

@@ -123,7 +123,7 @@ struct opts {
 	const char *iface, *netns;
 	unsigned queue, batch, ring, port, stack_every;
 	int spin, generic, l2fwd;
-	uint64_t count, sent;
+	uint64_t count, sent, warmup;
 	double duration;
 };
 
@@ -131,7 +131,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: rx_ref --iface IF [--netns PATH] [--queue Q] [--mode spin|poll] [--xdp native|generic]\n"
 			"              [--batch N] [--ring N] [--count N] [--duration S] [--l2fwd 1]\n"
-			"              [--port P] [--stack-every N [--sent N]]\n");
+			"              [--warmup N] [--port P] [--stack-every N [--sent N]]\n");
 	exit(2);
 }
 
@@ -155,6 +155,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "--port")) o->port = (unsigned)atoi(v);
 		else if (!strcmp(a, "--stack-every")) o->stack_every = (unsigned)atoi(v);
 		else if (!strcmp(a, "--sent")) o->sent = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--warmup")) o->warmup = strtoull(v, NULL, 10);
 		else usage();
 		i++;
 	}
@@ -361,6 +362,17 @@ int main(int argc, char **argv)
 			sendto(x.fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
 		}
 		received += got;
+		if (o.warmup && received >= o.warmup) {
+			/* --warmup N: the first N packets are received but not measured (as bench:api does for
+			 * Node, whose JIT warms up): CPU, counts and latency start over from here */
+			o.warmup = 0;
+			getrusage(RUSAGE_SELF, &ru0);
+			hist = (struct hist){ .min = UINT64_MAX };
+			received = valid = wakeups = forwarded = kicks = 0;
+			first_ns = 0;
+			t0 = now_ns(CLOCK_MONOTONIC);
+			continue;
+		}
 		if (o.count && received >= o.count)
 			break;
 	}

@@ -355,39 +355,59 @@ export class AfxdpSocket extends EventEmitter<AfxdpSocketEvents> {
   }
 
   /**
-   * Async iteration over batches, waiting (the receiver's wait(): uv_poll or the workers'
+   * Async iteration over batches, waiting (the receiver's onceReady(): uv_poll or the workers'
    * channels, no spinning on the main thread) when nothing is ready. Each batch is released when
-   * the loop moves on (or on break / return / throw / abort / close).
+   * the loop moves on (or on break / return / throw / abort / close). An async generator's
+   * protocol, hand-written (BatchIterator) so a wake-up costs one Promise, not a generator's.
    */
-  async *batches(opts: BatchesOptions = {}): AsyncGenerator<Batch, void, undefined> {
+  batches(opts: BatchesOptions = {}): AsyncGenerator<Batch, void, undefined> {
+    return new BatchIterator(this, opts);
+  }
+
+  /**
+   * @internal BatchIterator's start (on its first next(), as an async generator's body would):
+   * checks, claims the socket for the iterator; returns the abort signal.
+   */
+  iterStart(opts: BatchesOptions): AbortSignal | undefined {
     expectObject('batches: options', opts);
-    const signal = opts.signal;
     this.checkOpen();
     this.claim('iterator');
-    // only a batch this loop handed out is released here, never one the caller got from receive()
-    let mine = false;
-    try {
-      for (;;) {
-        if (this.isClosed || signal?.aborted) return;
-        // receiving ended (interface or broker gone, worker died): the loop rejects with why
-        if (this.rx.error !== null) {
-          this.errorToIterator = true;
-          throw this.rx.error;
-        }
-        const b = this.receive();
-        if (b !== null) {
-          mine = true;
-          yield b;
-          b.releaseIfLive();
-          mine = false;
-          continue;
-        }
-        await this.rx.wait(Infinity, signal);
-      }
-    } finally {
-      if (mine) this.batch.releaseIfLive();
-      this.consumer = null;
+    return opts.signal;
+  }
+
+  /**
+   * @internal One step of BatchIterator: ITER_BATCH (this.batch is out), ITER_DONE (closed or
+   * aborted) or ITER_WAIT (nothing ready). Throws the error that ended receiving.
+   */
+  iterStep(signal: AbortSignal | undefined): number {
+    if (this.isClosed || signal?.aborted) return ITER_DONE;
+    // receiving ended (interface or broker gone, worker died): the loop rejects with why
+    if (this.rx.error !== null) {
+      this.errorToIterator = true;
+      throw this.rx.error;
     }
+    return this.receive() !== null ? ITER_BATCH : ITER_WAIT;
+  }
+
+  /** @internal BatchIterator waits: `cb` once a batch may be ready or receiving ended */
+  iterWait(cb: () => void): void {
+    this.rx.onceReady(cb);
+  }
+
+  /** @internal BatchIterator ends a wait early (abort, return) */
+  iterCancel(): void {
+    this.rx.cancelWait();
+  }
+
+  /** @internal BatchIterator finished: its batch (if out) goes back, the socket is free for another consumer */
+  iterEnd(batchOut: boolean): void {
+    if (batchOut) this.batch.releaseIfLive();
+    this.consumer = null;
+  }
+
+  /** @internal the socket's one Batch object */
+  get iterBatch(): Batch {
+    return this.batch;
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<Batch, void, undefined> {
@@ -644,3 +664,139 @@ function handlerUrl(h: unknown): string {
 export function open(opts: OpenOptions): AfxdpSocket {
   return AfxdpSocket.open(opts);
 }
+
+const ITER_BATCH = 0;
+const ITER_DONE = 1;
+const ITER_WAIT = 2;
+
+/**
+ * What `for await (const b of sock)` runs: an async generator's protocol (next/return/throw; one
+ * next() at a time, later ones queue; finished after a throw, return or the end) without a
+ * generator. When a batch is ready next() returns the one resolved Promise of the one result
+ * object ({ value: the socket's Batch, done: false }) and allocates nothing; when not, one
+ * Promise that the receiver's onceReady() callback (a method bound once) settles.
+ */
+class BatchIterator implements AsyncGenerator<Batch, void, undefined> {
+  /** 0: not started, 1: running, 2: finished */
+  private state = 0;
+  /** a batch this iterator handed out is still out (released by the next step or the end) */
+  private out = false;
+  private signal: AbortSignal | undefined = undefined;
+  private readonly readyResult: IteratorResult<Batch, void>;
+  private readonly ready: Promise<IteratorResult<Batch, void>>;
+  private readonly doneResult: IteratorResult<Batch, void> = { value: undefined, done: true };
+  /** the pending next(): its promise and how to settle it */
+  private pending: Promise<IteratorResult<Batch, void>> | null = null;
+  private resolvePending: ((r: IteratorResult<Batch, void>) => void) | null = null;
+  private rejectPending: ((e: unknown) => void) | null = null;
+  private readonly onReady = (): void => this.woken();
+  private readonly onAbort = (): void => this.sock.iterCancel();
+
+  constructor(
+    private readonly sock: AfxdpSocket,
+    private readonly opts: BatchesOptions,
+  ) {
+    this.readyResult = { value: sock.iterBatch, done: false };
+    this.ready = Promise.resolve(this.readyResult);
+  }
+
+  next(): Promise<IteratorResult<Batch, void>> {
+    if (this.pending !== null) {
+      const again = (): Promise<IteratorResult<Batch, void>> => this.next();
+      return this.pending.then(again, again); // queued behind the pending one, as an async generator queues
+    }
+    let r: number;
+    try {
+      r = this.step();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (r === ITER_BATCH) return this.ready;
+    if (r === ITER_DONE) return Promise.resolve(this.doneResult);
+    const p = new Promise<IteratorResult<Batch, void>>((resolve, reject) => {
+      this.resolvePending = resolve;
+      this.rejectPending = reject;
+    });
+    this.pending = p;
+    this.sock.iterWait(this.onReady);
+    return p;
+  }
+
+  return(): Promise<IteratorResult<Batch, void>> {
+    this.finish();
+    return Promise.resolve(this.doneResult);
+  }
+
+  throw(e: unknown): Promise<IteratorResult<Batch, void>> {
+    this.finish();
+    return Promise.reject(e);
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Batch, void, undefined> {
+    return this;
+  }
+
+  /** the generator's loop body: release the last batch, then a batch, the end, or a wait; throws on error (finished then) */
+  private step(): number {
+    if (this.state === 2) return ITER_DONE;
+    try {
+      if (this.state === 0) {
+        this.signal = this.sock.iterStart(this.opts);
+        this.state = 1;
+        this.signal?.addEventListener('abort', this.onAbort, { once: true });
+      }
+      if (this.out) {
+        this.out = false;
+        this.sock.iterBatch.releaseIfLive();
+      }
+      const r = this.sock.iterStep(this.signal);
+      if (r === ITER_BATCH) this.out = true;
+      else if (r === ITER_DONE) this.finish();
+      return r;
+    } catch (e) {
+      this.finish();
+      throw e;
+    }
+  }
+
+  /** the receiver's onceReady() callback (also after an abort, a return or the end of receiving) */
+  private woken(): void {
+    const resolve = this.resolvePending;
+    const reject = this.rejectPending;
+    if (resolve === null || reject === null) return; // a worker-mode wait that outlived its next()
+    let r: number;
+    try {
+      r = this.step();
+    } catch (e) {
+      this.settle();
+      reject(e);
+      return;
+    }
+    if (r === ITER_WAIT) {
+      this.sock.iterWait(this.onReady);
+      return;
+    }
+    this.settle();
+    resolve(r === ITER_BATCH ? this.readyResult : this.doneResult);
+  }
+
+  private settle(): void {
+    this.pending = null;
+    this.resolvePending = null;
+    this.rejectPending = null;
+  }
+
+  /** the end: the batch out goes back, the socket is free, a pending next() ends with done */
+  private finish(): void {
+    if (this.state === 2) return;
+    const started = this.state === 1;
+    this.state = 2;
+    this.signal?.removeEventListener('abort', this.onAbort);
+    if (started) this.sock.iterEnd(this.out);
+    this.out = false;
+    if (this.resolvePending !== null) this.sock.iterCancel(); // woken() finds it finished: done
+  }
+}
+
+// what every async iterator inherits (Symbol.asyncDispose where the platform has it: `await using`)
+Object.setPrototypeOf(BatchIterator.prototype, Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype) as object);

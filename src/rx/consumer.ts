@@ -35,7 +35,7 @@ export class QueueConsumer {
   private watcher: (() => void) | null = null;
   /** event mode: the sockets' readable callbacks are installed */
   private polling = false;
-  /** resolves the pending wait() */
+  /** the pending one-shot wake-up (wait()'s resolver or onceReady()'s callback); fire() clears it before calling */
   private wake: (() => void) | null = null;
 
   constructor(
@@ -116,12 +116,14 @@ export class QueueConsumer {
    */
   wait(timeoutMs = Infinity, signal?: AbortSignal): Promise<void> {
     if (this.refusal !== null) throw this.refusal;
-    this.wake?.(); // one waiter at a time: an earlier one returns now
+    this.fire(); // one waiter at a time: an earlier one returns now
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
+      let settled = false;
       const done = (): void => {
-        if (this.wake !== done) return;
-        this.wake = null;
+        if (settled) return;
+        settled = true;
+        if (this.wake === done) this.wake = null;
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', done);
         resolve();
@@ -138,6 +140,35 @@ export class QueueConsumer {
         void Promise.race(this.queues.map((rq) => rq.channel!.wait(ms))).then(done);
       }
     });
+  }
+
+  /**
+   * wait() without a timeout or signal, as a callback: `cb` is called once when a batch may be
+   * ready or receiving ends. In event mode nothing is allocated (no Promise, no closure): the
+   * form for a consumer that waits once per wake-up (the batch iterator). cancelWait() drops it.
+   */
+  onceReady(cb: () => void): void {
+    if (this.refusal !== null) throw this.refusal;
+    this.fire(); // one waiter at a time
+    if (!this.event) {
+      void this.wait(CHANNEL_WAIT_MS).then(cb);
+      return;
+    }
+    this.wake = cb;
+    if (this.hooks.ended()) return this.fire();
+    this.poll(); // level-triggered: fires at once if packets arrived since the last take()
+  }
+
+  /** Calls the pending wait()'s or onceReady()'s wake-up now (e.g. on abort); no-op when none. */
+  cancelWait(): void {
+    this.fire();
+  }
+
+  private fire(): void {
+    const w = this.wake;
+    if (w === null) return;
+    this.wake = null;
+    w();
   }
 
   /**
@@ -169,7 +200,7 @@ export class QueueConsumer {
   stop(): void {
     this.watcher = null;
     this.unpoll();
-    this.wake?.();
+    this.fire();
   }
 
   /** Worker modes: the watcher runs whenever a worker hands over batches. */
@@ -193,7 +224,7 @@ export class QueueConsumer {
 
   private readable(): void {
     if (this.watcher !== null) this.watcher();
-    else if (this.wake !== null) this.wake();
+    else if (this.wake !== null) this.fire();
     else this.unpoll();
   }
 

@@ -353,6 +353,16 @@ export class LatencyReceiver implements ReceiverSetup {
     return this.consumer.wait(timeoutMs, signal);
   }
 
+  /** wait() as a one-shot callback, allocating nothing per call in event mode (QueueConsumer.onceReady). */
+  onceReady(cb: () => void): void {
+    this.consumer.onceReady(cb);
+  }
+
+  /** Ends a pending wait() or onceReady() now. */
+  cancelWait(): void {
+    this.consumer.cancelWait();
+  }
+
   /** Calls `cb` (which takes and releases) whenever a batch may be ready, until unwatch() or the end of receiving. */
   watch(cb: () => void): void {
     this.consumer.watch(cb);
