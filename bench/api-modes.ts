@@ -16,7 +16,10 @@
  * were still being compiled after 20000 packets at 50000 pps). --warmup 0 measures from the
  * first packet.
  *
- *   node dist/bench/api-modes.js [packets] [rate] [repeats] [--warmup N] [--only WAY[,WAY]]     (root; npm run bench:api)
+ *   node dist/bench/api-modes.js [packets] [rate] [repeats] [--warmup N] [--only WAY[,WAY]] [--json FILE]     (root; npm run bench:api)
+ *
+ * --json FILE also writes the medians and TS ÷ C ratios as JSON (`npm run bench` takes its
+ * `api_modes` section from it).
  *
  * --only runs a subset (names as in the table, e.g. --only 'C poll(),onBatch, event' or the
  * short names c, onbatch-event, onbatch-worker, iterator-event, iterator-worker, handler-worker).
@@ -45,9 +48,10 @@ const WAYS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** [packets] [rate] [repeats] [--only WAY[,WAY]]; a bad argument is a one-line error */
-function parseArgs(argv: string[]): { n: number; rate: number; reps: number; warmup: number; only: Set<string> | null } {
+function parseArgs(argv: string[]): { n: number; rate: number; reps: number; warmup: number; only: Set<string> | null; json: string | null } {
   const pos: string[] = [];
   let only: Set<string> | null = null;
+  let json: string | null = null;
   let warmup = -1; // default: two seconds of traffic
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -67,6 +71,10 @@ function parseArgs(argv: string[]): { n: number; rate: number; reps: number; war
         only.add(WAYS.find((w) => w.includes(hit))![0]);
         rest = rest.slice(hit.length).replace(/^,\s*/, '');
       }
+    } else if (a === '--json' || a.startsWith('--json=')) {
+      const v = a === '--json' ? argv[++i] : a.slice('--json='.length);
+      if (v === undefined || v === '') fail('--json needs a file name');
+      json = v;
     } else if (a.startsWith('-')) {
       fail(`unknown option ${a}`);
     } else {
@@ -81,11 +89,11 @@ function parseArgs(argv: string[]): { n: number; rate: number; reps: number; war
     return x;
   };
   const rate = num(1, 20_000, 'rate');
-  return { n: num(0, 100_000, 'packets'), rate, reps: num(2, 3, 'repeats'), warmup: warmup < 0 ? 2 * rate : warmup, only };
+  return { n: num(0, 100_000, 'packets'), rate, reps: num(2, 3, 'repeats'), warmup: warmup < 0 ? 2 * rate : warmup, only, json };
 }
 
 function fail(msg: string): never {
-  console.error(`bench:api: ${msg}; usage: api-modes.js [packets] [rate] [repeats] [--warmup N] [--only WAY[,WAY]], ways: ${WAYS.map((w) => w[1]).join(', ')}`);
+  console.error(`bench:api: ${msg}; usage: api-modes.js [packets] [rate] [repeats] [--warmup N] [--only WAY[,WAY]] [--json FILE], ways: ${WAYS.map((w) => w[1]).join(', ')}`);
   process.exit(2);
 }
 
@@ -251,6 +259,32 @@ for (const name of Object.keys(results)) {
     return name === 'C poll()' || Number.isNaN(c) ? shown : `${shown} (${(v / c).toFixed(2)})`;
   });
   console.log(`| ${name} | ${cells.join(' | ')} |`);
+}
+if (args.json !== null) {
+  const ratio = (name: string, f: (r: Result) => number): number | null => {
+    const c = med('C poll()', f);
+    return name === 'C poll()' || !(c > 0) ? null : Math.round((med(name, f) / c) * 100) / 100;
+  };
+  const out = {
+    packets: N,
+    rate_pps: RATE,
+    warmup_packets: WARM,
+    repeats: REPS,
+    loadavg: [load0[0], load1[0]].map((x) => Math.round(x! * 100) / 100),
+    ways: Object.fromEntries(
+      Object.keys(results).map((name) => [
+        WAYS.find((w) => w[0] === name)![1],
+        {
+          name,
+          runs: results[name]!.length,
+          cpu_ns_per_packet: Math.round(med(name, cols[0]![1])),
+          latency_ns: { p50: med(name, cols[1]![1]), p99: med(name, cols[2]![1]), p999: med(name, cols[3]![1]) },
+          vs_c: name === 'C poll()' ? null : { cpu: ratio(name, cols[0]![1]), p50: ratio(name, cols[1]![1]), p99: ratio(name, cols[2]![1]), p999: ratio(name, cols[3]![1]) },
+        },
+      ]),
+    ),
+  };
+  fs.writeFileSync(args.json, JSON.stringify(out, null, 2) + '\n');
 }
 // a way that never produced a result is a broken bench, not a figure: say so and fail
 const missing = Object.keys(ways).filter((k) => (results[k]?.length ?? 0) === 0);

@@ -9,12 +9,14 @@
  *   npm run bench -- --out FILE   write the results elsewhere
  *   npm run bench -- --only l2fwd only the l2fwd comparison (handler mode vs rx_ref --l2fwd 1)
  *   npm run bench -- --only xdpsock  only xdpsock's rxdrop and txonly (openXsk loops vs xdpsock_ref)
+ *   npm run bench -- --only api   only the library's default and a handler vs C poll() (bench/api-modes.ts)
  *
  * Receivers run as their own processes (C: build/bench/rx_ref; TS: dist/bench/rx-child.js) so
  * each one's CPU time is its own. The sender is the C generator for every receive figure, so the
  * receivers see identical traffic.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { writeFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,6 +43,7 @@ const L2FWD_CHILD = path.join(here, 'l2fwd-child.js');
 const PING_CHILD = path.join(here, 'ping-child.js');
 const XDPSOCK_REF = path.join(PACKAGE_ROOT, 'build', 'bench', 'xdpsock_ref');
 const XDPSOCK_CHILD = path.join(here, 'xdpsock-child.js');
+const API_MODES = path.join(here, 'api-modes.js');
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'afxdp');
 const DEADLINE_MS = 10 * 60 * 1000;
 
@@ -55,7 +58,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
   },
 });
-if (args.only !== undefined && args.only !== 'l2fwd' && args.only !== 'xdpsock') throw new Error(`--only ${args.only}: the sections that run alone are l2fwd and xdpsock`);
+const ALONE = ['l2fwd', 'xdpsock', 'api'];
+if (args.only !== undefined && !ALONE.includes(args.only)) throw new Error(`--only ${args.only}: the sections that run alone are ${ALONE.join(', ')}`);
 const QUICK = args.quick!;
 const REPEATS = Number(args.repeats ?? (QUICK ? 1 : 3));
 /** the fixed rate for CPU per packet and latency: both C poll() and TS event hold it here */
@@ -436,6 +440,43 @@ const num = (j: Json, k: string): number => Number(j[k]);
 const lat = (j: Json): Json => j.latency_ns as Json;
 const mpps = (packets: number, ns: number): number => (ns > 0 ? (packets / ns) * 1e3 : NaN);
 
+// ------------------------------------------------------------------ api_modes: the library's default and a handler
+
+/**
+ * open()'s default (onBatch in poll 'event') and a handler (user code in the receive worker),
+ * each beside the C poll() loop on the same traffic, interleaved: bench/api-modes.ts (its own
+ * lab), whose --json medians and TS ÷ C ratios become `api_modes`.
+ */
+async function apiModesBench(): Promise<Json> {
+  const file = path.join(os.tmpdir(), `afxdp-bench-api-${process.pid}.json`);
+  const [n, rate] = QUICK ? [3000, 20_000] : [100_000, 50_000];
+  const argv = [API_MODES, String(n), String(rate), String(REPEATS), ...(QUICK ? ['--warmup', '2000'] : []), '--only', 'c,onbatch-event,handler-worker', '--json', file];
+  log(`api_modes: ${n} packets at ${rate} pps, ${REPEATS} repeat(s): C poll(), onBatch in poll 'event' (the default), a handler`);
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    if (code !== 0) throw new Error(`bench/api-modes exited with ${code} (see its lines above)`);
+    return JSON.parse(readFileSync(file, 'utf8')) as Json;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function apiModesTable(a: Json): string {
+  const ways = a.ways as Record<string, Json>;
+  const rows: string[][] = [['library (÷ C poll())', 'CPU ns/pkt', 'p50', 'p99', 'p99.9']];
+  for (const [key, label] of [['c', 'C poll()'], ['onbatch-event', "onBatch, 'event' (default)"], ['handler-worker', 'handler']] as const) {
+    const w = ways[key];
+    if (w === undefined) continue;
+    const l = w.latency_ns as Json;
+    const v = w.vs_c as Json | null;
+    const cell = (x: unknown, r: unknown, us: boolean): string => `${typeof x === 'number' ? (us ? `${(x / 1000).toFixed(1)} µs` : String(x)) : '–'}${v === null ? '' : ` (${typeof r === 'number' ? r.toFixed(2) : '–'})`}`;
+    rows.push([label, cell(w.cpu_ns_per_packet, v?.cpu, false), cell(l.p50, v?.p50, true), cell(l.p99, v?.p99, true), cell(l.p999, v?.p999, true)]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
+}
+
 async function main(): Promise<void> {
   const lab = await Lab.create();
   const cleanup = (): void => {
@@ -454,6 +495,15 @@ async function main(): Promise<void> {
       mkdirSync(path.dirname(args.out!), { recursive: true });
       writeFileSync(args.out!, JSON.stringify(results, null, 2) + '\n');
       process.stdout.write(xdpsockTable(xdpsock) + '\n');
+      log(`wrote ${args.out} in ${results.meta.duration_s} s`);
+      return;
+    }
+    if (args.only === 'api') {
+      const api_modes = await apiModesBench();
+      const results = { schema: BENCH_SCHEMA, api_modes, meta: { quick: QUICK, only: 'api', repeats: REPEATS, date: new Date().toISOString(), duration_s: Math.round((Date.now() - started) / 1000), node: process.version, kernel: os.release(), cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100), nice: NICE } };
+      mkdirSync(path.dirname(args.out!), { recursive: true });
+      writeFileSync(args.out!, JSON.stringify(results, null, 2) + '\n');
+      process.stdout.write(apiModesTable(api_modes) + '\n');
       log(`wrote ${args.out} in ${results.meta.duration_s} s`);
       return;
     }
@@ -541,6 +591,9 @@ async function main(): Promise<void> {
     // 7. xdpsock's rxdrop and txonly: openXsk loops vs the same loops in C
     const xdpsock = await xdpsockBench(lab);
 
+    // 8. the library's default and a handler vs C poll()
+    const api_modes = await apiModesBench();
+
     const results = {
       schema: BENCH_SCHEMA,
       rx_cpu_ns_per_packet: { rate_pps: RATE, c: round(cpuPer('c_poll')), ts_event: round(cpuPer('ts_event')), ts_busy: round(cpuPer('ts_busy')), c_spin: round(cpuPer('c_spin')), ts_worker: round(cpuPer('ts_worker')) },
@@ -553,6 +606,7 @@ async function main(): Promise<void> {
       heap_growth_bytes: { packets: N_HEAP, ts_event: median(heap.ts_event), ts_busy: median(heap.ts_busy), ts_worker: median(heap.ts_worker), received: heapReceived },
       l2fwd,
       xdpsock,
+      api_modes,
       meta: {
         quick: QUICK,
         repeats: REPEATS,
@@ -571,7 +625,7 @@ async function main(): Promise<void> {
     };
     mkdirSync(path.dirname(args.out!), { recursive: true });
     writeFileSync(args.out!, JSON.stringify(results, null, 2) + '\n');
-    process.stdout.write(table(results) + '\n\n' + l2fwdTable(l2fwd) + '\n\n' + xdpsockTable(xdpsock) + '\n');
+    process.stdout.write(table(results) + '\n\n' + l2fwdTable(l2fwd) + '\n\n' + xdpsockTable(xdpsock) + '\n\n' + apiModesTable(api_modes) + '\n');
     log(`wrote ${args.out} in ${results.meta.duration_s} s`);
   } finally {
     cleanup();

@@ -69,6 +69,14 @@ test('bench --quick writes a complete afxdp.bench/1 results file', { timeout: 18
       }
     }
     for (const v of ['c', 'ts']) assert.equal(typeof (xs.rxdrop_loop_ns_per_packet as unknown as Record<string, unknown>)[v], 'number', `xdpsock.rxdrop_loop_ns_per_packet.${v}`);
+    // the library's default and a handler, each with its ratios to the C poll() loop of the same runs
+    const api = (r.api_modes as unknown as { ways: Record<string, { cpu_ns_per_packet: unknown; latency_ns: Record<string, unknown>; vs_c: Record<string, unknown> | null }> }).ways;
+    for (const w of ['c', 'onbatch-event', 'handler-worker']) {
+      assert.equal(typeof api[w]?.cpu_ns_per_packet, 'number', `api_modes.ways.${w}.cpu_ns_per_packet`);
+      for (const k of ['p50', 'p99', 'p999']) assert.equal(typeof api[w]!.latency_ns[k], 'number', `api_modes.ways.${w}.latency_ns.${k}`);
+    }
+    assert.equal(api.c!.vs_c, null);
+    for (const w of ['onbatch-event', 'handler-worker']) for (const k of ['cpu', 'p50', 'p99', 'p999']) assert.equal(typeof api[w]!.vs_c![k], 'number', `api_modes.ways.${w}.vs_c.${k}`);
     // strategies that do not exist yet are null, never a made-up number
     for (const k of ['prepend', 'map']) assert.ok(k in r.stamp_ns_per_packet!);
     assert.equal(r.meta!.quick, true);
