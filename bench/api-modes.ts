@@ -134,9 +134,13 @@ ${form === 'callback' ? `s.onBatch((b) => { take(b); if (n >= ${N}) done(); });`
 /** A handler that counts: its latency is the engine's (XDP → the receiving thread took the batch, right before the handler). */
 const HANDLER = `export default function (batch, ctx) { ctx.counters[0] += batch.length; }\n`;
 const handlerReceiver = (file: string): string => `
+import fs from 'node:fs';
 import { open } from ${JSON.stringify(API)};
 const s = open({ iface: process.argv[1], handler: ${JSON.stringify(file)} });
+// each thread's CPU (ns, from schedstat): the main thread, the receive worker (the busiest other), the rest (V8's helpers)
+const threads = () => Object.fromEntries(fs.readdirSync('/proc/self/task').map((t) => [t, Number(fs.readFileSync('/proc/self/task/' + t + '/schedstat', 'utf8').split(' ')[0])]));
 let cpu0 = process.cpuUsage();
+let th0 = threads();
 let printed = false;
 let t = null;
 // the warm-up ends at the first look (every 100 ms) that sees it received
@@ -144,22 +148,29 @@ let base = ${WARM} > 0 ? -1 : 0;
 const done = () => {
   if (printed) return; printed = true;
   const c = process.cpuUsage(cpu0);
+  const th = threads();
   clearInterval(t); // stopped by SIGINT too: nothing may keep the process alive after it printed
   const latency = s.latency({ since: 'reset' });
   s.close();
-  process.stdout.write(JSON.stringify({ received: s.stats().received - Math.max(base, 0), cpu_ns: (c.user + c.system) * 1000, latency_ns: latency }));
+  const used = Object.entries(th).map(([k, v]) => [k, v - (th0[k] ?? 0)]);
+  const main = used.find(([k]) => k === String(process.pid))?.[1] ?? 0;
+  const others = used.filter(([k]) => k !== String(process.pid)).map(([, v]) => v).sort((a, b) => b - a);
+  const threads_ns = { main, worker: others[0] ?? 0, rest: others.slice(1).reduce((a, b) => a + b, 0) };
+  process.stdout.write(JSON.stringify({ received: s.stats().received - Math.max(base, 0), cpu_ns: (c.user + c.system) * 1000, latency_ns: latency, threads_ns }));
 };
 process.once('SIGINT', done);
 console.error('ready');
 t = setInterval(() => {
   const r = s.stats().received;
-  if (base < 0) { if (r >= ${WARM}) { base = r; s.resetLatency(); cpu0 = process.cpuUsage(); } }
-  else if (r - base >= ${N}) done();
+  if (base < 0) { if (r >= ${WARM}) { base = r; s.resetLatency(); cpu0 = process.cpuUsage(); th0 = threads(); } }
+  else if (r >= ${WARM} + ${N}) done(); // every packet sent arrived (the measured ones are those after base)
 }, 100);`;
 
 interface Result {
   received: number;
   cpu_ns: number;
+  /** the handler way: CPU of the main thread, the receive worker and the other threads (V8's) */
+  threads_ns?: { main: number; worker: number; rest: number };
   latency_ns: { p50: number; p99: number; p999: number };
 }
 
@@ -233,7 +244,8 @@ try {
       }
       const j = JSON.parse(out) as Result;
       (results[name] ??= []).push(j);
-      console.error(`rep ${rep} ${name}: ${j.received} packets, cpu ${Math.round(j.cpu_ns / j.received)} ns/pkt, p50 ${j.latency_ns.p50} p99 ${j.latency_ns.p99} p99.9 ${j.latency_ns.p999} ns`);
+      const th = j.threads_ns ? ` (main ${Math.round(j.threads_ns.main / j.received)}, worker ${Math.round(j.threads_ns.worker / j.received)}, other threads ${Math.round(j.threads_ns.rest / j.received)})` : '';
+      console.error(`rep ${rep} ${name}: ${j.received} packets, cpu ${Math.round(j.cpu_ns / j.received)} ns/pkt${th}, p50 ${j.latency_ns.p50} p99 ${j.latency_ns.p99} p99.9 ${j.latency_ns.p999} ns`);
     }
   }
 } finally {
@@ -280,6 +292,9 @@ if (args.json !== null) {
           cpu_ns_per_packet: Math.round(med(name, cols[0]![1])),
           latency_ns: { p50: med(name, cols[1]![1]), p99: med(name, cols[2]![1]), p999: med(name, cols[3]![1]) },
           vs_c: name === 'C poll()' ? null : { cpu: ratio(name, cols[0]![1]), p50: ratio(name, cols[1]![1]), p99: ratio(name, cols[2]![1]), p999: ratio(name, cols[3]![1]) },
+          ...(results[name]!.every((r) => r.threads_ns)
+            ? { threads_ns_per_packet: { main: Math.round(med(name, (r) => r.threads_ns!.main / r.received)), worker: Math.round(med(name, (r) => r.threads_ns!.worker / r.received)), rest: Math.round(med(name, (r) => r.threads_ns!.rest / r.received)) } }
+            : {}),
         },
       ]),
     ),
