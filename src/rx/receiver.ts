@@ -23,6 +23,7 @@ import { XskSocket, type BusyPollSettings, type AdoptedSocket } from '../xsk/soc
 import { peerGone, type Grant } from '../sys/broker-wire.js';
 import { CLOCK_MONOTONIC, CLOCK_TAI } from '../xsk/constants.js';
 import { collectGarbage } from '../sys/gc.js';
+import { rehearseTicks } from '../measure/monitor.js';
 import type { XdpAttachment, XdpMode } from '../xdp/program.js';
 import { F_CLOCK_TAI, type MetaReader } from '../xdp/meta.js';
 import type { StackCounters } from '../xdp/counters.js';
@@ -237,8 +238,10 @@ export class LatencyReceiver implements ReceiverSetup {
       val[0] = rq.fd;
       native().bpfMapUpdate(this.prog.xskmapFd, new Uint8Array(key.buffer), new Uint8Array(val.buffer), 0);
     }
-    // host knobs once every engine exists and has rehearsed; the rehearsal's garbage goes now, not in a
-    // scavenge during traffic (workers collect their own)
+    // host knobs once every engine exists and has rehearsed, and so has the monitor's once-a-second
+    // tick (this thread runs it); the rehearsals' garbage goes now, not in a collection during
+    // traffic (workers collect their own)
+    rehearseTicks();
     collectGarbage();
     if (o.cpuDmaLatency) this.held.push(holdCpuDmaLatency());
     if (g !== null || j !== null) return; // and attached the program / it is attached
