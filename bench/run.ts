@@ -47,19 +47,30 @@ const API_MODES = path.join(here, 'api-modes.js');
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'afxdp');
 const DEADLINE_MS = 10 * 60 * 1000;
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string', default: path.join(PACKAGE_ROOT, 'bench', 'results.json') },
-    repeats: { type: 'string' },
-    rate: { type: 'string' },
-    pin: { type: 'boolean', default: false },
-    nice: { type: 'string', default: '-15' },
-    only: { type: 'string' },
-  },
-});
+/** a bad argument: one line on stderr, exit 2 */
+function usage(msg: string): never {
+  process.stderr.write(`bench: ${msg}; usage: run.js [--quick] [--out FILE] [--repeats N] [--rate PPS] [--pin] [--nice N] [--only ${ALONE.join('|')}]\n`);
+  process.exit(2);
+}
 const ALONE = ['l2fwd', 'xdpsock', 'api'];
-if (args.only !== undefined && !ALONE.includes(args.only)) throw new Error(`--only ${args.only}: the sections that run alone are ${ALONE.join(', ')}`);
+const { values: args } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        out: { type: 'string', default: path.join(PACKAGE_ROOT, 'bench', 'results.json') },
+        repeats: { type: 'string' },
+        rate: { type: 'string' },
+        pin: { type: 'boolean', default: false },
+        nice: { type: 'string', default: '-15' },
+        only: { type: 'string' },
+      },
+    });
+  } catch (e) {
+    return usage((e as Error).message.split('\n')[0]!);
+  }
+})();
+if (args.only !== undefined && !ALONE.includes(args.only)) usage(`--only ${args.only}: the sections that run alone are ${ALONE.join(', ')}`);
 const QUICK = args.quick!;
 const REPEATS = Number(args.repeats ?? (QUICK ? 1 : 3));
 /** the fixed rate for CPU per packet and latency: both C poll() and TS event hold it here */
@@ -489,30 +500,15 @@ async function main(): Promise<void> {
   const raw: Json = {};
   try {
     log(`lab ${lab.id}; ${REPEATS} repeat(s); fixed rate ${RATE} pps; ${PIN ? `receiver on CPU ${RX_CPU}, sender on CPU ${TX_CPU}` : 'not pinned'}; nice ${NICE}`);
-    if (args.only === 'xdpsock') {
-      const xdpsock = await xdpsockBench(lab);
-      const results = { schema: BENCH_SCHEMA, xdpsock, meta: { quick: QUICK, only: 'xdpsock', repeats: REPEATS, date: new Date().toISOString(), duration_s: Math.round((Date.now() - started) / 1000), node: process.version, kernel: os.release(), cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100), nice: NICE } };
+    if (args.only !== undefined) {
+      // a section alone: its own field, the common meta, its table
+      const [field, run, table]: [string, () => Promise<Json>, (j: Json) => string] =
+        args.only === 'xdpsock' ? ['xdpsock', () => xdpsockBench(lab), xdpsockTable] : args.only === 'api' ? ['api_modes', apiModesBench, apiModesTable] : ['l2fwd', () => l2fwdBench(lab), l2fwdTable];
+      const section = await run();
+      const results = { schema: BENCH_SCHEMA, [field]: section, meta: { quick: QUICK, only: args.only, repeats: REPEATS, date: new Date().toISOString(), duration_s: Math.round((Date.now() - started) / 1000), node: process.version, kernel: os.release(), cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100), nice: NICE } };
       mkdirSync(path.dirname(args.out!), { recursive: true });
       writeFileSync(args.out!, JSON.stringify(results, null, 2) + '\n');
-      process.stdout.write(xdpsockTable(xdpsock) + '\n');
-      log(`wrote ${args.out} in ${results.meta.duration_s} s`);
-      return;
-    }
-    if (args.only === 'api') {
-      const api_modes = await apiModesBench();
-      const results = { schema: BENCH_SCHEMA, api_modes, meta: { quick: QUICK, only: 'api', repeats: REPEATS, date: new Date().toISOString(), duration_s: Math.round((Date.now() - started) / 1000), node: process.version, kernel: os.release(), cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100), nice: NICE } };
-      mkdirSync(path.dirname(args.out!), { recursive: true });
-      writeFileSync(args.out!, JSON.stringify(results, null, 2) + '\n');
-      process.stdout.write(apiModesTable(api_modes) + '\n');
-      log(`wrote ${args.out} in ${results.meta.duration_s} s`);
-      return;
-    }
-    if (args.only === 'l2fwd') {
-      const l2fwd = await l2fwdBench(lab);
-      const results = { schema: BENCH_SCHEMA, l2fwd, meta: { quick: QUICK, only: 'l2fwd', repeats: REPEATS, date: new Date().toISOString(), duration_s: Math.round((Date.now() - started) / 1000), node: process.version, kernel: os.release(), cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100), nice: NICE } };
-      mkdirSync(path.dirname(args.out!), { recursive: true });
-      writeFileSync(args.out!, JSON.stringify(results, null, 2) + '\n');
-      process.stdout.write(l2fwdTable(l2fwd) + '\n');
+      process.stdout.write(table(section) + '\n');
       log(`wrote ${args.out} in ${results.meta.duration_s} s`);
       return;
     }

@@ -1,16 +1,29 @@
 /**
  * `npm run bench -- --quick`: the whole benchmark pipeline at small counts — C and TS receivers,
  * both generators, XDP_DROP, BPF_PROG_TEST_RUN, l2fwd in C and as a handler, xdpsock's rxdrop and txonly in C and on
- * openXsk — must produce a valid afxdp.bench/1 file and
+ * openXsk, the library's default and a handler — must produce a valid afxdp.bench/1 file and
  * leave nothing behind. Functional only: the figures themselves are not judged here.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, trackLab, assertNoLeftovers } from './lib/cli.js';
+
+test('bench: an unknown section for --only, or an unknown option, is a one-line error before any lab is made', () => {
+  for (const [args, msg] of [
+    [['--only', 'nosuch'], /^bench: --only nosuch: the sections that run alone are l2fwd, xdpsock, api; usage: .*\n$/],
+    [['--nosuch'], /^bench: Unknown option '--nosuch'; usage: .*\n$/],
+  ] as const) {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'bench', 'run.js'), ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, msg);
+    assert.equal(r.stderr.split('\n').length, 2, 'one line');
+  }
+});
 
 test('bench --quick writes a complete afxdp.bench/1 results file', { timeout: 180_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afxdp-bench-'));
