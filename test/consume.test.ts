@@ -92,6 +92,29 @@ for (const poll of ['event', 'worker'] as PollMode[]) {
         }
         assert.ok(order.length >= 2 * (PER_QUEUE / BATCH), `batches of at most ${BATCH}: ${order.join(',')}`);
 
+        // onceReady(): wait() as a one-shot callback, called once a batch may be ready; cancelWait()
+        // calls a pending one now
+        let readyCalls = 0;
+        rx.onceReady(() => readyCalls++);
+        assert.equal(readyCalls, 0, 'nothing is ready: not called yet');
+        await sendOn(lab, [0], BATCH);
+        await waitFor(() => readyCalls === 1, { what: 'the onceReady callback', detail: () => `${readyCalls} calls` });
+        let again = 0;
+        await waitFor(async () => {
+          for (let b = rx.take(); b !== null; b = rx.take()) {
+            again += b.n;
+            rx.release();
+          }
+          return again >= BATCH || (await rx.wait(1000), false);
+        }, { what: `${BATCH} packets after onceReady`, detail: () => `${again}` });
+        assert.equal(again, BATCH);
+        let cancelled = 0;
+        rx.onceReady(() => cancelled++);
+        rx.cancelWait();
+        await waitFor(() => cancelled === 1, { what: 'the callback cancelWait() calls', detail: () => `${cancelled} calls` });
+        rx.cancelWait(); // nothing pending: a no-op
+        assert.equal(readyCalls + cancelled, 2, 'each callback once');
+
         // watch(): called as batches arrive, until unwatch()
         let watched = 0;
         rx.watch(() => {
@@ -106,7 +129,7 @@ for (const poll of ['event', 'worker'] as PollMode[]) {
         rx.unwatch();
 
         const s = rx.stats();
-        assert.equal(s.received, BATCH + 2 * PER_QUEUE + 20);
+        assert.equal(s.received, BATCH + 2 * PER_QUEUE + BATCH + 20);
         assert.equal(s.metaValid, s.received);
         assert.equal(s.kernel.rx_dropped + s.kernel.rx_ring_full, 0);
         rx.close();
