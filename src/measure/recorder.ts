@@ -89,6 +89,11 @@ export function valueFromIndex(index: number): number {
   return sub * POW2[b];
 }
 
+/** A latency histogram whose buckets flush() writes directly (the JS implementation newLatencyHistogram builds). */
+function bucketHistogram(): JsHistogram {
+  return newLatencyHistogram() as JsHistogram;
+}
+
 /**
  * Counts are 64-bit floats ('64' = Float64Histogram): exact up to 2^53 per bucket, and a scan for
  * a percentile reads a plain typed array. The default 32-bit buckets are a Uint32Array that wraps
@@ -96,11 +101,6 @@ export function valueFromIndex(index: number): number {
  * histogram here) but every percentile scan and every fold goes through PackedArray's slower
  * indirection. With recycled interval histograms there are only ever a few of them.
  */
-/** A latency histogram whose buckets flush() writes directly (the JS implementation newLatencyHistogram builds). */
-function bucketHistogram(): JsHistogram {
-  return newLatencyHistogram() as JsHistogram;
-}
-
 export function newLatencyHistogram(): Histogram {
   return build({
     bitBucketSize: 64,
@@ -304,7 +304,8 @@ export class LatencyRecorder extends BucketWriter {
     // and a value whose min/max update races with the reset above can lie outside the range; the
     // per-interval flush (takeInterval) leaves it to a later one, and a `whole` flush (what
     // summary(), histogram, exclude() and mark() read) scans every bucket.
-    const end = whole ? COUNTS_LENGTH - 1 : indexOfValue(max);
+    const maxIdx = indexOfValue(max);
+    const end = whole ? COUNTS_LENGTH - 1 : maxIdx;
     for (let i = whole ? 0 : indexOfValue(min); i <= end; i++) {
       const count = c[i] - f[i];
       if (count === 0) continue;
@@ -315,12 +316,13 @@ export class LatencyRecorder extends BucketWriter {
       interval.addToCountAtIndex(i, count);
       marked?.addToCountAtIndex(i, count);
     }
+    // 0 is never a histogram's minNonZeroValue: the next bucket's value is, as recording it would set
+    const minNonZero = min === 0 && lowNonZero > 0 ? (lowNonZero === maxIdx ? max : valueFromIndex(lowNonZero)) : -1;
     for (const h of marked === null ? [hist, interval] : [hist, interval, marked]) {
       h.addToTotalCount(total);
       h.updateMinAndMax(min);
       h.updateMinAndMax(max);
-      // 0 is never a histogram's minNonZeroValue: the next bucket's value is, as recording it would set
-      if (min === 0 && lowNonZero > 0) h.updateMinAndMax(lowNonZero === indexOfValue(max) ? max : valueFromIndex(lowNonZero));
+      if (minNonZero > 0) h.updateMinAndMax(minNonZero);
     }
     if (min < this.allMin) this.allMin = min;
     if (max > this.allMax) this.allMax = max;
