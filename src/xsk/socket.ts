@@ -600,6 +600,12 @@ export class XskSocket {
     }
   }
 
+  /** Clears the metadata magic word in front of the packet at `addr` (the stale guard), when it lies inside the packet's frame. */
+  private clearStaleGuard(addr: number): void {
+    const shift = this.umem.frameShift;
+    if (addr - 4 >= (addr >>> shift) << shift && (addr & 3) === 0) this.umem.words[(addr - 4) >>> 2] = 0;
+  }
+
   /** The first `k` descriptors read into segAddr, taken off the RX ring and put back on the fill ring at once. */
   private dropBuffers(k: number): void {
     this.rx!.release(k);
@@ -614,12 +620,7 @@ export class XskSocket {
   recycle(n: number): void {
     // forwarded packets leave the columns first (their stale guard was cleared by forward())
     if (this.forwarded > 0) n = this.dropForwarded(n);
-    const words = this.umem.words;
-    const shift = this.umem.frameShift;
-    for (let i = 0; i < n; i++) {
-      const addr = this.rxAddr[i]!;
-      if (addr - 4 >= (addr >>> shift) << shift && (addr & 3) === 0) words[(addr - 4) >>> 2] = 0;
-    }
+    for (let i = 0; i < n; i++) this.clearStaleGuard(this.rxAddr[i]!);
     // with sg, every buffer of the n packets' chains (they are the first ones in segAddr)
     if (this.sg) return this.pool.giveBack(this.segAddr!, n === 0 ? 0 : this.rxSeg0![n - 1]! + this.rxSegs![n - 1]!, true);
     this.pool.giveBack(this.rxAddr, n, true);
@@ -646,7 +647,7 @@ export class XskSocket {
     const segs = this.sg ? this.rxSegs![i]! : 1;
     if (tx.free(via.txQueued + segs) < via.txQueued + segs) return false;
     const addr = this.rxAddr[i]!;
-    if (addr - 4 >= (addr >>> this.umem.frameShift) << this.umem.frameShift && (addr & 3) === 0) this.umem.words[(addr - 4) >>> 2] = 0;
+    this.clearStaleGuard(addr);
     if (segs === 1) {
       via.txPush(addr, this.rxLen[i]!);
     } else {
