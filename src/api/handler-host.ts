@@ -141,14 +141,16 @@ class HandlerSink implements PacketSink, BatchOwner {
     this.forwardedNow = 0;
     this.sentNow = 0;
     const c = this.counts;
-    if (fwd + sent > 0) {
-      flushTx(this.sock);
-      this.sock.reclaim();
-    }
+    // counted before the flush: a frame can be back at its sender before this thread's next
+    // statement, and whoever got it may read the counts then
     c[C_FORWARDED] += fwd;
     c[C_SENT] += sent;
     c[C_HANDLER_DROPPED] += n - fwd;
     c[C_HANDLED] += n;
+    if (fwd + sent > 0) {
+      flushTx(this.sock);
+      this.sock.reclaim();
+    }
   }
 
   /** @internal the batch ends when the handler returns; the engine recycles its frames after */
