@@ -9,7 +9,7 @@
  * __arg_ctx, 6.7).
  */
 import { helperSince } from './helpers.js';
-import { releaseNumber, type KernelSeen } from './release.js';
+import { kernelLacks, type KernelSeen } from './release.js';
 
 export interface Feature {
   /** how the texts name it: "bpf_loop()" */
@@ -106,13 +106,6 @@ export interface KernelFit {
   snippet: string | null;
   /** features the advice would have used and the kernel lacks */
   lacks: Array<{ feature: string; since: string }>;
-}
-
-/** Is `since` newer than the kernel the log shows? null kernel: unknown, assume it has it. */
-export function kernelLacks(since: string, k: KernelSeen | null): boolean {
-  if (!k) return false;
-  if (k.release) return releaseNumber(k.release) < releaseNumber(since);
-  return k.before !== null && releaseNumber(since) >= releaseNumber(k.before);
 }
 
 /**

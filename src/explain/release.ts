@@ -49,13 +49,19 @@ export const KERNEL_LIMITS: Array<{ cls: string; re?: RegExp; since: string; wha
   { cls: 'helper-not-allowed', re: /might sleep|sleepable/, since: '5.10', what: 'sleepable fentry/LSM programs' },
 ];
 
+/** Is `since` newer than the kernel the log shows? null kernel: unknown, assume it has it. */
+export function kernelLacks(since: string, k: KernelSeen | null): boolean {
+  if (!k) return false;
+  if (k.release) return releaseNumber(k.release) < releaseNumber(since);
+  return k.before !== null && releaseNumber(since) >= releaseNumber(k.before);
+}
+
 /** The older-kernel limit the log shows this rejection hitting, as a clause for the texts; null when the kernel is newer or unknown. */
 export function kernelLimit(cls: string, message: string, k: KernelSeen | null): { why: string; fix: string; since: string } | null {
   if (!k) return null;
   for (const l of KERNEL_LIMITS) {
     if (l.cls !== cls || (l.re && !l.re.test(message))) continue;
-    const older = k.release ? releaseNumber(k.release) < releaseNumber(l.since) : k.before !== null && releaseNumber(k.before) <= releaseNumber(l.since);
-    if (!older) continue;
+    if (!kernelLacks(l.since, k)) continue;
     const who = k.release ? `Linux ${k.release} ("${k.evidence}")` : `a kernel older than ${k.before} ("${k.evidence}")`;
     return {
       why: `The log comes from ${who}, which predates ${l.what} (Linux ${l.since}): the program may be right and this kernel too old for it`,
